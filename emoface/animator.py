@@ -1,0 +1,83 @@
+"""The Animator composes the stages once; the CLI (and later the live server and renderer) call it.
+
+audio -> prosody -> engine (canonical curves) -> emotion layer -> smoothing -> head, gaze, blinks -> rig
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from emoface import __version__
+from emoface.animation import Animation, frame_count
+from emoface.audio import Audio
+from emoface.emotion import layer as emotion_layer
+from emoface.emotion.spec import EmotionTrack, parse_emotion
+from emoface.engines import get_engine
+from emoface.post import blinks, gaze, head, smoothing
+from emoface.prosody import analyse
+from emoface.rigs import CANONICAL_RIG, load_rig, retarget
+
+log = logging.getLogger("emoface")
+ROTATIONS = ("HeadYaw", "HeadPitch", "HeadRoll", "LeftEyeYaw", "LeftEyePitch", "LeftEyeRoll",
+             "RightEyeYaw", "RightEyePitch", "RightEyeRoll")
+
+
+@dataclass
+class Animator:
+    engine: str = "phonetic"
+    rig: str = CANONICAL_RIG
+    fps: float = 60.0
+    seed: int = 0
+    blinks: bool = True
+    gaze: bool = True
+    head: bool = True
+    smooth: bool = True
+
+    def __post_init__(self):
+        if not 1 <= self.fps <= 240:
+            raise ValueError(f"fps {self.fps} is outside 1-240")
+        self._engine = get_engine(self.engine)
+        self._rig = load_rig(self.rig)
+
+    def animate(self, audio: Audio, emotion: EmotionTrack | None = None, text: str | None = None) -> Animation:
+        """One line of speech -> an Animation on this animator's rig."""
+        return retarget(self.animate_canonical(audio, emotion, text), self._rig)
+
+    def animate_canonical(self, audio: Audio, emotion=None, text=None) -> Animation:
+        emotion = emotion or EmotionTrack.constant(parse_emotion("neutral"))
+        n = frame_count(audio.duration, self.fps)
+        if audio.is_silent:
+            log.warning("%s: audio is silent; writing an idle animation", audio.source)
+        prosody = analyse(audio.samples, n, self.fps)
+        weights = emotion.weights(n, self.fps)
+
+        anim = self._engine.run(audio, prosody, n, self.fps, text)
+        if not self._engine.handles_emotion:
+            anim = emotion_layer.apply(anim, weights, prosody)
+        if self.smooth:
+            anim = smoothing.savgol(anim)
+
+        head_rng, gaze_rng, blink_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(self.seed).spawn(3))
+        if self.head:
+            anim = head.apply(anim, prosody, weights, head_rng)
+        shifts = np.zeros(0, int)
+        if self.gaze:
+            yaw, pitch, shifts = gaze.plan(n, self.fps, weights, gaze_rng)
+            anim = gaze.write(anim, yaw, pitch)
+        if self.blinks:
+            pauses = np.flatnonzero(np.diff(prosody.speech.astype(int)) == -1) + 1  # speech -> pause
+            anchors = np.sort(np.concatenate([pauses, shifts])) / self.fps
+            anim = blinks.write(anim, blinks.openness(blinks.plan(n, self.fps, weights, anchors, blink_rng), n, self.fps))
+
+        rot = [anim.names.index(r) for r in ROTATIONS]
+        anim.values[:, rot] = np.clip(anim.values[:, rot], -1.0, 1.0)
+        other = np.setdiff1d(np.arange(len(anim.names)), rot)
+        anim.values[:, other] = np.clip(anim.values[:, other], 0.0, 1.0)
+        anim.metadata = {
+            "source": audio.source, "emotion": emotion.summary(), "seed": self.seed, "engine": self.engine,
+            "version": __version__, "duration_s": round(audio.duration, 6), **anim.metadata,
+        }
+        return anim

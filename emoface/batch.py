@@ -1,0 +1,111 @@
+"""Batch baking: inputs (files, directories, globs) or a dialogue-sheet manifest -> one file per line.
+
+A bad line is reported and skipped; the batch goes on, and the summary lists every failure.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+from emoface import formats
+from emoface.audio import load_audio
+from emoface.emotion.spec import EmotionTrack, parse_emotion
+from emoface.errors import EmofaceError, InputError
+
+log = logging.getLogger("emoface")
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".mp3", ".aiff", ".aif", ".opus")
+MANIFEST_COLUMNS = ("audio", "emotion", "intensity", "text", "out")
+
+
+@dataclass
+class Job:
+    audio: Path
+    out: Path
+    emotion: EmotionTrack | None = None
+    text: str | None = None
+    label: str = ""
+
+
+@dataclass
+class Report:
+    written: list = field(default_factory=list)
+    failed: list = field(default_factory=list)  # (input, reason)
+
+
+def expand_inputs(inputs: list[str]) -> list[tuple[Path, Path]]:
+    """(audio file, its path relative to where it was found) for every file, directory member and glob match."""
+    found = []
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            members = sorted(p for p in path.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
+            found += [(p, p.relative_to(path)) for p in members]
+        elif not path.exists() and glob.has_magic(item):
+            found += [(Path(p), Path(Path(p).name)) for p in sorted(glob.glob(item, recursive=True))
+                      if Path(p).is_file()]
+        else:
+            found.append((path, Path(path.name)))  # a missing file is reported when it is loaded
+    return found
+
+
+def plan_outputs(found, out: Path, suffix: str, single_file: bool) -> list[tuple[Path, Path]]:
+    if single_file:
+        return [(found[0][0], out)]
+    return [(audio, out / rel.with_suffix(suffix)) for audio, rel in found]
+
+
+def read_manifest(path: Path, out_dir: Path, suffix: str) -> tuple[list[Job], list[tuple[str, str]]]:
+    """Rows of audio, emotion, intensity, text, out (only audio required; paths relative to the manifest)."""
+    if not path.is_file():
+        raise InputError(path, "manifest not found")
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        reader = csv.DictReader(f)
+        if not reader.fieldnames or "audio" not in reader.fieldnames:
+            raise InputError(path, f"manifest needs an 'audio' column (columns: {', '.join(MANIFEST_COLUMNS)})")
+        rows = list(reader)
+    jobs, bad = [], []
+    base = path.parent
+    for line, row in enumerate(rows, start=2):
+        label = f"{path}:{line}"
+        try:
+            audio = (row.get("audio") or "").strip()
+            if not audio:
+                raise InputError(label, "empty audio column")
+            intensity = float(row.get("intensity") or 1.0)
+            emotion = row.get("emotion") or "neutral"
+            track = EmotionTrack.constant(parse_emotion(emotion, intensity, label))
+            out = (row.get("out") or "").strip()
+            target = (out_dir / out) if out else out_dir / Path(audio).with_suffix(suffix).name
+            if out and not Path(out).suffix:
+                target = target.with_suffix(suffix)
+            jobs.append(Job(base / audio, target, track, (row.get("text") or "").strip() or None, label))
+        except ValueError:
+            bad.append((label, f"intensity {row.get('intensity')!r} is not a number"))
+        except EmofaceError as exc:
+            bad.append((label, str(exc).split(": ", 1)[-1]))
+    return jobs, bad
+
+
+def run(jobs: list[Job], animator, fmt, max_duration_s: float, progress: bool = True) -> Report:
+    report = Report()
+    seen: dict[Path, str] = {}
+    for job in tqdm(jobs, desc="baking", unit="line", disable=not progress or len(jobs) < 2, leave=False):
+        name = job.label or str(job.audio)
+        try:
+            if job.out.resolve() in seen:
+                raise InputError(name, f"output {job.out} would overwrite the one from {seen[job.out.resolve()]}")
+            seen[job.out.resolve()] = name
+            audio = load_audio(job.audio, max_duration_s)
+            anim = animator.animate(audio, job.emotion, job.text)
+            formats.write_atomic(fmt, anim, job.out)
+            report.written.append(job.out)
+        except EmofaceError as exc:
+            report.failed.append((name, str(exc).removeprefix(name + ": ")))
+            tqdm.write(f"emoface: error: {exc}")
+    return report

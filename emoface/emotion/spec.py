@@ -1,0 +1,114 @@
+"""Emotion specs: a label, a blend ("happy:0.7+surprise:0.3"), or a keyframed track over time.
+
+Everything becomes an EmotionTrack, whose weights() gives one 7-vector (weight x intensity) per frame.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from emoface.errors import InputError
+
+# EmoFace's 7 classes, in its id order (ang 0, dis 1, fea 2, hap 3, neu 4, sad 5, sur 6).
+EMOTIONS = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
+ALIASES = {"anger": "angry", "ang": "angry", "dis": "disgust", "disgusted": "disgust", "fea": "fear",
+           "fearful": "fear", "afraid": "fear", "hap": "happy", "joy": "happy", "neu": "neutral",
+           "calm": "neutral", "sadness": "sad", "sur": "surprise", "surprised": "surprise"}
+DEFAULT_TRANSITION_S = 0.4
+
+
+def _emotion_index(name: str, source: str) -> int:
+    key = ALIASES.get(name.strip().lower(), name.strip().lower())
+    if key not in EMOTIONS:
+        raise InputError(source, f"unknown emotion {name!r} (choose from {', '.join(EMOTIONS)})")
+    return EMOTIONS.index(key)
+
+
+def parse_emotion(spec: str, intensity: float = 1.0, source: str = "--emotion") -> np.ndarray:
+    """'happy', 'happy:0.7+surprise:0.3' -> 7-vector of weight x intensity (neutral where nothing is left)."""
+    if not 0.0 <= intensity <= 1.0:
+        raise InputError(source, f"intensity {intensity} is outside 0-1")
+    vec = np.zeros(len(EMOTIONS), np.float32)
+    for part in filter(None, (p.strip() for p in str(spec).split("+"))):
+        name, _, weight = part.partition(":")
+        try:
+            w = float(weight) if weight else 1.0
+        except ValueError:
+            raise InputError(source, f"bad weight {weight!r} in {spec!r}") from None
+        if not 0.0 <= w <= 1.0:
+            raise InputError(source, f"weight {w} for {name!r} is outside 0-1")
+        vec[_emotion_index(name, source)] += w
+    if not vec.any():
+        raise InputError(source, f"empty emotion {spec!r}")
+    vec *= intensity
+    return vec
+
+
+def describe(vec: np.ndarray) -> str:
+    """Inverse of parse_emotion for metadata: 'happy:0.70+surprise:0.30'."""
+    return "+".join(f"{EMOTIONS[i]}:{vec[i]:.2f}" for i in np.flatnonzero(vec > 1e-6)) or "neutral:0.00"
+
+
+@dataclass
+class EmotionTrack:
+    """Keyframes (time s, 7-vector); between keyframes the face eases (smoothstep) over `transition` s."""
+
+    times: np.ndarray
+    vectors: np.ndarray
+    transition: float = DEFAULT_TRANSITION_S
+
+    @classmethod
+    def constant(cls, vec: np.ndarray) -> "EmotionTrack":
+        return cls(np.zeros(1), np.asarray(vec, np.float32)[None, :])
+
+    def weights(self, n_frames: int, fps: float) -> np.ndarray:
+        t = np.arange(n_frames) / fps
+        out = np.repeat(self.vectors[:1], n_frames, axis=0).astype(np.float32)
+        for k in range(1, len(self.times)):
+            start = self.times[k] - self.transition / 2
+            a = np.clip((t - start) / max(self.transition, 1e-6), 0.0, 1.0)
+            a = a * a * (3 - 2 * a)
+            out = out * (1 - a[:, None]) + self.vectors[k][None, :] * a[:, None]
+        return out
+
+    def summary(self) -> str:
+        if len(self.times) == 1:
+            return describe(self.vectors[0])
+        return ", ".join(f"{t:.2f}s {describe(v)}" for t, v in zip(self.times, self.vectors))
+
+
+def load_emotion_track(path) -> EmotionTrack:
+    """JSON: [{"time": 0, "emotion": "neutral", "intensity": 0.5}, ...] or {"keyframes": [...],
+    "transition": 0.4}; "emotion" may be a blend like "happy:0.7+surprise:0.3"."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "emotion track not found")
+    try:
+        data = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(path, f"emotion track is not valid JSON ({exc.msg})") from None
+    transition = DEFAULT_TRANSITION_S
+    if isinstance(data, dict):
+        transition = float(data.get("transition", transition))
+        data = data.get("keyframes")
+    if not isinstance(data, list) or not data:
+        raise InputError(path, "emotion track needs a non-empty list of keyframes")
+    times, vecs = [], []
+    for k in data:
+        if not isinstance(k, dict) or "time" not in k or "emotion" not in k:
+            raise InputError(path, f"keyframe {k!r} needs 'time' and 'emotion'")
+        try:
+            time = float(k["time"])
+            intensity = float(k.get("intensity", 1.0))
+        except (TypeError, ValueError):
+            raise InputError(path, f"keyframe {k!r}: time and intensity must be numbers") from None
+        if time < 0:
+            raise InputError(path, f"keyframe time {time} is negative")
+        times.append(time)
+        vecs.append(parse_emotion(str(k["emotion"]), intensity, str(path)))
+    order = np.argsort(times, kind="stable")
+    return EmotionTrack(np.array(times)[order], np.array(vecs, np.float32)[order], transition)

@@ -1,0 +1,48 @@
+"""Output formats: one module each, registered here by name and file suffix.
+
+A format module has NAME, SUFFIX, RIG (the rig it requires, or None), write(anim, path) and read(path).
+Files are written to a temporary name and renamed into place, so a failure leaves no partial file.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from emoface.formats import emoface_txt, json_format, livelink_csv, npz_format
+
+FORMATS = {m.NAME: m for m in (emoface_txt, livelink_csv, json_format, npz_format)}
+DEFAULT_FORMAT = "json"
+
+
+def get(name: str):
+    if name not in FORMATS:
+        raise ValueError(f"unknown format {name!r} (choose from {', '.join(FORMATS)})")
+    return FORMATS[name]
+
+
+def for_suffix(path) -> str | None:
+    suffix = Path(path).suffix.lower()
+    return next((n for n, m in FORMATS.items() if m.SUFFIX == suffix), None)
+
+
+def write_atomic(fmt, anim, path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    os.close(fd)
+    try:
+        fmt.write(anim, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read(path, fmt: str | None = None):
+    name = fmt or for_suffix(path)
+    if name is None:
+        raise ValueError(f"{path}: cannot tell the format from the suffix")
+    return get(name).read(path)

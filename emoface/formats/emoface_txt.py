@@ -1,0 +1,29 @@
+"""EmoFace's text format: 174 MetaHuman face-board values per line (its channel order), no header.
+
+Their Maya/Unreal tools read it; frame rate is implicit (EmoFace uses 60 fps).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from emoface.animation import Animation
+from emoface.rigs import load_rig
+
+NAME, SUFFIX, RIG = "emoface-txt", ".txt", "metahuman"
+
+
+def write(anim: Animation, path) -> None:
+    if anim.rig != RIG:
+        raise ValueError(f"{NAME} holds the {RIG} rig only (got {anim.rig})")
+    with open(path, "w", newline="\n") as f:
+        for row in anim.values:
+            f.write(",".join(f"{v:.6f}" for v in row) + "\n")
+
+
+def read(path, fps: float = 60.0) -> Animation:
+    rig = load_rig(RIG)
+    values = np.loadtxt(path, delimiter=",", dtype=np.float32, ndmin=2)
+    if values.shape[1] != len(rig.names):
+        raise ValueError(f"{path}: {values.shape[1]} columns, expected {len(rig.names)}")
+    return Animation(rig.names, fps, values, RIG, {"source": str(path)})

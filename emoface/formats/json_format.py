@@ -1,0 +1,36 @@
+"""JSON: self-describing (fps, rig, names, frames, metadata); what the engine importers read."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from emoface.animation import Animation
+
+NAME, SUFFIX, RIG = "json", ".json", None
+SCHEMA = "emoface.animation/1"
+
+
+def write(anim: Animation, path) -> None:
+    doc = {
+        "schema": SCHEMA,
+        "fps": anim.fps,
+        "rig": anim.rig,
+        "frame_count": anim.n_frames,
+        "names": list(anim.names),
+        "metadata": anim.metadata,
+        "frames": [[round(float(v), 6) for v in row] for row in anim.values],
+    }
+    with open(path, "w") as f:
+        json.dump(doc, f, separators=(",", ":"))
+        f.write("\n")
+
+
+def read(path) -> Animation:
+    with open(path) as f:
+        doc = json.load(f)
+    if doc.get("schema") != SCHEMA:
+        raise ValueError(f"{path}: not an emoface animation (schema {doc.get('schema')!r})")
+    values = np.array(doc["frames"], np.float32).reshape(len(doc["frames"]), len(doc["names"]))
+    return Animation(doc["names"], doc["fps"], values, doc["rig"], doc.get("metadata", {}))

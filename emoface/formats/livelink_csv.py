@@ -1,0 +1,55 @@
+"""Live Link Face CSV (the app's recorded takes): Timecode,BlendshapeCount,<61 curves>, one row a frame.
+
+Timecode is HH:MM:SS:FF.mmm: FF the frame within the second, .mmm the sub-frame in thousandths.
+"""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+
+from emoface.animation import Animation
+from emoface.rigs import load_rig
+
+NAME, SUFFIX, RIG = "livelink-csv", ".csv", "livelink"
+
+
+def timecode(frame: int, fps: float) -> str:
+    whole = int(round(fps))
+    seconds, ff = divmod(frame, whole) if whole == fps else divmod(int(frame * whole / fps), whole)
+    hh, rem = divmod(seconds, 3600)
+    mm, ss = divmod(rem, 60)
+    return f"{hh:02d}:{mm:02d}:{ss:02d}:{ff:02d}.000"
+
+
+def parse_timecode(text: str, fps: float) -> float:
+    hms, _, sub = text.partition(".")
+    hh, mm, ss, ff = (int(x) for x in hms.split(":"))
+    return hh * 3600 + mm * 60 + ss + (ff + (float("0." + sub) if sub else 0.0)) / round(fps)
+
+
+def write(anim: Animation, path) -> None:
+    if anim.rig != RIG:
+        raise ValueError(f"{NAME} holds the {RIG} rig only (got {anim.rig})")
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["Timecode", "BlendshapeCount", *anim.names])
+        for i, row in enumerate(anim.values):
+            w.writerow([timecode(i, anim.fps), len(anim.names), *(f"{v:.6f}" for v in row)])
+
+
+def read(path, fps: float | None = None) -> Animation:
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    header, body = rows[0], [r for r in rows[1:] if r]
+    if header[:2] != ["Timecode", "BlendshapeCount"]:
+        raise ValueError(f"{path}: not a Live Link Face CSV (header starts {header[:2]})")
+    names = header[2:]
+    values = np.array([[float(v) for v in r[2:]] for r in body], np.float32).reshape(len(body), len(names))
+    if fps is None:  # infer from the timecodes' frame field: the largest FF + 1, rounded to common rates
+        ffs = [int(r[0].split(".")[0].split(":")[3]) for r in body]
+        fps = float(max(ffs) + 1) if ffs and max(ffs) >= 23 else 60.0
+    rig = load_rig(RIG)
+    order = [names.index(n) for n in rig.names]  # by name, whatever the column order
+    return Animation(rig.names, fps, values[:, order], RIG, {"source": str(path)})

@@ -1,0 +1,1 @@
+"""The phonetic engine: timed phonemes (pocketsphinx) -> visemes with coarticulation -> canonical curves."""

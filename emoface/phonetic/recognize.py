@@ -1,0 +1,156 @@
+"""Timed phonemes from pocketsphinx: forced alignment when the transcript is known, phone loop when not."""
+
+from __future__ import annotations
+
+import logging
+import re
+import subprocess
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from emoface.audio import pcm16
+
+log = logging.getLogger("emoface")
+FRAME_S = 0.01  # pocketsphinx reports 10 ms frames
+
+
+@dataclass(frozen=True)
+class Phone:
+    name: str  # ARPAbet without stress digits, or SIL
+    start: float  # s
+    end: float  # s
+    word: str = ""
+
+
+def _model_paths():
+    from pocketsphinx import get_model_path
+
+    base = get_model_path()
+    return f"{base}/en-us/en-us", f"{base}/en-us/cmudict-en-us.dict", f"{base}/en-us/en-us-phone.lm.bin"
+
+
+@lru_cache(maxsize=1)
+def _dictionary() -> frozenset[str]:
+    with open(_model_paths()[1], encoding="utf-8") as f:
+        return frozenset(line.split(" ", 1)[0].split("(")[0] for line in f if line.strip())
+
+
+def normalise_text(text: str) -> list[str]:
+    """Lower case, letters and apostrophes only: what set_align_text accepts."""
+    text = text.lower().replace("’", "'").replace("-", " ")
+    words = re.sub(r"[^a-z' ]+", " ", text).split()
+    return [w.strip("'") for w in words if w.strip("'")]
+
+
+# IPA (as espeak-ng prints it) -> ARPAbet, for words missing from cmudict. Longest match first.
+_IPA = {
+    "aɪ": "AY", "aʊ": "AW", "eɪ": "EY", "oʊ": "OW", "əʊ": "OW", "ɔɪ": "OY", "tʃ": "CH", "dʒ": "JH",
+    "ɑː": "AA", "ɑ": "AA", "ɒ": "AA", "æ": "AE", "ʌ": "AH", "ə": "AH", "ɐ": "AH", "ɔː": "AO", "ɔ": "AO",
+    "ɛ": "EH", "e": "EH", "ɜː": "ER", "ɜ": "ER", "ɚ": "ER", "ɝ": "ER", "ɪ": "IH", "ᵻ": "IH", "iː": "IY",
+    "i": "IY", "ʊ": "UH", "uː": "UW", "u": "UW", "o": "OW", "a": "AA",
+    "b": "B", "d": "D", "ð": "DH", "f": "F", "ɡ": "G", "g": "G", "h": "HH", "j": "Y", "k": "K", "l": "L",
+    "m": "M", "n": "N", "ŋ": "NG", "p": "P", "ɹ": "R", "r": "R", "ɾ": "D", "s": "S", "ʃ": "SH", "t": "T",
+    "θ": "TH", "v": "V", "w": "W", "z": "Z", "ʒ": "ZH", "x": "K", "ʔ": "T",
+}
+
+
+def ipa_to_arpabet(ipa: str) -> list[str]:
+    ipa = re.sub(r"[ˈˌˑ̩̃‿-]", "", ipa)  # stress and tie marks; length marks stay for matching
+    out, i = [], 0
+    keys = sorted(_IPA, key=len, reverse=True)
+    while i < len(ipa):
+        for k in keys:
+            if ipa.startswith(k, i):
+                out.append(_IPA[k])
+                i += len(k)
+                break
+        else:
+            i += 1  # length marks, unknown symbols
+    return out
+
+
+def espeak_pronunciation(word: str) -> list[str]:
+    """ARPAbet for a word cmudict lacks, from espeak-ng's IPA (empty if espeak-ng is missing)."""
+    try:
+        ipa = subprocess.run(["espeak-ng", "-q", "--ipa", "-v", "en-us", word], capture_output=True,
+                             text=True, timeout=10).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    return ipa_to_arpabet(ipa.strip().replace(" ", ""))
+
+
+@lru_cache(maxsize=1)
+def _align_decoder():
+    from pocketsphinx import Decoder
+
+    hmm, dic, _ = _model_paths()
+    # bestpath=False: the lattice best path can drop words from the alignment grammar.
+    return Decoder(hmm=hmm, dict=dic, bestpath=False, loglevel="FATAL")
+
+
+@lru_cache(maxsize=1)
+def _phone_decoder():
+    from pocketsphinx import Decoder
+
+    hmm, _, phone_lm = _model_paths()
+    return Decoder(hmm=hmm, allphone=phone_lm, lw=2.0, beam=1e-20, pbeam=1e-20, loglevel="FATAL")
+
+
+def _clean(name: str) -> str:
+    name = re.sub(r"\d", "", name.upper())
+    return "SIL" if name.startswith("+") or name in ("SIL", "<SIL>", "") else name
+
+
+def align(samples: np.ndarray, text: str) -> list[Phone]:
+    """Forced alignment; raises RuntimeError if the transcript cannot be aligned to the audio."""
+    words = normalise_text(text)
+    if not words:
+        raise RuntimeError("transcript has no words")
+    decoder = _align_decoder()
+    known = _dictionary()
+    for w in set(words) - known:
+        phones = espeak_pronunciation(w)
+        if phones:
+            decoder.add_word(w, " ".join(phones), True)
+        else:
+            words = [x for x in words if x != w]
+    pcm = pcm16(samples)
+    decoder.set_align_text(" ".join(words))
+    decoder.start_utt()
+    decoder.process_raw(pcm, full_utt=True)
+    decoder.end_utt()
+    if decoder.hyp() is None:
+        raise RuntimeError("the transcript does not match the audio")
+    decoder.set_alignment()
+    decoder.start_utt()
+    decoder.process_raw(pcm, full_utt=True)
+    decoder.end_utt()
+    out = []
+    for word in decoder.get_alignment():
+        for ph in word:
+            out.append(Phone(_clean(ph.name), ph.start * FRAME_S, (ph.start + ph.duration) * FRAME_S,
+                             word.name if not word.name.startswith("<") else ""))
+    return out
+
+
+def recognise(samples: np.ndarray) -> list[Phone]:
+    """Phone-loop decoding: no transcript, noisier phones whose viseme classes still mostly hold."""
+    decoder = _phone_decoder()
+    decoder.start_utt()
+    decoder.process_raw(pcm16(samples), full_utt=True)
+    decoder.end_utt()
+    return [Phone(_clean(s.word), s.start_frame * FRAME_S, (s.end_frame + 1) * FRAME_S) for s in decoder.seg()]
+
+
+def timed_phones(samples: np.ndarray, text: str | None, source: str = "") -> tuple[list[Phone], str]:
+    """Phones and how they were found ('aligned' or 'recognised')."""
+    if text and text.strip():
+        try:
+            return align(samples, text), "aligned"
+        except RuntimeError as exc:
+            _align_decoder.cache_clear()
+            log.warning("%s: forced alignment failed (%s); recognising phones without the transcript",
+                        source, exc)
+    return recognise(samples), "recognised"

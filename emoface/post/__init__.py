@@ -1,0 +1,1 @@
+"""Post-processors on canonical animations, rig-independent and seeded: smoothing, head, gaze, blinks."""

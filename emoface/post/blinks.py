@@ -1,0 +1,76 @@
+"""Blinks: EmoFace's log-normal rate model and blink shape, made to behave like a speaking person.
+
+- rate: blinks/min ~ LogNormal(3.518, 0.532) clamped 15..100 (EmoFace), scaled by emotion (more when
+  afraid or angry, fewer when surprised or sad) and redrawn after every blink;
+- timing: a due blink moves to a nearby speech pause or gaze shift when there is one (people blink at
+  phrase boundaries and with saccades); sometimes a double blink;
+- shape: EmoFace's 13-frame (60 fps) openness profile, fast close and slow open, duration varied +-20%,
+  resampled to any fps and combined with the lid curve as 1 - (1 - lid) * openness (never overwritten).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from emoface.animation import Animation
+from emoface.emotion.spec import EMOTIONS
+
+MU, SIGMA, RATE_RANGE = 3.518, 0.532, (15.0, 100.0)
+OPENNESS = np.array([1.0, 0.95, 0.75, 0.55, 0.3, 0.0, 0.05, 0.15, 0.25, 0.35, 0.45, 0.6, 0.75, 0.9, 1.0])
+SHAPE_S = (len(OPENNESS) - 1) / 60.0
+CLOSED_AT = float(np.argmin(OPENNESS)) / (len(OPENNESS) - 1)
+RATE_FACTOR = {"angry": 1.25, "disgust": 1.1, "fear": 1.45, "happy": 1.05, "sad": 0.8, "surprise": 0.6}
+SNAP_WINDOW_S = (-0.35, 0.6)
+SNAP_P = 0.75
+DOUBLE_P = 0.06
+MIN_GAP_S = 0.6
+
+
+def _rate_factor(weights: np.ndarray) -> float:
+    return 1.0 + sum((RATE_FACTOR.get(e, 1.0) - 1.0) * weights[k] for k, e in enumerate(EMOTIONS))
+
+
+def plan(n_frames: int, fps: float, emotion_weights: np.ndarray, anchors: np.ndarray,
+         rng: np.random.Generator) -> list[tuple[float, float]]:
+    """(start s, duration s) of each blink. anchors: times (s) blinks like to land on (pauses, saccades)."""
+    t_end = n_frames / fps
+    blinks: list[tuple[float, float]] = []
+    t = rng.uniform(0.2, 1.5)  # first blink soon, not at frame 0
+    while t < t_end:
+        i = min(int(t * fps), n_frames - 1)
+        near = anchors[(anchors > t + SNAP_WINDOW_S[0]) & (anchors < t + SNAP_WINDOW_S[1])]
+        if len(near) and rng.random() < SNAP_P:
+            t = float(near[np.argmin(np.abs(near - t))])
+        if blinks and t < blinks[-1][0] + MIN_GAP_S:
+            t = blinks[-1][0] + MIN_GAP_S
+        dur = SHAPE_S * rng.uniform(0.8, 1.2)
+        if t + dur > t_end:
+            break
+        blinks.append((t, dur))
+        if rng.random() < DOUBLE_P and t + 0.3 + 2 * dur < t_end:
+            blinks.append((t + dur + rng.uniform(0.05, 0.15), dur))
+        rate = float(np.clip(rng.lognormal(MU, SIGMA), *RATE_RANGE)) * _rate_factor(emotion_weights[i])
+        t = blinks[-1][0] + 60.0 / rate
+    return blinks
+
+
+def openness(blinks: list[tuple[float, float]], n_frames: int, fps: float) -> np.ndarray:
+    """Per-frame eye openness multiplier (1 open, 0 shut)."""
+    k = np.ones(n_frames)
+    t = np.arange(n_frames) / fps
+    profile_t = np.linspace(0.0, 1.0, len(OPENNESS))
+    for start, dur in blinks:
+        span = (t >= start) & (t <= start + dur)
+        k[span] = np.minimum(k[span], np.interp((t[span] - start) / dur, profile_t, OPENNESS))
+        shut = int(round((start + dur * CLOSED_AT) * fps))  # at low fps the shut instant may fall between frames
+        if shut < n_frames:
+            k[shut] = 0.0
+    return k
+
+
+def write(anim: Animation, k: np.ndarray) -> Animation:
+    out = anim.copy()
+    for side in ("Left", "Right"):
+        out["EyeBlink" + side] = 1.0 - (1.0 - out["EyeBlink" + side]) * k
+        out["EyeWide" + side] = out["EyeWide" + side] * k
+    return out

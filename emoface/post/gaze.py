@@ -1,0 +1,89 @@
+"""Eye saccades: fixations held for human-like times, joined by quick main-sequence saccades.
+
+Starts from EmoFace's scheme (hold, move, return to centre with p 0.4) with measured timings instead of
+fixed frame counts: saccade duration = 21 ms + 2.2 ms per degree (the main sequence), minimum-jerk
+profile. Gaze adds to the engine's eye curves, never overwrites them; the lids follow vertical gaze.
+Sign conventions as in head.py: yaw > 0 toward the character's left, pitch > 0 up.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from emoface.animation import Animation
+from emoface.emotion.spec import EMOTIONS
+
+RETURN_P = 0.4
+AMPLITUDE_DEG = (2.0, 10.0)
+HOLD_MEDIAN_S, HOLD_SIGMA, HOLD_RANGE_S = 0.9, 0.55, (0.25, 3.5)
+# degrees of rotation at which the ARKit look shapes reach 1
+LOOK_FULL_DEG = {"out": 35.0, "in": 35.0, "up": 25.0, "down": 30.0}
+# emotion -> (hold time factor, pitch bias in degrees)
+EMOTION_GAZE = {"fear": (0.6, 0.0), "angry": (1.4, -1.0), "sad": (1.3, -6.0), "surprise": (0.8, 2.0),
+                "disgust": (0.9, -2.0), "happy": (1.0, 1.0)}
+
+
+def saccade_duration(amplitude_deg: float) -> float:
+    return 0.021 + 0.0022 * amplitude_deg
+
+
+def _min_jerk(x: np.ndarray) -> np.ndarray:
+    return x ** 3 * (10 - 15 * x + 6 * x * x)
+
+
+def plan(n_frames: int, fps: float, emotion_weights: np.ndarray, rng: np.random.Generator):
+    """Per-frame gaze (yaw, pitch) in degrees and the start frames of saccades."""
+    yaw, pitch = np.zeros(n_frames), np.zeros(n_frames)
+    shifts = []
+    t_end, t = n_frames / fps, 0.0
+    cur = np.zeros(2)
+    while t < t_end:
+        i = min(int(t * fps), n_frames - 1)
+        factor, bias = 1.0, 0.0
+        for k, emotion in enumerate(EMOTIONS):
+            if emotion in EMOTION_GAZE:
+                f, b = EMOTION_GAZE[emotion]
+                factor += (f - 1.0) * emotion_weights[i, k]
+                bias += b * emotion_weights[i, k]
+        hold = float(np.clip(rng.lognormal(np.log(HOLD_MEDIAN_S * factor), HOLD_SIGMA), *HOLD_RANGE_S))
+        t += hold
+        if t >= t_end:
+            break
+        if rng.random() < RETURN_P:
+            target = np.array([0.0, bias])
+        else:
+            angle, amp = rng.uniform(0, 2 * np.pi), rng.uniform(*AMPLITUDE_DEG)
+            target = np.array([amp * np.cos(angle), 0.7 * amp * np.sin(angle) + bias])
+        dur = saccade_duration(float(np.hypot(*(target - cur))))
+        start = int(round(t * fps))
+        shifts.append(start)
+        span = np.arange(start, n_frames)
+        progress = _min_jerk(np.clip((span / fps - t) / dur, 0.0, 1.0))
+        yaw[span] = cur[0] + (target[0] - cur[0]) * progress
+        pitch[span] = cur[1] + (target[1] - cur[1]) * progress
+        cur = target
+        t += dur
+    return yaw, pitch, np.array(shifts, int)
+
+
+def write(anim: Animation, yaw: np.ndarray, pitch: np.ndarray) -> Animation:
+    """Add a conjugate gaze (degrees) to the eye rotations and look shapes; lids follow vertical gaze."""
+    out = anim.copy()
+    left, right = np.maximum(yaw, 0), np.maximum(-yaw, 0)
+    up, down = np.maximum(pitch, 0), np.maximum(-pitch, 0)
+    add = {
+        "EyeLookOutLeft": left / LOOK_FULL_DEG["out"], "EyeLookInLeft": right / LOOK_FULL_DEG["in"],
+        "EyeLookInRight": left / LOOK_FULL_DEG["in"], "EyeLookOutRight": right / LOOK_FULL_DEG["out"],
+        "EyeLookUpLeft": up / LOOK_FULL_DEG["up"], "EyeLookUpRight": up / LOOK_FULL_DEG["up"],
+        "EyeLookDownLeft": down / LOOK_FULL_DEG["down"], "EyeLookDownRight": down / LOOK_FULL_DEG["down"],
+        "EyeBlinkLeft": 0.35 * down / LOOK_FULL_DEG["down"], "EyeBlinkRight": 0.35 * down / LOOK_FULL_DEG["down"],
+        "EyeWideLeft": 0.25 * up / LOOK_FULL_DEG["up"], "EyeWideRight": 0.25 * up / LOOK_FULL_DEG["up"],
+        "LeftEyeYaw": yaw / 180.0, "RightEyeYaw": yaw / 180.0,
+        "LeftEyePitch": pitch / 180.0, "RightEyePitch": pitch / 180.0,
+    }
+    for name, value in add.items():
+        out[name] = out[name] + value
+    for name in add:
+        if not name.endswith(("Yaw", "Pitch")):
+            out[name] = np.clip(out[name], 0.0, 1.0)
+    return out

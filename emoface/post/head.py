@@ -1,0 +1,59 @@
+"""Slight head motion: a slow seeded drift, nods on stressed syllables, and an emotion-dependent pose.
+
+Angles are degrees internally and written to HeadYaw/HeadPitch/HeadRoll as degrees / 180 (Live Link Face).
+Conventions: yaw > 0 turns toward the character's left, pitch > 0 raises the chin, roll > 0 tilts toward
+the character's left shoulder.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.ndimage import gaussian_filter1d
+from scipy.signal import find_peaks
+
+from emoface.animation import Animation
+from emoface.emotion.spec import EMOTIONS
+from emoface.prosody import Prosody
+
+DRIFT_DEG = {"yaw": 2.0, "pitch": 1.2, "roll": 0.8}
+# emotion -> (yaw, pitch, roll) offset in degrees at intensity 1
+POSE_DEG = {"sad": (0.0, -5.0, 1.0), "happy": (0.0, 1.5, 2.0), "angry": (0.0, -2.5, 0.0),
+            "surprise": (0.0, 3.0, 0.0), "fear": (-2.0, -1.5, 0.0), "disgust": (3.0, 0.5, -2.0)}
+NOD_PEAK_S = 0.12
+
+
+def stressed_syllables(prosody: Prosody, fps: float) -> tuple[np.ndarray, np.ndarray]:
+    """Frames of prominent syllables (loud and high peaks of voiced speech) and their prominence 0..1."""
+    energy = prosody.loudness * (prosody.voiced | prosody.speech) * (1.0 + 0.3 * np.clip(prosody.pitch_z(), 0, 2))
+    energy = gaussian_filter1d(energy.astype(np.float64), sigma=0.04 * fps)
+    if not energy.any():
+        return np.zeros(0, int), np.zeros(0)
+    peaks, props = find_peaks(energy, distance=max(1, int(0.35 * fps)), prominence=0.15)
+    prom = np.clip(props["prominences"] / max(energy.max(), 1e-6), 0.0, 1.0)
+    return peaks, prom
+
+
+def _drift(n: int, fps: float, rng: np.random.Generator, amplitude: float) -> np.ndarray:
+    noise = gaussian_filter1d(rng.standard_normal(n + int(4 * fps)), sigma=0.9 * fps, mode="wrap")[:n]
+    return amplitude * noise / max(np.std(noise), 1e-6) if n > 1 else np.zeros(n)
+
+
+def apply(anim: Animation, prosody: Prosody, emotion_weights: np.ndarray, rng: np.random.Generator) -> Animation:
+    out = anim.copy()
+    n, fps = anim.n_frames, anim.fps
+    deg = {axis: _drift(n, fps, rng, amp) for axis, amp in DRIFT_DEG.items()}
+    peaks, prom = stressed_syllables(prosody, fps)
+    t = np.arange(n) / fps
+    for p, s in zip(peaks, prom):
+        tau = np.maximum(t - (p / fps - NOD_PEAK_S * 0.5), 0.0) / NOD_PEAK_S
+        pulse = tau * np.exp(1.0 - tau)  # gamma pulse: quick dip, slower return
+        deg["pitch"] -= (1.2 + 2.8 * s) * pulse
+        deg["roll"] += rng.normal(0.0, 0.4) * s * pulse
+        deg["yaw"] += rng.normal(0.0, 0.6) * s * pulse
+    for k, emotion in enumerate(EMOTIONS):
+        if emotion in POSE_DEG:
+            for axis, offset in zip(("yaw", "pitch", "roll"), POSE_DEG[emotion]):
+                deg[axis] += offset * emotion_weights[:, k]
+    for axis, name in (("yaw", "HeadYaw"), ("pitch", "HeadPitch"), ("roll", "HeadRoll")):
+        out[name] = out[name] + deg[axis] / 180.0
+    return out
