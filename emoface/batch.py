@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import glob
 import logging
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -107,5 +108,5 @@ def run(jobs: list[Job], animator, fmt, max_duration_s: float, progress: bool = 
             report.written.append(job.out)
         except EmofaceError as exc:
             report.failed.append((name, str(exc).removeprefix(name + ": ")))
-            tqdm.write(f"emoface: error: {exc}")
+            tqdm.write(f"emoface: error: {exc}", file=sys.stderr)
     return report

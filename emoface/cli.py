@@ -89,8 +89,8 @@ def cmd_bake(args) -> int:
     report.failed = bad + report.failed
     for label, reason in bad:
         print(f"emoface: error: {label}: {reason}", file=sys.stderr)
-    if report.failed or not args.quiet:
-        total = len(jobs) + len(bad)
+    total = len(jobs) + len(bad)
+    if (total > 1 and report.failed) or (not args.quiet and not report.failed):
         print(f"baked {len(report.written)} of {total} line(s) to {out} ({fmt.NAME}, rig {rig})", file=sys.stderr)
     if report.failed and total > 1:
         print(f"{len(report.failed)} failed:", file=sys.stderr)

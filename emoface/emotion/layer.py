@@ -45,7 +45,7 @@ PROTOTYPES = {
 }
 # emotion -> (curve, gain per unit weight) applied multiplicatively to the speech articulation
 ARTICULATION = {
-    "happy": {"MouthPucker": -0.35, "MouthFunnel": -0.25, "MouthStretchLeft": 0.3, "MouthStretchRight": 0.3},
+    "happy": {"MouthPucker": -0.35, "MouthFunnel": -0.25},
     "angry": {"JawOpen": -0.15, "MouthPucker": -0.2},
     "sad": {"JawOpen": -0.35, "MouthLowerDownLeft": -0.3, "MouthLowerDownRight": -0.3},
     "surprise": {"JawOpen": 0.2},
@@ -54,6 +54,8 @@ ARTICULATION = {
 }
 LIP_OPENERS = ("MouthUpperUpLeft", "MouthUpperUpRight", "MouthLowerDownLeft", "MouthLowerDownRight",
                "MouthFunnel")
+# emotion -> curves added while speaking (a smiling speaker talks with wider lips)
+WHILE_SPEAKING = {"happy": {"MouthStretch*": 0.15}, "fear": {"MouthStretch*": 0.1}}
 PRESS_WHEN_CLOSED = {"angry": 0.45, "disgust": 0.15}  # lips pressed between syllables
 
 
@@ -84,14 +86,17 @@ def apply(anim: Animation, weights: np.ndarray, prosody: Prosody) -> Animation:
     # How far the lips are sealed (1 at p/b/m): expressions may move the jaw or lips, not break a seal.
     sealed = np.clip(out["MouthClose"] / np.maximum(speaking, 1e-3), 0.0, 1.0) * (speaking > 1e-3)
     before = {c: out[c].copy() for c in LIP_OPENERS}
+    talking = gaussian_filter1d(prosody.speech.astype(np.float64), sigma=0.08 * anim.fps, mode="nearest")
     for k, emotion in enumerate(EMOTIONS):
         w = weights[:, k].astype(np.float64)
         if not w.any():
             continue
         for curve, g in ARTICULATION.get(emotion, {}).items():
             out[curve] = out[curve] * np.maximum(1.0 + g * w, 0.0)
+        for curve, value in expand_sides(WHILE_SPEAKING.get(emotion, {})).items():
+            out[curve] = out[curve] + value * w * talking
         if emotion in PRESS_WHEN_CLOSED:
-            closed = np.clip(1.0 - speaking / 0.25, 0.0, 1.0) * prosody.speech
+            closed = np.clip(1.0 - speaking / 0.25, 0.0, 1.0) * talking
             for side in ("Left", "Right"):
                 out["MouthPress" + side] = out["MouthPress" + side] + PRESS_WHEN_CLOSED[emotion] * w * closed
         for curve, value in prototype(emotion).items():

@@ -10,7 +10,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from emoface.audio import pcm16
+from emoface.audio import SAMPLE_RATE, pcm16
 
 log = logging.getLogger("emoface")
 FRAME_S = 0.01  # pocketsphinx reports 10 ms frames
@@ -81,13 +81,18 @@ def espeak_pronunciation(word: str) -> list[str]:
     return ipa_to_arpabet(ipa.strip().replace(" ", ""))
 
 
-@lru_cache(maxsize=1)
-def _align_decoder():
+ALIGN_PAD_S = 0.3  # silence around the line: alignment fails when speech starts at the very first frame
+# Search settings tried in turn: the default beams, then wide ones for lines the default loses.
+ALIGN_BEAMS = ({}, {"beam": 1e-80, "wbeam": 1e-60})
+
+
+@lru_cache(maxsize=len(ALIGN_BEAMS))
+def _align_decoder(attempt: int):
     from pocketsphinx import Decoder
 
     hmm, dic, _ = _model_paths()
     # bestpath=False: the lattice best path can drop words from the alignment grammar.
-    return Decoder(hmm=hmm, dict=dic, bestpath=False, loglevel="FATAL")
+    return Decoder(hmm=hmm, dict=dic, bestpath=False, loglevel="FATAL", **ALIGN_BEAMS[attempt])
 
 
 @lru_cache(maxsize=1)
@@ -108,31 +113,41 @@ def align(samples: np.ndarray, text: str) -> list[Phone]:
     words = normalise_text(text)
     if not words:
         raise RuntimeError("transcript has no words")
-    decoder = _align_decoder()
-    known = _dictionary()
-    for w in set(words) - known:
-        phones = espeak_pronunciation(w)
-        if phones:
-            decoder.add_word(w, " ".join(phones), True)
-        else:
-            words = [x for x in words if x != w]
-    pcm = pcm16(samples)
-    decoder.set_align_text(" ".join(words))
-    decoder.start_utt()
-    decoder.process_raw(pcm, full_utt=True)
-    decoder.end_utt()
-    if decoder.hyp() is None:
-        raise RuntimeError("the transcript does not match the audio")
-    decoder.set_alignment()
-    decoder.start_utt()
-    decoder.process_raw(pcm, full_utt=True)
-    decoder.end_utt()
-    out = []
-    for word in decoder.get_alignment():
-        for ph in word:
-            out.append(Phone(_clean(ph.name), ph.start * FRAME_S, (ph.start + ph.duration) * FRAME_S,
-                             word.name if not word.name.startswith("<") else ""))
-    return out
+    missing = set(words) - _dictionary()
+    pronunciations = {w: espeak_pronunciation(w) for w in missing}
+    words = [w for w in words if w not in missing or pronunciations[w]]
+    pad = np.zeros(int(ALIGN_PAD_S * SAMPLE_RATE), np.float32)
+    pcm = pcm16(np.concatenate([pad, samples, pad]))
+    duration = len(samples) / SAMPLE_RATE
+    for attempt in range(len(ALIGN_BEAMS)):
+        decoder = _align_decoder(attempt)
+        for w, phones in pronunciations.items():
+            if phones:
+                decoder.add_word(w, " ".join(phones), True)
+        try:
+            decoder.set_align_text(" ".join(words))
+            decoder.start_utt()
+            decoder.process_raw(pcm, full_utt=True)
+            decoder.end_utt()
+            if decoder.hyp() is None:
+                continue
+            decoder.set_alignment()
+            decoder.start_utt()
+            decoder.process_raw(pcm, full_utt=True)
+            decoder.end_utt()
+            alignment = decoder.get_alignment()
+        except RuntimeError:
+            _align_decoder.cache_clear()
+            continue
+        out = []
+        for word in alignment:
+            for ph in word:
+                start = min(max(ph.start * FRAME_S - ALIGN_PAD_S, 0.0), duration)
+                end = min(max((ph.start + ph.duration) * FRAME_S - ALIGN_PAD_S, 0.0), duration)
+                if end > start:
+                    out.append(Phone(_clean(ph.name), start, end, "" if word.name.startswith("<") else word.name))
+        return out
+    raise RuntimeError("the transcript does not match the audio")
 
 
 def recognise(samples: np.ndarray) -> list[Phone]:
@@ -150,7 +165,6 @@ def timed_phones(samples: np.ndarray, text: str | None, source: str = "") -> tup
         try:
             return align(samples, text), "aligned"
         except RuntimeError as exc:
-            _align_decoder.cache_clear()
             log.warning("%s: forced alignment failed (%s); recognising phones without the transcript",
                         source, exc)
     return recognise(samples), "recognised"

@@ -1,0 +1,74 @@
+import json
+
+import numpy as np
+import pytest
+
+from emoface.animator import Animator
+from emoface.audio import load_audio
+from emoface.emotion import layer
+from emoface.emotion.spec import EMOTIONS, EmotionTrack, load_emotion_track, parse_emotion
+from emoface.errors import InputError
+
+
+def test_parse_labels_blends_and_intensity():
+    v = parse_emotion("happy:0.7+surprise:0.3", intensity=0.5)
+    assert v[EMOTIONS.index("happy")] == pytest.approx(0.35) and v[EMOTIONS.index("surprise")] == pytest.approx(0.15)
+    assert parse_emotion("Anger")[EMOTIONS.index("angry")] == 1.0
+
+
+@pytest.mark.parametrize("spec", ["joyful", "happy:2", "happy:x", ""])
+def test_bad_emotions_are_refused(spec):
+    with pytest.raises(InputError):
+        parse_emotion(spec)
+
+
+def test_track_transitions_smoothly(tmp_path):
+    path = tmp_path / "track.json"
+    path.write_text(json.dumps([{"time": 0, "emotion": "neutral"}, {"time": 1.0, "emotion": "happy", "intensity": 0.8},
+                                {"time": 2.0, "emotion": "sad"}]))
+    w = load_emotion_track(path).weights(180, 60.0)
+    happy, sad = w[:, EMOTIONS.index("happy")], w[:, EMOTIONS.index("sad")]
+    assert happy[30] == 0 and happy[90] == pytest.approx(0.8, abs=1e-6) and sad[170] == pytest.approx(1.0)
+    assert np.abs(np.diff(happy)).max() < 0.08  # eased over ~0.4 s, no jump
+
+
+@pytest.mark.parametrize("content, problem", [("[]", "non-empty"), ('[{"time": 0}]', "needs 'time' and 'emotion'"),
+                                              ('[{"time": -1, "emotion": "sad"}]', "negative"), ("{", "not valid JSON")])
+def test_bad_tracks(tmp_path, content, problem):
+    path = tmp_path / "t.json"
+    path.write_text(content)
+    with pytest.raises(InputError, match=problem):
+        load_emotion_track(path)
+
+
+def test_prototypes_follow_facs():
+    assert layer.prototype("happy")["MouthSmileLeft"] > 0.5 and layer.prototype("happy")["CheekSquintLeft"] > 0.3
+    sad = layer.prototype("sad")
+    assert sad["BrowInnerUp"] > 0.5 and sad["MouthFrownLeft"] > 0.5
+    assert layer.prototype("angry")["BrowDownLeft"] > 0.5 and layer.prototype("angry")["MouthPressLeft"] > 0.3
+    assert layer.prototype("surprise")["EyeWideLeft"] > 0.5 and layer.prototype("surprise")["JawOpen"] > 0.05
+    assert layer.prototype("disgust")["NoseSneerLeft"] > 0.5
+    assert layer.prototype("fear")["MouthStretchLeft"] > 0.4
+    assert layer.prototype("neutral") == {}
+
+
+def bake(path, emotion, **kw):
+    return Animator(blinks=False, gaze=False, head=False, **kw).animate_canonical(
+        load_audio(path), EmotionTrack.constant(parse_emotion(emotion)), "We found the treasure before sunset, "
+        "and nobody saw us leave.")
+
+
+def test_emotion_changes_articulation_not_only_overlay(speech_line):
+    neutral, sad, happy, angry = (bake(speech_line, e) for e in ("neutral", "sad", "happy", "angry"))
+    assert sad["JawOpen"].mean() < 0.8 * neutral["JawOpen"].mean()  # sadness narrows the jaw
+    assert happy["MouthStretchLeft"].mean() > neutral["MouthStretchLeft"].mean() + 0.05  # smiles widen
+    assert happy["MouthPucker"].max() < neutral["MouthPucker"].max()
+    assert angry["MouthPressLeft"].mean() > neutral["MouthPressLeft"].mean() + 0.1  # anger presses the lips
+    assert happy["MouthSmileLeft"].mean() > 0.4 and neutral["MouthSmileLeft"].mean() < 0.1
+
+
+def test_expression_breathes_with_the_speech(speech_line):
+    happy = bake(speech_line, "happy")
+    smile = happy["MouthSmileLeft"]
+    assert smile.max() - smile.min() > 0.08  # not a constant overlay
+    assert bake(speech_line, "happy:0.5")["MouthSmileLeft"].mean() < smile.mean()

@@ -1,0 +1,78 @@
+import csv
+
+import numpy as np
+import pytest
+
+from emoface import formats
+from emoface.animation import Animation
+from emoface.formats import emoface_txt, livelink_csv
+from emoface.rigs import load_rig, retarget
+from tests.test_rigs import plausible_canonical
+
+
+def sample(rig: str, n=90) -> Animation:
+    anim = plausible_canonical(n, seed=3)
+    anim.values[:, 52:55] = np.linspace(-0.05, 0.05, n)[:, None]  # head rotations survive formats too
+    anim.metadata = {"source": "x.wav", "emotion": "happy:1.00", "seed": 7}
+    return retarget(anim, rig)
+
+
+@pytest.mark.parametrize("name, rig", [("emoface-txt", "metahuman"), ("livelink-csv", "livelink"),
+                                       ("json", "arkit"), ("json", "metahuman-expressions"), ("npz", "livelink")])
+def test_writer_and_reader_agree(tmp_path, name, rig):
+    fmt = formats.get(name)
+    anim = sample(rig)
+    path = formats.write_atomic(fmt, anim, tmp_path / ("a" + fmt.SUFFIX))
+    back = formats.read(path)
+    assert back.rig == rig and back.names == anim.names and back.fps == anim.fps
+    tol = 0 if name == "npz" else 5e-7
+    np.testing.assert_allclose(back.values, anim.values, atol=tol)
+    if name in ("json", "npz"):
+        assert back.metadata == anim.metadata
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temporary left behind
+
+
+def test_emoface_txt_is_174_columns_six_decimals_no_header(tmp_path):
+    path = formats.write_atomic(emoface_txt, sample("metahuman", 5), tmp_path / "a.txt")
+    lines = path.read_text().splitlines()
+    assert len(lines) == 5
+    cells = lines[0].split(",")
+    assert len(cells) == 174 and all(len(c.split(".")[1]) == 6 for c in cells)
+    float(cells[0])  # no header
+
+
+def test_livelink_csv_header_and_timecode(tmp_path):
+    path = formats.write_atomic(livelink_csv, sample("livelink", 130), tmp_path / "a.csv")
+    rows = list(csv.reader(open(path)))
+    assert rows[0][:2] == ["Timecode", "BlendshapeCount"]
+    assert rows[0][2:] == list(load_rig("livelink").names)
+    assert rows[1][:2] == ["00:00:00:00.000", "61"]
+    assert rows[61][0] == "00:00:01:00.000" and rows[130][0] == "00:00:02:09.000"
+    assert livelink_csv.parse_timecode(rows[130][0], 60) == pytest.approx(129 / 60)
+
+
+def test_livelink_csv_reader_maps_columns_by_name(tmp_path):
+    """The Live Link Face app writes JawRight before JawLeft: read by name, never by position."""
+    anim = sample("livelink", 4)
+    names = list(anim.names)
+    i, j = names.index("JawLeft"), names.index("JawRight")
+    names[i], names[j] = names[j], names[i]
+    path = tmp_path / "app.csv"
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["Timecode", "BlendshapeCount", *names])
+        for k in range(anim.n_frames):
+            w.writerow([livelink_csv.timecode(k, 60), 61, *[f"{anim[n][k]:.6f}" for n in names]])
+    back = livelink_csv.read(path, fps=60)
+    np.testing.assert_allclose(back["JawLeft"], anim["JawLeft"], atol=1e-6)
+
+
+def test_format_refuses_the_wrong_rig(tmp_path):
+    with pytest.raises(ValueError, match="metahuman rig only"):
+        emoface_txt.write(sample("arkit", 3), tmp_path / "x.txt")
+
+
+def test_failed_write_leaves_no_file(tmp_path):
+    with pytest.raises(ValueError):
+        formats.write_atomic(emoface_txt, sample("arkit", 3), tmp_path / "x.txt")
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,76 @@
+import numpy as np
+import pytest
+
+from emoface.animator import Animator
+from emoface.audio import load_audio
+from emoface.emotion.spec import EmotionTrack, parse_emotion
+from emoface.metrics import CLOSED_GAP, bilabial_closures, lip_gap, pearson
+from emoface.phonetic.recognize import ipa_to_arpabet, normalise_text
+from emoface.prosody import analyse
+from tests.conftest import speak
+
+BOB = "Bob popped the big map"
+
+
+def bake(path, text=None, emotion="neutral", **kw):
+    return Animator(**kw).animate_canonical(load_audio(path), EmotionTrack.constant(parse_emotion(emotion)), text)
+
+
+@pytest.mark.parametrize("emotion", ["neutral", "happy", "surprise", "angry", "disgust", "fear", "sad"])
+def test_lips_close_at_every_bilabial_with_transcript(bob, emotion):
+    anim = bake(bob, BOB, emotion)
+    assert anim.metadata["phoneme_source"] == "aligned"
+    phones = anim.metadata["phonemes"]
+    assert [p[0] for p in phones if p[0] in "PBM"] == ["B", "B", "P", "P", "B", "M", "P"]
+    gaps = bilabial_closures(anim, phones)
+    assert len(gaps) == 7 and np.all(gaps < CLOSED_GAP), gaps
+    # and the lips do part for the vowels between them
+    assert lip_gap(anim).max() > 0.25
+
+
+def test_phone_recognition_without_transcript_still_moves_the_mouth(bob):
+    anim = bake(bob)
+    assert anim.metadata["phoneme_source"] == "recognised" and anim.metadata["phonemes"]
+    assert anim["JawOpen"].max() > 0.2
+
+
+def test_jaw_follows_loudness(speech_line):
+    anim = bake(speech_line)
+    loud = analyse(load_audio(speech_line).samples, anim.n_frames, anim.fps).loudness
+    assert pearson(anim["JawOpen"], loud) > 0.5
+
+
+def test_silence_returns_to_rest(tmp_path):
+    path = speak("Hello there.", tmp_path / "a.wav")
+    import soundfile as sf
+    x, sr = sf.read(path)
+    sf.write(path, np.concatenate([x, np.zeros(sr * 2)]), sr)  # two seconds of silence after speaking
+    anim = bake(path, "hello there", blinks=False, gaze=False, head=False)
+    tail = anim.values[-40:]
+    assert anim["JawOpen"][-40:].max() < 0.02 and lip_gap(anim)[-40:].max() < 0.02
+    assert np.abs(tail[:, :52]).max() < 0.05
+
+
+def test_rounded_vowels_pucker_and_fv_tuck_the_lower_lip(tmp_path):
+    anim = bake(speak("you knew who flew over", tmp_path / "u.wav"), "you knew who flew over")
+    phones = anim.metadata["phonemes"]
+
+    def peak(curve, names):
+        frames = [int((s + e) / 2 * anim.fps) for n, s, e in phones if n in names]
+        return np.array([anim[curve][f] for f in frames])
+
+    assert peak("MouthPucker", {"UW"}).min() > 0.3
+    assert peak("MouthRollLower", {"F", "V"}).min() > 0.25
+    assert peak("MouthPucker", {"UW"}).mean() > anim["MouthPucker"].mean()
+
+
+def test_transcript_normalisation_and_oov_pronunciation():
+    assert normalise_text("Hello, World! It's 5 o'clock—ok?") == ["hello", "world", "it's", "o'clock", "ok"]
+    assert ipa_to_arpabet("bˈɒb") == ["B", "AA", "B"]
+    assert ipa_to_arpabet("tʃˈiːz") == ["CH", "IY", "Z"]
+
+
+def test_a_wrong_transcript_still_animates(bob):
+    """Alignment may fail on a transcript that does not fit; the line must still get mouth motion."""
+    anim = bake(bob, "completely different words here about nothing at all in particular today")
+    assert anim["JawOpen"].max() > 0.1 and len(anim.metadata["phonemes"]) > 5

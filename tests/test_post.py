@@ -1,0 +1,166 @@
+import numpy as np
+import pytest
+
+from emoface.animation import Animation
+from emoface.animator import Animator
+from emoface.audio import load_audio
+from emoface.emotion.spec import EMOTIONS, EmotionTrack, parse_emotion
+from emoface.post import blinks, gaze, head, smoothing
+from emoface.prosody import analyse
+from emoface.rigs import canonical_names
+
+FPS = 60.0
+
+
+def weights(n, emotion="neutral"):
+    return np.repeat(parse_emotion(emotion)[None, :], n, axis=0)
+
+
+def blink_events(curve, fps, threshold=0.5):
+    """(start frame, duration s) of each closure found in an eyelid curve."""
+    shut = curve > threshold
+    edges = np.flatnonzero(np.diff(shut.astype(int)))
+    starts, ends = edges[shut[edges + 1]] + 1, edges[~shut[edges + 1]] + 1
+    return starts, (ends - starts[: len(ends)]) / fps
+
+
+def test_blink_rate_and_duration_are_human_over_a_long_run():
+    n = int(20 * 60 * FPS)  # twenty minutes
+    rng = np.random.default_rng(1)
+    plan = blinks.plan(n, FPS, weights(n), np.zeros(0), rng)
+    rate = len(plan) / 20.0
+    assert 12 <= rate <= 40, rate  # spontaneous blinking: roughly 15-30 per minute in conversation
+    durations = np.array([d for _, d in plan])
+    assert 0.15 <= durations.min() and durations.max() <= 0.35  # 100-400 ms
+    gaps = np.diff([s for s, _ in plan])
+    assert gaps.min() > 0.05 and np.median(gaps) > 1.0
+    # visible on the lid curve: each blink closes the eye fully
+    k = blinks.openness(plan, n, FPS)
+    starts, closed_s = blink_events(1 - k, FPS)
+    assert len(starts) == len(plan) and np.all(closed_s < 0.2)
+
+
+def test_blink_rate_depends_on_emotion():
+    n = int(20 * 60 * FPS)
+    count = {e: len(blinks.plan(n, FPS, weights(n, e), np.zeros(0), np.random.default_rng(2)))
+             for e in ("fear", "neutral", "surprise")}
+    assert count["fear"] > count["neutral"] > count["surprise"]
+
+
+def test_blinks_favour_pauses():
+    n = int(10 * 60 * FPS)
+    anchors = np.arange(2.0, n / FPS, 2.5)  # a pause every 2.5 s
+    plan = blinks.plan(n, FPS, weights(n), anchors, np.random.default_rng(3))
+    near = [np.min(np.abs(anchors - s)) < 0.02 for s, _ in plan]
+    assert np.mean(near) > 0.25  # by chance alone under 2 in 100 would be
+
+
+def test_blink_combines_with_the_lid_instead_of_overwriting():
+    anim = Animation.zeros(canonical_names(), FPS, 60, "livelink")
+    anim["EyeBlinkLeft"] = 0.4  # engine's squint-ish lid
+    k = blinks.openness([(0.2, 0.22)], 60, FPS)
+    out = blinks.write(anim, k)
+    assert out["EyeBlinkLeft"][0] == pytest.approx(0.4) and out["EyeBlinkLeft"].max() == pytest.approx(1.0)
+    assert np.all(out["EyeBlinkLeft"] >= 0.4 - 1e-6)
+
+
+@pytest.mark.parametrize("fps", [24.0, 30.0, 60.0])
+def test_blinks_close_the_eye_at_any_fps(fps):
+    k = blinks.openness([(0.5, 0.2)], int(fps), fps)
+    assert k.min() == 0.0
+
+
+def test_saccades_hold_and_move_quickly():
+    n = int(5 * 60 * FPS)
+    yaw, pitch, shifts = gaze.plan(n, FPS, weights(n), np.random.default_rng(4))
+    holds = np.diff(shifts) / FPS
+    assert 0.25 <= np.median(holds) <= 2.0 and holds.min() >= 0.25
+    speed = np.hypot(np.diff(yaw), np.diff(pitch)) * FPS
+    moving = speed > 30  # deg/s: saccadic, not drift
+    assert moving.mean() < 0.15  # mostly fixating
+    assert np.abs(yaw).max() <= 12 and np.abs(pitch).max() <= 12
+
+
+def test_gaze_adds_to_the_engine_eyes():
+    anim = Animation.zeros(canonical_names(), FPS, 10, "livelink")
+    anim["EyeLookOutLeft"] = 0.2
+    out = gaze.write(anim, np.full(10, 7.0), np.full(10, -6.0))
+    assert out["EyeLookOutLeft"][0] == pytest.approx(0.2 + 7 / 35)
+    assert out["EyeLookInRight"][0] == pytest.approx(7 / 35)
+    assert out["EyeBlinkLeft"][0] > 0  # the lid follows the eye down
+    assert out["LeftEyeYaw"][0] == pytest.approx(7 / 180)
+
+
+def test_sad_looks_down_more():
+    n = int(3 * 60 * FPS)
+    _, p_sad, _ = gaze.plan(n, FPS, weights(n, "sad"), np.random.default_rng(5))
+    _, p_neu, _ = gaze.plan(n, FPS, weights(n), np.random.default_rng(5))
+    assert p_sad.mean() < p_neu.mean() - 1.0
+
+
+def test_head_nods_on_stressed_syllables(speech_line):
+    audio = load_audio(speech_line)
+    n = int(np.ceil(audio.duration * FPS))
+    pro = analyse(audio.samples, n, FPS)
+    peaks, _ = head.stressed_syllables(pro, FPS)
+    assert len(peaks) >= 3
+    anim = head.apply(Animation.zeros(canonical_names(), FPS, n, "livelink"), pro, weights(n),
+                      np.random.default_rng(0))
+    pitch_deg = anim["HeadPitch"] * 180
+    assert 0.5 < np.abs(pitch_deg).max() < 10  # slight
+    after = [pitch_deg[min(p + int(0.1 * FPS), n - 1)] - pitch_deg[max(p - int(0.1 * FPS), 0)] for p in peaks]
+    assert np.mean(after) < 0  # the head dips after a stressed syllable
+
+
+def test_causal_filter_does_not_look_ahead_and_reduces_jitter():
+    rng = np.random.default_rng(0)
+    base = np.repeat(np.sin(np.linspace(0, 6, 300))[:, None], 3, axis=1) * 0.4 + 0.5
+    noisy = base + rng.normal(0, 0.03, base.shape)
+    anim = Animation(("a", "b", "c"), FPS, noisy, "x")
+    out = smoothing.OneEuro(FPS).apply(anim)
+    changed = noisy.copy()
+    changed[200:] = 0
+    out2 = smoothing.OneEuro(FPS).apply(anim.copy(changed))
+    np.testing.assert_array_equal(out.values[:200], out2.values[:200])
+    assert np.abs(np.diff(out.values, axis=0)).mean() < 0.5 * np.abs(np.diff(noisy, axis=0)).mean()
+    assert np.abs(out.values - base).mean() < np.abs(noisy - base).mean()
+
+
+def test_post_processors_can_be_switched_off(speech_line):
+    audio = load_audio(speech_line)
+    off = Animator(blinks=False, gaze=False, head=False).animate_canonical(audio)
+    on = Animator().animate_canonical(audio)
+    for name in ("HeadYaw", "HeadPitch", "LeftEyeYaw", "EyeLookUpLeft"):
+        assert np.all(off[name] == 0) and np.any(on[name] != 0)
+    assert off["EyeBlinkLeft"].max() < on["EyeBlinkLeft"].max()
+
+
+def test_silence_gets_a_calm_idle_face_not_a_frozen_one(silence, caplog):
+    anim = Animator().animate_canonical(load_audio(silence))
+    assert "silent" in caplog.text
+    assert anim["JawOpen"].max() < 0.02
+    assert anim["EyeBlinkLeft"].max() > 0.9  # it blinks
+    assert np.ptp(anim["HeadYaw"]) > 0 and np.ptp(anim["LeftEyeYaw"]) > 0  # and looks around
+
+
+def test_same_seed_same_curves_other_seed_other_blinks(speech_line):
+    audio = load_audio(speech_line)
+    a, b = (Animator(seed=5).animate_canonical(audio) for _ in range(2))
+    np.testing.assert_array_equal(a.values, b.values)
+    c = Animator(seed=6).animate_canonical(audio)
+    assert not np.array_equal(a["EyeBlinkLeft"], c["EyeBlinkLeft"])
+    np.testing.assert_array_equal(a["JawOpen"], c["JawOpen"])  # speech does not depend on the seed
+
+
+def test_emotions_are_all_known_to_every_post_table():
+    for table in (blinks.RATE_FACTOR, gaze.EMOTION_GAZE, head.POSE_DEG):
+        assert set(table) <= set(EMOTIONS)
+
+
+def test_emotion_track_is_followed_over_time(speech_line):
+    audio = load_audio(speech_line)
+    track = EmotionTrack(np.array([0.0, 1.5]), np.stack([parse_emotion("sad"), parse_emotion("happy")]))
+    anim = Animator(blinks=False, gaze=False).animate_canonical(audio, track)
+    n = anim.n_frames
+    assert anim["MouthSmileLeft"][: n // 5].mean() < 0.1 < anim["MouthSmileLeft"][-n // 5:].mean()
+    assert anim["MouthFrownLeft"][: n // 5].mean() > anim["MouthFrownLeft"][-n // 5:].mean()
