@@ -35,11 +35,12 @@ class Animator:
     gaze: bool = True
     head: bool = True
     smooth: bool = True
+    recognizer: str = "loop"  # phonetic engine without a transcript: phone loop, or words then alignment
 
     def __post_init__(self):
         if not 1 <= self.fps <= 240:
             raise ValueError(f"fps {self.fps} is outside 1-240")
-        self._engine = get_engine(self.engine)
+        self._engine = get_engine(self.engine, recognizer=self.recognizer)
         self._rig = load_rig(self.rig)
 
     def animate(self, audio: Audio, emotion: EmotionTrack | None = None, text: str | None = None) -> Animation:

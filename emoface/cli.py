@@ -32,6 +32,9 @@ def _bake_parser(sub):
     text = p.add_mutually_exclusive_group()
     text.add_argument("--text", help="transcript (one input): forced alignment instead of phone recognition")
     text.add_argument("--text-file", type=Path, help="file holding the transcript (one input)")
+    p.add_argument("--recognizer", choices=["loop", "words"], default="loop",
+                   help="without a transcript: phone loop (fast) or English word recognition then alignment "
+                        "(better lips, ~6x slower)")
     p.add_argument("--manifest", type=Path, help="dialogue sheet CSV: audio, emotion, intensity, text, out")
     p.add_argument("--max-duration", type=float, default=DEFAULT_MAX_DURATION_S, metavar="SECONDS",
                    help="refuse longer audio (default 1800)")
@@ -60,7 +63,8 @@ def cmd_bake(args) -> int:
         raise InputError("bake", "give audio INPUTs or --manifest")
     fmt, rig = _resolve_format_and_rig(args)
     animator = Animator(engine=args.engine, rig=rig, fps=args.fps, seed=args.seed, blinks=args.blinks,
-                        gaze=args.gaze, head=args.head, smooth=args.smooth)
+                        gaze=args.gaze, head=args.head, smooth=args.smooth,
+                        recognizer=args.recognizer)
     out = Path(args.output)
     emotion = load_emotion_track(args.emotion_track) if args.emotion_track else \
         EmotionTrack.constant(parse_emotion(args.emotion, args.intensity))

@@ -13,11 +13,19 @@ class PhoneticEngine:
     name = "phonetic"
     handles_emotion = False  # the emotion layer adds expression and changes articulation afterwards
 
+    def __init__(self, recognizer: str = "loop"):
+        from emoface.phonetic.recognize import RECOGNIZERS
+
+        if recognizer not in RECOGNIZERS:
+            raise ValueError(f"unknown recognizer {recognizer!r} (choose from {', '.join(RECOGNIZERS)})")
+        self.recognizer = recognizer
+
     def run(self, audio: Audio, prosody: Prosody, n_frames: int, fps: float, text: str | None) -> Animation:
         from emoface.phonetic.animate import animate
         from emoface.phonetic.recognize import timed_phones
 
-        phones, how = ([], "silent") if audio.is_silent else timed_phones(audio.samples, text, audio.source)
+        phones, how = ([], "silent") if audio.is_silent else timed_phones(audio.samples, text, audio.source,
+                                                                                  self.recognizer)
         anim = animate(phones, prosody, n_frames, fps)
         anim.metadata["phoneme_source"] = how
         anim.metadata["phonemes"] = [[p.name, round(p.start, 3), round(p.end, 3)] for p in phones]
@@ -27,7 +35,7 @@ class PhoneticEngine:
 ENGINES = {"phonetic": PhoneticEngine}
 
 
-def get_engine(name: str):
+def get_engine(name: str, **options):
     if name not in ENGINES:
         raise ValueError(f"unknown engine {name!r} (available: {', '.join(ENGINES)})")
-    return ENGINES[name]()
+    return ENGINES[name](**options)

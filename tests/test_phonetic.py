@@ -74,3 +74,20 @@ def test_a_wrong_transcript_still_animates(bob):
     """Alignment may fail on a transcript that does not fit; the line must still get mouth motion."""
     anim = bake(bob, "completely different words here about nothing at all in particular today")
     assert anim["JawOpen"].max() > 0.1 and len(anim.metadata["phonemes"]) > 5
+
+
+def test_words_recognizer_transcribes_then_aligns(bob):
+    anim = bake(bob, None, recognizer="words")
+    assert anim.metadata["phoneme_source"] in ("transcribed", "recognised")
+    if anim.metadata["phoneme_source"] == "transcribed":
+        assert np.all(bilabial_closures(anim, anim.metadata["phonemes"]) < CLOSED_GAP)
+
+
+def test_words_missing_from_the_dictionary_align_every_time(tmp_path):
+    """Out-of-vocabulary words get an espeak-ng pronunciation; a second line with the same word works too."""
+    text = "Zorblax met Quibbleton at Zorblax station"
+    path = speak(text, tmp_path / "oov.wav")
+    for _ in range(2):
+        anim = bake(path, text)
+        assert anim.metadata["phoneme_source"] == "aligned"
+        assert any(p[0] == "M" for p in anim.metadata["phonemes"])

@@ -49,7 +49,7 @@ _IPA = {
     "aɪ": "AY", "aʊ": "AW", "eɪ": "EY", "oʊ": "OW", "əʊ": "OW", "ɔɪ": "OY", "tʃ": "CH", "dʒ": "JH",
     "ɑː": "AA", "ɑ": "AA", "ɒ": "AA", "æ": "AE", "ʌ": "AH", "ə": "AH", "ɐ": "AH", "ɔː": "AO", "ɔ": "AO",
     "ɛ": "EH", "e": "EH", "ɜː": "ER", "ɜ": "ER", "ɚ": "ER", "ɝ": "ER", "ɪ": "IH", "ᵻ": "IH", "iː": "IY",
-    "i": "IY", "ʊ": "UH", "uː": "UW", "u": "UW", "o": "OW", "a": "AA",
+    "i": "IY", "ʊ": "UH", "uː": "UW", "u": "UW", "oː": "AO", "o": "OW", "a": "AA",
     "b": "B", "d": "D", "ð": "DH", "f": "F", "ɡ": "G", "g": "G", "h": "HH", "j": "Y", "k": "K", "l": "L",
     "m": "M", "n": "N", "ŋ": "NG", "p": "P", "ɹ": "R", "r": "R", "ɾ": "D", "s": "S", "ʃ": "SH", "t": "T",
     "θ": "TH", "v": "V", "w": "W", "z": "Z", "ʒ": "ZH", "x": "K", "ʔ": "T",
@@ -71,19 +71,29 @@ def ipa_to_arpabet(ipa: str) -> list[str]:
     return out
 
 
-def espeak_pronunciation(word: str) -> list[str]:
+def espeak_pronunciation(word: str, voice: str = "en-us") -> list[str]:
     """ARPAbet for a word cmudict lacks, from espeak-ng's IPA (empty if espeak-ng is missing)."""
     try:
-        ipa = subprocess.run(["espeak-ng", "-q", "--ipa", "-v", "en-us", word], capture_output=True,
+        ipa = subprocess.run(["espeak-ng", "-q", "--ipa", "-v", voice, word], capture_output=True,
                              text=True, timeout=10).stdout
     except (OSError, subprocess.TimeoutExpired):
         return []
     return ipa_to_arpabet(ipa.strip().replace(" ", ""))
 
 
+def pronunciations(word: str) -> list[list[str]]:
+    """American and British guesses: the aligner picks whichever fits the audio (cmudict-style variants)."""
+    out = []
+    for voice in ("en-us", "en"):
+        phones = espeak_pronunciation(word, voice)
+        if phones and phones not in out:
+            out.append(phones)
+    return out
+
+
 ALIGN_PAD_S = 0.3  # silence around the line: alignment fails when speech starts at the very first frame
 # Search settings tried in turn: the default beams, then wide ones for lines the default loses.
-ALIGN_BEAMS = ({}, {"beam": 1e-80, "wbeam": 1e-60})
+ALIGN_BEAMS = ({}, {"beam": 1e-80, "wbeam": 1e-60}, {"beam": 1e-100, "wbeam": 1e-80, "pbeam": 1e-100, "maxhmmpf": -1})
 
 
 @lru_cache(maxsize=len(ALIGN_BEAMS))
@@ -91,8 +101,9 @@ def _align_decoder(attempt: int):
     from pocketsphinx import Decoder
 
     hmm, dic, _ = _model_paths()
-    # bestpath=False: the lattice best path can drop words from the alignment grammar.
-    return Decoder(hmm=hmm, dict=dic, bestpath=False, loglevel="FATAL", **ALIGN_BEAMS[attempt])
+    # bestpath=False: the lattice best path can drop words from the alignment grammar. cmn="batch": whole
+    # lines are decoded at once, and live CMN's initial guess derails short or synthetic lines.
+    return Decoder(hmm=hmm, dict=dic, bestpath=False, cmn="batch", loglevel="FATAL", **ALIGN_BEAMS[attempt])
 
 
 @lru_cache(maxsize=1)
@@ -100,7 +111,7 @@ def _phone_decoder():
     from pocketsphinx import Decoder
 
     hmm, _, phone_lm = _model_paths()
-    return Decoder(hmm=hmm, allphone=phone_lm, lw=2.0, beam=1e-20, pbeam=1e-20, loglevel="FATAL")
+    return Decoder(hmm=hmm, allphone=phone_lm, lw=2.0, beam=1e-20, pbeam=1e-20, cmn="batch", loglevel="FATAL")
 
 
 def _clean(name: str) -> str:
@@ -114,16 +125,18 @@ def align(samples: np.ndarray, text: str) -> list[Phone]:
     if not words:
         raise RuntimeError("transcript has no words")
     missing = set(words) - _dictionary()
-    pronunciations = {w: espeak_pronunciation(w) for w in missing}
-    words = [w for w in words if w not in missing or pronunciations[w]]
+    guesses = {w: pronunciations(w) for w in sorted(missing)}
+    words = [w for w in words if w not in missing or guesses[w]]
     pad = np.zeros(int(ALIGN_PAD_S * SAMPLE_RATE), np.float32)
     pcm = pcm16(np.concatenate([pad, samples, pad]))
     duration = len(samples) / SAMPLE_RATE
     for attempt in range(len(ALIGN_BEAMS)):
         decoder = _align_decoder(attempt)
-        for w, phones in pronunciations.items():
-            if phones:
-                decoder.add_word(w, " ".join(phones), True)
+        for w, variants in guesses.items():
+            for k, phones in enumerate(variants):
+                name = w if k == 0 else f"{w}({k + 1})"
+                if decoder.lookup_word(name) is None:
+                    decoder.add_word(name, " ".join(phones), True)
         try:
             decoder.set_align_text(" ".join(words))
             decoder.start_utt()
@@ -159,12 +172,42 @@ def recognise(samples: np.ndarray) -> list[Phone]:
     return [Phone(_clean(s.word), s.start_frame * FRAME_S, (s.end_frame + 1) * FRAME_S) for s in decoder.seg()]
 
 
-def timed_phones(samples: np.ndarray, text: str | None, source: str = "") -> tuple[list[Phone], str]:
-    """Phones and how they were found ('aligned' or 'recognised')."""
+@lru_cache(maxsize=1)
+def _word_decoder():
+    from pocketsphinx import Decoder
+
+    hmm, dic, _ = _model_paths()
+    return Decoder(hmm=hmm, dict=dic, lm=hmm.rsplit("/", 1)[0] + "/en-us.lm.bin", cmn="batch", loglevel="FATAL")
+
+
+def transcribe(samples: np.ndarray) -> str:
+    """English word recognition with pocketsphinx's language model (about 3x faster than real time)."""
+    decoder = _word_decoder()
+    decoder.start_utt()
+    decoder.process_raw(pcm16(samples), full_utt=True)
+    decoder.end_utt()
+    hyp = decoder.hyp()
+    return hyp.hypstr if hyp else ""
+
+
+RECOGNIZERS = ("loop", "words")
+
+
+def timed_phones(samples: np.ndarray, text: str | None, source: str = "",
+                 recognizer: str = "loop") -> tuple[list[Phone], str]:
+    """Phones and how they were found: 'aligned' (to the transcript), 'transcribed' (words recognised,
+    then aligned) or 'recognised' (phone loop)."""
     if text and text.strip():
         try:
             return align(samples, text), "aligned"
         except RuntimeError as exc:
             log.warning("%s: forced alignment failed (%s); recognising phones without the transcript",
                         source, exc)
+    elif recognizer == "words":
+        words = transcribe(samples)
+        if words:
+            try:
+                return align(samples, words), "transcribed"
+            except RuntimeError:
+                pass
     return recognise(samples), "recognised"
