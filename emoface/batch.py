@@ -109,4 +109,9 @@ def run(jobs: list[Job], animator, fmt, max_duration_s: float, progress: bool = 
         except EmofaceError as exc:
             report.failed.append((name, str(exc).removeprefix(name + ": ")))
             tqdm.write(f"emoface: error: {exc}", file=sys.stderr)
+        except Exception as exc:  # noqa: BLE001 - one broken line must not stop a batch of thousands
+            log.debug("traceback for %s", name, exc_info=True)
+            reason = f"internal error ({type(exc).__name__}: {exc}); please report it with this file"
+            report.failed.append((name, reason))
+            tqdm.write(f"emoface: error: {name}: {reason}", file=sys.stderr)
     return report

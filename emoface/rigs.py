@@ -20,6 +20,7 @@ import numpy as np
 
 from emoface.animation import Animation
 from emoface.errors import InputError
+from emoface.jsonio import read_json
 
 CANONICAL_RIG = "livelink"
 
@@ -171,13 +172,7 @@ def load_rig(name_or_path) -> Rig:
         return _load_builtin(text)
     path = Path(text)
     if path.suffix.lower() == ".json" or path.exists():
-        if not path.is_file():
-            raise InputError(path, "rig profile not found")
-        try:
-            data = json.loads(path.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise InputError(path, f"rig profile is not valid JSON ({exc})") from None
-        return _from_data(data, str(path))
+        return _from_data(read_json(path, "rig profile"), str(path))
     raise InputError(text, f"unknown rig (built-in rigs: {', '.join(builtin_names())}, or a .json profile)")
 
 

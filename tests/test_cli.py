@@ -156,3 +156,12 @@ def test_rigs_list_and_show(capsys):
     shown = json.loads(capsys.readouterr().out)
     assert len(shown["names"]) == 174 and shown["ranges"][4] == [0.0, 1.0]
     assert main(["rigs", "show", "arkit"]) == 0 and "jawOpen  [0, 1]" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("samples", [1, 800])
+def test_very_short_audio_still_bakes(tmp_path, samples):
+    path = tmp_path / "blip.wav"
+    sf.write(path, (np.random.default_rng(0).standard_normal(samples) * 0.1).astype(np.float32), 16000)
+    out = tmp_path / "blip.csv"
+    assert main(["bake", str(path), "-o", str(out), "--fps", "29.97", "-q"]) == 0
+    assert formats.read(out).n_frames == int(np.ceil(samples / 16000 * 29.97))

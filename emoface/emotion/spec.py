@@ -5,13 +5,12 @@ Everything becomes an EmotionTrack, whose weights() gives one 7-vector (weight x
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from emoface.errors import InputError
+from emoface.jsonio import read_json
 
 # EmoFace's 7 classes, in its id order (ang 0, dis 1, fea 2, hap 3, neu 4, sad 5, sur 6).
 EMOTIONS = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
@@ -84,13 +83,7 @@ class EmotionTrack:
 def load_emotion_track(path) -> EmotionTrack:
     """JSON: [{"time": 0, "emotion": "neutral", "intensity": 0.5}, ...] or {"keyframes": [...],
     "transition": 0.4}; "emotion" may be a blend like "happy:0.7+surprise:0.3"."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(path, "emotion track not found")
-    try:
-        data = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(path, f"emotion track is not valid JSON ({exc.msg})") from None
+    data = read_json(path, "emotion track")
     transition = DEFAULT_TRANSITION_S
     if isinstance(data, dict):
         transition = float(data.get("transition", transition))

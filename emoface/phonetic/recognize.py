@@ -169,6 +169,8 @@ def recognise(samples: np.ndarray) -> list[Phone]:
     decoder.start_utt()
     decoder.process_raw(pcm16(samples), full_utt=True)
     decoder.end_utt()
+    if decoder.hyp() is None:  # nothing decodable (a very short or noise-only line)
+        return []
     return [Phone(_clean(s.word), s.start_frame * FRAME_S, (s.end_frame + 1) * FRAME_S) for s in decoder.seg()]
 
 

@@ -1,0 +1,20 @@
+"""Reading a user's JSON file (rig profile, emotion track) with one clear error line when it is unusable."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from emoface.errors import InputError
+
+
+def read_json(path, what: str):
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, f"{what} not found")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise InputError(path, f"{what} is not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    except UnicodeDecodeError:
+        raise InputError(path, f"{what} is not UTF-8 text") from None
