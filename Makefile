@@ -25,13 +25,17 @@ system-deps:
 
 demo: $(STAMP)
 	@mkdir -p $(DEMO)
-	espeak-ng -v en-us -s 150 -w $(DEMO)/line.wav "Bob popped the big map, and we found the treasure before sunset."
-	$(BIN)/emoface bake $(DEMO)/line.wav -o $(DEMO)/line_metahuman.txt --emotion happy:0.8 \
-	  --text "Bob popped the big map, and we found the treasure before sunset."
-	$(BIN)/emoface bake $(DEMO)/line.wav -o $(DEMO)/line_livelink.csv --emotion happy:0.8 \
-	  --text "Bob popped the big map, and we found the treasure before sunset."
-	$(BIN)/emoface bake $(DEMO)/line.wav -o $(DEMO)/line_arkit.json --rig arkit --emotion sad:0.6
-	@echo "demo output in $(DEMO)/:"; ls -l $(DEMO)
+	espeak-ng -v en-us -s 150 -w $(DEMO)/guard.wav "Bob popped the big map, and we found the treasure before sunset."
+	espeak-ng -v en-us+f3 -s 140 -w $(DEMO)/merchant.wav "Welcome back, friend. I have something special for you today."
+	espeak-ng -v en-gb -s 160 -w $(DEMO)/scout.wav "They are coming from the north. We have to move now!"
+	printf '%s\n' 'audio,emotion,intensity,text,out' \
+	  'guard.wav,happy,0.8,"Bob popped the big map, and we found the treasure before sunset.",guard' \
+	  'merchant.wav,happy:0.6+surprise:0.4,1,"Welcome back, friend. I have something special for you today.",merchant' \
+	  'scout.wav,fear,0.9,,scout' > $(DEMO)/dialogue.csv
+	$(BIN)/emoface bake --manifest $(DEMO)/dialogue.csv -o $(DEMO)/metahuman --format emoface-txt
+	$(BIN)/emoface bake --manifest $(DEMO)/dialogue.csv -o $(DEMO)/livelink --format livelink-csv
+	$(BIN)/emoface bake $(DEMO)/scout.wav -o $(DEMO)/scout_arkit.json --rig arkit --emotion fear:0.9
+	@echo; echo "demo output in $(DEMO)/ (dialogue sheet: $(DEMO)/dialogue.csv):"; find $(DEMO) -type f | sort
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

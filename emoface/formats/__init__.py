@@ -34,11 +34,18 @@ def write_atomic(fmt, anim, path) -> Path:
     os.close(fd)
     try:
         fmt.write(anim, tmp)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; a baked file is an ordinary file
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def read(path, fmt: str | None = None):
