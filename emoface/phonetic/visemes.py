@@ -29,9 +29,9 @@ class Viseme:
 VISEMES = {v.name: v for v in [
     Viseme("sil", {}, lips=0.6, jaw=0.6, reach=0.08),
     Viseme("PP", {"JawOpen": 0.05, "MouthClose": 0.05, "MouthPress*": 0.2, "MouthRollLower": 0.08,
-                  "MouthRollUpper": 0.05}, lips=8.0, jaw=2.0, reach=0.05),
+                  "MouthRollUpper": 0.05}, lips=3.0, jaw=2.0, reach=0.04),
     Viseme("FF", {"JawOpen": 0.08, "MouthRollLower": 0.55, "MouthUpperUp*": 0.22, "MouthShrugUpper": 0.1},
-           lips=6.0, jaw=2.0, reach=0.05),
+           lips=3.0, jaw=2.0, reach=0.04),
     Viseme("TH", {"JawOpen": 0.16, "TongueOut": 0.25, "MouthLowerDown*": 0.12}, lips=1.0, jaw=1.5, reach=0.05),
     Viseme("DD", {"JawOpen": 0.14, "MouthLowerDown*": 0.1, "MouthStretch*": 0.1}, lips=0.5, jaw=1.0, reach=0.04),
     Viseme("kk", {"JawOpen": 0.2, "MouthStretch*": 0.08}, lips=0.3, jaw=0.8, reach=0.04),

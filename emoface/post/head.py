@@ -19,7 +19,7 @@ DRIFT_DEG = {"yaw": 2.0, "pitch": 1.2, "roll": 0.8}
 # emotion -> (yaw, pitch, roll) offset in degrees at intensity 1
 POSE_DEG = {"sad": (0.0, -5.0, 1.0), "happy": (0.0, 1.5, 2.0), "angry": (0.0, -2.5, 0.0),
             "surprise": (0.0, 3.0, 0.0), "fear": (-2.0, -1.5, 0.0), "disgust": (3.0, 0.5, -2.0)}
-NOD_PEAK_S = 0.12
+NOD_PEAK_S = 0.18  # time from a stressed syllable's start to the bottom of its nod
 
 
 def stressed_syllables(prosody: Prosody, fps: float) -> tuple[np.ndarray, np.ndarray]:
@@ -46,7 +46,7 @@ def apply(anim: Animation, prosody: Prosody, emotion_weights: np.ndarray, rng: n
     t = np.arange(n) / fps
     for p, s in zip(peaks, prom):
         tau = np.maximum(t - (p / fps - NOD_PEAK_S * 0.5), 0.0) / NOD_PEAK_S
-        pulse = tau * np.exp(1.0 - tau)  # gamma pulse: quick dip, slower return
+        pulse = tau ** 2 * np.exp(2.0 * (1.0 - tau))  # gamma pulse: eases in, dips, returns more slowly
         deg["pitch"] -= (1.2 + 2.8 * s) * pulse
         deg["roll"] += rng.normal(0.0, 0.4) * s * pulse
         deg["yaw"] += rng.normal(0.0, 0.6) * s * pulse
