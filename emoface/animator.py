@@ -21,8 +21,6 @@ from emoface.prosody import analyse
 from emoface.rigs import CANONICAL_RIG, load_rig, retarget
 
 log = logging.getLogger("emoface")
-ROTATIONS = ("HeadYaw", "HeadPitch", "HeadRoll", "LeftEyeYaw", "LeftEyePitch", "LeftEyeRoll",
-             "RightEyeYaw", "RightEyePitch", "RightEyeRoll")
 
 
 @dataclass
@@ -61,6 +59,17 @@ class Animator:
         if self.smooth:
             anim = smoothing.savgol(anim)
 
+        anim = self._post(anim, prosody, weights)
+        anim.values = load_rig(CANONICAL_RIG).clip(anim.values)
+        anim.metadata = {
+            "source": audio.source, "emotion": emotion.summary(), "seed": self.seed, "engine": self.engine,
+            "version": __version__, "duration_s": round(audio.duration, 6), **anim.metadata,
+        }
+        return anim
+
+    def _post(self, anim: Animation, prosody, weights: np.ndarray) -> Animation:
+        """Head, gaze, then blinks (which like to land on the gaze shifts and speech pauses)."""
+        n = anim.n_frames
         head_rng, gaze_rng, blink_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(self.seed).spawn(3))
         if self.head:
             anim = head.apply(anim, prosody, weights, head_rng)
@@ -71,14 +80,6 @@ class Animator:
         if self.blinks:
             pauses = np.flatnonzero(np.diff(prosody.speech.astype(int)) == -1) + 1  # speech -> pause
             anchors = np.sort(np.concatenate([pauses, shifts])) / self.fps
-            anim = blinks.write(anim, blinks.openness(blinks.plan(n, self.fps, weights, anchors, blink_rng), n, self.fps))
-
-        rot = [anim.names.index(r) for r in ROTATIONS]
-        anim.values[:, rot] = np.clip(anim.values[:, rot], -1.0, 1.0)
-        other = np.setdiff1d(np.arange(len(anim.names)), rot)
-        anim.values[:, other] = np.clip(anim.values[:, other], 0.0, 1.0)
-        anim.metadata = {
-            "source": audio.source, "emotion": emotion.summary(), "seed": self.seed, "engine": self.engine,
-            "version": __version__, "duration_s": round(audio.duration, 6), **anim.metadata,
-        }
+            plan = blinks.plan(n, self.fps, weights, anchors, blink_rng)
+            anim = blinks.write(anim, blinks.openness(plan, n, self.fps))
         return anim
