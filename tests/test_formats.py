@@ -69,10 +69,13 @@ def test_livelink_csv_reader_maps_columns_by_name(tmp_path):
 
 def test_format_refuses_the_wrong_rig(tmp_path):
     with pytest.raises(ValueError, match="metahuman rig only"):
-        emoface_txt.write(sample("arkit", 3), tmp_path / "x.txt")
+        formats.write_atomic(emoface_txt, sample("arkit", 3), tmp_path / "x.txt")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_failed_write_leaves_no_file(tmp_path):
-    with pytest.raises(ValueError):
-        formats.write_atomic(emoface_txt, sample("arkit", 3), tmp_path / "x.txt")
+    anim = sample("livelink", 3)
+    anim.metadata = {"not serialisable": object()}
+    with pytest.raises(TypeError):
+        formats.write_atomic(formats.get("json"), anim, tmp_path / "x.json")
     assert list(tmp_path.iterdir()) == []

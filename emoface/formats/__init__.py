@@ -28,6 +28,8 @@ def for_suffix(path) -> str | None:
 
 
 def write_atomic(fmt, anim, path) -> Path:
+    if fmt.RIG and anim.rig != fmt.RIG:
+        raise ValueError(f"{fmt.NAME} holds the {fmt.RIG} rig only (got {anim.rig})")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)

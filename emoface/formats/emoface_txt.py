@@ -14,8 +14,6 @@ NAME, SUFFIX, RIG = "emoface-txt", ".txt", "metahuman"
 
 
 def write(anim: Animation, path) -> None:
-    if anim.rig != RIG:
-        raise ValueError(f"{NAME} holds the {RIG} rig only (got {anim.rig})")
     with open(path, "w", newline="\n") as f:
         for row in anim.values:
             f.write(",".join(f"{v:.6f}" for v in row) + "\n")

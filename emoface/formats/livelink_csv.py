@@ -30,8 +30,6 @@ def parse_timecode(text: str, fps: float) -> float:
 
 
 def write(anim: Animation, path) -> None:
-    if anim.rig != RIG:
-        raise ValueError(f"{NAME} holds the {RIG} rig only (got {anim.rig})")
     with open(path, "w", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(["Timecode", "BlendshapeCount", *anim.names])

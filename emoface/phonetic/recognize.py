@@ -119,6 +119,12 @@ def _clean(name: str) -> str:
     return "SIL" if name.startswith("+") or name in ("SIL", "<SIL>", "") else name
 
 
+def _decode(decoder, pcm: bytes) -> None:
+    decoder.start_utt()
+    decoder.process_raw(pcm, full_utt=True)
+    decoder.end_utt()
+
+
 def align(samples: np.ndarray, text: str) -> list[Phone]:
     """Forced alignment; raises RuntimeError if the transcript cannot be aligned to the audio."""
     words = normalise_text(text)
@@ -139,15 +145,11 @@ def align(samples: np.ndarray, text: str) -> list[Phone]:
                     decoder.add_word(name, " ".join(phones), True)
         try:
             decoder.set_align_text(" ".join(words))
-            decoder.start_utt()
-            decoder.process_raw(pcm, full_utt=True)
-            decoder.end_utt()
+            _decode(decoder, pcm)
             if decoder.hyp() is None:
                 continue
             decoder.set_alignment()
-            decoder.start_utt()
-            decoder.process_raw(pcm, full_utt=True)
-            decoder.end_utt()
+            _decode(decoder, pcm)
             alignment = decoder.get_alignment()
         except RuntimeError:
             _align_decoder.cache_clear()
@@ -166,9 +168,7 @@ def align(samples: np.ndarray, text: str) -> list[Phone]:
 def recognise(samples: np.ndarray) -> list[Phone]:
     """Phone-loop decoding: no transcript, noisier phones whose viseme classes still mostly hold."""
     decoder = _phone_decoder()
-    decoder.start_utt()
-    decoder.process_raw(pcm16(samples), full_utt=True)
-    decoder.end_utt()
+    _decode(decoder, pcm16(samples))
     if decoder.hyp() is None:  # nothing decodable (a very short or noise-only line)
         return []
     return [Phone(_clean(s.word), s.start_frame * FRAME_S, (s.end_frame + 1) * FRAME_S) for s in decoder.seg()]
@@ -185,9 +185,7 @@ def _word_decoder():
 def transcribe(samples: np.ndarray) -> str:
     """English word recognition with pocketsphinx's language model (about 3x faster than real time)."""
     decoder = _word_decoder()
-    decoder.start_utt()
-    decoder.process_raw(pcm16(samples), full_utt=True)
-    decoder.end_utt()
+    _decode(decoder, pcm16(samples))
     hyp = decoder.hyp()
     return hyp.hypstr if hyp else ""
 
