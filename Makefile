@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 APT_PACKAGES := espeak-ng ffmpeg
 DEMO := out/demo
 
-.PHONY: demo test test-all system-deps clean
+.PHONY: demo test train system-deps clean
 
 $(STAMP): pyproject.toml Makefile
 	$(MAKE) system-deps
@@ -39,6 +39,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# Reproduce checkpoints/emoface-default.pt (about an hour on 2 CPU cores; needs ../shared).
+train: $(STAMP)
+	$(BIN)/python -m emoface.train --shared ../shared --out checkpoints/emoface-default.pt
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

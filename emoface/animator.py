@@ -15,7 +15,7 @@ from emoface.animation import Animation, frame_count
 from emoface.audio import Audio
 from emoface.emotion import layer as emotion_layer
 from emoface.emotion.spec import EmotionTrack, parse_emotion
-from emoface.engines import get_engine
+from emoface.engines import DEFAULT_ENGINE, get_engine
 from emoface.post import blinks, gaze, head, smoothing
 from emoface.prosody import analyse
 from emoface.rigs import CANONICAL_RIG, load_rig, retarget
@@ -25,7 +25,7 @@ log = logging.getLogger("emoface")
 
 @dataclass
 class Animator:
-    engine: str = "phonetic"
+    engine: str = DEFAULT_ENGINE
     rig: str = CANONICAL_RIG
     fps: float = 60.0
     seed: int = 0
@@ -34,11 +34,12 @@ class Animator:
     head: bool = True
     smooth: bool = True
     recognizer: str = "loop"  # phonetic engine without a transcript: phone loop, or words then alignment
+    checkpoint: str | None = None  # neural engine: None = the shipped default
 
     def __post_init__(self):
         if not 1 <= self.fps <= 240:
             raise ValueError(f"fps {self.fps} is outside 1-240")
-        self._engine = get_engine(self.engine, recognizer=self.recognizer)
+        self._engine = get_engine(self.engine, recognizer=self.recognizer, checkpoint=self.checkpoint)
         self._rig = load_rig(self.rig)
 
     def animate(self, audio: Audio, emotion: EmotionTrack | None = None, text: str | None = None) -> Animation:
@@ -53,7 +54,7 @@ class Animator:
         prosody = analyse(audio.samples, n, self.fps)
         weights = emotion.weights(n, self.fps)
 
-        anim = self._engine.run(audio, prosody, n, self.fps, text)
+        anim = self._engine.run(audio, prosody, n, self.fps, text, emotion)
         if not self._engine.handles_emotion:
             anim = emotion_layer.apply(anim, weights, prosody)
         if self.smooth:

@@ -22,13 +22,14 @@ from emoface.errors import EmofaceError, InputError
 log = logging.getLogger("emoface")
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".mp3", ".aiff", ".aif", ".opus")
 MANIFEST_COLUMNS = ("audio", "emotion", "intensity", "text", "out")
+AUTO = "auto"  # emotion recognised from the audio itself
 
 
 @dataclass
 class Job:
     audio: Path
     out: Path
-    emotion: EmotionTrack | None = None
+    emotion: EmotionTrack | str | None = None  # a track, or AUTO
     text: str | None = None
     label: str = ""
 
@@ -79,8 +80,8 @@ def read_manifest(path: Path, out_dir: Path, suffix: str) -> tuple[list[Job], li
             if not audio:
                 raise InputError(label, "empty audio column")
             intensity = float(row.get("intensity") or 1.0)
-            emotion = row.get("emotion") or "neutral"
-            track = EmotionTrack.constant(parse_emotion(emotion, intensity, label))
+            emotion = (row.get("emotion") or "neutral").strip()
+            track = AUTO if emotion == AUTO else EmotionTrack.constant(parse_emotion(emotion, intensity, label))
             out = (row.get("out") or "").strip()
             target = (out_dir / out) if out else out_dir / Path(audio).with_suffix(suffix).name
             if out and not Path(out).suffix:
@@ -103,7 +104,12 @@ def run(jobs: list[Job], animator, fmt, max_duration_s: float, progress: bool = 
                 raise InputError(name, f"output {job.out} would overwrite the one from {seen[job.out.resolve()]}")
             seen[job.out.resolve()] = name
             audio = load_audio(job.audio, max_duration_s)
-            anim = animator.animate(audio, job.emotion, job.text)
+            emotion = job.emotion
+            if emotion == AUTO:
+                from emoface.emotion.recognize import predict_track
+
+                emotion = predict_track(audio.samples)
+            anim = animator.animate(audio, emotion, job.text)
             formats.write_atomic(fmt, anim, job.out)
             report.written.append(job.out)
         except EmofaceError as exc:

@@ -8,9 +8,12 @@ import logging
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from emoface import __version__, formats
 from emoface.audio import DEFAULT_MAX_DURATION_S
 from emoface.emotion.spec import EMOTIONS, EmotionTrack, load_emotion_track, parse_emotion
+from emoface.engines import DEFAULT_ENGINE, ENGINES
 from emoface.errors import EmofaceError, InputError
 
 log = logging.getLogger("emoface")
@@ -25,8 +28,11 @@ def _bake_parser(sub):
                                  "(default: what the format needs, else livelink)")
     p.add_argument("--fps", type=float, default=60.0)
     p.add_argument("--seed", type=int, default=0, help="seed for blinks, gaze and head motion")
-    p.add_argument("--engine", default="phonetic", choices=["phonetic"])
-    p.add_argument("--emotion", default="neutral", help=f"{'|'.join(EMOTIONS)}, or a blend: happy:0.7+surprise:0.3")
+    p.add_argument("--engine", default=DEFAULT_ENGINE, choices=sorted(ENGINES),
+                   help="neural: the trained network (default); phonetic: phonemes -> visemes")
+    p.add_argument("--checkpoint", help="network checkpoint for --engine neural (default: the shipped one)")
+    p.add_argument("--emotion", default="neutral",
+                   help=f"{'|'.join(EMOTIONS)}, a blend (happy:0.7+surprise:0.3), or auto (recognised from the audio)")
     p.add_argument("--intensity", type=float, default=1.0, help="0-1, scales --emotion")
     p.add_argument("--emotion-track", type=Path, help="JSON keyframes [{time, emotion, intensity}, ...]")
     text = p.add_mutually_exclusive_group()
@@ -64,10 +70,17 @@ def cmd_bake(args) -> int:
     fmt, rig = _resolve_format_and_rig(args)
     animator = Animator(engine=args.engine, rig=rig, fps=args.fps, seed=args.seed, blinks=args.blinks,
                         gaze=args.gaze, head=args.head, smooth=args.smooth,
-                        recognizer=args.recognizer)
+                        recognizer=args.recognizer, checkpoint=args.checkpoint)
     out = Path(args.output)
-    emotion = load_emotion_track(args.emotion_track) if args.emotion_track else \
-        EmotionTrack.constant(parse_emotion(args.emotion, args.intensity))
+    if args.emotion_track:
+        emotion = load_emotion_track(args.emotion_track)
+    elif args.emotion.strip().lower() == batch.AUTO:
+        from emoface.emotion.recognize import load as load_recognizer
+
+        load_recognizer()  # fail now, once, if the optional checkpoint is missing
+        emotion = batch.AUTO
+    else:
+        emotion = EmotionTrack.constant(parse_emotion(args.emotion, args.intensity))
     text = args.text
     if args.text_file:
         if not args.text_file.is_file():
@@ -124,6 +137,39 @@ def cmd_rigs(args) -> int:
     return 0
 
 
+def cmd_analyze(args) -> int:
+    from emoface.audio import load_audio
+    from emoface.emotion.recognize import load, probabilities
+
+    audio = load_audio(args.input, args.max_duration)
+    times, probs = probabilities(load(args.model), audio.samples)
+    track = [{"time": round(float(t), 3), "emotion": EMOTIONS[int(np.argmax(p))],
+              "probabilities": {e: round(float(x), 4) for e, x in zip(EMOTIONS, p)}} for t, p in zip(times, probs)]
+    overall = probs.mean(axis=0)
+    result = {"source": str(args.input), "emotion": EMOTIONS[int(np.argmax(overall))],
+              "probabilities": {e: round(float(x), 4) for e, x in zip(EMOTIONS, overall)}, "track": track}
+    if args.json:
+        print(json.dumps(result, indent=1))
+    else:
+        print(f"{args.input}: {result['emotion']} ({overall.max():.0%})")
+        for k in track:
+            print(f"  {k['time']:7.2f}s  {k['emotion']:9s} {k['probabilities'][k['emotion']]:.0%}")
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from emoface import evaluate
+
+    if not (args.shared / "data").is_dir():
+        raise InputError(args.shared, "no data/ folder here (point --shared at the shared data)")
+    results = evaluate.run(args.shared, args.cache, args.checkpoint)
+    text = evaluate.markdown(results, "emoface eval " + " ".join(args.argv))
+    print(text)
+    if args.output:
+        args.output.write_text(text)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="emoface", description="Audio-driven emotional facial animation.")
     parser.add_argument("--version", action="version", version=f"emoface {__version__}")
@@ -134,6 +180,18 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("name", nargs="?")
     r.add_argument("--json", action="store_true")
     r.set_defaults(func=cmd_rigs)
+    a = sub.add_parser("analyze", help="recognise the emotion track of a line (what --emotion auto uses)")
+    a.add_argument("input", type=Path)
+    a.add_argument("--json", action="store_true")
+    a.add_argument("--model", help="emotion recognition checkpoint (default: the shipped non-commercial one)")
+    a.add_argument("--max-duration", type=float, default=DEFAULT_MAX_DURATION_S)
+    a.set_defaults(func=cmd_analyze)
+    e = sub.add_parser("eval", help="measure the network against the phonetic engine and a loudness baseline")
+    e.add_argument("--shared", type=Path, default=Path("../shared"))
+    e.add_argument("--cache", type=Path, default=Path("data_cache"), help="where converted capture is kept")
+    e.add_argument("--checkpoint", help="network checkpoint (default: the shipped one)")
+    e.add_argument("-o", "--output", type=Path, help="also write the markdown table here")
+    e.set_defaults(func=cmd_eval)
     return parser
 
 
@@ -148,6 +206,7 @@ def main(argv=None) -> int:
     log.addHandler(handler)
     log.setLevel(logging.INFO)
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
         return args.func(args)
     except EmofaceError as exc:

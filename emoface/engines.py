@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
+
 from emoface.animation import Animation
 from emoface.audio import Audio
+from emoface.emotion.spec import EmotionTrack
 from emoface.prosody import Prosody
+
+log = logging.getLogger("emoface")
 
 
 class PhoneticEngine:
@@ -20,7 +26,8 @@ class PhoneticEngine:
             raise ValueError(f"unknown recognizer {recognizer!r} (choose from {', '.join(RECOGNIZERS)})")
         self.recognizer = recognizer
 
-    def run(self, audio: Audio, prosody: Prosody, n_frames: int, fps: float, text: str | None) -> Animation:
+    def run(self, audio: Audio, prosody: Prosody, n_frames: int, fps: float, text: str | None,
+            emotion: EmotionTrack) -> Animation:
         from emoface.phonetic.animate import animate
         from emoface.phonetic.recognize import timed_phones
 
@@ -32,10 +39,49 @@ class PhoneticEngine:
         return anim
 
 
-ENGINES = {"phonetic": PhoneticEngine}
+class NeuralEngine:
+    """The trained network (checkpoints/): log-mel + emotion track -> canonical face curves, any fps out.
+
+    With a transcript, the line is also force-aligned and p/b/m closures are enforced on the network's
+    lips, so baked dialogue keeps exact closures.
+    """
+
+    name = "neural"
+    handles_emotion = True
+
+    def __init__(self, checkpoint=None, recognizer: str = "loop"):
+        from emoface.model import checkpoints
+
+        self.model = checkpoints.load_checkpoint(checkpoint)
+        self.checkpoint = str(checkpoint or checkpoints.DEFAULT)
+
+    def run(self, audio: Audio, prosody: Prosody, n_frames: int, fps: float, text: str | None,
+            emotion: EmotionTrack) -> Animation:
+        from emoface.model.infer import predict
+        from emoface.phonetic.animate import close_bilabials
+        from emoface.phonetic.recognize import align
+
+        anim = predict(self.model, audio.samples, emotion, n_frames, fps)
+        anim.metadata["checkpoint"] = Path(self.checkpoint).name
+        if text and text.strip() and not audio.is_silent:
+            try:
+                phones = align(audio.samples, text)
+            except RuntimeError as exc:
+                log.warning("%s: forced alignment failed (%s); using the network alone", audio.source, exc)
+            else:
+                close_bilabials(anim, phones)
+                anim.metadata["phoneme_source"] = "aligned"
+                anim.metadata["phonemes"] = [[p.name, round(p.start, 3), round(p.end, 3)] for p in phones]
+        return anim
+
+
+ENGINES = {"phonetic": PhoneticEngine, "neural": NeuralEngine}
+DEFAULT_ENGINE = "neural"
 
 
 def get_engine(name: str, **options):
     if name not in ENGINES:
         raise ValueError(f"unknown engine {name!r} (available: {', '.join(ENGINES)})")
+    if name != "neural":
+        options.pop("checkpoint", None)
     return ENGINES[name](**options)

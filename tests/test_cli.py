@@ -38,7 +38,7 @@ def test_json_carries_metadata_and_rig_choice(bob, tmp_path):
     assert doc["fps"] == 30 and doc["rig"] == "arkit" and len(doc["names"]) == 52 and doc["names"][17] == "jawOpen"
     assert len(doc["frames"]) == doc["frame_count"]
     meta = doc["metadata"]
-    assert meta["source"] == str(bob) and meta["seed"] == 4 and meta["engine"] == "phonetic"
+    assert meta["source"] == str(bob) and meta["seed"] == 4 and meta["engine"] == "neural"
     assert meta["emotion"] == "sad:0.50" and meta["version"]
 
 

@@ -53,7 +53,7 @@ def test_prototypes_follow_facs():
 
 
 def bake(path, emotion, **kw):
-    return Animator(blinks=False, gaze=False, head=False, **kw).animate_canonical(
+    return Animator(engine="phonetic", blinks=False, gaze=False, head=False, **kw).animate_canonical(
         load_audio(path), EmotionTrack.constant(parse_emotion(emotion)), "We found the treasure before sunset, "
         "and nobody saw us leave.")
 

@@ -13,7 +13,8 @@ BOB = "Bob popped the big map"
 
 
 def bake(path, text=None, emotion="neutral", **kw):
-    return Animator(**kw).animate_canonical(load_audio(path), EmotionTrack.constant(parse_emotion(emotion)), text)
+    animator = Animator(**{"engine": "phonetic", **kw})
+    return animator.animate_canonical(load_audio(path), EmotionTrack.constant(parse_emotion(emotion)), text)
 
 
 @pytest.mark.parametrize("emotion", ["neutral", "happy", "surprise", "angry", "disgust", "fear", "sad"])

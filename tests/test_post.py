@@ -160,7 +160,7 @@ def test_emotions_are_all_known_to_every_post_table():
 def test_emotion_track_is_followed_over_time(speech_line):
     audio = load_audio(speech_line)
     track = EmotionTrack(np.array([0.0, 1.5]), np.stack([parse_emotion("sad"), parse_emotion("happy")]))
-    anim = Animator(blinks=False, gaze=False).animate_canonical(audio, track)
+    anim = Animator(engine="phonetic", blinks=False, gaze=False).animate_canonical(audio, track)
     n = anim.n_frames
     assert anim["MouthSmileLeft"][: n // 5].mean() < 0.1 < anim["MouthSmileLeft"][-n // 5:].mean()
     assert anim["MouthFrownLeft"][: n // 5].mean() > anim["MouthFrownLeft"][-n // 5:].mean()

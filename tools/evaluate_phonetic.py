@@ -45,8 +45,8 @@ def clips(shared: Path, per_folder: int):
 
 
 def evaluate(items):
-    animator = Animator(blinks=False, gaze=False, head=False)
-    words = Animator(blinks=False, gaze=False, head=False, recognizer="words")
+    animator = Animator(engine="phonetic", blinks=False, gaze=False, head=False)
+    words = Animator(engine="phonetic", blinks=False, gaze=False, head=False, recognizer="words")
     stats = {}
     for group, path, text in items:
         audio = load_audio(path)
@@ -85,7 +85,7 @@ def speed(items, seconds=60.0):
     timings = {}
     for label, text, recognizer in (("with transcript", " ".join(texts), "loop"), ("phone loop", None, "loop"),
                                     ("--recognizer words", None, "words")):
-        animator = Animator(rig="metahuman", recognizer=recognizer)
+        animator = Animator(engine="phonetic", rig="metahuman", recognizer=recognizer)
         animator.animate(from_array(parts[0], 16000, "warm-up"))
         t0 = time.perf_counter()
         anim = animator.animate(audio, None, text)

@@ -72,7 +72,7 @@ class EmotionTrack:
             a = np.clip((t - start) / max(self.transition, 1e-6), 0.0, 1.0)
             a = a * a * (3 - 2 * a)
             out = out * (1 - a[:, None]) + self.vectors[k][None, :] * a[:, None]
-        return out
+        return out.astype(np.float32)
 
     def summary(self) -> str:
         if len(self.times) == 1:

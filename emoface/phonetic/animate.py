@@ -73,13 +73,17 @@ def animate(phones: list[Phone], prosody: Prosody, n_frames: int, fps: float, me
     for c in ("MouthLowerDownLeft", "MouthLowerDownRight", "MouthUpperUpLeft", "MouthUpperUpRight"):
         anim[c] = anim[c] * (0.7 + 0.4 * prosody.loudness)
 
-    # p/b/m: the lips meet, whatever the neighbours are doing.
-    env = closure_envelope(phones or [], t, fps)
-    jaw = anim["JawOpen"]
+    close_bilabials(anim, phones or [])
+    np.clip(anim.values, 0.0, 1.0, out=anim.values)
+    return anim
+
+
+def close_bilabials(anim: Animation, phones: list[Phone]) -> None:
+    """p/b/m: the lips meet, whatever the neighbours (or a network) are doing. In place, canonical curves."""
+    env = closure_envelope(phones, anim.times, anim.fps)
+    jaw = anim["JawOpen"].copy()
     anim["JawOpen"] = jaw * (1 - env) + np.minimum(jaw, CLOSED_JAW) * env
     for c in LIP_OPENERS:
         anim[c] = anim[c] * (1 - env)
     anim["MouthClose"] = np.maximum(anim["MouthClose"], anim["JawOpen"] * env)
-    np.clip(anim.values, 0.0, 1.0, out=anim.values)
-    return anim
 

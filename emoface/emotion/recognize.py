@@ -1,0 +1,104 @@
+"""Speech emotion recognition for `--emotion auto`: a small network over 1.5 s log-mel windows.
+
+The track it predicts (probabilities every 0.5 s, smoothed over time) feeds the emotion encoder like any
+keyframed track. Trained on acted speech (RAVDESS, CC BY-NC-SA): the checkpoint is optional, separately
+loaded, and non-commercial (see checkpoints/ser-ravdess-nc.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import torch
+from scipy.ndimage import uniform_filter1d
+from torch import nn
+
+from emoface.emotion.spec import EMOTIONS, EmotionTrack
+from emoface.errors import InputError
+from emoface.features import FRAME_RATE, log_mel
+
+WINDOW_S, STEP_S = 1.5, 0.5
+SER_NAME = "ser-ravdess-nc.pt"
+
+
+@dataclass
+class SERConfig:
+    n_mels: int = 80
+    channels: int = 96
+
+
+class EmotionRecognizer(nn.Module):
+    """Conv layers over log-mel, then mean+max pooling over time -> 7 emotion logits."""
+
+    def __init__(self, config: SERConfig):
+        super().__init__()
+        self.config = config
+        c = config.channels
+        self.register_buffer("mel_mean", torch.zeros(config.n_mels))
+        self.register_buffer("mel_std", torch.ones(config.n_mels))
+        self.convs = nn.Sequential(
+            nn.Conv1d(config.n_mels, c, 5, padding=2), nn.BatchNorm1d(c), nn.GELU(),
+            nn.Conv1d(c, c, 5, padding=2, stride=2), nn.BatchNorm1d(c), nn.GELU(),
+            nn.Conv1d(c, c, 3, padding=1, stride=2), nn.BatchNorm1d(c), nn.GELU(),
+            nn.Dropout(0.2),
+            nn.Conv1d(c, c, 3, padding=1), nn.BatchNorm1d(c), nn.GELU(),
+        )
+        self.head = nn.Sequential(nn.Dropout(0.3), nn.Linear(2 * c, len(EMOTIONS)))
+
+    def forward(self, mel):  # [b, t, mels] -> [b, 7]
+        x = ((mel - self.mel_mean) / self.mel_std).transpose(1, 2)
+        h = self.convs(x)
+        return self.head(torch.cat([h.mean(-1), h.amax(-1)], dim=1))
+
+
+def save(model: EmotionRecognizer, path, card: dict) -> None:
+    torch.save({"format": "emoface.ser/1", "config": asdict(model.config),
+                "state_dict": {k: v.detach().clone() for k, v in model.state_dict().items()}, "card": card}, path)
+
+
+@lru_cache(maxsize=2)
+def load(path=None) -> EmotionRecognizer:
+    target = Path(str(path or resources.files("emoface._checkpoints") / SER_NAME))
+    if not target.is_file():
+        raise InputError(target, "no emotion recognition checkpoint (needed for --emotion auto)")
+    data = torch.load(target, map_location="cpu", weights_only=True)
+    if data.get("format") != "emoface.ser/1":
+        raise InputError(target, "not an emoface emotion recognition checkpoint")
+    model = EmotionRecognizer(SERConfig(**data["config"]))
+    model.load_state_dict(data["state_dict"])
+    model.card = data["card"]
+    return model.eval()
+
+
+def windows(mel: torch.Tensor) -> tuple[torch.Tensor, np.ndarray]:
+    """Overlapping 1.5 s windows every 0.5 s (one window, padded, for short lines) and their centre times."""
+    win, step = int(WINDOW_S * FRAME_RATE), int(STEP_S * FRAME_RATE)
+    if mel.shape[0] < win:
+        mel = torch.cat([mel, mel.new_full((win - mel.shape[0], mel.shape[1]), float(mel.min()))])
+    starts = list(range(0, mel.shape[0] - win + 1, step)) or [0]
+    return torch.stack([mel[s:s + win] for s in starts]), (np.array(starts) + win / 2) / FRAME_RATE
+
+
+@torch.inference_mode()
+def probabilities(model: EmotionRecognizer, samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(window centre times, [windows, 7] probabilities smoothed over ~1.5 s)."""
+    batch, times = windows(log_mel(samples))
+    probs = torch.softmax(model(batch), dim=-1).numpy()
+    if len(probs) > 2:
+        probs = uniform_filter1d(probs, size=3, axis=0, mode="nearest")
+    return times, probs
+
+
+def predict_track(samples: np.ndarray, path=None) -> EmotionTrack:
+    """--emotion auto: keyframes of the recognised emotion mixture, eased between windows."""
+    times, probs = probabilities(load(path), samples)
+    return EmotionTrack(times, probs.astype(np.float32), transition=STEP_S)
+
+
+def clip_label(samples: np.ndarray, model: EmotionRecognizer) -> int:
+    """One emotion for a whole clip: the mean of its window probabilities."""
+    return int(np.argmax(probabilities(model, samples)[1].mean(axis=0)))

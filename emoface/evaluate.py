@@ -1,0 +1,105 @@
+"""`emoface eval`: the network against the phonetic engine and a loudness baseline on held-out speech.
+
+References: silver labels (phonetic engine with the transcript) for held-out speech-en speakers, and the
+held-out FACEGOOD clip's captured mouth curves. Systems see no transcript. Everything at 100 frames/s,
+neutral emotion, no blinks/gaze/head (they are not what is measured here).
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from pathlib import Path
+
+import numpy as np
+from scipy.ndimage import gaussian_filter1d
+
+from emoface.animator import Animator
+from emoface.audio import load_audio
+from emoface.features import FRAME_RATE
+from emoface.metrics import CLOSED_GAP, bilabial_closures, pearson
+from emoface.phonetic.recognize import align
+from emoface.prosody import analyse
+from emoface.rigs import canonical_names
+from emoface.train.data import VALID_FACEGOOD, VALID_SPEAKERS, build_facegood, clip_from, silver_labels, \
+    speech_en_items
+
+MOUTH = ("JawOpen", "MouthClose", "MouthFunnel", "MouthPucker", "MouthSmileLeft", "MouthStretchLeft",
+         "MouthLowerDownLeft", "MouthUpperUpLeft", "MouthRollLower", "MouthPressLeft")
+
+
+def references(shared: Path, cache: Path):
+    """(name, audio, reference curves [frames, 61], valid-curve mask, reference phones or None) per clip."""
+    for key, path, text, speaker in speech_en_items(shared):
+        if speaker not in VALID_SPEAKERS:
+            continue
+        audio = load_audio(path)
+        data = silver_labels(audio, text, speaker)
+        if data is None:
+            continue
+        phones = [[p.name, p.start, p.end] for p in align(audio.samples, text)]  # the teacher's own timing
+        yield "speech-en (held-out speakers)", audio, clip_from(key, data), phones
+    build_facegood(shared, cache)
+    with np.load(cache / f"facegood__{VALID_FACEGOOD}.npz") as z:
+        clip = clip_from(VALID_FACEGOOD, {k: z[k] for k in z.files})
+    audio = load_audio(shared / "data" / "facegood" / "clips" / f"{VALID_FACEGOOD}.flac")
+    yield f"FACEGOOD capture ({VALID_FACEGOOD})", audio, clip, None
+
+
+def loudness_baseline(audio, n: int) -> np.ndarray:
+    out = np.zeros((n, len(canonical_names())), np.float32)
+    loud = analyse(audio.samples, n, FRAME_RATE).loudness
+    out[:, canonical_names().index("JawOpen")] = gaussian_filter1d(loud, 4)
+    return out
+
+
+def score(pred: np.ndarray, ref, phones) -> dict:
+    names = canonical_names()
+    n = min(len(pred), len(ref.labels))
+    pred, target = pred[:n], ref.labels[:n]
+    cols = [names.index(c) for c in MOUTH if ref.mask[names.index(c)]]
+    jaw = names.index("JawOpen")
+    rs = [pearson(pred[:, c], target[:, c]) for c in cols if np.std(target[:, c]) > 1e-4]
+    vel = np.abs(np.diff(pred[:, cols], axis=0) - np.diff(target[:, cols], axis=0)).mean() * FRAME_RATE
+    out = {"jaw_r": pearson(pred[:, jaw], target[:, jaw]), "mouth_r": float(np.mean(rs)), "vel_err": float(vel)}
+    if phones:
+        from emoface.animation import Animation
+
+        anim = Animation(names, FRAME_RATE, pred, "livelink")
+        out["closed"] = list(bilabial_closures(anim, phones) < CLOSED_GAP)
+    return out
+
+
+def run(shared: Path, cache: Path, checkpoint=None) -> dict:
+    systems = {
+        "network (no transcript)": Animator(engine="neural", checkpoint=checkpoint, fps=FRAME_RATE, blinks=False,
+                                            gaze=False, head=False),
+        "phonetic engine (no transcript)": Animator(engine="phonetic", fps=FRAME_RATE, blinks=False, gaze=False,
+                                                    head=False),
+    }
+    results: dict = {}
+    for group, audio, ref, phones in references(shared, cache):
+        n = len(ref.labels)
+        preds = {name: a.animate_canonical(audio).values for name, a in systems.items()}
+        preds["loudness baseline (jaw = smoothed RMS)"] = loudness_baseline(audio, n)
+        for name, pred in preds.items():
+            s = score(pred, ref, phones)
+            bucket = results.setdefault(group, {}).setdefault(name, {"jaw_r": [], "mouth_r": [], "vel_err": [],
+                                                                     "closed": [], "clips": 0})
+            for k, v in s.items():
+                bucket[k] += v if k == "closed" else [v]
+            bucket["clips"] += 1
+    return results
+
+
+def markdown(results: dict, command: str) -> str:
+    lines = [f"Command: `{command}` ({time.strftime('%Y-%m-%d')}).", ""]
+    for group, systems in results.items():
+        lines += [f"### {group}", "", "| system | clips | JawOpen r | mouth curves r (mean) | velocity error (/s) | "
+                  "lip closure at p/b/m |", "|---|---|---|---|---|---|"]
+        for name, b in systems.items():
+            closed = f"{100 * np.mean(b['closed']):.1f}% of {len(b['closed'])}" if b["closed"] else "-"
+            lines.append(f"| {name} | {b['clips']} | {np.mean(b['jaw_r']):.3f} | {np.mean(b['mouth_r']):.3f} | "
+                         f"{np.mean(b['vel_err']):.3f} | {closed} |")
+        lines.append("")
+    return "\n".join(lines)

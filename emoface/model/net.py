@@ -1,0 +1,115 @@
+"""FaceNet: a dilated convolutional speech encoder whose every layer is modulated (FiLM) by the emotion.
+
+- Speech encoder: log-mel (100 frames/s) -> 1D convolutions with asymmetric padding, so each layer sees a
+  fixed number of future frames; the whole stack looks ahead LOOKAHEAD frames (60 ms + the STFT's 12.5 ms),
+  and the same weights serve batch and live streaming.
+- Emotion encoder: a learned embedding per EmoFace emotion, blended by weight x intensity per frame (a
+  time-varying track gives one embedding per frame) -> MLP -> per-layer scale and shift of the speech
+  features, so emotion changes articulation, not only an overlay.
+- Decoder: per-frame linear layer + sigmoid to the canonical face curves (eyes and head are left to the
+  post-processors).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import torch
+from torch import nn
+
+N_EMOTIONS = 7
+
+
+@dataclass
+class NetConfig:
+    n_mels: int = 80
+    channels: int = 160
+    emotion_dim: int = 64
+    stem_kernel: int = 5
+    stem_lookahead: int = 2
+    # (dilation, look-ahead frames) per residual block, kernel 3; look-ahead is 0 or the dilation
+    blocks: list = field(default_factory=lambda: [[1, 1], [2, 2], [4, 0], [8, 0], [1, 1], [2, 0], [4, 0], [1, 0]])
+    out_names: list = field(default_factory=list)
+
+    @property
+    def lookahead(self) -> int:
+        return self.stem_lookahead + sum(la for _, la in self.blocks)
+
+    @property
+    def receptive_past(self) -> int:
+        return (self.stem_kernel - 1 - self.stem_lookahead) + sum(2 * d - la for d, la in self.blocks)
+
+
+class _Conv(nn.Module):
+    """Conv1d over time padded so the output at t sees inputs t - past ... t + lookahead."""
+
+    def __init__(self, cin, cout, kernel, dilation, lookahead):
+        super().__init__()
+        span = (kernel - 1) * dilation
+        assert 0 <= lookahead <= span
+        self.pad = (span - lookahead, lookahead)
+        self.conv = nn.Conv1d(cin, cout, kernel, dilation=dilation)
+
+    def forward(self, x):  # [b, c, t]
+        return self.conv(nn.functional.pad(x, self.pad))
+
+
+class _Block(nn.Module):
+    def __init__(self, channels, emotion_dim, dilation, lookahead):
+        super().__init__()
+        self.conv = _Conv(channels, channels, 3, dilation, lookahead)
+        self.norm = nn.LayerNorm(channels)
+        self.film = nn.Linear(emotion_dim, 2 * channels)
+        nn.init.zeros_(self.film.weight)
+        nn.init.zeros_(self.film.bias)
+        self.mix = nn.Conv1d(channels, channels, 1)
+
+    def forward(self, x, emo):  # x [b, c, t], emo [b, t, e]
+        h = self.norm(self.conv(x).transpose(1, 2))
+        scale, shift = self.film(emo).chunk(2, dim=-1)
+        h = nn.functional.gelu(h * (1 + scale) + shift)
+        return x + self.mix(h.transpose(1, 2))
+
+
+class FaceNet(nn.Module):
+    def __init__(self, config: NetConfig):
+        super().__init__()
+        self.config = config
+        c = config
+        self.register_buffer("mel_mean", torch.zeros(c.n_mels))
+        self.register_buffer("mel_std", torch.ones(c.n_mels))
+        self.emotions = nn.Embedding(N_EMOTIONS, c.emotion_dim)
+        self.emotion_mlp = nn.Sequential(nn.Linear(c.emotion_dim, c.emotion_dim), nn.LeakyReLU(0.2),
+                                         nn.Linear(c.emotion_dim, c.emotion_dim))
+        self.stem = _Conv(c.n_mels, c.channels, c.stem_kernel, 1, c.stem_lookahead)
+        self.blocks = nn.ModuleList(_Block(c.channels, c.emotion_dim, d, la) for d, la in c.blocks)
+        self.head = nn.Linear(c.channels, len(c.out_names))
+
+    def embed_emotion(self, weights):
+        """[b, t, 7] weight x intensity -> [b, t, emotion_dim]."""
+        return self.emotion_mlp(weights @ self.emotions.weight)
+
+    def forward(self, mel, emotion_weights):
+        """mel [b, t, n_mels] (log-mel), emotion_weights [b, t, 7] -> curves [b, t, n_out] in 0..1."""
+        x = ((mel - self.mel_mean) / self.mel_std).transpose(1, 2)
+        emo = self.embed_emotion(emotion_weights)
+        x = self.stem(x)
+        for block in self.blocks:
+            x = block(x, emo)
+        return torch.sigmoid(self.head(x.transpose(1, 2)))
+
+
+def save(model: FaceNet, path, card: dict | None = None) -> None:
+    torch.save({"format": "emoface.facenet/1", "config": asdict(model.config),
+                "state_dict": {k: v.detach().clone() for k, v in model.state_dict().items()},
+                "card": card or {}}, path)
+
+
+def load(path) -> FaceNet:
+    data = torch.load(path, map_location="cpu", weights_only=True)
+    if data.get("format") != "emoface.facenet/1":
+        raise ValueError(f"{path}: not an emoface checkpoint")
+    model = FaceNet(NetConfig(**data["config"]))
+    model.load_state_dict(data["state_dict"])
+    model.card = data.get("card", {})
+    return model.eval()

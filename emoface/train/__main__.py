@@ -1,0 +1,77 @@
+"""Train the default checkpoint from one command:
+
+    .venv/bin/python -m emoface.train --shared ../shared --out checkpoints/emoface-default.pt
+
+Labels the permissive data once (cached in --cache), trains, validates on held-out speakers and the held-out
+FACEGOOD clip, and writes the checkpoint with its model card fields.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import platform
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from emoface import __version__
+from emoface.model.net import NetConfig, save
+from emoface.train.data import VALID_FACEGOOD, VALID_SPEAKERS, build_cache, load_cache
+from emoface.train.loop import TrainConfig, train, validate
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m emoface.train", description=__doc__.splitlines()[0])
+    ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
+    ap.add_argument("--cache", type=Path, default=ROOT / "data_cache")
+    ap.add_argument("--out", type=Path, default=ROOT / "checkpoints" / "emoface-default.pt")
+    ap.add_argument("--steps", type=int, default=TrainConfig.steps)
+    ap.add_argument("--minutes", type=float, default=90.0, help="wall-time budget for the training loop")
+    ap.add_argument("--batch", type=int, default=TrainConfig.batch)
+    ap.add_argument("--channels", type=int, default=NetConfig.channels)
+    ap.add_argument("--threads", type=int, default=max(1, torch.get_num_threads()))
+    ap.add_argument("--workers", type=int, default=2, help="processes for labelling")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    torch.set_num_threads(args.threads)
+
+    started = time.time()
+    build_cache(args.shared, args.cache, workers=args.workers)
+    train_clips, valid_clips = load_cache(args.cache)
+    hours = sum(len(c.labels) for c in train_clips) / 100 / 3600
+    logging.info("train: %d clips (%.2f h), validation: %d clips", len(train_clips), hours, len(valid_clips))
+    cfg = TrainConfig(steps=args.steps, minutes=args.minutes, batch=args.batch, seed=args.seed)
+    net_cfg = NetConfig(channels=args.channels)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+
+    def card(model, steps_done):
+        return {
+            "version": __version__, "trained_steps": steps_done, "train_config": cfg.__dict__,
+            "data": {"speech-en (permissive folders)": f"{sum(c.source == 'speech-en' for c in train_clips)} clips",
+                     "facegood (MIT)": f"{sum(c.source == 'facegood' for c in train_clips)} clips"},
+            "validation": {"speakers": sorted(VALID_SPEAKERS), "facegood": VALID_FACEGOOD,
+                           "metrics": validate(model, valid_clips)},
+            "command": " ".join(["python -m emoface.train", *(argv or sys.argv[1:])]),
+            "machine": f"{platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}",
+            "train_minutes": round((time.time() - started) / 60, 1),
+        }
+
+    def checkpoint(model, steps_done):
+        save(model, args.out, card(model, steps_done))
+
+    model, history = train(train_clips, cfg, net_cfg, valid_clips, on_checkpoint=checkpoint)
+    final = card(model, len(history) * cfg.log_every)
+    save(model, args.out, final)
+    print(json.dumps(final["validation"], indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,197 @@
+"""The data engine: real speech with silver labels, FACEGOOD capture, and emotion targets made on the fly.
+
+Clips are labelled once and cached (npz per clip under the cache directory):
+- speech-en (permissive licences): the phonetic engine with the transcript (forced alignment) as teacher,
+  at 100 frames/s, neutral; the emotion layer is applied at training time for a random emotion so the
+  emotion encoder learns a controllable style;
+- espeak-ng TTS of the training transcripts in many voices, rates and pitches, labelled by the phonetic
+  engine from the synthesiser's own phoneme timing (exact, no alignment);
+- FACEGOOD (MIT): captured mouth/jaw curves mapped to ARKit; only the valid curves count in the loss.
+Validation speakers are never training speakers; one FACEGOOD clip is held out.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import re
+from dataclasses import dataclass
+from multiprocessing import Pool
+from pathlib import Path
+
+import numpy as np
+
+from emoface.audio import load_audio
+from emoface.features import FRAME_RATE
+from emoface.rigs import canonical_names
+
+log = logging.getLogger("emoface")
+VALID_SPEAKERS = {"p226", "p228", "aew", "libri_61", "so762_9639", "so762_9624", "so762_9619", "so762_9601",
+                  "so762_3023", "so762_2917", "so762_2897", "so762_2892"}
+VALID_FACEGOOD = "facegood_3_16"
+PERMISSIVE_FOLDERS = ("cmu_arctic", "cmu_arctic_extra", "kathleen_cc0", "ljspeech", "misc_male", "speechocean762",
+                      "vctk", "vctk_extra")
+# curves the network predicts: the face minus what the post-processors own (gaze, blinks, head, eye rotation)
+OUTPUT_CURVES = tuple(n for n in canonical_names()[:52] if not n.startswith(("EyeLook", "EyeBlink")))
+
+
+@dataclass
+class Clip:
+    key: str
+    audio: np.ndarray  # float32 16 kHz
+    labels: np.ndarray  # [frames @100 Hz, len(canonical)] float32
+    mask: np.ndarray  # [len(canonical)] bool: which curves are real targets
+    prosody: dict  # loudness, f0, voiced, speech per frame (speech-en only)
+    speaker: str
+    source: str  # "speech-en" | "facegood" | "tts"
+
+
+def speaker_id(name: str) -> str:
+    return re.sub(r"^(vctk_|arctic_)", "", name)
+
+
+def speech_en_items(shared: Path):
+    for folder in PERMISSIVE_FOLDERS:
+        base = shared / "data" / "speech-en" / folder
+        with open(base / "transcripts.tsv", encoding="utf-8") as f:
+            for row in csv.DictReader(f, delimiter="\t"):
+                yield f"{folder}/{Path(row['file']).stem}", base / row["file"], row["text"], speaker_id(row["speaker"])
+
+
+def silver_labels(audio, text: str, speaker: str, source: str = "speech-en") -> dict | None:
+    """The phonetic engine with the transcript as teacher: neutral canonical curves at 100 frames/s."""
+    from emoface.animator import Animator
+    from emoface.prosody import analyse
+
+    animator = Animator(engine="phonetic", fps=FRAME_RATE, blinks=False, gaze=False, head=False, smooth=True)
+    anim = animator.animate_canonical(audio, None, text)
+    if anim.metadata.get("phoneme_source") != "aligned":
+        return None
+    pro = analyse(audio.samples, anim.n_frames, FRAME_RATE)
+    return dict(audio=(audio.samples * 32767).astype(np.int16), labels=anim.values.astype(np.float16),
+                loudness=pro.loudness, f0=pro.f0.astype(np.float32), voiced=pro.voiced, speech=pro.speech,
+                speaker=speaker, source=source)
+
+
+def clip_from(key: str, data: dict) -> Clip:
+    canon_n = len(canonical_names())
+    return Clip(key, np.asarray(data["audio"]).astype(np.float32) / 32767, np.asarray(data["labels"], np.float32),
+                np.asarray(data["mask"]) if "mask" in data else np.ones(canon_n, bool),
+                {k: np.asarray(data[k]) for k in ("loudness", "f0", "voiced", "speech") if k in data},
+                str(data["speaker"]), str(data["source"]))
+
+
+def _label_one(item):
+    key, path, text, speaker = item
+    return key, silver_labels(load_audio(path), text, speaker)
+
+
+TTS_LINES = 800
+
+
+def _tts_one(item):
+    from emoface.phonetic.animate import animate
+    from emoface.post.smoothing import savgol
+    from emoface.prosody import analyse
+    from emoface.train.tts import synthesize
+
+    key, text, voice, rate, pitch = item
+    samples, phones = synthesize(text, voice, rate, pitch)
+    if len(samples) < 1600 or not phones:
+        return key, None
+    n = int(np.ceil(len(samples) / 16000 * FRAME_RATE))
+    pro = analyse(samples, n, FRAME_RATE)
+    labels = savgol(animate(phones, pro, n, FRAME_RATE)).values
+    return key, dict(audio=(np.clip(samples, -1, 1) * 32767).astype(np.int16), labels=labels.astype(np.float16),
+                     loudness=pro.loudness, f0=pro.f0.astype(np.float32), voiced=pro.voiced, speech=pro.speech,
+                     speaker=f"tts_{voice}", source="tts")
+
+
+def tts_items(shared: Path, n: int = TTS_LINES, seed: int = 0):
+    """Sentences from the training speakers' transcripts, each spoken by a random espeak-ng voice."""
+    from emoface.train.tts import VARIANTS, VOICES
+
+    rng = np.random.default_rng(seed)
+    texts = sorted({t for _, _, t, spk in speech_en_items(shared) if spk not in VALID_SPEAKERS})
+    for k in range(n):
+        voice = str(rng.choice(VOICES)) + str(rng.choice(VARIANTS))
+        yield (f"tts/{k:04d}", str(texts[rng.integers(len(texts))]), voice, int(rng.integers(120, 230)),
+               int(rng.integers(25, 75)))
+
+
+def _run_pool(fn, items, cache: Path, workers: int, desc: str) -> int:
+    from tqdm import tqdm
+
+    failed = 0
+    with Pool(workers) as pool:
+        for key, data in tqdm(pool.imap_unordered(fn, items, chunksize=4), total=len(items), desc=desc,
+                              unit="clip"):
+            path = cache / (key.replace("/", "__") + ".npz")
+            if data is None:
+                failed += 1
+                np.savez(path, skip=True)
+            else:
+                np.savez(path, **data)
+    return failed
+
+
+def build_cache(shared: Path, cache: Path, workers: int = 2, limit: int | None = None, tts: int = TTS_LINES) -> None:
+    """Label every permissive speech-en clip, speak and label TTS lines, convert FACEGOOD (cached)."""
+    cache.mkdir(parents=True, exist_ok=True)
+    items = [i for i in speech_en_items(shared) if not (cache / (i[0].replace("/", "__") + ".npz")).exists()]
+    items = items[:limit] if limit else items
+    failed = _run_pool(_label_one, items, cache, workers, "labelling speech-en")
+    if failed:
+        log.info("%d clips skipped: their transcripts did not align", failed)
+    spoken = [i for i in tts_items(shared, tts) if not (cache / (i[0].replace("/", "__") + ".npz")).exists()]
+    _run_pool(_tts_one, spoken, cache, workers, "speaking TTS lines")
+    build_facegood(shared, cache)
+
+
+def _facegood_expr(expr: str, names: list[str], values: np.ndarray) -> np.ndarray:
+    expr = expr.strip()
+    if expr.startswith("max("):
+        parts = [p.strip() for p in expr[4:-1].split(",")]
+        return np.max(np.stack([values[:, names.index(p)] for p in parts], axis=1), axis=1)
+    return values[:, names.index(expr)]
+
+
+def build_facegood(shared: Path, cache: Path) -> None:
+    base = shared / "data" / "facegood"
+    curves = np.load(base / "curves_30fps.npz")
+    names = [str(n) for n in curves["names"]]
+    canon = canonical_names()
+    lookup = {n.lower(): i for i, n in enumerate(canon)}
+    rows = list(csv.DictReader(open(base / "arkit_map.csv")))
+    for clip in (k for k in curves.files if k != "names"):
+        out = cache / f"facegood__{clip}.npz"
+        if out.exists():
+            continue
+        values = curves[clip]
+        audio = load_audio(base / "clips" / f"{clip}.flac")
+        n = int(np.ceil(audio.duration * FRAME_RATE))
+        labels = np.zeros((n, len(canon)), np.float32)
+        mask = np.zeros(len(canon), bool)
+        src_t = np.arange(len(values)) / 30.0
+        t = np.arange(n) / FRAME_RATE
+        for row in rows:
+            if row["valid"] != "True" or not row["source_expression"]:
+                continue
+            col = lookup[row["arkit"].lower()]
+            labels[:, col] = np.interp(t, src_t, _facegood_expr(row["source_expression"], names, values))
+            mask[col] = True
+        np.savez(out, audio=(audio.samples * 32767).astype(np.int16), labels=labels.astype(np.float16), mask=mask,
+                 speaker=clip, source="facegood")
+
+
+def load_cache(cache: Path) -> tuple[list[Clip], list[Clip]]:
+    """(train, validation) clips."""
+    train, valid = [], []
+    for path in sorted(cache.glob("*.npz")):
+        with np.load(path) as z:
+            if "skip" in z.files:
+                continue
+            clip = clip_from(path.stem, {k: z[k] for k in z.files})
+        held_out = clip.speaker in VALID_SPEAKERS or clip.speaker == VALID_FACEGOOD
+        (valid if held_out else train).append(clip)
+    return train, valid

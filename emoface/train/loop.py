@@ -1,0 +1,242 @@
+"""Training loop: random crops, on-the-fly emotion targets and augmentation, masked L1 + velocity loss."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from emoface.animation import Animation
+from emoface.emotion import layer as emotion_layer
+from emoface.emotion.spec import EMOTIONS, EmotionTrack
+from emoface.features import FRAME_RATE, HOP, log_mel
+from emoface.model.net import FaceNet, NetConfig
+from emoface.prosody import Prosody
+from emoface.rigs import CANONICAL_RIG, canonical_names
+from emoface.train import augment
+from emoface.train.data import OUTPUT_CURVES, Clip
+
+log = logging.getLogger("emoface")
+
+
+@dataclass
+class TrainConfig:
+    steps: int = 6000
+    minutes: float = 0.0  # stop after this much wall time as well (0 = no limit)
+    batch: int = 16
+    crop_s: float = 3.0
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    facegood_share: float = 0.2
+    velocity_weight: float = 0.5
+    augment: bool = True
+    seed: int = 0
+    log_every: int = 50
+    workers: int = 1  # batch-making processes (0: in the training process)
+
+
+def random_emotion_track(n_frames: int, rng: np.random.Generator) -> np.ndarray:
+    """Per-frame emotion weights: neutral, one emotion, a blend, or a change of emotion mid-clip."""
+    def vec():
+        v = np.zeros(len(EMOTIONS), np.float32)
+        for _ in range(1 if rng.random() < 0.7 else 2):
+            v[rng.integers(len(EMOTIONS))] += rng.uniform(0.3, 1.0)
+        return np.minimum(v, 1.0)
+
+    if rng.random() < 0.25:
+        v = np.zeros(len(EMOTIONS), np.float32)
+        v[EMOTIONS.index("neutral")] = 1.0
+        return np.repeat(v[None], n_frames, 0)
+    if rng.random() < 0.3 and n_frames > 60:
+        t = rng.uniform(0.2, 0.8) * n_frames / FRAME_RATE
+        return EmotionTrack(np.array([0.0, t]), np.stack([vec(), vec()])).weights(n_frames, FRAME_RATE)
+    return np.repeat(vec()[None], n_frames, 0)
+
+
+def emotion_targets(clip: Clip, weights: np.ndarray, lo: int = 0, hi: int | None = None) -> np.ndarray:
+    """The FACS emotion layer over the clip's neutral silver labels (speech-en) in frames lo:hi."""
+    hi = len(clip.labels) if hi is None else hi
+    anim = Animation(canonical_names(), FRAME_RATE, clip.labels[lo:hi], CANONICAL_RIG)
+    p = {k: v[lo:hi] for k, v in clip.prosody.items()}
+    pro = Prosody(p["loudness"], np.zeros(hi - lo, np.float32), p["f0"], p["voiced"].astype(bool),
+                  p["speech"].astype(bool))
+    return emotion_layer.apply(anim, weights[lo:hi], pro).values
+
+
+class Batcher:
+    def __init__(self, clips: list[Clip], cfg: TrainConfig, rng: np.random.Generator):
+        self.cfg, self.rng = cfg, rng
+        self.speech = [c for c in clips if c.source != "facegood"]
+        self.facegood = [c for c in clips if c.source == "facegood"]
+        self.w_speech = self._weights(self.speech)
+        self.w_fg = self._weights(self.facegood)
+        self.cols = [canonical_names().index(n) for n in OUTPUT_CURVES]
+
+    @staticmethod
+    def _weights(clips):
+        w = np.array([len(c.labels) for c in clips], np.float64)
+        return w / w.sum() if len(w) else w
+
+    def sample(self):
+        cfg, rng = self.cfg, self.rng
+        use_fg = self.facegood and (not self.speech or rng.random() < cfg.facegood_share)
+        pool, w = (self.facegood, self.w_fg) if use_fg else (self.speech, self.w_speech)
+        clip = pool[rng.choice(len(pool), p=w)]
+        n = len(clip.labels)
+        factor = rng.uniform(0.9, 1.1) if cfg.augment and rng.random() < 0.3 else 1.0
+        want = int(cfg.crop_s * FRAME_RATE * factor)  # label frames to take before the speed change
+        start = int(rng.integers(0, max(1, n - want)))
+        stop = min(n, start + want)
+        if clip.source == "facegood":
+            weights = np.zeros((n, len(EMOTIONS)), np.float32)
+            weights[:, EMOTIONS.index("neutral")] = 1.0
+            lab = clip.labels[start:stop]
+        else:
+            weights = random_emotion_track(n, rng)
+            # the layer's loudness/pitch statistics come from a few seconds around the crop, as a listener's would
+            lo, hi = max(0, start - 200), min(n, stop + 200)
+            lab = emotion_targets(clip, weights, lo, hi)[start - lo: stop - lo]
+        audio = clip.audio[start * HOP: stop * HOP]
+        wts = weights[start:stop]
+        if factor != 1.0:
+            audio = augment.speed(audio, factor)
+            m = max(1, int(round(len(lab) / factor)))
+            src = np.linspace(0, len(lab) - 1, m)
+            lab = np.stack([np.interp(src, np.arange(len(lab)), lab[:, j]) for j in range(lab.shape[1])], 1)
+            wts = wts[np.round(src).astype(int)]
+        if cfg.augment:
+            audio = self._augment(audio)
+        return audio.astype(np.float32), lab[:, self.cols], wts, clip.mask[self.cols]
+
+    def _augment(self, audio):
+        rng = self.rng
+        if len(audio) < 1024:
+            return audio
+        if rng.random() < 0.2:
+            audio = augment.pitch(audio, rng.uniform(-3, 3))
+        if rng.random() < 0.25:
+            audio = augment.reverb(audio, rng)
+        if rng.random() < 0.4:
+            audio = augment.noise(audio, rng)
+        return augment.gain(audio, rng)
+
+    def batch(self):
+        items = [self.sample() for _ in range(self.cfg.batch)]
+        return collate(items)
+
+
+class _Stream(torch.utils.data.IterableDataset):
+    """Endless batches made in a worker process, so augmentation overlaps with the optimiser step."""
+
+    def __init__(self, clips, cfg):
+        self.clips, self.cfg = clips, cfg
+
+    def __iter__(self):
+        info = torch.utils.data.get_worker_info()
+        seed = self.cfg.seed * 1000 + (info.id + 1 if info else 0)
+        batcher = Batcher(self.clips, self.cfg, np.random.default_rng(seed))
+        while True:
+            yield batcher.batch()
+
+
+def collate(items):
+    """Pad to the longest item; a frame mask marks real frames."""
+    t = max(len(lab) for _, lab, _, _ in items)
+    b, c = len(items), items[0][1].shape[1]
+    audio = np.zeros((b, t * HOP), np.float32)
+    labels = np.zeros((b, t, c), np.float32)
+    weights = np.zeros((b, t, len(EMOTIONS)), np.float32)
+    mask = np.zeros((b, t, c), np.float32)
+    for i, (a, lab, w, m) in enumerate(items):
+        k = len(lab)
+        a = a[: k * HOP]
+        audio[i, : len(a)] = a
+        labels[i, :k], weights[i, :k] = lab, w
+        weights[i, k:] = w[-1] if k else 0
+        mask[i, :k] = m[None, :]
+    mel = log_mel(torch.from_numpy(audio))[:, :t]
+    return mel, torch.from_numpy(labels), torch.from_numpy(weights), torch.from_numpy(mask)
+
+
+def masked_loss(pred, target, mask, velocity_weight):
+    err = (pred - target).abs() * mask
+    loss = err.sum() / mask.sum().clamp(min=1)
+    vmask = mask[:, 1:] * mask[:, :-1]
+    verr = ((pred[:, 1:] - pred[:, :-1]) - (target[:, 1:] - target[:, :-1])).abs() * vmask
+    return loss + velocity_weight * verr.sum() / vmask.sum().clamp(min=1)
+
+
+def mel_stats(clips: list[Clip], limit: int = 200):
+    mels = [log_mel(c.audio) for c in clips[:: max(1, len(clips) // limit)]]
+    allm = torch.cat(mels)
+    return allm.mean(0), allm.std(0).clamp(min=1e-3)
+
+
+def train(clips: list[Clip], cfg: TrainConfig, net_cfg: NetConfig | None = None, valid: list[Clip] | None = None,
+          on_checkpoint=None) -> tuple[FaceNet, list[float]]:
+    """Train from scratch; returns the model and the training loss per logged interval."""
+    torch.manual_seed(cfg.seed)
+    net_cfg = net_cfg or NetConfig()
+    net_cfg.out_names = list(OUTPUT_CURVES)
+    model = FaceNet(net_cfg)
+    mean, std = mel_stats(clips)
+    model.mel_mean.copy_(mean)
+    model.mel_std.copy_(std)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / 200) * 0.5 * (1 + math.cos(math.pi * min(s, cfg.steps) / cfg.steps)))
+    loader = iter(torch.utils.data.DataLoader(_Stream(clips, cfg), batch_size=None, num_workers=cfg.workers))
+    history, running, t0 = [], [], time.time()
+    for step in range(cfg.steps):
+        model.train()
+        mel, labels, weights, mask = next(loader)
+        loss = masked_loss(model(mel, weights), labels, mask, cfg.velocity_weight)
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        running.append(loss.item())
+        if (step + 1) % cfg.log_every == 0 or step == cfg.steps - 1:
+            history.append(float(np.mean(running)))
+            running = []
+            msg = f"step {step + 1}/{cfg.steps} loss {history[-1]:.4f} lr {sched.get_last_lr()[0]:.2e} " \
+                  f"{time.time() - t0:.0f}s"
+            if valid and (step + 1) % (cfg.log_every * 10) == 0:
+                msg += " | " + ", ".join(f"{k} {v:.4f}" for k, v in validate(model, valid).items())
+                if on_checkpoint:
+                    on_checkpoint(model, step + 1)
+            log.info(msg)
+        if cfg.minutes and time.time() - t0 > cfg.minutes * 60:
+            log.info("time budget reached at step %d", step + 1)
+            break
+    return model.eval(), history
+
+
+@torch.inference_mode()
+def validate(model: FaceNet, clips: list[Clip]) -> dict:
+    """Neutral-emotion L1 and JawOpen Pearson r on held-out clips, per source."""
+    model.eval()
+    cols = [canonical_names().index(n) for n in OUTPUT_CURVES]
+    jaw = OUTPUT_CURVES.index("JawOpen")
+    out: dict = {}
+    for source in sorted({c.source for c in clips}):
+        errs, rs = [], []
+        for c in (c for c in clips if c.source == source):
+            n = len(c.labels)
+            w = np.zeros((1, n, len(EMOTIONS)), np.float32)
+            w[..., EMOTIONS.index("neutral")] = 1
+            mel = log_mel(c.audio)[None, :n]
+            pred = model(mel, torch.from_numpy(w[:, : mel.shape[1]]))[0].numpy()
+            target = c.labels[: len(pred), cols]
+            m = c.mask[cols]
+            errs.append(np.abs(pred - target)[:, m].mean())
+            if np.std(target[:, jaw]) > 1e-6 and np.std(pred[:, jaw]) > 1e-6:
+                rs.append(np.corrcoef(pred[:, jaw], target[:, jaw])[0, 1])
+        out[f"{source}_l1"] = float(np.mean(errs))
+        out[f"{source}_jaw_r"] = float(np.mean(rs)) if rs else 0.0
+    return out

@@ -1,0 +1,130 @@
+"""The network: bounded look-ahead, streaming equals batch, emotion conditioning, training that learns."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from emoface.audio import load_audio
+from emoface.emotion.spec import EmotionTrack, parse_emotion
+from emoface.features import FRAME_RATE, log_mel
+from emoface.model.net import FaceNet, NetConfig, load, save
+from emoface.model.stream import StreamingNet
+from emoface.train.data import OUTPUT_CURVES, clip_from, silver_labels
+from emoface.train.loop import TrainConfig, train
+from tests.conftest import speak
+
+
+def tiny_net(seed=0):
+    torch.manual_seed(seed)
+    net = FaceNet(NetConfig(channels=32, emotion_dim=16, out_names=list(OUTPUT_CURVES))).eval()
+    for block in net.blocks:  # FiLM starts at identity; give it something to do
+        torch.nn.init.normal_(block.film.weight, std=0.2)
+    return net
+
+
+def test_look_ahead_is_bounded_to_100_ms():
+    net = tiny_net()
+    assert (net.config.lookahead * 10 + 12.5) <= 100  # frames of 10 ms + half the 25 ms STFT window
+    mel = torch.randn(1, 300, 80)
+    w = torch.zeros(1, 300, 7)
+    w[..., 4] = 1
+    with torch.inference_mode():
+        a = net(mel, w)
+        changed = mel.clone()
+        changed[:, 200:] += 3.0
+        b = net(changed, w)
+    differs = (a - b).abs().sum(-1)[0] > 0
+    assert not differs[: 200 - net.config.lookahead].any() and differs[200 - net.config.lookahead]
+
+
+def test_streaming_gives_the_batch_numbers(bob):
+    net = tiny_net(1)
+    x = load_audio(bob).samples
+    w = parse_emotion("happy:0.6+fear:0.4")
+    with torch.inference_mode():
+        mel = log_mel(x)
+        batch = net(mel[None], torch.from_numpy(np.repeat(w[None], len(mel), 0))[None])[0].numpy()
+    stream, outs, i = StreamingNet(net), [], 0
+    for k in np.random.default_rng(0).integers(1, 1200, 1000):
+        if i >= len(x):
+            break
+        outs.append(stream.push(x[i:i + k], w))
+        i += k
+    outs.append(stream.flush())
+    np.testing.assert_allclose(np.concatenate(outs), batch, atol=1e-5)
+
+
+def test_emotion_conditions_every_frame():
+    net = tiny_net(2)
+    mel = torch.randn(1, 100, 80)
+    neutral = torch.from_numpy(np.repeat(parse_emotion("neutral")[None, None], 100, 1))
+    track = torch.from_numpy(EmotionTrack(np.array([0.0, 0.5]), np.stack([parse_emotion("neutral"),
+                                                                          parse_emotion("angry")]),
+                                          transition=0.1).weights(100, FRAME_RATE)[None])
+    with torch.inference_mode():
+        a, b = net(mel, neutral), net(mel, track)
+    diff = (a - b).abs().sum(-1)[0]
+    assert diff[:30].max() < 1e-6 and diff[70:].min() > 1e-4
+
+
+def test_checkpoint_round_trip(tmp_path):
+    net = tiny_net(3)
+    save(net, tmp_path / "m.pt", {"note": "test"})
+    back = load(tmp_path / "m.pt")
+    assert back.card == {"note": "test"} and back.config.out_names == list(OUTPUT_CURVES)
+    mel, w = torch.randn(1, 50, 80), torch.rand(1, 50, 7)
+    with torch.inference_mode():
+        torch.testing.assert_close(back(mel, w), net(mel, w))
+
+
+@pytest.mark.slow
+def test_a_tiny_model_learns_from_generated_data(tmp_path):
+    """CI's training check: espeak-ng lines, silver-labelled by the phonetic engine; the loss must fall."""
+    lines = ["Bob popped the big map", "We found the treasure before sunset",
+             "You knew who flew over the wall", "Keep the fire burning all night"]
+    clips = []
+    for k, text in enumerate(lines):
+        audio = load_audio(speak(text, tmp_path / f"{k}.wav", rate=140 + 10 * k))
+        data = silver_labels(audio, text, f"tts{k}", source="tts")
+        assert data is not None
+        clips.append(clip_from(f"tts{k}", data))
+    cfg = TrainConfig(steps=60, batch=4, crop_s=1.5, lr=3e-3, log_every=10, workers=0, seed=0)
+    model, history = train(clips, cfg, NetConfig(channels=48, emotion_dim=16))
+    assert history[-1] < 0.6 * history[0], history
+
+
+def test_the_shipped_checkpoint_loads_and_animates(bob, tmp_path):
+    from emoface.cli import main
+    from emoface import formats
+    from emoface.metrics import pearson
+    from emoface.model.checkpoints import DEFAULT, load_checkpoint
+    from emoface.prosody import analyse
+
+    assert Path(str(DEFAULT)).stat().st_size <= 25e6
+    model = load_checkpoint()
+    assert model.card["data"] and "validation" in model.card
+    means = {}
+    for emotion in ("neutral", "happy", "sad", "angry"):
+        out = tmp_path / f"{emotion}.json"
+        assert main(["bake", str(bob), "-o", str(out), "--emotion", emotion, "-q"]) == 0
+        anim = formats.read(out)
+        assert anim.metadata["engine"] == "neural"
+        means[emotion] = {c: float(anim[c].mean()) for c in ("MouthSmileLeft", "MouthFrownLeft", "BrowDownLeft")}
+        if emotion == "neutral":
+            audio = load_audio(bob)
+            loud = analyse(audio.samples, anim.n_frames, anim.fps).loudness
+            assert anim["JawOpen"].max() > 0.3 and pearson(anim["JawOpen"], loud) > 0.5
+    assert means["happy"]["MouthSmileLeft"] > means["neutral"]["MouthSmileLeft"] + 0.3
+    assert means["sad"]["MouthFrownLeft"] > means["neutral"]["MouthFrownLeft"] + 0.2
+    assert means["angry"]["BrowDownLeft"] > means["neutral"]["BrowDownLeft"] + 0.2
+
+
+def test_neural_engine_with_transcript_closes_the_lips(bob):
+    from emoface.animator import Animator
+    from emoface.metrics import CLOSED_GAP, bilabial_closures
+
+    anim = Animator(engine="neural").animate_canonical(load_audio(bob), None, "Bob popped the big map")
+    assert anim.metadata["phoneme_source"] == "aligned"
+    assert np.all(bilabial_closures(anim, anim.metadata["phonemes"]) < CLOSED_GAP)
