@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml Makefile
 	$(MAKE) system-deps
 	$(PYTHON) -m venv $(VENV)
 	# torch is pinned in the same command: that CPU wheel is on disk; a looser spec pulls a CUDA build.
-	$(BIN)/pip install --quiet torch==2.13.0 -e ".[test]"
+	$(BIN)/pip install --quiet torch==2.13.0 -e ".[test,backbone]"
 	touch $(STAMP)
 
 system-deps:

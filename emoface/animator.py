@@ -35,11 +35,13 @@ class Animator:
     smooth: bool = True
     recognizer: str = "loop"  # phonetic engine without a transcript: phone loop, or words then alignment
     checkpoint: str | None = None  # neural engine: None = the shipped default
+    speech_encoder: str | None = None  # neural engine: local directory of the checkpoint's backbone, if any
 
     def __post_init__(self):
         if not 1 <= self.fps <= 240:
             raise ValueError(f"fps {self.fps} is outside 1-240")
-        self._engine = get_engine(self.engine, recognizer=self.recognizer, checkpoint=self.checkpoint)
+        self._engine = get_engine(self.engine, recognizer=self.recognizer, checkpoint=self.checkpoint,
+                                  speech_encoder=self.speech_encoder)
         self._rig = load_rig(self.rig)
 
     def animate(self, audio: Audio, emotion: EmotionTrack | None = None, text: str | None = None) -> Animation:

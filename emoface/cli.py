@@ -31,6 +31,8 @@ def _bake_parser(sub):
     p.add_argument("--engine", default=DEFAULT_ENGINE, choices=sorted(ENGINES),
                    help="neural: the trained network (default); phonetic: phonemes -> visemes")
     p.add_argument("--checkpoint", help="network checkpoint for --engine neural (default: the shipped one)")
+    p.add_argument("--speech-encoder", metavar="PATH",
+                   help="local Hugging Face model directory for a checkpoint trained on a pretrained backbone")
     p.add_argument("--emotion", default="neutral",
                    help=f"{'|'.join(EMOTIONS)}, a blend (happy:0.7+surprise:0.3), or auto (recognised from the audio)")
     p.add_argument("--intensity", type=float, default=1.0, help="0-1, scales --emotion")
@@ -70,7 +72,8 @@ def cmd_bake(args) -> int:
     fmt, rig = _resolve_format_and_rig(args)
     animator = Animator(engine=args.engine, rig=rig, fps=args.fps, seed=args.seed, blinks=args.blinks,
                         gaze=args.gaze, head=args.head, smooth=args.smooth,
-                        recognizer=args.recognizer, checkpoint=args.checkpoint)
+                        recognizer=args.recognizer, checkpoint=args.checkpoint,
+                        speech_encoder=args.speech_encoder)
     out = Path(args.output)
     if args.emotion_track:
         emotion = load_emotion_track(args.emotion_track)

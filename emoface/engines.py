@@ -49,10 +49,10 @@ class NeuralEngine:
     name = "neural"
     handles_emotion = True
 
-    def __init__(self, checkpoint=None, recognizer: str = "loop"):
+    def __init__(self, checkpoint=None, recognizer: str = "loop", speech_encoder=None):
         from emoface.model import checkpoints
 
-        self.model = checkpoints.load_checkpoint(checkpoint)
+        self.model = checkpoints.load_checkpoint(checkpoint, speech_encoder)
         self.checkpoint = str(checkpoint or checkpoints.DEFAULT)
 
     def run(self, audio: Audio, prosody: Prosody, n_frames: int, fps: float, text: str | None,
@@ -84,4 +84,5 @@ def get_engine(name: str, **options):
         raise ValueError(f"unknown engine {name!r} (available: {', '.join(ENGINES)})")
     if name != "neural":
         options.pop("checkpoint", None)
+        options.pop("speech_encoder", None)
     return ENGINES[name](**options)

@@ -93,7 +93,18 @@ def run(shared: Path, cache: Path, checkpoint=None) -> dict:
 
 
 def markdown(results: dict, command: str) -> str:
-    lines = [f"Command: `{command}` ({time.strftime('%Y-%m-%d')}).", ""]
+    lines = ["# Evaluation: network vs phonetic engine vs loudness baseline", "",
+             f"Command: `{command}` ({time.strftime('%Y-%m-%d')}). No system sees a transcript; neutral emotion; "
+             "100 frames/s; blinks, gaze and head off.", "",
+             "- References: **silver labels** (the phonetic engine *with* the transcript, forced-aligned) for the "
+             "held-out speech-en speakers, and the **captured** mouth curves of the held-out FACEGOOD clip "
+             "(only its valid jaw/mouth curves are scored).",
+             f"- **JawOpen r**, **mouth curves r**: Pearson correlation per clip, averaged; mouth curves = "
+             f"{', '.join(MOUTH)} (those the reference has).",
+             "- **Velocity error**: mean |d(pred)/dt - d(ref)/dt| over those curves (units per second): jitter "
+             "and sluggishness both raise it.",
+             f"- **Lip closure**: share of the reference's p/b/m phones with lip gap < {CLOSED_GAP} at some frame.",
+             ""]
     for group, systems in results.items():
         lines += [f"### {group}", "", "| system | clips | JawOpen r | mouth curves r (mean) | velocity error (/s) | "
                   "lip closure at p/b/m |", "|---|---|---|---|---|---|"]

@@ -128,3 +128,32 @@ def test_neural_engine_with_transcript_closes_the_lips(bob):
     anim = Animator(engine="neural").animate_canonical(load_audio(bob), None, "Bob popped the big map")
     assert anim.metadata["phoneme_source"] == "aligned"
     assert np.all(bilabial_closures(anim, anim.metadata["phonemes"]) < CLOSED_GAP)
+
+
+def test_a_local_hugging_face_backbone_can_be_the_speech_encoder(tmp_path, bob):
+    """No weights can be downloaded here: a tiny randomly initialised wav2vec2 stands in for a real one."""
+    transformers = pytest.importorskip("transformers")
+    from emoface.animator import Animator
+
+    config = transformers.Wav2Vec2Config(hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                                         intermediate_size=64, conv_dim=(32, 32, 32), conv_stride=(5, 4, 4),
+                                         conv_kernel=(10, 4, 4), num_conv_pos_embeddings=16,
+                                         num_conv_pos_embedding_groups=2, vocab_size=10)
+    backbone_dir = tmp_path / "w2v"
+    transformers.Wav2Vec2Model(config).save_pretrained(backbone_dir)
+    audio = load_audio(bob)
+    data = silver_labels(audio, "Bob popped the big map", "tts0", source="tts")
+    cfg = TrainConfig(steps=20, batch=2, crop_s=1.0, log_every=5, workers=0, augment=False)
+    model, history = train([clip_from("bob", data)], cfg, NetConfig(channels=32, emotion_dim=16,
+                                                                   speech_encoder=str(backbone_dir)))
+    assert history[-1] < history[0]
+    assert not any(p.requires_grad for p in model.backbone.parameters())  # frozen
+    path = tmp_path / "with_backbone.pt"
+    save(model, path)
+    assert path.stat().st_size < 1e6  # the backbone is not copied into the checkpoint
+    moved = tmp_path / "moved"
+    backbone_dir.rename(moved)
+    anim = Animator(engine="neural", checkpoint=str(path), speech_encoder=str(moved), blinks=False).animate(audio)
+    assert anim.n_frames == int(np.ceil(audio.duration * 60)) and np.isfinite(anim.values).all()
+    with pytest.raises(ValueError, match="cannot stream"):
+        StreamingNet(model)

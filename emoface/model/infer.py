@@ -15,7 +15,8 @@ from emoface.rigs import CANONICAL_RIG, canonical_names
 def predict_100hz(model, samples: np.ndarray, emotion: EmotionTrack) -> np.ndarray:
     mel = log_mel(samples)
     weights = torch.from_numpy(emotion.weights(mel.shape[0], FRAME_RATE))
-    return model(mel[None], weights[None])[0].numpy()
+    audio = torch.from_numpy(np.asarray(samples, np.float32))[None] if model.backbone is not None else None
+    return model(mel[None], weights[None], audio)[0].numpy()
 
 
 def predict(model, samples: np.ndarray, emotion: EmotionTrack, n_frames: int, fps: float) -> Animation:

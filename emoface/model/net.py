@@ -8,6 +8,9 @@
   features, so emotion changes articulation, not only an overlay.
 - Decoder: per-frame linear layer + sigmoid to the canonical face curves (eyes and head are left to the
   post-processors).
+Optionally the speech encoder's input is a pretrained Hugging Face backbone (wav2vec 2.0 / HuBERT / WavLM)
+loaded from a local directory instead of log-mel; such a backbone sees the whole line (batch only, no
+bounded look-ahead), stays frozen, and is not stored in the checkpoint (only its path).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ class NetConfig:
     # (dilation, look-ahead frames) per residual block, kernel 3; look-ahead is 0 or the dilation
     blocks: list = field(default_factory=lambda: [[1, 1], [2, 2], [4, 0], [8, 0], [1, 1], [2, 0], [4, 0], [1, 0]])
     out_names: list = field(default_factory=list)
+    speech_encoder: str = ""  # local Hugging Face model directory; "" = log-mel
 
     @property
     def lookahead(self) -> int:
@@ -81,7 +85,9 @@ class FaceNet(nn.Module):
         self.emotions = nn.Embedding(N_EMOTIONS, c.emotion_dim)
         self.emotion_mlp = nn.Sequential(nn.Linear(c.emotion_dim, c.emotion_dim), nn.LeakyReLU(0.2),
                                          nn.Linear(c.emotion_dim, c.emotion_dim))
-        self.stem = _Conv(c.n_mels, c.channels, c.stem_kernel, 1, c.stem_lookahead)
+        self.backbone = _load_backbone(c.speech_encoder) if c.speech_encoder else None
+        n_in = self.backbone.config.hidden_size if self.backbone is not None else c.n_mels
+        self.stem = _Conv(n_in, c.channels, c.stem_kernel, 1, c.stem_lookahead)
         self.blocks = nn.ModuleList(_Block(c.channels, c.emotion_dim, d, la) for d, la in c.blocks)
         self.head = nn.Linear(c.channels, len(c.out_names))
 
@@ -89,9 +95,17 @@ class FaceNet(nn.Module):
         """[b, t, 7] weight x intensity -> [b, t, emotion_dim]."""
         return self.emotion_mlp(weights @ self.emotions.weight)
 
-    def forward(self, mel, emotion_weights):
-        """mel [b, t, n_mels] (log-mel), emotion_weights [b, t, 7] -> curves [b, t, n_out] in 0..1."""
-        x = ((mel - self.mel_mean) / self.mel_std).transpose(1, 2)
+    def forward(self, mel, emotion_weights, audio=None):
+        """mel [b, t, n_mels] (log-mel), emotion_weights [b, t, 7] -> curves [b, t, n_out] in 0..1.
+        With a backbone, audio [b, samples] is what it hears; mel only sets the frame count."""
+        if self.backbone is not None:
+            if audio is None:
+                raise ValueError("this network's speech encoder needs the audio samples")
+            with torch.no_grad():
+                h = self.backbone(audio).last_hidden_state.transpose(1, 2)
+            x = nn.functional.interpolate(h, size=mel.shape[1], mode="linear", align_corners=False)
+        else:
+            x = ((mel - self.mel_mean) / self.mel_std).transpose(1, 2)
         emo = self.embed_emotion(emotion_weights)
         x = self.stem(x)
         for block in self.blocks:
@@ -99,17 +113,31 @@ class FaceNet(nn.Module):
         return torch.sigmoid(self.head(x.transpose(1, 2)))
 
 
+def _load_backbone(path: str):
+    from transformers import AutoModel
+
+    backbone = AutoModel.from_pretrained(path, local_files_only=True)
+    backbone.requires_grad_(False)
+    return backbone.eval()
+
+
 def save(model: FaceNet, path, card: dict | None = None) -> None:
-    torch.save({"format": "emoface.facenet/1", "config": asdict(model.config),
-                "state_dict": {k: v.detach().clone() for k, v in model.state_dict().items()},
+    state = {k: v.detach().clone() for k, v in model.state_dict().items() if not k.startswith("backbone.")}
+    torch.save({"format": "emoface.facenet/1", "config": asdict(model.config), "state_dict": state,
                 "card": card or {}}, path)
 
 
-def load(path) -> FaceNet:
+def load(path, speech_encoder: str | None = None) -> FaceNet:
+    """speech_encoder: where the backbone lives on this machine, if not where it was trained."""
     data = torch.load(path, map_location="cpu", weights_only=True)
     if data.get("format") != "emoface.facenet/1":
         raise ValueError(f"{path}: not an emoface checkpoint")
-    model = FaceNet(NetConfig(**data["config"]))
-    model.load_state_dict(data["state_dict"])
+    config = NetConfig(**data["config"])
+    if config.speech_encoder and speech_encoder:
+        config.speech_encoder = str(speech_encoder)
+    model = FaceNet(config)
+    missing, unexpected = model.load_state_dict(data["state_dict"], strict=False)
+    if unexpected or [k for k in missing if not k.startswith("backbone.")]:
+        raise ValueError(f"{path}: weights do not match the network ({(unexpected or missing)[:3]})")
     model.card = data.get("card", {})
     return model.eval()

@@ -18,6 +18,8 @@ _PAD = N_FFT // 2  # batch STFT centres frame k on sample k * HOP
 
 class StreamingNet:
     def __init__(self, model):
+        if model.backbone is not None:
+            raise ValueError("a pretrained backbone hears the whole line: it cannot stream")
         self.model = model
         c = model.config
         self.past, self.ahead = c.receptive_past, c.lookahead

@@ -38,6 +38,8 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=max(1, torch.get_num_threads()))
     ap.add_argument("--workers", type=int, default=2, help="processes for labelling")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--speech-encoder", metavar="PATH", default="",
+                    help="local Hugging Face wav2vec2/HuBERT/WavLM directory to use instead of log-mel (frozen)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     torch.set_num_threads(args.threads)
@@ -48,7 +50,7 @@ def main(argv=None) -> int:
     hours = sum(len(c.labels) for c in train_clips) / 100 / 3600
     logging.info("train: %d clips (%.2f h), validation: %d clips", len(train_clips), hours, len(valid_clips))
     cfg = TrainConfig(steps=args.steps, minutes=args.minutes, batch=args.batch, seed=args.seed)
-    net_cfg = NetConfig(channels=args.channels)
+    net_cfg = NetConfig(channels=args.channels, speech_encoder=str(args.speech_encoder or ""))
     args.out.parent.mkdir(parents=True, exist_ok=True)
 
     def card(model, steps_done):

@@ -158,8 +158,9 @@ def collate(items):
         labels[i, :k], weights[i, :k] = lab, w
         weights[i, k:] = w[-1] if k else 0
         mask[i, :k] = m[None, :]
-    mel = log_mel(torch.from_numpy(audio))[:, :t]
-    return mel, torch.from_numpy(labels), torch.from_numpy(weights), torch.from_numpy(mask)
+    audio = torch.from_numpy(audio)
+    mel = log_mel(audio)[:, :t]
+    return mel, torch.from_numpy(labels), torch.from_numpy(weights), torch.from_numpy(mask), audio
 
 
 def masked_loss(pred, target, mask, velocity_weight):
@@ -186,15 +187,16 @@ def train(clips: list[Clip], cfg: TrainConfig, net_cfg: NetConfig | None = None,
     mean, std = mel_stats(clips)
     model.mel_mean.copy_(mean)
     model.mel_std.copy_(std)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    trainable = [p for p in model.parameters() if p.requires_grad]  # a pretrained backbone stays frozen
+    opt = torch.optim.AdamW(trainable, lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / 200) * 0.5 * (1 + math.cos(math.pi * min(s, cfg.steps) / cfg.steps)))
     loader = iter(torch.utils.data.DataLoader(_Stream(clips, cfg), batch_size=None, num_workers=cfg.workers))
     history, running, t0 = [], [], time.time()
     for step in range(cfg.steps):
         model.train()
-        mel, labels, weights, mask = next(loader)
-        loss = masked_loss(model(mel, weights), labels, mask, cfg.velocity_weight)
+        mel, labels, weights, mask, audio = next(loader)
+        loss = masked_loss(model(mel, weights, audio), labels, mask, cfg.velocity_weight)
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -231,7 +233,7 @@ def validate(model: FaceNet, clips: list[Clip]) -> dict:
             w = np.zeros((1, n, len(EMOTIONS)), np.float32)
             w[..., EMOTIONS.index("neutral")] = 1
             mel = log_mel(c.audio)[None, :n]
-            pred = model(mel, torch.from_numpy(w[:, : mel.shape[1]]))[0].numpy()
+            pred = model(mel, torch.from_numpy(w[:, : mel.shape[1]]), torch.from_numpy(c.audio)[None])[0].numpy()
             target = c.labels[: len(pred), cols]
             m = c.mask[cols]
             errs.append(np.abs(pred - target)[:, m].mean())

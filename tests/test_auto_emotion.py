@@ -1,0 +1,50 @@
+"""--emotion auto and `emoface analyze`: the optional recogniser's track drives the emotion encoder."""
+
+import json
+
+import numpy as np
+import pytest
+
+from emoface import formats
+from emoface.cli import main
+from emoface.emotion.recognize import load, predict_track
+from emoface.emotion.spec import EMOTIONS
+from emoface.audio import load_audio
+
+
+@pytest.fixture(scope="module")
+def recognizer():
+    return load()
+
+
+def test_analyze_prints_a_track(speech_line, capsys, recognizer):
+    assert main(["analyze", str(speech_line), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["emotion"] in EMOTIONS and abs(sum(result["probabilities"].values()) - 1) < 1e-3
+    times = [k["time"] for k in result["track"]]
+    assert len(times) >= 3 and times == sorted(times) and times[1] - times[0] == pytest.approx(0.5)
+
+
+def test_auto_emotion_bakes_with_a_recognised_track(speech_line, tmp_path, recognizer):
+    out = tmp_path / "auto.json"
+    assert main(["bake", str(speech_line), "-o", str(out), "--emotion", "auto", "-q"]) == 0
+    meta = formats.read(out).metadata
+    assert meta["emotion"].count("s ") >= 3  # one keyframe per 0.5 s window
+    track = predict_track(load_audio(speech_line).samples)
+    w = track.weights(100, 100.0)
+    assert np.allclose(w.sum(axis=1), 1.0, atol=1e-4)
+
+
+def test_acted_emotions_are_recognised(shared, recognizer):
+    """Sanity on RAVDESS (the recogniser saw these actors in training; speaker-independent accuracy is in
+    its model card): strongly acted angry and happy lines come out as such."""
+    import csv
+
+    rows = [r for r in csv.DictReader(open(shared / "data" / "ravdess" / "labels.csv"))
+            if r["intensity"] == "strong" and r["emotion"] in ("angry", "happy", "sad")][:12]
+    from emoface.emotion.recognize import clip_label
+    from emoface.train.ser import RAVDESS_TO_EMOFACE
+
+    hits = [EMOTIONS[clip_label(load_audio(shared / "data" / "ravdess" / "clips" / f"{r['file']}.flac").samples,
+                                recognizer)] == RAVDESS_TO_EMOFACE[r["emotion"]] for r in rows]
+    assert np.mean(hits) >= 0.7

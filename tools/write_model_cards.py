@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+"""Render checkpoints/*.md model cards from what each checkpoint records about itself.
+
+    .venv/bin/python tools/write_model_cards.py
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+CKPT = ROOT / "checkpoints"
+
+
+def default_card():
+    path = CKPT / "emoface-default.pt"
+    data = torch.load(path, map_location="cpu", weights_only=True)
+    card, cfg = data["card"], data["config"]
+    params = sum(v.numel() for k, v in data["state_dict"].items() if not k.startswith(("mel_", "backbone.")))
+    metrics = card["validation"]["metrics"]
+    return f"""# emoface-default.pt — the default network
+
+**Licence of the weights:** trained only on permissively licensed data (below); released with emoface.
+
+## Architecture
+FaceNet (`emoface/model/net.py`), {params / 1e6:.2f} M parameters, {path.stat().st_size / 1e6:.1f} MB.
+- Speech encoder: 80-band log-mel, 100 frames/s (25 ms windows, torch.stft) -> convolution stem (kernel
+  {cfg['stem_kernel']}) + {len(cfg['blocks'])} residual dilated convolution blocks ({cfg['channels']} channels; dilation,
+  look-ahead per block: {cfg['blocks']}). Look-ahead {10 * (cfg['stem_lookahead'] + sum(b[1] for b in cfg['blocks']))} ms
+  (+12.5 ms half STFT window); the same weights stream (`emoface/model/stream.py`).
+- Emotion encoder: embedding (7 EmoFace emotions x {cfg['emotion_dim']}), blended per frame by weight x intensity,
+  MLP, then FiLM (scale and shift) on every block.
+- Decoder: per-frame linear + sigmoid to {len(cfg['out_names'])} canonical (ARKit-named) curves: jaw, mouth,
+  cheeks, brows, nose, eye squint/wide, tongue. Blinks, gaze and head come from the post-processors.
+
+## Data and licences
+{json.dumps(card['data'], indent=1)}
+- speech-en folders used: cmu_arctic, cmu_arctic_extra (BSD-style), kathleen_cc0 (CC0), ljspeech (public domain),
+  misc_male (public domain / MIT / CC BY 4.0), speechocean762 (CC BY 4.0), vctk, vctk_extra (CC BY 4.0).
+  Targets: silver labels from emoface's phonetic engine with the transcript (forced alignment), with the FACS
+  emotion layer applied for a random emotion/blend/change per training crop.
+- espeak-ng TTS of training transcripts (voices, rates, pitches varied), labelled from the synthesiser's own
+  phoneme events.
+- FACEGOOD capture (MIT): jaw and mouth curves only (others masked out of the loss).
+- RAVDESS (CC BY-NC-SA) was **not** used.
+- Augmentation: gain, noise (white/pink), synthetic reverberation, speed (labels time-warped), pitch shift.
+
+## Held out
+Speakers {', '.join(card['validation']['speakers'])}; FACEGOOD clip {card['validation']['facegood']}.
+Validation at the end of training (neutral emotion, 100 fps):
+{json.dumps(metrics, indent=1)}
+Comparisons with the phonetic engine and a loudness baseline: docs/EVALUATION.md. Speed: docs/NEURAL_SPEED.md.
+
+## Training
+`{card['command']}` (or `make train`): {card['trained_steps']} steps, {card['train_minutes']} min on
+{card['machine']}. Settings: {json.dumps(card['train_config'])}.
+"""
+
+
+def ser_card():
+    path = CKPT / "ser-ravdess-nc.pt"
+    if not path.exists():
+        return None
+    card = torch.load(path, map_location="cpu", weights_only=True)["card"]
+    folds = "\n".join(f"| {f['test_actors']} | {100 * f['accuracy']:.1f}% |" for f in card["leave_actors_out"])
+    return f"""# ser-ravdess-nc.pt — speech emotion recognition for `--emotion auto` (NON-COMMERCIAL)
+
+**Licence: CC BY-NC-SA 4.0 (trained on RAVDESS). Non-commercial use only.** emoface loads it only for
+`--emotion auto` and `emoface analyze`; the default network does not depend on it.
+
+- Model: `emoface/emotion/recognize.py`, convolutions over {card['window_s']} s log-mel windows, mean+max pooling,
+  7 classes ({', '.join(card['classes'])}); {card['calm']}. A line's track: windows every 0.5 s, probabilities
+  smoothed over neighbouring windows, eased between keyframes.
+- Data: {card['data']}.
+- Speaker-independent accuracy (leave-actors-out: each fold trains on 9 actors and tests on 3 unseen ones;
+  clip label = mean of window probabilities): **{100 * card['mean_accuracy']:.1f}%** mean.
+
+| test actors | accuracy |
+|---|---|
+{folds}
+
+- Training: `{card['command']}`, {card['epochs']} epochs, {card['minutes']} min (folds + final model on all 12 actors).
+"""
+
+
+if __name__ == "__main__":
+    (CKPT / "emoface-default.md").write_text(default_card())
+    text = ser_card()
+    if text:
+        (CKPT / "ser-ravdess-nc.md").write_text(text)
+    print("written")
