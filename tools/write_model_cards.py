@@ -55,9 +55,20 @@ Validation at the end of training (neutral emotion, 100 fps):
 Comparisons with the phonetic engine and a loudness baseline: docs/EVALUATION.md. Speed: docs/NEURAL_SPEED.md.
 
 ## Training
-`{card['command']}` (or `make train`): {card['trained_steps']} steps, {card['train_minutes']} min on
-{card['machine']}. Settings: {json.dumps(card['train_config'])}.
+One command reproduces it: `make train` (= `python -m emoface.train --shared ../shared --out
+checkpoints/emoface-default.pt`: labels the data into data_cache/, about 5 minutes, then trains). This file was made
+by `{card['command']}`: {card['trained_steps']} steps, {card['train_minutes']} min on {card['machine']}
+(2 CPU cores, no GPU). Settings: {json.dumps(card['train_config'])}.{previous(card)}
 """
+
+
+def previous(card) -> str:
+    """A checkpoint fine-tuned from another (--init) records the run it started from."""
+    p = card.get("previous")
+    if not p:
+        return ""
+    return (f"\nIt started from an earlier run (`{p['command']}`: {p['trained_steps']} steps, {p['train_minutes']} min) "
+            "that had no lip-seal output; `make train` trains both in one run.")
 
 
 def ser_card():
@@ -72,7 +83,7 @@ def ser_card():
 `--emotion auto` and `emoface analyze`; the default network does not depend on it.
 
 - Model: `emoface/emotion/recognize.py`, convolutions over {card['window_s']} s log-mel windows, mean+max pooling,
-  7 classes ({', '.join(card['classes'])}); {card['calm']}. A line's track: windows every 0.5 s, probabilities
+  7 classes ({', '.join(card['classes'])}); calm {card['calm']}. A line's track: windows every 0.5 s, probabilities
   smoothed over neighbouring windows, eased between keyframes.
 - Data: {card['data']}.
 - Speaker-independent accuracy (leave-actors-out: each fold trains on 9 actors and tests on 3 unseen ones;

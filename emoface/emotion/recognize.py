@@ -47,12 +47,15 @@ class EmotionRecognizer(nn.Module):
             nn.Dropout(0.2),
             nn.Conv1d(c, c, 3, padding=1), nn.BatchNorm1d(c), nn.GELU(),
         )
-        self.head = nn.Sequential(nn.Dropout(0.3), nn.Linear(2 * c, len(EMOTIONS)))
+        self.head = nn.Sequential(nn.Dropout(0.3), nn.Linear(2 * c + 2, len(EMOTIONS)))
 
     def forward(self, mel):  # [b, t, mels] -> [b, 7]
-        x = ((mel - self.mel_mean) / self.mel_std).transpose(1, 2)
-        h = self.convs(x)
-        return self.head(torch.cat([h.mean(-1), h.amax(-1)], dim=1))
+        x = (mel - self.mel_mean) / self.mel_std
+        level = x.mean(dim=(1, 2))  # how loud the window is, kept apart from its spectral shape
+        spread = x.mean(dim=2).std(dim=1)  # how much the loudness moves
+        x = x - x.mean(dim=1, keepdim=True)  # per-window mean removal: voice and channel colour matter less
+        h = self.convs(x.transpose(1, 2))
+        return self.head(torch.cat([h.mean(-1), h.amax(-1), level[:, None], spread[:, None]], dim=1))
 
 
 def save(model: EmotionRecognizer, path, card: dict) -> None:

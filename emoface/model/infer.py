@@ -8,7 +8,11 @@ import torch
 from emoface.animation import Animation
 from emoface.emotion.spec import EmotionTrack
 from emoface.features import FRAME_RATE, log_mel
+from emoface.phonetic.animate import seal_lips
 from emoface.rigs import CANONICAL_RIG, canonical_names
+from emoface.train.data import SEALED
+
+SEAL_FROM, SEAL_SPAN = 0.35, 0.3  # seal probability 0.35 -> no effect, 0.65 and above -> fully sealed
 
 
 @torch.inference_mode()
@@ -27,5 +31,11 @@ def predict(model, samples: np.ndarray, emotion: EmotionTrack, n_frames: int, fp
     t_net = np.arange(len(out)) / FRAME_RATE
     t = np.arange(n_frames) / fps
     for j, name in enumerate(model.config.out_names):
-        anim[name] = np.interp(t, t_net, out[:, j])
+        curve = np.interp(t, t_net, out[:, j])
+        if name == SEALED:
+            sealed = curve
+        else:
+            anim[name] = curve
+    if SEALED in model.config.out_names:  # where the network hears closed lips, close them for real
+        seal_lips(anim, np.clip((sealed - SEAL_FROM) / SEAL_SPAN, 0.0, 1.0))
     return anim

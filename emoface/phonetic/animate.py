@@ -80,7 +80,12 @@ def animate(phones: list[Phone], prosody: Prosody, n_frames: int, fps: float, me
 
 def close_bilabials(anim: Animation, phones: list[Phone]) -> None:
     """p/b/m: the lips meet, whatever the neighbours (or a network) are doing. In place, canonical curves."""
-    env = closure_envelope(phones, anim.times, anim.fps)
+    seal_lips(anim, closure_envelope(phones, anim.times, anim.fps))
+
+
+def seal_lips(anim: Animation, env: np.ndarray) -> None:
+    """Where env is 1 the lips are pressed together: jaw nearly shut, lip-parting shapes off, MouthClose
+    taking up what jaw opening is left. In place."""
     jaw = anim["JawOpen"].copy()
     anim["JawOpen"] = jaw * (1 - env) + np.minimum(jaw, CLOSED_JAW) * env
     for c in LIP_OPENERS:

@@ -9,6 +9,7 @@ FACEGOOD clip, and writes the checkpoint with its model card fields.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import platform
@@ -38,6 +39,8 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=max(1, torch.get_num_threads()))
     ap.add_argument("--workers", type=int, default=2, help="processes for labelling")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--init", type=Path, help="start from this checkpoint (fine-tuning) instead of from scratch")
+    ap.add_argument("--lr", type=float, default=TrainConfig.lr)
     ap.add_argument("--speech-encoder", metavar="PATH", default="",
                     help="local Hugging Face wav2vec2/HuBERT/WavLM directory to use instead of log-mel (frozen)")
     args = ap.parse_args(argv)
@@ -49,15 +52,16 @@ def main(argv=None) -> int:
     train_clips, valid_clips = load_cache(args.cache)
     hours = sum(len(c.labels) for c in train_clips) / 100 / 3600
     logging.info("train: %d clips (%.2f h), validation: %d clips", len(train_clips), hours, len(valid_clips))
-    cfg = TrainConfig(steps=args.steps, minutes=args.minutes, batch=args.batch, seed=args.seed)
+    cfg = TrainConfig(steps=args.steps, minutes=args.minutes, batch=args.batch, seed=args.seed, lr=args.lr)
     net_cfg = NetConfig(channels=args.channels, speech_encoder=str(args.speech_encoder or ""))
     args.out.parent.mkdir(parents=True, exist_ok=True)
 
     def card(model, steps_done):
         return {
             "version": __version__, "trained_steps": steps_done, "train_config": cfg.__dict__,
-            "data": {"speech-en (permissive folders)": f"{sum(c.source == 'speech-en' for c in train_clips)} clips",
-                     "facegood (MIT)": f"{sum(c.source == 'facegood' for c in train_clips)} clips"},
+            "data": {name: f"{sum(c.source == source for c in train_clips)} clips" for source, name in
+                     (("speech-en", "speech-en (permissive folders)"), ("tts", "espeak-ng TTS lines"),
+                      ("facegood", "facegood (MIT)"))},
             "validation": {"speakers": sorted(VALID_SPEAKERS), "facegood": VALID_FACEGOOD,
                            "metrics": validate(model, valid_clips)},
             "command": " ".join(["python -m emoface.train", *(argv or sys.argv[1:])]),
@@ -68,7 +72,13 @@ def main(argv=None) -> int:
     def checkpoint(model, steps_done):
         save(model, args.out, card(model, steps_done))
 
-    model, history = train(train_clips, cfg, net_cfg, valid_clips, on_checkpoint=checkpoint)
+    init = None
+    if args.init:
+        from emoface.model.net import load
+
+        init = load(args.init)
+        net_cfg = dataclasses.replace(init.config)  # same architecture; train() sets the outputs
+    model, history = train(train_clips, cfg, net_cfg, valid_clips, on_checkpoint=checkpoint, init=init)
     final = card(model, len(history) * cfg.log_every)
     save(model, args.out, final)
     print(json.dumps(final["validation"], indent=1))

@@ -18,7 +18,8 @@ from emoface.model.net import FaceNet, NetConfig
 from emoface.prosody import Prosody
 from emoface.rigs import CANONICAL_RIG, canonical_names
 from emoface.train import augment
-from emoface.train.data import OUTPUT_CURVES, Clip
+from emoface.metrics import lip_gap
+from emoface.train.data import OUTPUT_CURVES, SEALED, SEALED_GAP, Clip
 
 log = logging.getLogger("emoface")
 
@@ -102,6 +103,9 @@ class Batcher:
             lab = emotion_targets(clip, weights, lo, hi)[start - lo: stop - lo]
         audio = clip.audio[start * HOP: stop * HOP]
         wts = weights[start:stop]
+        sealed = (lip_gap(Animation(canonical_names(), FRAME_RATE, lab, CANONICAL_RIG)) < SEALED_GAP)
+        lab = np.concatenate([lab[:, self.cols], sealed[:, None].astype(np.float32)], axis=1)
+        mask = np.append(clip.mask[self.cols], clip.source != "facegood")  # capture has no seal labels
         if factor != 1.0:
             audio = augment.speed(audio, factor)
             m = max(1, int(round(len(lab) / factor)))
@@ -110,7 +114,7 @@ class Batcher:
             wts = wts[np.round(src).astype(int)]
         if cfg.augment:
             audio = self._augment(audio)
-        return audio.astype(np.float32), lab[:, self.cols], wts, clip.mask[self.cols]
+        return audio.astype(np.float32), lab, wts, mask
 
     def _augment(self, audio):
         rng = self.rng
@@ -164,7 +168,10 @@ def collate(items):
 
 
 def masked_loss(pred, target, mask, velocity_weight):
-    err = (pred - target).abs() * mask
+    """L1 on the curves (sharp shapes), squared error on the last output, the lip seal: a probability
+    (L1 would drive a rare short event such as a p/b/m closure to its median, 0)."""
+    err = (pred - target).abs()
+    err = torch.cat([err[..., :-1], 4 * err[..., -1:] ** 2], dim=-1) * mask
     loss = err.sum() / mask.sum().clamp(min=1)
     vmask = mask[:, 1:] * mask[:, :-1]
     verr = ((pred[:, 1:] - pred[:, :-1]) - (target[:, 1:] - target[:, :-1])).abs() * vmask
@@ -178,15 +185,24 @@ def mel_stats(clips: list[Clip], limit: int = 200):
 
 
 def train(clips: list[Clip], cfg: TrainConfig, net_cfg: NetConfig | None = None, valid: list[Clip] | None = None,
-          on_checkpoint=None) -> tuple[FaceNet, list[float]]:
+          on_checkpoint=None, init: FaceNet | None = None) -> tuple[FaceNet, list[float]]:
     """Train from scratch; returns the model and the training loss per logged interval."""
     torch.manual_seed(cfg.seed)
     net_cfg = net_cfg or NetConfig()
-    net_cfg.out_names = list(OUTPUT_CURVES)
+    net_cfg.out_names = list(OUTPUT_CURVES) + [SEALED]
     model = FaceNet(net_cfg)
     mean, std = mel_stats(clips)
     model.mel_mean.copy_(mean)
     model.mel_std.copy_(std)
+    if init is not None:  # continue from a checkpoint; outputs it lacks start from zero
+        state = {k: v for k, v in init.state_dict().items() if not k.startswith("head.")}
+        model.load_state_dict(state, strict=False)
+        with torch.no_grad():
+            for j, name in enumerate(net_cfg.out_names):
+                if name in init.config.out_names:
+                    k = init.config.out_names.index(name)
+                    model.head.weight[j] = init.head.weight[k]
+                    model.head.bias[j] = init.head.bias[k]
     trainable = [p for p in model.parameters() if p.requires_grad]  # a pretrained backbone stays frozen
     opt = torch.optim.AdamW(trainable, lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(
@@ -234,6 +250,7 @@ def validate(model: FaceNet, clips: list[Clip]) -> dict:
             w[..., EMOTIONS.index("neutral")] = 1
             mel = log_mel(c.audio)[None, :n]
             pred = model(mel, torch.from_numpy(w[:, : mel.shape[1]]), torch.from_numpy(c.audio)[None])[0].numpy()
+            pred = pred[:, : len(cols)]
             target = c.labels[: len(pred), cols]
             m = c.mask[cols]
             errs.append(np.abs(pred - target)[:, m].mean())

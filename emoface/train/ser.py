@@ -35,13 +35,29 @@ def load_ravdess(shared: Path):
     items = []
     for row in csv.DictReader(open(base / "labels.csv")):
         audio = load_audio(base / "clips" / f"{row['file']}.flac").samples
-        mel = log_mel(audio)
-        energy = mel.mean(1)
-        active = torch.nonzero(energy > energy.max() - 6.0).flatten()  # frames within ~26 dB of the peak
-        lo, hi = (int(active[0]), int(active[-1]) + 1) if len(active) else (0, len(mel))
-        items.append(dict(actor=int(row["actor"]), label=EMOTIONS.index(RAVDESS_TO_EMOFACE[row["emotion"]]),
-                          mel=mel, active=(lo, hi), audio=audio))
+        items.append(_entry(int(row["actor"]), EMOTIONS.index(RAVDESS_TO_EMOFACE[row["emotion"]]), audio))
     return items
+
+
+def _entry(actor, label, audio):
+    mel = log_mel(audio)
+    energy = mel.mean(1)
+    active = torch.nonzero(energy > energy.max() - 6.0).flatten()  # frames within ~26 dB of the peak
+    lo, hi = (int(active[0]), int(active[-1]) + 1) if len(active) else (0, len(mel))
+    return dict(actor=actor, label=label, mel=mel, active=(lo, hi), audio=audio)
+
+
+def with_new_voices(items, copies: int = 2, seed: int = 0):
+    """Each training clip again with its pitch moved (+-1..3 semitones): more voices, same emotion."""
+    from emoface.train.augment import pitch
+
+    rng = np.random.default_rng(seed)
+    out = list(items)
+    for item in items:
+        for _ in range(copies):
+            shift = rng.uniform(1, 3) * rng.choice([-1, 1])
+            out.append(_entry(item["actor"], item["label"], pitch(item["audio"], shift)))
+    return out
 
 
 def _crop(item, win, rng):
@@ -94,7 +110,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m emoface.train.ser", description=__doc__.splitlines()[0])
     ap.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[3] / "shared")
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[2] / "checkpoints" / "ser-ravdess-nc.pt")
-    ap.add_argument("--epochs", type=int, default=40)
+    ap.add_argument("--epochs", type=int, default=60)
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     t0 = time.time()
