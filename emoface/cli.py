@@ -166,7 +166,7 @@ def cmd_eval(args) -> int:
     if not (args.shared / "data").is_dir():
         raise InputError(args.shared, "no data/ folder here (point --shared at the shared data)")
     results = evaluate.run(args.shared, args.cache, args.checkpoint)
-    text = evaluate.markdown(results, "emoface eval " + " ".join(args.argv))
+    text = evaluate.markdown(results, "emoface " + " ".join(args.argv))
     print(text)
     if args.output:
         args.output.write_text(text)

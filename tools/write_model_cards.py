@@ -67,8 +67,9 @@ def previous(card) -> str:
     p = card.get("previous")
     if not p:
         return ""
-    return (f"\nIt started from an earlier run (`{p['command']}`: {p['trained_steps']} steps, {p['train_minutes']} min) "
-            "that had no lip-seal output; `make train` trains both in one run.")
+    return (f"\nIt was fine-tuned (`--init`) from earlier runs (`{p['command']}`: {p['trained_steps']} steps, "
+            f"{p['train_minutes']} min) made while the lip-seal output was added; `make train` trains the same "
+            "network from scratch in one run.")
 
 
 def ser_card():

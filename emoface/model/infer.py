@@ -12,7 +12,7 @@ from emoface.phonetic.animate import seal_lips
 from emoface.rigs import CANONICAL_RIG, canonical_names
 from emoface.train.data import SEALED
 
-SEAL_FROM, SEAL_SPAN = 0.35, 0.3  # seal probability 0.35 -> no effect, 0.65 and above -> fully sealed
+SEAL_FROM, SEAL_SPAN = 0.25, 0.2  # seal probability 0.25 -> no effect, 0.45 and above -> fully sealed
 
 
 @torch.inference_mode()
