@@ -10,7 +10,7 @@ from emoface.emotion.spec import EmotionTrack
 from emoface.features import FRAME_RATE, log_mel
 from emoface.phonetic.animate import seal_lips
 from emoface.rigs import CANONICAL_RIG, canonical_names
-from emoface.train.data import SEALED
+from emoface.model.net import SEALED
 
 SEAL_FROM, SEAL_SPAN = 0.25, 0.2  # seal probability 0.25 -> no effect, 0.45 and above -> fully sealed
 

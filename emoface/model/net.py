@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 N_EMOTIONS = 7
+SEALED = "LipsSealed"  # an extra output, not a rig curve: probability that the lips are pressed together
 
 
 @dataclass

@@ -33,8 +33,7 @@ PERMISSIVE_FOLDERS = ("cmu_arctic", "cmu_arctic_extra", "kathleen_cc0", "ljspeec
                       "vctk", "vctk_extra")
 # curves the network predicts: the face minus what the post-processors own (gaze, blinks, head, eye rotation)
 OUTPUT_CURVES = tuple(n for n in canonical_names()[:52] if not n.startswith(("EyeLook", "EyeBlink")))
-# one more output: are the lips sealed (p/b/m, or closed at rest)? Inference enforces the seal where it is.
-SEALED = "LipsSealed"
+# one more output (SEALED): are the lips sealed (p/b/m, or closed at rest)? Inference enforces the seal.
 SEALED_GAP = 0.03
 
 

@@ -14,12 +14,12 @@ from emoface.animation import Animation
 from emoface.emotion import layer as emotion_layer
 from emoface.emotion.spec import EMOTIONS, EmotionTrack
 from emoface.features import FRAME_RATE, HOP, log_mel
-from emoface.model.net import FaceNet, NetConfig
+from emoface.model.net import SEALED, FaceNet, NetConfig
 from emoface.prosody import Prosody
 from emoface.rigs import CANONICAL_RIG, canonical_names
 from emoface.train import augment
 from emoface.metrics import lip_gap
-from emoface.train.data import OUTPUT_CURVES, SEALED, SEALED_GAP, Clip
+from emoface.train.data import OUTPUT_CURVES, SEALED_GAP, Clip
 
 log = logging.getLogger("emoface")
 
