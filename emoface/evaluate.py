@@ -7,7 +7,6 @@ neutral emotion, no blinks/gaze/head (they are not what is measured here).
 
 from __future__ import annotations
 
-import csv
 import time
 from pathlib import Path
 

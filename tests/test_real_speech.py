@@ -3,7 +3,6 @@
 import csv
 
 import numpy as np
-import pytest
 
 from emoface.cli import main
 from emoface import formats

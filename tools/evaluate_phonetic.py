@@ -117,7 +117,6 @@ def main():
         lines.append(row(group, s))
     lines.append(row("**all**", total))
     env = f"{platform.processor() or platform.machine()}, {platform.python_version()}, emoface {__version__}"
-    md = ROOT / "docs" / "PHONETIC_ENGINE.md"
     text = f"""# Phonetic engine: measured
 
 Produced by `.venv/bin/python tools/evaluate_phonetic.py --per-folder {args.per_folder}` on {env}

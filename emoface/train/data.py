@@ -137,11 +137,10 @@ def _run_pool(fn, items, cache: Path, workers: int, desc: str) -> int:
     return failed
 
 
-def build_cache(shared: Path, cache: Path, workers: int = 2, limit: int | None = None, tts: int = TTS_LINES) -> None:
+def build_cache(shared: Path, cache: Path, workers: int = 2, tts: int = TTS_LINES) -> None:
     """Label every permissive speech-en clip, speak and label TTS lines, convert FACEGOOD (cached)."""
     cache.mkdir(parents=True, exist_ok=True)
     items = [i for i in speech_en_items(shared) if not (cache / (i[0].replace("/", "__") + ".npz")).exists()]
-    items = items[:limit] if limit else items
     failed = _run_pool(_label_one, items, cache, workers, "labelling speech-en")
     if failed:
         log.info("%d clips skipped: their transcripts did not align", failed)
