@@ -35,6 +35,7 @@ class NetConfig:
     blocks: list = field(default_factory=lambda: [[1, 1], [2, 2], [4, 0], [8, 0], [1, 1], [2, 0], [4, 0], [1, 0]])
     out_names: list = field(default_factory=list)
     speech_encoder: str = ""  # local Hugging Face model directory; "" = log-mel
+    n_phones: int = 0  # > 0: a training-only head that names the phone, so the encoder learns to tell them apart
 
     @property
     def lookahead(self) -> int:
@@ -91,13 +92,15 @@ class FaceNet(nn.Module):
         self.stem = _Conv(n_in, c.channels, c.stem_kernel, 1, c.stem_lookahead)
         self.blocks = nn.ModuleList(_Block(c.channels, c.emotion_dim, d, la) for d, la in c.blocks)
         self.head = nn.Linear(c.channels, len(c.out_names))
+        self.phone_head = nn.Linear(c.channels, c.n_phones) if c.n_phones else None
 
     def embed_emotion(self, weights):
         """[b, t, 7] weight x intensity -> [b, t, emotion_dim]."""
         return self.emotion_mlp(weights @ self.emotions.weight)
 
-    def forward(self, mel, emotion_weights, audio=None):
-        """mel [b, t, n_mels] (log-mel), emotion_weights [b, t, 7] -> curves [b, t, n_out] in 0..1.
+    def forward(self, mel, emotion_weights, audio=None, with_phones: bool = False):
+        """mel [b, t, n_mels] (log-mel), emotion_weights [b, t, 7] -> curves [b, t, n_out] in 0..1
+        (and phone logits [b, t, n_phones] when with_phones).
         With a backbone, audio [b, samples] is what it hears; mel only sets the frame count."""
         if self.backbone is not None:
             if audio is None:
@@ -111,7 +114,9 @@ class FaceNet(nn.Module):
         x = self.stem(x)
         for block in self.blocks:
             x = block(x, emo)
-        return torch.sigmoid(self.head(x.transpose(1, 2)))
+        h = x.transpose(1, 2)
+        curves = torch.sigmoid(self.head(h))
+        return (curves, self.phone_head(h)) if with_phones else curves
 
 
 def _load_backbone(path: str):

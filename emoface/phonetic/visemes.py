@@ -70,6 +70,7 @@ PHONE_VISEMES = {
 DIPHTHONGS = {"AY": ("AA", "IY", 0.6), "AW": ("AA", "UW", 0.6), "EY": ("EH", "IY", 0.6),
               "OY": ("AO", "IY", 0.55), "OW": ("OW", "UW", 0.7)}
 BILABIALS = frozenset({"P", "B", "M"})
+PHONES = tuple(sorted(set(PHONE_VISEMES) | set(DIPHTHONGS)))  # the phone inventory (classes the network learns)
 LABIODENTALS = frozenset({"F", "V"})
 VOWELS = frozenset(DIPHTHONGS) | {"AA", "AE", "AH", "AO", "EH", "ER", "IH", "IY", "UH", "UW"}
 JAW_CURVES = ("JawOpen", "TongueOut")

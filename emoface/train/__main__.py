@@ -33,7 +33,7 @@ def main(argv=None) -> int:
     ap.add_argument("--cache", type=Path, default=ROOT / "data_cache")
     ap.add_argument("--out", type=Path, default=ROOT / "checkpoints" / "emoface-default.pt")
     ap.add_argument("--steps", type=int, default=TrainConfig.steps)
-    ap.add_argument("--minutes", type=float, default=90.0, help="wall-time budget for the training loop")
+    ap.add_argument("--minutes", type=float, default=100.0, help="wall-time budget for the training loop")
     ap.add_argument("--batch", type=int, default=TrainConfig.batch)
     ap.add_argument("--channels", type=int, default=NetConfig.channels)
     ap.add_argument("--threads", type=int, default=max(1, torch.get_num_threads()))
@@ -41,6 +41,10 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--init", type=Path, help="start from this checkpoint (fine-tuning) instead of from scratch")
     ap.add_argument("--lr", type=float, default=TrainConfig.lr)
+    ap.add_argument("--squared-weight", type=float, default=TrainConfig.squared_weight,
+                    help="weight of squared error beside L1 on the curves")
+    ap.add_argument("--phone-weight", type=float, default=TrainConfig.phone_weight,
+                    help="weight of the auxiliary phone-naming loss (0: no phone head)")
     ap.add_argument("--speech-encoder", metavar="PATH", default="",
                     help="local Hugging Face wav2vec2/HuBERT/WavLM directory to use instead of log-mel (frozen)")
     args = ap.parse_args(argv)
@@ -52,7 +56,8 @@ def main(argv=None) -> int:
     train_clips, valid_clips = load_cache(args.cache)
     hours = sum(len(c.labels) for c in train_clips) / 100 / 3600
     logging.info("train: %d clips (%.2f h), validation: %d clips", len(train_clips), hours, len(valid_clips))
-    cfg = TrainConfig(steps=args.steps, minutes=args.minutes, batch=args.batch, seed=args.seed, lr=args.lr)
+    cfg = TrainConfig(steps=args.steps, minutes=args.minutes, batch=args.batch, seed=args.seed, lr=args.lr,
+                      squared_weight=args.squared_weight, phone_weight=args.phone_weight)
     net_cfg = NetConfig(channels=args.channels, speech_encoder=str(args.speech_encoder or ""))
     args.out.parent.mkdir(parents=True, exist_ok=True)
 

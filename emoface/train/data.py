@@ -46,6 +46,18 @@ class Clip:
     prosody: dict  # loudness, f0, voiced, speech per frame (speech-en only)
     speaker: str
     source: str  # "speech-en" | "facegood" | "tts"
+    phones: np.ndarray | None = None  # [frames] index into PHONES of the teacher's phone, -1 unknown
+
+
+def phone_frames(phones, n: int) -> np.ndarray:
+    """The teacher's phone at each 100 Hz frame's time, as an index into PHONES (-1 where none)."""
+    from emoface.phonetic.visemes import PHONES
+
+    out = np.full(n, -1, np.int8)
+    for name, start, end in phones:
+        if name in PHONES:
+            out[int(round(start * FRAME_RATE)): int(round(end * FRAME_RATE))] = PHONES.index(name)
+    return out
 
 
 def speaker_id(name: str) -> str:
@@ -72,7 +84,7 @@ def silver_labels(audio, text: str, speaker: str, source: str = "speech-en") -> 
     pro = analyse(audio.samples, anim.n_frames, FRAME_RATE)
     return dict(audio=(audio.samples * 32767).astype(np.int16), labels=anim.values.astype(np.float16),
                 loudness=pro.loudness, f0=pro.f0.astype(np.float32), voiced=pro.voiced, speech=pro.speech,
-                speaker=speaker, source=source)
+                speaker=speaker, source=source, phones=phone_frames(anim.metadata["phonemes"], anim.n_frames))
 
 
 def clip_from(key: str, data: dict) -> Clip:
@@ -80,7 +92,7 @@ def clip_from(key: str, data: dict) -> Clip:
     return Clip(key, np.asarray(data["audio"]).astype(np.float32) / 32767, np.asarray(data["labels"], np.float32),
                 np.asarray(data["mask"]) if "mask" in data else np.ones(canon_n, bool),
                 {k: np.asarray(data[k]) for k in ("loudness", "f0", "voiced", "speech") if k in data},
-                str(data["speaker"]), str(data["source"]))
+                str(data["speaker"]), str(data["source"]), np.asarray(data["phones"]) if "phones" in data else None)
 
 
 def _label_one(item):
@@ -106,7 +118,8 @@ def _tts_one(item):
     labels = savgol(animate(phones, pro, n, FRAME_RATE)).values
     return key, dict(audio=(np.clip(samples, -1, 1) * 32767).astype(np.int16), labels=labels.astype(np.float16),
                      loudness=pro.loudness, f0=pro.f0.astype(np.float32), voiced=pro.voiced, speech=pro.speech,
-                     speaker=f"tts_{voice}", source="tts")
+                     speaker=f"tts_{voice}", source="tts",
+                     phones=phone_frames([(p.name, p.start, p.end) for p in phones], n))
 
 
 def tts_items(shared: Path, n: int = TTS_LINES, seed: int = 0):

@@ -15,6 +15,7 @@ from emoface.emotion import layer as emotion_layer
 from emoface.emotion.spec import EMOTIONS, EmotionTrack
 from emoface.features import FRAME_RATE, HOP, log_mel
 from emoface.model.net import SEALED, FaceNet, NetConfig
+from emoface.phonetic.visemes import PHONES
 from emoface.prosody import Prosody
 from emoface.rigs import CANONICAL_RIG, canonical_names
 from emoface.train import augment
@@ -26,7 +27,7 @@ log = logging.getLogger("emoface")
 
 @dataclass
 class TrainConfig:
-    steps: int = 6000
+    steps: int = 10000
     minutes: float = 0.0  # stop after this much wall time as well (0 = no limit)
     batch: int = 16
     crop_s: float = 3.0
@@ -34,6 +35,8 @@ class TrainConfig:
     weight_decay: float = 1e-4
     facegood_share: float = 0.2
     velocity_weight: float = 0.5
+    squared_weight: float = 10.0  # weight of squared error beside L1 on the curves
+    phone_weight: float = 0.03  # weight of the auxiliary phone cross-entropy (0: no phone head)
     augment: bool = True
     seed: int = 0
     log_every: int = 50
@@ -103,6 +106,7 @@ class Batcher:
             lab = emotion_targets(clip, weights, lo, hi)[start - lo: stop - lo]
         audio = clip.audio[start * HOP: stop * HOP]
         wts = weights[start:stop]
+        phones = clip.phones[start:stop] if clip.phones is not None else np.full(stop - start, -1, np.int8)
         sealed = (lip_gap(Animation(canonical_names(), FRAME_RATE, lab, CANONICAL_RIG)) < SEALED_GAP)
         lab = np.concatenate([lab[:, self.cols], sealed[:, None].astype(np.float32)], axis=1)
         mask = np.append(clip.mask[self.cols], clip.source != "facegood")  # capture has no seal labels
@@ -112,9 +116,10 @@ class Batcher:
             src = np.linspace(0, len(lab) - 1, m)
             lab = np.stack([np.interp(src, np.arange(len(lab)), lab[:, j]) for j in range(lab.shape[1])], 1)
             wts = wts[np.round(src).astype(int)]
+            phones = phones[np.round(src).astype(int)]
         if cfg.augment:
             audio = self._augment(audio)
-        return audio.astype(np.float32), lab, wts, mask
+        return audio.astype(np.float32), lab, wts, mask, phones
 
     def _augment(self, audio):
         rng = self.rng
@@ -149,29 +154,34 @@ class _Stream(torch.utils.data.IterableDataset):
 
 def collate(items):
     """Pad to the longest item; a frame mask marks real frames."""
-    t = max(len(lab) for _, lab, _, _ in items)
+    t = max(len(lab) for _, lab, _, _, _ in items)
     b, c = len(items), items[0][1].shape[1]
     audio = np.zeros((b, t * HOP), np.float32)
     labels = np.zeros((b, t, c), np.float32)
     weights = np.zeros((b, t, len(EMOTIONS)), np.float32)
     mask = np.zeros((b, t, c), np.float32)
-    for i, (a, lab, w, m) in enumerate(items):
+    phones = np.full((b, t), -1, np.int64)
+    for i, (a, lab, w, m, ph) in enumerate(items):
         k = len(lab)
         a = a[: k * HOP]
         audio[i, : len(a)] = a
         labels[i, :k], weights[i, :k] = lab, w
         weights[i, k:] = w[-1] if k else 0
         mask[i, :k] = m[None, :]
+        phones[i, :k] = ph[:k]
     audio = torch.from_numpy(audio)
     mel = log_mel(audio)[:, :t]
-    return mel, torch.from_numpy(labels), torch.from_numpy(weights), torch.from_numpy(mask), audio
+    return mel, torch.from_numpy(labels), torch.from_numpy(weights), torch.from_numpy(mask), audio, \
+        torch.from_numpy(phones)
 
 
-def masked_loss(pred, target, mask, velocity_weight):
-    """L1 on the curves (sharp shapes), squared error on the last output, the lip seal: a probability
-    (L1 would drive a rare short event such as a p/b/m closure to its median, 0)."""
-    err = (pred - target).abs()
-    err = torch.cat([err[..., :-1], 4 * err[..., -1:] ** 2], dim=-1) * mask
+def masked_loss(pred, target, mask, velocity_weight, squared_weight=0.0):
+    """L1 on the curves (sharp shapes) plus optionally squared error, squared error alone on the last output,
+    the lip seal: a probability. L1 alone drives a rare, uncertain shape (an f/v lip roll, a p/b/m press)
+    to its median, 0; squared error keeps its expected value, so the curve still moves."""
+    diff = pred - target
+    err = diff.abs() + squared_weight * diff ** 2
+    err = torch.cat([err[..., :-1], 4 * diff[..., -1:] ** 2], dim=-1) * mask
     loss = err.sum() / mask.sum().clamp(min=1)
     vmask = mask[:, 1:] * mask[:, :-1]
     verr = ((pred[:, 1:] - pred[:, :-1]) - (target[:, 1:] - target[:, :-1])).abs() * vmask
@@ -190,6 +200,8 @@ def train(clips: list[Clip], cfg: TrainConfig, net_cfg: NetConfig | None = None,
     torch.manual_seed(cfg.seed)
     net_cfg = net_cfg or NetConfig()
     net_cfg.out_names = list(OUTPUT_CURVES) + [SEALED]
+    if cfg.phone_weight > 0:
+        net_cfg.n_phones = len(PHONES)
     model = FaceNet(net_cfg)
     mean, std = mel_stats(clips)
     model.mel_mean.copy_(mean)
@@ -211,8 +223,15 @@ def train(clips: list[Clip], cfg: TrainConfig, net_cfg: NetConfig | None = None,
     history, running, t0 = [], [], time.time()
     for step in range(cfg.steps):
         model.train()
-        mel, labels, weights, mask, audio = next(loader)
-        loss = masked_loss(model(mel, weights, audio), labels, mask, cfg.velocity_weight)
+        mel, labels, weights, mask, audio, phones = next(loader)
+        if model.phone_head is not None:
+            pred, logits = model(mel, weights, audio, with_phones=True)
+            loss = masked_loss(pred, labels, mask, cfg.velocity_weight, cfg.squared_weight)
+            if (phones >= 0).any():
+                loss = loss + cfg.phone_weight * torch.nn.functional.cross_entropy(
+                    logits.flatten(0, 1), phones.flatten(), ignore_index=-1)
+        else:
+            loss = masked_loss(model(mel, weights, audio), labels, mask, cfg.velocity_weight, cfg.squared_weight)
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
