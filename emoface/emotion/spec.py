@@ -65,14 +65,26 @@ class EmotionTrack:
         return cls(np.zeros(1), np.asarray(vec, np.float32)[None, :])
 
     def weights(self, n_frames: int, fps: float) -> np.ndarray:
-        t = np.arange(n_frames) / fps
-        out = np.repeat(self.vectors[:1], n_frames, axis=0).astype(np.float32)
+        return self.at(np.arange(n_frames) / fps)
+
+    def at(self, t: np.ndarray) -> np.ndarray:
+        """Weights [len(t), 7] at times t (s)."""
+        t = np.asarray(t, np.float64)
+        out = np.repeat(self.vectors[:1], len(t), axis=0).astype(np.float32)
         for k in range(1, len(self.times)):
             start = self.times[k] - self.transition / 2
             a = np.clip((t - start) / max(self.transition, 1e-6), 0.0, 1.0)
             a = a * a * (3 - 2 * a)
             out = out * (1 - a[:, None]) + self.vectors[k][None, :] * a[:, None]
         return out.astype(np.float32)
+
+    def then(self, time: float, vec: np.ndarray) -> "EmotionTrack":
+        """This track with a change to vec that starts easing in at `time` (live control)."""
+        keep = self.times < time + self.transition / 2
+        settled = np.flatnonzero(keep & (self.times + self.transition / 2 <= time))
+        keep[: settled[-1] if len(settled) else 0] = False  # fully eased in: what came before no longer matters
+        return EmotionTrack(np.append(self.times[keep], time + self.transition / 2),
+                            np.concatenate([self.vectors[keep], np.asarray(vec, np.float32)[None]]), self.transition)
 
     def summary(self) -> str:
         if len(self.times) == 1:

@@ -26,16 +26,21 @@ def predict_100hz(model, samples: np.ndarray, emotion: EmotionTrack) -> np.ndarr
 def predict(model, samples: np.ndarray, emotion: EmotionTrack, n_frames: int, fps: float) -> Animation:
     """Curves at frame i = i / fps s, linearly interpolated from the 100 Hz network output."""
     out = predict_100hz(model, samples, emotion)
-    names = canonical_names()
-    anim = Animation.zeros(names, fps, n_frames, CANONICAL_RIG)
-    t_net = np.arange(len(out)) / FRAME_RATE
-    t = np.arange(n_frames) / fps
-    for j, name in enumerate(model.config.out_names):
-        curve = np.interp(t, t_net, out[:, j])
+    return frames_from_rows(model.config.out_names, out, np.arange(len(out)) / FRAME_RATE,
+                            np.arange(n_frames) / fps, fps)
+
+
+def frames_from_rows(out_names, rows: np.ndarray, row_times: np.ndarray, times: np.ndarray, fps: float) -> Animation:
+    """Network rows (100 Hz) -> canonical frames at `times`, with the lips sealed where the network hears
+    them sealed. Batch and live streaming both come through here, so they agree."""
+    anim = Animation.zeros(canonical_names(), fps, len(times), CANONICAL_RIG)
+    sealed = None
+    for j, name in enumerate(out_names):
+        curve = np.interp(times, row_times, rows[:, j])
         if name == SEALED:
             sealed = curve
         else:
             anim[name] = curve
-    if SEALED in model.config.out_names:  # where the network hears closed lips, close them for real
+    if sealed is not None:  # where the network hears closed lips, close them for real
         seal_lips(anim, np.clip((sealed - SEAL_FROM) / SEAL_SPAN, 0.0, 1.0))
     return anim

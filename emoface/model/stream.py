@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from emoface.features import HOP, N_FFT, WIN, _mel_basis, _window
+from emoface.features import FRAME_RATE, HOP, N_FFT, WIN, _mel_basis, _window
 
 _PAD = N_FFT // 2  # batch STFT centres frame k on sample k * HOP
 
@@ -48,23 +48,31 @@ class StreamingNet:
         self.mel = np.concatenate([self.mel, mel])
         self.n_mel += len(mel)
 
-    def push(self, samples: np.ndarray, weights: np.ndarray) -> np.ndarray:
-        """Add audio (16 kHz float) with the emotion weights (7-vector) in force; return new 100 Hz outputs."""
+    def push(self, samples: np.ndarray, weights) -> np.ndarray:
+        """Add audio (16 kHz float) with the emotion in force: a 7-vector, or a function of frame times (s)
+        giving one per frame (an EmotionTrack's `at`). Returns the new 100 Hz outputs."""
         self.audio = np.concatenate([self.audio, np.asarray(samples, np.float32)])
         before = self.n_mel
         self._new_mel()
-        self.weights = np.concatenate([self.weights, np.repeat(np.asarray(weights, np.float32)[None],
-                                                              self.n_mel - before, 0)])
+        self._add_weights(weights, before)
         return self._emit(self.n_mel - 1 - self.ahead)
 
-    def flush(self) -> np.ndarray:
+    def _add_weights(self, weights, before: int) -> None:
+        if callable(weights):
+            new = weights(np.arange(before, self.n_mel) / FRAME_RATE)
+        else:
+            new = np.repeat(np.asarray(weights, np.float32)[None], self.n_mel - before, 0)
+        self.weights = np.concatenate([self.weights, np.asarray(new, np.float32).reshape(-1, 7)])
+
+    def flush(self, weights=None) -> np.ndarray:
         """End of audio: the last frames, with the batch pass's zero padding as their look-ahead."""
         n = self.audio_start + len(self.audio)
         before = self.n_mel
         self.audio = np.concatenate([self.audio, np.zeros(N_FFT - _PAD, np.float32)])
         self._new_mel(k_last=n // HOP)  # the batch STFT's last frame
-        last_w = self.weights[-1] if len(self.weights) else np.zeros(7, np.float32)
-        self.weights = np.concatenate([self.weights, np.repeat(last_w[None], self.n_mel - before, 0)])
+        if weights is None:
+            weights = self.weights[-1] if len(self.weights) else np.zeros(7, np.float32)
+        self._add_weights(weights, before)
         return self._emit(self.n_mel - 1, final=True)
 
     @torch.inference_mode()

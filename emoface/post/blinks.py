@@ -30,6 +30,15 @@ def _rate_factor(weights: np.ndarray) -> float:
     return 1.0 + sum((RATE_FACTOR.get(e, 1.0) - 1.0) * weights[k] for k, e in enumerate(EMOTIONS))
 
 
+def next_interval(emotion: np.ndarray, rng: np.random.Generator) -> float:
+    """Seconds from one blink to the next: a fresh draw of the rate, scaled by the emotion in force."""
+    return 60.0 / (float(np.clip(rng.lognormal(MU, SIGMA), *RATE_RANGE)) * _rate_factor(emotion))
+
+
+def duration(rng: np.random.Generator) -> float:
+    return SHAPE_S * rng.uniform(0.8, 1.2)
+
+
 def plan(n_frames: int, fps: float, emotion_weights: np.ndarray, anchors: np.ndarray,
          rng: np.random.Generator) -> list[tuple[float, float]]:
     """(start s, duration s) of each blink. anchors: times (s) blinks like to land on (pauses, saccades)."""
@@ -43,27 +52,26 @@ def plan(n_frames: int, fps: float, emotion_weights: np.ndarray, anchors: np.nda
             t = float(near[np.argmin(np.abs(near - t))])
         if blinks and t < blinks[-1][0] + MIN_GAP_S:
             t = blinks[-1][0] + MIN_GAP_S
-        dur = SHAPE_S * rng.uniform(0.8, 1.2)
+        dur = duration(rng)
         if t + dur > t_end:
             break
         blinks.append((t, dur))
         if rng.random() < DOUBLE_P and t + 0.3 + 2 * dur < t_end:
             blinks.append((t + dur + rng.uniform(0.05, 0.15), dur))
-        rate = float(np.clip(rng.lognormal(MU, SIGMA), *RATE_RANGE)) * _rate_factor(emotion_weights[i])
-        t = blinks[-1][0] + 60.0 / rate
+        t = blinks[-1][0] + next_interval(emotion_weights[i], rng)
     return blinks
 
 
-def openness(blinks: list[tuple[float, float]], n_frames: int, fps: float) -> np.ndarray:
-    """Per-frame eye openness multiplier (1 open, 0 shut)."""
+def openness(blinks: list[tuple[float, float]], n_frames: int, fps: float, first: int = 0) -> np.ndarray:
+    """Eye openness multiplier (1 open, 0 shut) for frames first .. first + n_frames - 1."""
     k = np.ones(n_frames)
-    t = np.arange(n_frames) / fps
+    t = np.arange(first, first + n_frames) / fps
     profile_t = np.linspace(0.0, 1.0, len(OPENNESS))
     for start, dur in blinks:
         span = (t >= start) & (t <= start + dur)
         k[span] = np.minimum(k[span], np.interp((t[span] - start) / dur, profile_t, OPENNESS))
-        shut = int(round((start + dur * CLOSED_AT) * fps))  # at low fps the shut instant may fall between frames
-        if shut < n_frames:
+        shut = int(round((start + dur * CLOSED_AT) * fps)) - first  # at low fps the shut instant may fall between frames
+        if 0 <= shut < n_frames:
             k[shut] = 0.0
     return k
 

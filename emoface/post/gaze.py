@@ -31,6 +31,28 @@ def _min_jerk(x: np.ndarray) -> np.ndarray:
     return x ** 3 * (10 - 15 * x + 6 * x * x)
 
 
+def next_saccade(t: float, cur: np.ndarray, emotion: np.ndarray, rng: np.random.Generator):
+    """After a fixation that began at t (s) looking at cur: (saccade start s, duration s, new target)."""
+    factor, bias = 1.0, 0.0
+    for k, name in enumerate(EMOTIONS):
+        if name in EMOTION_GAZE:
+            f, b = EMOTION_GAZE[name]
+            factor += (f - 1.0) * emotion[k]
+            bias += b * emotion[k]
+    hold = float(np.clip(rng.lognormal(np.log(HOLD_MEDIAN_S * factor), HOLD_SIGMA), *HOLD_RANGE_S))
+    if rng.random() < RETURN_P:
+        target = np.array([0.0, bias])
+    else:
+        angle, amp = rng.uniform(0, 2 * np.pi), rng.uniform(*AMPLITUDE_DEG)
+        target = np.array([amp * np.cos(angle), 0.7 * amp * np.sin(angle) + bias])
+    return t + hold, saccade_duration(float(np.hypot(*(target - cur)))), target
+
+
+def saccade_progress(t, start: float, dur: float):
+    """0 before the saccade, 1 after, minimum-jerk between."""
+    return _min_jerk(np.clip((np.asarray(t) - start) / dur, 0.0, 1.0))
+
+
 def plan(n_frames: int, fps: float, emotion_weights: np.ndarray, rng: np.random.Generator):
     """Per-frame gaze (yaw, pitch) in degrees and the start frames of saccades."""
     yaw, pitch = np.zeros(n_frames), np.zeros(n_frames)
@@ -38,31 +60,17 @@ def plan(n_frames: int, fps: float, emotion_weights: np.ndarray, rng: np.random.
     t_end, t = n_frames / fps, 0.0
     cur = np.zeros(2)
     while t < t_end:
-        i = min(int(t * fps), n_frames - 1)
-        factor, bias = 1.0, 0.0
-        for k, emotion in enumerate(EMOTIONS):
-            if emotion in EMOTION_GAZE:
-                f, b = EMOTION_GAZE[emotion]
-                factor += (f - 1.0) * emotion_weights[i, k]
-                bias += b * emotion_weights[i, k]
-        hold = float(np.clip(rng.lognormal(np.log(HOLD_MEDIAN_S * factor), HOLD_SIGMA), *HOLD_RANGE_S))
-        t += hold
-        if t >= t_end:
+        start_t, dur, target = next_saccade(t, cur, emotion_weights[min(int(t * fps), n_frames - 1)], rng)
+        if start_t >= t_end:
             break
-        if rng.random() < RETURN_P:
-            target = np.array([0.0, bias])
-        else:
-            angle, amp = rng.uniform(0, 2 * np.pi), rng.uniform(*AMPLITUDE_DEG)
-            target = np.array([amp * np.cos(angle), 0.7 * amp * np.sin(angle) + bias])
-        dur = saccade_duration(float(np.hypot(*(target - cur))))
-        start = int(round(t * fps))
+        start = int(round(start_t * fps))
         shifts.append(start)
         span = np.arange(start, n_frames)
-        progress = _min_jerk(np.clip((span / fps - t) / dur, 0.0, 1.0))
+        progress = saccade_progress(span / fps, start_t, dur)
         yaw[span] = cur[0] + (target[0] - cur[0]) * progress
         pitch[span] = cur[1] + (target[1] - cur[1]) * progress
         cur = target
-        t += dur
+        t = start_t + dur
     return yaw, pitch, np.array(shifts, int)
 
 

@@ -38,6 +38,34 @@ def _drift(n: int, fps: float, rng: np.random.Generator, amplitude: float) -> np
     return amplitude * noise / max(np.std(noise), 1e-6) if n > 1 else np.zeros(n)
 
 
+def nod_pulse(t: np.ndarray, peak_t: float) -> np.ndarray:
+    """A nod's shape around a stressed syllable at peak_t (s): eases in, dips, returns more slowly."""
+    tau = np.maximum(np.asarray(t) - (peak_t - NOD_PEAK_S * 0.5), 0.0) / NOD_PEAK_S
+    return tau ** 2 * np.exp(2.0 * (1.0 - tau))  # gamma pulse
+
+
+def nod_degrees(prominence: float, rng: np.random.Generator) -> dict:
+    """How far (degrees at the pulse's peak) a nod of this prominence moves each axis."""
+    return {"pitch": -(1.2 + 2.8 * prominence), "roll": rng.normal(0.0, 0.4) * prominence,
+            "yaw": rng.normal(0.0, 0.6) * prominence}
+
+
+def pose_degrees(emotion_weights: np.ndarray) -> dict:
+    """The emotion's head pose (degrees per axis, per frame)."""
+    deg = {axis: np.zeros(len(emotion_weights)) for axis in ("yaw", "pitch", "roll")}
+    for k, emotion in enumerate(EMOTIONS):
+        if emotion in POSE_DEG:
+            for axis, offset in zip(("yaw", "pitch", "roll"), POSE_DEG[emotion]):
+                deg[axis] += offset * emotion_weights[:, k]
+    return deg
+
+
+def write(anim: Animation, deg: dict) -> None:
+    """Add degrees per axis to the head curves (degrees / 180), in place."""
+    for axis, name in (("yaw", "HeadYaw"), ("pitch", "HeadPitch"), ("roll", "HeadRoll")):
+        anim[name] = anim[name] + deg[axis] / 180.0
+
+
 def apply(anim: Animation, prosody: Prosody, emotion_weights: np.ndarray, rng: np.random.Generator) -> Animation:
     out = anim.copy()
     n, fps = anim.n_frames, anim.fps
@@ -45,15 +73,10 @@ def apply(anim: Animation, prosody: Prosody, emotion_weights: np.ndarray, rng: n
     peaks, prom = stressed_syllables(prosody, fps)
     t = np.arange(n) / fps
     for p, s in zip(peaks, prom):
-        tau = np.maximum(t - (p / fps - NOD_PEAK_S * 0.5), 0.0) / NOD_PEAK_S
-        pulse = tau ** 2 * np.exp(2.0 * (1.0 - tau))  # gamma pulse: eases in, dips, returns more slowly
-        deg["pitch"] -= (1.2 + 2.8 * s) * pulse
-        deg["roll"] += rng.normal(0.0, 0.4) * s * pulse
-        deg["yaw"] += rng.normal(0.0, 0.6) * s * pulse
-    for k, emotion in enumerate(EMOTIONS):
-        if emotion in POSE_DEG:
-            for axis, offset in zip(("yaw", "pitch", "roll"), POSE_DEG[emotion]):
-                deg[axis] += offset * emotion_weights[:, k]
-    for axis, name in (("yaw", "HeadYaw"), ("pitch", "HeadPitch"), ("roll", "HeadRoll")):
-        out[name] = out[name] + deg[axis] / 180.0
+        pulse = nod_pulse(t, p / fps)
+        for axis, amount in nod_degrees(s, rng).items():
+            deg[axis] += amount * pulse
+    for axis, offset in pose_degrees(emotion_weights).items():
+        deg[axis] += offset
+    write(out, deg)
     return out

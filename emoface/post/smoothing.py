@@ -8,9 +8,18 @@ from scipy.signal import savgol_filter
 from emoface.animation import Animation
 
 
-def savgol(anim: Animation, window_s: float = 0.1, order: int = 3) -> Animation:
-    """Offline smoothing; the window is in seconds so it means the same at any fps (EmoFace: 15 @ 60 fps)."""
-    window = int(round(window_s * anim.fps)) | 1
+SAVGOL_S, SAVGOL_ORDER = 0.08, 3
+
+
+def savgol_window(fps: float, window_s: float = SAVGOL_S) -> int:
+    """Odd window length in frames; the window is in seconds so it means the same at any fps. Live streams
+    wait for half of it (40 ms), so it stays short (EmoFace used 15 frames at 60 fps)."""
+    return int(round(window_s * fps)) | 1
+
+
+def savgol(anim: Animation, window_s: float = SAVGOL_S, order: int = SAVGOL_ORDER) -> Animation:
+    """Offline smoothing that keeps peaks such as lip closures."""
+    window = savgol_window(anim.fps, window_s)
     if window <= order or anim.n_frames < window:
         return anim
     return anim.copy(savgol_filter(anim.values, window, order, axis=0, mode="interp").astype(np.float32))
