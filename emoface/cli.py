@@ -1,4 +1,4 @@
-"""Command line: `emoface bake`, `emoface rigs list|show`."""
+"""Command line: `emoface bake`, `rigs`, `analyze`, `eval`; `stream` and `serve` live in emoface.live.commands."""
 
 from __future__ import annotations
 
@@ -178,6 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"emoface {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     _bake_parser(sub)
+    from emoface.live.commands import add_parsers
+
+    add_parsers(sub)
     r = sub.add_parser("rigs", help="list rigs or show one's curves")
     r.add_argument("action", choices=["list", "show"])
     r.add_argument("name", nargs="?")

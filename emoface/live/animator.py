@@ -75,6 +75,12 @@ class StreamingAnimator:
         self.n_out = 0  # frames finished
         self.audio = np.zeros(0, np.float32)  # recent samples, for loudness
         self.audio_first = 0
+        self.speaking = False  # the last finished frame was speech
+
+    def warm_up(self) -> None:
+        """Run the network once before the clock starts (the first pass allocates), then start afresh."""
+        self.push(np.zeros(SAMPLE_RATE // 2, np.float32))
+        self.reset()
 
     @property
     def time(self) -> float:
@@ -127,6 +133,7 @@ class StreamingAnimator:
             first = self.n_out
             self.n_out += out.n_frames
             loud, speech = self._loudness(first, out.n_frames)
+            self.speaking = bool(speech[-1])
             emotion = self.emotion.at(np.arange(first, self.n_out) / self.fps)
             self.idle.apply(out, first, emotion, loud, speech)
             out.values = self.canon_rig.clip(out.values)

@@ -1,0 +1,150 @@
+"""`emoface stream` and `emoface serve`: the live commands (parsers and what they run)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+import sys
+
+from emoface.engines import DEFAULT_ENGINE, ENGINES
+from emoface.emotion.spec import EMOTIONS, EmotionTrack, parse_emotion
+from emoface.errors import InputError
+
+log = logging.getLogger("emoface")
+
+
+def _common(p) -> None:
+    p.add_argument("--to", action="append", default=[], metavar="URL",
+                   help="livelink://host:port[?subject=NAME], vmc://host:port[?rig=R], osc://host:port[?rig=R], "
+                        "ws://host:port (a WebSocket server); repeat for several")
+    p.add_argument("--rig", default="livelink", help="rig of osc:// and ws:// frames (default livelink)")
+    p.add_argument("--fps", type=float, default=60.0)
+    p.add_argument("--emotion", default="neutral", help=f"{'|'.join(EMOTIONS)} or a blend (happy:0.7+surprise:0.3)")
+    p.add_argument("--intensity", type=float, default=1.0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--engine", default=DEFAULT_ENGINE, choices=sorted(ENGINES))
+    p.add_argument("--checkpoint", help="network checkpoint (default: the shipped one)")
+    for flag, what in (("blinks", "blinks"), ("gaze", "eye saccades"), ("head", "head motion")):
+        p.add_argument(f"--no-{flag}", dest=flag, action="store_false", help=f"no {what}")
+    p.add_argument("--stats-json", action="store_true", help="print the exit figures as JSON on stdout")
+
+
+def add_parsers(sub) -> None:
+    s = sub.add_parser("stream", help="animate audio live and send the curves (Live Link, VMC, OSC, WebSocket)",
+                       description="Stream a file at real-time pace, or the microphone, to live receivers.")
+    s.add_argument("input", nargs="?", help="audio file played at real-time pace")
+    s.add_argument("--mic", action="store_true", help="the default microphone instead of a file (sounddevice)")
+    s.add_argument("--token", help="shared token WebSocket clients must present (?token=...)")
+    _common(s)
+    s.set_defaults(func=cmd_stream)
+    v = sub.add_parser("serve", help="WebSocket server: clients send PCM and control, everyone gets the frames",
+                       description="Serve live animation over WebSocket (schema: docs/LIVE.md).")
+    v.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    v.add_argument("--port", type=int, default=8765)
+    v.add_argument("--token", help="shared token clients must present (?token=... or Authorization: Bearer)")
+    _common(v)
+    v.set_defaults(func=cmd_serve)
+
+
+def _setup(args):
+    from emoface.animator import Animator
+    from emoface.live.animator import StreamingAnimator
+    from emoface.live.session import LiveSession
+    from emoface.live.sinks import open_sink, parse_target
+    from emoface.rigs import load_rig
+
+    if args.engine != "neural":
+        raise InputError("--engine", "live streaming needs the neural engine (bounded look-ahead); "
+                                     "the phonetic engine works on whole lines only")
+    rig = args.rig
+    load_rig(rig)  # an unknown rig is an error before anything starts
+    ws, udp = [], []
+    for url in args.to:
+        target = parse_target(url, rig)
+        (ws if target[0] == "ws" else udp).append((url, target))
+    if len(ws) > 1:
+        raise InputError(ws[1][0], "one ws:// server per stream")
+    emotion = EmotionTrack.constant(parse_emotion(args.emotion, args.intensity))
+    animator = Animator(engine=args.engine, fps=args.fps, seed=args.seed, blinks=args.blinks, gaze=args.gaze,
+                        head=args.head, checkpoint=args.checkpoint)
+    sinks = [open_sink(url, rig) for url, _ in udp]
+    session = LiveSession(StreamingAnimator(animator, emotion, rig="livelink"), sinks, rig)
+    return session, (ws[0][1] if ws else None)
+
+
+def _hub(session, ws_target, token, audio):
+    from emoface.live.server import WebSocketHub
+
+    if ws_target is None:
+        return None
+    _, host, port, options = ws_target
+    return WebSocketHub(session, host, port, options.get("token") or token, audio, options.get("rig"))
+
+
+def _run(session, source, hub, args) -> int:
+    from emoface.live.server import run_with_hub
+
+    async def main():
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, stop.set)
+            except (NotImplementedError, RuntimeError):  # not the main thread, or no signals here
+                pass
+        return await run_with_hub(session, source, hub, stop)
+
+    try:
+        asyncio.run(main())
+    except OSError as exc:  # the port is taken, the address is not ours
+        where = f"ws://{hub.host}:{hub.port}" if hub else "stream"
+        raise InputError(where, f"cannot serve: {exc.strerror or exc}") from None
+    finally:
+        for sink in session.sinks:
+            sink.close()
+        if hasattr(source, "close"):
+            source.close()
+    stats = session.stats
+    summary = {**stats.summary(session.fps), "sinks": [s.stats() for s in session.sinks]}
+    if hub is not None:
+        summary["ws_clients_dropped"] = hub.dropped
+    if args.stats_json:
+        print(json.dumps(summary))
+    print(f"emoface: {stats.line(session.fps)}", file=sys.stderr)
+    for line in summary["sinks"]:
+        print(f"emoface:   {line}", file=sys.stderr)
+    return 0
+
+
+def cmd_stream(args) -> int:
+    from emoface.live.session import FileSource, PcmBuffer
+
+    if bool(args.input) == bool(args.mic):
+        raise InputError("stream", "give an audio file or --mic (one of them)")
+    if not args.to:
+        raise InputError("stream", "say where the curves go: --to livelink://127.0.0.1:11111 (and/or vmc://, "
+                                   "osc://, ws://)")
+    session, ws_target = _setup(args)
+    if args.mic:
+        from emoface.live.mic import MicSource
+
+        source = MicSource()
+    else:
+        source = FileSource(args.input)
+    return _run(session, source, _hub(session, ws_target, args.token, session.buffer if args.mic else None), args)
+
+
+def cmd_serve(args) -> int:
+    from emoface.live.session import PushSource
+    from emoface.live.sinks import parse_target
+
+    url = f"ws://{args.host}:{args.port}"
+    if any(t.startswith("ws:") for t in args.to):
+        raise InputError("--to", "serve is the WebSocket server itself; set its address with --host/--port")
+    if not 0 <= args.port <= 65535:
+        raise InputError("--port", "must be 0-65535")
+    session, _ = _setup(args)
+    hub = _hub(session, parse_target(url, session.rig), args.token, session.buffer)
+    return _run(session, PushSource(), hub, args)

@@ -1,0 +1,302 @@
+"""A live session: audio in at real-time pace, frames out on a fixed schedule stamped by the audio clock.
+
+Frame i shows the face at audio time i / fps and leaves at t0 + delay + i / fps, where t0 is the wall
+time of audio time 0 and delay covers the network's look-ahead and smoothing (about 0.14 s at 60 fps).
+Deadlines are absolute, so sleeps never accumulate drift. When no audio arrives (a client stalls, the
+microphone is quiet) the clock still advances over silence: blinks, gaze and head keep moving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import logging
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from emoface.animation import Animation
+from emoface.audio import SAMPLE_RATE, load_audio
+from emoface.emotion.spec import describe
+from emoface.live.animator import StreamingAnimator
+from emoface.live.sinks import Frame, Sink, StreamInfo
+from emoface.rigs import load_rig, retarget
+
+log = logging.getLogger("emoface")
+
+
+class PcmBuffer:
+    """Audio waiting to be animated, with the (monotonic) time each chunk arrived."""
+
+    def __init__(self):
+        self.chunks: deque = deque()
+        self.queued = 0
+
+    def append(self, samples: np.ndarray, arrival: float | None = None) -> None:
+        samples = np.asarray(samples, np.float32).reshape(-1)
+        if len(samples):
+            self.chunks.append([samples, time.monotonic() if arrival is None else arrival])
+            self.queued += len(samples)
+
+    def take(self, n: int) -> list[tuple[np.ndarray, float]]:
+        """Up to n samples as (samples, arrival) pieces."""
+        out = []
+        while n > 0 and self.chunks:
+            samples, arrival = self.chunks[0]
+            piece, rest = samples[:n], samples[n:]
+            out.append((piece, arrival))
+            n -= len(piece)
+            self.queued -= len(piece)
+            if len(rest):
+                self.chunks[0][0] = rest
+            else:
+                self.chunks.popleft()
+        return out
+
+    def clear(self) -> None:
+        self.chunks.clear()
+        self.queued = 0
+
+
+class FileSource:
+    """A file played at real-time pace: its audio 'arrives' as the clock reaches it."""
+
+    slack = 0.0
+    live = False
+
+    def __init__(self, path, max_duration=None):
+        kwargs = {} if max_duration is None else {"max_duration": max_duration}
+        self.audio = load_audio(path, **kwargs)
+        self.delivered = 0
+
+    @property
+    def done(self) -> bool:
+        return self.delivered >= len(self.audio.samples)
+
+    def poll(self, buffer: PcmBuffer, t0: float, now: float) -> None:
+        due = min(len(self.audio.samples), int((now - t0) * SAMPLE_RATE))
+        if due > self.delivered:
+            buffer.append(self.audio.samples[self.delivered:due], t0 + due / SAMPLE_RATE)
+            self.delivered = due
+
+
+class PushSource:
+    """Audio pushed from elsewhere (a microphone callback, WebSocket clients) into the buffer.
+    slack: how far behind real time the clock runs so that chunks have arrived when they are needed."""
+
+    live = True
+    done = False
+
+    def __init__(self, slack: float = 0.03):
+        self.slack = slack
+
+    def poll(self, buffer, t0, now) -> None:
+        pass
+
+
+@dataclass
+class Stats:
+    expected: int = 0
+    sent: int = 0
+    late: int = 0
+    underrun_s: float = 0.0
+    latency: list = field(default_factory=list)
+    intervals: list = field(default_factory=list)
+    cpu_s: float = 0.0
+    wall_s: float = 0.0
+
+    def summary(self, fps: float) -> dict:
+        lat = np.array(self.latency) * 1000 if self.latency else np.zeros(1)
+        jit = np.abs(np.array(self.intervals) - 1 / fps) * 1000 if self.intervals else np.zeros(1)
+        return {"frames_sent": self.sent, "frames_expected": self.expected, "frames_late": self.late,
+                "latency_ms_p50": round(float(np.percentile(lat, 50)), 1),
+                "latency_ms_p99": round(float(np.percentile(lat, 99)), 1),
+                "jitter_ms_p99": round(float(np.percentile(jit, 99)), 2),
+                "cpu_cores": round(self.cpu_s / self.wall_s, 3) if self.wall_s else 0.0,
+                "silence_filled_s": round(self.underrun_s, 2)}
+
+    def line(self, fps: float) -> str:
+        s = self.summary(fps)
+        return (f"frames sent {s['frames_sent']}/{s['frames_expected']} (late {s['frames_late']}), latency p50 "
+                f"{s['latency_ms_p50']} ms p99 {s['latency_ms_p99']} ms, jitter p99 {s['jitter_ms_p99']} ms, "
+                f"CPU {s['cpu_cores']:.2f} cores")
+
+
+class LiveSession:
+    """Runs a StreamingAnimator against the wall clock and fans its frames out to sinks."""
+
+    def __init__(self, streamer: StreamingAnimator, sinks: list[Sink], rig: str, margin_s: float = 0.003,
+                 threads: int = 1):
+        self.streamer, self.sinks = streamer, list(sinks)
+        self.threads = threads
+        self.fps = streamer.fps
+        self.rig = str(rig)  # a built-in rig's name or a rig profile's path
+        self._rigs = {}
+        self.margin_s = margin_s
+        self.buffer = PcmBuffer()
+        self.stats = Stats()
+        self.pending: deque = deque()
+        self.listeners = []  # callables(kind, payload) for header/frame/emotion events (the WebSocket server)
+        self.stream_id = uuid.uuid4().hex[:12]
+        self._arrivals: list = []  # (first sample index, arrival time)
+        self._consumed = 0
+        self._expected_before = 0  # frames due in lines before the last reset
+        self.t0 = self.t0_wall = 0.0  # monotonic and Unix time of audio time 0
+        self._next = 0
+
+    # --- control -------------------------------------------------------------------------------
+    def info(self) -> StreamInfo:
+        w = self.streamer.emotion.at(np.array([self.streamer.time]))[0]
+        return StreamInfo(self.stream_id, self.rig, tuple(self._rig(self.rig).names), self.fps, self.t0_wall,
+                          describe(w), [round(float(x), 4) for x in w])
+
+    def announce(self) -> None:
+        info = self.info()
+        for sink in self.sinks:
+            sink.header(info)
+        self._notify("header", info)
+
+    def _notify(self, kind: str, payload) -> None:
+        for listener in self.listeners:
+            try:
+                listener(kind, payload)
+            except Exception:  # one broken receiver must not stop the stream for the others
+                log.exception("live %s listener failed", kind)
+
+    def set_emotion(self, vec: np.ndarray) -> None:
+        self.streamer.set_emotion(vec)
+        info = self.info()
+        info.emotion, info.emotion_weights = describe(vec), [round(float(x), 4) for x in vec]
+        for sink in self.sinks:
+            sink.header(info)
+        self._notify("emotion", info)
+
+    def set_rig(self, rig: str) -> None:
+        self._rig(rig)
+        self.rig = rig
+        self.announce()
+
+    def reset(self) -> None:
+        """A new line: the audio clock and frame numbers restart at 0 from now."""
+        self._expected_before += max(0, self._next)
+        self.streamer.reset()
+        self.buffer.clear()
+        self.pending.clear()
+        self._arrivals, self._consumed = [], 0
+        self.stream_id = uuid.uuid4().hex[:12]
+        self._start()
+        self.announce()
+
+    # --- the clock -----------------------------------------------------------------------------
+    @property
+    def delay_s(self) -> float:
+        """From audio time to send time: the animator's look-ahead, plus the tick on which a frame is
+        computed before the one on which it is sent, plus a margin."""
+        return self.streamer.latency_s + 1 / self.fps + self.margin_s
+
+    def _start(self) -> None:
+        self.t0, self.t0_wall = time.monotonic(), time.time()
+        # ticks run on the send grid t0 + delay + k / fps; those before frame 0's (k < 0) only animate
+        self._next = -int(self.delay_s * self.fps)
+
+    def _rig(self, name):
+        if name not in self._rigs:
+            self._rigs[name] = load_rig(name)
+        return self._rigs[name]
+
+    def _feed(self, source, now: float) -> None:
+        source.poll(self.buffer, self.t0, now)
+        target = int((now - self.t0 - source.slack) * SAMPLE_RATE)
+        need = target - self._consumed
+        pieces = self.buffer.take(max(0, need)) if not source.done or self.buffer.queued else []
+        got = sum(len(p) for p, _ in pieces)
+        if source.live and got < need:  # nothing arrived in time: the face idles over silence
+            pieces.append((np.zeros(need - got, np.float32), now))
+            self.stats.underrun_s += (need - got) / SAMPLE_RATE
+        for samples, arrival in pieces:
+            self._arrivals.append((self._consumed, arrival))
+            self._consumed += len(samples)
+            self._queue(self.streamer.push(samples))
+
+    def _queue(self, anim: Animation) -> None:
+        first = self.streamer.n_out - anim.n_frames
+        for j in range(anim.n_frames):
+            self.pending.append((first + j, anim.values[j]))
+
+    def _arrival_of(self, sample: int) -> float:
+        k = bisect.bisect_right(self._arrivals, (sample, float("inf"))) - 1
+        return self._arrivals[max(0, k)][1]
+
+    def _send_due(self, index_limit: int) -> None:
+        canon = self.streamer.canon_rig
+        while self.pending and self.pending[0][0] <= index_limit:
+            i, values = self.pending.popleft()
+            rigs = {sink.rig for sink in self.sinks} | {self.rig}
+            anim = Animation(canon.names, self.fps, values[None], canon.name)
+            frame = Frame(i, i / self.fps, {r: retarget(anim, self._rig(r)).values[0] for r in rigs})
+            for sink in self.sinks:
+                sink.frame(frame)
+            self._notify("frame", frame)
+            sent = time.monotonic()
+            self.stats.sent += 1
+            if sent > self.t0 + self.delay_s + (i + 1) / self.fps:
+                self.stats.late += 1
+            self.stats.latency.append(sent - self._arrival_of(int(round(i / self.fps * SAMPLE_RATE))))
+            if hasattr(self, "_last_sent"):
+                self.stats.intervals.append(sent - self._last_sent)
+            self._last_sent = sent
+        # keep the arrival records a few seconds deep
+        if len(self._arrivals) > 4096:
+            self._arrivals = self._arrivals[-2048:]
+
+    def _state(self) -> None:
+        state = "speaking" if self.streamer.speaking else "idle"
+        if state != getattr(self, "_last_state", None):
+            self._last_state = state
+            for sink in self.sinks:
+                sink.state(state)
+            self._notify("state", state)
+
+    async def run(self, source, stop: asyncio.Event | None = None) -> Stats:
+        """Until the source is done (a file) or stop is set (a server): feed, animate, send on schedule."""
+        stop = stop or asyncio.Event()
+        threads = torch.get_num_threads()
+        torch.set_num_threads(self.threads)  # small steps: more threads only add synchronisation
+        self.streamer.warm_up()
+        cpu0, wall0 = time.process_time(), time.monotonic()
+        self._start()
+        self.announce()
+        finished = False
+        try:
+            while not stop.is_set():
+                deadline = self.t0 + self.delay_s + self._next / self.fps
+                wait = deadline - time.monotonic()
+                if wait > 0:
+                    try:
+                        await asyncio.wait_for(stop.wait(), wait)
+                        break
+                    except asyncio.TimeoutError:
+                        pass
+                # send what is due first (computed a tick ago), then animate the audio that has arrived
+                self._send_due(self._next)
+                self._next += 1
+                self._feed(source, time.monotonic())
+                if source.done and not self.buffer.queued and not finished:
+                    self._queue(self.streamer.finish())
+                    finished = True
+                self._state()
+                if finished and not self.pending:
+                    break
+                if self._next % 30 == 0:
+                    await asyncio.sleep(0)  # let the server's clients in even when running late
+        finally:
+            # a finished file expects exactly its frames; a live stream one per tick that came due
+            self.stats.expected = self._expected_before + (self.streamer.n_out if finished else max(0, self._next))
+            self.stats.cpu_s += time.process_time() - cpu0
+            self.stats.wall_s += time.monotonic() - wall0
+            torch.set_num_threads(threads)
+        return self.stats

@@ -1,0 +1,199 @@
+"""Where live frames go: `livelink://`, `vmc://`, `osc://` (UDP) — several at once, each on its own rig.
+
+A target is a URL; query parameters set options: `livelink://127.0.0.1:11111?subject=NPC1`,
+`vmc://127.0.0.1:39539?rig=arkit`, `osc://127.0.0.1:9000?rig=metahuman`. UDP never blocks and an
+unreachable target never stops the stream: send errors are counted and reported once.
+(`ws://` targets are WebSocket servers, emoface.live.server.)
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
+
+import numpy as np
+
+from emoface.errors import InputError
+from emoface.live import livelink, osc
+from emoface.rigs import load_rig
+
+log = logging.getLogger("emoface")
+DEFAULT_PORTS = {"livelink": livelink.DEFAULT_PORT, "vmc": 39539, "osc": 9000, "ws": 8765}
+
+
+@dataclass
+class Frame:
+    index: int
+    time: float  # audio time (s) of this frame
+    values: dict  # rig name -> values on that rig
+
+
+@dataclass
+class StreamInfo:
+    """What a receiver needs to read frames: sent at the start and whenever it changes."""
+    stream_id: str
+    rig: str
+    names: tuple
+    fps: float
+    audio_t0: float  # wall-clock time (Unix s) of audio time 0
+    emotion: str
+    emotion_weights: list
+
+
+class UdpTarget:
+    def __init__(self, host: str, port: int, what: str):
+        self.address, self.what = (host, port), what
+        self.sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.setblocking(False)
+        self.sent = self.errors = 0
+        try:  # connected, the socket hears ICMP "port unreachable" and we can say so
+            self.sock.connect(self.address)
+            self.connected = True
+        except OSError as exc:
+            log.warning("%s: %s; sending anyway", what, exc.strerror or exc)
+            self.connected = False
+
+    def send(self, data: bytes) -> None:
+        try:
+            if self.connected:
+                self.sock.send(data)
+            else:
+                self.sock.sendto(data, self.address)
+            self.sent += 1
+        except OSError as exc:  # unreachable, refused (ICMP from an earlier send), buffer full
+            if not self.errors:
+                log.warning("%s: cannot send (%s); going on", self.what, exc.strerror or exc)
+            self.errors += 1
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+class Sink:
+    rig: str
+
+    def header(self, info: StreamInfo) -> None:
+        pass
+
+    def frame(self, frame: Frame) -> None:
+        raise NotImplementedError
+
+    def state(self, state: str) -> None:
+        """'speaking' or 'idle', when it changes."""
+
+    def close(self) -> None:
+        pass
+
+    def stats(self) -> str:
+        return ""
+
+
+class _UdpSink(Sink):
+    def __init__(self, url: str, host: str, port: int):
+        self.url = url
+        self.udp = UdpTarget(host, port, url)
+
+    def close(self) -> None:
+        self.udp.close()
+
+    def stats(self) -> str:
+        return f"{self.url}: {self.udp.sent} datagrams" + (f", {self.udp.errors} send errors" if self.udp.errors else "")
+
+
+class LiveLinkSink(_UdpSink):
+    """Live Link Face v6: a stock Unreal Live Link Face source (ARKit) receives it, no plugin needed."""
+
+    rig = "livelink"
+
+    def __init__(self, url, host, port, subject: str = "emoface", device: str = "emoface"):
+        super().__init__(url, host, port)
+        self.subject, self.device, self.fps = subject, device, 60.0
+
+    def header(self, info: StreamInfo) -> None:
+        self.fps = info.fps
+
+    def frame(self, frame: Frame) -> None:
+        self.udp.send(livelink.packet(frame.values[self.rig], self.subject, self.device, frame.index, 0.0, self.fps))
+
+
+class VMCSink(_UdpSink):
+    """VMC blend shapes (perfect-sync ARKit names by default) for VSeeFace / Warudo-style receivers."""
+
+    def __init__(self, url, host, port, rig: str = "livelink"):
+        super().__init__(url, host, port)
+        self.rig = rig
+        names = load_rig(rig).names
+        self.keep = [i for i, n in enumerate(names) if not n.endswith(("Yaw", "Pitch", "Roll"))]  # blend shapes only
+        self.names = [names[i] for i in self.keep]
+
+    def frame(self, frame: Frame) -> None:
+        values = np.asarray(frame.values[self.rig])[self.keep]
+        for bundle in osc.vmc_bundles(self.names, values, frame.time):
+            self.udp.send(bundle)
+
+
+class OSCSink(_UdpSink):
+    """emoface's own OSC addresses (emoface.live.osc): names, then one message per frame."""
+
+    def __init__(self, url, host, port, rig: str):
+        super().__init__(url, host, port)
+        self.rig = rig
+        self.info = None
+        self.since_names = 0
+
+    def header(self, info: StreamInfo) -> None:
+        self.info = info
+        self._announce()
+
+    def _announce(self) -> None:
+        self.since_names = 0
+        for m in osc.names_messages(self.rig, load_rig(self.rig).names):
+            self.udp.send(m)
+        if self.info is not None:
+            self.udp.send(osc.emotion_message(self.info.emotion, self.info.emotion_weights))
+
+    def frame(self, frame: Frame) -> None:
+        self.since_names += 1
+        if self.info is not None and self.since_names >= self.info.fps:  # once a second for late joiners
+            self._announce()
+        self.udp.send(osc.frame_message(frame.index, frame.time, frame.values[self.rig]))
+
+    def state(self, state: str) -> None:
+        self.udp.send(osc.state_message(state))
+
+
+def parse_target(url: str, default_rig: str):
+    """(scheme, host, port, options) of a --to URL, or an InputError naming it."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in DEFAULT_PORTS:
+        raise InputError(url, f"unknown target (use {', '.join(s + '://host:port' for s in DEFAULT_PORTS)})")
+    try:
+        port = parts.port or DEFAULT_PORTS[scheme]
+    except ValueError:
+        raise InputError(url, "port must be a number 0-65535") from None
+    options = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    known = {"livelink": {"subject", "device"}, "vmc": {"rig"}, "osc": {"rig"}, "ws": {"rig", "token"}}[scheme]
+    if set(options) - known:
+        raise InputError(url, f"unknown option {sorted(set(options) - known)[0]!r} (known: {', '.join(sorted(known))})")
+    if "rig" in options:
+        load_rig(options["rig"])  # an unknown rig is an error now, not mid-stream
+    options.setdefault("rig", default_rig if scheme in ("osc", "ws") else "livelink")
+    return scheme, parts.hostname or "127.0.0.1", port, options
+
+
+def open_sink(url: str, default_rig: str) -> Sink:
+    """A UDP sink for a --to URL (ws:// is served by emoface.live.server)."""
+    scheme, host, port, options = parse_target(url, default_rig)
+    try:
+        if scheme == "livelink":
+            return LiveLinkSink(url, host, port, options.get("subject", "emoface"), options.get("device", "emoface"))
+        if scheme == "vmc":
+            return VMCSink(url, host, port, options["rig"])
+        if scheme == "osc":
+            return OSCSink(url, host, port, options["rig"])
+    except OSError as exc:
+        raise InputError(url, f"cannot open: {exc.strerror or exc}") from None
+    raise InputError(url, "ws:// targets are WebSocket servers: use them with emoface stream or serve")

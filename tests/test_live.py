@@ -1,0 +1,344 @@
+"""Live link: streamed curves equal a bake, every protocol checked by a real receiver, bad clients survived."""
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from emoface.animator import Animator
+from emoface.audio import load_audio
+from emoface.emotion.spec import EmotionTrack, parse_emotion
+from emoface.live.animator import StreamingAnimator
+from emoface.live.session import FileSource, LiveSession, PushSource
+from emoface.live.sinks import open_sink
+from emoface.rigs import canonical_names
+from tests.conftest import speak
+
+
+def stream_in_chunks(streamer, samples, seed=0):
+    rng, outs, i = np.random.default_rng(seed), [], 0
+    while i < len(samples):
+        k = int(rng.integers(1, 900))
+        outs.append(streamer.push(samples[i:i + k]).values)
+        i += k
+    outs.append(streamer.finish().values)
+    return np.concatenate(outs)
+
+
+@pytest.mark.parametrize("fps", [60, 30])
+def test_streamed_curves_equal_the_bake(speech_line, fps):
+    audio = load_audio(speech_line)
+    animator = Animator(fps=fps, rig="metahuman", blinks=False, gaze=False, head=False)
+    emotion = EmotionTrack(np.array([0.0, 1.2]), np.stack([parse_emotion("happy"), parse_emotion("angry:0.6")]))
+    baked = animator.animate(audio, emotion)
+    streamed = stream_in_chunks(StreamingAnimator(animator, emotion), audio.samples)
+    assert streamed.shape == baked.values.shape
+    np.testing.assert_allclose(streamed, baked.values, atol=1e-4)
+
+
+def test_the_face_keeps_living_through_silence():
+    streamer = StreamingAnimator(Animator(fps=60))
+    anim = streamer.push(np.zeros(16000 * 8, np.float32))
+    assert anim.n_frames >= 470 and np.isfinite(anim.values).all()
+    assert anim["EyeBlinkLeft"].max() > 0.9  # blinks
+    assert np.ptp(anim["LeftEyeYaw"]) > 0.01  # saccades (degrees / 180)
+    assert np.ptp(anim["HeadYaw"]) > 0.003 and np.ptp(anim["HeadPitch"]) > 0.003  # head drift
+    assert np.abs(np.diff(anim["HeadYaw"])).max() < 0.002  # ...smooth, not jittering
+
+
+def decode_livelink(packet: bytes) -> dict:
+    """Live Link Face v6, decoded from ../shared/reference/livelink_face.md alone."""
+    pos = 0
+
+    def take(fmt):
+        nonlocal pos
+        out = struct.unpack_from(fmt, packet, pos)
+        pos += struct.calcsize(fmt)
+        return out
+
+    def string():
+        (n,) = take(">i")
+        return take(f">{n}s")[0].decode("utf-8")
+
+    (version,) = take(">B")
+    device, subject = string(), string()
+    frame, sub_frame, num, den = take(">ifii")
+    (count,) = take(">B")
+    values = take(f">{count}f")
+    assert pos == len(packet), "trailing bytes"
+    return dict(version=version, device=device, subject=subject, frame=frame, sub_frame=sub_frame,
+                rate=(num, den), values=np.array(values, np.float32))
+
+
+def test_livelink_packet_bytes():
+    from emoface.live.livelink import packet
+
+    values = np.linspace(-1, 1, 61).astype(np.float32)
+    data = packet(values, subject="", device_id="", frame=7, fps=60)
+    assert len(data) == 270  # the spec's size with empty strings
+    assert data[:1] == b"\x06" and data[1:9] == b"\x00" * 8
+    assert data[9:13] == struct.pack(">i", 7) and data[17:25] == struct.pack(">ii", 60, 1) and data[25] == 61
+    d = decode_livelink(packet(values, subject="NPC_Guard", device_id="emoface", frame=12345, fps=59.94))
+    assert (d["version"], d["subject"], d["device"], d["frame"], d["rate"]) == (6, "NPC_Guard", "emoface", 12345,
+                                                                                 (60000, 1001))
+    np.testing.assert_array_equal(d["values"], values)
+    with pytest.raises(ValueError):
+        packet(values[:52])
+
+
+class UdpReceiver:
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.5)
+        self.port = self.sock.getsockname()[1]
+        self.packets = []
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.running = True
+        self.thread.start()
+
+    def _run(self):
+        while self.running:
+            try:
+                self.packets.append(self.sock.recv(65536))
+            except socket.timeout:
+                pass
+
+    def stop(self):
+        time.sleep(0.2)
+        self.running = False
+        self.thread.join()
+        self.sock.close()
+        return self.packets
+
+
+@pytest.fixture(scope="module")
+def short_line(tmp_path_factory):
+    return speak("Bob popped the map.", tmp_path_factory.mktemp("live") / "short.wav")
+
+
+def run_session(path, sinks, rig="livelink", **animator_options):
+    animator = Animator(fps=60, **animator_options)
+    session = LiveSession(StreamingAnimator(animator, rig="livelink"), sinks, rig)
+    stats = asyncio.run(session.run(FileSource(path)))
+    for sink in sinks:
+        sink.close()
+    return session, stats
+
+
+def test_livelink_stream_over_udp_matches_the_bake(short_line):
+    rx = UdpReceiver()
+    session, stats = run_session(short_line, [open_sink(f"livelink://127.0.0.1:{rx.port}?subject=Guard", "livelink")],
+                                 blinks=False, gaze=False, head=False)
+    packets = [decode_livelink(p) for p in rx.stop()]
+    baked = Animator(fps=60, blinks=False, gaze=False, head=False).animate(load_audio(short_line))
+    assert stats.sent == stats.expected == baked.n_frames == len(packets)
+    assert [p["frame"] for p in packets] == list(range(baked.n_frames))
+    assert {p["subject"] for p in packets} == {"Guard"} and {p["rate"] for p in packets} == {(60, 1)}
+    np.testing.assert_allclose(np.stack([p["values"] for p in packets]), baked.values, atol=1e-4)
+    summary = stats.summary(60)
+    assert summary["latency_ms_p50"] > 100  # the look-ahead is really waited for
+
+
+def test_vmc_bundles_reach_a_python_osc_server(short_line):
+    from pythonosc.dispatcher import Dispatcher
+    from pythonosc.osc_server import BlockingOSCUDPServer
+
+    got, sizes = [], []
+    dispatcher = Dispatcher()
+    dispatcher.map("/VMC/Ext/Blend/Val", lambda addr, name, value: got.append((name, value)))
+    dispatcher.map("/VMC/Ext/Blend/Apply", lambda addr: got.append(("APPLY", None)))
+
+    class Server(BlockingOSCUDPServer):
+        def verify_request(self, request, client_address):  # every datagram passes here: note its size
+            sizes.append(len(request[0]))
+            return True
+
+    server = Server(("127.0.0.1", 0), dispatcher)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        _, stats = run_session(short_line, [open_sink(f"vmc://127.0.0.1:{server.server_address[1]}", "livelink")])
+        time.sleep(0.3)
+    finally:
+        server.shutdown()
+    applies = [i for i, (name, _) in enumerate(got) if name == "APPLY"]
+    assert len(applies) == stats.sent
+    frame = got[applies[-2] + 1: applies[-1]]
+    assert [n for n, _ in frame] == list(canonical_names()[:52])  # perfect-sync ARKit names, no rotations
+    assert max(sizes) <= 1500 and len(sizes) >= 2 * stats.sent  # 52 values do not fit one datagram
+    jaw = [v for n, v in got if n == "JawOpen"]
+    assert max(jaw) > 0.2
+
+
+def test_osc_messages_carry_names_then_whole_frames(short_line):
+    from pythonosc.osc_message import OscMessage
+
+    rx = UdpReceiver()
+    _, stats = run_session(short_line, [open_sink(f"osc://127.0.0.1:{rx.port}?rig=metahuman", "livelink")])
+    msgs = [OscMessage(p) for p in rx.stop()]
+    names = [m for m in msgs if m.address == "/emoface/names"]
+    frames = [m for m in msgs if m.address == "/emoface/frame"]
+    assert len(frames) == stats.sent and [m.params[0] for m in frames] == list(range(stats.sent))
+    first = [m for m in names if m.params[0] == 0][0]
+    total, rig = first.params[1], first.params[2]
+    assert rig == "metahuman" and total == 174 == len(frames[0].params) - 2
+    joined = []
+    for m in names[: len(names)]:
+        if m.params[0] == len(joined):
+            joined += m.params[3:]
+        if len(joined) == total:
+            break
+    assert joined[0].startswith("CTRL_") and len(joined) == 174
+    assert any(m.address == "/emoface/emotion" for m in msgs)
+
+
+def test_an_unreachable_target_does_not_stop_the_stream(short_line):
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    probe.bind(("127.0.0.1", 0))
+    dead_port = probe.getsockname()[1]
+    probe.close()  # nobody listens here now: loopback answers with ICMP port unreachable
+    rx = UdpReceiver()
+    sinks = [open_sink(f"livelink://127.0.0.1:{dead_port}", "livelink"),
+             open_sink(f"livelink://127.0.0.1:{rx.port}", "livelink")]
+    _, stats = run_session(short_line, sinks)
+    assert len(rx.stop()) == stats.sent == stats.expected
+    assert sinks[0].udp.errors > 0
+
+
+# --- WebSocket ----------------------------------------------------------------------------------
+
+async def _serve(seconds, clients, token=None, hub_options=None):
+    """Run `emoface serve`'s pieces for a while with client coroutines; returns (hub, session, stats)."""
+    from emoface.live.server import WebSocketHub
+
+    session = LiveSession(StreamingAnimator(Animator(fps=60), rig="livelink"), [], "livelink")
+    hub = WebSocketHub(session, "127.0.0.1", 0, token, session.buffer, **(hub_options or {}))
+    await hub.start()
+    stop = asyncio.Event()
+    runner = asyncio.create_task(session.run(PushSource(), stop))
+    try:
+        results = await asyncio.wait_for(asyncio.gather(*(c(f"ws://127.0.0.1:{hub.port}") for c in clients)),
+                                         seconds + 10)
+    finally:
+        stop.set()
+        stats = await runner
+        await hub.close()
+    return hub, session, stats, results
+
+
+def test_websocket_header_frames_audio_and_control(bob):
+    from websockets.asyncio.client import connect
+
+    audio = load_audio(bob).samples
+
+    async def speaker(url):
+        async with connect(url) as ws:
+            header = json.loads(await ws.recv())
+            frames, errors, emotions = [], [], []
+            pcm = (np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes()
+            for k in range(0, len(pcm), 640):  # 20 ms messages, a little faster than real time
+                await ws.send(pcm[k:k + 640])
+            await ws.send("this is not json")
+            await ws.send(json.dumps({"type": "emotion", "emotion": "happy", "intensity": 0.8}))
+            await ws.send(json.dumps({"type": "dance"}))
+            await ws.send(b"\x01\x02\x03")  # half a sample
+            t_end = time.monotonic() + 2.5
+            while time.monotonic() < t_end:
+                msg = json.loads(await ws.recv())
+                {"frame": frames, "error": errors, "emotion": emotions}.get(msg["type"], []).append(msg)
+            return header, frames, errors, emotions
+
+    hub, session, stats, [(header, frames, errors, emotions)] = asyncio.run(_serve(3, [speaker]))
+    assert header["type"] == "header" and header["rig"] == "livelink" and header["fps"] == 60
+    assert header["names"] == list(canonical_names()) and header["sample_rate"] == 16000
+    assert isinstance(header["audio_t0"], float) and header["stream"] == session.stream_id
+    assert len(errors) == 3 and all(e["message"] for e in errors)  # three bad messages, one reply each
+    assert emotions and emotions[0]["emotion"]["weights"]["happy"] == pytest.approx(0.8)
+    idx = [f["frame"] for f in frames]
+    assert idx == list(range(idx[0], idx[0] + len(idx)))  # the connection stayed up, nothing skipped
+    jaw = np.array([f["values"][header["names"].index("JawOpen")] for f in frames])
+    assert jaw.max() > 0.2  # the pushed speech moved the jaw
+    assert all(len(f["values"]) == 61 for f in frames)
+
+
+def test_websocket_token_and_a_stalled_client_does_not_hold_back_others(monkeypatch):
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import InvalidStatus
+    import emoface.live.server as server
+
+    monkeypatch.setattr(server, "SLOW_BYTES", 4096)
+    monkeypatch.setattr(server, "SEND_BUFFER", 4096)
+    monkeypatch.setattr(server, "DROP_AFTER_S", 0.5)
+
+    async def no_token(url):
+        with pytest.raises(InvalidStatus) as err:
+            async with connect(url):
+                pass
+        return err.value.response.status_code
+
+    async def stalled(url):
+        host, port = url[5:].split(":")
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
+        s.connect((host, int(port)))
+        s.sendall(b"GET /?token=s3cret HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                  b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        await asyncio.sleep(4)  # never reads
+        s.close()
+        return None
+
+    async def reader(url):
+        async with connect(url + "/?token=s3cret") as ws:
+            json.loads(await ws.recv())
+            got, t_end = 0, time.monotonic() + 3.5
+            while time.monotonic() < t_end:
+                msg = json.loads(await asyncio.wait_for(ws.recv(), 1.0))
+                got += msg["type"] == "frame"
+            return got
+
+    hub, _, stats, (status, _, frames) = asyncio.run(_serve(4, [no_token, stalled, reader], token="s3cret"))
+    assert status == 401
+    assert frames >= 0.9 * 3.5 * 60  # the reader got (nearly) every frame while the other stalled
+    assert hub.dropped == 1
+
+
+def test_stream_command_and_its_errors(short_line, tmp_path):
+    from emoface.cli import main
+
+    rx = UdpReceiver()
+    out = subprocess.run([sys.executable, "-m", "emoface.cli", "stream", str(short_line), "--to",
+                          f"livelink://127.0.0.1:{rx.port}", "--stats-json"], capture_output=True, text=True,
+                         timeout=120)
+    packets = rx.stop()
+    assert out.returncode == 0, out.stderr
+    stats = json.loads(out.stdout)
+    assert stats["frames_sent"] == stats["frames_expected"] == len(packets) > 0
+    assert "latency p50" in out.stderr and "jitter p99" in out.stderr
+    assert main(["stream", str(short_line), "--to", "udp://127.0.0.1:5"]) == 2
+    assert main(["stream", str(tmp_path / "missing.wav"), "--to", "livelink://127.0.0.1:5"]) == 2
+    assert main(["stream", str(short_line)]) == 2  # nowhere to send
+
+
+def test_serve_exits_cleanly_on_ctrl_c():
+    proc = subprocess.Popen([sys.executable, "-m", "emoface.cli", "serve", "--port", "0"], stderr=subprocess.PIPE,
+                            text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        line = proc.stderr.readline()
+        assert "ws://127.0.0.1:" in line, line
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGINT)
+        err = proc.stderr.read()
+        assert proc.wait(timeout=20) == 0
+    finally:
+        proc.kill()
+    assert "frames sent" in err and "Traceback" not in err
