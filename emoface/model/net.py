@@ -71,7 +71,11 @@ class _Block(nn.Module):
         self.mix = nn.Conv1d(channels, channels, 1)
 
     def forward(self, x, emo):  # x [b, c, t], emo [b, t, e]
-        h = self.norm(self.conv(x).transpose(1, 2))
+        return self.finish(x, self.conv(x), emo)
+
+    def finish(self, x, y, emo):
+        """Everything after the convolution (y = conv(x)): streaming runs the convolution itself."""
+        h = self.norm(y.transpose(1, 2))
         scale, shift = self.film(emo).chunk(2, dim=-1)
         h = nn.functional.gelu(h * (1 + scale) + shift)
         return x + self.mix(h.transpose(1, 2))
@@ -109,14 +113,21 @@ class FaceNet(nn.Module):
                 h = self.backbone(audio).last_hidden_state.transpose(1, 2)
             x = nn.functional.interpolate(h, size=mel.shape[1], mode="linear", align_corners=False)
         else:
-            x = ((mel - self.mel_mean) / self.mel_std).transpose(1, 2)
+            x = self.normalize(mel).transpose(1, 2)
         emo = self.embed_emotion(emotion_weights)
         x = self.stem(x)
         for block in self.blocks:
             x = block(x, emo)
         h = x.transpose(1, 2)
-        curves = torch.sigmoid(self.head(h))
+        curves = self.decode(h)
         return (curves, self.phone_head(h)) if with_phones else curves
+
+    def normalize(self, mel):
+        return (mel - self.mel_mean) / self.mel_std
+
+    def decode(self, h):
+        """Last block's features [b, t, c] -> curves in 0..1."""
+        return torch.sigmoid(self.head(h))
 
 
 def _load_backbone(path: str):
