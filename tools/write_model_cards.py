@@ -33,8 +33,15 @@ FaceNet (`emoface/model/net.py`), {params / 1e6:.2f} M parameters, {path.stat().
   (+12.5 ms half STFT window); the same weights stream (`emoface/model/stream.py`).
 - Emotion encoder: embedding (7 EmoFace emotions x {cfg['emotion_dim']}), blended per frame by weight x intensity,
   MLP, then FiLM (scale and shift) on every block.
-- Decoder: per-frame linear + sigmoid to {len(cfg['out_names'])} canonical (ARKit-named) curves: jaw, mouth,
-  cheeks, brows, nose, eye squint/wide, tongue. Blinks, gaze and head come from the post-processors.
+- Decoder: per-frame linear + sigmoid to {len(cfg['out_names']) - 1} canonical (ARKit-named) curves: jaw, mouth,
+  cheeks, brows, nose, eye squint/wide, tongue; plus `LipsSealed`, the probability that the lips are pressed
+  together, which inference turns into a real closure. Blinks, gaze and head come from the post-processors.
+- Training only: a phone head ({cfg.get('n_phones', 0)} ARPAbet phones + silence, the teacher's phones) adds a
+  cross-entropy loss so the encoder learns to tell phones apart; inference does not use it.
+- Loss: L1 + {card['train_config'].get('squared_weight', 0)} x squared error on the curves (squared error keeps
+  rare, uncertain shapes such as f/v lip rolls and p/b/m presses at their expected value instead of the median,
+  0), 4 x squared error on the seal, 0.5 x L1 on frame-to-frame velocity, {card['train_config'].get('phone_weight', 0)}
+  x phone cross-entropy.
 
 ## Data and licences
 {json.dumps(card['data'], indent=1)}

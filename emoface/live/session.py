@@ -21,7 +21,7 @@ import torch
 
 from emoface.animation import Animation
 from emoface.audio import SAMPLE_RATE, load_audio
-from emoface.emotion.spec import describe
+from emoface.emotion.spec import EmotionTrack, describe
 from emoface.live.animator import StreamingAnimator
 from emoface.live.sinks import Frame, Sink, StreamInfo
 from emoface.rigs import load_rig, retarget
@@ -98,24 +98,41 @@ class PushSource:
         pass
 
 
+class Histogram:
+    """Milliseconds in 0.05 ms bins up to 5 s: percentiles over a whole session in fixed memory."""
+
+    BIN_MS, TOP_MS = 0.05, 5000.0
+
+    def __init__(self):
+        self.counts = np.zeros(int(self.TOP_MS / self.BIN_MS) + 1, np.int64)
+
+    def add(self, ms: float) -> None:
+        self.counts[min(len(self.counts) - 1, max(0, int(ms / self.BIN_MS)))] += 1
+
+    def percentile(self, q: float) -> float:
+        total = self.counts.sum()
+        if not total:
+            return 0.0
+        k = int(np.searchsorted(np.cumsum(self.counts), q / 100 * total))
+        return (k + 0.5) * self.BIN_MS
+
+
 @dataclass
 class Stats:
     expected: int = 0
     sent: int = 0
     late: int = 0
     underrun_s: float = 0.0
-    latency: list = field(default_factory=list)
-    intervals: list = field(default_factory=list)
+    latency: Histogram = field(default_factory=Histogram)  # audio sample in -> packet out, ms
+    jitter: Histogram = field(default_factory=Histogram)  # |send interval - 1/fps|, ms
     cpu_s: float = 0.0
     wall_s: float = 0.0
 
     def summary(self, fps: float) -> dict:
-        lat = np.array(self.latency) * 1000 if self.latency else np.zeros(1)
-        jit = np.abs(np.array(self.intervals) - 1 / fps) * 1000 if self.intervals else np.zeros(1)
         return {"frames_sent": self.sent, "frames_expected": self.expected, "frames_late": self.late,
-                "latency_ms_p50": round(float(np.percentile(lat, 50)), 1),
-                "latency_ms_p99": round(float(np.percentile(lat, 99)), 1),
-                "jitter_ms_p99": round(float(np.percentile(jit, 99)), 2),
+                "latency_ms_p50": round(self.latency.percentile(50), 1),
+                "latency_ms_p99": round(self.latency.percentile(99), 1),
+                "jitter_ms_p99": round(self.jitter.percentile(99), 2),
                 "cpu_cores": round(self.cpu_s / self.wall_s, 3) if self.wall_s else 0.0,
                 "silence_filled_s": round(self.underrun_s, 2)}
 
@@ -147,6 +164,7 @@ class LiveSession:
         self._expected_before = 0  # frames due in lines before the last reset
         self.t0 = self.t0_wall = 0.0  # monotonic and Unix time of audio time 0
         self._next = 0
+        self._last_sent = None
 
     # --- control -------------------------------------------------------------------------------
     def info(self) -> StreamInfo:
@@ -183,10 +201,12 @@ class LiveSession:
     def reset(self) -> None:
         """A new line: the audio clock and frame numbers restart at 0 from now."""
         self._expected_before += max(0, self._next)
+        emotion = self.streamer.emotion.at(np.array([self.streamer.time]))[0]
         self.streamer.reset()
+        self.streamer.emotion = EmotionTrack.constant(emotion)  # the emotion is a setting: it stays
         self.buffer.clear()
         self.pending.clear()
-        self._arrivals, self._consumed = [], 0
+        self._arrivals, self._consumed, self._last_sent = [], 0, None
         self.stream_id = uuid.uuid4().hex[:12]
         self._start()
         self.announce()
@@ -245,9 +265,9 @@ class LiveSession:
             self.stats.sent += 1
             if sent > self.t0 + self.delay_s + (i + 1) / self.fps:
                 self.stats.late += 1
-            self.stats.latency.append(sent - self._arrival_of(int(round(i / self.fps * SAMPLE_RATE))))
-            if hasattr(self, "_last_sent"):
-                self.stats.intervals.append(sent - self._last_sent)
+            self.stats.latency.add(1000 * (sent - self._arrival_of(int(round(i / self.fps * SAMPLE_RATE)))))
+            if self._last_sent is not None:
+                self.stats.jitter.add(1000 * abs(sent - self._last_sent - 1 / self.fps))
             self._last_sent = sent
         # keep the arrival records a few seconds deep
         if len(self._arrivals) > 4096:
