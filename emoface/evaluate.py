@@ -16,7 +16,7 @@ from scipy.ndimage import gaussian_filter1d
 from emoface.animator import Animator
 from emoface.audio import load_audio
 from emoface.features import FRAME_RATE
-from emoface.metrics import CLOSED_GAP, bilabial_closures, pearson
+from emoface.metrics import CLOSED_GAP, bilabial_closures, closed_elsewhere, pearson
 from emoface.phonetic.recognize import align
 from emoface.prosody import analyse
 from emoface.rigs import canonical_names
@@ -66,6 +66,7 @@ def score(pred: np.ndarray, ref, phones) -> dict:
 
         anim = Animation(names, FRAME_RATE, pred, "livelink")
         out["closed"] = list(bilabial_closures(anim, phones) < CLOSED_GAP)
+        out["shut_vowels"] = [closed_elsewhere(anim, phones)]
     return out
 
 
@@ -84,9 +85,9 @@ def run(shared: Path, cache: Path, checkpoint=None) -> dict:
         for name, pred in preds.items():
             s = score(pred, ref, phones)
             bucket = results.setdefault(group, {}).setdefault(name, {"jaw_r": [], "mouth_r": [], "vel_err": [],
-                                                                     "closed": [], "clips": 0})
+                                                                     "closed": [], "shut_vowels": [], "clips": 0})
             for k, v in s.items():
-                bucket[k] += v if k == "closed" else [v]
+                bucket[k] += v if k in ("closed", "shut_vowels") else [v]
             bucket["clips"] += 1
     return results
 
@@ -103,13 +104,17 @@ def markdown(results: dict, command: str) -> str:
              "- **Velocity error**: mean |d(pred)/dt - d(ref)/dt| over those curves (units per second): jitter "
              "and sluggishness both raise it.",
              f"- **Lip closure**: share of the reference's p/b/m phones with lip gap < {CLOSED_GAP} at some frame.",
+             "- **Lips shut on vowels**: share of vowel frames (more than 60 ms from any p/b/m) with the lips "
+             "closed: what closing too often costs.",
              ""]
     for group, systems in results.items():
         lines += [f"### {group}", "", "| system | clips | JawOpen r | mouth curves r (mean) | velocity error (/s) | "
-                  "lip closure at p/b/m |", "|---|---|---|---|---|---|"]
+                  "lip closure at p/b/m | lips shut on vowels |", "|---|---|---|---|---|---|---|"]
         for name, b in systems.items():
             closed = f"{100 * np.mean(b['closed']):.1f}% of {len(b['closed'])}" if b["closed"] else "-"
+            shut, frames = np.sum(b["shut_vowels"], axis=0) if b["shut_vowels"] else (0, 0)
+            shut = f"{100 * shut / frames:.1f}% of {frames}" if frames else "-"
             lines.append(f"| {name} | {b['clips']} | {np.mean(b['jaw_r']):.3f} | {np.mean(b['mouth_r']):.3f} | "
-                         f"{np.mean(b['vel_err']):.3f} | {closed} |")
+                         f"{np.mean(b['vel_err']):.3f} | {closed} | {shut} |")
         lines.append("")
     return "\n".join(lines)

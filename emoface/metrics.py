@@ -34,6 +34,24 @@ def bilabial_closures(anim: Animation, phones) -> np.ndarray:
     return np.array(out)
 
 
+def closed_elsewhere(anim: Animation, phones, margin_s: float = 0.06) -> tuple[int, int]:
+    """(frames with the lips closed, frames) over vowels, more than margin_s from any p/b/m: closing the
+    lips everywhere would score at bilabials; this counts what it costs."""
+    from emoface.phonetic.visemes import VOWELS
+
+    gap = lip_gap(anim)
+    t = anim.times
+    vowel = np.zeros(anim.n_frames, bool)
+    near = np.zeros(anim.n_frames, bool)
+    for name, start, end in phones:
+        if name in VOWELS:
+            vowel |= (t >= start) & (t < end)
+        elif name in BILABIALS:
+            near |= (t >= start - margin_s) & (t < end + margin_s)
+    frames = vowel & ~near
+    return int((gap[frames] < CLOSED_GAP).sum()), int(frames.sum())
+
+
 def pearson(a: np.ndarray, b: np.ndarray) -> float:
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     if a.std() < 1e-9 or b.std() < 1e-9:
