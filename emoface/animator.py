@@ -59,7 +59,7 @@ class Animator:
         anim = self._engine.run(audio, prosody, n, self.fps, text, emotion)
         if not self._engine.handles_emotion:
             anim = emotion_layer.apply(anim, weights, prosody)
-        if self.smooth:
+        if self.smooth and not self._engine.smooths:
             anim = smoothing.savgol(anim)
 
         anim = self._post(anim, prosody, weights)

@@ -18,6 +18,7 @@ class PhoneticEngine:
 
     name = "phonetic"
     handles_emotion = False  # the emotion layer adds expression and changes articulation afterwards
+    smooths = False  # the animator's Savitzky-Golay smooths its curves
 
     def __init__(self, recognizer: str = "loop"):
         from emoface.phonetic.recognize import RECOGNIZERS
@@ -48,6 +49,7 @@ class NeuralEngine:
 
     name = "neural"
     handles_emotion = True
+    smooths = True  # the network's rows are smoothed in emoface.model.infer; no Savitzky-Golay on top
 
     def __init__(self, checkpoint=None, recognizer: str = "loop", speech_encoder=None):
         from emoface.model import checkpoints

@@ -256,9 +256,16 @@ def test_websocket_header_frames_audio_and_control(bob):
             while time.monotonic() < t_end:
                 msg = json.loads(await ws.recv())
                 {"frame": frames, "error": errors, "emotion": emotions}.get(msg["type"], []).append(msg)
-            return header, frames, errors, emotions
+            await ws.send(json.dumps({"type": "rig", "rig": "arkit"}))
+            after = []
+            while len(after) < 10:
+                after.append(json.loads(await ws.recv()))
+            return header, frames, errors, emotions, after
 
-    hub, session, stats, [(header, frames, errors, emotions)] = asyncio.run(_serve(3, [speaker]))
+    hub, session, stats, [(header, frames, errors, emotions, after)] = asyncio.run(_serve(3, [speaker]))
+    new_header = [m for m in after if m["type"] == "header"][0]
+    assert new_header["rig"] == "arkit" and new_header["names"][0] == "eyeBlinkLeft"
+    assert all(len(m["values"]) == 52 for m in after[after.index(new_header):] if m["type"] == "frame")
     assert header["type"] == "header" and header["rig"] == "livelink" and header["fps"] == 60
     assert header["names"] == list(canonical_names()) and header["sample_rate"] == 16000
     assert isinstance(header["audio_t0"], float) and header["stream"] == session.stream_id

@@ -5,7 +5,7 @@ from emoface.animation import Animation
 from emoface.animator import Animator
 from emoface.audio import load_audio
 from emoface.emotion.spec import EMOTIONS, EmotionTrack, parse_emotion
-from emoface.post import blinks, gaze, head, smoothing
+from emoface.post import blinks, gaze, head
 from emoface.prosody import analyse
 from emoface.rigs import canonical_names
 
@@ -110,20 +110,6 @@ def test_head_nods_on_stressed_syllables(speech_line):
     assert 0.5 < np.abs(pitch_deg).max() < 10  # slight
     after = [pitch_deg[min(p + int(0.1 * FPS), n - 1)] - pitch_deg[max(p - int(0.1 * FPS), 0)] for p in peaks]
     assert np.mean(after) < 0  # the head dips after a stressed syllable
-
-
-def test_causal_filter_does_not_look_ahead_and_reduces_jitter():
-    rng = np.random.default_rng(0)
-    base = np.repeat(np.sin(np.linspace(0, 6, 300))[:, None], 3, axis=1) * 0.4 + 0.5
-    noisy = base + rng.normal(0, 0.03, base.shape)
-    anim = Animation(("a", "b", "c"), FPS, noisy, "x")
-    out = smoothing.OneEuro(FPS).apply(anim)
-    changed = noisy.copy()
-    changed[200:] = 0
-    out2 = smoothing.OneEuro(FPS).apply(anim.copy(changed))
-    np.testing.assert_array_equal(out.values[:200], out2.values[:200])
-    assert np.abs(np.diff(out.values, axis=0)).mean() < 0.5 * np.abs(np.diff(noisy, axis=0)).mean()
-    assert np.abs(out.values - base).mean() < np.abs(noisy - base).mean()
 
 
 def test_post_processors_can_be_switched_off(speech_line):

@@ -182,7 +182,7 @@ def main() -> int:
         "| measure | result |", "|---|---|", *[f"| {k} | {v} |" for k, v in rows], "",
         "Latency is what the stream process measures from the arrival of the audio sample at a frame's time "
         "to the moment its packets leave; it is dominated by the designed delay (docs/LIVE.md: look-ahead + "
-        "smoothing + one frame = 139 ms at 60 fps).", ""])
+        "smoothing + one frame = 136 ms at 60 fps).", ""])
     print(text)
     if args.output:
         args.output.write_text(text)

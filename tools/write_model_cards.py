@@ -35,8 +35,9 @@ FaceNet (`emoface/model/net.py`), {params / 1e6:.2f} M parameters, {path.stat().
   MLP, then FiLM (scale and shift) on every block.
 - Decoder: per-frame linear + sigmoid to {len(cfg['out_names']) - 1} canonical (ARKit-named) curves: jaw, mouth,
   cheeks, brows, nose, eye squint/wide, tongue; plus `LipsSealed`, the probability that the lips are pressed
-  together, which inference turns into a real closure. Blinks, gaze and head come from the post-processors.
-- Training only: a phone head ({cfg.get('n_phones', 0)} ARPAbet phones + silence, the teacher's phones) adds a
+  together, which inference turns into a real closure. At inference the 100 Hz output is smoothed with a
+  +-30 ms triangle (emoface/model/infer.py). Blinks, gaze and head come from the post-processors.
+- Training only: a phone head ({cfg.get('n_phones', 1) - 1} ARPAbet phones + silence, the teacher's phones) adds a
   cross-entropy loss so the encoder learns to tell phones apart; inference does not use it.
 - Loss: L1 + {card['train_config'].get('squared_weight', 0)} x squared error on the curves (squared error keeps
   rare, uncertain shapes such as f/v lip rolls and p/b/m presses at their expected value instead of the median,

@@ -46,7 +46,7 @@ def emotion_body(info: StreamInfo) -> dict:
 
 def frame_message(stream_id: str, frame: Frame, rig: str) -> dict:
     return {"type": "frame", "stream": stream_id, "frame": frame.index, "time": round(frame.time, 6),
-            "values": [round(float(v), 5) for v in frame.values[rig]]}
+            "values": [round(float(v), 5) for v in frame.on(rig)]}
 
 
 class _Client:

@@ -24,7 +24,7 @@ from emoface.audio import SAMPLE_RATE, load_audio
 from emoface.emotion.spec import EmotionTrack, describe
 from emoface.live.animator import StreamingAnimator
 from emoface.live.sinks import Frame, Sink, StreamInfo
-from emoface.rigs import load_rig, retarget
+from emoface.rigs import CANONICAL_RIG, load_rig
 
 log = logging.getLogger("emoface")
 
@@ -148,6 +148,8 @@ class LiveSession:
 
     def __init__(self, streamer: StreamingAnimator, sinks: list[Sink], rig: str, margin_s: float = 0.003,
                  threads: int = 1):
+        if streamer.rig.name != CANONICAL_RIG:
+            raise ValueError("a live session's animator makes canonical curves; sinks retarget them")
         self.streamer, self.sinks = streamer, list(sinks)
         self.threads = threads
         self.fps = streamer.fps
@@ -252,12 +254,9 @@ class LiveSession:
         return self._arrivals[max(0, k)][1]
 
     def _send_due(self, index_limit: int) -> None:
-        canon = self.streamer.canon_rig
         while self.pending and self.pending[0][0] <= index_limit:
             i, values = self.pending.popleft()
-            rigs = {sink.rig for sink in self.sinks} | {self.rig}
-            anim = Animation(canon.names, self.fps, values[None], canon.name)
-            frame = Frame(i, i / self.fps, {r: retarget(anim, self._rig(r)).values[0] for r in rigs})
+            frame = Frame(i, i / self.fps, values)
             for sink in self.sinks:
                 sink.frame(frame)
             self._notify("frame", frame)

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import logging
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 
+from emoface.animation import Animation
 from emoface.errors import InputError
 from emoface.live import livelink, osc
-from emoface.rigs import load_rig
+from emoface.rigs import CANONICAL_RIG, canonical_names, load_rig, retarget
 
 log = logging.getLogger("emoface")
 DEFAULT_PORTS = {"livelink": livelink.DEFAULT_PORT, "vmc": 39539, "osc": 9000, "ws": 8765}
@@ -27,7 +29,20 @@ DEFAULT_PORTS = {"livelink": livelink.DEFAULT_PORT, "vmc": 39539, "osc": 9000, "
 class Frame:
     index: int
     time: float  # audio time (s) of this frame
-    values: dict  # rig name -> values on that rig
+    canonical: np.ndarray  # the 61 canonical curves
+    _on: dict = field(default_factory=dict)
+
+    def on(self, rig: str) -> np.ndarray:
+        """The values on a rig (a built-in name or a profile path), retargeted once per frame and rig."""
+        if rig not in self._on:
+            anim = Animation(canonical_names(), 1.0, self.canonical[None], CANONICAL_RIG)
+            self._on[rig] = retarget(anim, _rig(rig)).values[0]
+        return self._on[rig]
+
+
+@lru_cache(maxsize=32)
+def _rig(name: str):
+    return load_rig(name)
 
 
 @dataclass
@@ -115,7 +130,7 @@ class LiveLinkSink(_UdpSink):
         self.fps = info.fps
 
     def frame(self, frame: Frame) -> None:
-        self.udp.send(livelink.packet(frame.values[self.rig], self.subject, self.device, frame.index, 0.0, self.fps))
+        self.udp.send(livelink.packet(frame.on(self.rig), self.subject, self.device, frame.index, 0.0, self.fps))
 
 
 class VMCSink(_UdpSink):
@@ -129,7 +144,7 @@ class VMCSink(_UdpSink):
         self.names = [names[i] for i in self.keep]
 
     def frame(self, frame: Frame) -> None:
-        values = np.asarray(frame.values[self.rig])[self.keep]
+        values = np.asarray(frame.on(self.rig))[self.keep]
         for bundle in osc.vmc_bundles(self.names, values, frame.time):
             self.udp.send(bundle)
 
@@ -158,7 +173,7 @@ class OSCSink(_UdpSink):
         self.since_names += 1
         if self.info is not None and self.since_names >= self.info.fps:  # once a second for late joiners
             self._announce()
-        self.udp.send(osc.frame_message(frame.index, frame.time, frame.values[self.rig]))
+        self.udp.send(osc.frame_message(frame.index, frame.time, frame.on(self.rig)))
 
     def state(self, state: str) -> None:
         self.udp.send(osc.state_message(state))

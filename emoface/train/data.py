@@ -153,13 +153,21 @@ def _run_pool(fn, items, cache: Path, workers: int, desc: str) -> int:
 def build_cache(shared: Path, cache: Path, workers: int = 2, tts: int = TTS_LINES) -> None:
     """Label every permissive speech-en clip, speak and label TTS lines, convert FACEGOOD (cached)."""
     cache.mkdir(parents=True, exist_ok=True)
-    items = [i for i in speech_en_items(shared) if not (cache / (i[0].replace("/", "__") + ".npz")).exists()]
+    items = [i for i in speech_en_items(shared) if _needs_labels(cache / (i[0].replace("/", "__") + ".npz"))]
     failed = _run_pool(_label_one, items, cache, workers, "labelling speech-en")
     if failed:
         log.info("%d clips skipped: their transcripts did not align", failed)
-    spoken = [i for i in tts_items(shared, tts) if not (cache / (i[0].replace("/", "__") + ".npz")).exists()]
+    spoken = [i for i in tts_items(shared, tts) if _needs_labels(cache / (i[0].replace("/", "__") + ".npz"))]
     _run_pool(_tts_one, spoken, cache, workers, "speaking TTS lines")
     build_facegood(shared, cache)
+
+
+def _needs_labels(path: Path) -> bool:
+    """Not cached yet, or cached by an older emoface without the teacher's phones."""
+    if not path.exists():
+        return True
+    with np.load(path) as z:
+        return "skip" not in z.files and "phones" not in z.files
 
 
 def _facegood_expr(expr: str, names: list[str], values: np.ndarray) -> np.ndarray:
