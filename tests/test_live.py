@@ -349,3 +349,30 @@ def test_serve_exits_cleanly_on_ctrl_c():
     finally:
         proc.kill()
     assert "frames sent" in err and "Traceback" not in err
+
+
+def test_without_a_network_the_phonetic_engine_streams_its_own_bake(speech_line):
+    from emoface.live.animator import PhoneticStreamer
+    from emoface.metrics import pearson
+
+    x = load_audio(speech_line).samples
+    x = np.concatenate([x, np.zeros(16000, np.float32), x])  # two sentences and a pause
+    animator = Animator(engine="phonetic", blinks=False, gaze=False, head=False)
+    baked = animator.animate(load_audio(speech_line).__class__(x, "two", 16000))
+    streamed = stream_in_chunks(PhoneticStreamer(animator), x)
+    assert streamed.shape == baked.values.shape
+    jaw = baked.names.index("JawOpen")
+    assert pearson(streamed[:, jaw], baked.values[:, jaw]) > 0.85
+
+
+def test_stream_falls_back_to_the_phonetic_engine(short_line, monkeypatch, tmp_path, capsys):
+    from emoface.cli import main
+    from emoface.model import checkpoints
+
+    monkeypatch.setattr(checkpoints, "DEFAULT", tmp_path / "gone.pt")
+    rx = UdpReceiver()
+    assert main(["stream", str(short_line), "--to", f"livelink://127.0.0.1:{rx.port}", "--stats-json"]) == 0
+    packets = rx.stop()
+    stats = json.loads(capsys.readouterr().out)
+    assert stats["frames_sent"] == stats["frames_expected"] == len(packets) > 0
+    assert stats["latency_ms_p50"] > 1000  # seconds behind: the phone loop needs whole pieces

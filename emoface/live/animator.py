@@ -1,9 +1,10 @@
-"""The streaming animator: audio chunks in, finished frames out as soon as their look-ahead has arrived.
+"""Live animators: audio chunks in, finished frames out as soon as their look-ahead has arrived.
 
 Same stages as a bake (emoface.animator), run incrementally: the network streams (emoface.model.stream),
 its 100 Hz rows are smoothed as in batch (emoface.model.infer.RowSmoother, 30 ms later) and become frames
 at the stream's fps through the same code, then live blinks/gaze/head (emoface.live.idle), clipping and
-the rig. With blinks, gaze and head off, the frames equal `emoface bake`'s.
+the rig. With blinks, gaze and head off, the frames equal `emoface bake`'s. Without a network the
+phonetic engine runs on pieces cut at pauses (PhoneticStreamer): seconds behind, but alive.
 """
 
 from __future__ import annotations
@@ -12,13 +13,14 @@ import numpy as np
 
 from emoface.animation import Animation, frame_count
 from emoface.animator import Animator
-from emoface.audio import SAMPLE_RATE
+from emoface.audio import SAMPLE_RATE, SILENCE_PEAK, from_array
+from emoface.emotion import layer as emotion_layer
 from emoface.emotion.spec import EmotionTrack, parse_emotion
 from emoface.features import FRAME_RATE, N_FFT
 from emoface.live.idle import LiveIdle
 from emoface.model.infer import ROW_HALF, RowSmoother, frames_from_rows
 from emoface.model.stream import StreamingNet
-from emoface.prosody import FLOOR_DB
+from emoface.prosody import FLOOR_DB, analyse
 from emoface.rigs import CANONICAL_RIG, canonical_names, load_rig, retarget
 
 
@@ -39,15 +41,12 @@ class LiveLoudness:
         return loud, bool(db > self.level - 30.0 and db > -60.0)
 
 
-class StreamingAnimator:
-    """push(samples) -> new frames; finish() -> the rest. Frame i is the face at audio time i / fps."""
+class LiveAnimator:
+    """What every live engine shares: the audio clock, the emotion, live blinks/gaze/head, clipping, the rig.
+    push(samples) -> new frames; finish() -> the rest. Frame i is the face at audio time i / fps."""
 
     def __init__(self, animator: Animator, emotion: EmotionTrack | None = None, rig=None):
-        if animator.engine != "neural":
-            raise ValueError("live streaming needs the neural engine (its look-ahead is bounded)")
         self.animator = animator
-        self.model = animator._engine.model
-        self.net = StreamingNet(self.model)
         self.fps = animator.fps
         self.rig = load_rig(rig) if rig is not None else animator._rig
         self.canon_rig = load_rig(CANONICAL_RIG)
@@ -57,22 +56,19 @@ class StreamingAnimator:
 
     def reset(self) -> None:
         """Start a new line: the clock returns to 0."""
-        self.net.reset()
-        self.smoother = RowSmoother(len(self.model.config.out_names))
         self.idle.reset()
         self.loudness = LiveLoudness()
         self.emotion = self.start_emotion
         self.samples_in = 0
-        self.rows = np.zeros((0, len(self.model.config.out_names)), np.float32)
-        self.rows_first = 0  # 100 Hz index of rows[0]
         self.n_out = 0  # frames finished
-        self.audio = np.zeros(0, np.float32)  # recent samples, for loudness
+        self.audio = np.zeros(0, np.float32)  # recent samples (loudness; the phonetic engine's segment)
         self.audio_first = 0
         self.speaking = False  # the last finished frame was speech
 
     def warm_up(self) -> None:
-        """Run the network once before the clock starts (the first pass allocates), then start afresh."""
-        self.push(np.zeros(SAMPLE_RATE // 2, np.float32))
+        """Run the engine once before the clock starts (the first pass allocates), then start afresh."""
+        self.push(np.zeros(SAMPLE_RATE, np.float32))
+        self.finish()
         self.reset()
 
     @property
@@ -80,20 +76,65 @@ class StreamingAnimator:
         """Audio received so far, in seconds: the stream's clock."""
         return self.samples_in / SAMPLE_RATE
 
+    def set_emotion(self, vec: np.ndarray) -> None:
+        """Ease into a new emotion from now (audio time)."""
+        self.emotion = self.emotion.then(self.time, vec)
+
+    def _receive(self, samples) -> np.ndarray:
+        samples = np.asarray(samples, np.float32).reshape(-1)
+        self.samples_in += len(samples)
+        self.audio = np.concatenate([self.audio, samples])
+        return samples
+
+    def _finish_frames(self, out: Animation) -> Animation:
+        """Engine frames n_out.. (canonical) -> live blinks/gaze/head, clipped, on the rig."""
+        if out.n_frames:
+            first = self.n_out
+            self.n_out += out.n_frames
+            loud, speech = self._loudness(first, out.n_frames)
+            self.speaking = bool(speech[-1])
+            self.idle.apply(out, first, self.emotion.at(np.arange(first, self.n_out) / self.fps), loud, speech)
+            out.values = self.canon_rig.clip(out.values)
+        return retarget(out, self.rig)
+
+    def _loudness(self, first: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+        loud, speech = np.zeros(n, np.float32), np.zeros(n, bool)
+        half = 200  # 25 ms window around the frame's time
+        for j in range(n):
+            c = int(round((first + j) / self.fps * SAMPLE_RATE)) - self.audio_first
+            loud[j], speech[j] = self.loudness.step(self.audio[max(0, c - half): max(0, c + half)] if c > 0 else
+                                                    np.zeros(1, np.float32))
+        drop = int(round(self.n_out / self.fps * SAMPLE_RATE)) - half - self.audio_first
+        if drop > 0:
+            self.audio, self.audio_first = self.audio[drop:], self.audio_first + drop
+        return loud, speech
+
+
+class StreamingAnimator(LiveAnimator):
+    """The network, streamed: frames leave 116 ms after their audio time (look-ahead and smoothing)."""
+
+    def __init__(self, animator: Animator, emotion: EmotionTrack | None = None, rig=None):
+        if animator.engine != "neural":
+            raise ValueError("StreamingAnimator runs the neural engine; PhoneticStreamer the phonetic one")
+        self.model = animator._engine.model
+        self.net = StreamingNet(self.model)
+        super().__init__(animator, emotion, rig)
+
+    def reset(self) -> None:
+        super().reset()
+        self.net.reset()
+        self.smoother = RowSmoother(len(self.model.config.out_names))
+        self.rows = np.zeros((0, len(self.model.config.out_names)), np.float32)
+        self.rows_first = 0  # 100 Hz index of rows[0]
+
     @property
     def latency_s(self) -> float:
         """Audio needed after a frame's time before the frame can leave (worst case, chunking aside)."""
         c = self.model.config
         return (1 + c.lookahead + ROW_HALF) / FRAME_RATE + (N_FFT / 2) / SAMPLE_RATE
 
-    def set_emotion(self, vec: np.ndarray) -> None:
-        """Ease into a new emotion from now (audio time)."""
-        self.emotion = self.emotion.then(self.time, vec)
-
     def push(self, samples: np.ndarray) -> Animation:
-        samples = np.asarray(samples, np.float32).reshape(-1)
-        self.samples_in += len(samples)
-        self.audio = np.concatenate([self.audio, samples])
+        samples = self._receive(samples)
         self._add_rows(self.smoother.push(self.net.push(samples, self.emotion.at)))
         # frame i needs row ceil(i * 100 / fps)
         last_row = self.rows_first + len(self.rows) - 1
@@ -117,26 +158,67 @@ class StreamingAnimator:
             times = np.arange(first, n_ready) / self.fps
             row_times = np.arange(self.rows_first, self.rows_first + len(self.rows)) / FRAME_RATE
             out = frames_from_rows(self.model.config.out_names, self.rows, row_times, times, self.fps)
-            self.n_out = n_ready
-            keep = min(len(self.rows), int(np.floor(self.n_out / self.fps * FRAME_RATE)) - 1 - self.rows_first)
+            keep = min(len(self.rows), int(np.floor(n_ready / self.fps * FRAME_RATE)) - 1 - self.rows_first)
             if keep > 0 and not final:  # rows the next frames no longer need
                 self.rows, self.rows_first = self.rows[keep:], self.rows_first + keep
-            loud, speech = self._loudness(first, out.n_frames)
-            self.speaking = bool(speech[-1])
-            emotion = self.emotion.at(times)
-            self.idle.apply(out, first, emotion, loud, speech)
-            out.values = self.canon_rig.clip(out.values)
-        return retarget(out, self.rig)
+        return self._finish_frames(out)
 
-    def _loudness(self, first: int, n: int) -> tuple[np.ndarray, np.ndarray]:
-        loud, speech = np.zeros(n, np.float32), np.zeros(n, bool)
-        half = 200  # 25 ms window around the frame's time
-        for j in range(n):
-            c = int(round((first + j) / self.fps * SAMPLE_RATE)) - self.audio_first
-            loud[j], speech[j] = self.loudness.step(self.audio[max(0, c - half): max(0, c + half)] if c > 0 else
-                                                    np.zeros(1, np.float32))
-        drop = int(round(self.n_out / self.fps * SAMPLE_RATE)) - half - self.audio_first
-        if drop > 0:
-            self.audio, self.audio_first = self.audio[drop:], self.audio_first + drop
-        return loud, speech
 
+
+class PhoneticStreamer(LiveAnimator):
+    """The phonetic engine live, for when there is no network: its phone loop needs a stretch of speech, so
+    the stream is cut at pauses (at most every SEGMENT_S) and each piece is animated whole with the batch
+    engine. Frames leave about SEGMENT_S + processing after their audio (the network: 0.12 s)."""
+
+    SEGMENT_S, PAUSE_S, MIN_S = 2.0, 0.25, 0.6
+
+    def __init__(self, animator: Animator, emotion: EmotionTrack | None = None, rig=None):
+        if animator.engine != "phonetic":
+            raise ValueError("PhoneticStreamer runs the phonetic engine")
+        self.batch = Animator(engine="phonetic", fps=animator.fps, blinks=False, gaze=False, head=False,
+                              smooth=animator.smooth, recognizer=animator.recognizer)
+        super().__init__(animator, emotion, rig)
+
+    @property
+    def latency_s(self) -> float:
+        return self.SEGMENT_S + 0.4  # the longest piece, and the phone loop's time on it
+
+    def push(self, samples: np.ndarray) -> Animation:
+        self._receive(samples)
+        start = int(round(self.n_out / self.fps * SAMPLE_RATE))
+        have = self.samples_in - start
+        cut = None
+        if have >= self.SEGMENT_S * SAMPLE_RATE:
+            cut = start + int(self.SEGMENT_S * SAMPLE_RATE)
+        elif have >= self.MIN_S * SAMPLE_RATE:
+            tail = self.audio[len(self.audio) - int(self.PAUSE_S * SAMPLE_RATE):]
+            db = 10 * np.log10(np.mean(tail.astype(np.float64) ** 2) + 1e-10)
+            if db < self.loudness.level - 25.0:  # a pause: cut in its middle, between words
+                cut = self.samples_in - int(self.PAUSE_S / 2 * SAMPLE_RATE)
+        if cut is None:
+            return self._finish_frames(Animation.zeros(canonical_names(), self.fps, 0, CANONICAL_RIG))
+        return self._animate(int(np.floor(cut / SAMPLE_RATE * self.fps + 1e-9)))
+
+    def finish(self) -> Animation:
+        return self._animate(frame_count(self.samples_in / SAMPLE_RATE, self.fps), final=True)
+
+    def _animate(self, k1: int, final: bool = False) -> Animation:
+        """Frames n_out .. k1 - 1 from the audio between their times, animated as one line."""
+        n = k1 - self.n_out
+        vals = np.zeros((max(n, 0), len(canonical_names())), np.float32)
+        s0 = int(round(self.n_out / self.fps * SAMPLE_RATE)) - self.audio_first
+        s1 = len(self.audio) if final else int(round(k1 / self.fps * SAMPLE_RATE)) - self.audio_first
+        piece = self.audio[max(0, s0): s1]
+        t0 = self.n_out / self.fps
+        if n > 0 and len(piece) and np.abs(piece).max() >= SILENCE_PEAK:
+            track = EmotionTrack(self.emotion.times - t0, self.emotion.vectors, self.emotion.transition)
+            anim = self.batch.animate_canonical(from_array(piece, SAMPLE_RATE, "live"), track).values[:n]
+            vals[: len(anim)] = anim
+            vals[len(anim):] = anim[-1] if len(anim) else 0
+        elif n > 0:  # silence: the rest pose with the emotion's expression (no phone recognition to run)
+            rest = Animation(canonical_names(), self.fps, vals, CANONICAL_RIG)
+            weights = self.emotion.at(t0 + np.arange(n) / self.fps)
+            vals = emotion_layer.apply(rest, weights, analyse(np.zeros(max(1, len(piece)), np.float32), n,
+                                                              self.fps)).values
+        # the live loudness also feeds on these frames (head nods, blinks at pauses)
+        return self._finish_frames(Animation(canonical_names(), self.fps, vals, CANONICAL_RIG))

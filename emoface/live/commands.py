@@ -24,7 +24,9 @@ def _common(p) -> None:
     p.add_argument("--emotion", default="neutral", help=f"{'|'.join(EMOTIONS)} or a blend (happy:0.7+surprise:0.3)")
     p.add_argument("--intensity", type=float, default=1.0)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--engine", default=DEFAULT_ENGINE, choices=sorted(ENGINES))
+    p.add_argument("--engine", default=DEFAULT_ENGINE, choices=sorted(ENGINES),
+                   help="neural (default: 0.14 s behind the audio) or phonetic (phone loop on pieces cut at "
+                        "pauses: about 2.4 s behind; also used when the network checkpoint is missing)")
     p.add_argument("--checkpoint", help="network checkpoint (default: the shipped one)")
     for flag, what in (("blinks", "blinks"), ("gaze", "eye saccades"), ("head", "head motion")):
         p.add_argument(f"--no-{flag}", dest=flag, action="store_false", help=f"no {what}")
@@ -50,14 +52,11 @@ def add_parsers(sub) -> None:
 
 def _setup(args):
     from emoface.animator import Animator
-    from emoface.live.animator import StreamingAnimator
+    from emoface.live.animator import PhoneticStreamer, StreamingAnimator
     from emoface.live.session import LiveSession
     from emoface.live.sinks import open_sink, parse_target
     from emoface.rigs import load_rig
 
-    if args.engine != "neural":
-        raise InputError("--engine", "live streaming needs the neural engine (bounded look-ahead); "
-                                     "the phonetic engine works on whole lines only")
     rig = args.rig
     load_rig(rig)  # an unknown rig is an error before anything starts
     ws, udp = [], []
@@ -67,10 +66,19 @@ def _setup(args):
     if len(ws) > 1:
         raise InputError(ws[1][0], "one ws:// server per stream")
     emotion = EmotionTrack.constant(parse_emotion(args.emotion, args.intensity))
-    animator = Animator(engine=args.engine, fps=args.fps, seed=args.seed, blinks=args.blinks, gaze=args.gaze,
-                        head=args.head, checkpoint=args.checkpoint)
+    options = dict(fps=args.fps, seed=args.seed, blinks=args.blinks, gaze=args.gaze, head=args.head)
+    engine = args.engine
+    try:
+        animator = Animator(engine=engine, checkpoint=args.checkpoint, **options)
+    except InputError as exc:
+        if engine != "neural" or args.checkpoint:
+            raise
+        log.warning("%s; streaming with the phonetic engine instead (about 2.4 s behind the audio)", exc)
+        engine = "phonetic"
+        animator = Animator(engine=engine, **options)
+    live = StreamingAnimator if engine == "neural" else PhoneticStreamer
     sinks = [open_sink(url, rig) for url, _ in udp]
-    session = LiveSession(StreamingAnimator(animator, emotion, rig="livelink"), sinks, rig)
+    session = LiveSession(live(animator, emotion, rig="livelink"), sinks, rig)
     return session, (ws[0][1] if ws else None)
 
 
