@@ -1,6 +1,6 @@
 """Output formats: one module each, registered here by name and file suffix.
 
-A format module has NAME, SUFFIX, RIG (the rig it requires, or None), write(anim, path) and read(path).
+A format module has NAME, SUFFIX, RIG (the rig it requires, or None), write(anim, path[, options]) and read(path).
 Files are written to a temporary name and renamed into place, so a failure leaves no partial file.
 """
 
@@ -10,9 +10,9 @@ import os
 import tempfile
 from pathlib import Path
 
-from emoface.formats import emoface_txt, json_format, livelink_csv, npz_format
+from emoface.formats import emoface_txt, glb, json_format, livelink_csv, npz_format
 
-FORMATS = {m.NAME: m for m in (emoface_txt, livelink_csv, json_format, npz_format)}
+FORMATS = {m.NAME: m for m in (emoface_txt, livelink_csv, json_format, npz_format, glb)}
 DEFAULT_FORMAT = "json"
 
 
@@ -27,7 +27,8 @@ def for_suffix(path) -> str | None:
     return next((n for n, m in FORMATS.items() if m.SUFFIX == suffix), None)
 
 
-def write_atomic(fmt, anim, path) -> Path:
+def write_atomic(fmt, anim, path, **options) -> Path:
+    """Write through a temporary file; options (such as glb's mesh=) go to fmt.write."""
     if fmt.RIG and anim.rig != fmt.RIG:
         raise ValueError(f"{fmt.NAME} holds the {fmt.RIG} rig only (got {anim.rig})")
     path = Path(path)
@@ -35,7 +36,7 @@ def write_atomic(fmt, anim, path) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     os.close(fd)
     try:
-        fmt.write(anim, tmp)
+        fmt.write(anim, tmp, **options)
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; a baked file is an ordinary file
         os.replace(tmp, path)
     except BaseException:

@@ -1,0 +1,28 @@
+"""glTF binary: a blendshape head with the animation as morph-target weights, for Blender, three.js and engines.
+
+Unlike the curve formats this carries a mesh: the built-in head unless the caller passes one. Reading gives back
+the weights on the arkit rig (head rotation and anything the mesh has no shape for are not recovered).
+The render modules (and pygltflib) are imported inside the functions so that importing emoface.formats stays cheap.
+"""
+
+from __future__ import annotations
+
+from emoface.animation import Animation
+
+NAME, SUFFIX, RIG = "glb", ".glb", None
+
+
+def write(anim: Animation, path, mesh=None) -> None:
+    from emoface.render import drive
+    from emoface.render.gltf import write_glb
+
+    if mesh is None:
+        from emoface.render.default_head import default_head
+        mesh = default_head()
+    write_glb(mesh, drive.mesh_motion(anim, mesh.shape_names), path)
+
+
+def read(path) -> Animation:
+    from emoface.render.gltf import read_glb
+
+    return read_glb(path)

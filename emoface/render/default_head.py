@@ -1,0 +1,405 @@
+"""The default preview head, built in code: a stylised human head with all 52 ARKit blendshapes.
+
+Why in code: the product must render without ../shared, and a head made from formulas ships as a few hundred
+lines instead of megabytes. Units are centimetres, y up, the face looks along +z, +x is the character's left
+(as ICT FaceKit). The skin is one latitude/longitude grid whose front is a height field H(x, y): lids slide
+over the eyeballs by moving along it. Lips and lids are slits (a grid row with its vertices doubled), so the
+mouth opens onto teeth, tongue and a dark mouth, and the eyes close. Eyeballs are separate parts that the
+renderer turns for gaze.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from emoface.render.mesh import BlendshapeMesh, Part, build_deltas
+
+CY, RY, RZ_FRONT, RZ_BACK = 1.5, 11.0, 9.4, 10.4  # cranium ellipsoid: centre height and radii
+Y_EYE, EYE_X, EYE_HALF, R_EYE = 3.5, 3.2, 1.4, 1.2
+Y_MOUTH, MOUTH_HALF = -3.5, 2.35
+JAW_PIVOT = np.array([0.0, -0.5, -1.5])
+JAW_OPEN_DEG = 15.0
+N_THETA, N_PHI = 200, 150
+
+SKIN = np.array([0.86, 0.66, 0.55])
+LIP = np.array([0.68, 0.30, 0.30])
+BROW = np.array([0.24, 0.16, 0.12])
+HAIR = np.array([0.20, 0.14, 0.10])
+WHITE = (1.0, 1.0, 1.0, 1.0)
+
+ARKIT_SHAPES = (
+    "eyeBlinkLeft", "eyeLookDownLeft", "eyeLookInLeft", "eyeLookOutLeft", "eyeLookUpLeft", "eyeSquintLeft",
+    "eyeWideLeft", "eyeBlinkRight", "eyeLookDownRight", "eyeLookInRight", "eyeLookOutRight", "eyeLookUpRight",
+    "eyeSquintRight", "eyeWideRight", "jawForward", "jawLeft", "jawRight", "jawOpen", "mouthClose",
+    "mouthFunnel", "mouthPucker", "mouthLeft", "mouthRight", "mouthSmileLeft", "mouthSmileRight",
+    "mouthFrownLeft", "mouthFrownRight", "mouthDimpleLeft", "mouthDimpleRight", "mouthStretchLeft",
+    "mouthStretchRight", "mouthRollLower", "mouthRollUpper", "mouthShrugLower", "mouthShrugUpper",
+    "mouthPressLeft", "mouthPressRight", "mouthLowerDownLeft", "mouthLowerDownRight", "mouthUpperUpLeft",
+    "mouthUpperUpRight", "browDownLeft", "browDownRight", "browInnerUp", "browOuterUpLeft", "browOuterUpRight",
+    "cheekPuff", "cheekSquintLeft", "cheekSquintRight", "noseSneerLeft", "noseSneerRight", "tongueOut",
+)
+
+
+def _smooth(e0, e1, x):
+    """Smoothstep from e0 (0) to e1 (1); e1 < e0 runs the other way."""
+    t = np.clip((np.asarray(x, float) - e0) / (e1 - e0), 0.0, 1.0)
+    return t * t * (3 - 2 * t)
+
+
+def _gauss(x, y, cx, cy, sx, sy):
+    return np.exp(-(((x - cx) / sx) ** 2) - ((y - cy) / sy) ** 2)
+
+
+def _rx(y):
+    """Half-width of the head at height y: the jaw is narrower than the cranium."""
+    return 7.3 - 1.5 * _smooth(1.0, -8.5, y)
+
+
+def _lip_x(x):
+    return np.clip(1 - (x / 2.5) ** 2, 0, 1) ** 0.7
+
+
+def _features(x, y):
+    """Forward relief of the face on the front of the ellipsoid (cm)."""
+    ax = np.abs(x)
+    nose_h = (0.45 + 1.65 * _smooth(3.8, 0.6, y)) * _smooth(-0.9, 0.4, y) * _smooth(4.7, 3.8, y)
+    nose_w = 0.42 + 0.55 * _smooth(3.5, 0.0, y)
+    f = nose_h * np.exp(-((x / nose_w) ** 2))
+    f += 0.45 * _gauss(x, y, 0, 0.2, 0.75, 0.55) + 0.85 * _gauss(ax, y, 1.2, -0.1, 0.55, 0.5)
+    f += -0.3 * _gauss(x, y, 0, 4.4, 1.0, 0.5)  # nasion
+    f += 0.55 * _gauss(ax, y, 3.0, 5.1, 2.3, 0.8)  # brow ridge
+    f += -1.2 * _gauss(ax, y, EYE_X, Y_EYE - 0.1, 1.7, 1.2)  # eye sockets
+    f += 0.6 * _gauss(ax, y, 4.4, 0.8, 1.6, 1.2)  # cheekbones
+    f += 1.1 * _gauss(x, y, 0, -3.6, 3.2, 2.6)  # muzzle
+    lip = _lip_x(x)
+    f += lip * (0.38 * np.exp(-(((y + 3.05) / 0.4) ** 2)) + 0.5 * np.exp(-(((y + 4.0) / 0.45) ** 2)))
+    f += -0.32 * lip * np.exp(-(((y - Y_MOUTH) / 0.14) ** 2))  # the line between the lips
+    f += -0.12 * np.exp(-((x / 0.35) ** 2)) * _smooth(-3.0, -2.6, y) * _smooth(-1.0, -1.5, y)  # philtrum
+    f += -0.35 * _gauss(x, y, 0, -5.0, 1.6, 0.45) + 0.75 * _gauss(x, y, 0, -6.8, 1.7, 1.1)  # chin
+    return f
+
+
+def _ellipsoid_z(x, y):
+    t = 1 - (x / _rx(y)) ** 2 - ((y - CY) / RY) ** 2
+    return RZ_FRONT * np.sqrt(np.clip(t, 0, None))
+
+
+def _face_z(x, y):
+    return _ellipsoid_z(x, y) + _features(x, y)
+
+
+@lru_cache(maxsize=1)
+def _eye_z() -> float:
+    """Eyeball centre depth: its front stands a little proud of the socket."""
+    return float(_face_z(EYE_X, Y_EYE)) - R_EYE + 0.45
+
+
+def _height(x, y):
+    """The front skin: the face relief, never inside the lid shell over each eyeball."""
+    z = _face_z(x, y)
+    for cx in (EYE_X, -EYE_X):
+        r2 = (R_EYE + 0.13) ** 2 - (x - cx) ** 2 - (y - Y_EYE) ** 2
+        shell = np.where(r2 > 0, _eye_z() + np.sqrt(np.clip(r2, 0, None)), -1e3)
+        k = 0.12  # soft maximum, so lids blend into the socket without a crease
+        z = np.logaddexp(z / k, shell / k) * k
+    return z
+
+
+def _warped(n, lo, hi, centre, width, boost):
+    """n samples on [lo, hi] denser (by 1 + boost) near centre: finer grid on the face."""
+    fine = np.linspace(lo, hi, 4096)
+    density = 1 + boost * np.exp(-(((fine - centre) / width) ** 2))
+    cdf = np.concatenate([[0], np.cumsum((density[1:] + density[:-1]) / 2)])
+    return np.interp(np.linspace(0, cdf[-1], n), cdf, fine)
+
+
+class _Skin:
+    """The head grid with slits for the lips and lids."""
+
+    def __init__(self):
+        theta = _warped(N_THETA + 1, -np.pi, np.pi, 0.0, 0.9, 2.2)[:-1]
+        phi = _warped(N_PHI, -np.pi / 2 + 0.02, np.pi / 2 - 0.02, -0.15, 0.55, 2.5)
+        for y_line in (Y_MOUTH, Y_EYE):  # put a row exactly on each slit
+            target = np.arcsin((y_line - CY) / RY)
+            phi[np.argmin(np.abs(phi - target))] = target
+        self.theta, self.phi = theta, phi
+        th, ph = np.meshgrid(theta, phi)
+        y = CY + RY * np.sin(ph)
+        x = _rx(y) * np.cos(ph) * np.sin(th)
+        z = np.where(np.cos(th) > 0, RZ_FRONT, RZ_BACK) * np.cos(ph) * np.cos(th)
+        front = np.cos(th) > 0.05
+        z = np.where(front, _height(x, y), z)
+        pos = np.stack([x, y, z], -1).reshape(-1, 3)
+        ids = np.arange(N_PHI * N_THETA).reshape(N_PHI, N_THETA)
+        self.lower_copy = np.zeros(len(pos), bool)
+        self.front = front.ravel()
+        slit_cols = {}
+        for y_line, spans in ((Y_MOUTH, [(0.0, MOUTH_HALF)]), (Y_EYE, [(EYE_X, EYE_HALF), (-EYE_X, EYE_HALF)])):
+            row = int(np.argmin(np.abs(phi - np.arcsin((y_line - CY) / RY))))
+            xs = x[row]
+            cols = [c for c in range(N_THETA) if front[row, c] and any(abs(xs[c] - cx) < h for cx, h in spans)]
+            dup = np.arange(len(pos), len(pos) + len(cols))
+            pos = np.concatenate([pos, pos[ids[row, cols]]])
+            self.front = np.concatenate([self.front, np.ones(len(cols), bool)])
+            self.lower_copy = np.concatenate([self.lower_copy, np.ones(len(cols), bool)])
+            slit_cols[row] = dict(zip(cols, dup))
+        tris = []
+        for j in range(N_PHI - 1):
+            for c in range(N_THETA):
+                c1 = (c + 1) % N_THETA
+                a, b, d, e = ids[j, c], ids[j, c1], ids[j + 1, c], ids[j + 1, c1]
+                if j + 1 in slit_cols:  # the quad under a slit row takes the lower copies
+                    d = slit_cols[j + 1].get(c, d)
+                    e = slit_cols[j + 1].get(c1, e)
+                tris += [(a, b, e), (a, e, d)]
+        bottom, top = len(pos), len(pos) + 1
+        pos = np.concatenate([pos, [[0, CY - RY, 0], [0, CY + RY, 0]]])
+        self.front = np.concatenate([self.front, [False, False]])
+        self.lower_copy = np.concatenate([self.lower_copy, [False, False]])
+        for c in range(N_THETA):
+            c1 = (c + 1) % N_THETA
+            tris += [(bottom, ids[0, c1], ids[0, c]), (top, ids[-1, c], ids[-1, c1])]
+        self.pre = pos.astype(np.float64)  # lids shut on their slit line
+        self.triangles = np.array(tris, np.int32)
+
+    def lids(self, openness: dict) -> np.ndarray:
+        """Positions with each eye's upper/lower lid opened by a factor (1 = neutral, 0 = shut on the slit)."""
+        p = self.pre.copy()
+        x, y = p[:, 0], p[:, 1]
+        for side, cx in (("l", EYE_X), ("r", -EYE_X)):
+            upper, lower = openness.get(side, (1.0, 1.0))
+            d = y - Y_EYE
+            # almond profile: zero at the slit's corners, wider away from it (no creases); the upper lid
+            # peaks toward the nose, the lower one toward the temple
+            u = np.clip((x - cx) / (EYE_HALF + 0.35 * np.abs(d)), -1, 1) * np.sign(cx)
+            prof_u = (1 - u ** 2) * (1 - 0.25 * u)
+            prof_l = (1 - u ** 2) * (1 + 0.2 * u)
+            is_lower = (d < -1e-9) | ((np.abs(d) <= 1e-9) & self.lower_copy)
+            near = self.front & (np.abs(x - cx) < EYE_HALF + 1.2) & (np.abs(d) < 3.0)
+            dy = np.where(is_lower, -0.4 * lower * prof_l * np.exp(np.minimum(d, 0) / 0.55),
+                          0.6 * upper * prof_u * np.exp(-np.maximum(d, 0) / 0.75))
+            dy = np.where(near, dy * _smooth(3.0, 2.0, np.abs(d)), 0.0)
+            moved = near & (dy != 0)
+            p[moved, 1] += dy[moved]
+            p[moved, 2] = _height(x[moved], p[moved, 1])
+        return p
+
+
+def _rotate_x(points, pivot, deg):
+    a = np.radians(deg)
+    r = np.array([[1, 0, 0], [0, np.cos(a), -np.sin(a)], [0, np.sin(a), np.cos(a)]])
+    return (points - pivot) @ r.T + pivot
+
+
+def _uv_sphere(centre, radii, n_lon=32, n_lat=20, pole_forward=False):
+    lon = np.linspace(-np.pi, np.pi, n_lon, endpoint=False)
+    lat = np.linspace(-np.pi / 2, np.pi / 2, n_lat + 1)[1:-1]
+    lo, la = np.meshgrid(lon, lat)
+    pts = np.stack([np.cos(la) * np.sin(lo), np.sin(la), np.cos(la) * np.cos(lo)], -1).reshape(-1, 3)
+    pts = np.concatenate([pts, [[0, -1, 0], [0, 1, 0]]])
+    n_ring = len(lat)
+    ids = np.arange(n_ring * n_lon).reshape(n_ring, n_lon)
+    tris = []
+    for j in range(n_ring - 1):
+        for c in range(n_lon):
+            c1 = (c + 1) % n_lon
+            tris += [(ids[j, c], ids[j, c1], ids[j + 1, c1]), (ids[j, c], ids[j + 1, c1], ids[j + 1, c])]
+    b, t = len(pts) - 2, len(pts) - 1
+    for c in range(n_lon):
+        c1 = (c + 1) % n_lon
+        tris += [(b, ids[0, c1], ids[0, c]), (t, ids[-1, c], ids[-1, c1])]
+    if pole_forward:  # rings around +z: an eyeball's iris and pupil are clean circles
+        pts = pts[:, [0, 2, 1]] * [1, -1, 1]
+    return pts * radii + centre, np.array(tris), pts
+
+
+def _arch(y_lo, y_hi, z_front, half=2.05, depth=1.5, thick=0.32, n=97):
+    """A dental arch: a thin curved box swept along a parabola, for a row of teeth."""
+    s = np.linspace(-1, 1, n)
+    x, z = half * s, z_front - depth * s ** 2
+    tangent = np.stack([np.full(n, half), -2 * depth * s], -1)
+    normal = np.stack([-tangent[:, 1], tangent[:, 0]], -1) / np.linalg.norm(tangent, axis=1)[:, None]
+    rings = []
+    for yy, off in ((y_lo, 0), (y_hi, 0), (y_hi, -thick), (y_lo, -thick)):
+        rings.append(np.stack([x + normal[:, 0] * off, np.full(n, yy), z + normal[:, 1] * off], -1))
+    pts = np.concatenate(rings)
+    tris = []
+    for r in range(4):
+        r1 = (r + 1) % 4
+        for i in range(n - 1):
+            a, b, c, d = r * n + i, r * n + i + 1, r1 * n + i + 1, r1 * n + i
+            tris += [(a, b, c), (a, c, d)]
+    return pts, np.array(tris), s
+
+
+class _Builder:
+    """Collects parts, their vertex colours and per-shape deltas."""
+
+    def __init__(self):
+        self.pos, self.tris, self.colors, self.parts = [], [], [], []
+        self.n = 0
+
+    def add(self, name, pos, tris, colors, roughness=0.6, flip=False):
+        tris = np.asarray(tris)[:, ::-1] if flip else np.asarray(tris)
+        self.parts.append(Part(name, self.n, self.n + len(pos), WHITE, roughness))
+        self.pos.append(np.asarray(pos, float))
+        self.tris.append(tris + self.n)
+        self.colors.append(np.broadcast_to(colors, (len(pos), 3)))
+        self.n += len(pos)
+        return self.parts[-1]
+
+
+def _skin_colors(skin: _Skin, p: np.ndarray) -> np.ndarray:
+    x, y, z = p[:, 0], p[:, 1], p[:, 2]
+    ax = np.abs(x)
+    col = np.tile(SKIN, (len(p), 1))
+    blush = 0.5 * _gauss(ax, y, 4.0, -0.5, 1.6, 1.4)
+    col = col * (1 - 0.12 * blush[:, None]) + np.array([0.9, 0.45, 0.42]) * 0.12 * blush[:, None]
+    lip_y = (_smooth(-2.65, -2.9, y) * _smooth(-4.55, -4.3, y)) * _lip_x(x * 1.02)
+    lip = np.clip(lip_y * 1.6, 0, 1) * skin.front
+    col = col * (1 - lip[:, None]) + LIP * lip[:, None]
+    arc = Y_EYE + 1.55 + 0.35 * np.sin(np.pi * np.clip((ax - 1.0) / 4.2, 0, 1))
+    thick = 0.32 * (1.1 - 0.5 * np.clip((ax - 1.0) / 4.2, 0, 1))
+    brow = np.exp(-(((y - arc) / thick) ** 4)) * _smooth(0.7, 1.3, ax) * _smooth(5.6, 4.9, ax) * skin.front
+    col = col * (1 - 0.85 * brow[:, None]) + BROW * 0.85 * brow[:, None]
+    for cx in (EYE_X, -EYE_X):  # lash lines: on the lid margins, where the slit was before the lids opened
+        d = skin.pre[:, 1] - Y_EYE
+        prof = np.clip(1 - ((x - cx) / (EYE_HALF + 0.1)) ** 2, 0, 1)
+        lash = prof * np.exp(-((d / 0.12) ** 2)) * skin.front
+        col = col * (1 - 0.8 * lash[:, None]) + np.array([0.12, 0.08, 0.07]) * 0.8 * lash[:, None]
+    nostril = sum(_gauss(x, y, sx, -0.55, 0.3, 0.16) for sx in (-0.6, 0.6)) * (z > 8)
+    col = col * (1 - 0.7 * np.clip(nostril, 0, 1)[:, None]) + np.array([0.3, 0.15, 0.13]) * 0.7 * np.clip(nostril, 0, 1)[:, None]
+    hairline = CY + 7.2 - 2.5 * np.clip(ax / 7.0, 0, 1) ** 2
+    hair = np.where(z > 0, _smooth(hairline - 0.4, hairline + 0.4, y), _smooth(-4.0, -1.0, y))
+    col = col * (1 - hair[:, None]) + HAIR * hair[:, None]
+    return col
+
+
+def _eye_colors(unit: np.ndarray) -> np.ndarray:
+    angle = np.degrees(np.arccos(np.clip(unit[:, 2], -1, 1)))
+    col = np.tile(np.array([0.95, 0.94, 0.92]), (len(unit), 1))
+    col = np.where((angle > 60)[:, None], np.array([0.9, 0.78, 0.76]), col)
+    iris = np.array([0.30, 0.42, 0.55])
+    col = np.where((angle < 26)[:, None], iris * 0.55, col)
+    col = np.where((angle < 23)[:, None], iris, col)
+    return np.where((angle < 9)[:, None], np.array([0.03, 0.03, 0.04]), col)
+
+
+@lru_cache(maxsize=1)
+def default_head() -> BlendshapeMesh:
+    skin = _Skin()
+    neutral = skin.lids({})
+    b = _Builder()
+    b.add("skin", neutral, skin.triangles, _skin_colors(skin, neutral), roughness=0.55)
+    ear_pts, ear_tris, _ = _uv_sphere(np.zeros(3), np.array([0.7, 2.6, 1.5]), 20, 14)
+    for side in (1, -1):
+        b.add(f"ear_{'l' if side > 0 else 'r'}", ear_pts + [side * 6.9, 2.2, -0.6], ear_tris, SKIN * 0.95)
+    neck_pts, neck_tris, _ = _uv_sphere(np.zeros(3), np.array([5.0, 9.0, 5.2]), 28, 16)
+    b.add("neck", neck_pts + [0, -14.0, -1.8], neck_tris, SKIN * 0.9)
+    bag_pts, bag_tris, _ = _uv_sphere(np.array([0, -3.7, 5.4]), np.array([2.6, 1.9, 2.8]), 28, 18)
+    keep_tri = bag_pts[bag_tris][:, :, 2].max(axis=1) < 7.6  # open at the front, behind the teeth
+    mouth = b.add("mouth", bag_pts, bag_tris[keep_tri], np.array([0.32, 0.09, 0.10]), roughness=0.9, flip=True)
+    z_front = float(_face_z(0.0, Y_MOUTH)) - 1.05
+    upper_pts, upper_tris, s = _arch(Y_MOUTH + 0.2, Y_MOUTH + 1.25, z_front)
+    lower_pts, lower_tris, _ = _arch(Y_MOUTH - 1.15, Y_MOUTH - 0.05, z_front - 0.2, half=1.9)
+    gaps = np.abs(((np.abs(s) * 6.5 + 0.5) % 1.0) - 0.5) < 0.07  # dark lines between teeth
+    tooth = np.where(np.tile(gaps, 4)[:, None], np.array([0.55, 0.5, 0.45]), np.array([0.95, 0.93, 0.86]))
+    gum_u = (upper_pts[:, 1] > Y_MOUTH + 0.95)[:, None]
+    gum_l = (lower_pts[:, 1] < Y_MOUTH - 0.85)[:, None]
+    teeth_u = b.add("teeth_upper", upper_pts, upper_tris, np.where(gum_u, [0.8, 0.45, 0.45], tooth), 0.35)
+    teeth_l = b.add("teeth_lower", lower_pts, lower_tris, np.where(gum_l, [0.8, 0.45, 0.45], tooth), 0.35)
+    tongue_pts, tongue_tris, _ = _uv_sphere(np.array([0, -4.45, 5.6]), np.array([1.8, 0.55, 2.3]), 24, 12)
+    tongue = b.add("tongue", tongue_pts, tongue_tris, np.array([0.78, 0.38, 0.40]), roughness=0.45)
+    eye_parts = {}
+    for side, cx in (("l", EYE_X), ("r", -EYE_X)):
+        pts, tris, unit = _uv_sphere(np.array([cx, Y_EYE, _eye_z()]), R_EYE, 36, 48, pole_forward=True)
+        eye_parts[side] = b.add(f"eyeball_{side}", pts, tris, _eye_colors(unit), roughness=0.15)
+
+    pos = np.concatenate(b.pos)
+    deltas = _shape_deltas(skin, neutral, pos, {"mouth": mouth, "teeth_lower": teeth_l, "tongue": tongue,
+                                                "teeth_upper": teeth_u})
+    names, matrix = build_deltas({k: (np.flatnonzero(np.abs(v).max(1) > 1e-6), v[np.abs(v).max(1) > 1e-6])
+                                  for k, v in deltas.items()}, len(pos))
+    return BlendshapeMesh(pos, np.concatenate(b.tris), names, matrix, b.parts,
+                          np.concatenate(b.colors).astype(np.float32), source="default")
+
+
+def _shape_deltas(skin: _Skin, neutral, pos, parts) -> dict[str, np.ndarray]:
+    n_skin = len(neutral)
+    x, y, z = neutral[:, 0], neutral[:, 1], neutral[:, 2]
+    ax, front = np.abs(x), skin.front.astype(float)
+    d_mouth = y - Y_MOUTH
+    lower = (d_mouth < -1e-9) | ((np.abs(d_mouth) <= 1e-9) & skin.lower_copy)
+    upper = ~lower
+    mouthness = 1 - _smooth(1.1, MOUTH_HALF + 0.05, ax)
+    jaw_w = (mouthness * lower + (1 - mouthness) * _smooth(-2.0, -6.0, y)) * _smooth(-3.0, 3.0, z)
+    out = {name: np.zeros((len(pos), 3)) for name in ARKIT_SHAPES}
+
+    def skin_delta(name, d):
+        out[name][:n_skin] += d
+
+    def part_delta(name, part, fn):
+        p = pos[part.start:part.end]
+        out[name][part.start:part.end] += fn(p)
+
+    jaw_move = _rotate_x(neutral, JAW_PIVOT, JAW_OPEN_DEG) - neutral
+    skin_delta("jawOpen", jaw_move * jaw_w[:, None])
+    for name in ("mouth", "teeth_lower", "tongue"):
+        part = parts[name]
+        weight = (lambda p: _smooth(-3.0, -4.4, p[:, 1])) if name == "mouth" else (lambda p: np.ones(len(p)))
+        part_delta("jawOpen", part, lambda p, w=weight: (_rotate_x(p, JAW_PIVOT, JAW_OPEN_DEG) - p) * w(p)[:, None])
+        for shape, vec in (("jawLeft", (0.7, 0, 0)), ("jawRight", (-0.7, 0, 0)), ("jawForward", (0, 0, 0.6))):
+            part_delta(shape, part, lambda p, v=vec, w=weight: np.outer(w(p), v))
+    for shape, vec in (("jawLeft", (0.7, 0, 0)), ("jawRight", (-0.7, 0, 0)), ("jawForward", (0, 0, 0.6))):
+        skin_delta(shape, np.outer(jaw_w, vec))
+    part_delta("tongueOut", parts["tongue"], lambda p: np.outer(_smooth(4.0, 7.5, p[:, 2]) + 0.3, (0, -0.35, 2.3)))
+
+    near_mouth = front * np.exp(-((d_mouth / 0.8) ** 2))
+    edge = front * _lip_x(x) * np.exp(-((d_mouth / 0.55) ** 2))
+    lips = front * _lip_x(x * 0.9) * np.exp(-((d_mouth / 1.4) ** 2))
+    skin_delta("mouthClose", -jaw_move * (lower * mouthness * near_mouth)[:, None])
+    skin_delta("mouthPucker", np.stack([-0.35 * x * lips, 0 * x, 0.9 * lips], -1))
+    skin_delta("mouthFunnel", np.stack([-0.2 * x * lips, 0.35 * edge * upper - 0.45 * edge * lower, 0.7 * lips], -1))
+    skin_delta("mouthRollLower", np.outer(edge * lower, (0, 0.25, -0.55)))
+    skin_delta("mouthRollUpper", np.outer(edge * upper, (0, -0.2, -0.5)))
+    region = front * _gauss(x, y, 0, -3.6, 3.0, 1.8)
+    skin_delta("mouthLeft", np.outer(region, (0.7, 0, 0)))
+    skin_delta("mouthRight", np.outer(region, (-0.7, 0, 0)))
+    chin = front * _gauss(x, y, 0, -4.8, 2.5, 1.6) * lower
+    skin_delta("mouthShrugLower", np.outer(chin, (0, 0.35, 0.15)))
+    skin_delta("mouthShrugUpper", np.outer(edge * upper, (0, 0.3, 0.15)))
+    for suffix, sign in (("Left", 1.0), ("Right", -1.0)):
+        sx = sign * x
+        side = _smooth(-0.3, 0.4, sx)
+        corner = front * _gauss(sx, y, MOUTH_HALF, Y_MOUTH + 0.1, 1.5, 1.3)
+        cheek = front * _gauss(sx, y, 3.6, -0.6, 1.5, 1.3)
+        skin_delta(f"mouthSmile{suffix}", np.outer(corner, (0.6 * sign, 0.9, -0.4)) + np.outer(cheek, (0, 0.35, 0.15)))
+        skin_delta(f"mouthFrown{suffix}", np.outer(corner, (0.1 * sign, -0.55, 0)))
+        skin_delta(f"mouthStretch{suffix}", np.outer(corner, (0.6 * sign, -0.15, -0.2))
+                   + np.outer(edge * lower * side, (0, -0.2, 0)))
+        skin_delta(f"mouthDimple{suffix}", np.outer(corner, (0.25 * sign, 0.05, -0.4)))
+        press = edge * side * np.exp(-((d_mouth / 0.5) ** 2))
+        skin_delta(f"mouthPress{suffix}", np.stack([0 * x, np.where(upper, -0.12, 0.12) * press, -0.15 * press], -1))
+        lip_side = side * front * _lip_x(x) * _smooth(0.0, 0.2, np.abs(d_mouth) + 0.2)
+        skin_delta(f"mouthUpperUp{suffix}", np.outer(lip_side * upper * np.exp(-np.maximum(d_mouth, 0) / 0.8), (0, 0.55, 0.1)))
+        skin_delta(f"mouthLowerDown{suffix}",
+                   np.outer(lip_side * lower * np.exp(np.minimum(d_mouth, 0) / 0.8), (0, -0.6, 0.05)))
+        brow = front * _gauss(sx, y, 2.9, Y_EYE + 1.6, 2.0, 1.0)
+        skin_delta(f"browDown{suffix}", np.outer(brow, (-0.2 * sign, -0.5, 0.15)))
+        skin_delta(f"browOuterUp{suffix}", np.outer(front * _gauss(sx, y, 4.3, Y_EYE + 1.6, 1.4, 1.1), (0, 0.55, 0)))
+        skin_delta(f"cheekSquint{suffix}", np.outer(front * _gauss(sx, y, 3.6, 1.3, 1.5, 1.0), (0, 0.35, 0.1)))
+        sneer = front * _gauss(sx, y, 1.2, 0.6, 0.8, 1.2)
+        skin_delta(f"noseSneer{suffix}", np.outer(sneer, (0, 0.35, 0.05)) + np.outer(edge * upper * side, (0, 0.1, 0)))
+    skin_delta("browInnerUp", np.outer(front * _gauss(ax, y, 1.3, Y_EYE + 1.5, 1.3, 1.2), (0, 0.6, 0)))
+    skin_delta("cheekPuff", np.stack([np.sign(x) * 0.9, 0 * x, 0.5 * np.ones_like(x)], -1)
+               * (front * _gauss(ax, y, 3.6, -3.2, 1.6, 1.6))[:, None])
+
+    lid_shapes = {"eyeBlink": (0.0, 0.0), "eyeWide": (1.45, 1.1), "eyeSquint": (0.8, 0.45),
+                  "eyeLookUp": (1.2, 1.05), "eyeLookDown": (0.65, 0.85), "cheekSquint": (1.0, 0.7),
+                  "eyeLookIn": (0.97, 1.0), "eyeLookOut": (0.97, 1.0)}
+    for base, (u, lo) in lid_shapes.items():
+        for suffix, side in (("Left", "l"), ("Right", "r")):
+            skin_delta(f"{base}{suffix}", skin.lids({side: (u, lo)}) - neutral)
+    return {k: v.astype(np.float32) for k, v in out.items()}

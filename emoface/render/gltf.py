@@ -1,0 +1,232 @@
+"""glTF 2.0 binary (.glb) export of an animated blendshape head, and reading its weights back as an Animation.
+
+One node, one mesh, one primitive: the visible parts of the head (hidden eye-shading shells are dropped) with
+smooth normals and the part colours as COLOR_0. Each driven shape becomes a sparse morph target, so a head with
+hundreds of shapes that each move a few hundred vertices stays small; target names go in mesh.extras.targetNames,
+the convention Blender, three.js and Unreal read. The "speech" animation holds a LINEAR weights channel and the head
+rotation as the node's rotation about a pivot near the neck (the mesh is moved so that pivot is the node origin,
+and the node translated back). Eye rotation is not exported: eyeballs are part of the single mesh, so turning them
+would need a skin or separate nodes, and importers drive gaze from the eyeLook* targets' lids anyway.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pygltflib as gl
+from scipy.spatial.transform import Rotation
+
+from emoface.animation import Animation
+from emoface.errors import InputError
+from emoface.render.drive import MeshMotion, rotation, split_side
+from emoface.render.mesh import BlendshapeMesh
+
+FLOAT, UINT = gl.FLOAT, gl.UNSIGNED_INT  # 5126, 5125
+_DTYPES = {5120: "<i1", 5121: "<u1", 5122: "<i2", 5123: "<u2", 5125: "<u4", 5126: "<f4"}
+_WIDTH = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4, "MAT4": 16}
+
+
+class _Blob:
+    """The one binary buffer: each array gets its own 4-byte-aligned bufferView (float32/uint32 need it)."""
+
+    def __init__(self, gltf: gl.GLTF2):
+        self.gltf, self.data = gltf, bytearray()
+
+    def view(self, array: np.ndarray, target: int | None = None) -> int:
+        raw = np.ascontiguousarray(array).astype(array.dtype.newbyteorder("<"), copy=False).tobytes()
+        self.gltf.bufferViews.append(gl.BufferView(buffer=0, byteOffset=len(self.data), byteLength=len(raw),
+                                                   target=target))
+        self.data += raw + b"\0" * (-len(raw) % 4)
+        return len(self.gltf.bufferViews) - 1
+
+    def accessor(self, array: np.ndarray, type_: str, target: int | None = None, bounds: bool = False,
+                 **extra) -> int:
+        """float32 or uint32 data -> accessor index; bounds sets min/max (required for POSITION and anim input)."""
+        array = np.asarray(array)
+        count = len(array)
+        acc = gl.Accessor(bufferView=self.view(array, target), componentType=FLOAT if array.dtype == np.float32
+                          else UINT, count=count, type=type_, **extra)
+        if bounds:
+            flat = array.reshape(count, -1)
+            acc.min, acc.max = flat.min(axis=0).tolist(), flat.max(axis=0).tolist()
+        self.gltf.accessors.append(acc)
+        return len(self.gltf.accessors) - 1
+
+
+def visible_submesh(mesh: BlendshapeMesh) -> tuple[np.ndarray, np.ndarray]:
+    """(kept vertex indices, reindexed triangles): hidden parts go, with every triangle touching them."""
+    keep = np.ones(mesh.n_vertices, bool)
+    for p in mesh.parts:
+        if p.hidden:
+            keep[p.start:p.end] = False
+    kept = np.flatnonzero(keep)
+    remap = np.full(mesh.n_vertices, -1, np.int64)
+    remap[kept] = np.arange(kept.size)
+    tris = mesh.triangles[keep[mesh.triangles].all(axis=1)]
+    return kept, remap[tris].astype(np.uint32)
+
+
+def vertex_normals(vertices: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    """Area-weighted smooth normals, unit length as glTF requires (+z for vertices in no triangle)."""
+    v = vertices.astype(np.float64)
+    face = np.cross(v[triangles[:, 1]] - v[triangles[:, 0]], v[triangles[:, 2]] - v[triangles[:, 0]])
+    normals = np.zeros_like(v)
+    for c in range(3):
+        np.add.at(normals, triangles[:, c], face)
+    length = np.linalg.norm(normals, axis=1, keepdims=True)
+    normals = np.where(length > 1e-12, normals / np.maximum(length, 1e-12), [0.0, 0.0, 1.0])
+    return normals.astype(np.float32)
+
+
+def head_quaternions(head_deg: np.ndarray) -> np.ndarray:
+    """[frames, 3] yaw/pitch/roll degrees -> [frames, 4] xyzw, sign-continuous so LINEAR slerp takes the short way."""
+    quats = Rotation.from_matrix(np.stack([rotation(*row) for row in head_deg])).as_quat()
+    for i in range(1, len(quats)):
+        if np.dot(quats[i], quats[i - 1]) < 0:
+            quats[i] = -quats[i]
+    return quats.astype(np.float32)
+
+
+def write_glb(mesh: BlendshapeMesh, motion: MeshMotion, path, name: str = "emoface") -> None:
+    """Write the head, its driven morph targets and the "speech" animation (weights + head rotation) to `path`.
+
+    Eye rotation (motion.eyes) is not written; see the module docstring.
+    """
+    kept, tris = visible_submesh(mesh)
+    neutral = mesh.neutral[kept]
+    lo, hi = neutral.min(axis=0), neutral.max(axis=0)
+    pivot = np.array([0.0, lo[1] + 0.25 * (hi[1] - lo[1]), 0.5 * (lo[2] + hi[2])], np.float32)
+
+    gltf = gl.GLTF2(asset=gl.Asset(version="2.0", generator="emoface"))
+    blob = _Blob(gltf)
+    attributes = gl.Attributes(
+        POSITION=blob.accessor(neutral - pivot, "VEC3", gl.ARRAY_BUFFER, bounds=True),
+        NORMAL=blob.accessor(vertex_normals(neutral, tris), "VEC3", gl.ARRAY_BUFFER),
+        COLOR_0=blob.accessor(mesh.colors()[kept, :3].astype(np.float32), "VEC3", gl.ARRAY_BUFFER))
+    indices = blob.accessor(tris.reshape(-1), "SCALAR", gl.ELEMENT_ARRAY_BUFFER)
+
+    matched = set(motion.matched)
+    names = [n for n in mesh.shape_names if n in matched]
+    targets = [{"POSITION": _sparse_target(gltf, blob, mesh.shape_delta(n)[kept].astype(np.float32))}
+               for n in names]
+    gltf.materials.append(gl.Material(
+        name="skin", doubleSided=False,
+        pbrMetallicRoughness=gl.PbrMetallicRoughness(baseColorFactor=[1.0, 1.0, 1.0, 1.0], metallicFactor=0.0,
+                                                     roughnessFactor=0.6)))
+    gltf.meshes.append(gl.Mesh(name=name, primitives=[gl.Primitive(
+        attributes=attributes, indices=indices, material=0, mode=gl.TRIANGLES, targets=targets or None)],
+        weights=[0.0] * len(names) if names else None, extras={"targetNames": names} if names else {}))
+    gltf.nodes.append(gl.Node(name=name, mesh=0, translation=pivot.tolist()))
+    gltf.scenes.append(gl.Scene(name=name, nodes=[0]))
+    gltf.scene = 0
+
+    times = (np.arange(motion.n_frames) / motion.fps).astype(np.float32)
+    t = blob.accessor(times, "SCALAR", bounds=True)
+    samplers, channels = [], []
+    if names:
+        weights = motion.weights[:, [mesh.shape_index(n) for n in names]].astype(np.float32)
+        samplers.append(gl.AnimationSampler(input=t, output=blob.accessor(weights.reshape(-1), "SCALAR"),
+                                            interpolation="LINEAR"))
+        channels.append(gl.AnimationChannel(sampler=0, target=gl.AnimationChannelTarget(node=0, path="weights")))
+    samplers.append(gl.AnimationSampler(input=t, output=blob.accessor(head_quaternions(motion.head), "VEC4"),
+                                        interpolation="LINEAR"))
+    channels.append(gl.AnimationChannel(sampler=len(samplers) - 1,
+                                        target=gl.AnimationChannelTarget(node=0, path="rotation")))
+    gltf.animations.append(gl.Animation(name="speech", samplers=samplers, channels=channels,
+                                        extras={"fps": float(motion.fps)}))
+
+    gltf.buffers.append(gl.Buffer(byteLength=len(blob.data)))
+    gltf.set_binary_blob(bytes(blob.data))
+    Path(path).write_bytes(b"".join(gltf.save_to_bytes()))
+
+
+def _sparse_target(gltf: gl.GLTF2, blob: _Blob, delta: np.ndarray) -> int:
+    """A POSITION morph target as a sparse accessor over an all-zero base (no bufferView).
+
+    Sparse count must be >= 1, so a shape that moves no visible vertex stores one zero offset for vertex 0.
+    min/max bound every element, zeros included, so they come from the dense delta.
+    """
+    moving = np.flatnonzero(np.abs(delta).max(axis=1) > 0)
+    moving = moving if moving.size else np.zeros(1, np.int64)
+    indices = gl.AccessorSparseIndices(bufferView=blob.view(moving.astype(np.uint32)), componentType=UINT)
+    sparse = gl.Sparse(count=int(moving.size), indices=indices,
+                       values=gl.AccessorSparseValues(bufferView=blob.view(delta[moving])))
+    gltf.accessors.append(gl.Accessor(byteOffset=None, componentType=FLOAT, count=len(delta), type="VEC3",
+                                      sparse=sparse, min=delta.min(axis=0).tolist(), max=delta.max(axis=0).tolist()))
+    return len(gltf.accessors) - 1
+
+
+def read_accessor(gltf: gl.GLTF2, blob: bytes, index: int) -> np.ndarray:
+    """An accessor's elements as float32 [count, width] (strided views, normalized integers and sparse included)."""
+    acc = gltf.accessors[index]
+    width, dtype = _WIDTH[acc.type], np.dtype(_DTYPES[acc.componentType])
+    out = np.zeros((acc.count, width), np.float64)
+    if acc.bufferView is not None:
+        out[:] = _view_rows(gltf, blob, acc.bufferView, acc.byteOffset or 0, acc.count, width, dtype)
+    if acc.sparse is not None:
+        s = acc.sparse
+        idx = _view_rows(gltf, blob, s.indices.bufferView, s.indices.byteOffset or 0, s.count, 1,
+                         np.dtype(_DTYPES[s.indices.componentType]))[:, 0].astype(np.int64)
+        out[idx] = _view_rows(gltf, blob, s.values.bufferView, s.values.byteOffset or 0, s.count, width, dtype)
+    if acc.normalized and dtype.kind in "iu":
+        out = np.maximum(out / np.iinfo(dtype).max, -1.0)
+    return out.astype(np.float32)
+
+
+def _view_rows(gltf, blob, view_index, offset, count, width, dtype) -> np.ndarray:
+    view = gltf.bufferViews[view_index]
+    stride = view.byteStride or width * dtype.itemsize
+    start = (view.byteOffset or 0) + offset
+    rows = [np.frombuffer(blob, dtype, width, start + i * stride) for i in range(count)] \
+        if stride != width * dtype.itemsize else [np.frombuffer(blob, dtype, count * width, start)]
+    return np.asarray(rows, np.float64).reshape(count, width)
+
+
+def read_glb(path) -> Animation:
+    """The first animation's morph-target weights as an Animation on the arkit rig.
+
+    Each ARKit curve is the mean of the targets with its split_side key (eyeBlink_L, eyeBlinkLeft, eyeBlink.L are
+    one); failing that, an unsided curve takes the mean of the _L/_R targets and a sided curve the unsided target.
+    Curves no target drives are 0. fps comes from the first two keyframe times.
+    """
+    from emoface.rigs import load_rig
+
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(path, f"cannot read file ({exc.strerror or type(exc).__name__})") from None
+    if data[:4] != b"glTF":
+        raise InputError(path, "not a binary glTF (.glb) file")
+    try:
+        gltf = gl.GLTF2.load_from_bytes(data)
+        blob = gltf.binary_blob() or b""
+        channel, sampler = next((a.channels[i], a.samplers[a.channels[i].sampler])
+                                for a in gltf.animations[:1] for i in range(len(a.channels))
+                                if a.channels[i].target.path == "weights")
+        mesh = gltf.meshes[gltf.nodes[channel.target.node].mesh]
+        names = list((mesh.extras or {}).get("targetNames") or [])
+        times = read_accessor(gltf, blob, sampler.input)[:, 0]
+        weights = read_accessor(gltf, blob, sampler.output)[:, 0]
+    except StopIteration:
+        raise InputError(path, "the glTF has no morph-target weights animation") from None
+    except Exception as exc:  # noqa: BLE001 - a damaged file fails in many ways inside pygltflib/numpy
+        raise InputError(path, f"damaged glTF ({type(exc).__name__}: {exc})") from None
+    if not names or weights.size != len(times) * len(names):
+        raise InputError(path, f"weights animation does not fit the {len(names)} named morph targets "
+                               "(mesh.extras.targetNames)")
+    weights = weights.reshape(len(times), len(names))
+    fps = round(1.0 / float(times[1] - times[0]), 3) if len(times) > 1 and times[1] > times[0] \
+        else float((gltf.animations[0].extras or {}).get("fps", 30.0))
+
+    keys = [split_side(n) for n in names]
+    rig = load_rig("arkit")
+    anim = Animation.zeros(rig.names, fps, len(times), "arkit", {"source": path.name})
+    for curve in rig.names:
+        base, side = split_side(curve)
+        cols = [i for i, k in enumerate(keys) if k == (base, side)] or \
+            [i for i, k in enumerate(keys) if k[0] == base and (k[1] in ("l", "r") if side is None else k[1] is None)]
+        if cols:
+            anim[curve] = weights[:, cols].mean(axis=1)
+    return anim

@@ -1,0 +1,206 @@
+"""A blendshape head: neutral vertices, triangles, named sparse deltas and parts with materials.
+
+The file format is an npz (the layout of ../shared/assets' ICT FaceKit pack, so that file loads as is):
+  neutral float [V, 3] (y up, face looking +z), triangles int [F, 3];
+  shape_names [S]; for shape k, delta_index[delta_offsets[k]:delta_offsets[k+1]] are the vertices it moves
+  and delta_value [N, 3] their offsets from neutral;
+  group_names [G], group_ranges [G, 2]: [start, end) vertex ranges of the parts;
+  optional group_colors float [G, 4] (RGBA 0-1), group_roughness [G], group_hidden bool [G], and
+  vertex_colors [V, 3] (0-1 or 0-255, multiplied with the part colour).
+Parts without colours get one from their name (skin, teeth, tongue, mouth, eyeball, lashes; eye-shading
+shells such as ICT's occlusion/blend/lacrimal meshes are hidden), so a plain ICT-style file renders right.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from scipy import sparse
+
+from emoface.errors import InputError
+
+SKIN = (0.80, 0.62, 0.52, 1.0)
+# (pattern in the part name, RGBA, roughness, hidden): the first match wins.
+NAMED_MATERIALS = (
+    (r"occlusion|eye_blend|lacrimal|tear", (1, 1, 1, 1), 0.5, True),
+    (r"teeth|tooth", (0.93, 0.90, 0.82, 1.0), 0.35, False),
+    (r"tongue|gum", (0.72, 0.33, 0.35, 1.0), 0.5, False),
+    (r"mouth|oral|socket_mouth|interior", (0.18, 0.05, 0.06, 1.0), 0.9, False),
+    (r"eyeball|eye_ball|(^|_)eye(_|$)|cornea", (0.95, 0.95, 0.93, 1.0), 0.2, False),
+    (r"lash|brow", (0.10, 0.07, 0.06, 1.0), 0.9, False),
+    (r"eye_socket", (0.62, 0.42, 0.38, 1.0), 0.7, False),
+)
+
+
+@dataclass
+class Part:
+    name: str
+    start: int  # vertex range [start, end)
+    end: int
+    color: tuple = SKIN
+    roughness: float = 0.6
+    hidden: bool = False
+
+
+@dataclass
+class BlendshapeMesh:
+    neutral: np.ndarray  # float32 [V, 3]
+    triangles: np.ndarray  # int32 [F, 3]
+    shape_names: tuple[str, ...]
+    deltas: sparse.csr_matrix  # [V * 3, S]: vertices = neutral + deltas @ weights
+    parts: list[Part]
+    vertex_colors: np.ndarray | None = None  # float32 [V, 3] in 0-1, multiplied with the part colour
+    source: str = "default"
+    _shape_index: dict = field(init=False, repr=False)
+
+    def __post_init__(self):
+        self.neutral = np.ascontiguousarray(self.neutral, np.float32)
+        self.triangles = np.ascontiguousarray(self.triangles, np.int32)
+        self.shape_names = tuple(str(n) for n in self.shape_names)
+        self._shape_index = {n: i for i, n in enumerate(self.shape_names)}
+
+    @property
+    def n_vertices(self) -> int:
+        return len(self.neutral)
+
+    def shape_index(self, name: str) -> int:
+        return self._shape_index[name]
+
+    def vertices(self, weights: np.ndarray) -> np.ndarray:
+        """Neutral plus the weighted deltas: [S] -> [V, 3]."""
+        return self.neutral + (self.deltas @ np.asarray(weights, np.float32)).reshape(-1, 3).astype(np.float32)
+
+    def shape_delta(self, name: str) -> np.ndarray:
+        """The dense [V, 3] offsets of one shape."""
+        return self.deltas[:, self._shape_index[name]].toarray().reshape(-1, 3)
+
+    def part(self, name: str) -> Part | None:
+        return next((p for p in self.parts if p.name == name), None)
+
+    def part_triangles(self, part: Part) -> np.ndarray:
+        """Triangles whose first vertex lies in the part's range."""
+        first = self.triangles[:, 0]
+        return self.triangles[(first >= part.start) & (first < part.end)]
+
+    def colors(self) -> np.ndarray:
+        """Per-vertex RGBA: part colour times the vertex colours."""
+        rgba = np.ones((self.n_vertices, 4), np.float32)
+        for p in self.parts:
+            rgba[p.start:p.end] = p.color
+        if self.vertex_colors is not None:
+            rgba[:, :3] *= self.vertex_colors
+        return rgba
+
+    def save(self, path) -> None:
+        """Write the npz format above (what `--mesh FILE` reads)."""
+        index, value, offsets = _split_deltas(self.deltas, self.n_vertices)
+        arrays = dict(
+            neutral=self.neutral, triangles=self.triangles, shape_names=np.array(self.shape_names),
+            delta_index=index, delta_value=value, delta_offsets=offsets,
+            group_names=np.array([p.name for p in self.parts]),
+            group_ranges=np.array([[p.start, p.end] for p in self.parts], np.int32),
+            group_colors=np.array([p.color for p in self.parts], np.float32),
+            group_roughness=np.array([p.roughness for p in self.parts], np.float32),
+            group_hidden=np.array([p.hidden for p in self.parts]),
+        )
+        if self.vertex_colors is not None:
+            arrays["vertex_colors"] = np.round(np.clip(self.vertex_colors, 0, 1) * 255).astype(np.uint8)
+        with open(path, "wb") as f:
+            np.savez_compressed(f, **arrays)
+
+
+def build_deltas(shapes: dict[str, tuple[np.ndarray, np.ndarray]], n_vertices: int) -> tuple[tuple, sparse.csr_matrix]:
+    """{name: (vertex indices, [N, 3] offsets)} -> (names, the [V*3, S] matrix)."""
+    rows, cols, vals = [], [], []
+    for k, (index, value) in enumerate(shapes.values()):
+        index = np.asarray(index, np.int64)
+        value = np.asarray(value, np.float32).reshape(-1, 3)
+        rows.append((index[:, None] * 3 + np.arange(3)).ravel())
+        cols.append(np.full(index.size * 3, k))
+        vals.append(value.ravel())
+    matrix = sparse.csr_matrix(
+        (np.concatenate(vals) if vals else np.zeros(0, np.float32),
+         (np.concatenate(rows) if rows else np.zeros(0, int), np.concatenate(cols) if cols else np.zeros(0, int))),
+        shape=(n_vertices * 3, len(shapes)), dtype=np.float32)
+    return tuple(shapes), matrix
+
+
+def _split_deltas(deltas: sparse.csr_matrix, n_vertices: int):
+    """The [V*3, S] matrix -> delta_index, delta_value, delta_offsets (vertices with any non-zero offset)."""
+    csc = deltas.tocsc()
+    index, value, offsets = [], [], [0]
+    for k in range(csc.shape[1]):
+        col = csc[:, k].toarray().reshape(n_vertices, 3)
+        moving = np.flatnonzero(np.abs(col).max(axis=1) > 0)
+        index.append(moving.astype(np.int32))
+        value.append(col[moving].astype(np.float32))
+        offsets.append(offsets[-1] + moving.size)
+    return (np.concatenate(index) if index else np.zeros(0, np.int32),
+            np.concatenate(value) if value else np.zeros((0, 3), np.float32), np.array(offsets, np.int64))
+
+
+def material_for(name: str) -> tuple[tuple, float, bool]:
+    low = name.lower()
+    for pattern, color, roughness, hidden in NAMED_MATERIALS:
+        if re.search(pattern, low):
+            return color, roughness, hidden
+    return SKIN, 0.6, False
+
+
+def load_mesh(path) -> BlendshapeMesh:
+    """Read a blendshape npz; one clear InputError when it is not one."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "mesh file not found")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+    except Exception as exc:  # noqa: BLE001 - numpy raises many kinds for a file that is not an npz
+        raise InputError(path, f"not a blendshape mesh npz ({type(exc).__name__})") from None
+    need = ("neutral", "triangles", "shape_names", "delta_index", "delta_value", "delta_offsets")
+    missing = [k for k in need if k not in arrays]
+    if missing:
+        raise InputError(path, f"mesh npz lacks {', '.join(missing)} (see docs/RENDER.md for the layout)")
+    neutral = np.asarray(arrays["neutral"], np.float32)
+    triangles = np.asarray(arrays["triangles"])
+    n = len(neutral)
+    if neutral.ndim != 2 or neutral.shape[1] != 3 or n == 0:
+        raise InputError(path, f"neutral must be [vertices, 3], got {neutral.shape}")
+    if triangles.ndim != 2 or triangles.shape[1] != 3 or triangles.size == 0 or triangles.min() < 0 \
+            or triangles.max() >= n:
+        raise InputError(path, "triangles must be [faces, 3] indices into the vertices")
+    offsets = np.asarray(arrays["delta_offsets"], np.int64)
+    names = [str(s) for s in arrays["shape_names"]]
+    index = np.asarray(arrays["delta_index"], np.int64)
+    value = np.asarray(arrays["delta_value"], np.float32).reshape(-1, 3)
+    if len(offsets) != len(names) + 1 or offsets[-1] != len(index) or len(index) != len(value) \
+            or (index.size and (index.min() < 0 or index.max() >= n)):
+        raise InputError(path, "delta_index/delta_value/delta_offsets do not fit the shapes and vertices")
+    shapes = {name: (index[offsets[k]:offsets[k + 1]], value[offsets[k]:offsets[k + 1]])
+              for k, name in enumerate(names)}
+    shape_names, deltas = build_deltas(shapes, n)
+    parts = _read_parts(arrays, n)
+    colors = arrays.get("vertex_colors")
+    if colors is not None:
+        colors = np.asarray(colors, np.float32)[:, :3]
+        colors = colors / 255.0 if colors.max() > 1.0 else colors
+    return BlendshapeMesh(neutral, triangles, shape_names, deltas, parts, colors, source=str(path))
+
+
+def _read_parts(arrays: dict, n: int) -> list[Part]:
+    if "group_names" not in arrays:
+        return [Part("face", 0, n)]
+    parts = []
+    for g, (name, (start, end)) in enumerate(zip(arrays["group_names"], arrays["group_ranges"])):
+        color, roughness, hidden = material_for(str(name))
+        if "group_colors" in arrays:
+            color = tuple(float(c) for c in arrays["group_colors"][g])
+        if "group_roughness" in arrays:
+            roughness = float(arrays["group_roughness"][g])
+        if "group_hidden" in arrays:
+            hidden = bool(arrays["group_hidden"][g])
+        parts.append(Part(str(name), int(start), int(end), color, roughness, hidden))
+    return parts

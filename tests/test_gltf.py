@@ -1,0 +1,247 @@
+import json
+import struct
+
+import numpy as np
+import pygltflib
+import pytest
+import trimesh
+from scipy.spatial.transform import Rotation
+
+from emoface import formats
+from emoface.animation import Animation
+from emoface.errors import InputError
+from emoface.render import drive
+from emoface.render.gltf import read_glb, write_glb
+from emoface.render.mesh import BlendshapeMesh, Part, build_deltas
+from emoface.rigs import canonical_names
+
+WIDTH = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4, "MAT4": 16}
+SIZE = {5120: 1, 5121: 1, 5122: 2, 5123: 2, 5125: 4, 5126: 4}
+DTYPE = {5121: "<u1", 5123: "<u2", 5125: "<u4", 5126: "<f4"}
+
+
+def small_head(shapes=("jawOpen", "eyeBlink_L", "eyeBlink_R", "browInnerUp", "undriven")) -> BlendshapeMesh:
+    """A face sphere plus a hidden shell; eyeBlink_R moves only the hidden shell (an empty visible target)."""
+    face = trimesh.creation.icosphere(subdivisions=2)
+    shell = trimesh.creation.icosphere(subdivisions=1, radius=0.2)
+    n = len(face.vertices)
+    vertices = np.vstack([face.vertices, shell.vertices + [0.0, 0.0, 1.1]])
+    triangles = np.vstack([face.faces, shell.faces + n])
+    top, low = np.flatnonzero(face.vertices[:, 1] > 0.5), np.flatnonzero(face.vertices[:, 1] < -0.5)
+    rng = np.random.default_rng(0)
+    moves = {"jawOpen": (low, rng.normal(0, 0.05, (low.size, 3))),
+             "eyeBlink_L": (top, rng.normal(0, 0.05, (top.size, 3))),
+             "eyeBlink_R": ([n + 1, n + 2], [[0, 0, 0.1], [0, 0.1, 0]]),
+             "browInnerUp": (top[:3], [[0, 0.1, 0]] * 3),
+             "browInnerUp_L": (top[:2], [[0, 0.2, 0]] * 2), "browInnerUp_R": (top[2:4], [[0, 0.4, 0]] * 2),
+             "eyeBlink": (top[:1], [[0, -0.1, 0]]),
+             "undriven": (top, np.ones((top.size, 3)))}
+    names, deltas = build_deltas({s: moves[s] for s in shapes}, len(vertices))
+    parts = [Part("skin", 0, n, (0.8, 0.6, 0.5, 1.0)), Part("eye_occlusion", n, len(vertices), hidden=True)]
+    return BlendshapeMesh(vertices, triangles, names, deltas, parts)
+
+
+def speech(n=20, fps=30.0) -> Animation:
+    anim = Animation.zeros(canonical_names(), fps, n, "livelink")
+    anim["JawOpen"] = np.linspace(0, 1, n)
+    anim["EyeBlinkLeft"] = np.linspace(1, 0, n)
+    anim["BrowInnerUp"] = 0.25
+    anim["HeadYaw"] = np.linspace(0, 0.1, n)  # 0..18 degrees
+    anim["HeadPitch"] = 0.05
+    return anim
+
+
+def glb_parts(path):
+    """(json dict, bin bytes) straight from the GLB container, checking its framing."""
+    data = path.read_bytes()
+    magic, version, length = struct.unpack("<4sII", data[:12])
+    assert (magic, version, length) == (b"glTF", 2, len(data))
+    jlen, jtype = struct.unpack("<I4s", data[12:20])
+    assert jtype == b"JSON" and jlen % 4 == 0
+    blen, btype = struct.unpack("<I4s", data[20 + jlen:28 + jlen])
+    assert btype == b"BIN\0" and blen % 4 == 0 and 28 + jlen + blen == len(data)
+    return json.loads(data[20:20 + jlen]), data[28 + jlen:]
+
+
+def read(doc, blob, index) -> np.ndarray:
+    """An independent decoder for tightly packed and sparse accessors."""
+    acc = doc["accessors"][index]
+    width = WIDTH[acc["type"]]
+    out = np.zeros((acc["count"], width))
+    if "bufferView" in acc:
+        view = doc["bufferViews"][acc["bufferView"]]
+        out[:] = np.frombuffer(blob, DTYPE[acc["componentType"]], acc["count"] * width,
+                               view.get("byteOffset", 0) + acc.get("byteOffset", 0)).reshape(-1, width)
+    if "sparse" in acc:
+        s = acc["sparse"]
+        iv, vv = doc["bufferViews"][s["indices"]["bufferView"]], doc["bufferViews"][s["values"]["bufferView"]]
+        idx = np.frombuffer(blob, DTYPE[s["indices"]["componentType"]], s["count"],
+                            iv.get("byteOffset", 0) + s["indices"].get("byteOffset", 0))
+        out[idx] = np.frombuffer(blob, DTYPE[acc["componentType"]], s["count"] * width,
+                                 vv.get("byteOffset", 0) + s["values"].get("byteOffset", 0)).reshape(-1, width)
+    return out
+
+
+def check_structure(doc, blob):
+    """What gltf-validator would reject: misfit accessors/views, misaligned data, bad sparse, bad animation."""
+    assert doc["asset"]["version"] == "2.0" and doc["buffers"][0]["byteLength"] <= len(blob)
+    for view in doc["bufferViews"]:
+        assert view["byteOffset"] % 4 == 0 and view["byteOffset"] + view["byteLength"] <= len(blob)
+        assert "byteStride" not in view
+    for acc in doc["accessors"]:
+        width, size = WIDTH[acc["type"]], SIZE[acc["componentType"]]
+        assert acc["count"] >= 1 and not acc.get("normalized")
+        if "bufferView" in acc:
+            view = doc["bufferViews"][acc["bufferView"]]
+            assert acc.get("byteOffset", 0) % size == 0
+            assert acc.get("byteOffset", 0) + acc["count"] * width * size <= view["byteLength"]
+        else:
+            assert "byteOffset" not in acc and "sparse" in acc
+        if "min" in acc or "max" in acc:
+            assert len(acc["min"]) == len(acc["max"]) == width
+            values = read(doc, blob, doc["accessors"].index(acc))
+            np.testing.assert_array_equal(values.min(0), np.float32(acc["min"]))
+            np.testing.assert_array_equal(values.max(0), np.float32(acc["max"]))
+        if "sparse" in acc:
+            s = acc["sparse"]
+            assert 1 <= s["count"] <= acc["count"] and s["indices"]["componentType"] in (5121, 5123, 5125)
+            for part, item in ((s["indices"], SIZE[s["indices"]["componentType"]]), (s["values"], width * size)):
+                view = doc["bufferViews"][part["bufferView"]]
+                assert "target" not in view and part.get("byteOffset", 0) + s["count"] * item <= view["byteLength"]
+            idx = np.frombuffer(blob, DTYPE[s["indices"]["componentType"]], s["count"],
+                                doc["bufferViews"][s["indices"]["bufferView"]]["byteOffset"])
+            assert np.all(np.diff(idx.astype(np.int64)) > 0) and idx.max() < acc["count"]
+    (mesh,) = doc["meshes"]
+    (prim,) = mesh["primitives"]
+    n = doc["accessors"][prim["attributes"]["POSITION"]]["count"]
+    for attr in ("POSITION", "NORMAL", "COLOR_0"):
+        acc = doc["accessors"][prim["attributes"][attr]]
+        assert (acc["count"], acc["type"], acc["componentType"]) == (n, "VEC3", 5126)
+    assert "min" in doc["accessors"][prim["attributes"]["POSITION"]]
+    np.testing.assert_allclose(np.linalg.norm(read(doc, blob, prim["attributes"]["NORMAL"]), axis=1), 1, atol=1e-5)
+    idx = doc["accessors"][prim["indices"]]
+    assert idx["type"] == "SCALAR" and idx["count"] % 3 == 0 and read(doc, blob, prim["indices"]).max() < n
+    targets = prim.get("targets", [])
+    assert len(mesh["weights"]) == len(mesh["extras"]["targetNames"]) == len(targets)
+    for t in targets:
+        acc = doc["accessors"][t["POSITION"]]
+        assert (acc["count"], acc["type"], acc["componentType"]) == (n, "VEC3", 5126) and "min" in acc
+    for anim in doc["animations"]:
+        for ch in anim["channels"]:
+            sampler = anim["samplers"][ch["sampler"]]
+            inp, out = doc["accessors"][sampler["input"]], doc["accessors"][sampler["output"]]
+            assert inp["type"] == "SCALAR" and inp["componentType"] == 5126 and "min" in inp and "max" in inp
+            assert np.all(np.diff(read(doc, blob, sampler["input"])[:, 0]) > 0)
+            assert sampler["interpolation"] == "LINEAR"
+            if ch["target"]["path"] == "weights":
+                assert (out["type"], out["count"]) == ("SCALAR", inp["count"] * len(targets))
+            else:
+                assert (ch["target"]["path"], out["type"], out["count"]) == ("rotation", "VEC4", inp["count"])
+                np.testing.assert_allclose(np.linalg.norm(read(doc, blob, sampler["output"]), axis=1), 1, atol=1e-6)
+
+
+@pytest.fixture
+def written(tmp_path):
+    mesh, anim = small_head(), speech()
+    path = tmp_path / "head.glb"
+    write_glb(mesh, drive.mesh_motion(anim, mesh.shape_names), path)
+    return mesh, anim, path
+
+
+def test_glb_is_structurally_valid_and_loads(written):
+    mesh, _, path = written
+    check_structure(*glb_parts(path))
+    gltf = pygltflib.GLTF2.load(str(path))
+    assert len(gltf.meshes) == 1 and len(gltf.meshes[0].primitives) == 1
+    scene = trimesh.load(path, force="scene")
+    (geometry,) = scene.geometry.values()
+    visible = mesh.parts[0].end
+    assert len(geometry.vertices) == visible and len(geometry.faces) == len(mesh.part_triangles(mesh.parts[0]))
+
+
+def test_targets_are_the_driven_shapes_and_keyframes_are_frames(written):
+    _, anim, path = written
+    doc, blob = glb_parts(path)
+    assert doc["meshes"][0]["extras"]["targetNames"] == ["jawOpen", "eyeBlink_L", "eyeBlink_R", "browInnerUp"]
+    (animation,) = doc["animations"]
+    assert animation["name"] == "speech"
+    times = read(doc, blob, animation["samplers"][0]["input"])[:, 0]
+    assert len(times) == anim.n_frames
+    np.testing.assert_allclose(times, np.arange(anim.n_frames) / anim.fps, atol=1e-7)
+    weights = read(doc, blob, animation["samplers"][0]["output"]).reshape(anim.n_frames, 4)
+    np.testing.assert_allclose(weights[:, 0], anim["JawOpen"], atol=1e-7)
+
+
+def test_sparse_targets_hold_the_mesh_deltas_of_visible_vertices(written):
+    mesh, _, path = written
+    doc, blob = glb_parts(path)
+    prim = doc["meshes"][0]["primitives"][0]
+    visible = mesh.parts[0].end
+    for name, target in zip(doc["meshes"][0]["extras"]["targetNames"], prim["targets"]):
+        np.testing.assert_array_equal(read(doc, blob, target["POSITION"]), mesh.shape_delta(name)[:visible])
+    assert doc["accessors"][prim["targets"][2]["POSITION"]]["sparse"]["count"] == 1  # eyeBlink_R: no visible motion
+
+
+def test_model_stays_in_place_and_head_rotates_about_the_node(written):
+    mesh, _, path = written
+    doc, blob = glb_parts(path)
+    node = doc["nodes"][0]
+    positions = read(doc, blob, doc["meshes"][0]["primitives"][0]["attributes"]["POSITION"])
+    np.testing.assert_allclose(positions + node["translation"], mesh.neutral[:mesh.parts[0].end], atol=1e-6)
+    rotation_sampler = doc["animations"][0]["samplers"][doc["animations"][0]["channels"][1]["sampler"]]
+    quats = read(doc, blob, rotation_sampler["output"])
+    # speech(): HeadYaw ends at 0.1 (18 degrees), HeadPitch 0.05 (9 degrees)
+    np.testing.assert_allclose(Rotation.from_quat(quats[-1]).as_matrix(), drive.rotation(18.0, 9.0, 0.0), atol=1e-5)
+
+
+def test_weights_round_trip_through_the_format(tmp_path):
+    mesh, anim = small_head(), speech()
+    path = formats.write_atomic(formats.get("glb"), anim, tmp_path / "a.glb", mesh=mesh)
+    assert [p.name for p in tmp_path.iterdir()] == ["a.glb"]
+    back = formats.read(path)
+    assert back.rig == "arkit" and back.fps == 30.0 and back.n_frames == anim.n_frames
+    np.testing.assert_allclose(back["jawOpen"], anim["JawOpen"], atol=1e-6)
+    np.testing.assert_allclose(back["eyeBlinkLeft"], anim["EyeBlinkLeft"], atol=1e-6)
+    np.testing.assert_allclose(back["browInnerUp"], 0.25, atol=1e-6)
+    assert np.all(back["eyeBlinkRight"] == 0) and np.all(back["mouthSmileLeft"] == 0)
+
+
+def test_read_glb_side_rules(tmp_path):
+    """Unsided curve <- mean of the _L/_R targets; sided curve <- the unsided target; exact match wins."""
+    mesh = small_head(("jawOpen", "browInnerUp_L", "browInnerUp_R", "eyeBlink"))
+    anim = speech(n=7, fps=25.0)
+    anim["BrowInnerUp"] = np.linspace(0, 0.6, 7)
+    motion = drive.mesh_motion(anim, mesh.shape_names)
+    motion.weights[:, mesh.shape_index("browInnerUp_R")] *= 0.5  # make the halves differ
+    write_glb(mesh, motion, tmp_path / "b.glb")
+    back = read_glb(tmp_path / "b.glb")
+    assert back.fps == 25.0
+    np.testing.assert_allclose(back["browInnerUp"], 0.75 * anim["BrowInnerUp"], atol=1e-6)
+    eye = (anim["EyeBlinkLeft"] + anim["EyeBlinkRight"]) / 2
+    np.testing.assert_allclose(back["eyeBlinkLeft"], eye, atol=1e-6)
+    np.testing.assert_allclose(back["eyeBlinkRight"], eye, atol=1e-6)
+
+
+def test_bad_files_raise_input_error(tmp_path):
+    text = tmp_path / "x.glb"
+    text.write_text("this is not a glb\n")
+    with pytest.raises(InputError, match="not a binary glTF"):
+        read_glb(text)
+    still = tmp_path / "still.glb"
+    trimesh.creation.box().export(still)  # a valid GLB with no animation
+    with pytest.raises(InputError, match="no morph-target weights animation"):
+        read_glb(still)
+    with pytest.raises(InputError, match="cannot read"):
+        read_glb(tmp_path / "missing.glb")
+
+
+def test_default_head_export(tmp_path):
+    default_head = pytest.importorskip("emoface.render.default_head").default_head
+    mesh = default_head()
+    path = formats.write_atomic(formats.get("glb"), speech(), tmp_path / "d.glb")
+    doc, blob = glb_parts(path)
+    check_structure(doc, blob)
+    assert set(doc["meshes"][0]["extras"]["targetNames"]) <= set(mesh.shape_names)
+    back = formats.read(path)
+    if ("jawopen", None) in {drive.split_side(n) for n in doc["meshes"][0]["extras"]["targetNames"]}:
+        np.testing.assert_allclose(back["jawOpen"], speech()["JawOpen"], atol=1e-6)
