@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-APT_PACKAGES := espeak-ng ffmpeg
+APT_PACKAGES := espeak-ng ffmpeg  # and libosmesa6 (offscreen OpenGL for previews)
 DEMO := out/demo
 
 .PHONY: demo test train system-deps clean
@@ -13,14 +13,17 @@ $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	# torch is pinned in the same command: that CPU wheel is on disk; a looser spec pulls a CUDA build.
 	$(BIN)/pip install --quiet torch==2.13.0 -e ".[test,backbone]"
+	# after pyrender (which pins PyOpenGL 3.1.0): 3.1.7 is the release that works with OSMesa offscreen.
+	$(BIN)/pip install --quiet PyOpenGL==3.1.7
 	touch $(STAMP)
 
 system-deps:
 	@missing=""; for p in $(APT_PACKAGES); do command -v $$p >/dev/null || missing="$$missing $$p"; done; \
+	{ ldconfig -p 2>/dev/null || /sbin/ldconfig -p; } | grep -q libOSMesa || missing="$$missing libosmesa6"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(APT_PACKAGES) >/dev/null; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
 demo: $(STAMP)

@@ -181,6 +181,9 @@ def build_parser() -> argparse.ArgumentParser:
     from emoface.live.commands import add_parsers
 
     add_parsers(sub)
+    from emoface.render.commands import add_parsers as add_render_parsers
+
+    add_render_parsers(sub)
     r = sub.add_parser("rigs", help="list rigs or show one's curves")
     r.add_argument("action", choices=["list", "show"])
     r.add_argument("name", nargs="?")

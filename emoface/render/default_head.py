@@ -14,14 +14,14 @@ from functools import lru_cache
 
 import numpy as np
 
-from emoface.render.mesh import BlendshapeMesh, Part, build_deltas
+from emoface.render.mesh import BlendshapeMesh, Part, build_deltas, eye_colors
 
 CY, RY, RZ_FRONT, RZ_BACK = 1.5, 11.0, 9.4, 10.4  # cranium ellipsoid: centre height and radii
 Y_EYE, EYE_X, EYE_HALF, R_EYE = 3.5, 3.2, 1.4, 1.2
 Y_MOUTH, MOUTH_HALF = -3.5, 2.35
 JAW_PIVOT = np.array([0.0, -0.5, -1.5])
 JAW_OPEN_DEG = 15.0
-N_THETA, N_PHI = 200, 150
+N_THETA, N_PHI = 160, 120
 
 SKIN = np.array([0.86, 0.66, 0.55])
 LIP = np.array([0.68, 0.30, 0.30])
@@ -277,16 +277,6 @@ def _skin_colors(skin: _Skin, p: np.ndarray) -> np.ndarray:
     return col
 
 
-def _eye_colors(unit: np.ndarray) -> np.ndarray:
-    angle = np.degrees(np.arccos(np.clip(unit[:, 2], -1, 1)))
-    col = np.tile(np.array([0.95, 0.94, 0.92]), (len(unit), 1))
-    col = np.where((angle > 60)[:, None], np.array([0.9, 0.78, 0.76]), col)
-    iris = np.array([0.30, 0.42, 0.55])
-    col = np.where((angle < 26)[:, None], iris * 0.55, col)
-    col = np.where((angle < 23)[:, None], iris, col)
-    return np.where((angle < 9)[:, None], np.array([0.03, 0.03, 0.04]), col)
-
-
 @lru_cache(maxsize=1)
 def default_head() -> BlendshapeMesh:
     skin = _Skin()
@@ -312,10 +302,9 @@ def default_head() -> BlendshapeMesh:
     teeth_l = b.add("teeth_lower", lower_pts, lower_tris, np.where(gum_l, [0.8, 0.45, 0.45], tooth), 0.35)
     tongue_pts, tongue_tris, _ = _uv_sphere(np.array([0, -4.45, 5.6]), np.array([1.8, 0.55, 2.3]), 24, 12)
     tongue = b.add("tongue", tongue_pts, tongue_tris, np.array([0.78, 0.38, 0.40]), roughness=0.45)
-    eye_parts = {}
     for side, cx in (("l", EYE_X), ("r", -EYE_X)):
         pts, tris, unit = _uv_sphere(np.array([cx, Y_EYE, _eye_z()]), R_EYE, 36, 48, pole_forward=True)
-        eye_parts[side] = b.add(f"eyeball_{side}", pts, tris, _eye_colors(unit), roughness=0.15)
+        b.add(f"eyeball_{side}", pts, tris, eye_colors(unit, np.zeros(3)), roughness=0.15)
 
     pos = np.concatenate(b.pos)
     deltas = _shape_deltas(skin, neutral, pos, {"mouth": mouth, "teeth_lower": teeth_l, "tongue": tongue,

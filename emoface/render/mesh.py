@@ -142,6 +142,22 @@ def _split_deltas(deltas: sparse.csr_matrix, n_vertices: int):
             np.concatenate(value) if value else np.zeros((0, 3), np.float32), np.array(offsets, np.int64))
 
 
+def eye_colors(points: np.ndarray, centre: np.ndarray) -> np.ndarray:
+    """Sclera, iris and pupil by angle from the eye's forward (+z) axis, for eyeballs that carry no colours."""
+    d = points - centre
+    angle = np.degrees(np.arccos(np.clip(d[:, 2] / np.maximum(np.linalg.norm(d, axis=1), 1e-9), -1, 1)))
+    iris = np.array([0.30, 0.42, 0.55])
+    col = np.where((angle > 60)[:, None], np.array([0.9, 0.78, 0.76]), np.array([0.95, 0.94, 0.92]))
+    col = np.where((angle < 26)[:, None], iris * 0.55, col)
+    col = np.where((angle < 23)[:, None], iris, col)
+    return np.where((angle < 9)[:, None], np.array([0.03, 0.03, 0.04]), col).astype(np.float32)
+
+
+def is_eyeball(name: str) -> bool:
+    low = name.lower()
+    return "eyeball" in low or low in ("eye_l", "eye_r", "eye_left", "eye_right")
+
+
 def material_for(name: str) -> tuple[tuple, float, bool]:
     low = name.lower()
     for pattern, color, roughness, hidden in NAMED_MATERIALS:
@@ -187,6 +203,12 @@ def load_mesh(path) -> BlendshapeMesh:
     if colors is not None:
         colors = np.asarray(colors, np.float32)[:, :3]
         colors = colors / 255.0 if colors.max() > 1.0 else colors
+    elif any(is_eyeball(p.name) for p in parts):
+        colors = np.ones((n, 3), np.float32)
+        for p in parts:
+            if is_eyeball(p.name) and p.end > p.start:
+                eye = neutral[p.start:p.end]
+                colors[p.start:p.end] = eye_colors(eye, sphere_centre(eye))
     return BlendshapeMesh(neutral, triangles, shape_names, deltas, parts, colors, source=str(path))
 
 
@@ -204,3 +226,10 @@ def _read_parts(arrays: dict, n: int) -> list[Part]:
             hidden = bool(arrays["group_hidden"][g])
         parts.append(Part(str(name), int(start), int(end), color, roughness, hidden))
     return parts
+
+
+def sphere_centre(points: np.ndarray) -> np.ndarray:
+    """Least-squares sphere centre: the eyeball's pivot, not its bounding box (a cornea bulges forward)."""
+    a = np.c_[2 * points, np.ones(len(points))]
+    solution, *_ = np.linalg.lstsq(a, (points ** 2).sum(axis=1), rcond=None)
+    return solution[:3]

@@ -17,6 +17,7 @@ import numpy as np
 from emoface import formats
 from emoface.animation import Animation
 from emoface.errors import InputError
+from emoface.render.inputs import read_animation, source_audio
 from emoface.rigs import CANONICAL_RIG, retarget
 
 log = logging.getLogger("emoface")
@@ -133,31 +134,6 @@ def add_parser(sub) -> None:
     p.set_defaults(func=cmd_plot)
 
 
-def _read_animation(path: Path) -> Animation:
-    """Any baked file -> Animation; one InputError for every way a file can fail to be one."""
-    if formats.for_suffix(path) is None:
-        raise InputError(path, "not an emoface animation file (suffix is not one of "
-                         f"{', '.join(sorted({m.SUFFIX for m in formats.FORMATS.values()}))} or audio)")
-    try:
-        # retarget here so an unknown or mismatched rig fails naming the file
-        return retarget(formats.read(path), CANONICAL_RIG)
-    except InputError as exc:
-        raise InputError(path, f"not an emoface animation file ({exc})") from None
-    except Exception as exc:  # noqa: BLE001 - json, csv, numpy and zip each raise their own kinds
-        reason = str(exc).removeprefix(f"{path}: ").splitlines()[0] if str(exc) else type(exc).__name__
-        raise InputError(path, f"not an emoface animation file ({reason})") from None
-
-
-def _source_audio(anim: Animation, anim_path: Path) -> Path | None:
-    """The baked line's audio, as recorded at bake time (absolute, relative to cwd, or beside the file)."""
-    from emoface.batch import AUDIO_SUFFIXES
-
-    source = anim.metadata.get("source")
-    if not isinstance(source, str) or Path(source).suffix.lower() not in AUDIO_SUFFIXES:
-        return None
-    return next((p for p in (Path(source), anim_path.parent / source) if p.is_file()), None)
-
-
 def cmd_plot(args) -> int:
     from emoface.audio import SAMPLE_RATE, load_audio
     from emoface.batch import AUDIO_SUFFIXES
@@ -182,12 +158,12 @@ def cmd_plot(args) -> int:
         for flag in ("emotion", "text"):
             if getattr(args, flag):
                 raise InputError(f"--{flag}", "applies to an audio input only")
-        anim = _read_animation(args.input)
+        anim = read_animation(args.input)
         if args.fps:
             anim = anim.copy(fps=args.fps)
     if args.audio:
         audio = load_audio(args.audio)
-    elif audio is None and (source := _source_audio(anim, args.input)):
+    elif audio is None and (source := source_audio(anim, args.input)):
         try:
             audio = load_audio(source)
         except InputError as exc:  # the waveform is a convenience: plot the curves anyway

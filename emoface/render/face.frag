@@ -1,0 +1,56 @@
+#version 330 core
+// emoface's fragment shader for pyrender's mesh.vert: Lambert + Blinn-Phong with vertex colours.
+// pyrender's own PBR shader costs about twice as much per pixel on llvmpipe (OSMesa), and a preview
+// needs lit, readable shapes, not physically based materials.
+struct DirectionalLight {
+    vec3 color;
+    float intensity;
+    vec3 direction;
+};
+struct Material {
+    vec3 emissive_factor;
+    vec4 base_color_factor;
+    float metallic_factor;
+    float roughness_factor;
+};
+uniform Material material;
+uniform DirectionalLight directional_lights[MAX_DIRECTIONAL_LIGHTS];
+uniform int n_directional_lights;
+uniform vec3 cam_pos;
+uniform vec3 ambient_light;
+
+in vec3 frag_position;
+in vec3 frag_normal;
+#ifdef COLOR_0_LOC
+in vec4 color_multiplier;
+#endif
+out vec4 frag_color;
+
+const float PI = 3.141592653589793;
+
+void main()
+{
+    vec3 n = normalize(frag_normal);
+    vec3 v = normalize(cam_pos - frag_position);
+    if (dot(n, v) < 0.0) {
+        n = -n;  // the inside of the mouth is seen from its back
+    }
+    vec4 base = material.base_color_factor;
+#ifdef COLOR_0_LOC
+    base *= color_multiplier;
+#endif
+    vec3 albedo = pow(base.rgb, vec3(2.2));
+    float rough = clamp(material.roughness_factor, 0.05, 1.0);
+    float shininess = 2.0 / (rough * rough * rough * rough) - 2.0 + 4.0;
+    float spec_scale = 0.04 * (shininess + 8.0) / (8.0 * PI);
+    vec3 color = albedo * ambient_light;
+    for (int i = 0; i < n_directional_lights; i++) {
+        vec3 l = normalize(-directional_lights[i].direction);
+        vec3 radiance = directional_lights[i].color * directional_lights[i].intensity;
+        float nl = max(dot(n, l), 0.0);
+        vec3 h = normalize(l + v);
+        float spec = spec_scale * pow(max(dot(n, h), 0.0), shininess);
+        color += radiance * nl * (albedo / PI + vec3(spec));
+    }
+    frag_color = vec4(pow(clamp(color, 0.0, 1.0), vec3(1.0 / 2.2)), 1.0);
+}
