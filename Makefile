@@ -38,6 +38,7 @@ demo: $(STAMP)
 	$(BIN)/emoface bake --manifest $(DEMO)/dialogue.csv -o $(DEMO)/metahuman --format emoface-txt
 	$(BIN)/emoface bake --manifest $(DEMO)/dialogue.csv -o $(DEMO)/livelink --format livelink-csv
 	$(BIN)/emoface bake $(DEMO)/scout.wav -o $(DEMO)/scout_arkit.json --rig arkit --emotion fear:0.9
+	$(BIN)/emoface render $(DEMO)/scout.wav -o $(DEMO)/scout_preview.mp4 --emotion fear:0.9 --size 384
 	@echo; echo "demo output in $(DEMO)/ (dialogue sheet: $(DEMO)/dialogue.csv):"; find $(DEMO) -type f | sort
 
 test: $(STAMP)

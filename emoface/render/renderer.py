@@ -126,6 +126,13 @@ class FaceRenderer:
         pose = np.eye(4)
         pose[:3, 3] = [centre[0], centre[1], centre[2] + distance]
         self.scene.add(cam, pose=pose)
+        self._eye, self._yfov = pose[:3, 3], yfov
+
+    def project(self, points) -> np.ndarray:
+        """Pixel (column, row) of head-space points with the head unposed: where to look in a frame."""
+        d = np.atleast_2d(points) - self._eye
+        f = (self.size / 2) / np.tan(self._yfov / 2)
+        return np.stack([self.size / 2 + f * d[:, 0] / -d[:, 2], self.size / 2 - f * d[:, 1] / -d[:, 2]], axis=1)
 
     def posed_vertices(self, weights, eyes=None) -> np.ndarray:
         """Shape weights -> vertices, eyeballs turned by (yaw, pitch) degrees per eye."""
