@@ -56,7 +56,7 @@ class _Geometry:
         owner = np.full(mesh.n_vertices, -1)
         for k, p in enumerate(mesh.parts):
             owner[p.start:p.end] = k
-        visible = np.array([not p.hidden for p in mesh.parts] + [False])[owner]
+        visible = np.array([not p.hidden for p in mesh.parts] + [False])[owner]  # owner -1 (no part): hidden
         tris = mesh.triangles[visible[mesh.triangles].all(axis=1)]
         if not len(tris):
             raise ValueError(f"{mesh.source}: the mesh has no visible triangles")
