@@ -92,8 +92,8 @@ def ser_card():
 `--emotion auto` and `emoface analyze`; the default network does not depend on it.
 
 - Model: `emoface/emotion/recognize.py`, convolutions over {card['window_s']} s log-mel windows, mean+max pooling,
-  7 classes ({', '.join(card['classes'])}); calm {card['calm']}. A line's track: windows every 0.5 s, probabilities
-  smoothed over neighbouring windows, eased between keyframes.
+  7 classes ({', '.join(card['classes'])}); calm {card['calm']}.{members(card)}
+  A line's track: windows every 0.5 s, probabilities smoothed over neighbouring windows, eased between keyframes.
 - Data: {card['data']}.
 - Speaker-independent accuracy (leave-actors-out: each fold trains on 9 actors and tests on 3 unseen ones;
   clip label = mean of window probabilities): **{100 * card['mean_accuracy']:.1f}%** mean.
@@ -102,8 +102,19 @@ def ser_card():
 |---|---|
 {folds}
 
-- Training: `{card['command']}`, {card['epochs']} epochs, {card['minutes']} min (folds + final model on all 12 actors).
+- Training: `{card['command']}`, {card['epochs']} epochs, {card['minutes']} min (folds + final model on all 12 actors).{voices(card)}
 """
+
+
+def members(card) -> str:
+    n = card.get("members", 1)
+    return f"\n  {n} such networks, trained with different seeds, are averaged (their probabilities)." if n > 1 else ""
+
+
+def voices(card) -> str:
+    n = card.get("voices", 0)
+    return (f"\n  Each training clip is also used {n} more times with its pitch moved by 1-3 semitones up or down\n"
+            "  (new voices, same emotion); the copies stay on their actor's side of each fold.") if n else ""
 
 
 if __name__ == "__main__":

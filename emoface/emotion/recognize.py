@@ -29,17 +29,15 @@ SER_NAME = "ser-ravdess-nc.pt"
 class SERConfig:
     n_mels: int = 80
     channels: int = 96
+    members: int = 1  # networks trained with different seeds; their probabilities are averaged
 
 
-class EmotionRecognizer(nn.Module):
-    """Conv layers over log-mel, then mean+max pooling over time -> 7 emotion logits."""
+class _Member(nn.Module):
+    """One network: conv layers over normalised log-mel, then mean+max pooling over time -> 7 logits."""
 
     def __init__(self, config: SERConfig):
         super().__init__()
-        self.config = config
         c = config.channels
-        self.register_buffer("mel_mean", torch.zeros(config.n_mels))
-        self.register_buffer("mel_std", torch.ones(config.n_mels))
         self.convs = nn.Sequential(
             nn.Conv1d(config.n_mels, c, 5, padding=2), nn.BatchNorm1d(c), nn.GELU(),
             nn.Conv1d(c, c, 5, padding=2, stride=2), nn.BatchNorm1d(c), nn.GELU(),
@@ -49,13 +47,33 @@ class EmotionRecognizer(nn.Module):
         )
         self.head = nn.Sequential(nn.Dropout(0.3), nn.Linear(2 * c + 2, len(EMOTIONS)))
 
-    def forward(self, mel):  # [b, t, mels] -> [b, 7]
+    def forward(self, x, level, spread):  # x: [b, mels, t] normalised, per-window mean removed
+        h = self.convs(x)
+        return self.head(torch.cat([h.mean(-1), h.amax(-1), level[:, None], spread[:, None]], dim=1))
+
+
+class EmotionRecognizer(nn.Module):
+    """`members` small conv networks over log-mel windows -> 7 emotion log-probabilities (their mean)."""
+
+    def __init__(self, config: SERConfig):
+        super().__init__()
+        self.config = config
+        self.register_buffer("mel_mean", torch.zeros(config.n_mels))
+        self.register_buffer("mel_std", torch.ones(config.n_mels))
+        self.members = nn.ModuleList(_Member(config) for _ in range(config.members))
+
+    def forward(self, mel):  # [b, t, mels] -> [b, 7] log-probabilities (softmax gives the mean probabilities)
         x = (mel - self.mel_mean) / self.mel_std
         level = x.mean(dim=(1, 2))  # how loud the window is, kept apart from its spectral shape
         spread = x.mean(dim=2).std(dim=1)  # how much the loudness moves
-        x = x - x.mean(dim=1, keepdim=True)  # per-window mean removal: voice and channel colour matter less
-        h = self.convs(x.transpose(1, 2))
-        return self.head(torch.cat([h.mean(-1), h.amax(-1), level[:, None], spread[:, None]], dim=1))
+        x = (x - x.mean(dim=1, keepdim=True)).transpose(1, 2)  # per-window mean removal: voice, channel matter less
+        logp = torch.stack([torch.log_softmax(m(x, level, spread), dim=-1) for m in self.members])
+        return logp[0] if len(self.members) == 1 else torch.logsumexp(logp, dim=0) - np.log(len(self.members))
+
+
+def _upgrade(state: dict) -> dict:
+    """Checkpoints from before ensembles kept one network's layers at the top level."""
+    return {(f"members.0.{k}" if k.startswith(("convs.", "head.")) else k): v for k, v in state.items()}
 
 
 def save(model: EmotionRecognizer, path, card: dict) -> None:
@@ -72,7 +90,7 @@ def load(path=None) -> EmotionRecognizer:
     if data.get("format") != "emoface.ser/1":
         raise InputError(target, "not an emoface emotion recognition checkpoint")
     model = EmotionRecognizer(SERConfig(**data["config"]))
-    model.load_state_dict(data["state_dict"])
+    model.load_state_dict(_upgrade(data["state_dict"]))
     model.card = data["card"]
     return model.eval()
 

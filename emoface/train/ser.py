@@ -28,6 +28,7 @@ log = logging.getLogger("emoface")
 RAVDESS_TO_EMOFACE = {"neutral": "neutral", "calm": "neutral", "happy": "happy", "sad": "sad", "angry": "angry",
                       "fearful": "fear", "disgust": "disgust", "surprised": "surprise"}
 FOLDS = [[1, 2, 3], [4, 5, 6], [7, 8, 9], [10, 11, 12]]
+MEMBERS = 3
 
 
 def load_ravdess(shared: Path):
@@ -77,13 +78,23 @@ def _crop(item, win, rng):
     return crop
 
 
-def fit(items, epochs: int = 40, seed: int = 0) -> EmotionRecognizer:
-    torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
-    model = EmotionRecognizer(SERConfig())
+def fit(items, epochs: int = 60, seed: int = 0, members: int = 1) -> EmotionRecognizer:
+    """`members` networks, each trained with its own seed on the same clips, saved as one model."""
+    model = EmotionRecognizer(SERConfig(members=members))
     allm = torch.cat([i["mel"] for i in items])
     model.mel_mean.copy_(allm.mean(0))
     model.mel_std.copy_(allm.std(0).clamp(min=1e-3))
+    for k in range(members):
+        one = EmotionRecognizer(SERConfig())
+        one.load_state_dict({n: v for n, v in model.state_dict().items() if n.startswith("mel_")}, strict=False)
+        _train(one, items, epochs, seed + 1000 * k)
+        model.members[k].load_state_dict(one.members[0].state_dict())
+    return model.eval()
+
+
+def _train(model: EmotionRecognizer, items, epochs: int, seed: int) -> None:
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
     opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=1e-3)
     steps = epochs * (len(items) // 32)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-3, total_steps=steps)
@@ -97,9 +108,9 @@ def fit(items, epochs: int = 40, seed: int = 0) -> EmotionRecognizer:
         loss.backward()
         opt.step()
         sched.step()
-        if (step + 1) % 200 == 0:
+        if (step + 1) % 500 == 0:
             log.info("step %d/%d loss %.3f", step + 1, steps, loss.item())
-    return model.eval()
+    model.eval()
 
 
 def accuracy(model, items) -> float:
@@ -111,21 +122,25 @@ def main(argv=None) -> int:
     ap.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[3] / "shared")
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[2] / "checkpoints" / "ser-ravdess-nc.pt")
     ap.add_argument("--epochs", type=int, default=60)
+    ap.add_argument("--voices", type=int, default=2, help="pitch-shifted copies of each training clip")
+    ap.add_argument("--members", type=int, default=MEMBERS, help="networks (seeds) averaged in the model")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     t0 = time.time()
     items = load_ravdess(args.shared)
+    voices = with_new_voices(items, args.voices)  # copies keep their actor: they stay on its side of a fold
     folds = []
     for test_actors in FOLDS:
-        model = fit([i for i in items if i["actor"] not in test_actors], args.epochs)
+        model = fit([i for i in voices if i["actor"] not in test_actors], args.epochs, members=args.members)
         acc = accuracy(model, [i for i in items if i["actor"] in test_actors])
         folds.append({"test_actors": test_actors, "accuracy": round(acc, 4)})
         log.info("leave out actors %s: accuracy %.3f", test_actors, acc)
     mean = float(np.mean([f["accuracy"] for f in folds]))
-    model = fit(items, args.epochs)
+    model = fit(voices, args.epochs, members=args.members)
     card = {"data": "RAVDESS actors 01-12 (CC BY-NC-SA 4.0): non-commercial use only",
             "classes": list(EMOTIONS), "calm": "counted as neutral", "window_s": WINDOW_S,
             "leave_actors_out": folds, "mean_accuracy": round(mean, 4), "epochs": args.epochs,
+            "voices": args.voices, "members": args.members,
             "command": "python -m emoface.train.ser " + " ".join(argv or sys.argv[1:]),
             "minutes": round((time.time() - t0) / 60, 1)}
     save(model, args.out, card)
