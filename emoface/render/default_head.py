@@ -365,7 +365,7 @@ def _shape_deltas(skin: _Skin, neutral, pos, parts) -> dict[str, np.ndarray]:
         corner = front * _gauss(sx, y, MOUTH_HALF, Y_MOUTH + 0.1, 1.5, 1.3)
         cheek = front * _gauss(sx, y, 3.6, -0.6, 1.5, 1.3)
         skin_delta(f"mouthSmile{suffix}", np.outer(corner, (0.6 * sign, 0.9, -0.4)) + np.outer(cheek, (0, 0.35, 0.15)))
-        skin_delta(f"mouthFrown{suffix}", np.outer(corner, (0.1 * sign, -0.55, 0)))
+        skin_delta(f"mouthFrown{suffix}", np.outer(corner, (0.1 * sign, -0.75, -0.1)))
         skin_delta(f"mouthStretch{suffix}", np.outer(corner, (0.6 * sign, -0.15, -0.2))
                    + np.outer(edge * lower * side, (0, -0.2, 0)))
         skin_delta(f"mouthDimple{suffix}", np.outer(corner, (0.25 * sign, 0.05, -0.4)))
@@ -376,7 +376,7 @@ def _shape_deltas(skin: _Skin, neutral, pos, parts) -> dict[str, np.ndarray]:
         skin_delta(f"mouthLowerDown{suffix}",
                    np.outer(lip_side * lower * np.exp(np.minimum(d_mouth, 0) / 0.8), (0, -0.6, 0.05)))
         brow = front * _gauss(sx, y, 2.9, Y_EYE + 1.6, 2.0, 1.0)
-        skin_delta(f"browDown{suffix}", np.outer(brow, (-0.2 * sign, -0.5, 0.15)))
+        skin_delta(f"browDown{suffix}", np.outer(brow, (-0.3 * sign, -0.75, 0.2)))
         skin_delta(f"browOuterUp{suffix}", np.outer(front * _gauss(sx, y, 4.3, Y_EYE + 1.6, 1.4, 1.1), (0, 0.55, 0)))
         skin_delta(f"cheekSquint{suffix}", np.outer(front * _gauss(sx, y, 3.6, 1.3, 1.5, 1.0), (0, 0.35, 0.1)))
         sneer = front * _gauss(sx, y, 1.2, 0.6, 0.8, 1.2)
