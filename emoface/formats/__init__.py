@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 from emoface.formats import emoface_txt, glb, json_format, livelink_csv, npz_format
@@ -31,18 +32,27 @@ def write_atomic(fmt, anim, path, **options) -> Path:
     """Write through a temporary file; options (such as glb's mesh=) go to fmt.write."""
     if fmt.RIG and anim.rig != fmt.RIG:
         raise ValueError(f"{fmt.NAME} holds the {fmt.RIG} rig only (got {anim.rig})")
+    with atomic_output(path) as tmp:
+        fmt.write(anim, tmp, **options)
+    return Path(path)
+
+
+@contextmanager
+def atomic_output(path, suffix: str = ".part"):
+    """A temporary path beside `path`, renamed onto it when the block succeeds and removed when it fails:
+    every file emoface writes (bakes, plots, videos) appears whole or not at all. `suffix` for writers that
+    pick their format from it (ffmpeg)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
     os.close(fd)
     try:
-        fmt.write(anim, tmp, **options)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; a baked file is an ordinary file
+        yield tmp
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; the output is an ordinary file
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return path
 
 
 def _umask() -> int:

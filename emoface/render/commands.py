@@ -83,7 +83,6 @@ def cmd_render(args) -> int:
         if args.audio:
             load_audio(args.audio)  # a bad sound track fails before any frame is drawn
         anims = [read_animation(args.input)]
-        emotions = [anims[0].metadata.get("emotion", "")]
         audio_path = audio_path or source_audio(anims[0], args.input)
         if audio_path is None:
             log.warning("%s: no source audio found (give --audio); the video is silent", args.input)

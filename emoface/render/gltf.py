@@ -20,7 +20,7 @@ from scipy.spatial.transform import Rotation
 from emoface.animation import Animation
 from emoface.errors import InputError
 from emoface.render.drive import MeshMotion, rotation, split_side
-from emoface.render.mesh import BlendshapeMesh
+from emoface.render.mesh import BlendshapeMesh, vertex_normals
 
 FLOAT, UINT = gl.FLOAT, gl.UNSIGNED_INT  # 5126, 5125
 _DTYPES = {5120: "<i1", 5121: "<u1", 5122: "<i2", 5123: "<u2", 5125: "<u4", 5126: "<f4"}
@@ -65,18 +65,6 @@ def visible_submesh(mesh: BlendshapeMesh) -> tuple[np.ndarray, np.ndarray]:
     remap[kept] = np.arange(kept.size)
     tris = mesh.triangles[keep[mesh.triangles].all(axis=1)]
     return kept, remap[tris].astype(np.uint32)
-
-
-def vertex_normals(vertices: np.ndarray, triangles: np.ndarray) -> np.ndarray:
-    """Area-weighted smooth normals, unit length as glTF requires (+z for vertices in no triangle)."""
-    v = vertices.astype(np.float64)
-    face = np.cross(v[triangles[:, 1]] - v[triangles[:, 0]], v[triangles[:, 2]] - v[triangles[:, 0]])
-    normals = np.zeros_like(v)
-    for c in range(3):
-        np.add.at(normals, triangles[:, c], face)
-    length = np.linalg.norm(normals, axis=1, keepdims=True)
-    normals = np.where(length > 1e-12, normals / np.maximum(length, 1e-12), [0.0, 0.0, 1.0])
-    return normals.astype(np.float32)
 
 
 def head_quaternions(head_deg: np.ndarray) -> np.ndarray:

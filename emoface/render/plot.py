@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 
@@ -112,9 +111,9 @@ def plot_animation(anim: Animation, path, samples: np.ndarray | None = None, rat
     title = title or _title(anim)
     if title:
         fig.suptitle(title)
-    # Reuse the formats' atomic writer: temp file in the same folder, renamed into place, removed on failure.
-    sink = SimpleNamespace(NAME="plot", RIG=None, write=lambda _, tmp: fig.savefig(tmp, format=kind, dpi=DPI))
-    return formats.write_atomic(sink, anim, path)
+    with formats.atomic_output(path) as tmp:
+        fig.savefig(tmp, format=kind, dpi=DPI)
+    return path
 
 
 def add_parser(sub) -> None:

@@ -10,10 +10,9 @@ import os
 from pathlib import Path
 
 import numpy as np
-from scipy import sparse
 
 from emoface.render.drive import rotation
-from emoface.render.mesh import BlendshapeMesh, is_eyeball, sphere_centre
+from emoface.render.mesh import BlendshapeMesh, is_eyeball, normal_incidence, sphere_centre, vertex_normals
 
 BACKGROUND = (0.20, 0.22, 0.26)
 FRAGMENT_SHADER = Path(__file__).with_name("face.frag")
@@ -61,9 +60,7 @@ class _Geometry:
         if not len(tris):
             raise ValueError(f"{mesh.source}: the mesh has no visible triangles")
         self.tris = tris
-        rows, cols = tris.ravel(), np.repeat(np.arange(len(tris)), 3)
-        self.incidence = sparse.csr_matrix((np.ones(rows.size, np.float32), (rows, cols)),
-                                           shape=(mesh.n_vertices, len(tris)))
+        self.incidence = normal_incidence(tris, mesh.n_vertices)
         colors = mesh.colors()
         self.groups = []  # (vertex ids, local triangles, colours, roughness, double sided)
         keys = {}
@@ -77,10 +74,7 @@ class _Geometry:
                 self.groups.append((ids, local.reshape(-1, 3).astype(np.uint32), colors[ids], roughness, double))
 
     def normals(self, v: np.ndarray) -> np.ndarray:
-        t = self.tris
-        face = np.cross(v[t[:, 1]] - v[t[:, 0]], v[t[:, 2]] - v[t[:, 0]])  # area-weighted
-        n = self.incidence @ face
-        return (n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+        return vertex_normals(v, self.tris, self.incidence)
 
 
 class FaceRenderer:

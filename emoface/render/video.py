@@ -1,18 +1,17 @@
 """Frames -> MP4 (H.264 + AAC) through imageio-ffmpeg's bundled ffmpeg, and the labelled emotion grid.
 
 Frame i shows time i / fps of the audio, and the audio starts at 0, so sound and picture stay in sync.
-The file is written under a temporary name and renamed, so a failure leaves no partial video.
+The file is written under a temporary name and renamed (formats.atomic_output): no partial video.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
+from emoface.formats import atomic_output
 from emoface.render.drive import MeshMotion
 from emoface.render.renderer import FaceRenderer
 
@@ -64,10 +63,7 @@ def write_mp4(images, n_frames: int, fps: float, size: tuple[int, int], path, au
     import imageio_ffmpeg
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".mp4", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_output(path, suffix=".mp4") as tmp:  # ffmpeg picks the container from the suffix
         writer = imageio_ffmpeg.write_frames(
             tmp, size, fps=fps, codec="libx264", pix_fmt_in="rgb24", pix_fmt_out="yuv420p", quality=None,
             macro_block_size=2, ffmpeg_log_level="error", audio_path=str(audio_path) if audio_path else None,
@@ -77,9 +73,4 @@ def write_mp4(images, n_frames: int, fps: float, size: tuple[int, int], path, au
         for image in tqdm(images, total=n_frames, desc=desc, unit="frame", disable=not progress, leave=False):
             writer.send(np.ascontiguousarray(image))
         writer.close()
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
