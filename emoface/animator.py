@@ -6,6 +6,7 @@ audio -> prosody -> engine (canonical curves) -> emotion layer -> smoothing -> h
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -65,7 +66,9 @@ class Animator:
         anim = self._post(anim, prosody, weights)
         anim.values = load_rig(CANONICAL_RIG).clip(anim.values)
         anim.metadata = {
-            "source": audio.source, "emotion": emotion.summary(), "seed": self.seed, "engine": self.engine,
+            "source": audio.source,  # as given; source_abs finds the audio from anywhere (render, plot)
+            **({"source_abs": os.path.abspath(audio.source)} if os.path.isfile(audio.source) else {}),
+            "emotion": emotion.summary(), "seed": self.seed, "engine": self.engine,
             "version": __version__, "duration_s": round(audio.duration, 6), **anim.metadata,
         }
         return anim

@@ -15,12 +15,13 @@ from pathlib import Path
 from tqdm import tqdm
 
 from emoface import formats
-from emoface.audio import load_audio
+from emoface.audio import FFMPEG_SUFFIXES, load_audio
 from emoface.emotion.spec import EmotionTrack, parse_emotion
 from emoface.errors import EmofaceError, InputError
+from emoface.paths import inside
 
 log = logging.getLogger("emoface")
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".mp3", ".aiff", ".aif", ".opus")
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".mp3", ".aiff", ".aif", ".opus") + FFMPEG_SUFFIXES
 MANIFEST_COLUMNS = ("audio", "emotion", "intensity", "text", "out")
 AUTO = "auto"  # emotion recognised from the audio itself
 
@@ -66,11 +67,16 @@ def read_manifest(path: Path, out_dir: Path, suffix: str) -> tuple[list[Job], li
     """Rows of audio, emotion, intensity, text, out (only audio required; paths relative to the manifest)."""
     if not path.is_file():
         raise InputError(path, "manifest not found")
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        reader = csv.DictReader(f)
-        if not reader.fieldnames or "audio" not in reader.fieldnames:
-            raise InputError(path, f"manifest needs an 'audio' column (columns: {', '.join(MANIFEST_COLUMNS)})")
-        rows = list(reader)
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            reader = csv.DictReader(f)
+            if not reader.fieldnames or "audio" not in reader.fieldnames:
+                raise InputError(path, f"manifest needs an 'audio' column (columns: {', '.join(MANIFEST_COLUMNS)})")
+            rows = list(reader)
+    except UnicodeDecodeError as exc:
+        raise InputError(path, f"manifest is not UTF-8 text (byte {exc.start}); save it as UTF-8 CSV") from None
+    except csv.Error as exc:
+        raise InputError(path, f"manifest is not a readable CSV ({exc})") from None
     jobs, bad = [], []
     base = path.parent
     for line, row in enumerate(rows, start=2):
@@ -83,7 +89,7 @@ def read_manifest(path: Path, out_dir: Path, suffix: str) -> tuple[list[Job], li
             emotion = (row.get("emotion") or "neutral").strip()
             track = AUTO if emotion == AUTO else EmotionTrack.constant(parse_emotion(emotion, intensity, label))
             out = (row.get("out") or "").strip()
-            target = (out_dir / out) if out else out_dir / Path(audio).with_suffix(suffix).name
+            target = inside(out_dir, out, label) if out else out_dir / Path(audio).with_suffix(suffix).name
             if out and not Path(out).suffix:
                 target = target.with_suffix(suffix)
             jobs.append(Job(base / audio, target, track, (row.get("text") or "").strip() or None, label))
@@ -110,7 +116,10 @@ def run(jobs: list[Job], animator, fmt, max_duration_s: float, progress: bool = 
 
                 emotion = predict_track(audio.samples)
             anim = animator.animate(audio, emotion, job.text)
-            formats.write_atomic(fmt, anim, job.out)
+            try:
+                formats.write_atomic(fmt, anim, job.out)
+            except OSError as exc:  # unwritable folder, a file where a folder should be, a full disk
+                raise InputError(job.out, f"cannot write the output ({exc.strerror or exc})") from None
             report.written.append(job.out)
         except EmofaceError as exc:
             report.failed.append((name, str(exc).removeprefix(name + ": ")))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import sys
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from emoface.audio import DEFAULT_MAX_DURATION_S
 from emoface.emotion.spec import EMOTIONS, EmotionTrack, load_emotion_track, parse_emotion
 from emoface.engines import DEFAULT_ENGINE, ENGINES
 from emoface.errors import EmofaceError, InputError
+from emoface.options import DURATION, FPS, INTENSITY, SEED, OneLineParser, quiet_broken_pipe
 
 log = logging.getLogger("emoface")
 
@@ -26,25 +28,26 @@ def _bake_parser(sub):
     p.add_argument("--format", choices=list(formats.FORMATS), help="default: from -o's suffix, else json")
     p.add_argument("--rig", help="arkit, livelink, metahuman, metahuman-expressions, or a rig profile .json "
                                  "(default: what the format needs, else livelink)")
-    p.add_argument("--fps", type=float, default=60.0)
-    p.add_argument("--seed", type=int, default=0, help="seed for blinks, gaze and head motion")
+    p.add_argument("--fps", type=FPS, default=60.0, help="frames per second, 1-240 (default 60)")
+    p.add_argument("--seed", type=SEED, default=0, help="seed for blinks, gaze and head motion (0 or more)")
     p.add_argument("--engine", default=DEFAULT_ENGINE, choices=sorted(ENGINES),
                    help="neural: the trained network (default); phonetic: phonemes -> visemes")
     p.add_argument("--checkpoint", help="network checkpoint for --engine neural (default: the shipped one)")
     p.add_argument("--speech-encoder", metavar="PATH",
                    help="local Hugging Face model directory for a checkpoint trained on a pretrained backbone")
-    p.add_argument("--emotion", default="neutral",
-                   help=f"{'|'.join(EMOTIONS)}, a blend (happy:0.7+surprise:0.3), or auto (recognised from the audio)")
-    p.add_argument("--intensity", type=float, default=1.0, help="0-1, scales --emotion")
-    p.add_argument("--emotion-track", type=Path, help="JSON keyframes [{time, emotion, intensity}, ...]")
+    emotion = p.add_mutually_exclusive_group()
+    emotion.add_argument("--emotion", help=f"{'|'.join(EMOTIONS)}, a blend (happy:0.7+surprise:0.3; weights sum "
+                                           "to at most 1), or auto (recognised from the audio); default neutral")
+    emotion.add_argument("--emotion-track", type=Path, help="JSON keyframes [{time, emotion, intensity}, ...]")
+    p.add_argument("--intensity", type=INTENSITY, help="0-1, scales --emotion (default 1)")
     text = p.add_mutually_exclusive_group()
     text.add_argument("--text", help="transcript (one input): forced alignment instead of phone recognition")
     text.add_argument("--text-file", type=Path, help="file holding the transcript (one input)")
-    p.add_argument("--recognizer", choices=["loop", "words"], default="loop",
-                   help="without a transcript: phone loop (fast) or English word recognition then alignment "
-                        "(better lips, ~6x slower)")
+    p.add_argument("--recognizer", choices=["loop", "words"],
+                   help="phonetic engine without a transcript: phone loop (default, fast) or English word "
+                        "recognition then alignment (better lips, ~4x real time)")
     p.add_argument("--manifest", type=Path, help="dialogue sheet CSV: audio, emotion, intensity, text, out")
-    p.add_argument("--max-duration", type=float, default=DEFAULT_MAX_DURATION_S, metavar="SECONDS",
+    p.add_argument("--max-duration", type=DURATION, default=DEFAULT_MAX_DURATION_S, metavar="SECONDS",
                    help="refuse longer audio (default 1800)")
     for flag, what in (("blinks", "blinks"), ("gaze", "eye saccades"), ("head", "head motion"),
                        ("smooth", "smoothing")):
@@ -57,10 +60,11 @@ def _resolve_format_and_rig(args) -> tuple:
     out = Path(args.output)
     name = args.format or formats.for_suffix(out) or formats.DEFAULT_FORMAT
     fmt = formats.get(name)
+    carries = getattr(fmt, "CARRIES", fmt.RIG)
     rig = args.rig or fmt.RIG or "livelink"
-    if fmt.RIG and rig != fmt.RIG:
-        raise InputError("--rig", f"format {name} holds the {fmt.RIG} rig only, not {rig}")
-    return fmt, rig
+    if fmt.RIG and rig not in (fmt.RIG, carries):
+        raise InputError("--rig", f"format {name} holds the {carries} rig only, not {rig}")
+    return fmt, fmt.RIG or rig
 
 
 def cmd_bake(args) -> int:
@@ -69,12 +73,17 @@ def cmd_bake(args) -> int:
 
     if not args.inputs and not args.manifest:
         raise InputError("bake", "give audio INPUTs or --manifest")
+    check_engine_options(args)
+    if args.emotion_track and args.intensity is not None:
+        raise InputError("--intensity", "scales --emotion; an --emotion-track gives each keyframe its intensity")
     fmt, rig = _resolve_format_and_rig(args)
     animator = Animator(engine=args.engine, rig=rig, fps=args.fps, seed=args.seed, blinks=args.blinks,
                         gaze=args.gaze, head=args.head, smooth=args.smooth,
-                        recognizer=args.recognizer, checkpoint=args.checkpoint,
+                        recognizer=args.recognizer or "loop", checkpoint=args.checkpoint,
                         speech_encoder=args.speech_encoder)
     out = Path(args.output)
+    args.emotion = args.emotion or "neutral"
+    args.intensity = 1.0 if args.intensity is None else args.intensity
     if args.emotion_track:
         emotion = load_emotion_track(args.emotion_track)
     elif args.emotion.strip().lower() == batch.AUTO:
@@ -98,8 +107,11 @@ def cmd_bake(args) -> int:
         if text and len(found) > 1:
             raise InputError("--text", "a transcript applies to one input; use --manifest for many lines")
         single = len(found) == 1 and formats.for_suffix(out) is not None and not out.is_dir()
+        if not single:
+            _check_output_folder(out)
         jobs += [batch.Job(a, o, emotion, text) for a, o in batch.plan_outputs(found, out, fmt.SUFFIX, single)]
     if args.manifest:
+        _check_output_folder(out)
         m_jobs, bad = batch.read_manifest(args.manifest, out, fmt.SUFFIX)
         if args.emotion_track:
             for j in m_jobs:
@@ -111,12 +123,38 @@ def cmd_bake(args) -> int:
         print(f"emoface: error: {label}: {reason}", file=sys.stderr)
     total = len(jobs) + len(bad)
     if (total > 1 and report.failed) or (not args.quiet and not report.failed):
-        print(f"baked {len(report.written)} of {total} line(s) to {out} ({fmt.NAME}, rig {rig})", file=sys.stderr)
+        print(f"baked {len(report.written)} of {total} line(s) to {out} ({fmt.NAME}, rig "
+              f"{getattr(fmt, 'CARRIES', rig)})", file=sys.stderr)
     if report.failed and total > 1:
         print(f"{len(report.failed)} failed:", file=sys.stderr)
         for label, reason in report.failed:
             print(f"  {label}: {reason}", file=sys.stderr)
     return 1 if report.failed else 0
+
+
+def _check_output_folder(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise InputError(out, "is a file; with several lines (or --manifest) -o names an output folder")
+
+
+def check_engine_options(args) -> None:
+    """Options that only one engine or checkpoint uses are refused, not silently ignored."""
+    neural = args.engine == "neural"
+    if neural and getattr(args, "recognizer", None):
+        raise InputError("--recognizer", "applies to --engine phonetic; the network needs no phone recognizer "
+                                         "(give --text for exact lip closures)")
+    if not neural and (args.checkpoint or getattr(args, "speech_encoder", None)):
+        raise InputError("--checkpoint" if args.checkpoint else "--speech-encoder", "applies to --engine neural")
+    encoder = getattr(args, "speech_encoder", None)
+    if encoder:
+        if not Path(encoder).is_dir():
+            raise InputError(encoder, "speech encoder folder not found (--speech-encoder names a local "
+                                      "Hugging Face model directory)")
+        from emoface.model import checkpoints
+
+        if not checkpoints.load_checkpoint(args.checkpoint).config.speech_encoder:
+            raise InputError("--speech-encoder", f"checkpoint {args.checkpoint or checkpoints.DEFAULT_NAME} uses "
+                                                 "no pretrained speech encoder")
 
 
 def cmd_rigs(args) -> int:
@@ -141,23 +179,37 @@ def cmd_rigs(args) -> int:
 
 
 def cmd_analyze(args) -> int:
+    """One result per file (a JSON object per line with --json); a bad file gets one error line, the rest go on.
+
+    Exit 0 when every file was analysed, 1 when some failed, 2 when all did (a lone bad file, as before).
+    """
     from emoface.audio import load_audio
     from emoface.emotion.recognize import load, probabilities
 
-    audio = load_audio(args.input, args.max_duration)
-    times, probs = probabilities(load(args.model), audio.samples)
-    track = [{"time": round(float(t), 3), "emotion": EMOTIONS[int(np.argmax(p))],
-              "probabilities": {e: round(float(x), 4) for e, x in zip(EMOTIONS, p)}} for t, p in zip(times, probs)]
-    overall = probs.mean(axis=0)
-    result = {"source": str(args.input), "emotion": EMOTIONS[int(np.argmax(overall))],
-              "probabilities": {e: round(float(x), 4) for e, x in zip(EMOTIONS, overall)}, "track": track}
-    if args.json:
-        print(json.dumps(result, indent=1))
-    else:
-        print(f"{args.input}: {result['emotion']} ({overall.max():.0%})")
-        for k in track:
-            print(f"  {k['time']:7.2f}s  {k['emotion']:9s} {k['probabilities'][k['emotion']]:.0%}")
-    return 0
+    model = load(args.model)
+    failed = 0
+    for path in args.inputs:
+        try:
+            audio = load_audio(path, args.max_duration)
+        except EmofaceError as exc:
+            print(f"emoface: error: {exc}", file=sys.stderr)
+            failed += 1
+            continue
+        times, probs = probabilities(model, audio.samples)
+        track = [{"time": round(float(t), 3), "emotion": EMOTIONS[int(np.argmax(p))],
+                  "probabilities": {e: round(float(x), 4) for e, x in zip(EMOTIONS, p)}} for t, p in zip(times, probs)]
+        overall = probs.mean(axis=0)
+        result = {"source": str(path), "duration": round(audio.duration, 3), "emotion": EMOTIONS[int(np.argmax(overall))],
+                  "probabilities": {e: round(float(x), 4) for e, x in zip(EMOTIONS, overall)}, "track": track}
+        if args.json:
+            print(json.dumps(result), flush=True)
+        else:
+            print(f"{path}: {result['emotion']} ({overall.max():.0%})")
+            for k in track:
+                print(f"  {k['time']:7.2f}s  {k['emotion']:9s} {k['probabilities'][k['emotion']]:.0%}")
+    if failed:
+        print(f"{failed} of {len(args.inputs)} failed", file=sys.stderr)
+    return 0 if not failed else 2 if failed == len(args.inputs) else 1
 
 
 def cmd_eval(args) -> int:
@@ -174,7 +226,7 @@ def cmd_eval(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="emoface", description="Audio-driven emotional facial animation.")
+    parser = OneLineParser(prog="emoface", description="Audio-driven emotional facial animation.")
     parser.add_argument("--version", action="version", version=f"emoface {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     _bake_parser(sub)
@@ -190,10 +242,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--json", action="store_true")
     r.set_defaults(func=cmd_rigs)
     a = sub.add_parser("analyze", help="recognise the emotion track of a line (what --emotion auto uses)")
-    a.add_argument("input", type=Path)
-    a.add_argument("--json", action="store_true")
+    a.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="audio files (one result each)")
+    a.add_argument("--json", action="store_true", help="one JSON object per line, one line per file")
     a.add_argument("--model", help="emotion recognition checkpoint (default: the shipped non-commercial one)")
-    a.add_argument("--max-duration", type=float, default=DEFAULT_MAX_DURATION_S)
+    a.add_argument("--max-duration", type=DURATION, default=DEFAULT_MAX_DURATION_S, metavar="SECONDS",
+                   help="refuse longer audio (default 1800)")
     a.set_defaults(func=cmd_analyze)
     e = sub.add_parser("eval", help="measure the network against the phonetic engine and a loudness baseline")
     e.add_argument("--shared", type=Path, default=Path("../shared"))
@@ -214,9 +267,10 @@ def main(argv=None) -> int:
     handler.setFormatter(_OneLine())
     log.addHandler(handler)
     log.setLevel(logging.INFO)
-    args = build_parser().parse_args(argv)
-    args.argv = list(sys.argv[1:] if argv is None else argv)
+    previous = _terminate_like_interrupt()
     try:
+        args = build_parser().parse_args(argv)
+        args.argv = list(sys.argv[1:] if argv is None else argv)
         return args.func(args)
     except EmofaceError as exc:
         print(f"emoface: error: {exc}", file=sys.stderr)
@@ -224,10 +278,31 @@ def main(argv=None) -> int:
     except ValueError as exc:
         print(f"emoface: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        quiet_broken_pipe()
+        return 0
     except KeyboardInterrupt:
         return 130
+    except Terminated:
+        return 143
     finally:
         log.removeHandler(handler)
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised where the program is, so that half-written outputs are removed as on Ctrl-C."""
+
+
+def _terminate_like_interrupt():
+    def handler(signum, frame):
+        raise Terminated()
+
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        return None
 
 
 if __name__ == "__main__":

@@ -32,10 +32,12 @@ class PhoneticEngine:
         from emoface.phonetic.animate import animate
         from emoface.phonetic.recognize import timed_phones
 
-        phones, how = ([], "silent") if audio.is_silent else timed_phones(audio.samples, text, audio.source,
-                                                                                  self.recognizer)
+        phones, how, measures = ([], "silent", None) if audio.is_silent else timed_phones(
+            audio.samples, text, audio.source, self.recognizer)
         anim = animate(phones, prosody, n_frames, fps)
         anim.metadata["phoneme_source"] = how
+        if measures is not None:
+            anim.metadata["alignment"] = measures
         anim.metadata["phonemes"] = [[p.name, round(p.start, 3), round(p.end, 3)] for p in phones]
         return anim
 
@@ -61,18 +63,21 @@ class NeuralEngine:
             emotion: EmotionTrack) -> Animation:
         from emoface.model.infer import predict
         from emoface.phonetic.animate import close_bilabials
-        from emoface.phonetic.recognize import align
+        from emoface.phonetic.recognize import checked_align
 
         anim = predict(self.model, audio.samples, emotion, n_frames, fps)
         anim.metadata["checkpoint"] = Path(self.checkpoint).name
+        anim.metadata["phoneme_source"] = "network"
         if text and text.strip() and not audio.is_silent:
             try:
-                phones = align(audio.samples, text)
+                phones, measures = checked_align(audio.samples, text)
             except RuntimeError as exc:
                 log.warning("%s: forced alignment failed (%s); using the network alone", audio.source, exc)
+                anim.metadata["transcript_rejected"] = str(exc)
             else:
                 close_bilabials(anim, phones)
                 anim.metadata["phoneme_source"] = "aligned"
+                anim.metadata["alignment"] = measures
                 anim.metadata["phonemes"] = [[p.name, round(p.start, 3), round(p.end, 3)] for p in phones]
         return anim
 

@@ -6,13 +6,17 @@ Canonical curves are the 61 Live Link Face curves (ARKit 52 + head/eye rotations
 - board: MetaHuman face-board controls over a weighted rig of CTRL_expressions curves, where a 2D control
   (range -1..1) carries two opposite curves: positive values drive one, negative values the other.
 Built-in rigs live in rigs/*.json (emoface._rigs in the wheel); `--rig path.json` loads a user's profile.
+Every definition goes through one validator (_from_data): a bad field is one InputError naming the file, never
+NaN in the output. An animation on a user's rig carries the checked profile in its metadata (PROFILE_KEY), so
+a baked file reads back (render, plot, retarget) without the profile file.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -23,6 +27,10 @@ from emoface.errors import InputError
 from emoface.jsonio import read_json
 
 CANONICAL_RIG = "livelink"
+PROFILE_KEY = "rig_profile"  # metadata entry: a user rig's definition, so files baked on it read back
+LIMIT = 1e6  # largest weight or range end a profile may give (beyond it float32 curves lose meaning)
+_CURVE_KEYS = {"name", "from", "range"}
+_CONTROL_KEYS = {"name", "type", "range", "positive", "negative"}
 
 
 def _builtin_dir():
@@ -45,6 +53,7 @@ class Rig:
     description: str
     lo: np.ndarray
     hi: np.ndarray
+    builtin: bool = False  # shipped in rigs/; a user profile is False and travels in metadata (PROFILE_KEY)
 
     def from_canonical(self, values: np.ndarray) -> np.ndarray:
         raise NotImplementedError
@@ -58,25 +67,35 @@ class Rig:
     def describe(self) -> dict:
         return {"name": self.name, "description": self.description, "curves": len(self.names)}
 
+    def definition(self) -> dict:
+        """The profile as JSON data, checked and resolved: _from_data(definition()) is the same rig. A baked
+        file on a user's rig carries it in its metadata, so it reads back without the profile file."""
+        raise NotImplementedError
+
 
 class WeightedRig(Rig):
-    def __init__(self, name: str, description: str, curves: list[dict], canonical: tuple[str, ...], source="rig"):
-        self.name, self.description = name, description
+    def __init__(self, name: str, description: str, curves: list[dict], canonical: "WeightedRig | None"):
+        """`curves` as _weighted_curves makes them; `canonical` None for the canonical rig itself."""
+        self.name, self.description, self.curves = name, description, curves
         self.names = tuple(c["name"] for c in curves)
-        if len(set(self.names)) != len(self.names):
-            raise InputError(source, "curve names repeat")
-        lookup = {_alias_key(n): i for i, n in enumerate(canonical)}
-        self.weights = np.zeros((len(curves), len(canonical)), np.float64)
-        ranges = []
+        columns = canonical.names if canonical is not None else self.names
+        index = {n: i for i, n in enumerate(columns)}
+        self.weights = np.zeros((len(curves), len(columns)), np.float64)
         for r, curve in enumerate(curves):
-            for src, w in curve.get("from", {}).items():
-                col = lookup.get(_alias_key(src))
-                if col is None:
-                    raise InputError(source, f"curve {curve['name']!r} uses unknown canonical curve {src!r}")
-                self.weights[r, col] += float(w)
-            ranges.append(curve.get("range", [0.0, 1.0]))
-        self.lo, self.hi = (np.array(x, np.float32) for x in zip(*ranges)) if ranges else (np.zeros(0),) * 2
+            for src, w in curve["from"].items():
+                self.weights[r, index[src]] += w
+        self.lo = np.array([c["range"][0] for c in curves], np.float32)
+        self.hi = np.array([c["range"][1] for c in curves], np.float32)
         self._pinv = None
+
+    @cached_property
+    def _definition(self) -> dict:
+        return {"name": self.name, "description": self.description,
+                "curves": [{"name": c["name"], "from": dict(c["from"]), "range": list(c["range"])}
+                           for c in self.curves]}
+
+    def definition(self) -> dict:
+        return self._definition
 
     def from_canonical(self, values):
         return self.clip(values @ self.weights.T)
@@ -93,6 +112,7 @@ class BoardRig(Rig):
 
     def __init__(self, name: str, description: str, controls: list[dict], expressions: WeightedRig):
         self.name, self.description, self.expressions = name, description, expressions
+        self.controls = controls
         self.names = tuple(c["name"] for c in controls)
         self.lo = np.array([min(c["range"]) for c in controls], np.float32)
         self.hi = np.array([max(c["range"]) for c in controls], np.float32)
@@ -142,27 +162,185 @@ class BoardRig(Rig):
     def describe(self):
         return {**super().describe(), "expressions": self.expressions.name}
 
+    def definition(self) -> dict:
+        return self._definition
 
-def _from_data(data: dict, source: str) -> Rig:
-    if not isinstance(data, dict) or "name" not in data:
-        raise InputError(source, "a rig file is a JSON object with a name and curves")
-    if data.get("kind") == "board":
-        return BoardRig(data["name"], data.get("description", ""), data["controls"], load_rig(data["expressions"]))
+    @cached_property
+    def _definition(self) -> dict:
+        expressions = self.expressions.name if self.expressions.builtin else self.expressions.definition()
+        return {"name": self.name, "description": self.description, "kind": "board", "expressions": expressions,
+                "controls": [{**c, "range": list(c["range"])} for c in self.controls]}
+
+
+def _from_data(data, source: str, builtin: bool = False) -> Rig:
+    """Build a rig from its JSON definition, validating every field: one InputError naming the file."""
+    if not isinstance(data, dict):
+        raise InputError(source, "a rig profile is a JSON object with a name and curves")
+    name = _text(data.get("name"), "name", source)
+    if not builtin and name in builtin_names():
+        raise InputError(source, f"name {name!r} is a built-in rig's: give your rig its own name")
+    description = data.get("description", f"user rig profile {source}")
+    if not isinstance(description, str):
+        raise InputError(source, f"description must be a string (got {_show(description)})")
+    if data.get("kind", "weighted") == "board":
+        rig = _board_from_data(name, description, data, source)
+    elif data.get("kind", "weighted") == "weighted":
+        canonical = None if name == CANONICAL_RIG else _load_builtin(CANONICAL_RIG)
+        rig = WeightedRig(name, description, _weighted_curves(data, source, canonical), canonical)
+    else:
+        raise InputError(source, f"kind must be 'weighted' or 'board' (got {_show(data.get('kind'))})")
+    rig.builtin = builtin
+    return rig
+
+
+def _weighted_curves(data: dict, source: str, canonical: "WeightedRig | None") -> list[dict]:
+    """Profile curves -> [{name, from: {canonical name: weight}, range: (lo, hi)}], all checked.
+
+    The map form {"theirName": {"JawOpen": 1.0}} is a curve with weights only; {"theirName": {"from": {...},
+    "range": [lo, hi]}} and the list form [{"name", "from", "range"}] say the range too. Without a range a
+    curve that can only be positive is a blend shape weight, clipped to 0-1; one whose weights can make it
+    negative is not clipped: it spans what its weights reach ({"HeadYaw": 180} gives -180..180 degrees).
+    """
     curves = data.get("curves")
-    if isinstance(curves, dict):  # user profiles may write {"theirName": {"JawOpen": 1.0}, ...}
-        curves = [{"name": k, "from": v} for k, v in curves.items()]
+    if isinstance(curves, dict):
+        curves = [{**v, "name": k} if isinstance(v, dict) and ("from" in v or "range" in v) else {"name": k, "from": v}
+                  for k, v in curves.items()]
     if not isinstance(curves, list) or not curves:
-        raise InputError(source, "rig profile has no curves")
-    for c in curves:
-        if not isinstance(c, dict) or not isinstance(c.get("name"), str) or not isinstance(c.get("from", {}), dict):
-            raise InputError(source, f"bad curve entry {c!r}: expected name and a 'from' map of weights")
-    canonical = canonical_names() if data["name"] != CANONICAL_RIG else tuple(c["name"] for c in curves)
-    return WeightedRig(data["name"], data.get("description", f"user rig profile {source}"), curves, canonical, source)
+        raise InputError(source, "rig profile has no curves (give 'curves': a map or list of your curve names)")
+    names = canonical.names if canonical is not None else tuple(
+        c.get("name") if isinstance(c, dict) else None for c in curves)
+    lookup = {_alias_key(n): n for n in names if isinstance(n, str)}
+    out, seen = [], set()
+    for k, c in enumerate(curves, 1):
+        if not isinstance(c, dict):
+            raise InputError(source, f"curve {k}: expected an object with name, from and range (got {_show(c)})")
+        name = _text(c.get("name"), f"curve {k} name", source)
+        where = f"curve {name!r}"
+        if name in seen:
+            raise InputError(source, f"{where} appears twice (curve names repeat)")
+        seen.add(name)
+        unknown = sorted(set(c) - _CURVE_KEYS)
+        if unknown:
+            raise InputError(source, f"{where}: unknown key {unknown[0]!r} (a curve has name, from and range)")
+        weights = c.get("from", {})
+        if not isinstance(weights, dict):
+            raise InputError(source, f"{where}: expected a map of canonical curve names to weights "
+                                     f"(got {_show(weights)})")
+        resolved: dict[str, float] = {}
+        for src, w in weights.items():
+            target = lookup.get(_alias_key(src))
+            if target is None:
+                raise InputError(source, f"{where} uses unknown canonical curve {src!r}")
+            resolved[target] = resolved.get(target, 0.0) + _number(w, f"{where}: weight of {src!r}", source)
+        if "range" in c:
+            span = _span(c["range"], f"{where}: range", source)
+        elif canonical is None:
+            span = (0.0, 1.0)
+        else:
+            span = _default_range(resolved, canonical)
+        out.append({"name": name, "from": resolved, "range": span})
+    return out
+
+
+def _default_range(weights: dict[str, float], canonical: "WeightedRig") -> tuple[float, float]:
+    """0-1 for a curve that cannot go negative (a blend shape weight); else the span its weights reach."""
+    index = {n: i for i, n in enumerate(canonical.names)}
+    lo = hi = 0.0
+    for src, w in weights.items():
+        a, b = w * float(canonical.lo[index[src]]), w * float(canonical.hi[index[src]])
+        lo, hi = lo + min(a, b), hi + max(a, b)
+    return (0.0, 1.0) if lo >= 0 else (lo, hi)
+
+
+def _board_from_data(name: str, description: str, data: dict, source: str) -> "BoardRig":
+    spec = data.get("expressions")
+    if isinstance(spec, dict):  # embedded (a baked file's copy of a board profile over a custom rig)
+        expressions = _from_data(spec, f"{source} expressions")
+    elif isinstance(spec, str) and spec:
+        try:
+            expressions = load_rig(spec)
+        except InputError as exc:
+            raise InputError(source, f"expressions: {exc}") from None
+    else:
+        raise InputError(source, "a board rig names its 'expressions' rig")
+    if not isinstance(expressions, WeightedRig):
+        raise InputError(source, f"expressions rig {expressions.name!r} must be a weighted rig")
+    controls = data.get("controls")
+    if not isinstance(controls, list) or not controls:
+        raise InputError(source, "board rig has no controls (give 'controls': a list)")
+    known = set(expressions.names)
+    out, seen = [], set()
+    for k, c in enumerate(controls, 1):
+        if not isinstance(c, dict):
+            raise InputError(source, f"control {k}: expected an object with name, range, positive, negative")
+        cname = _text(c.get("name"), f"control {k} name", source)
+        where = f"control {cname!r}"
+        if cname in seen:
+            raise InputError(source, f"{where} appears twice")
+        seen.add(cname)
+        unknown = sorted(set(c) - _CONTROL_KEYS)
+        if unknown:
+            raise InputError(source, f"{where}: unknown key {unknown[0]!r}")
+        if "range" not in c:
+            raise InputError(source, f"{where} has no range")
+        entry = {"name": cname, "range": _span(c["range"], f"{where}: range", source, ordered=False)}
+        for side in ("positive", "negative"):
+            curves = c.get(side, [])
+            if not isinstance(curves, list) or not all(isinstance(n, str) for n in curves):
+                raise InputError(source, f"{where}: {side} must be a list of curve names")
+            missing = [n for n in curves if n not in known]
+            if missing:
+                raise InputError(source, f"{where}: {side} names unknown curve {missing[0]!r} "
+                                         f"of rig {expressions.name!r}")
+            entry[side] = list(curves)
+        if "type" in c:
+            entry["type"] = _text(c["type"], f"{where}: type", source)
+        out.append(entry)
+    return BoardRig(name, description, out, expressions)
+
+
+def _show(value) -> str:
+    text = json.dumps(value) if isinstance(value, (dict, list, str)) else repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _text(value, what: str, source: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InputError(source, f"{what} must be a non-empty string (got {_show(value)})")
+    return value
+
+
+def _number(value, what: str, source: str) -> float:
+    """A finite JSON number within +-LIMIT: NaN, Infinity, strings and true/false are refused."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InputError(source, f"{what} must be a number (got {_show(value)})")
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise InputError(source, f"{what} must be a finite number (got {_show(value)})")
+    if abs(number) > LIMIT:
+        raise InputError(source, f"{what} must lie within -{LIMIT:.0f}..{LIMIT:.0f} (got {_show(value)})")
+    return number
+
+
+def _span(value, what: str, source: str, ordered: bool = True) -> tuple[float, float]:
+    """[lo, hi] of finite numbers, lo < hi (board controls may run high to low: lo != hi)."""
+    if not isinstance(value, (list, tuple)) or len(value) != 2:
+        raise InputError(source, f"{what} must be [low, high] (got {_show(value)})")
+    lo, hi = (_number(v, what, source) for v in value)
+    if ordered and lo >= hi:
+        raise InputError(source, f"{what} must have low < high (got {_show(list(value))}; a reversed curve "
+                                 "takes a negative weight)")
+    if lo == hi:
+        raise InputError(source, f"{what} needs two different ends (got {_show(list(value))})")
+    return lo, hi
 
 
 @lru_cache(maxsize=None)
 def _load_builtin(name: str) -> Rig:
-    return _from_data(json.loads((_builtin_dir() / f"{name}.json").read_text()), name)
+    return _from_data(json.loads((_builtin_dir() / f"{name}.json").read_text()), name, builtin=True)
 
 
 def load_rig(name_or_path) -> Rig:
@@ -181,16 +359,32 @@ def canonical_names() -> tuple[str, ...]:
     return _load_builtin(CANONICAL_RIG).names
 
 
+def rig_of(anim: Animation) -> Rig:
+    """The rig an animation is on: a built-in one, or the user profile its metadata carries (PROFILE_KEY)."""
+    if anim.rig in builtin_names():
+        return _load_builtin(anim.rig)
+    profile = anim.metadata.get(PROFILE_KEY)
+    if isinstance(profile, dict) and profile.get("name") == anim.rig:
+        return _from_data(profile, f"rig profile {anim.rig!r} in the metadata")
+    raise InputError(anim.rig, "unknown rig: not a built-in one, and the animation carries no rig profile in its "
+                               f"metadata ({PROFILE_KEY!r}): bake it again to embed it")
+
+
 def retarget(anim: Animation, rig: Rig | str) -> Animation:
-    """Re-express an animation's curves on another rig, going through the canonical curves by name."""
+    """Re-express an animation's curves on another rig, going through the canonical curves by name. An
+    animation on a user's rig carries the profile in metadata[PROFILE_KEY] (see Rig.definition)."""
     target = rig if isinstance(rig, Rig) else load_rig(rig)
+    metadata = {k: v for k, v in anim.metadata.items() if k != PROFILE_KEY}
+    if not target.builtin:
+        metadata[PROFILE_KEY] = target.definition()  # cached: live sinks retarget every frame
     if anim.rig == target.name and anim.names == target.names:
-        return anim
+        return anim if metadata == anim.metadata else anim.copy(metadata=metadata)
     if anim.rig == CANONICAL_RIG:
         canon = _reorder(anim, canonical_names())
     else:
-        canon = load_rig(anim.rig).to_canonical(_reorder(anim, load_rig(anim.rig).names))
-    return Animation(target.names, anim.fps, target.from_canonical(canon), target.name, dict(anim.metadata))
+        source = rig_of(anim)
+        canon = source.to_canonical(_reorder(anim, source.names))
+    return Animation(target.names, anim.fps, target.from_canonical(canon), target.name, metadata)
 
 
 def _reorder(anim: Animation, names: tuple[str, ...]) -> np.ndarray:

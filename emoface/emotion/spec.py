@@ -28,8 +28,10 @@ def _emotion_index(name: str, source: str) -> int:
 
 
 def parse_emotion(spec: str, intensity: float = 1.0, source: str = "--emotion") -> np.ndarray:
-    """'happy', 'happy:0.7+surprise:0.3' -> 7-vector of weight x intensity (neutral where nothing is left)."""
-    if not 0.0 <= intensity <= 1.0:
+    """'happy', 'happy:0.7+surprise:0.3' -> 7-vector of weight x intensity (neutral where nothing is left).
+
+    A blend's weights share one face, so they may not sum past 1 ('happy:1+happy:1' is not 'happy:2')."""
+    if not 0.0 <= intensity <= 1.0:  # also refuses NaN
         raise InputError(source, f"intensity {intensity} is outside 0-1")
     vec = np.zeros(len(EMOTIONS), np.float32)
     for part in filter(None, (p.strip() for p in str(spec).split("+"))):
@@ -43,6 +45,9 @@ def parse_emotion(spec: str, intensity: float = 1.0, source: str = "--emotion") 
         vec[_emotion_index(name, source)] += w
     if not vec.any():
         raise InputError(source, f"empty emotion {spec!r}")
+    if vec.sum() > 1.0 + 1e-4:
+        raise InputError(source, f"weights in {spec!r} sum to {vec.sum():g}, past 1 (a blend shares one face: "
+                                 "e.g. happy:0.7+surprise:0.3)")
     vec *= intensity
     return vec
 
@@ -98,7 +103,9 @@ def load_emotion_track(path) -> EmotionTrack:
     data = read_json(path, "emotion track")
     transition = DEFAULT_TRANSITION_S
     if isinstance(data, dict):
-        transition = float(data.get("transition", transition))
+        transition = _number(data.get("transition", transition), path, "transition")
+        if transition < 0:
+            raise InputError(path, f"transition {transition} is negative")
         data = data.get("keyframes")
     if not isinstance(data, list) or not data:
         raise InputError(path, "emotion track needs a non-empty list of keyframes")
@@ -106,14 +113,18 @@ def load_emotion_track(path) -> EmotionTrack:
     for k in data:
         if not isinstance(k, dict) or "time" not in k or "emotion" not in k:
             raise InputError(path, f"keyframe {k!r} needs 'time' and 'emotion'")
-        try:
-            time = float(k["time"])
-            intensity = float(k.get("intensity", 1.0))
-        except (TypeError, ValueError):
-            raise InputError(path, f"keyframe {k!r}: time and intensity must be numbers") from None
+        time = _number(k["time"], path, "keyframe time")
+        intensity = _number(k.get("intensity", 1.0), path, "keyframe intensity")
         if time < 0:
             raise InputError(path, f"keyframe time {time} is negative")
         times.append(time)
         vecs.append(parse_emotion(str(k["emotion"]), intensity, str(path)))
     order = np.argsort(times, kind="stable")
     return EmotionTrack(np.array(times)[order], np.array(vecs, np.float32)[order], transition)
+
+
+def _number(value, path, what: str) -> float:
+    """A finite number from a user's JSON (bools, strings, NaN and infinities are refused)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
+        raise InputError(path, f"{what} {value!r} is not a finite number")
+    return float(value)

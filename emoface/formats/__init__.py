@@ -1,6 +1,7 @@
 """Output formats: one module each, registered here by name and file suffix.
 
-A format module has NAME, SUFFIX, RIG (the rig it requires, or None), write(anim, path[, options]) and read(path).
+A format module has NAME, SUFFIX, RIG (the rig it requires, or None), write(anim, path[, options]) and read(path);
+CARRIES when what the file holds differs from the rig it takes (glb: canonical curves in, ARKit morph targets out).
 Files are written to a temporary name and renamed into place, so a failure leaves no partial file.
 """
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from emoface.animation import Animation
 
-NAME, SUFFIX, RIG = "glb", ".glb", None
+NAME, SUFFIX, RIG = "glb", ".glb", "livelink"  # takes the canonical curves (morph weights and head rotation)
+CARRIES = "arkit"  # what the file holds, and what a bake reports: the head's ARKit morph targets
 
 
 def write(anim: Animation, path, mesh=None) -> None:

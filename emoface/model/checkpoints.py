@@ -1,7 +1,10 @@
-"""Where checkpoints live: checkpoints/ in the repository, emoface._checkpoints in the wheel."""
+"""Where checkpoints live (checkpoints/ in the repository, emoface._checkpoints in the wheel), and reading one
+safely: a checkpoint is a user's file like any other, so anything wrong with it is one InputError line."""
 
 from __future__ import annotations
 
+import pickle
+import warnings
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -10,6 +13,44 @@ from emoface.errors import InputError
 
 DEFAULT_NAME = "emoface-default.pt"
 DEFAULT = resources.files("emoface._checkpoints") / DEFAULT_NAME
+
+
+def read_checkpoint(path, fmt: str, what: str) -> dict:
+    """torch.load with weights_only (a crafted pickle never runs), then the format tag; InputError otherwise."""
+    import torch
+
+    path = Path(str(path))
+    if not path.is_file():
+        raise InputError(path, f"{what} not found")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            data = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:  # what weights_only raises for garbage and for pickles that would run code
+        raise InputError(path, f"not a readable {what} (not plain tensors: garbage, or code, which is never run)"
+                         ) from None
+    except Exception as exc:  # noqa: BLE001 - truncation, a zip that is not torch's: all "not a checkpoint"
+        raise InputError(path, f"not a readable {what} ({first_line(exc)})") from None
+    if not isinstance(data, dict) or data.get("format") != fmt:
+        raise InputError(path, f"not an {what} (no {fmt!r} format tag)")
+    return data
+
+
+def build(path, what: str, make):
+    """make() builds the model from a checkpoint's config and weights; any failure names the file."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return make()
+    except InputError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a config or weights that do not fit: the file is unusable
+        raise InputError(path, f"not a usable {what} ({first_line(exc)})") from None
+
+
+def first_line(exc: Exception) -> str:
+    text = next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+    return text[:160]
 
 
 @lru_cache(maxsize=4)
@@ -25,7 +66,4 @@ def load_checkpoint(path=None, speech_encoder=None):
     if not target.is_file():
         raise InputError(target, "checkpoint not found" if path else
                          "the default checkpoint is missing from this installation (train it: make train)")
-    try:
-        return _load(str(target), str(speech_encoder) if speech_encoder else None)
-    except (ValueError, RuntimeError, KeyError, EOFError, OSError) as exc:
-        raise InputError(target, f"not a usable emoface checkpoint ({exc})") from None
+    return _load(str(target), str(speech_encoder) if speech_encoder else None)

@@ -146,15 +146,23 @@ def save(model: FaceNet, path, card: dict | None = None) -> None:
 
 def load(path, speech_encoder: str | None = None) -> FaceNet:
     """speech_encoder: where the backbone lives on this machine, if not where it was trained."""
-    data = torch.load(path, map_location="cpu", weights_only=True)
-    if data.get("format") != "emoface.facenet/1":
-        raise ValueError(f"{path}: not an emoface checkpoint")
-    config = NetConfig(**data["config"])
-    if config.speech_encoder and speech_encoder:
-        config.speech_encoder = str(speech_encoder)
-    model = FaceNet(config)
-    missing, unexpected = model.load_state_dict(data["state_dict"], strict=False)
-    if unexpected or [k for k in missing if not k.startswith("backbone.")]:
-        raise ValueError(f"{path}: weights do not match the network ({(unexpected or missing)[:3]})")
-    model.card = data.get("card", {})
-    return model.eval()
+    from emoface.model.checkpoints import build, read_checkpoint
+
+    data = read_checkpoint(path, "emoface.facenet/1", "emoface checkpoint")
+
+    def make() -> FaceNet:
+        config = NetConfig(**data["config"])
+        if config.speech_encoder and speech_encoder:
+            config.speech_encoder = str(speech_encoder)
+        sizes = (config.n_mels, config.channels, config.emotion_dim, config.stem_kernel, len(config.blocks),
+                 len(config.out_names), config.n_phones)
+        if not all(isinstance(v, int) and 0 <= v <= 4096 for v in sizes):  # a crafted config must not eat memory
+            raise ValueError(f"network sizes {sizes} are out of range")
+        model = FaceNet(config)
+        missing, unexpected = model.load_state_dict(data["state_dict"], strict=False)
+        if unexpected or [k for k in missing if not k.startswith("backbone.")]:
+            raise ValueError(f"weights do not match the network ({(unexpected or missing)[:3]})")
+        model.card = data.get("card", {})
+        return model.eval()
+
+    return build(path, "emoface checkpoint", make)

@@ -127,6 +127,11 @@ def _decode(decoder, pcm: bytes) -> None:
 
 def align(samples: np.ndarray, text: str) -> list[Phone]:
     """Forced alignment; raises RuntimeError if the transcript cannot be aligned to the audio."""
+    return _align(samples, text)[0]
+
+
+def _align(samples: np.ndarray, text: str) -> tuple[list[Phone], float]:
+    """Phones and the alignment's mean acoustic score per frame (how well the audio fits those phones)."""
     words = normalise_text(text)
     if not words:
         raise RuntimeError("transcript has no words")
@@ -154,14 +159,15 @@ def align(samples: np.ndarray, text: str) -> list[Phone]:
         except RuntimeError:
             _align_decoder.cache_clear()
             continue
-        out = []
+        out, score, frames = [], 0.0, 0
         for word in alignment:
             for ph in word:
+                score, frames = score + ph.score, frames + ph.duration
                 start = min(max(ph.start * FRAME_S - ALIGN_PAD_S, 0.0), duration)
                 end = min(max((ph.start + ph.duration) * FRAME_S - ALIGN_PAD_S, 0.0), duration)
                 if end > start:
                     out.append(Phone(_clean(ph.name), start, end, "" if word.name.startswith("<") else word.name))
-        return out
+        return out, score / max(frames, 1)
     raise RuntimeError("the transcript does not match the audio")
 
 
@@ -193,13 +199,28 @@ def transcribe(samples: np.ndarray) -> str:
 RECOGNIZERS = ("loop", "words")
 
 
+def checked_align(samples: np.ndarray, text: str) -> tuple[list[Phone], dict]:
+    """Forced alignment that must also fit the audio or agree with what the phone loop hears
+    (emoface.phonetic.confidence): (phones, {"fit", "agreement"}); RuntimeError when the transcript cannot be
+    aligned or does not match the audio."""
+    from emoface.phonetic import confidence
+
+    phones, fit = _align(samples, text)
+    agree = confidence.agreement(phones, recognise(samples), len(samples) / SAMPLE_RATE)
+    measures = {"fit": round(fit, 1), "agreement": round(agree, 3)}
+    if not confidence.trusted(fit, agree):
+        raise RuntimeError(f"the transcript does not match the audio (acoustic fit {fit:.1f} per frame, "
+                           f"agreement with the recognised phones {agree:.2f}: too low)")
+    return phones, measures
+
+
 def timed_phones(samples: np.ndarray, text: str | None, source: str = "",
-                 recognizer: str = "loop") -> tuple[list[Phone], str]:
-    """Phones and how they were found: 'aligned' (to the transcript), 'transcribed' (words recognised,
-    then aligned) or 'recognised' (phone loop)."""
+                 recognizer: str = "loop") -> tuple[list[Phone], str, dict | None]:
+    """Phones, how they were found ('aligned' to the transcript, 'transcribed': words recognised then
+    aligned, or 'recognised' by the phone loop) and the alignment's measures (None when not aligned)."""
     if text and text.strip():
         try:
-            return align(samples, text), "aligned"
+            return _aligned(samples, text, "aligned")
         except RuntimeError as exc:
             log.warning("%s: forced alignment failed (%s); recognising phones without the transcript",
                         source, exc)
@@ -207,7 +228,12 @@ def timed_phones(samples: np.ndarray, text: str | None, source: str = "",
         words = transcribe(samples)
         if words:
             try:
-                return align(samples, words), "transcribed"
+                return _aligned(samples, words, "transcribed")
             except RuntimeError:
                 pass
-    return recognise(samples), "recognised"
+    return recognise(samples), "recognised", None
+
+
+def _aligned(samples, text, how):
+    phones, measures = checked_align(samples, text)
+    return phones, how, measures

@@ -1,7 +1,10 @@
 """Blinks: EmoFace's log-normal rate model and blink shape, made to behave like a speaking person.
 
-- rate: blinks/min ~ LogNormal(3.518, 0.532) clamped 15..100 (EmoFace), scaled by emotion (more when
-  afraid or angry, fewer when surprised or sad) and redrawn after every blink;
+- rate: blinks/min ~ LogNormal(3.518, 0.532) clamped 15..100 (EmoFace), times RATE_SCALE, scaled by emotion
+  (more when afraid or angry, fewer when surprised or sad) and redrawn after every blink. EmoFace's draw
+  alone gives ~30/min with the double blinks, and fear 42/min, above the 10-30/min people blink at while
+  talking; RATE_SCALE brings every emotion inside it (neutral ~21/min, fear ~26, surprise ~13: measured in
+  tests/test_hardening_post.py);
 - timing: a due blink moves to a nearby speech pause or gaze shift when there is one (people blink at
   phrase boundaries and with saccades); sometimes a double blink;
 - shape: EmoFace's 13-frame (60 fps) openness profile, fast close and slow open, duration varied +-20%,
@@ -19,7 +22,8 @@ MU, SIGMA, RATE_RANGE = 3.518, 0.532, (15.0, 100.0)
 OPENNESS = np.array([1.0, 0.95, 0.75, 0.55, 0.3, 0.0, 0.05, 0.15, 0.25, 0.35, 0.45, 0.6, 0.75, 0.9, 1.0])
 SHAPE_S = (len(OPENNESS) - 1) / 60.0
 CLOSED_AT = float(np.argmin(OPENNESS)) / (len(OPENNESS) - 1)
-RATE_FACTOR = {"angry": 1.25, "disgust": 1.1, "fear": 1.45, "happy": 1.05, "sad": 0.8, "surprise": 0.6}
+RATE_SCALE = 0.7
+RATE_FACTOR = {"angry": 1.15, "disgust": 1.1, "fear": 1.25, "happy": 1.05, "sad": 0.8, "surprise": 0.6}
 SNAP_WINDOW_S = (-0.4, 1.0)  # a due blink waits up to 1 s for a pause
 SNAP_P = 0.75
 DOUBLE_P = 0.06
@@ -32,7 +36,7 @@ def _rate_factor(weights: np.ndarray) -> float:
 
 def next_interval(emotion: np.ndarray, rng: np.random.Generator) -> float:
     """Seconds from one blink to the next: a fresh draw of the rate, scaled by the emotion in force."""
-    return 60.0 / (float(np.clip(rng.lognormal(MU, SIGMA), *RATE_RANGE)) * _rate_factor(emotion))
+    return 60.0 / (float(np.clip(rng.lognormal(MU, SIGMA), *RATE_RANGE)) * RATE_SCALE * _rate_factor(emotion))
 
 
 def duration(rng: np.random.Generator) -> float:

@@ -34,8 +34,12 @@ def stressed_syllables(prosody: Prosody, fps: float) -> tuple[np.ndarray, np.nda
 
 
 def _drift(n: int, fps: float, rng: np.random.Generator, amplitude: float) -> np.ndarray:
-    noise = gaussian_filter1d(rng.standard_normal(n + int(4 * fps)), sigma=0.9 * fps, mode="wrap")[:n]
-    return amplitude * noise / max(np.std(noise), 1e-6) if n > 1 else np.zeros(n)
+    """Slow noise of standard deviation `amplitude`, bounded at 3x. Scaled by the filter's own gain, never by
+    the sample's spread: a short line's few frames of a slow drift barely move, and must not be blown up."""
+    sigma = 0.9 * fps
+    noise = gaussian_filter1d(rng.standard_normal(n + int(4 * fps)), sigma=sigma, mode="wrap")[:n]
+    unit = np.sqrt(2.0 * np.sqrt(np.pi) * sigma)  # 1 / std of unit white noise through this Gaussian
+    return np.clip(amplitude * noise * unit, -3 * amplitude, 3 * amplitude)
 
 
 def nod_pulse(t: np.ndarray, peak_t: float) -> np.ndarray:

@@ -9,27 +9,29 @@ from pathlib import Path
 from emoface.errors import InputError
 
 log = logging.getLogger("emoface")
+AUDIO_ONLY = ("--emotion", "--intensity", "--text", "--fps", "--seed", "--engine", "--checkpoint")  # animate audio
 
 
 def add_parsers(sub) -> None:
     from emoface.engines import DEFAULT_ENGINE, ENGINES
+    from emoface.options import FPS, INTENSITY, SEED
     from emoface.render import plot
 
     p = sub.add_parser("render", help="a face mesh animated to MP4 with the audio (no GPU needed)",
                        description="Render a line to an MP4 preview: the default head or your own blendshape mesh.")
     p.add_argument("input", type=Path, help="audio to animate, or a baked animation (.json, .csv, .txt, .npz, .glb)")
     p.add_argument("-o", "--output", type=Path, required=True, help="the .mp4 to write")
-    p.add_argument("--emotion", default="neutral", help="audio input: emotion or blend, as for bake")
-    p.add_argument("--intensity", type=float, default=1.0)
+    p.add_argument("--emotion", help="audio input: emotion or blend, as for bake (default neutral)")
+    p.add_argument("--intensity", type=INTENSITY, help="audio input: 0-1, scales --emotion (default 1)")
     p.add_argument("--text", help="audio input: transcript (forced alignment)")
     p.add_argument("--mesh", default="default",
                    help="'default' (the head built in) or a blendshape .npz, e.g. ICT FaceKit's (docs/RENDER.md)")
     p.add_argument("--grid", choices=["emotions"], help="the same line in all 7 emotions side by side, labelled")
     p.add_argument("--size", type=int, default=512, help="pixels per side of each view (default 512)")
-    p.add_argument("--fps", type=float, help="audio input: frame rate (default 30); a baked file keeps its own")
-    p.add_argument("--seed", type=int, default=0, help="seed for blinks, gaze and head motion")
-    p.add_argument("--engine", default=DEFAULT_ENGINE, choices=sorted(ENGINES))
-    p.add_argument("--checkpoint", help="network checkpoint for --engine neural")
+    p.add_argument("--fps", type=FPS, help="audio input: frame rate, 1-240 (default 30); a baked file keeps its own")
+    p.add_argument("--seed", type=SEED, help="audio input: seed for blinks, gaze and head motion (default 0)")
+    p.add_argument("--engine", choices=sorted(ENGINES), help=f"audio input: default {DEFAULT_ENGINE}")
+    p.add_argument("--checkpoint", help="audio input: network checkpoint for --engine neural")
     p.add_argument("--audio", type=Path, help="baked input: the sound track (default: its recorded source)")
     p.add_argument("--export", type=Path, metavar="FILE.glb", help="also write the mesh and animation as glTF")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -51,6 +53,7 @@ def cmd_render(args) -> int:
     from emoface import formats
     from emoface.audio import load_audio
     from emoface.batch import AUDIO_SUFFIXES
+    from emoface.engines import DEFAULT_ENGINE
     from emoface.emotion.spec import EMOTIONS, EmotionTrack, parse_emotion
     from emoface.render import video
     from emoface.render.drive import mesh_motion
@@ -65,18 +68,30 @@ def cmd_render(args) -> int:
         raise InputError("--size", f"{args.size} is outside 64-2048")
     if not args.input.exists():
         raise InputError(args.input, "file not found")
-    mesh = _mesh(args.mesh)
     is_audio = args.input.suffix.lower() in AUDIO_SUFFIXES
     if args.grid and not is_audio:
         raise InputError(args.input, "--grid emotions animates the line 7 times: give the audio, not a baked file")
+    if args.grid and (args.emotion is not None or args.intensity is not None):
+        raise InputError("--emotion" if args.emotion is not None else "--intensity",
+                         "--grid emotions shows all seven at full intensity: give one or the other")
+    if not is_audio:  # a baked file is already animated: these would be silently ignored
+        for flag in AUDIO_ONLY:
+            if getattr(args, flag.lstrip("-").replace("-", "_")) is not None:
+                raise InputError(flag, f"applies to an audio input only ({args.input.name} is already animated: "
+                                       "bake it again, or render its audio)")
+    mesh = _mesh(args.mesh)
     audio_path = args.audio
     if is_audio:
         from emoface.animator import Animator
+        from emoface.cli import check_engine_options
 
+        args.engine = args.engine or DEFAULT_ENGINE
+        check_engine_options(args)
         audio = load_audio(args.input)
-        animator = Animator(engine=args.engine, fps=args.fps or 30.0, seed=args.seed, checkpoint=args.checkpoint)
-        emotions = list(EMOTIONS) if args.grid else [args.emotion]
-        anims = [animator.animate(audio, EmotionTrack.constant(parse_emotion(e, args.intensity)), args.text)
+        animator = Animator(engine=args.engine, fps=args.fps or 30.0, seed=args.seed or 0, checkpoint=args.checkpoint)
+        emotions = list(EMOTIONS) if args.grid else [args.emotion or "neutral"]
+        intensity = 1.0 if args.intensity is None else args.intensity
+        anims = [animator.animate(audio, EmotionTrack.constant(parse_emotion(e, intensity)), args.text)
                  for e in emotions]
         audio_path = audio_path or args.input
     else:
@@ -100,7 +115,9 @@ def cmd_render(args) -> int:
         n = max(m.n_frames for m in motions)
         video.write_mp4(images, n, motions[0].fps, size, args.output, audio_path, progress=not args.quiet)
     if args.export:
-        formats.write_atomic(formats.get("glb"), anims[0], args.export, mesh=mesh)
+        from emoface.rigs import CANONICAL_RIG, retarget
+
+        formats.write_atomic(formats.get("glb"), retarget(anims[0], CANONICAL_RIG), args.export, mesh=mesh)
     if not args.quiet:
         print(f"rendered {n} frames ({n / motions[0].fps:.2f} s at {motions[0].fps:g} fps) to {args.output}",
               file=sys.stderr)

@@ -26,10 +26,23 @@ def read_animation(path: Path) -> Animation:
 
 
 def source_audio(anim: Animation, anim_path: Path) -> Path | None:
-    """The baked line's audio, as recorded at bake time (absolute, relative to cwd, or beside the file)."""
+    """The baked line's audio, wherever the bake ran from and wherever the file has moved since.
+
+    Bakes record metadata "source" as given (often relative to the folder baked from) and "source_abs".
+    Tried in order: the source relative to the current folder, the absolute path, the source relative to
+    the baked file's folder and each folder above it (a project moved as a whole, its bake folder inside it),
+    then a file of that name beside the baked file.
+    """
     from emoface.batch import AUDIO_SUFFIXES
 
-    source = anim.metadata.get("source")
-    if not isinstance(source, str) or Path(source).suffix.lower() not in AUDIO_SUFFIXES:
+    source, absolute = anim.metadata.get("source"), anim.metadata.get("source_abs")
+    if not isinstance(source, str) or not source or Path(source).suffix.lower() not in AUDIO_SUFFIXES:
         return None
-    return next((p for p in (Path(source), anim_path.parent / source) if p.is_file()), None)
+    here = Path(anim_path).absolute().parent
+    candidates = [Path(source)]
+    if isinstance(absolute, str) and absolute:
+        candidates.append(Path(absolute))
+    if not Path(source).is_absolute():
+        candidates += [folder / source for folder in (here, *here.parents)]
+    candidates.append(here / Path(source).name)
+    return next((p for p in candidates if p.is_file()), None)

@@ -182,7 +182,8 @@ def material_for(name: str) -> tuple[tuple, float, bool]:
 
 
 def load_mesh(path) -> BlendshapeMesh:
-    """Read a blendshape npz; one clear InputError when it is not one."""
+    """Read a blendshape npz; one clear InputError naming the file when it is not one (every array is checked
+    for shape, index range and finite values here, so nothing NaN or out of range reaches a video)."""
     path = Path(path)
     if not path.is_file():
         raise InputError(path, "mesh file not found")
@@ -195,29 +196,34 @@ def load_mesh(path) -> BlendshapeMesh:
     missing = [k for k in need if k not in arrays]
     if missing:
         raise InputError(path, f"mesh npz lacks {', '.join(missing)} (see docs/RENDER.md for the layout)")
-    neutral = np.asarray(arrays["neutral"], np.float32)
-    triangles = np.asarray(arrays["triangles"])
+    check = _Checker(path, arrays)
+    neutral = check.numbers("neutral", np.float32)
     n = len(neutral)
     if neutral.ndim != 2 or neutral.shape[1] != 3 or n == 0:
         raise InputError(path, f"neutral must be [vertices, 3], got {neutral.shape}")
-    if triangles.ndim != 2 or triangles.shape[1] != 3 or triangles.size == 0 or triangles.min() < 0 \
-            or triangles.max() >= n:
+    triangles = check.indices("triangles", n)
+    if triangles.ndim != 2 or triangles.shape[1] != 3 or triangles.size == 0:
         raise InputError(path, "triangles must be [faces, 3] indices into the vertices")
-    offsets = np.asarray(arrays["delta_offsets"], np.int64)
-    names = [str(s) for s in arrays["shape_names"]]
-    index = np.asarray(arrays["delta_index"], np.int64)
-    value = np.asarray(arrays["delta_value"], np.float32).reshape(-1, 3)
-    if len(offsets) != len(names) + 1 or offsets[-1] != len(index) or len(index) != len(value) \
-            or (index.size and (index.min() < 0 or index.max() >= n)):
+    offsets = check.indices("delta_offsets")
+    names = [str(s) for s in np.atleast_1d(arrays["shape_names"])]
+    index = check.indices("delta_index", n)
+    value = check.numbers("delta_value", np.float32)
+    if value.size % 3 or offsets.ndim != 1 or len(offsets) != len(names) + 1 or offsets[0] != 0 \
+            or np.any(np.diff(offsets) < 0) or offsets[-1] != len(index) or len(index) != value.size // 3:
         raise InputError(path, "delta_index/delta_value/delta_offsets do not fit the shapes and vertices")
+    value = value.reshape(-1, 3)
     shapes = {name: (index[offsets[k]:offsets[k + 1]], value[offsets[k]:offsets[k + 1]])
               for k, name in enumerate(names)}
+    if len(shapes) != len(names):
+        raise InputError(path, "shape_names repeat")
     shape_names, deltas = build_deltas(shapes, n)
-    parts = _read_parts(arrays, n)
-    colors = arrays.get("vertex_colors")
-    if colors is not None:
-        colors = np.asarray(colors, np.float32)[:, :3]
-        colors = colors / 255.0 if colors.max() > 1.0 else colors
+    parts = _read_parts(check, n)
+    colors = None
+    if "vertex_colors" in arrays:
+        colors = check.numbers("vertex_colors", np.float32, 0, 255)
+        if colors.ndim != 2 or colors.shape[0] != n or colors.shape[1] not in (3, 4):
+            raise InputError(path, f"vertex_colors must be [{n} vertices, 3 or 4], got {colors.shape}")
+        colors = colors[:, :3] / 255.0 if colors.max() > 1.0 else colors[:, :3]
     elif any(is_eyeball(p.name) for p in parts):
         colors = np.ones((n, 3), np.float32)
         for p in parts:
@@ -227,19 +233,67 @@ def load_mesh(path) -> BlendshapeMesh:
     return BlendshapeMesh(neutral, triangles, shape_names, deltas, parts, colors, source=str(path))
 
 
-def _read_parts(arrays: dict, n: int) -> list[Part]:
+class _Checker:
+    """Reads one array of a mesh npz as numbers or indices; a bad one is an InputError naming file and array."""
+
+    def __init__(self, path: Path, arrays: dict):
+        self.path, self.arrays = path, arrays
+
+    def numbers(self, key: str, dtype, lo: float = -np.inf, hi: float = np.inf) -> np.ndarray:
+        try:
+            a = np.asarray(self.arrays[key], dtype)
+        except (TypeError, ValueError):
+            raise InputError(self.path, f"{key} must be numbers (got {self.arrays[key].dtype})") from None
+        if not np.isfinite(a).all():
+            raise InputError(self.path, f"{key} holds NaN or infinite values")
+        if a.size and (a.min() < lo or a.max() > hi):
+            raise InputError(self.path, f"{key} must lie within {lo:g}..{hi:g} (found {a.min():g}..{a.max():g})")
+        return a
+
+    def indices(self, key: str, n: int | None = None) -> np.ndarray:
+        """Whole numbers (>= 0, and < n when given)."""
+        a = self.numbers(key, np.float64)
+        if a.size and (np.any(a != np.round(a)) or a.min() < 0 or (n is not None and a.max() >= n)):
+            bound = f" below {n}" if n is not None else ""
+            raise InputError(self.path, f"{key} must be whole numbers from 0{bound}")
+        return a.astype(np.int64)
+
+
+def _read_parts(check: _Checker, n: int) -> list[Part]:
+    arrays = check.arrays
     if "group_names" not in arrays:
         return [Part("face", 0, n)]
+    names = [str(s) for s in np.atleast_1d(arrays["group_names"])]
+    g = len(names)
+    ranges = check.indices("group_ranges", n + 1) if "group_ranges" in arrays else None
+    if ranges is None or ranges.shape != (g, 2) or np.any(ranges[:, 0] > ranges[:, 1]):
+        raise InputError(check.path, f"group_ranges must be [{g} groups, 2] vertex ranges [start, end) "
+                                     f"within the {n} vertices")
+    colors = roughness = hidden = None
+    if "group_colors" in arrays:
+        colors = check.numbers("group_colors", np.float32, 0, 1)
+        if colors.ndim != 2 or colors.shape[0] != g or colors.shape[1] not in (3, 4):
+            raise InputError(check.path, f"group_colors must be [{g} groups, RGB or RGBA] in 0-1, "
+                                         f"got {colors.shape}")
+        colors = np.c_[colors, np.ones((g, 1), np.float32)] if colors.shape[1] == 3 else colors
+    if "group_roughness" in arrays:
+        roughness = check.numbers("group_roughness", np.float32, 0, 1)
+        if roughness.shape != (g,):
+            raise InputError(check.path, f"group_roughness must be [{g} groups] in 0-1, got {roughness.shape}")
+    if "group_hidden" in arrays:
+        hidden = np.asarray(arrays["group_hidden"])
+        if hidden.shape != (g,) or hidden.dtype.kind not in "biu":
+            raise InputError(check.path, f"group_hidden must be [{g} groups] true/false")
     parts = []
-    for g, (name, (start, end)) in enumerate(zip(arrays["group_names"], arrays["group_ranges"])):
-        color, roughness, hidden = material_for(str(name))
-        if "group_colors" in arrays:
-            color = tuple(float(c) for c in arrays["group_colors"][g])
-        if "group_roughness" in arrays:
-            roughness = float(arrays["group_roughness"][g])
-        if "group_hidden" in arrays:
-            hidden = bool(arrays["group_hidden"][g])
-        parts.append(Part(str(name), int(start), int(end), color, roughness, hidden))
+    for k, (name, (start, end)) in enumerate(zip(names, ranges)):
+        color, rough, hide = material_for(name)
+        if colors is not None:
+            color = tuple(float(c) for c in colors[k])
+        if roughness is not None:
+            rough = float(roughness[k])
+        if hidden is not None:
+            hide = bool(hidden[k])
+        parts.append(Part(name, int(start), int(end), color, rough, hide))
     return parts
 
 

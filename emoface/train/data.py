@@ -179,6 +179,8 @@ def _facegood_expr(expr: str, names: list[str], values: np.ndarray) -> np.ndarra
 
 
 def build_facegood(shared: Path, cache: Path) -> None:
+    """FACEGOOD's captured curves -> canonical labels at 100 Hz beside their audio (eval uses them too)."""
+    cache.mkdir(parents=True, exist_ok=True)  # `emoface eval --cache new/folder` must not fail minutes in
     base = shared / "data" / "facegood"
     curves = np.load(base / "curves_30fps.npz")
     names = [str(n) for n in curves["names"]]
