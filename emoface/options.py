@@ -42,6 +42,7 @@ FPS = number(1, 240)
 INTENSITY = number(0, 1)
 SEED = number(0, 2 ** 63 - 1, integer=True)
 DURATION = number(0, None, open_lo=True)
+PORT = number(0, 65535, integer=True)
 
 
 def quiet_broken_pipe() -> None:

@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """Live link on loopback: minutes of speech streamed in real time to Live Link, VMC and WebSocket receivers.
 
-    .venv/bin/python tools/benchmark_live.py [--minutes 10] [-o docs/LIVE_BENCHMARK.md]
+    .venv/bin/python tools/benchmark_live.py [--minutes 10] [--serve-minutes 1] [-o docs/LIVE_BENCHMARK.md]
 
 Runs `emoface stream` as its own process (so its CPU and memory are its own) on real speech from
 ../shared/data/speech-en when present (espeak-ng lines otherwise) joined with pauses, with receivers here:
 a Live Link Face UDP socket, a VMC (OSC) UDP socket and a WebSocket client. Reports frames lost at each
 receiver, end-to-end latency (audio sample in -> packet out, measured by the stream), jitter p99 (at the
 stream and at the Live Link receiver), CPU (cores) and peak memory of the stream process.
+Then `emoface serve` as its own process with a client process pushing the same speech in 20 ms messages
+at real-time pace: frames late (by the server's own count), latency from audio arrival to send, frames lost.
 """
 
 from __future__ import annotations
@@ -122,9 +124,64 @@ class WsCounter:
                 await asyncio.sleep(0.05)
 
 
+PUSHER = """
+import json, sys, time
+from websockets.sync.client import connect
+pcm = open(sys.argv[2], "rb").read()
+frames = set()
+with connect(sys.argv[1]) as ws:
+    ws.recv()
+    start = time.monotonic()
+    for n, k in enumerate(range(0, len(pcm), 640)):  # 20 ms messages, paced as captured
+        ws.send(pcm[k:k + 640])
+        while True:  # read what has come, without waiting past the next message's time
+            try:
+                msg = json.loads(ws.recv(timeout=max(0.0, start + (n + 1) * 0.02 - time.monotonic())))
+            except TimeoutError:
+                break
+            if msg["type"] == "frame":
+                frames.add(msg["frame"])
+print(json.dumps({"frames": len(frames), "span": max(frames) - min(frames) + 1 if frames else 0}))
+"""
+
+
+def serve_rows(audio: np.ndarray) -> list[tuple[str, str]]:
+    """`emoface serve` in its own process, a client process pushing `audio` in real time; the server's figures."""
+    import os
+    import signal
+
+    with tempfile.TemporaryDirectory() as tmp:
+        pcm = Path(tmp) / "speech.s16"
+        pcm.write_bytes((np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes())
+        server = subprocess.Popen([sys.executable, "-m", "emoface.cli", "serve", "--port", "0", "--fps", str(FPS),
+                                   "--stats-json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                  env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        line = server.stderr.readline()
+        url = line[line.index("ws://"):].split()[0]
+        client = subprocess.run([sys.executable, "-c", PUSHER, url, str(pcm)], capture_output=True, text=True)
+        server.send_signal(signal.SIGINT)
+        out, err = server.communicate(timeout=60)
+    if client.returncode or server.returncode:
+        raise SystemExit(f"serve benchmark failed:\n{client.stderr}\n{err}")
+    stats, got = json.loads(out), json.loads(client.stdout)
+    return [
+        ("audio pushed",
+         f"{len(audio) / 16000 / 60:.1f} min in 20 ms messages at real-time pace, from another process"),
+        ("frames sent by the server (whole run, idle included)",
+         f"{stats['frames_sent']} of {stats['frames_expected']} (late by more than a frame: {stats['frames_late']})"),
+        ("lost at the pushing client while it spoke", str(got["span"] - got["frames"])),
+        ("latency, audio sample in -> packet out",
+         f"p50 {stats['latency_ms_p50']} ms, p99 {stats['latency_ms_p99']} ms"),
+        ("jitter p99 at the server", f"{stats['jitter_ms_p99']} ms"),
+        ("quiet audio skipped to catch up", f"{stats['quiet_skipped_s']} s"),
+        ("CPU of the server process", f"{stats['cpu_cores']:.2f} cores"),
+    ]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--minutes", type=float, default=10.0)
+    ap.add_argument("--serve-minutes", type=float, default=1.0, help="speech pushed to `emoface serve` (0: skip)")
     ap.add_argument("-o", "--output", type=Path)
     args = ap.parse_args()
     audio, source = speech(args.minutes)
@@ -171,6 +228,7 @@ def main() -> int:
     ]
     import torch
 
+    serve = serve_rows(audio[: int(args.serve_minutes * 60 * 16000)]) if args.serve_minutes > 0 else []
     text = "\n".join([
         "# Live link benchmark (loopback)", "",
         f"Command: `.venv/bin/python tools/benchmark_live.py --minutes {args.minutes:g}` ({time.strftime('%Y-%m-%d')}); "
@@ -182,7 +240,13 @@ def main() -> int:
         "| measure | result |", "|---|---|", *[f"| {k} | {v} |" for k, v in rows], "",
         "Latency is what the stream process measures from the arrival of the audio sample at a frame's time "
         "to the moment its packets leave; it is dominated by the designed delay (docs/LIVE.md: look-ahead + "
-        "smoothing + one frame = 136 ms at 60 fps).", ""])
+        "smoothing + one frame = 136 ms at 60 fps).", "",
+        *([f"## `emoface serve` (`--serve-minutes {args.serve_minutes:g}`)", "",
+           "`emoface serve` ran as its own process; another process pushed the speech to it as a client would "
+           "(16 kHz s16le, 20 ms messages at real-time pace) and read the frames.", "",
+           "| measure | result |", "|---|---|", *[f"| {k} | {v} |" for k, v in serve], "",
+           "Latency from arrival includes the wait of each 20 ms message until the tick that animates it.", ""]
+          if serve else [])])
     print(text)
     if args.output:
         args.output.write_text(text)

@@ -45,6 +45,8 @@ class LiveAnimator:
     """What every live engine shares: the audio clock, the emotion, live blinks/gaze/head, clipping, the rig.
     push(samples) -> new frames; finish() -> the rest. Frame i is the face at audio time i / fps."""
 
+    IDLE_AFTER_S = 0.8  # `speaking` holds through pauses shorter than this (word gaps), so idle means idle
+
     def __init__(self, animator: Animator, emotion: EmotionTrack | None = None, rig=None):
         self.animator = animator
         self.fps = animator.fps
@@ -63,7 +65,8 @@ class LiveAnimator:
         self.n_out = 0  # frames finished
         self.audio = np.zeros(0, np.float32)  # recent samples (loudness; the phonetic engine's segment)
         self.audio_first = 0
-        self.speaking = False  # the last finished frame was speech
+        self.last_speech = -10 ** 9  # the last finished frame that was speech
+        self.speaking = False  # speech in the last IDLE_AFTER_S: starts at once, ends only at a real pause
 
     def warm_up(self) -> None:
         """Run the engine once before the clock starts (the first pass allocates), then start afresh."""
@@ -92,9 +95,12 @@ class LiveAnimator:
             first = self.n_out
             self.n_out += out.n_frames
             loud, speech = self._loudness(first, out.n_frames)
-            self.speaking = bool(speech[-1])
+            if speech.any():
+                self.last_speech = first + int(np.flatnonzero(speech)[-1])
+            self.speaking = (self.n_out - 1 - self.last_speech) / self.fps < self.IDLE_AFTER_S
             self.idle.apply(out, first, self.emotion.at(np.arange(first, self.n_out) / self.fps), loud, speech)
-            out.values = self.canon_rig.clip(out.values)
+            # a non-finite value must never leave (NaN through a rig is NaN everywhere, and invalid JSON)
+            out.values = self.canon_rig.clip(np.nan_to_num(out.values, nan=0.0, posinf=0.0, neginf=0.0))
         return retarget(out, self.rig)
 
     def _loudness(self, first: int, n: int) -> tuple[np.ndarray, np.ndarray]:

@@ -11,6 +11,7 @@ import sys
 from emoface.engines import DEFAULT_ENGINE, ENGINES
 from emoface.emotion.spec import EMOTIONS, EmotionTrack, parse_emotion
 from emoface.errors import InputError
+from emoface.options import FPS, INTENSITY, PORT, SEED
 
 log = logging.getLogger("emoface")
 
@@ -20,10 +21,10 @@ def _common(p) -> None:
                    help="livelink://host:port[?subject=NAME], vmc://host:port[?rig=R], osc://host:port[?rig=R], "
                         "ws://host:port (a WebSocket server); repeat for several")
     p.add_argument("--rig", default="livelink", help="rig of osc:// and ws:// frames (default livelink)")
-    p.add_argument("--fps", type=float, default=60.0)
+    p.add_argument("--fps", type=FPS, default=60.0, help="frames per second, 1-240 (default 60)")
     p.add_argument("--emotion", default="neutral", help=f"{'|'.join(EMOTIONS)} or a blend (happy:0.7+surprise:0.3)")
-    p.add_argument("--intensity", type=float, default=1.0)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--intensity", type=INTENSITY, default=1.0, help="0-1, scales --emotion")
+    p.add_argument("--seed", type=SEED, default=0, help="seed for blinks, gaze and head motion (0 or more)")
     p.add_argument("--engine", default=DEFAULT_ENGINE, choices=sorted(ENGINES),
                    help="neural (default: 0.14 s behind the audio) or phonetic (phone loop on pieces cut at "
                         "pauses: about 2.4 s behind; also used when the network checkpoint is missing)")
@@ -33,19 +34,27 @@ def _common(p) -> None:
     p.add_argument("--stats-json", action="store_true", help="print the exit figures as JSON on stdout")
 
 
+def _allow_origin(p) -> None:
+    p.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
+                   help="a web page origin (https://game.example) whose WebSocket connections are accepted; "
+                        "repeat for several. Browsers on other origins are refused (native clients send none)")
+
+
 def add_parsers(sub) -> None:
     s = sub.add_parser("stream", help="animate audio live and send the curves (Live Link, VMC, OSC, WebSocket)",
                        description="Stream a file at real-time pace, or the microphone, to live receivers.")
     s.add_argument("input", nargs="?", help="audio file played at real-time pace")
     s.add_argument("--mic", action="store_true", help="the default microphone instead of a file (sounddevice)")
     s.add_argument("--token", help="shared token WebSocket clients must present (?token=...)")
+    _allow_origin(s)
     _common(s)
     s.set_defaults(func=cmd_stream)
     v = sub.add_parser("serve", help="WebSocket server: clients send PCM and control, everyone gets the frames",
                        description="Serve live animation over WebSocket (schema: docs/LIVE.md).")
     v.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
-    v.add_argument("--port", type=int, default=8765)
+    v.add_argument("--port", type=PORT, default=8765, help="port to listen on (default 8765; 0: any free port)")
     v.add_argument("--token", help="shared token clients must present (?token=... or Authorization: Bearer)")
+    _allow_origin(v)
     _common(v)
     v.set_defaults(func=cmd_serve)
 
@@ -82,13 +91,14 @@ def _setup(args):
     return session, (ws[0][1] if ws else None)
 
 
-def _hub(session, ws_target, token, audio):
+def _hub(session, ws_target, args, audio):
     from emoface.live.server import WebSocketHub
 
     if ws_target is None:
         return None
     _, host, port, options = ws_target
-    return WebSocketHub(session, host, port, options.get("token") or token, audio, options.get("rig"))
+    return WebSocketHub(session, host, port, options.get("token") or args.token, audio, options.get("rig"),
+                        allow_origins=args.allow_origin)
 
 
 def _run(session, source, hub, args) -> int:
@@ -127,7 +137,7 @@ def _run(session, source, hub, args) -> int:
 
 
 def cmd_stream(args) -> int:
-    from emoface.live.session import FileSource, PcmBuffer
+    from emoface.live.session import FileSource
 
     if bool(args.input) == bool(args.mic):
         raise InputError("stream", "give an audio file or --mic (one of them)")
@@ -135,24 +145,24 @@ def cmd_stream(args) -> int:
         raise InputError("stream", "say where the curves go: --to livelink://127.0.0.1:11111 (and/or vmc://, "
                                    "osc://, ws://)")
     session, ws_target = _setup(args)
+    if args.allow_origin and ws_target is None:
+        raise InputError("--allow-origin", "is for a WebSocket server: add --to ws://host:port")
     if args.mic:
         from emoface.live.mic import MicSource
 
         source = MicSource()
     else:
         source = FileSource(args.input)
-    return _run(session, source, _hub(session, ws_target, args.token, session.buffer if args.mic else None), args)
+    return _run(session, source, _hub(session, ws_target, args, session.buffer if args.mic else None), args)
 
 
 def cmd_serve(args) -> int:
     from emoface.live.session import PushSource
     from emoface.live.sinks import parse_target
 
-    url = f"ws://{args.host}:{args.port}"
+    url = f"ws://{f'[{args.host}]' if ':' in args.host else args.host}:{args.port}"
     if any(t.startswith("ws:") for t in args.to):
         raise InputError("--to", "serve is the WebSocket server itself; set its address with --host/--port")
-    if not 0 <= args.port <= 65535:
-        raise InputError("--port", "must be 0-65535")
     session, _ = _setup(args)
-    hub = _hub(session, parse_target(url, session.rig), args.token, session.buffer)
+    hub = _hub(session, parse_target(url, session.rig), args, session.buffer)
     return _run(session, PushSource(), hub, args)

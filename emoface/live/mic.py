@@ -16,7 +16,6 @@ BLOCK = 160  # 10 ms at 16 kHz
 class MicSource:
     live = True
     done = False
-    slack = 0.03  # a block or two of capture delay
 
     def __init__(self, device=None):
         try:

@@ -5,6 +5,8 @@ changes, `emotion` when the emotion changes, then one `frame` per frame (index, 
 header order). Client -> server: binary PCM (16 kHz mono s16le unless an `audio` message says otherwise)
 and JSON control messages: `emotion`, `reset`, `rig`, `audio`. A bad message gets an `error` reply and the
 connection stays; a client that cannot keep up has frames skipped, then is dropped, never waited for.
+Hostile clients: audio is bounded (emoface.live.session.PcmBuffer), control is applied once per tick
+(latest wins), browsers on other origins are refused unless named, and every message sent is strict JSON.
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ from __future__ import annotations
 import asyncio
 import hmac
 import http
+import ipaddress
 import json
 import logging
+import math
 import socket
 import time
 from urllib.parse import parse_qs, urlsplit
@@ -22,7 +26,7 @@ import numpy as np
 
 from emoface.emotion.spec import EMOTIONS, parse_emotion
 from emoface.errors import EmofaceError
-from emoface.live.session import LiveSession, PcmBuffer
+from emoface.live.session import LiveSession, PcmBuffer, check_pcm
 from emoface.live.sinks import Frame, StreamInfo
 from emoface.rigs import builtin_names
 
@@ -31,7 +35,54 @@ SCHEMA_VERSION = 1
 SEND_BUFFER = 64 * 1024  # kernel send buffer per client: frames must not sit for seconds in a slow one
 SLOW_BYTES = 64 * 1024  # more than this waiting in our buffer as well (~1 s of frames): skip frames for it
 DROP_AFTER_S = 5.0  # skipped this long without catching up: close it
+YIELD_AFTER_S = 0.002  # a client's messages are handled in turns of this long, then the frames get the loop
 PCM_FORMATS = {"s16le": np.dtype("<i2"), "f32le": np.dtype("<f4")}
+
+
+def dumps(message: dict) -> str:
+    """Every message sent: compact and strict JSON (NaN or Infinity raise here instead of reaching a client)."""
+    return json.dumps(message, separators=(",", ":"), allow_nan=False)
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not JSON: numbers must be finite")
+
+
+def loads(text) -> object:
+    """A client's JSON, strictly: NaN/Infinity refused; nesting too deep to parse is a ValueError."""
+    try:
+        return json.loads(text, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise ValueError("message nested too deeply") from None
+
+
+def _number(msg: dict, key: str, default, lo: float, hi: float) -> float:
+    value = msg.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+            or not lo <= value <= hi:
+        raise ValueError(f"{key} must be a number {lo:g}-{hi:g}, not {str(value)[:40]}")
+    return value
+
+
+def _string(msg: dict, key: str, example: str) -> str:
+    value = msg.get(key)
+    if not isinstance(value, str):
+        raise ValueError(f'"{key}" must be a string such as "{example}"')
+    return value
+
+
+def origin_key(origin: str) -> str:
+    """An Origin as browsers compare them: scheme://host[:port], case-insensitive, no trailing slash."""
+    return origin.strip().rstrip("/").lower()
+
+
+def is_loopback(host: str) -> bool:
+    if host in ("localhost", "ip6-localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def header_message(info: StreamInfo) -> dict:
@@ -64,7 +115,7 @@ class _Client:
         x = np.frombuffer(data, self.dtype).astype(np.float32)
         if self.dtype.kind == "i":
             x /= 32768.0
-        x = x.reshape(-1, self.channels).mean(axis=1)
+        x = check_pcm(x).reshape(-1, self.channels).mean(axis=1)  # before the resampler: NaN would stay in it
         if self.rate != 16000:
             if self.resampler is None:
                 import soxr
@@ -78,35 +129,49 @@ class WebSocketHub:
     """Serves one LiveSession over WebSocket: broadcast out, audio and control in."""
 
     def __init__(self, session: LiveSession, host: str = "127.0.0.1", port: int = 8765, token: str | None = None,
-                 audio: PcmBuffer | None = None, rig: str | None = None):
+                 audio: PcmBuffer | None = None, rig: str | None = None, allow_origins=()):
         self.session, self.host, self.port, self.token = session, host, port, token
         self.audio = audio  # None: this stream plays a file; client audio is refused
         self.rig = rig  # the rig frames are sent on (None: the session's)
+        self.allow_origins = {origin_key(o) for o in allow_origins or ()}
         self.clients: dict = {}
         self.server = None
         self.dropped = 0
+        self._header_due = False  # the ws rig changed: a header goes out before the next frame
         session.listeners.append(self._event)
 
     async def start(self) -> None:
         from websockets.asyncio.server import serve
 
-        self.server = await serve(self._handler, self.host, self.port, process_request=self._check_token,
+        self.server = await serve(self._handler, self.host, self.port, process_request=self._check_request,
                                   max_size=2 ** 20, ping_interval=5, ping_timeout=10)
         self.port = self.server.sockets[0].getsockname()[1]
+        if not self.token and not is_loopback(self.host):
+            log.warning("ws://%s:%d is reachable beyond this machine without a token: anyone who can reach it can "
+                        "send audio and read frames (set --token)", self.host, self.port)
 
     async def close(self) -> None:
         if self.server is not None:
             self.server.close()
             await self.server.wait_closed()
 
-    def _check_token(self, connection, request):
+    def _check_request(self, connection, request):
+        """The handshake: a browser page from another origin is refused unless --allow-origin names it (with a
+        token and no --allow-origin, the token alone decides); native clients send no Origin. Then the token."""
+        origins = request.headers.get_all("Origin")
+        if origins and (self.allow_origins or not self.token):
+            if any(origin_key(o) not in self.allow_origins for o in origins):
+                return connection.respond(http.HTTPStatus.FORBIDDEN,
+                                          "cross-origin WebSocket connections are refused "
+                                          f"(Origin: {origins[0][:100]}); the server allows it with --allow-origin\n")
         if not self.token:
             return None
         query = parse_qs(urlsplit(request.path).query)
         given = (query.get("token") or [""])[-1]
-        auth = request.headers.get("Authorization", "")
-        if auth.startswith("Bearer "):
-            given = auth[len("Bearer "):]
+        auth = request.headers.get_all("Authorization")
+        scheme, _, credentials = (auth[0] if len(auth) == 1 else "").strip().partition(" ")
+        if scheme.lower() == "bearer":  # auth schemes are case-insensitive (RFC 9110)
+            given = credentials.strip()
         if not hmac.compare_digest(given.encode(), self.token.encode()):
             return connection.respond(http.HTTPStatus.UNAUTHORIZED, "a valid token is needed (?token=...)\n")
         return None
@@ -118,6 +183,9 @@ class WebSocketHub:
     # --- out -----------------------------------------------------------------------------------
     def _event(self, kind: str, payload) -> None:
         if kind == "frame":
+            if self._header_due:
+                self._header_due = False
+                self._broadcast(self._header(self.session.info()))
             self._broadcast(frame_message(self.session.stream_id, payload, self.frame_rig))
         elif kind == "header":
             self._broadcast(self._header(payload))
@@ -156,7 +224,7 @@ class WebSocketHub:
                 self.clients.pop(client.conn.id, None)
                 if transport is not None:
                     transport.abort()
-        broadcast(ready, json.dumps(message, separators=(",", ":")))
+        broadcast(ready, dumps(message))
 
     # --- in ------------------------------------------------------------------------------------
     async def _handler(self, conn) -> None:
@@ -166,62 +234,69 @@ class WebSocketHub:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
         self.clients[conn.id] = client
         try:
-            await conn.send(json.dumps(self._header(self.session.info()), separators=(",", ":")))
+            await conn.send(dumps(self._header(self.session.info())))
+            turn = time.monotonic()
             async for message in conn:
                 reply = self._handle(client, message)
                 if reply is not None:
-                    await conn.send(json.dumps(reply))
+                    await conn.send(dumps(reply))
+                if time.monotonic() - turn > YIELD_AFTER_S:  # a flood must not hold the loop: frames go out
+                    await asyncio.sleep(0)
+                    turn = time.monotonic()
         except Exception as exc:  # a broken connection ends only itself
             log.debug("WebSocket client ended: %s", exc)
         finally:
             self.clients.pop(conn.id, None)
 
     def _handle(self, client: _Client, message) -> dict | None:
+        """One client message -> None, or the error reply. Nothing a client sends ends its connection."""
         try:
             if isinstance(message, bytes):
                 if self.audio is None:
                     raise ValueError("this stream plays a file; it takes no audio from clients")
                 self.audio.append(client.pcm(message))
                 return None
-            return self._control(client, json.loads(message))
+            return self._control(client, loads(message))
         except (ValueError, TypeError, KeyError, EmofaceError) as exc:
             return {"type": "error", "message": str(exc)[:300]}
+        except Exception as exc:  # anything else is still this message's fault, not a reason to hang up
+            log.debug("WebSocket message refused", exc_info=True)
+            return {"type": "error", "message": f"could not handle this message ({type(exc).__name__}: {exc})"[:300]}
 
     def _control(self, client: _Client, msg) -> dict | None:
+        """Checked here (errors go to the sender at once), applied by the session on its next tick."""
         if not isinstance(msg, dict) or not isinstance(msg.get("type"), str):
             raise ValueError('a control message is a JSON object with a "type"')
         kind = msg["type"]
         if kind == "emotion":
-            intensity = float(msg.get("intensity", 1.0))
-            if not 0.0 <= intensity <= 1.0:
-                raise ValueError("intensity must be 0-1")
-            self.session.set_emotion(parse_emotion(str(msg["emotion"])) * intensity)
+            intensity = _number(msg, "intensity", 1.0, 0.0, 1.0)
+            spec = _string(msg, "emotion", "happy:0.7+surprise:0.3")
+            self.session.request_emotion(parse_emotion(spec, intensity, source="emotion"))
         elif kind == "reset":
-            if self.audio is not None:
-                self.audio.clear()
-            self.session.reset()
+            self.session.request_reset()
         elif kind == "rig":
-            rig = str(msg["rig"])
+            rig = _string(msg, "rig", "metahuman")
             if rig not in builtin_names():  # clients may not make the server read files
-                raise ValueError(f"unknown rig {rig!r} (built-in rigs: {', '.join(builtin_names())})")
+                raise ValueError(f"unknown rig {rig[:40]!r} (built-in rigs: {', '.join(builtin_names())})")
             if self.rig:
-                self.rig = rig
-                self._broadcast(self._header(self.session.info()))
+                self.rig, self._header_due = rig, True
             else:
-                self.session.set_rig(rig)
+                self.session.request_rig(rig)
         elif kind == "audio":
-            fmt = str(msg.get("format", "s16le"))
-            rate, channels = int(msg.get("sample_rate", 16000)), int(msg.get("channels", 1))
-            if fmt not in PCM_FORMATS or not 8000 <= rate <= 96000 or not 1 <= channels <= 8:
-                raise ValueError("audio: format s16le|f32le, sample_rate 8000-96000, channels 1-8")
+            fmt = msg.get("format", "s16le")
+            if fmt not in PCM_FORMATS:
+                raise ValueError(f"audio: format must be {' or '.join(PCM_FORMATS)}")
+            rate = int(_number(msg, "sample_rate", 16000, 8000, 96000))
+            channels = int(_number(msg, "channels", 1, 1, 8))
             client.dtype, client.rate, client.channels, client.resampler = PCM_FORMATS[fmt], rate, channels, None
         else:
-            raise ValueError(f"unknown message type {kind!r} (emotion, reset, rig, audio)")
+            raise ValueError(f"unknown message type {kind[:40]!r} (emotion, reset, rig, audio)")
         return None
 
 
 async def run_with_hub(session: LiveSession, source, hub: WebSocketHub | None, stop: asyncio.Event):
     if hub is not None:
+        session.warm_up()  # before clients can connect and start sending
         await hub.start()
         log.info("WebSocket stream on ws://%s:%d", hub.host, hub.port)
     try:

@@ -4,6 +4,8 @@ Frame i shows the face at audio time i / fps and leaves at t0 + delay + i / fps,
 time of audio time 0 and delay covers the network's look-ahead and smoothing (about 0.14 s at 60 fps).
 Deadlines are absolute, so sleeps never accumulate drift. When no audio arrives (a client stalls, the
 microphone is quiet) the clock still advances over silence: blinks, gaze and head keep moving.
+Control (emotion, rig, reset) is requested at any time and applied on the next tick, latest wins, so a
+flood of requests costs the frames nothing.
 """
 
 from __future__ import annotations
@@ -27,20 +29,49 @@ from emoface.live.sinks import Frame, Sink, StreamInfo
 from emoface.rigs import CANONICAL_RIG, load_rig
 
 log = logging.getLogger("emoface")
+MAX_AHEAD_S = 5.0  # audio that may wait ahead of the clock: a burst, not a file sent at once
+LATE_AFTER_FRAMES = 1  # a frame is late if it leaves more than this many frame intervals after its send time
+# catching up after a sender's hiccup (LiveSession._catch_up)
+CATCH_UP_EVERY_S, KEEP_WAITING_S, HICCUP_S = 1.0, 0.02, 2.0
+
+
+class AudioQueueFull(ValueError):
+    """Audio pushed faster than real time, past MAX_AHEAD_S: the excess was refused."""
+
+
+def check_pcm(samples) -> np.ndarray:
+    """Mono float32 samples fit to animate: non-finite audio is refused (it would poison the network's
+    state for the rest of the session); beyond full scale is clipped, as a sound card would."""
+    x = np.asarray(samples, np.float32).reshape(-1)
+    bad = np.count_nonzero(~np.isfinite(x))
+    if bad:
+        raise ValueError(f"PCM holds {bad} NaN or infinite samples of {len(x)}: refused (samples must be finite)")
+    return np.clip(x, -1.0, 1.0)
 
 
 class PcmBuffer:
-    """Audio waiting to be animated, with the (monotonic) time each chunk arrived."""
+    """Audio waiting to be animated, with the (monotonic) time each chunk arrived. Every source pushes
+    through here, so it is the one bound on queued audio: at most max_ahead_s waits (memory stays small and
+    one fast client cannot put everyone else's speech minutes behind)."""
 
-    def __init__(self):
+    def __init__(self, max_ahead_s: float = MAX_AHEAD_S):
         self.chunks: deque = deque()
         self.queued = 0
+        self.max_samples = int(max_ahead_s * SAMPLE_RATE)
 
     def append(self, samples: np.ndarray, arrival: float | None = None) -> None:
-        samples = np.asarray(samples, np.float32).reshape(-1)
+        """Queue samples; past the bound the excess is refused with AudioQueueFull (what fits is kept)."""
+        samples = check_pcm(samples)
+        room = max(0, self.max_samples - self.queued)
+        refused = len(samples) - room
+        if refused > 0:
+            samples = samples[:room].copy()  # not a view that keeps the whole message alive
         if len(samples):
             self.chunks.append([samples, time.monotonic() if arrival is None else arrival])
             self.queued += len(samples)
+        if refused > 0:
+            raise AudioQueueFull(f"audio arrives faster than real time: {refused / SAMPLE_RATE:.2f} s refused, "
+                                 f"{self.max_samples / SAMPLE_RATE:g} s already wait (send audio as it is captured)")
 
     def take(self, n: int) -> list[tuple[np.ndarray, float]]:
         """Up to n samples as (samples, arrival) pieces."""
@@ -57,15 +88,24 @@ class PcmBuffer:
                 self.chunks.popleft()
         return out
 
+    def peek(self, n: int) -> np.ndarray:
+        """The first n samples (fewer if fewer wait), left in the queue."""
+        out, have = [], 0
+        for samples, _ in self.chunks:
+            if have >= n:
+                break
+            out.append(samples[: n - have])
+            have += len(out[-1])
+        return np.concatenate(out) if out else np.zeros(0, np.float32)
+
     def clear(self) -> None:
-        self.chunks.clear()
+        self.chunks = deque()
         self.queued = 0
 
 
 class FileSource:
     """A file played at real-time pace: its audio 'arrives' as the clock reaches it."""
 
-    slack = 0.0
     live = False
 
     def __init__(self, path, max_duration=None):
@@ -85,14 +125,12 @@ class FileSource:
 
 
 class PushSource:
-    """Audio pushed from elsewhere (a microphone callback, WebSocket clients) into the buffer.
-    slack: how far behind real time the clock runs so that chunks have arrived when they are needed."""
+    """Audio pushed from elsewhere (WebSocket clients) into the buffer. Pushed audio is animated from the tick
+    after it arrives; when none is there the clock fills silence, and audio arriving after that waits behind it
+    (the buffer adapts to the sender's jitter). No extra slack: it would only add to the delay."""
 
     live = True
     done = False
-
-    def __init__(self, slack: float = 0.03):
-        self.slack = slack
 
     def poll(self, buffer, t0, now) -> None:
         pass
@@ -123,6 +161,7 @@ class Stats:
     sent: int = 0
     late: int = 0
     underrun_s: float = 0.0
+    skipped_s: float = 0.0  # quiet pushed audio skipped to catch up after a sender's hiccup
     latency: Histogram = field(default_factory=Histogram)  # audio sample in -> packet out, ms
     jitter: Histogram = field(default_factory=Histogram)  # |send interval - 1/fps|, ms
     cpu_s: float = 0.0
@@ -134,7 +173,7 @@ class Stats:
                 "latency_ms_p99": round(self.latency.percentile(99), 1),
                 "jitter_ms_p99": round(self.jitter.percentile(99), 2),
                 "cpu_cores": round(self.cpu_s / self.wall_s, 3) if self.wall_s else 0.0,
-                "silence_filled_s": round(self.underrun_s, 2)}
+                "silence_filled_s": round(self.underrun_s, 2), "quiet_skipped_s": round(self.skipped_s, 2)}
 
     def line(self, fps: float) -> str:
         s = self.summary(fps)
@@ -167,6 +206,11 @@ class LiveSession:
         self.t0 = self.t0_wall = 0.0  # monotonic and Unix time of audio time 0
         self._next = 0
         self._last_sent = None
+        self._controls: dict = {}  # requested changes, applied on the next tick (latest wins)
+        self._warm = False
+        self._gap = self._debt = 0  # samples: silence filled since audio last flowed; late audio's extra wait
+        self._least_waiting, self._catch_up_at = None, 0.0
+        self._failed_sinks: set = set()
 
     # --- control -------------------------------------------------------------------------------
     def info(self) -> StreamInfo:
@@ -176,9 +220,19 @@ class LiveSession:
 
     def announce(self) -> None:
         info = self.info()
-        for sink in self.sinks:
-            sink.header(info)
+        self._to_sinks("header", info)
         self._notify("header", info)
+
+    def _to_sinks(self, method: str, payload) -> None:
+        """One failing sink is reported once and skipped; the stream and the other sinks go on."""
+        for sink in self.sinks:
+            try:
+                getattr(sink, method)(payload)
+            except Exception as exc:
+                if id(sink) not in self._failed_sinks:
+                    self._failed_sinks.add(id(sink))
+                    log.warning("%s: %s failed (%s); going on", getattr(sink, "url", type(sink).__name__),
+                                method, exc)
 
     def _notify(self, kind: str, payload) -> None:
         for listener in self.listeners:
@@ -191,8 +245,7 @@ class LiveSession:
         self.streamer.set_emotion(vec)
         info = self.info()
         info.emotion, info.emotion_weights = describe(vec), [round(float(x), 4) for x in vec]
-        for sink in self.sinks:
-            sink.header(info)
+        self._to_sinks("header", info)
         self._notify("emotion", info)
 
     def set_rig(self, rig: str) -> None:
@@ -202,16 +255,45 @@ class LiveSession:
 
     def reset(self) -> None:
         """A new line: the audio clock and frame numbers restart at 0 from now."""
+        self.buffer.clear()
+        self._new_line()
+
+    def _new_line(self) -> None:
         self._expected_before += max(0, self._next)
         emotion = self.streamer.emotion.at(np.array([self.streamer.time]))[0]
         self.streamer.reset()
         self.streamer.emotion = EmotionTrack.constant(emotion)  # the emotion is a setting: it stays
-        self.buffer.clear()
         self.pending.clear()
         self._arrivals, self._consumed, self._last_sent = [], 0, None
+        self._gap = self._debt = 0
+        self._least_waiting = None
         self.stream_id = uuid.uuid4().hex[:12]
         self._start()
         self.announce()
+
+    # requests from clients: checked by the caller, applied on the next tick, the latest of each kind wins
+    def request_emotion(self, vec: np.ndarray) -> None:
+        self._controls["emotion"] = vec
+
+    def request_rig(self, rig: str) -> None:
+        self._rig(rig)  # a rig that cannot load is refused now, to the client that asked
+        self._controls["rig"] = rig
+
+    def request_reset(self) -> None:
+        """Audio queued so far is dropped now; what arrives after this belongs to the new line."""
+        self.buffer.clear()
+        self._controls["reset"] = True
+
+    def _apply_controls(self) -> None:
+        controls, self._controls = self._controls, {}
+        if "rig" in controls:
+            self.rig = controls["rig"]
+        if controls.get("reset"):
+            self._new_line()  # announces, on the new rig too
+        elif "rig" in controls:
+            self.announce()
+        if "emotion" in controls:
+            self.set_emotion(controls["emotion"])
 
     # --- the clock -----------------------------------------------------------------------------
     @property
@@ -231,18 +313,54 @@ class LiveSession:
         return self._rigs[name]
 
     def _feed(self, source, now: float) -> None:
-        source.poll(self.buffer, self.t0, now)
-        target = int((now - self.t0 - source.slack) * SAMPLE_RATE)
+        try:
+            source.poll(self.buffer, self.t0, now)
+        except AudioQueueFull as exc:  # a source far ahead of the clock (the loop stalled): keep what fits
+            log.warning("%s", exc)
+        target = int((now - self.t0) * SAMPLE_RATE)
         need = target - self._consumed
         pieces = self.buffer.take(max(0, need)) if not source.done or self.buffer.queued else []
         got = sum(len(p) for p, _ in pieces)
         if source.live and got < need:  # nothing arrived in time: the face idles over silence
             pieces.append((np.zeros(need - got, np.float32), now))
             self.stats.underrun_s += (need - got) / SAMPLE_RATE
+            self._gap += need - got
+        elif got and self._gap:  # audio flows again: if it stopped only briefly, it was late by that much
+            if self._gap <= HICCUP_S * SAMPLE_RATE:
+                self._debt += self._gap
+            self._gap = 0
+        start = self._consumed
         for samples, arrival in pieces:
             self._arrivals.append((self._consumed, arrival))
             self._consumed += len(samples)
-            self._queue(self.streamer.push(samples))
+        if self._consumed > start:  # one step per tick: each push has a cost of its own, however short
+            self._queue(self.streamer.push(np.concatenate([p for p, _ in pieces])))
+        if source.live:
+            self._catch_up(now)
+
+    def _catch_up(self, now: float) -> None:
+        """Pushed audio that arrives after the clock needed it follows the silence filled meanwhile, so all the
+        audio after it waits that much longer, for good: a sender's hiccup would add to the delay for the rest
+        of the session. When audio has waited the whole last second beyond KEEP_WAITING_S, that much of the
+        debt is skipped from the queue's quiet part (never speech), and the delay comes back. Audio a client
+        sends ahead on purpose (a whole line after a reset) builds no debt and is never skipped."""
+        waiting = self.buffer.queued
+        self._least_waiting = waiting if self._least_waiting is None else min(self._least_waiting, waiting)
+        if now < self._catch_up_at:
+            return
+        excess = min(self._debt, self._least_waiting - int(KEEP_WAITING_S * SAMPLE_RATE))
+        self._least_waiting, self._catch_up_at = None, now + CATCH_UP_EVERY_S
+        block = SAMPLE_RATE // 100
+        quiet = 10 ** (max(self.streamer.loudness.level - 30.0, -60.0) / 10)  # the live speech detector's floor
+        skipped = 0
+        while skipped + block <= excess:
+            head = self.buffer.peek(block)
+            if len(head) < block or np.mean(head.astype(np.float64) ** 2) > quiet:
+                break
+            self.buffer.take(block)
+            skipped += block
+        self._debt -= skipped
+        self.stats.skipped_s += skipped / SAMPLE_RATE
 
     def _queue(self, anim: Animation) -> None:
         first = self.streamer.n_out - anim.n_frames
@@ -257,12 +375,11 @@ class LiveSession:
         while self.pending and self.pending[0][0] <= index_limit:
             i, values = self.pending.popleft()
             frame = Frame(i, i / self.fps, values)
-            for sink in self.sinks:
-                sink.frame(frame)
+            self._to_sinks("frame", frame)
             self._notify("frame", frame)
             sent = time.monotonic()
             self.stats.sent += 1
-            if sent > self.t0 + self.delay_s + (i + 1) / self.fps:
+            if sent > self.t0 + self.delay_s + (i + LATE_AFTER_FRAMES) / self.fps:
                 self.stats.late += 1
             self.stats.latency.add(1000 * (sent - self._arrival_of(int(round(i / self.fps * SAMPLE_RATE)))))
             if self._last_sent is not None:
@@ -276,16 +393,25 @@ class LiveSession:
         state = "speaking" if self.streamer.speaking else "idle"
         if state != getattr(self, "_last_state", None):
             self._last_state = state
-            for sink in self.sinks:
-                sink.state(state)
+            self._to_sinks("state", state)
             self._notify("state", state)
+
+    def warm_up(self) -> None:
+        """Run the engine once (the first pass allocates). Before a server listens: audio that clients sent
+        while this ran would wait behind it for the rest of the session."""
+        if not self._warm:
+            threads = torch.get_num_threads()
+            torch.set_num_threads(self.threads)
+            self.streamer.warm_up()
+            torch.set_num_threads(threads)
+            self._warm = True
 
     async def run(self, source, stop: asyncio.Event | None = None) -> Stats:
         """Until the source is done (a file) or stop is set (a server): feed, animate, send on schedule."""
         stop = stop or asyncio.Event()
+        self.warm_up()
         threads = torch.get_num_threads()
         torch.set_num_threads(self.threads)  # small steps: more threads only add synchronisation
-        self.streamer.warm_up()
         cpu0, wall0 = time.process_time(), time.monotonic()
         self._start()
         self.announce()
@@ -300,7 +426,9 @@ class LiveSession:
                         break
                     except asyncio.TimeoutError:
                         pass
-                # send what is due first (computed a tick ago), then animate the audio that has arrived
+                # requests since the last tick; then send what is due (computed a tick ago), then animate
+                # the audio that has arrived
+                self._apply_controls()
                 self._send_due(self._next)
                 self._next += 1
                 self._feed(source, time.monotonic())
@@ -310,8 +438,8 @@ class LiveSession:
                 self._state()
                 if finished and not self.pending:
                     break
-                if self._next % 30 == 0:
-                    await asyncio.sleep(0)  # let the server's clients in even when running late
+                if wait <= 0:
+                    await asyncio.sleep(0)  # running late: still let clients' audio in, every tick
         finally:
             # a finished file expects exactly its frames; a live stream one per tick that came due
             self.stats.expected = self._expected_before + (self.streamer.n_out if finished else max(0, self._next))

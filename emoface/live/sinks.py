@@ -25,18 +25,28 @@ log = logging.getLogger("emoface")
 DEFAULT_PORTS = {"livelink": livelink.DEFAULT_PORT, "vmc": 39539, "osc": 9000, "ws": 8765}
 
 
+def finite(values) -> np.ndarray:
+    """Values safe to send: NaN and infinities become 0 (the rest pose), whatever produced them."""
+    values = np.asarray(values, np.float32)
+    return values if np.isfinite(values).all() else np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)
+
+
 @dataclass
 class Frame:
+    """One frame on its way out; every sink reads it through on(), which only ever gives finite values."""
     index: int
     time: float  # audio time (s) of this frame
     canonical: np.ndarray  # the 61 canonical curves
     _on: dict = field(default_factory=dict)
 
+    def __post_init__(self):
+        self.canonical = finite(self.canonical)
+
     def on(self, rig: str) -> np.ndarray:
         """The values on a rig (a built-in name or a profile path), retargeted once per frame and rig."""
         if rig not in self._on:
             anim = Animation(canonical_names(), 1.0, self.canonical[None], CANONICAL_RIG)
-            self._on[rig] = retarget(anim, _rig(rig)).values[0]
+            self._on[rig] = finite(retarget(anim, _rig(rig)).values[0])
         return self._on[rig]
 
 
@@ -179,20 +189,36 @@ class OSCSink(_UdpSink):
         self.udp.send(osc.state_message(state))
 
 
+def _short(url: str) -> str:
+    """The URL as an error line names it: whole when short, its start when very long."""
+    return url if len(url) <= 80 else url[:77] + "..."
+
+
 def parse_target(url: str, default_rig: str):
     """(scheme, host, port, options) of a --to URL, or an InputError naming it."""
+    where = _short(url)
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme not in DEFAULT_PORTS:
-        raise InputError(url, f"unknown target (use {', '.join(s + '://host:port' for s in DEFAULT_PORTS)})")
+        raise InputError(where, f"unknown target (use {', '.join(s + '://host:port' for s in DEFAULT_PORTS)})")
     try:
-        port = parts.port or DEFAULT_PORTS[scheme]
+        port = parts.port
     except ValueError:
-        raise InputError(url, "port must be a number 0-65535") from None
+        raise InputError(where, "port must be a number 0-65535") from None
+    if port is None:
+        port = DEFAULT_PORTS[scheme]
+    elif port == 0 and scheme != "ws":  # ws:// is served here: 0 picks any free port; UDP goes to a receiver
+        raise InputError(where, "port 0 is nowhere to send to: give the receiver's port (1-65535)")
     options = {k: v[-1] for k, v in parse_qs(parts.query).items()}
     known = {"livelink": {"subject", "device"}, "vmc": {"rig"}, "osc": {"rig"}, "ws": {"rig", "token"}}[scheme]
     if set(options) - known:
-        raise InputError(url, f"unknown option {sorted(set(options) - known)[0]!r} (known: {', '.join(sorted(known))})")
+        raise InputError(where, f"unknown option {sorted(set(options) - known)[0]!r} "
+                                f"(known: {', '.join(sorted(known))})")
+    for key in ("subject", "device") if scheme == "livelink" else ():
+        size = len(options.get(key, "").encode("utf-8"))
+        if size > livelink.MAX_STRING:
+            raise InputError(where, f"{key} is {size} bytes; Live Link Face names are at most {livelink.MAX_STRING} "
+                                    "(the receiver's packet buffer is about 1.3 KB)")
     if "rig" in options:
         load_rig(options["rig"])  # an unknown rig is an error now, not mid-stream
     options.setdefault("rig", default_rig if scheme in ("osc", "ws") else "livelink")
@@ -210,5 +236,5 @@ def open_sink(url: str, default_rig: str) -> Sink:
         if scheme == "osc":
             return OSCSink(url, host, port, options["rig"])
     except OSError as exc:
-        raise InputError(url, f"cannot open: {exc.strerror or exc}") from None
-    raise InputError(url, "ws:// targets are WebSocket servers: use them with emoface stream or serve")
+        raise InputError(_short(url), f"cannot open: {exc.strerror or exc}") from None
+    raise InputError(_short(url), "ws:// targets are WebSocket servers: use them with emoface stream or serve")
