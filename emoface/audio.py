@@ -1,8 +1,23 @@
-"""Audio in: any common file -> mono 16 kHz float32, validated before any work is done."""
+"""Audio in: any common file -> mono 16 kHz float32, validated before any work is done.
+
+libsndfile reads WAV, FLAC, OGG/Opus, MP3 and AIFF a block at a time (a long 96 kHz stereo file is never in
+memory whole, only its 16 kHz mono result); what it cannot read (m4a/AAC, mp4, mov, webm, wma...) is decoded
+by ffmpeg straight to 16 kHz mono. Either way a file whose data ends well before its header says is refused
+as truncated, and every failure is one InputError line naming the file.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
+import re
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +31,13 @@ SAMPLE_RATE = 16000
 MIN_RATE, MAX_RATE = 8000, 96000
 DEFAULT_MAX_DURATION_S = 30 * 60.0
 SILENCE_PEAK = 10 ** (-60 / 20)  # -60 dBFS: below this the line is treated as silent
+# Containers and codecs libsndfile does not read; ffmpeg decodes them.
+FFMPEG_SUFFIXES = (".m4a", ".m4b", ".aac", ".mp4", ".m4v", ".mov", ".mkv", ".mka", ".webm", ".wma", ".ac3",
+                   ".amr", ".3gp")
+READ_BLOCK = 1 << 18  # frames per read (5.5 s at 48 kHz)
+# Data shorter than the header says by more than this is a truncated file (less: codec padding, a warning);
+# a container's duration as ffmpeg reports it is approximate, so there 1% of it is allowed too.
+TRUNCATED_S, CONTAINER_SLACK = 0.1, 0.01
 
 log = logging.getLogger("emoface")
 
@@ -32,50 +54,24 @@ class Audio:
 
     @property
     def is_silent(self) -> bool:
-        return not len(self.samples) or float(np.max(np.abs(self.samples))) < SILENCE_PEAK
-
-
-def _check_header(path: Path, max_duration_s: float) -> sf._SoundFileInfo:
-    if not path.exists():
-        raise InputError(path, "file not found")
-    if path.is_dir():
-        raise InputError(path, "is a directory, not an audio file")
-    try:
-        info = sf.info(str(path))
-    except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
-        raise InputError(path, f"not a readable audio file ({_reason(exc)})") from None
-    if not MIN_RATE <= info.samplerate <= MAX_RATE:
-        raise InputError(path, f"sample rate {info.samplerate} Hz is outside {MIN_RATE}-{MAX_RATE} Hz")
-    if info.frames == 0:
-        raise InputError(path, "audio is empty (zero length)")
-    if info.frames > 0 and info.frames / info.samplerate > max_duration_s:
-        raise InputError(
-            path, f"audio is {info.frames / info.samplerate:.0f} s long, over the {max_duration_s:.0f} s limit"
-        )
-    return info
-
-
-def _reason(exc: Exception) -> str:
-    """libsndfile's message without the path it repeats ("Error opening 'x': Format not recognised.")."""
-    text = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-    return text.split("': ", 1)[-1].rstrip(".")
+        # max and -min rather than max(abs(x)): no temporary copy of a long line
+        return not len(self.samples) or max(float(self.samples.max()), -float(self.samples.min())) < SILENCE_PEAK
 
 
 def load_audio(path, max_duration_s: float = DEFAULT_MAX_DURATION_S) -> Audio:
     """Decode, downmix and resample; raise InputError naming the file for anything unusable."""
     path = Path(path)
-    info = _check_header(path, max_duration_s)
-    try:
-        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError, ValueError) as exc:
-        raise InputError(path, f"corrupt or unreadable audio data ({_reason(exc)})") from None
-    if data.shape[0] == 0:
+    if not path.exists():
+        raise InputError(path, "file not found")
+    if path.is_dir():
+        raise InputError(path, "is a directory, not an audio file")
+    if path.suffix.lower() in FFMPEG_SUFFIXES:
+        samples, rate = _decode_ffmpeg(path, max_duration_s)
+    else:
+        samples, rate = _decode_sndfile(path, max_duration_s)
+    if not len(samples):
         raise InputError(path, "audio is empty (zero length)")
-    if data.shape[0] / rate > max_duration_s:
-        raise InputError(path, f"audio is {data.shape[0] / rate:.0f} s long, over the {max_duration_s:.0f} s limit")
-    if not np.all(np.isfinite(data)):
-        raise InputError(path, "audio data contains NaN or infinite samples")
-    return from_array(data, rate, str(path), info.samplerate)
+    return Audio(samples, str(path), rate)
 
 
 def from_array(data: np.ndarray, rate: int, source: str = "<array>", original_rate: int | None = None) -> Audio:
@@ -93,3 +89,243 @@ def from_array(data: np.ndarray, rate: int, source: str = "<array>", original_ra
 def pcm16(samples: np.ndarray) -> bytes:
     """16-bit little-endian PCM, what pocketsphinx consumes."""
     return (np.clip(samples, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
+
+
+# --- libsndfile ---------------------------------------------------------------------------------------------
+
+def _check_header(path: Path, max_duration_s: float) -> sf._SoundFileInfo:
+    try:
+        with _quiet_stderr():  # libsndfile's mpg123 prints "Note: Illegal Audio-MPEG-Header" lines itself
+            info = sf.info(str(path))
+    except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
+        raise InputError(path, f"not a readable audio file ({_why_unreadable(path, exc)})") from None
+    if not MIN_RATE <= info.samplerate <= MAX_RATE:
+        raise InputError(path, f"sample rate {info.samplerate} Hz is outside {MIN_RATE}-{MAX_RATE} Hz")
+    if info.frames == 0:
+        raise InputError(path, "audio is empty (zero length)")
+    _check_length(path, info.frames / info.samplerate, max_duration_s)
+    return info
+
+
+def _decode_sndfile(path: Path, max_duration_s: float) -> tuple[np.ndarray, int]:
+    """Read, downmix and resample a block at a time into one 16 kHz array."""
+    info = _check_header(path, max_duration_s)
+    rate = info.samplerate
+    out = _Growing(int(info.frames * SAMPLE_RATE / rate) + 64 if info.frames > 0 else SAMPLE_RATE * 60)
+    stream = soxr.ResampleStream(rate, SAMPLE_RATE, 1, dtype="float32", quality="HQ") if rate != SAMPLE_RATE else None
+    n_read = 0
+    try:
+        with _quiet_stderr(info.format == "MPEG"), sf.SoundFile(str(path)) as f:
+            for block in f.blocks(READ_BLOCK, dtype="float32", always_2d=True):
+                n_read += len(block)
+                _check_length(path, n_read / rate, max_duration_s)
+                if not np.all(np.isfinite(block)):
+                    raise InputError(path, "audio data contains NaN or infinite samples")
+                mono = block.mean(axis=1) if block.shape[1] > 1 else block[:, 0]
+                out.add(stream.resample_chunk(mono) if stream else mono)
+    except (sf.LibsndfileError, RuntimeError, ValueError) as exc:
+        raise InputError(path, f"corrupt or unreadable audio data ({_reason(exc)})") from None
+    if stream:
+        out.add(stream.resample_chunk(np.zeros(0, np.float32), last=True))
+    if n_read:
+        _check_complete(path, n_read / rate, max(info.frames, _declared_frames(path) or 0) / rate)
+    return out.result(), rate
+
+
+def _declared_frames(path: Path) -> int | None:
+    """The frame count a WAV or AIFF header claims. libsndfile quietly shortens it to the data present,
+    which is how a cut-off file used to bake a fraction of the line without a word."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(1 << 16)
+    except OSError:
+        return None
+    little = head[:4] in (b"RIFF", b"RF64") and head[8:12] == b"WAVE"
+    if not (little or (head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"))):
+        return None
+    order, pos, block_align, size64 = ("<" if little else ">"), 12, 0, None
+    while pos + 8 <= len(head):
+        cid, size = head[pos:pos + 4], struct.unpack(order + "I", head[pos + 4:pos + 8])[0]
+        body = head[pos + 8:pos + 8 + min(size, 32)]
+        if little and cid == b"ds64" and len(body) >= 16:  # RF64: the 64-bit sizes
+            size64 = struct.unpack("<Q", body[8:16])[0]
+        elif little and cid == b"fmt " and len(body) >= 14:
+            tag, block_align = struct.unpack("<H", body[:2])[0], struct.unpack("<H", body[12:14])[0]
+            if tag not in (1, 3, 6, 7, 0xFFFE):  # compressed WAV: block_align counts codec blocks, not frames
+                return None
+        elif little and cid == b"data":
+            size = size64 if size == 0xFFFFFFFF and size64 else size
+            return size // block_align if block_align and size not in (0, 0xFFFFFFFF) else None
+        elif not little and cid == b"COMM" and len(body) >= 6:
+            return struct.unpack(">I", body[2:6])[0] or None
+        pos += 8 + size + (size & 1)
+    return None
+
+
+class _Growing:
+    """A float32 buffer filled block by block (sized from the header, grown if that was short): the
+    decoded line is held once, not as a list of blocks plus their concatenation."""
+
+    def __init__(self, capacity: int):
+        self.buf, self.n = np.empty(max(capacity, 1), np.float32), 0
+
+    def add(self, x: np.ndarray) -> None:
+        if self.n + len(x) > len(self.buf):
+            self.buf = np.resize(self.buf, max(2 * len(self.buf), self.n + len(x)))
+        self.buf[self.n:self.n + len(x)] = x
+        self.n += len(x)
+
+    def result(self) -> np.ndarray:
+        """The filled part: a view when the buffer is nearly full (a copy would double the peak)."""
+        return self.buf[:self.n] if self.n >= 0.95 * len(self.buf) else self.buf[:self.n].copy()
+
+
+_STDERR_LOCK = threading.Lock()
+
+
+@contextmanager
+def _quiet_stderr(active: bool = True):
+    """Hold back what C decoders write straight to file descriptor 2 (mpg123's "Note:" lines), so a bad
+    file gets emoface's one line; what was held back goes to the debug log."""
+    if not active:
+        yield
+        return
+    with _STDERR_LOCK, tempfile.TemporaryFile() as sink:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            held = sink.read(4096).decode(errors="replace").strip()
+            if held:
+                log.debug("decoder said: %s", held)
+
+
+def _why_unreadable(path: Path, exc: Exception) -> str:
+    """The real reason, where libsndfile's is wrong (it answers a text file named .mp3 with "File does not
+    exist or is not a regular file")."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except OSError as err:
+        return err.strerror or "cannot be opened"
+    sniffed = _sniff(head)
+    if sniffed:
+        return sniffed
+    if getattr(exc, "code", None) == 7:  # SFE_BAD_FILE... for a file that is there: the decoder found no audio
+        return "format not recognised: no audio frames found"
+    return _reason(exc)
+
+
+def _sniff(head: bytes) -> str | None:
+    """A reason that shows from the first bytes: empty, a few bytes, or text."""
+    if len(head) < 32:
+        return f"only {len(head)} bytes, too short to be audio"
+    return "it is a text file, not audio" if _looks_like_text(head) else None
+
+
+def _looks_like_text(head: bytes) -> bool:
+    if b"\x00" in head:
+        return False
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as err:
+        if err.start < len(head) - 4:  # not just a character cut at the 4 KB boundary
+            return False
+        text = head[:err.start].decode("utf-8")
+    return sum(c.isprintable() or c in "\r\n\t" for c in text) >= 0.95 * max(len(text), 1)
+
+
+def _reason(exc: Exception) -> str:
+    """libsndfile's message without the path it repeats ("Error opening 'x': Format not recognised.")."""
+    text = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+    return text.split("': ", 1)[-1].rstrip(".")
+
+
+# --- ffmpeg -------------------------------------------------------------------------------------------------
+
+def ffmpeg_exe() -> str | None:
+    """The system ffmpeg (the Makefile installs it), else imageio-ffmpeg's bundled binary (a dependency)."""
+    found = shutil.which("ffmpeg")
+    if found:
+        return found
+    try:
+        import imageio_ffmpeg
+
+        return imageio_ffmpeg.get_ffmpeg_exe()
+    except (ImportError, RuntimeError):
+        return None
+
+
+def _decode_ffmpeg(path: Path, max_duration_s: float) -> tuple[np.ndarray, int]:
+    """ffmpeg decodes the first audio stream straight to 16 kHz mono float32 on a pipe, read a block at a
+    time; its complaints become one line."""
+    exe = ffmpeg_exe()
+    if exe is None:
+        raise InputError(path, f"{path.suffix} audio needs ffmpeg, which is not installed (apt install ffmpeg)")
+    cmd = [exe, "-nostdin", "-hide_banner", "-nostats", "-v", "info", "-i", str(path), "-map", "0:a:0", "-vn",
+           "-ac", "1", "-ar", str(SAMPLE_RATE), "-f", "f32le", "-"]
+    out = _Growing(SAMPLE_RATE * 60)
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err)
+        try:
+            pending = b""
+            while chunk := proc.stdout.read(READ_BLOCK * 4):
+                chunk = pending + chunk
+                usable = len(chunk) - len(chunk) % 4
+                out.add(np.frombuffer(chunk[:usable], "<f4"))
+                pending = chunk[usable:]
+                _check_length(path, out.n / SAMPLE_RATE, max_duration_s)
+            code = proc.wait()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            proc.stdout.close()
+        err.seek(0)
+        text = err.read().decode(errors="replace")
+    if code != 0:
+        with open(path, "rb") as f:
+            reason = _sniff(f.read(4096)) or f"ffmpeg: {_ffmpeg_reason(text, path)}"
+        raise InputError(path, f"not a readable audio file ({reason})")
+    rate = re.search(r"Audio: .*?(\d+) Hz", text)
+    samples = out.result()
+    if not np.all(np.isfinite(samples)):
+        raise InputError(path, "audio data contains NaN or infinite samples")
+    declared = re.search(r"Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)", text)
+    if len(samples) and declared:
+        h, m, s = declared.groups()
+        _check_complete(path, len(samples) / SAMPLE_RATE, int(h) * 3600 + int(m) * 60 + float(s),
+                        slack=CONTAINER_SLACK, warn=False)
+    return samples, int(rate.group(1)) if rate else SAMPLE_RATE
+
+
+def _ffmpeg_reason(text: str, path: Path) -> str:
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    if any("matches no streams" in ln for ln in lines):
+        return "no audio stream"
+    last = lines[-1] if lines else "failed"
+    last = re.sub(r"^\[[^]]*\]\s*", "", last)  # "[mov,mp4,... @ 0x55d0] moov atom not found"
+    return last.removeprefix(f"{path}: ").removeprefix("Error opening input: ").rstrip(".")
+
+
+# --- shared checks ------------------------------------------------------------------------------------------
+
+def _check_length(path: Path, seconds: float, max_duration_s: float) -> None:
+    if seconds > max_duration_s:
+        raise InputError(path, f"audio is {seconds:.0f} s long, over the {max_duration_s:.0f} s limit")
+
+
+def _check_complete(path: Path, got_s: float, declared_s: float, slack: float = 0.0, warn: bool = True) -> None:
+    """Refuse data that ends well before the header says (by TRUNCATED_S, or the fraction `slack` of the
+    length if that is more); a little short is a warning."""
+    missing = declared_s - got_s
+    if missing > max(TRUNCATED_S, slack * declared_s):
+        raise InputError(path, f"audio data ends at {got_s:.2f} s but the header says {declared_s:.2f} s "
+                               "(truncated file?)")
+    if warn and missing > 0.005:
+        log.warning("%s: audio data ends %.3f s before its header says; using what is there", path, missing)

@@ -17,13 +17,40 @@ WIN = 400
 N_FFT = 512
 N_MELS = 80
 FRAME_RATE = SAMPLE_RATE / HOP  # 100 feature frames per second
+BLOCK = 3000  # feature frames (30 s) per STFT block for long audio
 
 
 @lru_cache(maxsize=1)
 def _mel_basis() -> torch.Tensor:
-    import librosa
+    return torch.from_numpy(mel_filters())
 
-    return torch.from_numpy(librosa.filters.mel(sr=SAMPLE_RATE, n_fft=N_FFT, n_mels=N_MELS, fmin=40, fmax=7600))
+
+def mel_filters(fmin: float = 40.0, fmax: float = 7600.0) -> np.ndarray:
+    """[80, 257] Slaney-style mel filter bank: librosa.filters.mel(sr=16000, n_fft=512, n_mels=80, fmin=40,
+    fmax=7600) to the bit, in numpy (librosa's module loads numba, ~70 MB that would stay resident)."""
+    fft_freqs = np.fft.rfftfreq(n=N_FFT, d=1.0 / SAMPLE_RATE)
+    mel_f = _mel_to_hz(np.linspace(_hz_to_mel(fmin), _hz_to_mel(fmax), N_MELS + 2))
+    fdiff = np.diff(mel_f)
+    ramps = np.subtract.outer(mel_f, fft_freqs)
+    weights = np.zeros((N_MELS, N_FFT // 2 + 1), np.float32)
+    for i in range(N_MELS):
+        weights[i] = np.maximum(0, np.minimum(-ramps[i] / fdiff[i], ramps[i + 2] / fdiff[i + 1]))
+    weights *= (2.0 / (mel_f[2:N_MELS + 2] - mel_f[:N_MELS]))[:, np.newaxis]  # constant energy per band
+    return weights
+
+
+_F_SP, _MIN_LOG_HZ, _LOGSTEP = 200.0 / 3, 1000.0, np.log(6.4) / 27.0  # Slaney mel: linear below 1 kHz
+
+
+def _hz_to_mel(hz: float) -> float:
+    return _MIN_LOG_HZ / _F_SP + np.log(hz / _MIN_LOG_HZ) / _LOGSTEP if hz >= _MIN_LOG_HZ else hz / _F_SP
+
+
+def _mel_to_hz(mels: np.ndarray) -> np.ndarray:
+    hz = _F_SP * mels
+    log_t = mels >= _MIN_LOG_HZ / _F_SP
+    hz[log_t] = _MIN_LOG_HZ * np.exp(_LOGSTEP * (mels[log_t] - _MIN_LOG_HZ / _F_SP))
+    return hz
 
 
 @lru_cache(maxsize=1)
@@ -32,15 +59,44 @@ def _window() -> torch.Tensor:
 
 
 def log_mel(samples) -> torch.Tensor:
-    """[n] or [batch, n] float audio -> [batch?, frames, 80] natural-log mel power, frames = n // 160 + 1."""
-    x = torch.as_tensor(np.asarray(samples, np.float32) if not torch.is_tensor(samples) else samples)
-    squeeze = x.dim() == 1
-    if squeeze:
-        x = x[None]
-    spec = torch.stft(x, N_FFT, HOP, WIN, _window(), center=True, pad_mode="constant", return_complex=True)
-    mel = torch.matmul(_mel_basis(), spec.abs() ** 2)  # [b, mels, frames]
-    out = torch.log(mel + 1e-6).transpose(1, 2)
+    """[n] or [batch, n] float audio -> [batch?, frames, 80] natural-log mel power, frames = n // 160 + 1.
+
+    Long audio goes through the STFT BLOCK frames at a time: the same numbers, while the complex
+    spectrogram of a whole 30-minute line would take 370 MB."""
+    x, squeeze = _as_batch(samples), np.ndim(samples) == 1
+    total = n_frames(x.shape[-1])
+    if total <= BLOCK:
+        spec = torch.stft(x, N_FFT, HOP, WIN, _window(), center=True, pad_mode="constant", return_complex=True)
+        out = _log_mel_power(spec)
+    else:
+        out = torch.empty(x.shape[0], total, N_MELS)
+        for k0 in range(0, total, BLOCK):
+            out[:, k0:k0 + BLOCK] = _frames(x, k0, min(total, k0 + BLOCK))
     return out[0] if squeeze else out
+
+
+def log_mel_frames(samples, first: int, end: int) -> torch.Tensor:
+    """Frames first .. end-1 of log_mel(samples) for [n] audio ([end - first, 80]), from only the samples
+    they span: frame k covers samples k*160 - 256 .. k*160 + 256, zero outside the signal (the centred
+    STFT's padding). Lets a long line be analysed a block at a time."""
+    return _frames(_as_batch(samples), first, end)[0]
+
+
+def _as_batch(samples) -> torch.Tensor:
+    x = samples if torch.is_tensor(samples) else torch.as_tensor(np.asarray(samples, np.float32))
+    return x[None] if x.dim() == 1 else x
+
+
+def _frames(x: torch.Tensor, first: int, end: int) -> torch.Tensor:
+    lo, hi = first * HOP - N_FFT // 2, (end - 1) * HOP + N_FFT // 2
+    a, b = max(lo, 0), min(hi, x.shape[-1])
+    seg = torch.nn.functional.pad(x[:, a:b], (a - lo, hi - b))  # zeros where the span runs off either end
+    return _log_mel_power(torch.stft(seg, N_FFT, HOP, WIN, _window(), center=False, return_complex=True))
+
+
+def _log_mel_power(spec: torch.Tensor) -> torch.Tensor:
+    mel = torch.matmul(_mel_basis(), spec.abs() ** 2)  # [b, mels, frames]
+    return torch.log(mel + 1e-6).transpose(1, 2)
 
 
 def n_frames(n_samples: int) -> int:

@@ -12,6 +12,8 @@ HOP = 160  # 10 ms analysis frames
 WIN = 400  # 25 ms
 FMIN, FMAX = 65.0, 450.0
 FLOOR_DB = -40.0  # loudness below the speech level by this much counts as silence
+YIN_FRAME, YIN_THRESHOLD = 1024, 0.1
+BLOCK = 1000  # analysis frames (10 s) per block: bounds the frame matrices and yin's working memory
 
 
 @dataclass
@@ -33,25 +35,83 @@ class Prosody:
         return out
 
 
+def frame_span(samples: np.ndarray, start: int, stop: int) -> np.ndarray:
+    """samples[start:stop] with zeros where the range runs past either end: a block of a centred
+    (zero-padded) framing, so a long signal can be framed a block at a time without padding a copy of it."""
+    lo, hi = max(start, 0), min(stop, len(samples))
+    if lo == start and hi == stop:
+        return samples[start:stop]
+    out = np.zeros(stop - start, samples.dtype)
+    if hi > lo:
+        out[lo - start: hi - start] = samples[lo:hi]
+    return out
+
+
+def _blocks(n: int):
+    """(first, end) analysis frames of each block: working memory stays the same for any length of audio."""
+    return ((k, min(n, k + BLOCK)) for k in range(0, n, BLOCK))
+
+
 def _frame_rms_db(samples: np.ndarray) -> np.ndarray:
-    pad = np.pad(samples, (WIN // 2, WIN // 2))
-    n = 1 + max(0, (len(pad) - WIN) // HOP)
-    idx = np.arange(WIN)[None, :] + HOP * np.arange(n)[:, None]
-    frames = pad[np.minimum(idx, len(pad) - 1)]
-    return 10 * np.log10(np.mean(frames.astype(np.float64) ** 2, axis=1) + 1e-10)
+    """dBFS of WIN-sample frames centred every HOP samples (frame k on sample k x HOP)."""
+    n = 1 + len(samples) // HOP
+    out = np.empty(n)
+    for k0, k1 in _blocks(n):
+        seg = frame_span(samples, k0 * HOP - WIN // 2, (k1 - 1) * HOP + WIN // 2)
+        frames = np.lib.stride_tricks.sliding_window_view(seg, WIN)[::HOP]
+        out[k0:k1] = 10 * np.log10(np.mean(frames.astype(np.float64) ** 2, axis=1) + 1e-10)
+    return out
 
 
 def _pitch(samples: np.ndarray, n: int) -> np.ndarray:
-    import librosa  # imported here: it is slow to import and only this needs it
-
-    if len(samples) < 2048:
-        return np.zeros(n)
-    f0 = librosa.yin(samples.astype(np.float32), fmin=FMIN, fmax=FMAX, sr=SAMPLE_RATE,
-                     frame_length=1024, hop_length=HOP, center=True)
+    """yin f0 per analysis frame (centred, zero-padded), a block of frames at a time: yin treats each frame
+    on its own, so the blocks give the whole-signal result."""
     out = np.zeros(n)
-    m = min(n, len(f0))
-    out[:m] = f0[:m]
+    if len(samples) < 2048:
+        return out
+    samples = np.asarray(samples, np.float32)
+    for k0, k1 in _blocks(min(n, 1 + len(samples) // HOP)):
+        out[k0:k1] = yin(frame_span(samples, k0 * HOP - YIN_FRAME // 2, (k1 - 1) * HOP + YIN_FRAME // 2))
     return out
+
+
+def yin(seg: np.ndarray) -> np.ndarray:
+    """f0 (Hz) of each YIN_FRAME-sample frame every HOP samples of seg (no centring padding): the same steps
+    and numbers as librosa.yin(fmin=FMIN, fmax=FMAX, sr=SAMPLE_RATE, frame_length=YIN_FRAME,
+    hop_length=HOP, center=False), in numpy. librosa's runs through numba, whose compiler stays resident
+    (130 MB of a bake's peak)."""
+    import scipy.fft
+
+    frames = np.lib.stride_tricks.sliding_window_view(seg, YIN_FRAME)[::HOP]  # [frames, samples]
+    lo, hi = int(np.floor(SAMPLE_RATE / FMAX)), min(int(np.ceil(SAMPLE_RATE / FMIN)), YIN_FRAME - 1)
+    # difference function d(k) = 2 (acf(0) - acf(k)) - sum_{m<k} y(m)^2, from the FFT autocorrelation
+    n_fft = scipy.fft.next_fast_len(2 * YIN_FRAME - 1, real=True)
+    spec = scipy.fft.rfft(frames, n=n_fft, axis=-1)
+    acf = scipy.fft.irfft(spec.real ** 2 + spec.imag ** 2, n=n_fft, axis=-1)[:, :hi + 1]
+    del spec
+    d = np.square(frames)
+    np.cumsum(d, out=d, axis=-1)
+    d[:, 0] = 0
+    d[:, 1:hi + 1] = 2 * (acf[:, 0:1] - acf[:, 1:hi + 1]) - d[:, :hi]
+    # cumulative mean normalised difference over the periods in range
+    mean = np.cumsum(d[:, 1:hi + 1], axis=-1) / np.arange(1, hi + 1)
+    den = mean[:, lo - 1:hi]
+    cmnd = d[:, lo:hi + 1] / (den + np.finfo(den.dtype).tiny)
+    # parabolic refinement of each lag (0 at the ends, or where the optimum is more than a lag away)
+    left, mid, right = cmnd[:, :-2], cmnd[:, 1:-1], cmnd[:, 2:]
+    a, b = right + left - 2 * mid, (right - left) / 2
+    shift = np.zeros_like(cmnd)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shift[:, 1:-1] = np.where(np.abs(b) >= np.abs(a), 0.0, -b / a)
+    # the first trough below the threshold, else the global minimum
+    trough = np.zeros(cmnd.shape, bool)
+    trough[:, 1:-1] = (mid < left) & (mid <= right)
+    trough[:, -1] = cmnd[:, -1] < cmnd[:, -2]
+    trough[:, 0] = cmnd[:, 0] < cmnd[:, 1]
+    trough &= cmnd < YIN_THRESHOLD
+    lag = np.where(trough.any(axis=-1), np.argmax(trough, axis=-1), np.argmin(cmnd, axis=-1))
+    period = lo + lag + np.take_along_axis(shift, lag[:, None], axis=-1)[:, 0]
+    return SAMPLE_RATE / period
 
 
 def analyse(samples: np.ndarray, n_frames: int, fps: float) -> Prosody:

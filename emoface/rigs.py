@@ -384,7 +384,20 @@ def retarget(anim: Animation, rig: Rig | str) -> Animation:
     else:
         source = rig_of(anim)
         canon = source.to_canonical(_reorder(anim, source.names))
-    return Animation(target.names, anim.fps, target.from_canonical(canon), target.name, metadata)
+    return Animation(target.names, anim.fps, _by_blocks(target.from_canonical, canon), target.name, metadata)
+
+
+def _by_blocks(per_frame, values: np.ndarray, block: int = 10000) -> np.ndarray:
+    """per_frame(values) a block of frames at a time (it works frame by frame): a 30-minute take on the
+    MetaHuman board otherwise holds ~500 MB of float64 intermediates."""
+    if len(values) <= block:
+        return per_frame(values)
+    first = np.asarray(per_frame(values[:block]), np.float32)
+    out = np.empty((len(values), first.shape[1]), np.float32)
+    out[:block] = first
+    for i in range(block, len(values), block):
+        out[i:i + block] = per_frame(values[i:i + block])
+    return out
 
 
 def _reorder(anim: Animation, names: tuple[str, ...]) -> np.ndarray:

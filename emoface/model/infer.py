@@ -8,7 +8,7 @@ from scipy.ndimage import convolve1d
 
 from emoface.animation import Animation
 from emoface.emotion.spec import EmotionTrack
-from emoface.features import FRAME_RATE, log_mel
+from emoface.features import FRAME_RATE, log_mel, log_mel_frames, n_frames as n_mel_frames
 from emoface.phonetic.animate import seal_lips
 from emoface.rigs import CANONICAL_RIG, canonical_names
 from emoface.model.net import SEALED
@@ -18,6 +18,7 @@ SEAL_FROM, SEAL_SPAN = 0.25, 0.2  # seal probability 0.25 -> no effect, 0.45 and
 # Savitzky-Golay), measured to cut jitter without blunting closures; live streams wait 30 ms for it.
 ROW_KERNEL = np.array([1, 2, 3, 4, 3, 2, 1], np.float32) / 16
 ROW_HALF = len(ROW_KERNEL) // 2
+BLOCK_ROWS = 1000  # network rows (10 s) per block on long lines
 
 
 def smooth_rows(rows: np.ndarray) -> np.ndarray:
@@ -47,11 +48,23 @@ class RowSmoother:
 
 
 @torch.inference_mode()
-def predict_100hz(model, samples: np.ndarray, emotion: EmotionTrack) -> np.ndarray:
-    mel = log_mel(samples)
-    weights = torch.from_numpy(emotion.weights(mel.shape[0], FRAME_RATE))
-    audio = torch.from_numpy(np.asarray(samples, np.float32))[None] if model.backbone is not None else None
-    return model(mel[None], weights[None], audio)[0].numpy()
+def predict_100hz(model, samples: np.ndarray, emotion: EmotionTrack, block_rows: int = BLOCK_ROWS) -> np.ndarray:
+    """Network rows at 100 Hz. A log-mel network runs block_rows rows at a time, each block with the
+    receptive field around it (zero padding only at the true ends, as in one pass): the same rows as one
+    pass, while one pass over 30 minutes holds ~1 GB of activations. A pretrained backbone hears the line whole."""
+    n = n_mel_frames(len(samples))
+    weights = torch.from_numpy(emotion.weights(n, FRAME_RATE))
+    if model.backbone is not None:
+        audio = torch.from_numpy(np.asarray(samples, np.float32))[None]
+        return model(log_mel(samples)[None], weights[None], audio)[0].numpy()
+    past, ahead = model.config.receptive_past, model.config.lookahead
+    out = np.empty((n, len(model.config.out_names)), np.float32)
+    for a in range(0, n, block_rows):
+        b = min(n, a + block_rows)
+        lo, hi = max(0, a - past), min(n, b + ahead)
+        mel = log_mel_frames(samples, lo, hi)
+        out[a:b] = model(mel[None], weights[None, lo:hi])[0, a - lo: b - lo].numpy()
+    return out
 
 
 def predict(model, samples: np.ndarray, emotion: EmotionTrack, n_frames: int, fps: float) -> Animation:

@@ -4,13 +4,14 @@ its own output: emoface.model.infer.)"""
 from __future__ import annotations
 
 import numpy as np
-from scipy.signal import savgol_filter
 
 from emoface.animation import Animation
 
 
 def savgol(anim: Animation, window_s: float = 0.1, order: int = 3) -> Animation:
     """Offline smoothing; the window is in seconds so it means the same at any fps (EmoFace: 15 @ 60 fps)."""
+    from scipy.signal import savgol_filter  # here: scipy.signal costs a network bake ~70 MB it does not use
+
     window = int(round(window_s * anim.fps)) | 1
     if window <= order or anim.n_frames < window:
         return anim

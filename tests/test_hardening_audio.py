@@ -1,0 +1,231 @@
+"""Issue 11 items 7, 16, 18: truncated files, files that are not what their name says, m4a/AAC input, and
+long audio analysed in bounded blocks (with the same numbers as one pass over the whole line)."""
+
+import json
+import logging
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from emoface import audio as audio_mod
+from emoface import features, formats, prosody
+from emoface.animation import Animation
+from emoface.audio import SAMPLE_RATE, ffmpeg_exe, load_audio
+from emoface.batch import AUDIO_SUFFIXES, expand_inputs
+from emoface.cli import main
+from emoface.emotion.spec import EmotionTrack, parse_emotion
+from emoface.errors import InputError
+from tests.conftest import speak
+
+
+def cli(*args):
+    """The CLI in its own process: decoders write to file descriptor 2 directly, past any Python capture."""
+    return subprocess.run([sys.executable, "-m", "emoface.cli", *map(str, args)], capture_output=True, text=True)
+
+
+def speechy(seconds: float, rate: int = SAMPLE_RATE, seed: int = 0) -> np.ndarray:
+    """Voiced-like test signal: a gliding harmonic tone under a syllable-rate envelope, with pauses and noise."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * rate)) / rate
+    f0 = 140 + 40 * np.sin(2 * np.pi * 0.3 * t)
+    phase = 2 * np.pi * np.cumsum(f0) / rate
+    voice = sum(np.sin(k * phase) / k for k in range(1, 6))
+    envelope = np.clip(np.sin(2 * np.pi * 2.5 * t), 0, None) * (np.sin(2 * np.pi * 0.2 * t) > -0.6)
+    return (0.2 * voice * envelope + 0.003 * rng.standard_normal(len(t))).astype(np.float32)
+
+
+# --- 7: truncated data ---------------------------------------------------------------------------------------
+
+def cut_wav(tmp_path, seconds=4.6, keep_bytes=640, subtype="PCM_16"):
+    path = tmp_path / "cut.wav"
+    sf.write(path, speechy(seconds), SAMPLE_RATE, subtype=subtype)
+    data = path.read_bytes()
+    path.write_bytes(data[: data.index(b"data") + 8 + keep_bytes])  # the header, then keep_bytes of the data
+    return path
+
+
+def test_truncated_wav_is_refused_with_both_lengths(tmp_path):
+    path = cut_wav(tmp_path)
+    with pytest.raises(InputError) as err:
+        load_audio(path)
+    assert str(err.value) == (f"{path}: audio data ends at 0.02 s but the header says 4.60 s (truncated file?)")
+
+
+def test_truncated_wav_fails_its_line_in_a_bake(tmp_path):
+    path, out = cut_wav(tmp_path), tmp_path / "cut.json"
+    result = cli("bake", path, "-o", out)
+    assert result.returncode == 1 and not out.exists()
+    assert result.stderr.strip().splitlines() == [
+        f"emoface: error: {path}: audio data ends at 0.02 s but the header says 4.60 s (truncated file?)"]
+
+
+def test_a_few_missing_milliseconds_warn_and_bake(tmp_path, caplog):
+    path = cut_wav(tmp_path, seconds=2.0, keep_bytes=2 * (2 * SAMPLE_RATE - 160))  # 10 ms short
+    with caplog.at_level(logging.WARNING, logger="emoface"):
+        audio = load_audio(path)
+    assert audio.duration == pytest.approx(1.99)
+    assert "0.010 s before its header says" in caplog.text
+
+
+@pytest.mark.parametrize("fmt, subtype", [("WAV", "FLOAT"), ("WAVEX", "PCM_24"), ("RF64", "PCM_16"),
+                                           ("AIFF", "PCM_16")])
+def test_truncated_wav_rf64_and_aiff_are_refused_whole_ones_load(tmp_path, fmt, subtype):
+    path = tmp_path / "line.bin"
+    sf.write(path, speechy(3.0), SAMPLE_RATE, format=fmt, subtype=subtype)
+    assert load_audio(path).duration == pytest.approx(3.0)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(InputError, match=r"audio data ends at 1\.\d\d s but the header says 3\.00 s"):
+        load_audio(path)
+
+
+# --- 16: files that are not what they say; m4a/AAC through ffmpeg --------------------------------------------
+
+def test_text_file_named_mp3_gets_one_line_with_the_reason(tmp_path):
+    path, out = tmp_path / "line.mp3", tmp_path / "line.json"
+    path.write_text("This is the script for the line, not its recording.\n" * 20)
+    result = cli("bake", path, "-o", out)
+    assert result.returncode == 1 and not out.exists()
+    assert result.stderr.strip().splitlines() == [
+        f"emoface: error: {path}: not a readable audio file (it is a text file, not audio)"]  # no "Note:" lines
+
+
+@pytest.mark.parametrize("name, content, reason", [
+    ("noise.mp3", bytes(np.random.default_rng(0).integers(0, 256, 3000, dtype=np.uint8)), "no audio frames found"),
+    ("empty.mp3", b"", "only 0 bytes, too short to be audio"),
+    ("notes.m4a", "hello\n".encode() * 50, "it is a text file, not audio"),
+    ("noise.m4a", bytes(np.random.default_rng(1).integers(0, 256, 3000, dtype=np.uint8)), "ffmpeg: "),
+])
+def test_unreadable_files_say_why_in_one_line(tmp_path, capfd, name, content, reason):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(InputError, match=reason) as err:
+        load_audio(path)
+    assert str(path) in str(err.value) and "\n" not in str(err.value)
+    assert capfd.readouterr().err == ""  # nothing from the decoders themselves
+
+
+@pytest.fixture(scope="module")
+def spoken_m4a(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("m4a")
+    wav = speak("The merchant counted the coins twice before he smiled.", folder / "line.wav")
+    m4a = folder / "line.m4a"
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(wav), "-ar", "44100", "-ac", "2", "-c:a", "aac",
+                    str(m4a)], check=True)
+    return wav, m4a
+
+
+def test_m4a_speech_bakes_like_its_wav(spoken_m4a, tmp_path):
+    wav, m4a = spoken_m4a
+    out = tmp_path / "line.json"
+    assert main(["bake", str(m4a), "-o", str(out), "--quiet"]) == 0
+    doc = json.loads(out.read_text())
+    assert doc["frame_count"] == pytest.approx(sf.info(str(wav)).duration * 60, abs=4)  # AAC pads ~20 ms
+    a, b = load_audio(m4a), load_audio(wav)
+    assert a.original_rate == 44100 and abs(a.duration - b.duration) < 0.05
+    # the same speech: loudness envelopes agree (AAC is lossy, and its decoder delay shifts a few ms)
+    env_a, env_b = (prosody._frame_rms_db(x.samples)[:150] for x in (a, b))
+    assert np.corrcoef(env_a, env_b)[0, 1] > 0.95
+
+
+def test_folders_pick_up_m4a_and_aac(spoken_m4a, tmp_path):
+    for suffix in (".m4a", ".aac", ".mp4", ".webm"):
+        assert suffix in AUDIO_SUFFIXES
+    (tmp_path / "vo").mkdir()
+    (tmp_path / "vo" / "a.m4a").write_bytes(spoken_m4a[1].read_bytes())
+    assert [rel.name for _, rel in expand_inputs([str(tmp_path / "vo")])] == ["a.m4a"]
+
+
+def test_m4a_without_audio_stream_and_over_the_limit(spoken_m4a, tmp_path):
+    video = tmp_path / "clip.mp4"
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "color=c=black:s=32x32:d=1", "-c:v", "mpeg4",
+                    str(video)], check=True)
+    with pytest.raises(InputError, match="no audio stream"):
+        load_audio(video)
+    with pytest.raises(InputError, match="over the 1 s limit"):
+        load_audio(spoken_m4a[1], max_duration_s=1)
+
+
+# --- 18: bounded blocks, the same numbers ----------------------------------------------------------------------
+
+def test_blockwise_prosody_equals_the_whole_array(monkeypatch):
+    librosa = pytest.importorskip("librosa")
+    x = speechy(12.3, seed=2)
+    n = 1 + len(x) // prosody.HOP
+    whole_db, whole_f0 = prosody._frame_rms_db(x), prosody._pitch(x, n)  # 12 s: two 1000-frame blocks
+    monkeypatch.setattr(prosody, "BLOCK", 37)  # many blocks, edges everywhere
+    np.testing.assert_array_equal(prosody._frame_rms_db(x), whole_db)
+    np.testing.assert_array_equal(prosody._pitch(x, n), whole_f0)
+    # and the reference: librosa's yin over the whole signal in one pass
+    ref = librosa.yin(x, fmin=prosody.FMIN, fmax=prosody.FMAX, sr=SAMPLE_RATE, frame_length=prosody.YIN_FRAME,
+                      hop_length=prosody.HOP, center=True)
+    np.testing.assert_allclose(whole_f0, ref, rtol=1e-6)
+    a = prosody.analyse(x, 740, 60.0)
+    monkeypatch.setattr(prosody, "BLOCK", 1000)
+    b = prosody.analyse(x, 740, 60.0)
+    np.testing.assert_array_equal(a.voiced, b.voiced)
+    np.testing.assert_array_equal(a.loudness, b.loudness)
+    assert a.voiced.mean() > 0.2  # the test signal does exercise the pitch tracker
+
+
+def test_blockwise_log_mel_equals_one_stft(monkeypatch):
+    librosa = pytest.importorskip("librosa")
+    assert np.array_equal(features.mel_filters(), librosa.filters.mel(sr=SAMPLE_RATE, n_fft=features.N_FFT,
+                                                                      n_mels=features.N_MELS, fmin=40, fmax=7600))
+    x = speechy(7.77, seed=3)
+    monkeypatch.setattr(features, "BLOCK", 10 ** 9)
+    whole = features.log_mel(x)
+    monkeypatch.setattr(features, "BLOCK", 53)
+    torch.testing.assert_close(features.log_mel(x), whole, atol=1e-4, rtol=0)
+    torch.testing.assert_close(features.log_mel_frames(x, 0, 5), whole[:5], atol=1e-4, rtol=0)
+    torch.testing.assert_close(features.log_mel_frames(x, 700, len(whole)), whole[700:], atol=1e-4, rtol=0)
+
+
+def test_blockwise_network_equals_one_pass():
+    from emoface.model.checkpoints import load_checkpoint
+    from emoface.model.infer import predict_100hz
+
+    model = load_checkpoint(None)
+    x = speechy(9.0, seed=4)
+    emotion = EmotionTrack.constant(parse_emotion("happy:0.7"))
+    whole = predict_100hz(model, x, emotion, block_rows=10 ** 9)
+    for block in (50, 333):
+        np.testing.assert_allclose(predict_100hz(model, x, emotion, block_rows=block), whole, atol=1e-5)
+
+
+def test_blockwise_decode_equals_whole_file_resample(tmp_path, monkeypatch):
+    import soxr
+
+    path = tmp_path / "hires.wav"
+    stereo = np.stack([speechy(6.0, 96000, seed=5), speechy(6.0, 96000, seed=6)], axis=1)
+    sf.write(path, stereo, 96000, subtype="FLOAT")
+    monkeypatch.setattr(audio_mod, "READ_BLOCK", 4096)
+    got = load_audio(path).samples
+    data, _ = sf.read(path, dtype="float32", always_2d=True)
+    want = soxr.resample(data.mean(axis=1), 96000, SAMPLE_RATE, quality="HQ")
+    assert got.shape == want.shape and np.abs(got - want).max() < 1e-6
+
+
+def test_streamed_json_is_the_same_document(tmp_path):
+    rng = np.random.default_rng(7)
+    anim = Animation(("JawOpen", "Blink"), 60.0, rng.random((50, 2)).astype(np.float32), "custom",
+                     {"source": "vo/é.wav", "seed": 3})
+    path = tmp_path / "a.json"
+    formats.json_format.write(anim, path)
+    doc = {"schema": "emoface.animation/1", "fps": 60.0, "rig": "custom", "frame_count": 50,
+           "names": ["JawOpen", "Blink"], "metadata": anim.metadata,
+           "frames": [[round(float(v), 6) for v in row] for row in anim.values]}
+    assert path.read_text() == json.dumps(doc, separators=(",", ":")) + "\n"
+
+
+def test_blockwise_retarget_equals_one_pass():
+    from emoface.rigs import _by_blocks, canonical_names, load_rig
+
+    values = np.random.default_rng(8).random((2345, len(canonical_names()))).astype(np.float32)
+    for name in ("metahuman", "livelink", "arkit"):
+        rig = load_rig(name)
+        np.testing.assert_array_equal(_by_blocks(rig.from_canonical, values, block=100), rig.from_canonical(values))
