@@ -210,18 +210,8 @@ def _weighted_curves(data: dict, source: str, canonical: "WeightedRig | None") -
     names = canonical.names if canonical is not None else tuple(
         c.get("name") if isinstance(c, dict) else None for c in curves)
     lookup = {_alias_key(n): n for n in names if isinstance(n, str)}
-    out, seen = [], set()
-    for k, c in enumerate(curves, 1):
-        if not isinstance(c, dict):
-            raise InputError(source, f"curve {k}: expected an object with name, from and range (got {_show(c)})")
-        name = _text(c.get("name"), f"curve {k} name", source)
-        where = f"curve {name!r}"
-        if name in seen:
-            raise InputError(source, f"{where} appears twice (curve names repeat)")
-        seen.add(name)
-        unknown = sorted(set(c) - _CURVE_KEYS)
-        if unknown:
-            raise InputError(source, f"{where}: unknown key {unknown[0]!r} (a curve has name, from and range)")
+    out = []
+    for name, where, c in _entries(curves, "curve", _CURVE_KEYS, source):
         weights = c.get("from", {})
         if not isinstance(weights, dict):
             raise InputError(source, f"{where}: expected a map of canonical curve names to weights "
@@ -269,18 +259,8 @@ def _board_from_data(name: str, description: str, data: dict, source: str) -> "B
     if not isinstance(controls, list) or not controls:
         raise InputError(source, "board rig has no controls (give 'controls': a list)")
     known = set(expressions.names)
-    out, seen = [], set()
-    for k, c in enumerate(controls, 1):
-        if not isinstance(c, dict):
-            raise InputError(source, f"control {k}: expected an object with name, range, positive, negative")
-        cname = _text(c.get("name"), f"control {k} name", source)
-        where = f"control {cname!r}"
-        if cname in seen:
-            raise InputError(source, f"{where} appears twice")
-        seen.add(cname)
-        unknown = sorted(set(c) - _CONTROL_KEYS)
-        if unknown:
-            raise InputError(source, f"{where}: unknown key {unknown[0]!r}")
+    out = []
+    for cname, where, c in _entries(controls, "control", _CONTROL_KEYS, source):
         if "range" not in c:
             raise InputError(source, f"{where} has no range")
         entry = {"name": cname, "range": _span(c["range"], f"{where}: range", source, ordered=False)}
@@ -297,6 +277,26 @@ def _board_from_data(name: str, description: str, data: dict, source: str) -> "B
             entry["type"] = _text(c["type"], f"{where}: type", source)
         out.append(entry)
     return BoardRig(name, description, out, expressions)
+
+
+def _entries(items: list, kind: str, keys: set, source: str):
+    """(name, "curve 'x'", entry) for each entry of a curve or control list: an object with a unique
+    non-empty name and no key outside `keys` (a misspelt "rnage" must not pass as a default)."""
+    seen = set()
+    for k, entry in enumerate(items, 1):
+        if not isinstance(entry, dict):
+            raise InputError(source, f"{kind} {k}: expected an object with {', '.join(sorted(keys))} "
+                                     f"(got {_show(entry)})")
+        name = _text(entry.get("name"), f"{kind} {k} name", source)
+        where = f"{kind} {name!r}"
+        if name in seen:
+            raise InputError(source, f"{where} appears twice ({kind} names repeat)")
+        seen.add(name)
+        unknown = sorted(set(entry) - keys)
+        if unknown:
+            raise InputError(source, f"{where}: unknown key {unknown[0]!r} (a {kind} has "
+                                     f"{', '.join(sorted(keys))})")
+        yield name, where, entry
 
 
 def _show(value) -> str:

@@ -254,3 +254,13 @@ def test_help_and_readme_agree_on_word_recognition_speed():
     help_text = subprocess.run([sys.executable, "-m", "emoface.cli", "bake", "--help"], capture_output=True,
                                text=True).stdout
     assert "~4x real time" in readme and "~4x real time" in " ".join(help_text.split())
+
+
+# 10 (the class of bug): whatever goes wrong upstream, a JSON file is strict JSON or not written at all
+def test_json_writer_refuses_non_finite_values(tmp_path):
+    from emoface.animation import Animation
+
+    anim = Animation(("a", "b"), 60.0, np.array([[0.0, np.nan]], np.float32), "custom")
+    with pytest.raises(ValueError):
+        formats.write_atomic(formats.get("json"), anim, tmp_path / "x.json")
+    assert list(tmp_path.iterdir()) == []

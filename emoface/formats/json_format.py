@@ -14,7 +14,7 @@ SCHEMA = "emoface.animation/1"
 
 def write(anim: Animation, path) -> None:
     """Streamed a frame at a time (the same bytes as one json.dump): a 30-minute take as one Python list
-    of float objects would take ~250 MB."""
+    of float objects would take ~250 MB. Strict JSON: a NaN anywhere is an error, never a file no parser reads."""
     head = {
         "schema": SCHEMA,
         "fps": anim.fps,
@@ -24,9 +24,10 @@ def write(anim: Animation, path) -> None:
         "metadata": anim.metadata,
     }
     with open(path, "w") as f:
-        f.write(json.dumps(head, separators=(",", ":"))[:-1] + ',"frames":[')
+        f.write(json.dumps(head, separators=(",", ":"), allow_nan=False)[:-1] + ',"frames":[')
         for i, row in enumerate(anim.values):
-            f.write(("," if i else "") + json.dumps([round(float(v), 6) for v in row], separators=(",", ":")))
+            frame = json.dumps([round(float(v), 6) for v in row], separators=(",", ":"), allow_nan=False)
+            f.write(("," if i else "") + frame)
         f.write("]}\n")
 
 
