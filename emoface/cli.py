@@ -192,14 +192,16 @@ def cmd_analyze(args) -> int:
         try:
             audio = load_audio(path, args.max_duration)
         except EmofaceError as exc:
-            print(f"emoface: error: {exc}", file=sys.stderr)
+            sys.stdout.flush()  # the error line lands between the results it came between
+            print(f"emoface: error: {exc}", file=sys.stderr, flush=True)
             failed += 1
             continue
         times, probs = probabilities(model, audio.samples)
         track = [{"time": round(float(t), 3), "emotion": EMOTIONS[int(np.argmax(p))],
                   "probabilities": {e: round(float(x), 4) for e, x in zip(EMOTIONS, p)}} for t, p in zip(times, probs)]
         overall = probs.mean(axis=0)
-        result = {"source": str(path), "duration": round(audio.duration, 3), "emotion": EMOTIONS[int(np.argmax(overall))],
+        result = {"source": str(path), "duration": round(audio.duration, 3),
+                  "emotion": EMOTIONS[int(np.argmax(overall))],
                   "probabilities": {e: round(float(x), 4) for e, x in zip(EMOTIONS, overall)}, "track": track}
         if args.json:
             print(json.dumps(result), flush=True)

@@ -93,8 +93,8 @@ def ser_card():
 
 - Model: `emoface/emotion/recognize.py`, convolutions over {card['window_s']} s log-mel windows, mean+max pooling,
   7 classes ({', '.join(card['classes'])}); calm {card['calm']}.{members(card)}
-  A line's track: windows every 0.5 s, probabilities smoothed over neighbouring windows, eased between keyframes.
-- Data: {card['data']}.
+  A line's track: windows every 0.5 s, probabilities smoothed over neighbouring windows, eased between keyframes.{level(card)}
+- Data: {card['data']}.{read_train(card)}
 - Speaker-independent accuracy (leave-actors-out: each fold trains on 9 actors and tests on 3 unseen ones;
   clip label = mean of window probabilities): **{100 * card['mean_accuracy']:.1f}%** mean.
 
@@ -102,8 +102,8 @@ def ser_card():
 |---|---|
 {folds}
 
-- Training: `{card['command']}`, {card['epochs']} epochs, {card['minutes']} min (folds + final model on all 12 actors).{voices(card)}
-"""
+- Training: `{card['command']}`, {card['epochs']} epochs, {card['minutes']} min (folds + final model on all 12 actors).{voices(card)}{augment(card)}
+{neutral_read(card)}"""
 
 
 def members(card) -> str:
@@ -111,9 +111,61 @@ def members(card) -> str:
     return f"\n  {n} such networks, trained with different seeds, are averaged (their probabilities)." if n > 1 else ""
 
 
+def level(card) -> str:
+    db = card.get("speech_level_db")
+    return (f"\n  Every clip (training and inference) is first scaled to an active-speech level of {db:g} dBFS (mean power\n"
+            "  of its 20 ms frames within 30 dB of its loud ones), so the recording level does not decide the emotion;\n"
+            "  a silent clip (peak below -60 dBFS) is neutral. Per-window mean removal takes out static channel colour."
+            ) if db is not None else ""
+
+
+def augment(card) -> str:
+    a = card.get("augment")
+    return f"\n  Every training crop is heard as another recording: {a}." if a else ""
+
+
+# Measured with the checkpoint before level normalisation (trained on raw RAVDESS levels, 60.7% leave-actors-out):
+# .venv/bin/python -c "...neutral_read_labels(load('old.pt'), Path('../shared'))" (see emoface/train/ser.py)
+NEUTRAL_READ_BEFORE = {"angry": 23, "neutral": 1}
+BEFORE_ACCURACY = "60.7%"
+
+
+def neutral_read(card) -> str:
+    """Ordinary read speech (speech-en, all neutral): how the recogniser labels it, now and before."""
+    read = (card.get("neutral_read") or {}).get("labels")
+    if not read:
+        return ""
+
+    def counts(labels):
+        return ", ".join(f"{k} {v}" for k, v in sorted(labels.items(), key=lambda kv: -kv[1]))
+    n = sum(read.values())
+    return f"""
+## Ordinary voice-over is not angry
+{n} neutral read clips from speech-en (`NEUTRAL_READ` in emoface/train/ser.py: VCTK p225-p228, LJSpeech,
+Kathleen, CMU ARCTIC; clean, active speech levels -16 to -30 dBFS), one label per clip, counted by the training
+command:
+- this checkpoint: **{counts(read)}** (neutral {read.get('neutral', 0)} of {n}, angry {read.get('angry', 0)} of {n}).
+- level normalisation alone (same settings, no read speech in training; 60.3% leave-actors-out): sad 8,
+  neutral 7, happy 3, angry 2, surprise 2, disgust 2.
+- the checkpoint before level normalisation ({BEFORE_ACCURACY} leave-actors-out): {counts(NEUTRAL_READ_BEFORE)}: loud
+  meant angry, since RAVDESS was recorded quietly (its neutral lines' active level is about -44 dBFS, angry -36)
+  and mastered voice-over is loud.
+
+The label no longer moves with gain: tests/test_hardening_emotion.py checks the same clip at -20, 0 and +20 dB.
+Read voice-over is still out of domain for a recogniser of acted emotion: treat `--emotion auto` as a first
+pass to review, not a verdict.
+"""
+
+
+def read_train(card) -> str:
+    r = card.get("read_neutral_train")
+    return (f"\n  Plus {r['clips']} read clips from speech-en as neutral, other speakers than the check below\n"
+            f"  ({r['data']}):\n  recorded speech is not all acted, and without them plain reading leant sad.") if r else ""
+
+
 def voices(card) -> str:
     n = card.get("voices", 0)
-    return (f"\n  Each training clip is also used {n} more times with its pitch moved by 1-3 semitones up or down\n"
+    return (f"\n  Each RAVDESS clip is also used {n} more times with its pitch moved by 1-3 semitones up or down\n"
             "  (new voices, same emotion); the copies stay on their actor's side of each fold.") if n else ""
 
 

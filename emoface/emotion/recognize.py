@@ -3,6 +3,10 @@
 The track it predicts (probabilities every 0.5 s, smoothed over time) feeds the emotion encoder like any
 keyframed track. Trained on acted speech (RAVDESS, CC BY-NC-SA): the checkpoint is optional, separately
 loaded, and non-commercial (see checkpoints/ser-ravdess-nc.md).
+
+Recording level is not emotion: every clip is scaled to the same active-speech level before the network sees it
+(RAVDESS was recorded quietly, mastered voice-over is loud; without this, loud meant angry). A silent clip is
+neutral. Static channel colour (microphone, EQ) is removed by per-window mean removal over time.
 """
 
 from __future__ import annotations
@@ -17,12 +21,15 @@ import torch
 from scipy.ndimage import uniform_filter1d
 from torch import nn
 
+from emoface.audio import SILENCE_PEAK
 from emoface.emotion.spec import EMOTIONS, EmotionTrack
 from emoface.errors import InputError
-from emoface.features import FRAME_RATE, log_mel
+from emoface.features import FRAME_RATE, SAMPLE_RATE, log_mel
 
 WINDOW_S, STEP_S = 1.5, 0.5
 SER_NAME = "ser-ravdess-nc.pt"
+SPEECH_LEVEL_DB = -26.0  # active-speech level (dBFS) every clip is scaled to (the ITU-T P.56 reference level)
+NEUTRAL = EMOTIONS.index("neutral")
 
 
 @dataclass
@@ -30,6 +37,34 @@ class SERConfig:
     n_mels: int = 80
     channels: int = 96
     members: int = 1  # networks trained with different seeds; their probabilities are averaged
+    # active-speech level clips are scaled to before the network; None: older checkpoints, trained on raw levels
+    speech_level_db: float | None = None
+
+
+def active_level_db(samples: np.ndarray) -> float:
+    """Active-speech level of a clip in dBFS (-inf for digital silence).
+
+    Mean power of the 20 ms frames within 30 dB of the clip's loud frames (95th percentile), so pauses and
+    leading silence do not count; every threshold is relative, so the result moves exactly with gain.
+    """
+    x = np.asarray(samples, np.float64)
+    n = SAMPLE_RATE // 50
+    if len(x) < n:
+        x = np.pad(x, (0, n - len(x)))
+    power = np.mean(x[: len(x) // n * n].reshape(-1, n) ** 2, axis=1)
+    if not np.any(power > 0):
+        return float("-inf")
+    db = 10 * np.log10(np.maximum(power, 1e-30))
+    active = power[db > np.percentile(db, 95) - 30.0]
+    return float(10 * np.log10(np.mean(active)))
+
+
+def normalise_level(samples: np.ndarray, level_db: float = SPEECH_LEVEL_DB) -> np.ndarray:
+    """The clip scaled so its active-speech level is `level_db` (float: peaks may pass 1.0, nothing clips)."""
+    current = active_level_db(samples)
+    if not np.isfinite(current):
+        return np.asarray(samples, np.float32)
+    return (np.asarray(samples, np.float32) * np.float32(10 ** ((level_db - current) / 20))).astype(np.float32)
 
 
 class _Member(nn.Module):
@@ -83,16 +118,23 @@ def save(model: EmotionRecognizer, path, card: dict) -> None:
 
 @lru_cache(maxsize=2)
 def load(path=None) -> EmotionRecognizer:
+    from emoface.model.checkpoints import build, read_checkpoint
+
     target = Path(str(path or resources.files("emoface._checkpoints") / SER_NAME))
     if not target.is_file():
         raise InputError(target, "no emotion recognition checkpoint (needed for --emotion auto)")
-    data = torch.load(target, map_location="cpu", weights_only=True)
-    if data.get("format") != "emoface.ser/1":
-        raise InputError(target, "not an emoface emotion recognition checkpoint")
-    model = EmotionRecognizer(SERConfig(**data["config"]))
-    model.load_state_dict(_upgrade(data["state_dict"]))
-    model.card = data["card"]
-    return model.eval()
+    data = read_checkpoint(target, "emoface.ser/1", "emoface emotion recognition checkpoint")
+
+    def make() -> EmotionRecognizer:
+        config = SERConfig(**data["config"])
+        if not all(isinstance(v, int) and 0 < v <= 4096 for v in (config.n_mels, config.channels, config.members)):
+            raise ValueError("network sizes out of range")  # a crafted config must not eat memory
+        model = EmotionRecognizer(config)
+        model.load_state_dict(_upgrade(data["state_dict"]))
+        model.card = data.get("card", {})
+        return model.eval()
+
+    return build(target, "emoface emotion recognition checkpoint", make)
 
 
 def windows(mel: torch.Tensor) -> tuple[torch.Tensor, np.ndarray]:
@@ -104,10 +146,26 @@ def windows(mel: torch.Tensor) -> tuple[torch.Tensor, np.ndarray]:
     return torch.stack([mel[s:s + win] for s in starts]), (np.array(starts) + win / 2) / FRAME_RATE
 
 
+def is_silent(samples: np.ndarray) -> bool:
+    """The project's one definition of a silent line (peak below -60 dBFS, emoface.audio): no emotion in it."""
+    return not len(samples) or float(np.max(np.abs(samples))) < SILENCE_PEAK
+
+
 @torch.inference_mode()
 def probabilities(model: EmotionRecognizer, samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(window centre times, [windows, 7] probabilities smoothed over ~1.5 s)."""
+    """(window centre times, [windows, 7] probabilities smoothed over ~1.5 s); a silent clip is neutral.
+
+    Centre times lie within the clip (a clip shorter than a window reports its middle).
+    """
+    samples = np.asarray(samples, np.float32)
+    silent = is_silent(samples)
+    if model.config.speech_level_db is not None and not silent:
+        samples = normalise_level(samples, model.config.speech_level_db)
     batch, times = windows(log_mel(samples))
+    if len(samples) < WINDOW_S * SAMPLE_RATE:  # one padded window: report it at the clip's middle
+        times = np.full_like(times, len(samples) / SAMPLE_RATE / 2)
+    if silent:
+        return times, np.eye(len(EMOTIONS), dtype=np.float32)[np.full(len(times), NEUTRAL)]
     probs = torch.softmax(model(batch), dim=-1).numpy()
     if len(probs) > 2:
         probs = uniform_filter1d(probs, size=3, axis=0, mode="nearest")
