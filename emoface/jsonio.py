@@ -18,3 +18,5 @@ def read_json(path, what: str):
         raise InputError(path, f"{what} is not valid JSON ({exc.msg} at line {exc.lineno})") from None
     except UnicodeDecodeError:
         raise InputError(path, f"{what} is not UTF-8 text") from None
+    except RecursionError:  # [[[[...]]]] 100k deep: the parser gives up before the file is wrong
+        raise InputError(path, f"{what} is nested too deeply to be one") from None

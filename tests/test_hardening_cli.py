@@ -264,3 +264,12 @@ def test_json_writer_refuses_non_finite_values(tmp_path):
     with pytest.raises(ValueError):
         formats.write_atomic(formats.get("json"), anim, tmp_path / "x.json")
     assert list(tmp_path.iterdir()) == []
+
+
+# 15: a 100 000-deep JSON file as a rig profile or an emotion track: one line, not a RecursionError
+@pytest.mark.parametrize("option, what", [("--rig", "rig profile"), ("--emotion-track", "emotion track")])
+def test_deeply_nested_json_files_are_one_line(bob, tmp_path, capsys, option, what):
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100000 + "]" * 100000)
+    assert main(["bake", str(bob), "-o", str(tmp_path / "x.json"), option, str(deep)]) == 2
+    one_error_line(capsys.readouterr().err, "deep.json", f"{what} is nested too deeply")
