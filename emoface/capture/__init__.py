@@ -1,0 +1,1 @@
+"""Capture: face video -> landmarks -> curves (issue 12; landmarks first)."""

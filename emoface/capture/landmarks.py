@@ -1,0 +1,119 @@
+"""Face landmarks per video frame, without MediaPipe's runtime.
+
+MediaPipe's face mesh is two small Apache-2.0 networks: BlazeFace (short range) finds the face, then the
+468-point mesh is fitted in a 192x192 crop around it. Its Python package needs numpy<2 and jax; the networks
+alone need neither, so emoface ships the two .tflite files (emoface/capture/models/, from the mediapipe 0.10.21
+wheel, LICENSE there) and runs them on LiteRT (`ai-edge-litert`, the optional `capture` extra). Like MediaPipe,
+a face found in one frame is tracked from its own landmarks in the next; the detector runs again only when
+the mesh loses it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+
+import numpy as np
+from PIL import Image
+
+from emoface.errors import InputError
+
+DETECTOR, MESH = "face_detection_short_range.tflite", "face_landmark.tflite"
+DETECT_SIZE, MESH_SIZE = 128, 192
+MIN_DETECTION, MIN_PRESENCE = 0.5, 0.5
+CROP_SCALE = 1.5  # the mesh's crop: the face box widened by half, as MediaPipe does
+UPPER_LIP, LOWER_LIP = 13, 14  # inner-lip midpoints of the 468-point mesh
+
+
+@dataclass
+class Landmarks:
+    points: np.ndarray  # [468, 3] float32: x, y in frame pixels; z in the same pixel scale (depth, relative)
+    presence: float  # the mesh's own face-presence probability (0..1)
+
+    @property
+    def lip_gap(self) -> float:
+        """Inner-lip opening in pixels: the simplest measure of an open mouth."""
+        return float(np.linalg.norm(self.points[UPPER_LIP, :2] - self.points[LOWER_LIP, :2]))
+
+
+def _interpreter(name: str):
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:
+        raise InputError("capture", "face tracking needs the capture extra: pip install 'emoface[capture]'") from None
+    interpreter = Interpreter(model_path=str(resources.files("emoface.capture") / "models" / name), num_threads=1)
+    interpreter.allocate_tensors()
+    return interpreter
+
+
+def _run(interpreter, image: np.ndarray) -> list[np.ndarray]:
+    interpreter.set_tensor(interpreter.get_input_details()[0]["index"], image[None].astype(np.float32))
+    interpreter.invoke()
+    return [interpreter.get_tensor(d["index"]) for d in interpreter.get_output_details()]
+
+
+def _anchors() -> np.ndarray:
+    """BlazeFace short range's 896 anchor centres (0..1): 2 per cell of a 16x16 grid, 6 per cell of 8x8."""
+    centres = []
+    for stride, per_cell in ((8, 2), (16, 6)):
+        cells = DETECT_SIZE // stride
+        grid = (np.stack(np.meshgrid(np.arange(cells), np.arange(cells)), -1).reshape(-1, 2) + 0.5) / cells
+        centres.append(np.repeat(grid, per_cell, axis=0))
+    return np.concatenate(centres)
+
+
+def _crop(frame: np.ndarray, centre: np.ndarray, size: float, out: int) -> tuple[np.ndarray, np.ndarray]:
+    """A square out x out crop of side `size` pixels around centre (zero outside the frame), and the
+    affine map back: frame_xy = crop_xy * scale + origin, as (scale, origin_x, origin_y)."""
+    origin = centre - size / 2
+    scale = size / out
+    img = Image.fromarray(frame).transform((out, out), Image.Transform.AFFINE,
+                                           (scale, 0, origin[0], 0, scale, origin[1]), Image.Resampling.BILINEAR)
+    return np.asarray(img, np.float32), np.array([scale, origin[0], origin[1]])
+
+
+class FaceLandmarker:
+    """RGB frames (uint8 [h, w, 3]) in order -> Landmarks, or None where no face is seen."""
+
+    def __init__(self):
+        self.detector, self.mesh = _interpreter(DETECTOR), _interpreter(MESH)
+        self.anchors = _anchors()
+        self.previous: Landmarks | None = None
+
+    def detect(self, frame: np.ndarray) -> tuple[np.ndarray, float] | None:
+        """(face centre in pixels, box side in pixels) of the most confident face, or None."""
+        h, w = frame.shape[:2]
+        side = max(h, w)
+        square, _ = _crop(frame, np.array([w / 2, h / 2]), side, DETECT_SIZE)
+        boxes, scores = _run(self.detector, square / 127.5 - 1.0)
+        k = int(np.argmax(scores[0, :, 0]))
+        if 1 / (1 + np.exp(-scores[0, k, 0])) < MIN_DETECTION:
+            return None
+        centre = (self.anchors[k] + boxes[0, k, :2] / DETECT_SIZE) * side - [(side - w) / 2, (side - h) / 2]
+        return centre, float(max(boxes[0, k, 2:4]) / DETECT_SIZE * side)
+
+    def __call__(self, frame: np.ndarray) -> Landmarks | None:
+        frame = np.ascontiguousarray(frame, np.uint8)
+        if self.previous is not None:  # track: the crop follows last frame's mesh
+            found = self._mesh(frame, *self._box_of(self.previous))
+            if found is not None:
+                self.previous = found
+                return found
+        box = self.detect(frame)
+        self.previous = None if box is None else self._mesh(frame, box[0], box[1] * CROP_SCALE)
+        return self.previous
+
+    @staticmethod
+    def _box_of(landmarks: Landmarks) -> tuple[np.ndarray, float]:
+        lo, hi = landmarks.points[:, :2].min(0), landmarks.points[:, :2].max(0)
+        return (lo + hi) / 2, float(max(hi - lo)) * CROP_SCALE
+
+    def _mesh(self, frame: np.ndarray, centre: np.ndarray, size: float) -> Landmarks | None:
+        crop, (scale, ox, oy) = _crop(frame, centre, size, MESH_SIZE)
+        points, presence = _run(self.mesh, crop / 255.0)
+        presence = float(1 / (1 + np.exp(-presence.ravel()[0])))
+        if presence < MIN_PRESENCE:
+            return None
+        pts = points.reshape(-1, 3) * scale + [ox, oy, 0.0]
+        pts[:, 2] = points.reshape(-1, 3)[:, 2] * scale
+        return Landmarks(pts.astype(np.float32), presence)
