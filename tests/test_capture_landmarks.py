@@ -92,3 +92,20 @@ def test_head_pose_of_a_real_take_is_small_and_smooth(shared):
     poses = np.array([head_pose(m, ref)[0] for m in meshes])
     assert np.abs(poses).max() < 15, np.abs(poses).max(axis=0)  # GRID speakers face the camera, reading
     assert np.abs(np.diff(poses, axis=0)).max() < 3, np.abs(np.diff(poses, axis=0)).max(axis=0)  # 25 fps: no jumps
+
+
+def test_irises_sit_in_the_eyes(shared):
+    """Every frame of a real take: each iris centre lies between its eye's corners, its rim around it."""
+    from emoface.capture.landmarks import EYE_CORNERS
+
+    tracker = FaceLandmarker()
+    for frame in frames(shared / "data" / "grid-s1" / "video" / "bbal6n.mp4"):
+        found = tracker(frame)
+        for eye, (outer, inner) in enumerate(EYE_CORNERS):
+            a, b = found.points[outer, :2], found.points[inner, :2]
+            centre = found.iris[eye, 0, :2]
+            along = np.dot(centre - a, b - a) / np.dot(b - a, b - a)
+            assert 0.2 < along < 0.8, (eye, along)
+            assert abs(centre[1] - (a[1] + b[1]) / 2) < 0.25 * np.linalg.norm(b - a)
+            radius = np.linalg.norm(found.iris[eye, 1:, :2] - centre, axis=1)
+            assert (radius > 0.5).all() and (radius < 0.5 * np.linalg.norm(b - a)).all()

@@ -1,11 +1,11 @@
 """Face landmarks per video frame, without MediaPipe's runtime.
 
-MediaPipe's face mesh is two small Apache-2.0 networks: BlazeFace (short range) finds the face, then the
-468-point mesh is fitted in a 192x192 crop around it. Its Python package needs numpy<2 and jax; the networks
-alone need neither, so emoface ships the two .tflite files (emoface/capture/models/, from the mediapipe 0.10.21
-wheel, LICENSE there) and runs them on LiteRT (`ai-edge-litert`, the optional `capture` extra). Like MediaPipe,
-a face found in one frame is tracked from its own landmarks in the next; the detector runs again only when
-the mesh loses it.
+MediaPipe's face mesh is three small Apache-2.0 networks: BlazeFace (short range) finds the face, the
+468-point mesh is fitted in a 192x192 crop around it, and the iris model finds each iris in a 64x64 eye crop.
+Its Python package needs numpy<2 and jax; the networks alone need neither, so emoface ships the .tflite files
+(emoface/capture/models/, from the mediapipe 0.10.21 wheel, LICENSE there) and runs them on LiteRT
+(`ai-edge-litert`, the optional `capture` extra). Like MediaPipe, a face found in one frame is tracked from its
+own landmarks in the next; the detector runs again only when the mesh loses it.
 """
 
 from __future__ import annotations
@@ -18,17 +18,22 @@ from PIL import Image
 
 from emoface.errors import InputError
 
-DETECTOR, MESH = "face_detection_short_range.tflite", "face_landmark.tflite"
-DETECT_SIZE, MESH_SIZE = 128, 192
+DETECTOR, MESH, IRIS = "face_detection_short_range.tflite", "face_landmark.tflite", "iris_landmark.tflite"
+DETECT_SIZE, MESH_SIZE, IRIS_SIZE = 128, 192, 64
 MIN_DETECTION, MIN_PRESENCE = 0.5, 0.5
 CROP_SCALE = 1.5  # the mesh's crop: the face box widened by half, as MediaPipe does
 UPPER_LIP, LOWER_LIP = 13, 14  # inner-lip midpoints of the 468-point mesh
+# eye corners (outer, inner): the character's right eye (image left), then left; the iris model knows a
+# right eye, so the left one is mirrored for it (as MediaPipe does)
+EYE_CORNERS = ((33, 133), (263, 362))
+EYE_CROP_SCALE = 2.3  # eye crop side / corner distance (MediaPipe's)
 
 
 @dataclass
 class Landmarks:
     points: np.ndarray  # [468, 3] float32: x, y in frame pixels; z in the same pixel scale (depth, relative)
     presence: float  # the mesh's own face-presence probability (0..1)
+    iris: np.ndarray | None = None  # [2 eyes (character's right, left), 5 (centre, then the rim), 3], pixels
 
     @property
     def lip_gap(self) -> float:
@@ -76,7 +81,7 @@ class FaceLandmarker:
     """RGB frames (uint8 [h, w, 3]) in order -> Landmarks, or None where no face is seen."""
 
     def __init__(self):
-        self.detector, self.mesh = _interpreter(DETECTOR), _interpreter(MESH)
+        self.detector, self.mesh, self.iris = _interpreter(DETECTOR), _interpreter(MESH), _interpreter(IRIS)
         self.anchors = _anchors()
         self.previous: Landmarks | None = None
 
@@ -116,4 +121,19 @@ class FaceLandmarker:
             return None
         pts = points.reshape(-1, 3) * scale + [ox, oy, 0.0]
         pts[:, 2] = points.reshape(-1, 3)[:, 2] * scale
-        return Landmarks(pts.astype(np.float32), presence)
+        return Landmarks(pts.astype(np.float32), presence, self._irises(frame, pts))
+
+    def _irises(self, frame: np.ndarray, pts: np.ndarray) -> np.ndarray:
+        out = np.zeros((2, 5, 3), np.float32)
+        for eye, (outer, inner) in enumerate(EYE_CORNERS):
+            centre = (pts[outer, :2] + pts[inner, :2]) / 2
+            size = EYE_CROP_SCALE * float(np.linalg.norm(pts[outer, :2] - pts[inner, :2]))
+            crop, (scale, ox, oy) = _crop(frame, centre, size, IRIS_SIZE)
+            mirrored = eye == 1
+            _, iris = _run(self.iris, (crop[:, ::-1] if mirrored else crop) / 255.0)
+            iris = iris.reshape(5, 3).copy()
+            if mirrored:
+                iris[:, 0] = IRIS_SIZE - iris[:, 0]
+            out[eye] = iris * scale + [ox, oy, 0.0]
+            out[eye, :, 2] = iris[:, 2] * scale
+        return out
