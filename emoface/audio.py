@@ -54,8 +54,13 @@ class Audio:
 
     @property
     def is_silent(self) -> bool:
-        # max and -min rather than max(abs(x)): no temporary copy of a long line
-        return not len(self.samples) or max(float(self.samples.max()), -float(self.samples.min())) < SILENCE_PEAK
+        return is_silent(self.samples)
+
+
+def is_silent(samples: np.ndarray) -> bool:
+    """The one definition of a silent line: peak below SILENCE_PEAK (-60 dBFS). max and -min rather than
+    max(abs(x)): no temporary copy of a long line."""
+    return not len(samples) or max(float(np.max(samples)), -float(np.min(samples))) < SILENCE_PEAK
 
 
 def load_audio(path, max_duration_s: float = DEFAULT_MAX_DURATION_S) -> Audio:

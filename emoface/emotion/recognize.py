@@ -21,7 +21,7 @@ import torch
 from scipy.ndimage import uniform_filter1d
 from torch import nn
 
-from emoface.audio import SILENCE_PEAK
+from emoface.audio import is_silent
 from emoface.emotion.spec import EMOTIONS, EmotionTrack
 from emoface.errors import InputError
 from emoface.features import FRAME_RATE, SAMPLE_RATE, log_mel
@@ -144,11 +144,6 @@ def windows(mel: torch.Tensor) -> tuple[torch.Tensor, np.ndarray]:
         mel = torch.cat([mel, mel.new_full((win - mel.shape[0], mel.shape[1]), float(mel.min()))])
     starts = list(range(0, mel.shape[0] - win + 1, step)) or [0]
     return torch.stack([mel[s:s + win] for s in starts]), (np.array(starts) + win / 2) / FRAME_RATE
-
-
-def is_silent(samples: np.ndarray) -> bool:
-    """The project's one definition of a silent line (peak below -60 dBFS, emoface.audio): no emotion in it."""
-    return not len(samples) or float(np.max(np.abs(samples))) < SILENCE_PEAK
 
 
 @torch.inference_mode()

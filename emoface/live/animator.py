@@ -13,7 +13,7 @@ import numpy as np
 
 from emoface.animation import Animation, frame_count
 from emoface.animator import Animator
-from emoface.audio import SAMPLE_RATE, SILENCE_PEAK, from_array
+from emoface.audio import SAMPLE_RATE, from_array, is_silent
 from emoface.emotion import layer as emotion_layer
 from emoface.emotion.spec import EmotionTrack, parse_emotion
 from emoface.features import FRAME_RATE, N_FFT
@@ -99,8 +99,7 @@ class LiveAnimator:
                 self.last_speech = first + int(np.flatnonzero(speech)[-1])
             self.speaking = (self.n_out - 1 - self.last_speech) / self.fps < self.IDLE_AFTER_S
             self.idle.apply(out, first, self.emotion.at(np.arange(first, self.n_out) / self.fps), loud, speech)
-            # a non-finite value must never leave (NaN through a rig is NaN everywhere, and invalid JSON)
-            out.values = self.canon_rig.clip(np.nan_to_num(out.values, nan=0.0, posinf=0.0, neginf=0.0))
+            out.values = self.canon_rig.clip(out.values)  # non-finite values are stopped at the Frame (sinks)
         return retarget(out, self.rig)
 
     def _loudness(self, first: int, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -216,7 +215,7 @@ class PhoneticStreamer(LiveAnimator):
         s1 = len(self.audio) if final else int(round(k1 / self.fps * SAMPLE_RATE)) - self.audio_first
         piece = self.audio[max(0, s0): s1]
         t0 = self.n_out / self.fps
-        if n > 0 and len(piece) and np.abs(piece).max() >= SILENCE_PEAK:
+        if n > 0 and not is_silent(piece):
             track = EmotionTrack(self.emotion.times - t0, self.emotion.vectors, self.emotion.transition)
             anim = self.batch.animate_canonical(from_array(piece, SAMPLE_RATE, "live"), track).values[:n]
             vals[: len(anim)] = anim
