@@ -65,6 +65,14 @@ class Animation:
             dict(changes.get("metadata", self.metadata)),
         )
 
+    def resampled(self, fps: float) -> "Animation":
+        """The same motion at another frame rate (linear in time; a capture at the camera's rate -> --fps)."""
+        if fps == self.fps:
+            return self.copy()
+        times = np.arange(frame_count(self.duration, fps)) / fps
+        values = np.stack([np.interp(times, self.times, self.values[:, k]) for k in range(len(self.names))], 1)
+        return self.copy(values.astype(np.float32), fps=float(fps))
+
 
 def expand_sides(curves: dict) -> dict:
     """{'MouthSmile*': v} -> {'MouthSmileLeft': v, 'MouthSmileRight': v}; other names pass through, summed."""

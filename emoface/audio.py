@@ -79,6 +79,20 @@ def load_audio(path, max_duration_s: float = DEFAULT_MAX_DURATION_S) -> Audio:
     return Audio(samples, str(path), rate)
 
 
+def load_track(path, max_duration_s: float = DEFAULT_MAX_DURATION_S) -> Audio:
+    """The sound of a video, whatever its container (ffmpeg decodes it)."""
+    path = Path(path)
+    try:
+        samples, rate = _decode_ffmpeg(path, max_duration_s)
+    except InputError as exc:
+        if "no audio stream" in str(exc):
+            raise InputError(path, "has no audio track") from None
+        raise
+    if not len(samples):
+        raise InputError(path, "audio track is empty (zero length)")
+    return Audio(samples, str(path), rate)
+
+
 def from_array(data: np.ndarray, rate: int, source: str = "<array>", original_rate: int | None = None) -> Audio:
     """Samples already in memory ([n] or [n, channels]) -> validated mono 16 kHz Audio."""
     data = np.asarray(data, dtype=np.float32)
@@ -100,7 +114,7 @@ def pcm16(samples: np.ndarray) -> bytes:
 
 def _check_header(path: Path, max_duration_s: float) -> sf._SoundFileInfo:
     try:
-        with _quiet_stderr():  # libsndfile's mpg123 prints "Note: Illegal Audio-MPEG-Header" lines itself
+        with quiet_stderr():  # libsndfile's mpg123 prints "Note: Illegal Audio-MPEG-Header" lines itself
             info = sf.info(str(path))
     except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
         raise InputError(path, f"not a readable audio file ({_why_unreadable(path, exc)})") from None
@@ -120,7 +134,7 @@ def _decode_sndfile(path: Path, max_duration_s: float) -> tuple[np.ndarray, int]
     stream = soxr.ResampleStream(rate, SAMPLE_RATE, 1, dtype="float32", quality="HQ") if rate != SAMPLE_RATE else None
     n_read = 0
     try:
-        with _quiet_stderr(info.format == "MPEG"), sf.SoundFile(str(path)) as f:
+        with quiet_stderr(info.format == "MPEG"), sf.SoundFile(str(path)) as f:
             for block in f.blocks(READ_BLOCK, dtype="float32", always_2d=True):
                 n_read += len(block)
                 _check_length(path, n_read / rate, max_duration_s)
@@ -189,9 +203,9 @@ _STDERR_LOCK = threading.Lock()
 
 
 @contextmanager
-def _quiet_stderr(active: bool = True):
-    """Hold back what C decoders write straight to file descriptor 2 (mpg123's "Note:" lines), so a bad
-    file gets emoface's one line; what was held back goes to the debug log."""
+def quiet_stderr(active: bool = True):
+    """Hold back what C libraries write straight to file descriptor 2 (mpg123's "Note:" lines, LiteRT's
+    "INFO:"), so a bad file gets emoface's one line; what was held back goes to the debug log."""
     if not active:
         yield
         return

@@ -238,6 +238,9 @@ def build_parser() -> argparse.ArgumentParser:
     from emoface.render.commands import add_parsers as add_render_parsers
 
     add_render_parsers(sub)
+    from emoface.capture.commands import add_parsers as add_capture_parsers
+
+    add_capture_parsers(sub)
     r = sub.add_parser("rigs", help="list rigs or show one's curves")
     r.add_argument("action", choices=["list", "show"])
     r.add_argument("name", nargs="?")
@@ -256,7 +259,40 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--checkpoint", help="network checkpoint (default: the shipped one)")
     e.add_argument("-o", "--output", type=Path, help="also write the markdown table here")
     e.set_defaults(func=cmd_eval)
+    t = sub.add_parser("train", help="adapt the network to an actor's captured takes (CPU, minutes)",
+                       description="Fine-tune a checkpoint on captured takes (emoface capture outputs, Live Link Face "
+                                   "CSV + audio, EmoFace WAV/ + VALID_CTR/, FACEGOOD); reports before/after on "
+                                   "held-out takes. The full recipe is `make train`.")
+    t.add_argument("--capture", nargs="+", type=Path, required=True, metavar="DIR", help="folders of takes")
+    t.add_argument("--from", dest="source", metavar="CKPT", help="checkpoint to start from (default: the shipped one)")
+    t.add_argument("-o", "--output", type=Path, required=True, help="the fine-tuned checkpoint (.pt)")
+    t.add_argument("--minutes", type=DURATION, default=10.0, help="training time budget (default 10)")
+    t.add_argument("--steps", type=int, default=2000, help="at most this many steps (default 2000)")
+    t.add_argument("--lr", type=float, default=3e-4, help="learning rate (default 3e-4)")
+    t.add_argument("--seed", type=SEED, default=0)
+    t.add_argument("-q", "--quiet", action="store_true", help="no training log")
+    t.set_defaults(func=cmd_train)
     return parser
+
+
+def cmd_train(args) -> int:
+    import json
+
+    from emoface.train.actor import finetune
+
+    if args.output.suffix != ".pt":
+        raise InputError(args.output, "the fine-tuned checkpoint is written as .pt")
+    if args.source and not Path(args.source).is_file():
+        raise InputError(args.source, "checkpoint not found")
+    if args.steps < 1:
+        raise InputError("--steps", f"{args.steps} is not a positive number of steps")
+    report = finetune(args.capture, args.source, args.output, args.minutes, args.steps, args.lr, args.seed,
+                      args.quiet)
+    print(json.dumps(report, indent=1))
+    b, a = report["before"], report["after"]
+    print(f"held-out takes: jaw r {b['jaw_r']:.3f} -> {a['jaw_r']:.3f}, mouth r {b['mouth_r']:.3f} -> "
+          f"{a['mouth_r']:.3f}; wrote {args.output}", file=sys.stderr)
+    return 0
 
 
 class _OneLine(logging.Formatter):

@@ -1,7 +1,8 @@
 """`emoface eval`: the network against the phonetic engine and a loudness baseline on held-out speech.
 
-References: silver labels (phonetic engine with the transcript) for held-out speech-en speakers, and the
-held-out FACEGOOD clip's captured mouth curves. Systems see no transcript. Everything at 100 frames/s,
+References: silver labels (phonetic engine with the transcript) for held-out speech-en speakers, the
+held-out FACEGOOD clip's captured mouth curves, and held-out GRID s1 clips captured from video by
+`emoface capture` (the mouth curves it measures well, CAPTURE_TRUSTED). Systems see no transcript. Everything at 100 frames/s,
 neutral emotion, no blinks/gaze/head (they are not what is measured here).
 """
 
@@ -20,8 +21,8 @@ from emoface.metrics import CLOSED_GAP, bilabial_closures, closed_elsewhere, pea
 from emoface.phonetic.recognize import align
 from emoface.prosody import analyse
 from emoface.rigs import canonical_names
-from emoface.train.data import VALID_FACEGOOD, VALID_SPEAKERS, build_facegood, clip_from, silver_labels, \
-    speech_en_items
+from emoface.train.data import CAPTURE_TRUSTED, VALID_FACEGOOD, VALID_SPEAKERS, build_facegood, build_grid, \
+    clip_from, grid_items, silver_labels, speech_en_items
 
 MOUTH = ("JawOpen", "MouthClose", "MouthFunnel", "MouthPucker", "MouthSmileLeft", "MouthStretchLeft",
          "MouthLowerDownLeft", "MouthUpperUpLeft", "MouthRollLower", "MouthPressLeft")
@@ -43,6 +44,29 @@ def references(shared: Path, cache: Path):
         clip = clip_from(VALID_FACEGOOD, {k: z[k] for k in z.files})
     audio = load_audio(shared / "data" / "facegood" / "clips" / f"{VALID_FACEGOOD}.flac")
     yield f"FACEGOOD capture ({VALID_FACEGOOD})", audio, clip, None
+    yield from grid_references(shared, cache)
+
+
+def grid_references(shared: Path, cache: Path):
+    """Held-out GRID s1 clips: the captured curves as reference, the transcript's alignment for closures."""
+    from dataclasses import replace
+
+    from emoface.audio import Audio
+
+    if not (shared / "data" / "grid-s1").is_dir():
+        return
+    build_grid(shared, cache, held_out_only=True)
+    names = canonical_names()
+    mask = np.array([n in CAPTURE_TRUSTED for n in names])
+    for clip, _, text in grid_items(shared, held_out=True):
+        path = cache / f"grid__{clip}.npz"
+        with np.load(path) as z:
+            if "skip" in z.files:
+                continue
+            ref = clip_from(clip, {k: z[k] for k in z.files})
+        audio = Audio(ref.audio, f"grid-s1/{clip}", 16000)
+        phones = [[p.name, p.start, p.end] for p in align(audio.samples, text)]
+        yield "GRID s1 capture (held-out clips)", audio, replace(ref, labels=ref.capture, mask=mask), phones
 
 
 def loudness_baseline(audio, n: int) -> np.ndarray:

@@ -46,8 +46,12 @@ def _interpreter(name: str):
         from ai_edge_litert.interpreter import Interpreter
     except ImportError:
         raise InputError("capture", "face tracking needs the capture extra: pip install 'emoface[capture]'") from None
-    interpreter = Interpreter(model_path=str(resources.files("emoface.capture") / "models" / name), num_threads=1)
-    interpreter.allocate_tensors()
+    from emoface.audio import quiet_stderr
+
+    with quiet_stderr():  # LiteRT announces its CPU delegate on stderr, in the middle of our progress bars
+        interpreter = Interpreter(model_path=str(resources.files("emoface.capture") / "models" / name),
+                                  num_threads=1)
+        interpreter.allocate_tensors()
     return interpreter
 
 

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
-# Face-mesh indices that skin stretch barely moves: forehead, nose bridge and tip, temples, outer eye corners.
-RIGID = np.array([10, 151, 9, 8, 168, 6, 197, 195, 5, 4, 1, 127, 356, 234, 454, 93, 323, 33, 263, 130, 359,
+# Face-mesh indices that skin stretch barely moves: forehead, nose bridge, temples, eye corners. Not the nose
+# tip (the upper lip pulls it) nor the outline below the temples (the jaw stretches it).
+RIGID = np.array([10, 151, 9, 8, 168, 6, 197, 195, 5, 127, 356, 33, 263, 130, 359, 133, 362,
                   67, 297, 109, 338, 103, 332])
 
 

@@ -151,7 +151,7 @@ class FaceRenderer:
         if self._node is not None:
             self.scene.remove_node(self._node)
         self._node = self.scene.add(self._pr.Mesh(prims), pose=pose)
-        color, _ = self._offscreen.render(self.scene)
+        color, self.depth = self._offscreen.render(self.scene)  # depth: what capture's basis needs to see
         return color
 
     def close(self):

@@ -6,8 +6,10 @@ Clips are labelled once and cached (npz per clip under the cache directory):
   emotion encoder learns a controllable style;
 - espeak-ng TTS of the training transcripts in many voices, rates and pitches, labelled by the phonetic
   engine from the synthesiser's own phoneme timing (exact, no alignment);
-- FACEGOOD (MIT): captured mouth/jaw curves mapped to ARKit; only the valid curves count in the loss.
-Validation speakers are never training speakers; one FACEGOOD clip is held out.
+- FACEGOOD (MIT): captured mouth/jaw curves mapped to ARKit; only the valid curves count in the loss;
+- GRID s1 (CC BY 4.0): one real speaker on video, captured by `emoface capture`; the mouth curves capture
+  measures well (CAPTURE_TRUSTED) replace the silver labels of the clip's transcript, the rest stay silver.
+Validation speakers are never training speakers; one FACEGOOD clip and every tenth GRID clip are held out.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ log = logging.getLogger("emoface")
 VALID_SPEAKERS = {"p226", "p228", "aew", "libri_61", "so762_9639", "so762_9624", "so762_9619", "so762_9601",
                   "so762_3023", "so762_2917", "so762_2897", "so762_2892"}
 VALID_FACEGOOD = "facegood_3_16"
+GRID_HELD_OUT_EVERY = 10  # every tenth GRID s1 clip (in name order) is held out for evaluation
 PERMISSIVE_FOLDERS = ("cmu_arctic", "cmu_arctic_extra", "kathleen_cc0", "ljspeech", "misc_male", "speechocean762",
                       "vctk", "vctk_extra")
 # curves the network predicts: the face minus what the post-processors own (gaze, blinks, head, eye rotation)
@@ -47,6 +50,8 @@ class Clip:
     speaker: str
     source: str  # "speech-en" | "facegood" | "tts"
     phones: np.ndarray | None = None  # [frames] index into PHONES of the teacher's phone, -1 unknown
+    capture: np.ndarray | None = None  # [frames, len(canonical)] captured curves (GRID), beside the labels
+    held_out: bool = False  # kept for validation (speakers, or GRID clips, see GRID_HELD_OUT_EVERY)
 
 
 def phone_frames(phones, n: int) -> np.ndarray:
@@ -72,6 +77,16 @@ def speech_en_items(shared: Path):
                 yield f"{folder}/{Path(row['file']).stem}", base / row["file"], row["text"], speaker_id(row["speaker"])
 
 
+def grid_items(shared: Path, held_out: bool | None = None):
+    """(clip, video, transcript) of GRID s1 (CC BY 4.0); held_out picks the evaluation or the training clips."""
+    base = shared / "data" / "grid-s1"
+    with open(base / "transcripts.tsv", encoding="utf-8") as f:
+        rows = sorted(csv.DictReader(f, delimiter="\t"), key=lambda r: r["clip"])
+    for k, row in enumerate(rows):
+        if held_out is None or held_out == (k % GRID_HELD_OUT_EVERY == 0):
+            yield row["clip"], base / "video" / f"{row['clip']}.mp4", row["text"]
+
+
 def silver_labels(audio, text: str, speaker: str, source: str = "speech-en") -> dict | None:
     """The phonetic engine with the transcript as teacher: neutral canonical curves at 100 frames/s."""
     from emoface.animator import Animator
@@ -92,7 +107,47 @@ def clip_from(key: str, data: dict) -> Clip:
     return Clip(key, np.asarray(data["audio"]).astype(np.float32) / 32767, np.asarray(data["labels"], np.float32),
                 np.asarray(data["mask"]) if "mask" in data else np.ones(canon_n, bool),
                 {k: np.asarray(data[k]) for k in ("loudness", "f0", "voiced", "speech") if k in data},
-                str(data["speaker"]), str(data["source"]), np.asarray(data["phones"]) if "phones" in data else None)
+                str(data["speaker"]), str(data["source"]), np.asarray(data["phones"]) if "phones" in data else None,
+                np.asarray(data["capture"], np.float32) if "capture" in data else None,
+                bool(data["held_out"]) if "held_out" in data else False)
+
+
+# what capture measures well enough to outrank the phonetic engine's silver labels (docs/CAPTURE.md)
+CAPTURE_TRUSTED = ("JawOpen", "MouthClose", "MouthFunnel", "MouthPucker", "MouthSmileLeft", "MouthSmileRight",
+                   "MouthStretchLeft", "MouthStretchRight", "MouthLowerDownLeft", "MouthLowerDownRight",
+                   "MouthUpperUpLeft", "MouthUpperUpRight")
+
+
+def _grid_one(item):
+    """A GRID clip: silver labels from its transcript, with the curves capture measures well replaced by the
+    captured ones (both kept: eval scores against the capture)."""
+    from emoface.audio import load_track
+    from emoface.capture.take import capture
+
+    clip, video, text, held_out = item
+    audio = load_track(video)
+    data = silver_labels(audio, text, "grid_s1", source="grid")
+    if data is None:
+        return f"grid/{clip}", None
+    n = len(data["labels"])
+    captured = capture(video).resampled(FRAME_RATE)
+    values = np.zeros((n, captured.values.shape[1]), np.float32)
+    m = min(n, captured.n_frames)
+    values[:m] = captured.values[:m]
+    values[m:] = captured.values[m - 1]
+    labels = data["labels"].astype(np.float32)
+    for name in CAPTURE_TRUSTED:
+        col = canonical_names().index(name)
+        labels[:, col] = values[:, col]
+    return f"grid/{clip}", dict(data, labels=labels.astype(np.float16), capture=values.astype(np.float16),
+                                held_out=held_out)
+
+
+def grid_cache_items(shared: Path):
+    if not (shared / "data" / "grid-s1").is_dir():
+        return []
+    held = {clip for clip, _, _ in grid_items(shared, held_out=True)}
+    return [(clip, video, text, clip in held) for clip, video, text in grid_items(shared)]
 
 
 def _label_one(item):
@@ -160,6 +215,16 @@ def build_cache(shared: Path, cache: Path, workers: int = 2, tts: int = TTS_LINE
     spoken = [i for i in tts_items(shared, tts) if _needs_labels(cache / (i[0].replace("/", "__") + ".npz"))]
     _run_pool(_tts_one, spoken, cache, workers, "speaking TTS lines")
     build_facegood(shared, cache)
+    build_grid(shared, cache, workers)
+
+
+def build_grid(shared: Path, cache: Path, workers: int = 2, held_out_only: bool = False) -> None:
+    """GRID s1 captured by `emoface capture` (CC BY 4.0), cached per clip."""
+    cache.mkdir(parents=True, exist_ok=True)
+    items = [i for i in grid_cache_items(shared) if not (cache / f"grid__{i[0]}.npz").exists()
+             and (i[3] or not held_out_only)]
+    if items:
+        _run_pool(_grid_one, items, cache, workers, "capturing GRID s1")
 
 
 def _needs_labels(path: Path) -> bool:
@@ -170,16 +235,10 @@ def _needs_labels(path: Path) -> bool:
         return "skip" not in z.files and "phones" not in z.files
 
 
-def _facegood_expr(expr: str, names: list[str], values: np.ndarray) -> np.ndarray:
-    expr = expr.strip()
-    if expr.startswith("max("):
-        parts = [p.strip() for p in expr[4:-1].split(",")]
-        return np.max(np.stack([values[:, names.index(p)] for p in parts], axis=1), axis=1)
-    return values[:, names.index(expr)]
-
-
 def build_facegood(shared: Path, cache: Path) -> None:
     """FACEGOOD's captured curves -> canonical labels at 100 Hz beside their audio (eval uses them too)."""
+    from emoface.capture.imports import facegood_expression
+
     cache.mkdir(parents=True, exist_ok=True)  # `emoface eval --cache new/folder` must not fail minutes in
     base = shared / "data" / "facegood"
     curves = np.load(base / "curves_30fps.npz")
@@ -202,7 +261,7 @@ def build_facegood(shared: Path, cache: Path) -> None:
             if row["valid"] != "True" or not row["source_expression"]:
                 continue
             col = lookup[row["arkit"].lower()]
-            labels[:, col] = np.interp(t, src_t, _facegood_expr(row["source_expression"], names, values))
+            labels[:, col] = np.interp(t, src_t, facegood_expression(row["source_expression"], names, values))
             mask[col] = True
         np.savez(out, audio=(audio.samples * 32767).astype(np.int16), labels=labels.astype(np.float16), mask=mask,
                  speaker=clip, source="facegood")
@@ -216,6 +275,6 @@ def load_cache(cache: Path) -> tuple[list[Clip], list[Clip]]:
             if "skip" in z.files:
                 continue
             clip = clip_from(path.stem, {k: z[k] for k in z.files})
-        held_out = clip.speaker in VALID_SPEAKERS or clip.speaker == VALID_FACEGOOD
+        held_out = clip.speaker in VALID_SPEAKERS or clip.speaker == VALID_FACEGOOD or clip.held_out
         (valid if held_out else train).append(clip)
     return train, valid

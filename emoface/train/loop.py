@@ -34,6 +34,7 @@ class TrainConfig:
     lr: float = 2e-3
     weight_decay: float = 1e-4
     facegood_share: float = 0.2
+    grid_share: float = 0.25  # real capture (GRID s1) drawn this often, whatever its share of the hours
     velocity_weight: float = 0.5
     squared_weight: float = 10.0  # weight of squared error beside L1 on the curves
     phone_weight: float = 0.03  # weight of the auxiliary phone cross-entropy (0: no phone head)
@@ -74,10 +75,15 @@ def emotion_targets(clip: Clip, weights: np.ndarray, lo: int = 0, hi: int | None
 class Batcher:
     def __init__(self, clips: list[Clip], cfg: TrainConfig, rng: np.random.Generator):
         self.cfg, self.rng = cfg, rng
-        self.speech = [c for c in clips if c.source != "facegood"]
-        self.facegood = [c for c in clips if c.source == "facegood"]
-        self.w_speech = self._weights(self.speech)
-        self.w_fg = self._weights(self.facegood)
+        pools = {"facegood": [c for c in clips if c.source == "facegood"],
+                 "grid": [c for c in clips if c.source == "grid"],
+                 "speech": [c for c in clips if c.source not in ("facegood", "grid")]}
+        self.pools = [(clips, self._weights(clips)) for clips in pools.values() if clips]
+        shares = np.array([{"facegood": cfg.facegood_share, "grid": cfg.grid_share}.get(k, 0.0)
+                           for k, v in pools.items() if v])
+        if len(shares) and shares.sum() < 1 and pools["speech"]:
+            shares[-1] = 1 - shares.sum()
+        self.shares = shares / shares.sum() if shares.sum() > 0 else np.full(len(shares), 1 / max(1, len(shares)))
         self.cols = [canonical_names().index(n) for n in OUTPUT_CURVES]
 
     @staticmethod
@@ -87,8 +93,7 @@ class Batcher:
 
     def sample(self):
         cfg, rng = self.cfg, self.rng
-        use_fg = self.facegood and (not self.speech or rng.random() < cfg.facegood_share)
-        pool, w = (self.facegood, self.w_fg) if use_fg else (self.speech, self.w_speech)
+        pool, w = self.pools[rng.choice(len(self.pools), p=self.shares)]
         clip = pool[rng.choice(len(pool), p=w)]
         n = len(clip.labels)
         factor = rng.uniform(0.9, 1.1) if cfg.augment and rng.random() < 0.3 else 1.0

@@ -1,0 +1,180 @@
+"""`emoface capture VIDEO... -o OUT`: face videos -> curve files on any rig and format, each with its audio
+track beside it (a capture is a training pair), and optionally a side-by-side preview to check by eye."""
+
+from __future__ import annotations
+
+import glob
+import sys
+from pathlib import Path
+
+from emoface.errors import EmofaceError, InputError
+
+VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".mkv", ".avi", ".webm", ".mpg", ".mpeg", ".wmv", ".flv")
+
+
+def add_parsers(sub) -> None:
+    from emoface import formats
+    from emoface.options import FPS
+
+    p = sub.add_parser("capture", help="face video -> rig curves (and its audio): capture an actor, no iPhone",
+                       description="Measure the face in videos: head pose, blendshapes, blinks and gaze, as curves.")
+    p.add_argument("inputs", nargs="+", metavar="VIDEO", help="video files, directories or globs (any container "
+                                                              "ffmpeg reads)")
+    p.add_argument("-o", "--output", required=True, help="output file (one video) or directory")
+    p.add_argument("--format", choices=list(formats.FORMATS), help="default: from -o's suffix, else json")
+    p.add_argument("--rig", help="arkit, livelink, metahuman, metahuman-expressions, or a rig profile .json "
+                                 "(default livelink)")
+    p.add_argument("--fps", type=FPS, help="frame rate of the curves, 1-240 (default: the video's)")
+    p.add_argument("--basis", metavar="NPZ", help="what each shape looks like to the landmarker: a blendshape head "
+                                                  "(.npz), 'default' (the built-in head) or a saved basis "
+                                                  "(default: the shipped one, from a scanned human head)")
+    p.add_argument("--neutral", type=float, metavar="SECONDS", help="time of a frame with a relaxed face, closed "
+                                                                     "mouth (default: estimated from the take)")
+    p.add_argument("--no-audio", dest="audio", action="store_false",
+                   help="capture videos without a sound track (no .wav is written)")
+    p.add_argument("--preview", type=Path, metavar="MP4", help="the video beside the built-in head driven by the "
+                                                               "capture (one video: a .mp4; several: a folder)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary on success")
+    p.set_defaults(func=cmd_capture)
+
+
+def expand_videos(inputs: list[str]) -> list[tuple[Path, Path]]:
+    """(video, its path relative to where it was found) for every file, directory member and glob match."""
+    found = []
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            members = sorted(p for p in path.rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES and p.is_file())
+            found += [(p, p.relative_to(path)) for p in members]
+        elif not path.exists() and glob.has_magic(item):
+            found += [(Path(p), Path(Path(p).name)) for p in sorted(glob.glob(item, recursive=True))
+                      if Path(p).is_file()]
+        else:
+            found.append((path, Path(path.name)))  # a missing file is reported when it is read
+    return found
+
+
+def cmd_capture(args) -> int:
+    from tqdm import tqdm
+
+    from emoface import formats
+    from emoface.capture.basis import load_basis
+    from emoface.cli import _check_output_folder, _resolve_format_and_rig
+    from emoface.rigs import retarget
+
+    fmt, rig = _resolve_format_and_rig(args)
+    if args.neutral is not None and args.neutral < 0:
+        raise InputError("--neutral", f"{args.neutral} s is before the start")
+    videos = expand_videos(args.inputs)
+    if not videos:
+        raise InputError(" ".join(args.inputs), "no videos found")
+    out = Path(args.output)
+    single = len(videos) == 1 and formats.for_suffix(out) is not None and not out.is_dir()
+    if not single:
+        _check_output_folder(out)
+    if args.preview:
+        if len(videos) == 1 and args.preview.suffix.lower() != ".mp4":
+            raise InputError(args.preview, "--preview writes a .mp4")
+        if len(videos) > 1 and args.preview.suffix:
+            raise InputError(args.preview, "with several videos --preview names a folder")
+    basis = load_basis(args.basis)
+    failed, written, seen = [], 0, {}
+    for video, rel in tqdm(videos, desc="capturing", unit="video", disable=args.quiet or len(videos) < 2,
+                           leave=False):
+        target = out if single else out / rel.with_suffix(fmt.SUFFIX)
+        try:
+            if target.resolve() in seen:
+                raise InputError(video, f"output {target} would overwrite the one from {seen[target.resolve()]}")
+            seen[target.resolve()] = video
+            anim = capture_one(video, target, args, basis)
+            formats.write_atomic(fmt, retarget(anim, rig), target)
+            written += 1
+            if args.preview:
+                preview = args.preview if len(videos) == 1 else args.preview / rel.with_suffix(".mp4")
+                write_preview(video, anim, preview, args.audio, progress=not args.quiet)
+        except EmofaceError as exc:
+            failed.append((str(video), str(exc).removeprefix(f"{video}: ")))
+            tqdm.write(f"emoface: error: {exc}", file=sys.stderr)
+        except OSError as exc:
+            failed.append((str(video), f"cannot write the output ({exc.strerror or exc})"))
+            tqdm.write(f"emoface: error: {video}: cannot write the output ({exc.strerror or exc})", file=sys.stderr)
+    if (len(videos) > 1 and failed) or (not args.quiet and not failed):
+        print(f"captured {written} of {len(videos)} video(s) to {out} ({fmt.NAME}, rig "
+              f"{getattr(fmt, 'CARRIES', rig)})", file=sys.stderr)
+    if failed and len(videos) > 1:
+        print(f"{len(failed)} failed:", file=sys.stderr)
+        for label, reason in failed:
+            print(f"  {label}: {reason}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def capture_one(video: Path, target: Path, args, basis):
+    """One video -> its canonical Animation; its audio track written as <target>.wav first (a bad track fails
+    before the minutes of tracking)."""
+    import soundfile as sf
+
+    from emoface.audio import SAMPLE_RATE, load_track
+    from emoface.capture.take import capture, probe
+    from emoface.formats import atomic_output
+
+    probe(video)  # a video at all, before its sound
+    audio = None
+    if args.audio:
+        try:
+            audio = load_track(video)
+        except InputError as exc:
+            if "has no audio track" in str(exc):
+                raise InputError(video, "has no audio track (give --no-audio to capture the face alone)") from None
+            raise
+    anim = capture(video, fps=args.fps, basis=basis, neutral_s=args.neutral, progress=not args.quiet)
+    if audio is not None:
+        wav = target.with_suffix(".wav")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_output(wav, suffix=".wav") as tmp:
+            sf.write(tmp, audio.samples, SAMPLE_RATE, subtype="PCM_16", format="WAV")
+        anim.metadata["audio"] = wav.name
+    return anim
+
+
+def write_preview(video: Path, anim, path: Path, with_audio: bool, size: int = 384, progress: bool = True):
+    """The source video (scaled to the head's height) beside the built-in head driven by the capture."""
+    import numpy as np
+    from PIL import Image
+
+    from emoface.capture.take import read_video
+    from emoface.render import video as mp4
+    from emoface.render.default_head import default_head
+    from emoface.render.drive import mesh_motion
+    from emoface.render.renderer import FaceRenderer
+
+    fps, frames = read_video(video)
+    canon = anim.resampled(fps) if anim.fps != fps else anim
+    mesh = default_head()
+    motion = mesh_motion(canon, mesh.shape_names)
+
+    def pictures(renderer):
+        for i, frame in enumerate(frames):
+            if i >= motion.n_frames:
+                break
+            h, w = frame.shape[:2]
+            width = int(round(w * size / h / 2)) * 2
+            left = np.asarray(Image.fromarray(frame).resize((width, size), Image.Resampling.BILINEAR))
+            head = renderer.render(motion.weights[i], motion.head[i], motion.eyes[i])
+            yield np.concatenate([left, head], axis=1)
+
+    first_w, first_h = _frame_size(video)
+    width = int(round(first_w * size / first_h / 2)) * 2 + size
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FaceRenderer(mesh, size) as renderer:
+        mp4.write_mp4(pictures(renderer), motion.n_frames, fps, (width, size), path,
+                      audio_path=video if with_audio else None, progress=progress, desc="preview")
+
+
+def _frame_size(video: Path) -> tuple[int, int]:
+    import imageio_ffmpeg
+
+    reader = imageio_ffmpeg.read_frames(str(video))
+    try:
+        return next(reader)["size"]
+    finally:
+        reader.close()

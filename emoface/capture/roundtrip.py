@@ -1,0 +1,98 @@
+"""Proof that capture measures what it claims: known curves rendered on a head to video, captured back, and
+compared curve by curve (Pearson r over the frames where the curve moves)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from emoface.animation import Animation
+from emoface.rigs import CANONICAL_RIG, retarget
+
+# what the issue holds capture to, and the derived lip opening (ARKit's mouthClose closes the lips against
+# the jaw: what shows is their difference)
+KEY_CURVES = ("JawOpen", "LipOpening", "MouthFunnel", "MouthPucker", "MouthSmileLeft", "MouthSmileRight",
+              "EyeBlinkLeft", "EyeBlinkRight")
+MOVES = 0.02  # a curve whose standard deviation is below this did not move enough to correlate
+REST_S = 1.0  # each take opens with a relaxed face, as an actor gives before a take: capture's --neutral
+NEUTRAL_AT_S = REST_S / 2
+
+
+def with_rest(anim: Animation, seconds: float = REST_S) -> Animation:
+    """The take with `seconds` of a still, relaxed face before it."""
+    rest = np.zeros((int(round(seconds * anim.fps)), len(anim.names)), np.float32)
+    return anim.copy(np.concatenate([rest, anim.values]))
+
+
+def render_video(anim: Animation, mesh, path: Path, size: int = 384, fps: float = 30.0) -> Path:
+    """The animation on `mesh`, silent, at `fps`."""
+    from emoface.render import video
+    from emoface.render.drive import mesh_motion
+    from emoface.render.renderer import FaceRenderer
+
+    motion = mesh_motion(anim.resampled(fps) if anim.fps != fps else anim, mesh.shape_names)
+    with FaceRenderer(mesh, size) as renderer:
+        video.write_mp4(video.frames(renderer, motion), motion.n_frames, fps, (size, size), path, progress=False)
+    return path
+
+
+def with_lip_opening(anim: Animation) -> dict[str, np.ndarray]:
+    canon = retarget(anim, CANONICAL_RIG)
+    curves = {n: canon[n] for n in canon.names}
+    curves["LipOpening"] = canon["JawOpen"] - canon["MouthClose"]
+    return curves
+
+
+def compare(truth: Animation, captured: Animation) -> dict[str, float]:
+    """Per-curve r of the captured curves against the truth (same fps), for curves that move in the truth."""
+    a, b = with_lip_opening(truth), with_lip_opening(captured.resampled(truth.fps))
+    n = min(truth.n_frames, len(b["JawOpen"]))
+    out = {}
+    for name, t in a.items():
+        t, c = t[:n], b[name][:n]
+        if t.std() >= MOVES:
+            out[name] = float(np.corrcoef(t, c)[0, 1]) if c.std() > 1e-9 else 0.0
+    return out
+
+
+EXERCISED = ("JawOpen", "MouthClose", "MouthFunnel", "MouthPucker", "MouthSmile*", "MouthFrown*", "MouthStretch*",
+             "MouthLowerDown*", "MouthUpperUp*", "MouthPress*", "MouthRollLower", "MouthShrugUpper", "CheekSquint*",
+             "NoseSneer*", "EyeBlink*", "EyeSquint*", "EyeWide*", "BrowInnerUp", "BrowDown*", "BrowOuterUp*")
+
+
+def exercise(fps: float = 30.0, seed: int = 0) -> Animation:
+    """A range-of-motion take, as an actor gives before a session: each shape alone (a 1.2 s rise and fall to
+    0.8), then 20 s of random overlapping activations, with the head and eyes moving throughout; a second
+    of rest first."""
+    from emoface.animation import expand_sides
+    from emoface.rigs import canonical_names
+
+    rng = np.random.default_rng(seed)
+    hump = np.sin(np.linspace(0, np.pi, int(1.2 * fps))) ** 2 * 0.8
+    solo = len(EXERCISED) * len(hump)
+    n = solo + int(20 * fps)
+    anim = Animation.zeros(canonical_names(), fps, n, CANONICAL_RIG, {"source": "exercise"})
+    for k, group in enumerate(EXERCISED):
+        for name in expand_sides({group: 1.0}):
+            if name == "MouthClose":  # only means something with the jaw open: hold the jaw at the hump's peak
+                anim["JawOpen"][k * len(hump):(k + 1) * len(hump)] = 0.5
+            anim[name][k * len(hump):(k + 1) * len(hump)] += hump * (0.5 if name == "MouthClose" else 1.0)
+    t = np.arange(n - solo)
+    for group in EXERCISED:
+        names = list(expand_sides({group: 1.0}))
+        level = np.zeros(len(t))
+        for start in rng.uniform(0, len(t), 4):
+            width = rng.uniform(0.4, 1.5) * fps
+            level += rng.uniform(0.2, 0.7) * np.exp(-0.5 * ((t - start) / (width / 2)) ** 2)
+        for name in names:
+            anim[name][solo:] = np.clip(level * (1.0 if len(names) == 1 else rng.uniform(0.85, 1.0)), 0, 1)
+    anim["MouthClose"][solo:] = np.minimum(anim["MouthClose"][solo:], anim["JawOpen"][solo:])
+    time = np.arange(n) / fps
+    anim["HeadYaw"] = 6 * np.sin(2 * np.pi * 0.13 * time) / 180
+    anim["HeadPitch"] = 4 * np.sin(2 * np.pi * 0.21 * time + 1) / 180
+    anim["HeadRoll"] = 3 * np.sin(2 * np.pi * 0.17 * time + 2) / 180
+    from emoface.post import gaze
+
+    yaw, pitch = 12 * np.sin(2 * np.pi * 0.3 * time), 8 * np.sin(2 * np.pi * 0.23 * time + 0.5)
+    return with_rest(gaze.write(anim, yaw, pitch))

@@ -1,0 +1,249 @@
+"""A face video -> an Animation on the canonical rig: landmarks, head pose, the actor's neutral, the solve,
+gaze from the irises, and smoothing that keeps the lips' closures.
+
+Frames where the landmarker loses the face are bridged from their neighbours; a take where it sees a face in
+under half the frames is refused. Head angles are relative to the actor's mean pose in the take (what an avatar
+needs: the actor's own rest is the avatar's rest); gaze likewise is relative to the actor's median gaze.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from emoface.animation import Animation
+from emoface.capture.basis import Basis, load_basis
+from emoface.capture.landmarks import EYE_CORNERS, LOWER_LIP, UPPER_LIP, FaceLandmarker
+from emoface.capture.pose import RIGID, angles, reference, rigid_fit, to_face_axes
+from emoface.capture.solve import CHEEKS_NOSE_CHIN, LIPS, Solver
+from emoface.errors import InputError
+from emoface.post.gaze import LOOK_FULL_DEG
+from emoface.rigs import CANONICAL_RIG, canonical_names
+
+MIN_FOUND = 0.5  # the share of frames that must show a face
+MOUTH_CORNERS = (61, 291)
+SHUT_SHARE = 0.25  # lips shut: inner-lip gap below a quarter of the way from the take's closed to its open lips
+OPEN_QUANTILE = 0.9
+VALLEY_S, VALLEY_SHARE, VALLEY_CEILING = 0.12, 0.6, 0.5  # a valley: under 60% of the openings 120 ms around
+PARTING = ("MouthLowerDown", "MouthUpperUp", "MouthFunnel")  # shapes that part the lips by themselves
+CLOSED_SHARE = 0.1  # the neutral mouth: the median of the take's most closed tenth
+REFERENCE_FRAMES = 300
+NEUTRAL_REACH_S = 0.2  # --neutral T: the median face over T +- this
+SMOOTH_S = 0.02  # Gaussian sigma, seconds: landmark jitter out, speech kept
+EYE_WIDTH_PER_RADIUS = 2.4  # palpebral fissure (~29 mm) over eyeball radius (~12 mm): iris shift -> angle
+MOUTH_CURVES = ("Jaw", "Mouth", "Cheek")
+
+
+def probe(path: Path) -> tuple[int, int]:
+    """(width, height) of a video's picture, or one clear error: missing, unreadable, no video stream."""
+    import subprocess
+
+    from emoface.audio import ffmpeg_exe
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "video not found")
+    text = subprocess.run([ffmpeg_exe() or "ffmpeg", "-hide_banner", "-nostdin", "-i", str(path)],
+                          capture_output=True, text=True, errors="replace").stderr
+    size = re.search(r"Stream #\S+.*?: Video: .*?(\d{2,5})x(\d{2,5})", text)
+    if size:
+        return int(size.group(1)), int(size.group(2))
+    if re.search(r"Stream #\S+.*?: Audio:", text):
+        raise InputError(path, "has no video stream (a sound file?)")
+    if "Input #0" in text:
+        raise InputError(path, "the video has 0 frames (no streams)")
+    last = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    reason = re.sub(r"^\[[^]]*\]\s*", "", last[-1]).removeprefix(f"{path}: ") if last else "ffmpeg could not open it"
+    raise InputError(path, f"not a readable video ({reason})")
+
+
+def read_video(path: Path):
+    """(frames per second, iterator of RGB frames) from any file ffmpeg reads; one clear error otherwise."""
+    import imageio_ffmpeg
+
+    probe(path)
+    try:
+        reader = imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24")
+        meta = next(reader)
+    except (OSError, RuntimeError, StopIteration) as exc:
+        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else "ffmpeg could not read it"
+        raise InputError(path, f"not a readable video ({reason})") from None
+    fps = float(meta.get("fps") or 0)
+    if not meta.get("size") or fps <= 0:
+        raise InputError(path, "has no video stream")
+    w, h = meta["size"]
+
+    def frames():
+        try:
+            for raw in reader:
+                yield np.frombuffer(raw, np.uint8).reshape(h, w, 3)
+        except (OSError, RuntimeError) as exc:
+            raise InputError(path, f"video data is corrupt ({str(exc).strip().splitlines()[-1]})") from None
+        finally:
+            reader.close()
+
+    return fps, frames()
+
+
+def track(path: Path, progress: bool = False) -> tuple[float, list]:
+    """(fps, a Landmarks or None per frame) of a video."""
+    from tqdm import tqdm
+
+    fps, frames = read_video(path)
+    tracker = FaceLandmarker()
+    show = progress and sys.stderr.isatty()  # a bar is for a person watching, not for a log
+    found = [tracker(f) for f in tqdm(frames, desc=f"tracking {Path(path).name}", unit="frame", disable=not show,
+                                      leave=False)]
+    if not found:
+        raise InputError(path, "the video has 0 frames")
+    seen = sum(f is not None for f in found)
+    if seen == 0:
+        raise InputError(path, f"no face found in any of its {len(found)} frames")
+    if seen < MIN_FOUND * len(found):
+        raise InputError(path, f"a face is found in only {seen} of {len(found)} frames (needs half)")
+    return fps, found
+
+
+def _bridge(values: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    """Frames without a face take values interpolated from the nearest frames with one."""
+    if ok.all():
+        return values
+    flat = values.reshape(len(values), -1)
+    idx = np.flatnonzero(ok)
+    out = np.stack([np.interp(np.arange(len(values)), idx, flat[idx, k]) for k in range(flat.shape[1])], 1)
+    return out.reshape(values.shape)
+
+
+def _smooth(weights: np.ndarray, names, shut: np.ndarray, fps: float) -> np.ndarray:
+    """Gaussian in time; where the lips were seen shut, the mouth keeps its raw frame (a closure must not blur
+    open)."""
+    from scipy.ndimage import gaussian_filter1d
+
+    sigma = SMOOTH_S * fps
+    if sigma < 0.3 or len(weights) < 3:
+        return weights
+    out = gaussian_filter1d(weights, sigma, axis=0, mode="nearest")
+    mouth = np.array([n.startswith(MOUTH_CURVES) for n in names])
+    out[np.ix_(shut, mouth)] = weights[np.ix_(shut, mouth)]
+    return out
+
+
+def shut_frames(gap: np.ndarray, fps: float) -> np.ndarray:
+    """Frames whose lips are shut, from the inner-lip gap: near the take's own closed level, or a clear valley
+    between openings (a /p b m/ lasts 2-3 frames at 25 fps, and a landmarker rarely brings pressed lips
+    all the way to its closed level)."""
+    from scipy.ndimage import maximum_filter1d, minimum_filter1d
+
+    closed = np.median(gap[gap <= np.quantile(gap, CLOSED_SHARE)])
+    span = np.quantile(gap, OPEN_QUANTILE) - closed
+    near_closed = gap - closed < SHUT_SHARE * span
+    reach = max(1, int(round(VALLEY_S * fps)))
+    around = maximum_filter1d(gap, 2 * reach + 1, mode="nearest")
+    valley = (gap <= minimum_filter1d(gap, 3, mode="nearest")) & (gap - closed < VALLEY_SHARE * (around - closed))
+    return near_closed | (valley & (gap - closed < VALLEY_CEILING * span))
+
+
+def _close_lips(weights: np.ndarray, names, shut: np.ndarray) -> np.ndarray:
+    """Where the lips are seen shut, the curves say so too: ARKit's mouthClose holds them together against
+    the jaw (a /b/ with the jaw dropped), and shapes that part the lips by themselves are off."""
+    index = {n: k for k, n in enumerate(names)}
+    if "JawOpen" in index and "MouthClose" in index:
+        weights[shut, index["MouthClose"]] = weights[shut, index["JawOpen"]]
+    for name, k in index.items():
+        if name.startswith(PARTING):
+            weights[shut, k] = 0.0
+    return weights
+
+
+def _gaze(iris: np.ndarray, corners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Conjugate gaze (yaw, pitch degrees per frame) from iris centres [n, 2, 3] and eye corners [n, 2, 2, 3]
+    (pose-free), relative to the actor's median gaze over the take."""
+    mid = corners.mean(axis=2)
+    width = np.linalg.norm(corners[:, :, 0] - corners[:, :, 1], axis=-1)[..., None]
+    offset = ((iris - mid) / np.maximum(width, 1e-9))[..., :2].mean(axis=1)  # both eyes: [n, (x, y)]
+    offset -= np.median(offset, axis=0)
+    deg = np.degrees(np.arcsin(np.clip(offset * EYE_WIDTH_PER_RADIUS, -1.0, 1.0)))
+    return deg[:, 0], deg[:, 1]
+
+
+def solve_take(found: list, fps: float, basis: Basis | None = None, neutral_frame: int | None = None,
+               source: str = "") -> Animation:
+    """Landmarks per frame (None where no face) -> canonical Animation at the video's frame rate."""
+    basis = basis or load_basis()
+    ok = np.array([f is not None for f in found])
+    first = next(f for f in found if f is not None)
+    points = np.stack([to_face_axes(f.points) if f is not None else np.zeros_like(first.points, np.float64)
+                       for f in found])
+    irises = np.stack([to_face_axes(f.iris[:, 0]) if f is not None else np.zeros((2, 3)) for f in found])
+    pick = np.flatnonzero(ok)
+    ref = reference(points[pick[np.linspace(0, len(pick) - 1, min(len(pick), REFERENCE_FRAMES)).astype(int)]])
+    undone, iris_undone = np.zeros_like(points), np.zeros_like(irises)
+    head = np.zeros((len(found), 3))
+    for i in pick:
+        r, s, t = rigid_fit(ref, points[i, RIGID])
+        undone[i] = ((points[i] - t) @ r) / s
+        iris_undone[i] = ((irises[i] - t) @ r) / s
+        head[i] = angles(r)
+    undone, iris_undone, head = _bridge(undone, ok), _bridge(iris_undone, ok), _bridge(head, ok)
+
+    width = np.linalg.norm(undone[:, MOUTH_CORNERS[0]] - undone[:, MOUTH_CORNERS[1]], axis=1)
+    gap = np.linalg.norm(undone[:, UPPER_LIP, :2] - undone[:, LOWER_LIP, :2], axis=1) / np.median(width)
+    if neutral_frame is not None:  # the actor's relaxed face: the frames around the moment given
+        reach = max(1, int(round(NEUTRAL_REACH_S * fps)))
+        around = [i for i in range(neutral_frame - reach, neutral_frame + reach + 1) if 0 <= i < len(ok) and ok[i]]
+        neutral = np.median(undone[around], axis=0)
+    else:
+        neutral = np.median(undone, axis=0)
+        closed = gap <= np.quantile(gap, CLOSED_SHARE)
+        mouth = LIPS + CHEEKS_NOSE_CHIN
+        neutral[mouth] = np.median(undone[closed][:, mouth], axis=0)
+    solver = Solver(basis, ref)
+    shut = shut_frames(gap, fps)
+    weights = _close_lips(_smooth(solver(undone, neutral), solver.names, shut, fps), solver.names, shut)
+
+    anim = Animation.zeros(canonical_names(), fps, len(found), CANONICAL_RIG, {
+        "source": source, **({"source_abs": os.path.abspath(source)} if source and os.path.isfile(source) else {}),
+        "engine": "capture",
+        "capture": {"frames": len(found), "face_found": round(float(ok.mean()), 4), "video_fps": fps},
+    })
+    for k, name in enumerate(solver.names):
+        anim[name] = weights[:, k]
+    head = _smooth(head, ("Head",) * 3, np.zeros(len(head), bool), fps)
+    for k, name in enumerate(("HeadYaw", "HeadPitch", "HeadRoll")):
+        anim[name] = np.clip(head[:, k] / 180.0, -1.0, 1.0)
+    corners = np.stack([undone[:, list(pair)] for pair in EYE_CORNERS], axis=1)  # [n, 2 eyes, 2, 3]
+    yaw, pitch = _gaze(iris_undone, corners)
+    yaw, pitch = (_smooth(np.stack([yaw, pitch], 1), ("Eye",) * 2, np.zeros(len(yaw), bool), fps)).T
+    _write_gaze(anim, yaw, pitch)
+    return anim
+
+
+def _write_gaze(anim: Animation, yaw: np.ndarray, pitch: np.ndarray) -> None:
+    left, right = np.maximum(yaw, 0), np.maximum(-yaw, 0)
+    up, down = np.maximum(pitch, 0), np.maximum(-pitch, 0)
+    for name, value in {
+        "EyeLookOutLeft": left / LOOK_FULL_DEG["out"], "EyeLookInLeft": right / LOOK_FULL_DEG["in"],
+        "EyeLookInRight": left / LOOK_FULL_DEG["in"], "EyeLookOutRight": right / LOOK_FULL_DEG["out"],
+        "EyeLookUpLeft": up / LOOK_FULL_DEG["up"], "EyeLookUpRight": up / LOOK_FULL_DEG["up"],
+        "EyeLookDownLeft": down / LOOK_FULL_DEG["down"], "EyeLookDownRight": down / LOOK_FULL_DEG["down"],
+    }.items():
+        anim[name] = np.clip(value, 0.0, 1.0)
+    for side in ("Left", "Right"):
+        anim[f"{side}EyeYaw"] = yaw / 180.0
+        anim[f"{side}EyePitch"] = pitch / 180.0
+
+
+def capture(path: Path, fps: float | None = None, basis: Basis | None = None, neutral_s: float | None = None,
+            progress: bool = False) -> Animation:
+    """A face video -> its canonical Animation, at the video's frame rate or `fps`."""
+    video_fps, found = track(path, progress)
+    neutral = None if neutral_s is None else int(round(neutral_s * video_fps))
+    if neutral is not None and not (0 <= neutral < len(found) and found[neutral] is not None):
+        raise InputError("--neutral", f"{neutral_s} s is not a frame of {Path(path).name} with a face")
+    anim = solve_take(found, video_fps, basis, neutral, str(path))
+    return anim if fps is None else anim.resampled(fps)
+

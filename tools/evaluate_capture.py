@@ -1,0 +1,181 @@
+#!/usr/bin/env python3
+"""Measure `emoface capture`; writes docs/CAPTURE.md.
+
+    .venv/bin/python tools/evaluate_capture.py [--shared ../shared] [-o docs/CAPTURE.md]
+
+1. Round trip: known curves rendered on a head to video (30 fps, 384 px), captured back, Pearson r per curve.
+   Known curves: a range-of-motion take (each shape alone, then 20 s of random overlapping shapes, head and
+   eyes moving: emoface.capture.roundtrip.exercise) and three spoken lines baked by the default network in
+   three emotions (blinks, gaze and head on). Each take opens with a second of relaxed face, given to capture
+   as --neutral (a constant emotion is otherwise the actor's own neutral). Heads: the built-in one and ICT
+   FaceKit; bases: the shipped one (from ICT FaceKit) and the head's own.
+2. GRID s1, held-out clips (emoface.train.data.VALID_GRID): captured, the transcript force-aligned to the
+   audio; lips shut at each p/b/m (lip gap under 0.05 at a frame of the phone, or one frame either side: the
+   aligner's boundaries are good to about a frame at 25 fps), open at each open vowel (gap over 0.1), and lips
+   shut on vowel frames away from any p/b/m (false closures).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("PYOPENGL_PLATFORM", "osmesa")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+
+from emoface.capture.roundtrip import KEY_CURVES, NEUTRAL_AT_S, exercise, render_video, with_rest  # noqa: E402
+
+LINES = (("The ship is due at noon, so we leave before the tide turns.", "happy"),
+         ("Who opened the gate? Nobody was supposed to be here!", "surprise"),
+         ("Put the map back where you found it, and go home.", "angry"))
+OPEN_VOWELS = ("AA", "AE", "AO", "AW", "AY")
+OPEN_GAP = 0.1
+
+
+def spoken_lines(tmp: Path):
+    from emoface.animator import Animator
+    from emoface.audio import load_audio
+    from emoface.emotion.spec import EmotionTrack, parse_emotion
+
+    animator = Animator(engine="neural", fps=30.0, seed=3)
+    for k, (text, emotion) in enumerate(LINES):
+        wav = tmp / f"line{k}.wav"
+        subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(wav), text], check=True)
+        yield with_rest(animator.animate(load_audio(wav), EmotionTrack.constant(parse_emotion(emotion, 1.0))))
+
+
+def round_trip(shared: Path, tmp: Path) -> dict:
+    from emoface.capture.basis import load_basis
+    from emoface.capture.take import capture
+    from emoface.render.default_head import default_head
+    from emoface.render.mesh import load_mesh
+
+    ict_path = shared / "assets" / "ict-facekit" / "ict_facekit_arkit.npz"
+    heads = {"built-in head": (default_head(), "default")}
+    if ict_path.is_file():
+        heads["ICT FaceKit"] = (load_mesh(ict_path), str(ict_path))
+    takes = {"range of motion": [exercise()], "spoken lines": list(spoken_lines(tmp))}
+    shipped = load_basis()
+    results = {}
+    for head_name, (mesh, own_spec) in heads.items():
+        bases = {"shipped basis": shipped, "the head's own basis": load_basis(own_spec)}
+        for take_name, anims in takes.items():
+            videos = [render_video(a, mesh, tmp / f"{head_name}-{take_name}-{k}.mp4".replace(" ", "_"))
+                      for k, a in enumerate(anims)]
+            for basis_name, basis in bases.items():
+                truth, got = [], []
+                for anim, video in zip(anims, videos):
+                    truth.append(anim)
+                    got.append(capture(video, basis=basis, neutral_s=NEUTRAL_AT_S))
+                results[(head_name, take_name, basis_name)] = _pooled(truth, got)
+                print(head_name, take_name, basis_name, {k: round(v, 2) for k, v in
+                                                          results[(head_name, take_name, basis_name)].items()
+                                                          if k in KEY_CURVES}, flush=True)
+    return results
+
+
+def _pooled(truths, captures) -> dict:
+    """r per curve over all takes of a kind, frames concatenated."""
+    from emoface.capture.roundtrip import MOVES, with_lip_opening
+
+    a, b = {}, {}
+    for t, c in zip(truths, captures):
+        ta, cb = with_lip_opening(t), with_lip_opening(c.resampled(t.fps))
+        n = min(len(ta["JawOpen"]), len(cb["JawOpen"]))
+        for k in ta:
+            a.setdefault(k, []).append(ta[k][:n])
+            b.setdefault(k, []).append(cb[k][:n])
+    out = {}
+    for k in a:
+        x, y = np.concatenate(a[k]), np.concatenate(b[k])
+        if x.std() >= MOVES:
+            out[k] = float(np.corrcoef(x, y)[0, 1]) if y.std() > 1e-9 else 0.0
+    return out
+
+
+def grid(shared: Path) -> dict:
+    from emoface.audio import load_track
+    from emoface.capture.take import capture
+    from emoface.metrics import closed_elsewhere, lip_gap
+    from emoface.phonetic.recognize import align
+    from emoface.train.data import grid_items
+
+    shut = opened = 0
+    closures, vowels, false_frames, vowel_frames, clips = [], [], 0, 0, 0
+    for clip, video, text in grid_items(shared, held_out=True):
+        anim = capture(video)
+        gap = lip_gap(anim)
+        phones = [(p.name, p.start, p.end) for p in align(load_track(video).samples, text)]
+        for name, start, end in phones:
+            i0 = int(start * anim.fps)
+            i1 = max(i0 + 1, int(np.ceil(end * anim.fps)))
+            if name in ("P", "B", "M"):
+                strict = gap[i0:i1].min() < 0.05
+                closures.append((strict, gap[max(i0 - 1, 0):i1 + 1].min() < 0.05))
+            elif name in OPEN_VOWELS:
+                vowels.append(gap[i0:i1].max() > OPEN_GAP)
+        f, n = closed_elsewhere(anim, phones)
+        false_frames, vowel_frames, clips = false_frames + f, vowel_frames + n, clips + 1
+    closures = np.array(closures)
+    return {"clips": clips, "pbm": len(closures), "shut_strict": float(closures[:, 0].mean()),
+            "shut": float(closures[:, 1].mean()), "open_vowels": len(vowels), "open": float(np.mean(vowels)),
+            "false": false_frames / max(vowel_frames, 1), "vowel_frames": vowel_frames}
+
+
+def markdown(rt: dict, g: dict | None, command: str, seconds: float) -> str:
+    lines = ["# Capture: how well `emoface capture` measures a face", "",
+             f"Command: `{command}` ({time.strftime('%Y-%m-%d')}, {seconds / 60:.0f} min on 2 CPU cores). "
+             "Method: tools/evaluate_capture.py's docstring.", "",
+             "## Round trip: known curves -> rendered video -> capture", "",
+             "Pearson r between the curves rendered and the curves captured. LipOpening = JawOpen - MouthClose "
+             "(what shows of the jaw through the lips). Curves that did not move in a take are left out (-).", ""]
+    keys = [k for k in KEY_CURVES]
+    lines += ["| head | take | basis | " + " | ".join(keys) + " |", "|---|---|---|" + "---|" * len(keys)]
+    for (head, take, basis), r in rt.items():
+        lines.append(f"| {head} | {take} | {basis} | " + " | ".join(f"{r[k]:.2f}" if k in r else "-" for k in keys)
+                     + " |")
+    lines += ["", "Every curve that moved, shipped basis:", ""]
+    for (head, take, basis), r in rt.items():
+        if basis == "shipped basis":
+            rest = ", ".join(f"{k} {v:.2f}" for k, v in sorted(r.items()) if k not in KEY_CURVES)
+            lines.append(f"- {head}, {take}: {rest}")
+    if g:
+        lines += ["", "## GRID s1, held-out clips: lips against the aligned transcript", "",
+                  "| clips | p/b/m | lips shut (+-1 frame) | lips shut (within the phone) | open vowels "
+                  f"({'/'.join(OPEN_VOWELS)}) | open (gap > {OPEN_GAP}) | lips shut on vowels (false closures) |",
+                  "|---|---|---|---|---|---|---|",
+                  f"| {g['clips']} | {g['pbm']} | {100 * g['shut']:.1f}% | {100 * g['shut_strict']:.1f}% | "
+                  f"{g['open_vowels']} | {100 * g['open']:.1f}% | {100 * g['false']:.1f}% of {g['vowel_frames']} "
+                  "frames |"]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
+    ap.add_argument("-o", "--output", type=Path, default=ROOT / "docs" / "CAPTURE.md")
+    ap.add_argument("--no-grid", action="store_true")
+    args = ap.parse_args()
+    start = time.time()
+    with tempfile.TemporaryDirectory() as tmp:
+        rt = round_trip(args.shared, Path(tmp))
+    g = None if args.no_grid or not (args.shared / "data" / "grid-s1").is_dir() else grid(args.shared)
+    if g:
+        print(g)
+    command = "python tools/evaluate_capture.py" + (" --no-grid" if args.no_grid else "")
+    args.output.write_text(markdown(rt, g, command, time.time() - start))
+    print(f"wrote {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
