@@ -26,9 +26,9 @@ from emoface.rigs import CANONICAL_RIG, canonical_names
 
 MIN_FOUND = 0.5  # the share of frames that must show a face
 MOUTH_CORNERS = (61, 291)
-SHUT_SHARE = 0.25  # lips shut: inner-lip gap below a quarter of the way from the take's closed to its open lips
+SHUT_SHARE = 0.08  # lips shut: inner-lip gap within 8% of the way from the take's closed to its open lips
 OPEN_QUANTILE = 0.9
-VALLEY_S, VALLEY_SHARE, VALLEY_CEILING = 0.12, 0.6, 0.5  # a valley: under 60% of the openings 120 ms around
+VALLEY_S, VALLEY_SHARE, VALLEY_CEILING = 0.12, 0.7, 0.5  # a valley: under 70% of the openings 120 ms around
 PARTING = ("MouthLowerDown", "MouthUpperUp", "MouthFunnel")  # shapes that part the lips by themselves
 CLOSED_SHARE = 0.1  # the neutral mouth: the median of the take's most closed tenth
 REFERENCE_FRAMES = 300
@@ -36,6 +36,8 @@ NEUTRAL_REACH_S = 0.2  # --neutral T: the median face over T +- this
 SMOOTH_S = 0.02  # Gaussian sigma, seconds: landmark jitter out, speech kept
 EYE_WIDTH_PER_RADIUS = 2.4  # palpebral fissure (~29 mm) over eyeball radius (~12 mm): iris shift -> angle
 MOUTH_CURVES = ("Jaw", "Mouth", "Cheek")
+LIDS = np.array([[159, 145], [386, 374]])  # upper and lower lid midpoints, each eye
+LIDS_OPEN = 0.6  # gaze is held from the frames around where the lids are under 60% of their usual opening
 
 
 def probe(path: Path) -> tuple[int, int]:
@@ -216,7 +218,10 @@ def solve_take(found: list, fps: float, basis: Basis | None = None, neutral_fram
     for k, name in enumerate(("HeadYaw", "HeadPitch", "HeadRoll")):
         anim[name] = np.clip(head[:, k] / 180.0, -1.0, 1.0)
     corners = np.stack([undone[:, list(pair)] for pair in EYE_CORNERS], axis=1)  # [n, 2 eyes, 2, 3]
-    yaw, pitch = _gaze(iris_undone, corners)
+    gaze = np.stack(_gaze(iris_undone, corners), axis=1)
+    lids = np.linalg.norm(undone[:, LIDS[:, 0], :2] - undone[:, LIDS[:, 1], :2], axis=-1).mean(axis=1)
+    seen = ok & (lids > LIDS_OPEN * np.median(lids[ok]))  # under a closing lid the iris model guesses low
+    yaw, pitch = _bridge(gaze, seen).T if seen.any() else gaze.T
     yaw, pitch = (_smooth(np.stack([yaw, pitch], 1), ("Eye",) * 2, np.zeros(len(yaw), bool), fps)).T
     _write_gaze(anim, yaw, pitch)
     return anim
