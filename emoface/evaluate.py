@@ -2,8 +2,8 @@
 
 References: silver labels (phonetic engine with the transcript) for held-out speech-en speakers, the
 held-out FACEGOOD clip's captured mouth curves, and held-out GRID s1 clips captured from video by
-`emoface capture` (the mouth curves it measures well, CAPTURE_TRUSTED). Systems see no transcript. Everything at 100 frames/s,
-neutral emotion, no blinks/gaze/head (they are not what is measured here).
+`emoface capture` (the mouth curves it measures well, CAPTURE_TRUSTED). Systems see no transcript.
+Everything at 100 frames/s, neutral emotion, no blinks/gaze/head (they are not what is measured here).
 """
 
 from __future__ import annotations
@@ -121,8 +121,10 @@ def markdown(results: dict, command: str) -> str:
              f"Command: `{command}` ({time.strftime('%Y-%m-%d')}). No system sees a transcript; neutral emotion; "
              "100 frames/s; blinks, gaze and head off.", "",
              "- References: **silver labels** (the phonetic engine *with* the transcript, forced-aligned) for the "
-             "held-out speech-en speakers, and the **captured** mouth curves of the held-out FACEGOOD clip "
-             "(only its valid jaw/mouth curves are scored).",
+             "held-out speech-en speakers, the **captured** mouth curves of the held-out FACEGOOD clip "
+             "(only its valid jaw/mouth curves are scored), and **GRID s1 captured from video** by `emoface "
+             "capture` for its held-out clips (every tenth by name; the mouth curves capture measures well are "
+             "scored, closures against the aligned transcript; a real face, not the teacher's shapes).",
              f"- **JawOpen r**, **mouth curves r**: Pearson correlation per clip, averaged; mouth curves = "
              f"{', '.join(MOUTH)} (those the reference has).",
              "- **Velocity error**: mean |d(pred)/dt - d(ref)/dt| over those curves (units per second): jitter "

@@ -47,14 +47,15 @@ def take(tmp_path_factory):
 
 
 def test_round_trip_recovers_the_curves_that_were_rendered(take, tmp_path):
-    """Known curves -> video of the built-in head -> capture (shipped basis, from another head): the mouth,
-    smile, blinks, head and gaze come back (floors under docs/CAPTURE.md's figures for this head)."""
+    """Known curves -> video of the built-in head -> capture (shipped basis, from another head): jaw, lip
+    opening, smile, blinks and gaze come back (floors under docs/CAPTURE.md's figures for this head)."""
     truth, path, _ = take
     assert main(["capture", str(path), "-o", str(tmp_path / "take.json"), "--neutral", str(NEUTRAL_AT_S), "-q"]) == 0
     r = compare(truth, formats.read(tmp_path / "take.json"))
-    floors = {"JawOpen": 0.8, "LipOpening": 0.8, "MouthSmileLeft": 0.5, "MouthSmileRight": 0.5,
-              "EyeBlinkLeft": 0.5, "EyeBlinkRight": 0.5, "HeadYaw": 0.8, "HeadPitch": 0.6, "LeftEyeYaw": 0.6}
-    low = {k: round(r.get(k, 0.0), 2) for k, floor in floors.items() if r.get(k, 0.0) < floor}
+    floors = {"JawOpen": 0.85, "LipOpening": 0.85, "MouthSmileLeft": 0.5, "MouthSmileRight": 0.5,
+              "EyeBlinkLeft": 0.6, "EyeBlinkRight": 0.6, "EyeLookInLeft": 0.7}
+    assert set(floors) <= set(r), sorted(r)  # each of them moved in the rendered take
+    low = {k: round(r[k], 2) for k, floor in floors.items() if r[k] < floor}
     assert not low, (low, {k: round(v, 2) for k, v in r.items()})
 
 
@@ -95,6 +96,7 @@ def test_real_speech_on_grid(shared, tmp_path):
     from emoface.metrics import lip_gap
     from emoface.phonetic.recognize import align
 
+    rs = []
     for clip, text in (("bbaf2n", "bin blue at f two now"), ("pbav2n", "place blue at v two now")):
         video = shared / "data" / "grid-s1" / "video" / f"{clip}.mp4"
         assert main(["capture", str(video), "-o", str(tmp_path / f"{clip}.json"), "-q"]) == 0
@@ -110,7 +112,8 @@ def test_real_speech_on_grid(shared, tmp_path):
         hop = len(audio.samples) / anim.n_frames
         db = [10 * np.log10(np.mean(audio.samples[int(i * hop):int((i + 1) * hop)] ** 2) + 1e-10)
               for i in range(anim.n_frames)]
-        assert np.corrcoef(anim["JawOpen"], db)[0, 1] > 0.4
+        rs.append(np.corrcoef(anim["JawOpen"], db)[0, 1])
+    assert np.mean(rs) > 0.35, rs
 
 
 def _ffmpeg(*args):
@@ -210,3 +213,15 @@ def test_finetune_on_an_actors_takes(take, tmp_path):
     happy = animator.animate(audio, EmotionTrack.constant(parse_emotion("happy", 1.0)))
     sad = animator.animate(audio, EmotionTrack.constant(parse_emotion("sad", 1.0)))
     assert happy["MouthSmileLeft"].mean() > sad["MouthSmileLeft"].mean() + 0.1
+
+
+def test_the_shipped_basis_is_what_the_tool_builds(shared):
+    """checkpoints/capture-basis-ict.npz is reproducible from ICT FaceKit by tools/build_capture_basis.py (a
+    change to the renderer or landmarker that moves it must rebuild it)."""
+    from emoface.capture.basis import build_basis, load_basis
+    from emoface.render.mesh import load_mesh
+
+    shipped = load_basis()
+    built = build_basis(load_mesh(shared / "assets" / "ict-facekit" / "ict_facekit_arkit.npz"))
+    assert built.names == shipped.names
+    assert np.allclose(built.deltas, shipped.deltas, atol=1e-3 * np.abs(shipped.deltas).max())

@@ -157,3 +157,23 @@ def test_a_local_hugging_face_backbone_can_be_the_speech_encoder(tmp_path, bob):
     assert anim.n_frames == int(np.ceil(audio.duration * 60)) and np.isfinite(anim.values).all()
     with pytest.raises(ValueError, match="cannot stream"):
         StreamingNet(model)
+
+
+def test_real_capture_is_drawn_at_its_share_whatever_its_hours():
+    """GRID capture is a small part of the hours but must teach the mouth: the batcher draws it at grid_share,
+    FACEGOOD at facegood_share, silver-labelled speech the rest."""
+    from emoface.train.data import Clip
+    from emoface.train.loop import Batcher
+
+    def clip(source, seconds):
+        n = int(seconds * 100)
+        return Clip(source, np.zeros(n * 160, np.float32), np.zeros((n, 61), np.float32), np.ones(61, bool),
+                    {"loudness": np.zeros(n), "f0": np.zeros(n), "voiced": np.zeros(n), "speech": np.zeros(n)},
+                    source, source)
+
+    clips = [clip("speech-en", 60)] * 20 + [clip("grid", 3)] * 2 + [clip("facegood", 30)]
+    batcher = Batcher(clips, TrainConfig(facegood_share=0.2, grid_share=0.25), np.random.default_rng(0))
+    drawn = [batcher.pools[batcher.rng.choice(len(batcher.pools), p=batcher.shares)][0][0].source
+             for _ in range(4000)]
+    assert abs(drawn.count("grid") / 4000 - 0.25) < 0.03
+    assert abs(drawn.count("facegood") / 4000 - 0.2) < 0.03

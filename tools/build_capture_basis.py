@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Build the capture basis (what the face landmarker reports for each ARKit shape of a head) and its card.
 
-    .venv/bin/python tools/build_capture_basis.py                      # ICT FaceKit -> checkpoints/capture-basis-ict.npz
+    .venv/bin/python tools/build_capture_basis.py   # ICT FaceKit -> checkpoints/capture-basis-ict.npz
     .venv/bin/python tools/build_capture_basis.py --head my_head.npz -o my_basis.npz
 """
 

@@ -53,11 +53,16 @@ FaceNet (`emoface/model/net.py`), {params / 1e6:.2f} M parameters, {path.stat().
 - espeak-ng TTS of training transcripts (voices, rates, pitches varied), labelled from the synthesiser's own
   phoneme events.
 - FACEGOOD capture (MIT): jaw and mouth curves only (others masked out of the loss).
+- GRID s1: one real English speaker on video (50 min), captured by `emoface capture`; the mouth curves capture
+  measures well replace the silver labels of each clip's transcript (docs/CAPTURE.md). Credit, as CC BY 4.0
+  asks: the GRID audiovisual sentence corpus, Martin Cooke, Jon Barker, Stuart Cunningham and Xu Shao (2006),
+  "An audio-visual corpus for speech perception and automatic speech recognition", JASA 120(5):2421-2424,
+  speaker s1; licensed CC BY 4.0 (creativecommons.org/licenses/by/4.0).
 - RAVDESS (CC BY-NC-SA) was **not** used.
 - Augmentation: gain, noise (white/pink), synthetic reverberation, speed (labels time-warped), pitch shift.
 
 ## Held out
-Speakers {', '.join(card['validation']['speakers'])}; FACEGOOD clip {card['validation']['facegood']}.
+Speakers {', '.join(card['validation']['speakers'])}; FACEGOOD clip {card['validation']['facegood']}{grid_held(card)}.
 Validation at the end of training (neutral emotion, 100 fps):
 {json.dumps(metrics, indent=1)}
 Comparisons with the phonetic engine and a loudness baseline: docs/EVALUATION.md. Speed: docs/NEURAL_SPEED.md.
@@ -71,13 +76,18 @@ by `{card['command']}`: {card['trained_steps']} steps, {card['train_minutes']} m
 
 
 def previous(card) -> str:
-    """A checkpoint fine-tuned from another (--init) records the run it started from."""
+    """A checkpoint trained on from another (--init) records the run it started from."""
     p = card.get("previous")
     if not p:
         return ""
-    return (f"\nIt was fine-tuned (`--init`) from earlier runs (`{p['command']}`: {p['trained_steps']} steps, "
-            f"{p['train_minutes']} min) made while the lip-seal output was added; `make train` trains the same "
-            "network from scratch in one run.")
+    return (f"\nIt continued (`--init`) from the previous default checkpoint (`{p['command']}`: {p['trained_steps']} "
+            f"steps, {p['train_minutes']} min, without GRID); `make train` trains the same network on all of the "
+            "data above from scratch in one run.")
+
+
+def grid_held(card) -> str:
+    grid = card["validation"].get("grid")
+    return f"; GRID s1: {grid}" if grid else ""
 
 
 def ser_card():

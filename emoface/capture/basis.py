@@ -21,7 +21,7 @@ from emoface.errors import InputError
 SHIPPED = "capture-basis-ict.npz"
 STRENGTHS = (1 / 3, 2 / 3, 1.0)
 SKIN_SHAPES = ("Brow", "Eye")  # solved from the skin's motion, not the landmarker's answer
-NOT_SKIN = ("eye", "lash", "lacrimal", "mouth", "teeth", "tongue", "gum", "ear")
+NOT_SKIN = ("eye", "lash", "lacrimal", "mouth", "teeth", "tongue", "gum", "ear")  # part names starting so
 NEIGHBOURS = 3
 
 
@@ -121,10 +121,10 @@ def _skin_ties(mesh, renderer, rest: np.ndarray):
     size = renderer.size
     posed = renderer.posed_vertices(np.zeros(len(mesh.shape_names), np.float32))
     pixels = renderer.project(posed)
-    camera_depth = renderer._eye[2] - posed[:, 2]
+    camera_depth = renderer.camera_position[2] - posed[:, 2]
     skin = np.zeros(mesh.n_vertices, bool)
     for p in mesh.parts:
-        if not p.hidden and not any(word in p.name.lower() for word in NOT_SKIN):
+        if not p.hidden and not p.name.lower().startswith(NOT_SKIN):
             skin[p.start:p.end] = True
     col, row = np.round(pixels).astype(int).T
     inside = (col >= 0) & (col < size) & (row >= 0) & (row < size)

@@ -5,7 +5,8 @@ moved into the actor's frame and scale by the rigid points. Only points that the
 the landmarker places well take part (lips, lids, brows, cheeks, nose wings, chin; not the face outline);
 depth counts less than the picture plane because the landmarker guesses it. The lower face is solved first
 on its own points; what those shapes do to the eyes and brows (the landmarker lifts the brows of an opening
-mouth) is taken off before the brow and eye shapes are solved on theirs, so a jaw never reads as surprise.
+mouth) is taken off before the brow shapes are solved on theirs, so a jaw never reads as surprise. The lids
+are measured directly (emoface.capture.lids) and gaze comes from the irises.
 A small ridge keeps weak shapes quiet, a stronger one keeps the shapes the landmarks barely see (lip rolls,
 shrugs, dimples, jaw sideways) at zero unless the face insists, and left and right halves are pulled
 together, as faces mostly move. The box 0..1 is kept by projected coordinate descent over all frames at once.
@@ -25,14 +26,14 @@ EYE_LEFT = [263, 249, 390, 373, 374, 380, 381, 382, 362, 466, 388, 387, 386, 385
 BROWS = [46, 53, 52, 65, 55, 70, 63, 105, 66, 107, 276, 283, 282, 295, 285, 300, 293, 334, 296, 336]
 CHEEKS_NOSE_CHIN = [50, 280, 101, 330, 205, 425, 187, 411, 129, 358, 64, 294, 152, 175, 199, 200]
 SOLVED = np.array(LIPS + EYE_RIGHT + EYE_LEFT + BROWS + CHEEKS_NOSE_CHIN)
-UPPER = np.isin(SOLVED, EYE_RIGHT + EYE_LEFT + BROWS)  # the points the brow and eye shapes are solved on
-UPPER_SHAPES = ("Brow", "Eye")
+UPPER = np.isin(SOLVED, EYE_RIGHT + EYE_LEFT + BROWS)  # the points the brow shapes are solved on
+UPPER_SHAPES = ("Brow",)
 DEPTH_WEIGHT = 0.3
 RIDGE, QUIET_RIDGE, SIDE_TIE = 2e-3, 0.08, 0.02  # relative to the mean curvature of the fit
 QUIET = ("MouthRollLower", "MouthRollUpper", "MouthShrugLower", "MouthShrugUpper", "MouthDimpleLeft",
          "MouthDimpleRight", "JawLeft", "JawRight", "JawForward", "MouthLeft", "MouthRight", "CheekPuff",
          "MouthPressLeft", "MouthPressRight")
-NOT_SOLVED = ("EyeLook", "TongueOut")  # gaze comes from the irises; the tongue is out of the landmarks' sight
+NOT_SOLVED = ("Eye", "TongueOut")  # lids and gaze are measured (lids.py, the irises); the tongue is unseen
 SWEEPS = 60
 MIN_VISIBLE = 0.05  # a shape whose landmark motion is under this share of the strongest one's is not solved
 
@@ -49,7 +50,7 @@ class Solver:
         deltas = s * basis.deltas[keep][:, SOLVED] @ r.T * self.row_weight  # [shapes, points, 3]
         names = [basis.names[k] for k in keep]
         upper = np.array([n.startswith(UPPER_SHAPES) for n in names])
-        self.names = tuple(np.array(names)[~upper]) + tuple(np.array(names)[upper])
+        self.names = tuple(n for n, u in zip(names, upper) if not u) + tuple(n for n, u in zip(names, upper) if u)
         self.lower = _Stage(deltas[~upper][:, ~UPPER], self.names[:int((~upper).sum())])
         self.lower_on_upper = deltas[~upper][:, UPPER].reshape(int((~upper).sum()), -1)  # [shapes, rows]
         self.upper = _Stage(deltas[upper][:, UPPER], self.names[int((~upper).sum()):])

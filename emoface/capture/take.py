@@ -18,6 +18,7 @@ import numpy as np
 from emoface.animation import Animation
 from emoface.capture.basis import Basis, load_basis
 from emoface.capture.landmarks import EYE_CORNERS, LOWER_LIP, UPPER_LIP, FaceLandmarker
+from emoface.capture.lids import lid_curves
 from emoface.capture.pose import RIGID, angles, reference, rigid_fit, to_face_axes
 from emoface.capture.solve import CHEEKS_NOSE_CHIN, LIPS, Solver
 from emoface.errors import InputError
@@ -214,13 +215,17 @@ def solve_take(found: list, fps: float, basis: Basis | None = None, neutral_fram
     })
     for k, name in enumerate(solver.names):
         anim[name] = weights[:, k]
+    lids = lid_curves(undone, neutral, basis)
+    smoothed = _smooth(np.stack(list(lids.values()), axis=1), tuple(lids), np.zeros(len(undone), bool), fps)
+    for k, name in enumerate(lids):
+        anim[name] = smoothed[:, k]
     head = _smooth(head, ("Head",) * 3, np.zeros(len(head), bool), fps)
     for k, name in enumerate(("HeadYaw", "HeadPitch", "HeadRoll")):
         anim[name] = np.clip(head[:, k] / 180.0, -1.0, 1.0)
     corners = np.stack([undone[:, list(pair)] for pair in EYE_CORNERS], axis=1)  # [n, 2 eyes, 2, 3]
     gaze = np.stack(_gaze(iris_undone, corners), axis=1)
-    lids = np.linalg.norm(undone[:, LIDS[:, 0], :2] - undone[:, LIDS[:, 1], :2], axis=-1).mean(axis=1)
-    seen = ok & (lids > LIDS_OPEN * np.median(lids[ok]))  # under a closing lid the iris model guesses low
+    opening = np.linalg.norm(undone[:, LIDS[:, 0], :2] - undone[:, LIDS[:, 1], :2], axis=-1).mean(axis=1)
+    seen = ok & (opening > LIDS_OPEN * np.median(opening[ok]))  # under a closing lid the iris model guesses low
     yaw, pitch = _bridge(gaze, seen).T if seen.any() else gaze.T
     yaw, pitch = (_smooth(np.stack([yaw, pitch], 1), ("Eye",) * 2, np.zeros(len(yaw), bool), fps)).T
     _write_gaze(anim, yaw, pitch)

@@ -122,6 +122,11 @@ class FaceRenderer:
         self.scene.add(cam, pose=pose)
         self._eye, self._yfov = pose[:3, 3], yfov
 
+    @property
+    def camera_position(self) -> np.ndarray:
+        """Where the camera is, in head space (it looks down -z)."""
+        return self._eye
+
     def project(self, points) -> np.ndarray:
         """Pixel (column, row) of head-space points with the head unposed: where to look in a frame."""
         d = np.atleast_2d(points) - self._eye

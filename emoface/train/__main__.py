@@ -21,7 +21,7 @@ import torch
 
 from emoface import __version__
 from emoface.model.net import NetConfig, save
-from emoface.train.data import VALID_FACEGOOD, VALID_SPEAKERS, build_cache, load_cache
+from emoface.train.data import GRID_HELD_OUT_EVERY, VALID_FACEGOOD, VALID_SPEAKERS, build_cache, load_cache
 from emoface.train.loop import TrainConfig, train, validate
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,14 +61,19 @@ def main(argv=None) -> int:
     net_cfg = NetConfig(channels=args.channels, speech_encoder=str(args.speech_encoder or ""))
     args.out.parent.mkdir(parents=True, exist_ok=True)
 
+    previous: dict = {}
+
     def card(model, steps_done):
         return {
             "version": __version__, "trained_steps": steps_done, "train_config": cfg.__dict__,
             "data": {name: f"{sum(c.source == source for c in train_clips)} clips" for source, name in
                      (("speech-en", "speech-en (permissive folders)"), ("tts", "espeak-ng TTS lines"),
-                      ("facegood", "facegood (MIT)"))},
+                      ("facegood", "facegood (MIT)"), ("grid", "GRID s1 captured by emoface capture (CC BY 4.0)"))},
             "validation": {"speakers": sorted(VALID_SPEAKERS), "facegood": VALID_FACEGOOD,
+                           "grid": f"every {GRID_HELD_OUT_EVERY}th clip by name "
+                                   f"({sum(c.source == 'grid' for c in valid_clips)} clips)",
                            "metrics": validate(model, valid_clips)},
+            **({"previous": previous} if previous else {}),
             "command": " ".join(["python -m emoface.train", *(argv or sys.argv[1:])]),
             "machine": f"{platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}",
             "train_minutes": round((time.time() - started) / 60, 1),
@@ -79,9 +84,14 @@ def main(argv=None) -> int:
 
     init = None
     if args.init:
+        from emoface.model.checkpoints import read_checkpoint
         from emoface.model.net import load
 
         init = load(args.init)
+        before = read_checkpoint(args.init, "emoface.facenet/1", "emoface checkpoint").get("card", {})
+        previous.update({k: before[k] for k in ("command", "trained_steps", "train_minutes") if k in before})
+        if "previous" in before:
+            previous["previous"] = before["previous"]
         net_cfg = dataclasses.replace(init.config)  # same architecture; train() sets the outputs
     model, history = train(train_clips, cfg, net_cfg, valid_clips, on_checkpoint=checkpoint, init=init)
     final = card(model, len(history) * cfg.log_every)

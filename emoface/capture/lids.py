@@ -1,0 +1,57 @@
+"""Blink, squint and wide from the lids themselves: each lid is one degree of freedom, measured directly.
+
+The upper lid's fall toward the lower one, as a share of the actor's own open eye, is the blink; the lower lid's
+rise is the squint; the upper lid's rise above its rest is the wide eye. How far each ARKit shape moves its lid
+comes from the basis head (a blink at 1.0 brings the upper lid 0.8 of the way down on ICT FaceKit, a squint
+raises the lower lid a quarter). A landmarker rarely brings the lids of a closed eye all the way together, so a
+take's blinks are scaled to its own deepest closure (once that is deep enough to be a closed eye at all).
+Measured this way the lids beat the general solve: a smile's raised cheeks and lower lids no longer read as a
+blink (docs/CAPTURE.md).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from emoface.capture.basis import Basis
+
+UPPER = {"Right": [159, 158, 160], "Left": [386, 385, 387]}  # character's right eye is the image's left
+LOWER = {"Right": [145, 153, 144], "Left": [374, 380, 373]}
+CLOSED_QUANTILE, MIN_CLOSED = 0.995, 0.35  # the take's deepest closure, if the lid fell at least this far
+
+
+def _heights(points: np.ndarray, side: str) -> tuple[np.ndarray, np.ndarray]:
+    """Upper and lower lid heights (y, face axes) of one eye, points [..., 468, 3]."""
+    return points[..., UPPER[side], 1].mean(axis=-1), points[..., LOWER[side], 1].mean(axis=-1)
+
+
+def shape_reach(basis: Basis, side: str) -> dict[str, float]:
+    """How far EyeBlink, EyeSquint and EyeWide at 1.0 move their lid, as a share of the basis eye's opening."""
+    up, low = _heights(basis.neutral, side)
+    opening = up - low
+    reach = {}
+    for shape, lid, sign in (("EyeBlink", UPPER, -1.0), ("EyeWide", UPPER, 1.0), ("EyeSquint", LOWER, 1.0)):
+        name = shape + side
+        if name in basis.names:
+            delta = basis.deltas[basis.names.index(name)]
+            reach[shape] = max(1e-3, sign * float(delta[lid[side], 1].mean()) / opening)
+    return reach
+
+
+def lid_curves(frames: np.ndarray, neutral: np.ndarray, basis: Basis) -> dict[str, np.ndarray]:
+    """Pose-free landmarks [n, 468, 3] and the actor's neutral -> EyeBlink/EyeSquint/EyeWide per side, 0..1."""
+    out = {}
+    for side in ("Left", "Right"):
+        reach = shape_reach(basis, side)
+        up, low = _heights(frames, side)
+        up0, low0 = _heights(neutral, side)
+        opening = max(up0 - low0, 1e-9)
+        fall, rise = (up0 - up) / opening, (low - low0) / opening
+        if "EyeBlink" in reach:
+            closed = float(np.clip(np.quantile(fall, CLOSED_QUANTILE), MIN_CLOSED, reach["EyeBlink"]))
+            out[f"EyeBlink{side}"] = np.clip(fall / closed, 0.0, 1.0)
+        if "EyeWide" in reach:
+            out[f"EyeWide{side}"] = np.clip(-fall / reach["EyeWide"], 0.0, 1.0)
+        if "EyeSquint" in reach:
+            out[f"EyeSquint{side}"] = np.clip(rise / reach["EyeSquint"], 0.0, 1.0)
+    return out
