@@ -9,7 +9,7 @@ mouth) is taken off before the brow shapes are solved on theirs, so a jaw never 
 are measured directly (emoface.capture.lids) and gaze comes from the irises.
 A small ridge keeps weak shapes quiet, a stronger one keeps the shapes the landmarks barely see (lip rolls,
 shrugs, dimples, jaw sideways) at zero unless the face insists, and left and right halves are pulled
-together, as faces mostly move. The box 0..1 is kept by projected coordinate descent over all frames at once.
+together, as faces mostly move. Weights stay in 0..1 (bounded least squares per frame).
 """
 
 from __future__ import annotations
@@ -29,12 +29,14 @@ SOLVED = np.array(LIPS + EYE_RIGHT + EYE_LEFT + BROWS + CHEEKS_NOSE_CHIN)
 UPPER = np.isin(SOLVED, EYE_RIGHT + EYE_LEFT + BROWS)  # the points the brow shapes are solved on
 UPPER_SHAPES = ("Brow",)
 DEPTH_WEIGHT = 0.3
-RIDGE, QUIET_RIDGE, SIDE_TIE = 2e-3, 0.08, 0.02  # relative to the mean curvature of the fit
+RIDGE, QUIET_RIDGE, SIDE_TIE = 0.05, 3.0, 0.1  # ridges relative to each shape's own curvature, the tie to
+# the mean one; FAINT (relative to the mean) keeps shapes the landmarks barely see from explaining much
+FAINT = 0.1
+SPARSE = 0.0  # (kept at 0: a lasso favoured the faint shapes)
 QUIET = ("MouthRollLower", "MouthRollUpper", "MouthShrugLower", "MouthShrugUpper", "MouthDimpleLeft",
          "MouthDimpleRight", "JawLeft", "JawRight", "JawForward", "MouthLeft", "MouthRight", "CheekPuff",
          "MouthPressLeft", "MouthPressRight")
 NOT_SOLVED = ("Eye", "TongueOut")  # lids and gaze are measured (lids.py, the irises); the tongue is unseen
-SWEEPS = 60
 MIN_VISIBLE = 0.05  # a shape whose landmark motion is under this share of the strongest one's is not solved
 
 
@@ -70,7 +72,7 @@ class _Stage:
         self.a = deltas.reshape(len(names), -1).T  # [rows, shapes]
         q = self.a.T @ self.a
         scale = float(np.mean(np.diag(q)))
-        q += np.diag([QUIET_RIDGE if n in QUIET else RIDGE for n in names]) * scale
+        q += np.diag(np.array([QUIET_RIDGE if n in QUIET else RIDGE for n in names]) * np.diag(q) + FAINT * scale)
         index = {n: k for k, n in enumerate(names)}
         for n, k in index.items():
             j = index.get(n.replace("Left", "Right")) if n.endswith("Left") else None
@@ -80,12 +82,17 @@ class _Stage:
                 q[k, j] -= tie
                 q[j, k] -= tie
         self.q = q
+        self.l1 = SPARSE * np.diag(self.a.T @ self.a)
+        self.chol = np.linalg.cholesky(q)  # q = L L^T: |L^T w - L^-1 b|^2 = w q w - 2 b w + const
 
     def __call__(self, rows: np.ndarray) -> np.ndarray:
-        b = rows @ self.a  # [n, shapes]
-        w = np.zeros_like(b)
-        diag = np.diag(self.q)
-        for _ in range(SWEEPS):
-            for k in range(len(diag)):
-                w[:, k] = np.clip(w[:, k] + (b[:, k] - w @ self.q[:, k]) / diag[k], 0.0, 1.0)
-        return w
+        """Exact bounded least squares per frame (BVLS on the Cholesky factor of the regularised normal
+        equations): shapes that look alike (a funnel, a dropped jaw with raised lips) are told apart by the
+        optimum, which coordinate descent approaches too slowly to reach."""
+        from scipy.linalg import solve_triangular
+        from scipy.optimize import lsq_linear
+
+        b = rows @ self.a - self.l1  # [n, shapes]; the sparsity prior is linear for weights >= 0
+        y = solve_triangular(self.chol, b.T, lower=True).T
+        return np.stack([lsq_linear(self.chol.T, yi, bounds=(0.0, 1.0), method="bvls").x for yi in y]) \
+            if len(y) else np.zeros((0, len(self.q)))
