@@ -41,13 +41,14 @@ class Report:
     failed: list = field(default_factory=list)  # (input, reason)
 
 
-def expand_inputs(inputs: list[str]) -> list[tuple[Path, Path]]:
-    """(audio file, its path relative to where it was found) for every file, directory member and glob match."""
+def expand_inputs(inputs: list[str], suffixes: tuple[str, ...] = AUDIO_SUFFIXES) -> list[tuple[Path, Path]]:
+    """(file, its path relative to where it was found) for every file, directory member (with one of the
+    suffixes) and glob match."""
     found = []
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            members = sorted(p for p in path.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
+            members = sorted(p for p in path.rglob("*") if p.suffix.lower() in suffixes and p.is_file())
             found += [(p, p.relative_to(path)) for p in members]
         elif not path.exists() and glob.has_magic(item):
             found += [(Path(p), Path(Path(p).name)) for p in sorted(glob.glob(item, recursive=True))

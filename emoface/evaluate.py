@@ -143,4 +143,7 @@ def markdown(results: dict, command: str) -> str:
             lines.append(f"| {name} | {b['clips']} | {np.mean(b['jaw_r']):.3f} | {np.mean(b['mouth_r']):.3f} | "
                          f"{np.mean(b['vel_err']):.3f} | {closed} | {shut} |")
         lines.append("")
+    lines += ["How well `emoface capture` itself measures a face (rendered heads with known curves, GRID against its "
+              "aligned transcripts): [CAPTURE.md](CAPTURE.md). Fine-tuning on one actor's captured takes, before "
+              "and after: [FINETUNE.md](FINETUNE.md).", ""]
     return "\n".join(lines)

@@ -3,7 +3,6 @@ track beside it (a capture is a training pair), and optionally a side-by-side pr
 
 from __future__ import annotations
 
-import glob
 import sys
 from pathlib import Path
 
@@ -38,26 +37,11 @@ def add_parsers(sub) -> None:
     p.set_defaults(func=cmd_capture)
 
 
-def expand_videos(inputs: list[str]) -> list[tuple[Path, Path]]:
-    """(video, its path relative to where it was found) for every file, directory member and glob match."""
-    found = []
-    for item in inputs:
-        path = Path(item)
-        if path.is_dir():
-            members = sorted(p for p in path.rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES and p.is_file())
-            found += [(p, p.relative_to(path)) for p in members]
-        elif not path.exists() and glob.has_magic(item):
-            found += [(Path(p), Path(Path(p).name)) for p in sorted(glob.glob(item, recursive=True))
-                      if Path(p).is_file()]
-        else:
-            found.append((path, Path(path.name)))  # a missing file is reported when it is read
-    return found
-
-
 def cmd_capture(args) -> int:
     from tqdm import tqdm
 
     from emoface import formats
+    from emoface.batch import expand_inputs
     from emoface.capture.basis import load_basis
     from emoface.cli import _check_output_folder, _resolve_format_and_rig
     from emoface.rigs import retarget
@@ -65,7 +49,7 @@ def cmd_capture(args) -> int:
     fmt, rig = _resolve_format_and_rig(args)
     if args.neutral is not None and args.neutral < 0:
         raise InputError("--neutral", f"{args.neutral} s is before the start")
-    videos = expand_videos(args.inputs)
+    videos = expand_inputs(args.inputs, VIDEO_SUFFIXES)
     if not videos:
         raise InputError(" ".join(args.inputs), "no videos found")
     out = Path(args.output)
