@@ -47,8 +47,8 @@ def cmd_capture(args) -> int:
     from emoface.rigs import retarget
 
     fmt, rig = _resolve_format_and_rig(args)
-    if args.neutral is not None and args.neutral < 0:
-        raise InputError("--neutral", f"{args.neutral} s is before the start")
+    if args.neutral is not None and not 0 <= args.neutral < float("inf"):
+        raise InputError("--neutral", f"{args.neutral} is not a time in the video (seconds from its start)")
     videos = expand_inputs(args.inputs, VIDEO_SUFFIXES)
     if not videos:
         raise InputError(" ".join(args.inputs), "no videos found")
