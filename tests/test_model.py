@@ -177,3 +177,22 @@ def test_real_capture_is_drawn_at_its_share_whatever_its_hours():
              for _ in range(4000)]
     assert abs(drawn.count("grid") / 4000 - 0.25) < 0.03
     assert abs(drawn.count("facegood") / 4000 - 0.2) < 0.03
+
+
+def test_captured_labels_are_sealed_at_the_aligned_bilabials():
+    """Video at 25 fps can miss most of a /b/: a captured clip's labels are closed over every p/b/m of its
+    aligned transcript (else the network learns open bilabials from real capture), and left alone elsewhere."""
+    from emoface.animation import Animation
+    from emoface.metrics import lip_gap
+    from emoface.phonetic.visemes import PHONES
+    from emoface.rigs import canonical_names
+    from emoface.train.data import seal_bilabials
+
+    names = canonical_names()
+    labels = np.zeros((30, len(names)), np.float32)
+    labels[:, names.index("JawOpen")] = 0.3
+    labels[:, names.index("MouthLowerDownLeft")] = 0.2
+    phones = np.full(30, PHONES.index("AA"), np.int8)
+    phones[10:16] = PHONES.index("B")
+    gap = lip_gap(Animation(names, 100.0, seal_bilabials(labels.copy(), phones), "livelink"))
+    assert (gap[10:16] < 0.01).all() and (gap[:10] > 0.25).all() and (gap[16:] > 0.25).all()
