@@ -71,7 +71,12 @@ def cmd_capture(args) -> int:
                 raise InputError(video, f"output {target} would overwrite the one from {seen[target.resolve()]}")
             seen[target.resolve()] = video
             anim = capture_one(video, target, args, basis)
-            formats.write_atomic(fmt, retarget(anim, rig), target)
+            try:
+                formats.write_atomic(fmt, retarget(anim, rig), target)
+            except BaseException:
+                if "audio" in anim.metadata:  # a pair is written whole or not at all
+                    target.with_suffix(".wav").unlink(missing_ok=True)
+                raise
             written += 1
             if args.preview:
                 preview = args.preview if len(videos) == 1 else args.preview / rel.with_suffix(".mp4")
