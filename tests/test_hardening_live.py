@@ -64,6 +64,15 @@ async def next_of(ws, kind, timeout=5.0):
             return msg
 
 
+async def messages_while(ws, process):
+    """Every message, for as long as another program (a flooder, a speaker) is running."""
+    while process.returncode is None:
+        try:
+            yield strict_json(await asyncio.wait_for(ws.recv(), 0.2))
+        except asyncio.TimeoutError:
+            continue
+
+
 async def still_streaming(ws, n=5):
     """The connection is up and frames keep coming."""
     for _ in range(n):
@@ -138,11 +147,7 @@ def test_a_flood_of_emotion_messages_does_not_stall_frames():
             await flooder.stdout.readline()  # connected: the flood starts now
             await still_streaming(ws, 1)
             arrivals, emotions = [], []
-            while flooder.returncode is None:
-                try:
-                    msg = strict_json(await asyncio.wait_for(ws.recv(), 0.2))
-                except asyncio.TimeoutError:
-                    continue
+            async for msg in messages_while(ws, flooder):
                 if msg["type"] == "frame":
                     arrivals.append(time.monotonic())
                 elif msg["type"] == "emotion":
@@ -368,11 +373,7 @@ def test_serve_sends_frames_on_time_for_a_real_time_client(two_lines, tmp_path):
             await next_of(ws, "header")
             speaker = await asyncio.create_subprocess_exec(sys.executable, "-c", PUSH, url, str(pcm_file))
             states = []
-            while speaker.returncode is None:
-                try:
-                    msg = strict_json(await asyncio.wait_for(ws.recv(), 0.2))
-                except asyncio.TimeoutError:
-                    continue
+            async for msg in messages_while(ws, speaker):
                 if msg["type"] == "state":
                     states.append(msg["state"])
             assert await speaker.wait() == 0

@@ -32,7 +32,8 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from emoface.capture.roundtrip import KEY_CURVES, NEUTRAL_AT_S, exercise, render_video, with_rest  # noqa: E402
+from emoface.capture.roundtrip import KEY_CURVES, NEUTRAL_AT_S, compare_takes, exercise, render_video, \
+    with_rest  # noqa: E402
 
 LINES = (("The ship is due at noon, so we leave before the tide turns.", "happy"),
          ("Who opened the gate? Nobody was supposed to be here!", "surprise"),
@@ -76,30 +77,11 @@ def round_trip(shared: Path, tmp: Path) -> dict:
                 for anim, video in zip(anims, videos):
                     truth.append(anim)
                     got.append(capture(video, basis=basis, neutral_s=NEUTRAL_AT_S))
-                results[(head_name, take_name, basis_name)] = _pooled(truth, got)
+                results[(head_name, take_name, basis_name)] = compare_takes(truth, got)
                 print(head_name, take_name, basis_name, {k: round(v, 2) for k, v in
                                                           results[(head_name, take_name, basis_name)].items()
                                                           if k in KEY_CURVES}, flush=True)
     return results
-
-
-def _pooled(truths, captures) -> dict:
-    """r per curve over all takes of a kind, frames concatenated."""
-    from emoface.capture.roundtrip import MOVES, with_lip_opening
-
-    a, b = {}, {}
-    for t, c in zip(truths, captures):
-        ta, cb = with_lip_opening(t), with_lip_opening(c.resampled(t.fps))
-        n = min(len(ta["JawOpen"]), len(cb["JawOpen"]))
-        for k in ta:
-            a.setdefault(k, []).append(ta[k][:n])
-            b.setdefault(k, []).append(cb[k][:n])
-    out = {}
-    for k in a:
-        x, y = np.concatenate(a[k]), np.concatenate(b[k])
-        if x.std() >= MOVES:
-            out[k] = float(np.corrcoef(x, y)[0, 1]) if y.std() > 1e-9 else 0.0
-    return out
 
 
 def grid(shared: Path) -> dict:

@@ -25,6 +25,12 @@ def _heights(points: np.ndarray, side: str) -> tuple[np.ndarray, np.ndarray]:
     return points[..., UPPER[side], 1].mean(axis=-1), points[..., LOWER[side], 1].mean(axis=-1)
 
 
+def lid_opening(points: np.ndarray, side: str) -> np.ndarray:
+    """How far apart one eye's lids are (face axes units), points [..., 468, 3]."""
+    up, low = _heights(points, side)
+    return up - low
+
+
 def shape_reach(basis: Basis, side: str) -> dict[str, float]:
     """How far EyeBlink, EyeSquint and EyeWide at 1.0 move their lid, as a share of the basis eye's opening."""
     up, low = _heights(basis.neutral, side)

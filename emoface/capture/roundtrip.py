@@ -45,14 +45,25 @@ def with_lip_opening(anim: Animation) -> dict[str, np.ndarray]:
 
 
 def compare(truth: Animation, captured: Animation) -> dict[str, float]:
-    """Per-curve r of the captured curves against the truth (same fps), for curves that move in the truth."""
-    a, b = with_lip_opening(truth), with_lip_opening(captured.resampled(truth.fps))
-    n = min(truth.n_frames, len(b["JawOpen"]))
+    """Per-curve r of the captured curves against the truth, for curves that move in the truth."""
+    return compare_takes([truth], [captured])
+
+
+def compare_takes(truths, captures) -> dict[str, float]:
+    """The same over several takes, their frames end to end (each capture resampled to its truth's rate)."""
+    a: dict[str, list] = {}
+    b: dict[str, list] = {}
+    for truth, captured in zip(truths, captures):
+        t, c = with_lip_opening(truth), with_lip_opening(captured.resampled(truth.fps))
+        n = min(len(t["JawOpen"]), len(c["JawOpen"]))
+        for name in t:
+            a.setdefault(name, []).append(t[name][:n])
+            b.setdefault(name, []).append(c[name][:n])
     out = {}
-    for name, t in a.items():
-        t, c = t[:n], b[name][:n]
-        if t.std() >= MOVES:
-            out[name] = float(np.corrcoef(t, c)[0, 1]) if c.std() > 1e-9 else 0.0
+    for name in a:
+        x, y = np.concatenate(a[name]), np.concatenate(b[name])
+        if x.std() >= MOVES:
+            out[name] = float(np.corrcoef(x, y)[0, 1]) if y.std() > 1e-9 else 0.0
     return out
 
 

@@ -18,11 +18,11 @@ import numpy as np
 from emoface.animation import Animation
 from emoface.capture.basis import Basis, load_basis
 from emoface.capture.landmarks import EYE_CORNERS, LOWER_LIP, UPPER_LIP, FaceLandmarker
-from emoface.capture.lids import lid_curves
+from emoface.capture.lids import lid_curves, lid_opening
 from emoface.capture.pose import RIGID, angles, reference, rigid_fit, to_face_axes
 from emoface.capture.solve import CHEEKS_NOSE_CHIN, LIPS, Solver
 from emoface.errors import InputError
-from emoface.post.gaze import LOOK_FULL_DEG
+from emoface.post.gaze import look_curves
 from emoface.rigs import CANONICAL_RIG, canonical_names
 
 MIN_FOUND = 0.5  # the share of frames that must show a face
@@ -37,7 +37,6 @@ NEUTRAL_REACH_S = 0.2  # --neutral T: the median face over T +- this
 SMOOTH_S = 0.02  # Gaussian sigma, seconds: landmark jitter out, speech kept
 EYE_WIDTH_PER_RADIUS = 2.4  # palpebral fissure (~29 mm) over eyeball radius (~12 mm): iris shift -> angle
 MOUTH_CURVES = ("Jaw", "Mouth", "Cheek")
-LIDS = np.array([[159, 145], [386, 374]])  # upper and lower lid midpoints, each eye
 LIDS_OPEN = 0.6  # gaze is held from the frames around where the lids are under 60% of their usual opening
 
 
@@ -224,7 +223,7 @@ def solve_take(found: list, fps: float, basis: Basis | None = None, neutral_fram
         anim[name] = np.clip(head[:, k] / 180.0, -1.0, 1.0)
     corners = np.stack([undone[:, list(pair)] for pair in EYE_CORNERS], axis=1)  # [n, 2 eyes, 2, 3]
     gaze = np.stack(_gaze(iris_undone, corners), axis=1)
-    opening = np.linalg.norm(undone[:, LIDS[:, 0], :2] - undone[:, LIDS[:, 1], :2], axis=-1).mean(axis=1)
+    opening = sum(lid_opening(undone, side) for side in ("Left", "Right")) / 2
     seen = ok & (opening > LIDS_OPEN * np.median(opening[ok]))  # under a closing lid the iris model guesses low
     yaw, pitch = _bridge(gaze, seen).T if seen.any() else gaze.T
     yaw, pitch = (_smooth(np.stack([yaw, pitch], 1), ("Eye",) * 2, np.zeros(len(yaw), bool), fps)).T
@@ -233,18 +232,10 @@ def solve_take(found: list, fps: float, basis: Basis | None = None, neutral_fram
 
 
 def _write_gaze(anim: Animation, yaw: np.ndarray, pitch: np.ndarray) -> None:
-    left, right = np.maximum(yaw, 0), np.maximum(-yaw, 0)
-    up, down = np.maximum(pitch, 0), np.maximum(-pitch, 0)
-    for name, value in {
-        "EyeLookOutLeft": left / LOOK_FULL_DEG["out"], "EyeLookInLeft": right / LOOK_FULL_DEG["in"],
-        "EyeLookInRight": left / LOOK_FULL_DEG["in"], "EyeLookOutRight": right / LOOK_FULL_DEG["out"],
-        "EyeLookUpLeft": up / LOOK_FULL_DEG["up"], "EyeLookUpRight": up / LOOK_FULL_DEG["up"],
-        "EyeLookDownLeft": down / LOOK_FULL_DEG["down"], "EyeLookDownRight": down / LOOK_FULL_DEG["down"],
-    }.items():
-        anim[name] = np.clip(value, 0.0, 1.0)
-    for side in ("Left", "Right"):
-        anim[f"{side}EyeYaw"] = yaw / 180.0
-        anim[f"{side}EyePitch"] = pitch / 180.0
+    """Measured gaze as the look shapes and eye rotations the post-processor writes (without its lid coupling:
+    the lids were measured too)."""
+    for name, value in look_curves(yaw, pitch).items():
+        anim[name] = value if name.endswith(("Yaw", "Pitch")) else np.clip(value, 0.0, 1.0)
 
 
 def capture(path: Path, fps: float | None = None, basis: Basis | None = None, neutral_s: float | None = None,

@@ -74,20 +74,28 @@ def plan(n_frames: int, fps: float, emotion_weights: np.ndarray, rng: np.random.
     return yaw, pitch, np.array(shifts, int)
 
 
-def write(anim: Animation, yaw: np.ndarray, pitch: np.ndarray) -> Animation:
-    """Add a conjugate gaze (degrees) to the eye rotations and look shapes; lids follow vertical gaze."""
-    out = anim.copy()
+def look_curves(yaw: np.ndarray, pitch: np.ndarray) -> dict[str, np.ndarray]:
+    """A conjugate gaze (degrees) as look shapes (unclipped) and eye rotations (degrees / 180)."""
     left, right = np.maximum(yaw, 0), np.maximum(-yaw, 0)
     up, down = np.maximum(pitch, 0), np.maximum(-pitch, 0)
-    add = {
+    return {
         "EyeLookOutLeft": left / LOOK_FULL_DEG["out"], "EyeLookInLeft": right / LOOK_FULL_DEG["in"],
         "EyeLookInRight": left / LOOK_FULL_DEG["in"], "EyeLookOutRight": right / LOOK_FULL_DEG["out"],
         "EyeLookUpLeft": up / LOOK_FULL_DEG["up"], "EyeLookUpRight": up / LOOK_FULL_DEG["up"],
         "EyeLookDownLeft": down / LOOK_FULL_DEG["down"], "EyeLookDownRight": down / LOOK_FULL_DEG["down"],
-        "EyeBlinkLeft": 0.35 * down / LOOK_FULL_DEG["down"], "EyeBlinkRight": 0.35 * down / LOOK_FULL_DEG["down"],
-        "EyeWideLeft": 0.25 * up / LOOK_FULL_DEG["up"], "EyeWideRight": 0.25 * up / LOOK_FULL_DEG["up"],
         "LeftEyeYaw": yaw / 180.0, "RightEyeYaw": yaw / 180.0,
         "LeftEyePitch": pitch / 180.0, "RightEyePitch": pitch / 180.0,
+    }
+
+
+def write(anim: Animation, yaw: np.ndarray, pitch: np.ndarray) -> Animation:
+    """Add a conjugate gaze (degrees) to the eye rotations and look shapes; lids follow vertical gaze."""
+    out = anim.copy()
+    up, down = np.maximum(pitch, 0), np.maximum(-pitch, 0)
+    add = {
+        **look_curves(yaw, pitch),
+        "EyeBlinkLeft": 0.35 * down / LOOK_FULL_DEG["down"], "EyeBlinkRight": 0.35 * down / LOOK_FULL_DEG["down"],
+        "EyeWideLeft": 0.25 * up / LOOK_FULL_DEG["up"], "EyeWideRight": 0.25 * up / LOOK_FULL_DEG["up"],
     }
     for name, value in add.items():
         out[name] = out[name] + value

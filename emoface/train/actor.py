@@ -31,7 +31,7 @@ def takes_to_clips(folders: list[Path]) -> tuple[list, list[tuple[str, str]]]:
     from emoface.capture.imports import read_takes
     from emoface.features import FRAME_RATE
     from emoface.prosody import analyse
-    from emoface.train.data import Clip
+    from emoface.train.data import Clip, label_frames
 
     clips, bad = [], []
     for folder in folders:
@@ -40,11 +40,7 @@ def takes_to_clips(folders: list[Path]) -> tuple[list, list[tuple[str, str]]]:
                 bad.append(take)
                 continue
             n = int(math.ceil(take.audio.duration * FRAME_RATE))
-            anim = take.anim.resampled(FRAME_RATE)
-            labels = np.zeros((n, anim.values.shape[1]), np.float32)
-            m = min(n, anim.n_frames)
-            labels[:m] = anim.values[:m]
-            labels[m:] = anim.values[m - 1]
+            labels = label_frames(take.anim, n)
             pro = analyse(take.audio.samples, n, FRAME_RATE)
             prosody = {"loudness": pro.loudness, "f0": pro.f0.astype(np.float32), "voiced": pro.voiced,
                        "speech": pro.speech}

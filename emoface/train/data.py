@@ -129,18 +129,23 @@ def _grid_one(item):
     data = silver_labels(audio, text, "grid_s1", source="grid")
     if data is None:
         return f"grid/{clip}", None
-    n = len(data["labels"])
-    captured = capture(video).resampled(FRAME_RATE)
-    values = np.zeros((n, captured.values.shape[1]), np.float32)
-    m = min(n, captured.n_frames)
-    values[:m] = captured.values[:m]
-    values[m:] = captured.values[m - 1]
+    values = label_frames(capture(video), len(data["labels"]))
     labels = data["labels"].astype(np.float32)
     for name in CAPTURE_TRUSTED:
         col = canonical_names().index(name)
         labels[:, col] = values[:, col]
     return f"grid/{clip}", dict(data, labels=labels.astype(np.float16), capture=values.astype(np.float16),
                                 held_out=held_out)
+
+
+def label_frames(anim, n: int) -> np.ndarray:
+    """An animation's values at the label rate (100 frames/s), exactly n frames (the last one held)."""
+    values = anim.resampled(FRAME_RATE).values
+    out = np.empty((n, values.shape[1]), np.float32)
+    m = min(n, len(values))
+    out[:m] = values[:m]
+    out[m:] = values[m - 1]
+    return out
 
 
 def grid_cache_items(shared: Path):
