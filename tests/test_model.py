@@ -196,3 +196,19 @@ def test_captured_labels_are_sealed_at_the_aligned_bilabials():
     phones[10:16] = PHONES.index("B")
     gap = lip_gap(Animation(names, 100.0, seal_bilabials(labels.copy(), phones), "livelink"))
     assert (gap[10:16] < 0.01).all() and (gap[:10] > 0.25).all() and (gap[16:] > 0.25).all()
+
+
+def test_grid_captures_made_with_another_basis_are_captured_again(tmp_path):
+    """A cached GRID capture is a training label: when the shipped capture basis changes, `make train` must
+    capture the clip again instead of training on what the old basis measured."""
+    from emoface.capture.basis import shipped_digest
+    from emoface.train.data import _stale_capture
+
+    now, old, skipped = tmp_path / "now.npz", tmp_path / "old.npz", tmp_path / "skip.npz"
+    np.savez(now, labels=np.zeros(2), basis=shipped_digest())
+    np.savez(old, labels=np.zeros(2), basis="0123456789abcdef")
+    np.savez(skipped, skip=True)
+    assert not _stale_capture(now, shipped_digest())
+    assert _stale_capture(old, shipped_digest())
+    assert _stale_capture(tmp_path / "missing.npz", shipped_digest())
+    assert not _stale_capture(skipped, shipped_digest())

@@ -39,6 +39,8 @@ LINES = (("The ship is due at noon, so we leave before the tide turns.", "happy"
          ("Who opened the gate? Nobody was supposed to be here!", "surprise"),
          ("Put the map back where you found it, and go home.", "angry"))
 OPEN_VOWELS = ("AA", "AE", "AO", "AW", "AY")
+ROUNDED = ("UW", "UH", "OW", "OY", "W")  # lips rounded and pushed: "blue", "two", "soon", "one"
+SPREAD = ("IY", "IH", "EY", "EH", "AE")  # lips spread or neutral: "green", "three", "eight", "set"
 OPEN_GAP = 0.1
 
 
@@ -93,24 +95,34 @@ def grid(shared: Path) -> dict:
 
     shut = opened = 0
     closures, vowels, false_frames, vowel_frames, clips = [], [], 0, 0, 0
+    pucker = []  # per clip: mean MouthPucker on rounded, on spread phones
     for clip, video, text in grid_items(shared, held_out=True):
         anim = capture(video)
         gap = lip_gap(anim)
         phones = [(p.name, p.start, p.end) for p in align(load_track(video).samples, text)]
+        on = {ROUNDED: [], SPREAD: []}
         for name, start, end in phones:
             i0 = int(start * anim.fps)
             i1 = max(i0 + 1, int(np.ceil(end * anim.fps)))
+            for group in on:
+                if name in group:
+                    on[group] += list(anim["MouthPucker"][i0:i1])
             if name in ("P", "B", "M"):
                 strict = gap[i0:i1].min() < 0.05
                 closures.append((strict, gap[max(i0 - 1, 0):i1 + 1].min() < 0.05))
             elif name in OPEN_VOWELS:
                 vowels.append(gap[i0:i1].max() > OPEN_GAP)
+        if on[ROUNDED] and on[SPREAD]:
+            pucker.append((np.mean(on[ROUNDED]), np.mean(on[SPREAD])))
         f, n = closed_elsewhere(anim, phones)
         false_frames, vowel_frames, clips = false_frames + f, vowel_frames + n, clips + 1
     closures = np.array(closures)
     return {"clips": clips, "pbm": len(closures), "shut_strict": float(closures[:, 0].mean()),
             "shut": float(closures[:, 1].mean()), "open_vowels": len(vowels), "open": float(np.mean(vowels)),
-            "false": false_frames / max(vowel_frames, 1), "vowel_frames": vowel_frames}
+            "false": false_frames / max(vowel_frames, 1), "vowel_frames": vowel_frames,
+            "pucker_clips": len(pucker), "pucker_rounded": float(np.mean([p[0] for p in pucker])),
+            "pucker_spread": float(np.mean([p[1] for p in pucker])),
+            "rounded_more": float(np.mean([p[0] > p[1] for p in pucker]))}
 
 
 def markdown(rt: dict, g: dict | None, command: str, seconds: float) -> str:
@@ -145,7 +157,11 @@ def markdown(rt: dict, g: dict | None, command: str, seconds: float) -> str:
                   "|---|---|---|---|---|---|---|",
                   f"| {g['clips']} | {g['pbm']} | {100 * g['shut']:.1f}% | {100 * g['shut_strict']:.1f}% | "
                   f"{g['open_vowels']} | {100 * g['open']:.1f}% | {100 * g['false']:.1f}% of {g['vowel_frames']} "
-                  "frames |"]
+                  "frames |",
+                  "", f"Rounding: MouthPucker averaged over the rounded phones ({'/'.join(ROUNDED)}) and over the "
+                  f"spread vowels ({'/'.join(SPREAD)}) of each clip that has both ({g['pucker_clips']} clips): "
+                  f"{g['pucker_rounded']:.3f} rounded, {g['pucker_spread']:.3f} spread; higher on the rounded "
+                  f"phones in {100 * g['rounded_more']:.0f}% of clips."]
     return "\n".join(lines) + "\n"
 
 

@@ -21,6 +21,7 @@ from emoface.errors import InputError
 SHIPPED = "capture-basis-ict.npz"
 STRENGTHS = (1 / 3, 2 / 3, 1.0)
 SKIN_SHAPES = ("Brow", "Eye")  # solved from the skin's motion, not the landmarker's answer
+SKIN_DEPTH_SHAPES = ("MouthPucker",)  # the landmarker's answer in the picture plane, the skin's in depth
 NOT_SKIN = ("eye", "lash", "lacrimal", "mouth", "teeth", "tongue", "gum", "ear")  # part names starting so
 NEIGHBOURS = 3
 
@@ -58,6 +59,13 @@ def load_basis(spec: str | Path | None = None) -> Basis:
     return build_basis(load_mesh(where))
 
 
+def shipped_digest() -> str:
+    """A short fingerprint of the shipped basis: captures cached for training are redone when it changes."""
+    import hashlib
+
+    return hashlib.sha256((resources.files("emoface._checkpoints") / SHIPPED).read_bytes()).hexdigest()[:16]
+
+
 def canonical_shapes(shape_names) -> dict[str, list[int]]:
     """Canonical curve name -> the mesh shapes it drives (eyeBlink_L -> EyeBlinkLeft; an unsided curve such as
     BrowInnerUp drives both halves of a split shape, as in rendering)."""
@@ -79,7 +87,10 @@ def build_basis(mesh, size: int = 512) -> Basis:
     picture as capture would (head pose undone against the rest), and keep each shape's landmark motion per
     unit weight (the least-squares slope through the three). Brow and eye shapes instead take the skin's own
     motion under each landmark: a rendered head's painted brows and glassy lids are what a landmarker trained
-    on people reads worst, so its answer there would teach the solve a timid brow and a half blink."""
+    on people reads worst, so its answer there would teach the solve a timid brow and a half blink. A pucker
+    keeps the skin's depth (lips forward): on a render the landmarker puts pushed lips behind the rest pose,
+    on a real speaker in front, and a basis with the render's sign gave GRID s1's rounded vowels to the
+    frown (docs/CAPTURE.md)."""
     from emoface.capture.landmarks import FaceLandmarker
     from emoface.capture.pose import RIGID, rigid_fit, to_face_axes
     from emoface.render.renderer import FaceRenderer
@@ -109,7 +120,10 @@ def build_basis(mesh, size: int = 512) -> Basis:
                 r, s, t = rigid_fit(rest[RIGID], seen[RIGID])
                 slope += strength * (((seen - t) @ r) / s - rest)
                 norm += strength ** 2
-            deltas.append(slope / norm if norm else slope)
+            slope = slope / norm if norm else slope
+            if name.startswith(SKIN_DEPTH_SHAPES):
+                slope[:, 2] = ties(indices)[:, 2]
+            deltas.append(slope)
     return symmetric(Basis(tuple(shapes), rest, np.stack(deltas)))
 
 

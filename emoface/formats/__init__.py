@@ -12,9 +12,9 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-from emoface.formats import emoface_txt, glb, json_format, livelink_csv, npz_format
+from emoface.formats import emoface_txt, glb, json_format, livelink_csv, npz_format, rhubarb_tsv, visemes_json
 
-FORMATS = {m.NAME: m for m in (emoface_txt, livelink_csv, json_format, npz_format, glb)}
+FORMATS = {m.NAME: m for m in (emoface_txt, livelink_csv, json_format, npz_format, glb, visemes_json, rhubarb_tsv)}
 DEFAULT_FORMAT = "json"
 
 
@@ -25,8 +25,10 @@ def get(name: str):
 
 
 def for_suffix(path) -> str | None:
-    suffix = Path(path).suffix.lower()
-    return next((n for n, m in FORMATS.items() if m.SUFFIX == suffix), None)
+    """The format whose suffix ends the name; the longest wins (line.visemes.json is visemes, not json)."""
+    name = Path(path).name.lower()
+    found = [(len(m.SUFFIX), n) for n, m in FORMATS.items() if name.endswith(m.SUFFIX) and len(name) > len(m.SUFFIX)]
+    return max(found)[1] if found else None
 
 
 def write_atomic(fmt, anim, path, **options) -> Path:

@@ -122,6 +122,7 @@ def _grid_one(item):
     """A GRID clip: silver labels from its transcript, with the curves capture measures well replaced by the
     captured ones (both kept: eval scores against the capture)."""
     from emoface.audio import load_track
+    from emoface.capture.basis import shipped_digest
     from emoface.capture.take import capture
 
     clip, video, text, held_out = item
@@ -135,7 +136,7 @@ def _grid_one(item):
         col = canonical_names().index(name)
         labels[:, col] = values[:, col]
     return f"grid/{clip}", dict(data, labels=labels.astype(np.float16), capture=values.astype(np.float16),
-                                held_out=held_out)
+                                held_out=held_out, basis=shipped_digest())
 
 
 def label_frames(anim, n: int) -> np.ndarray:
@@ -224,12 +225,23 @@ def build_cache(shared: Path, cache: Path, workers: int = 2, tts: int = TTS_LINE
 
 
 def build_grid(shared: Path, cache: Path, workers: int = 2, held_out_only: bool = False) -> None:
-    """GRID s1 captured by `emoface capture` (CC BY 4.0), cached per clip."""
+    """GRID s1 captured by `emoface capture` (CC BY 4.0), cached per clip; clips captured with another basis
+    are captured again."""
+    from emoface.capture.basis import shipped_digest
+
     cache.mkdir(parents=True, exist_ok=True)
-    items = [i for i in grid_cache_items(shared) if not (cache / f"grid__{i[0]}.npz").exists()
-             and (i[3] or not held_out_only)]
+    digest = shipped_digest()
+    items = [i for i in grid_cache_items(shared) if (i[3] or not held_out_only)
+             and _stale_capture(cache / f"grid__{i[0]}.npz", digest)]
     if items:
         _run_pool(_grid_one, items, cache, workers, "capturing GRID s1")
+
+
+def _stale_capture(path: Path, digest: str) -> bool:
+    if not path.exists():
+        return True
+    with np.load(path) as z:
+        return "skip" not in z.files and ("basis" not in z.files or str(z["basis"]) != digest)
 
 
 def _needs_labels(path: Path) -> bool:
