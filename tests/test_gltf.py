@@ -111,21 +111,26 @@ def check_structure(doc, blob):
             idx = np.frombuffer(blob, DTYPE[s["indices"]["componentType"]], s["count"],
                                 doc["bufferViews"][s["indices"]["bufferView"]]["byteOffset"])
             assert np.all(np.diff(idx.astype(np.int64)) > 0) and idx.max() < acc["count"]
-    (mesh,) = doc["meshes"]
-    (prim,) = mesh["primitives"]
-    n = doc["accessors"][prim["attributes"]["POSITION"]]["count"]
-    for attr in ("POSITION", "NORMAL", "COLOR_0"):
-        acc = doc["accessors"][prim["attributes"][attr]]
-        assert (acc["count"], acc["type"], acc["componentType"]) == (n, "VEC3", 5126)
-    assert "min" in doc["accessors"][prim["attributes"]["POSITION"]]
-    np.testing.assert_allclose(np.linalg.norm(read(doc, blob, prim["attributes"]["NORMAL"]), axis=1), 1, atol=1e-5)
-    idx = doc["accessors"][prim["indices"]]
-    assert idx["type"] == "SCALAR" and idx["count"] % 3 == 0 and read(doc, blob, prim["indices"]).max() < n
-    targets = prim.get("targets", [])
-    assert len(mesh["weights"]) == len(mesh["extras"]["targetNames"]) == len(targets)
-    for t in targets:
-        acc = doc["accessors"][t["POSITION"]]
-        assert (acc["count"], acc["type"], acc["componentType"]) == (n, "VEC3", 5126) and "min" in acc
+    for k, mesh in enumerate(doc["meshes"]):  # the head (with the targets), then any eyes
+        (prim,) = mesh["primitives"]
+        n = doc["accessors"][prim["attributes"]["POSITION"]]["count"]
+        for attr in ("POSITION", "NORMAL", "COLOR_0"):
+            acc = doc["accessors"][prim["attributes"][attr]]
+            assert (acc["count"], acc["type"], acc["componentType"]) == (n, "VEC3", 5126)
+        assert "min" in doc["accessors"][prim["attributes"]["POSITION"]]
+        normals = read(doc, blob, prim["attributes"]["NORMAL"])
+        np.testing.assert_allclose(np.linalg.norm(normals, axis=1), 1, atol=1e-5)
+        idx = doc["accessors"][prim["indices"]]
+        assert idx["type"] == "SCALAR" and idx["count"] % 3 == 0 and read(doc, blob, prim["indices"]).max() < n
+        if k:
+            assert "targets" not in prim
+            continue
+        targets = prim.get("targets", [])
+        assert len(mesh["weights"]) == len(mesh["extras"]["targetNames"]) == len(targets)
+        for t in targets:
+            acc = doc["accessors"][t["POSITION"]]
+            assert (acc["count"], acc["type"], acc["componentType"]) == (n, "VEC3", 5126) and "min" in acc
+    targets = doc["meshes"][0]["primitives"][0].get("targets", [])
     for anim in doc["animations"]:
         for ch in anim["channels"]:
             sampler = anim["samplers"][ch["sampler"]]
@@ -177,8 +182,10 @@ def test_sparse_targets_hold_the_mesh_deltas_of_visible_vertices(written):
     doc, blob = glb_parts(path)
     prim = doc["meshes"][0]["primitives"][0]
     visible = mesh.parts[0].end
+    scale = np.float32(mesh.metres_per_unit())  # the unit sphere reads as a 2 cm head: 0.01 m per unit
+    assert scale == np.float32(0.01)
     for name, target in zip(doc["meshes"][0]["extras"]["targetNames"], prim["targets"]):
-        np.testing.assert_array_equal(read(doc, blob, target["POSITION"]), mesh.shape_delta(name)[:visible])
+        np.testing.assert_array_equal(read(doc, blob, target["POSITION"]), scale * mesh.shape_delta(name)[:visible])
     assert doc["accessors"][prim["targets"][2]["POSITION"]]["sparse"]["count"] == 1  # eyeBlink_R: no visible motion
 
 
@@ -187,7 +194,7 @@ def test_model_stays_in_place_and_head_rotates_about_the_node(written):
     doc, blob = glb_parts(path)
     node = doc["nodes"][0]
     positions = read(doc, blob, doc["meshes"][0]["primitives"][0]["attributes"]["POSITION"])
-    np.testing.assert_allclose(positions + node["translation"], mesh.neutral[:mesh.parts[0].end], atol=1e-6)
+    np.testing.assert_allclose(positions + node["translation"], 0.01 * mesh.neutral[:mesh.parts[0].end], atol=1e-7)
     rotation_sampler = doc["animations"][0]["samplers"][doc["animations"][0]["channels"][1]["sampler"]]
     quats = read(doc, blob, rotation_sampler["output"])
     # speech(): HeadYaw ends at 0.1 (18 degrees), HeadPitch 0.05 (9 degrees)
@@ -245,3 +252,47 @@ def test_default_head_export(tmp_path):
     back = formats.read(path)
     if ("jawopen", None) in {drive.split_side(n) for n in doc["meshes"][0]["extras"]["targetNames"]}:
         np.testing.assert_allclose(back["jawOpen"], speech()["JawOpen"], atol=1e-6)
+
+
+def test_default_head_is_in_metres_with_eyes_that_turn(tmp_path):
+    """A head about 0.3 m tall (not 30 m), and each eyeball a node pivoting at the eye's centre whose rotation
+    track is the gaze: an engine can drive or override it without the morph targets."""
+    from emoface.render.default_head import default_head
+
+    mesh, anim = default_head(), speech(n=12)
+    anim["EyeLookOutLeft"] = np.linspace(0, 0.8, 12)  # the character's left eye turns outward (to its left)
+    motion = drive.mesh_motion(anim, mesh.shape_names)
+    write_glb(mesh, motion, tmp_path / "head.glb")
+    doc, blob = glb_parts(tmp_path / "head.glb")
+    check_structure(doc, blob)
+    scene = trimesh.load(tmp_path / "head.glb", force="scene")
+    assert 0.2 < scene.extents[1] < 0.45
+    nodes = {n["name"]: k for k, n in enumerate(doc["nodes"])}
+    assert sorted(doc["nodes"][0]["children"]) == sorted([nodes["eye_L"], nodes["eye_R"]])
+    centres = {side: c for _, side, c in mesh.eyeballs()}
+    for side, name in enumerate(("eye_L", "eye_R")):
+        node = doc["nodes"][nodes[name]]
+        placed = np.add(doc["nodes"][0]["translation"], node["translation"])
+        np.testing.assert_allclose(placed, 0.01 * centres[side], atol=1e-6)
+        (channel,) = [c for c in doc["animations"][0]["channels"] if c["target"]["node"] == nodes[name]]
+        quats = read(doc, blob, doc["animations"][0]["samplers"][channel["sampler"]]["output"])
+        yaw, pitch = motion.eyes[-1, side]
+        np.testing.assert_allclose(Rotation.from_quat(quats[-1]).as_matrix(), drive.rotation(yaw, pitch), atol=1e-5)
+    assert motion.eyes[-1, 0, 0] > 5  # the left eye really turned (degrees)
+
+
+def test_a_mesh_file_states_its_units(tmp_path):
+    """An npz may say its units (a head modelled in millimetres is then exported at its true size); a wrong unit
+    is one clear error."""
+    from emoface.render.mesh import load_mesh
+
+    mesh = small_head()
+    mesh.units = "mm"
+    mesh.save(tmp_path / "mm.npz")
+    assert load_mesh(tmp_path / "mm.npz").metres_per_unit() == 0.001
+    with np.load(tmp_path / "mm.npz") as z:
+        arrays = dict(z)
+    arrays["units"] = np.array("furlong")
+    np.savez(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(InputError, match="units must be one of m, cm, mm"):
+        load_mesh(tmp_path / "bad.npz")

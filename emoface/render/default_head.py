@@ -312,7 +312,7 @@ def default_head() -> BlendshapeMesh:
     names, matrix = build_deltas({k: (np.flatnonzero(np.abs(v).max(1) > 1e-6), v[np.abs(v).max(1) > 1e-6])
                                   for k, v in deltas.items()}, len(pos))
     return BlendshapeMesh(pos, np.concatenate(b.tris), names, matrix, b.parts,
-                          np.concatenate(b.colors).astype(np.float32), source="default")
+                          np.concatenate(b.colors).astype(np.float32), source="default", units="cm")
 
 
 def _shape_deltas(skin: _Skin, neutral, pos, parts) -> dict[str, np.ndarray]:

@@ -1,12 +1,13 @@
 """glTF 2.0 binary (.glb) export of an animated blendshape head, and reading its weights back as an Animation.
 
-One node, one mesh, one primitive: the visible parts of the head (hidden eye-shading shells are dropped) with
-smooth normals and the part colours as COLOR_0. Each driven shape becomes a sparse morph target, so a head with
-hundreds of shapes that each move a few hundred vertices stays small; target names go in mesh.extras.targetNames,
-the convention Blender, three.js and Unreal read. The "speech" animation holds a LINEAR weights channel and the head
-rotation as the node's rotation about a pivot near the neck (the mesh is moved so that pivot is the node origin,
-and the node translated back). Eye rotation is not exported: eyeballs are part of the single mesh, so turning them
-would need a skin or separate nodes, and importers drive gaze from the eyeLook* targets' lids anyway.
+Metres, as glTF requires (a head made in centimetres would import 100 times too large): BlendshapeMesh's
+units, or its height read as a person's. The head node holds one mesh of the visible parts (hidden eye-shading
+shells dropped) with smooth normals and the part colours as COLOR_0; each driven shape is a sparse morph target,
+so a head with hundreds of shapes that each move a few hundred vertices stays small; target names go in
+mesh.extras.targetNames, the convention Blender, three.js and Unreal read. Each eyeball is a child node
+(eye_L, eye_R) whose origin is the eye's centre, so gaze is a rotation track an engine can retarget or
+override. The "speech" animation holds a LINEAR weights channel, the head rotation about a pivot near the neck
+(the mesh is moved so that pivot is the node origin, and the node translated back) and the eyes' rotations.
 """
 
 from __future__ import annotations
@@ -54,9 +55,10 @@ class _Blob:
         return len(self.gltf.accessors) - 1
 
 
-def visible_submesh(mesh: BlendshapeMesh) -> tuple[np.ndarray, np.ndarray]:
-    """(kept vertex indices, reindexed triangles): hidden parts go, with every triangle touching them."""
-    keep = np.ones(mesh.n_vertices, bool)
+def visible_submesh(mesh: BlendshapeMesh, drop: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(kept vertex indices, reindexed triangles): hidden parts (and `drop`ped vertices) go, with every triangle
+    touching them."""
+    keep = np.ones(mesh.n_vertices, bool) if drop is None else ~drop
     for p in mesh.parts:
         if p.hidden:
             keep[p.start:p.end] = False
@@ -76,57 +78,83 @@ def head_quaternions(head_deg: np.ndarray) -> np.ndarray:
     return quats.astype(np.float32)
 
 
-def write_glb(mesh: BlendshapeMesh, motion: MeshMotion, path, name: str = "emoface") -> None:
-    """Write the head, its driven morph targets and the "speech" animation (weights + head rotation) to `path`.
+EYE_NODES = ("eye_L", "eye_R")
 
-    Eye rotation (motion.eyes) is not written; see the module docstring.
-    """
-    kept, tris = visible_submesh(mesh)
+
+def write_glb(mesh: BlendshapeMesh, motion: MeshMotion, path, name: str = "emoface") -> None:
+    """Write the head (node 0), its eyes (child nodes), the driven morph targets and the "speech" animation
+    (weights, head rotation, eye rotations) to `path`, in metres."""
+    scale = np.float32(mesh.metres_per_unit())
+    eyes = mesh.eyeballs()
+    in_eye = np.zeros(mesh.n_vertices, bool)
+    for part, _, _ in eyes:
+        in_eye[part.start:part.end] = True
+    kept, tris = visible_submesh(mesh, in_eye)
     neutral = mesh.neutral[kept]
     lo, hi = neutral.min(axis=0), neutral.max(axis=0)
     pivot = np.array([0.0, lo[1] + 0.25 * (hi[1] - lo[1]), 0.5 * (lo[2] + hi[2])], np.float32)
 
     gltf = gl.GLTF2(asset=gl.Asset(version="2.0", generator="emoface"))
     blob = _Blob(gltf)
-    attributes = gl.Attributes(
-        POSITION=blob.accessor(neutral - pivot, "VEC3", gl.ARRAY_BUFFER, bounds=True),
-        NORMAL=blob.accessor(vertex_normals(neutral, tris), "VEC3", gl.ARRAY_BUFFER),
-        COLOR_0=blob.accessor(mesh.colors()[kept, :3].astype(np.float32), "VEC3", gl.ARRAY_BUFFER))
-    indices = blob.accessor(tris.reshape(-1), "SCALAR", gl.ELEMENT_ARRAY_BUFFER)
-
-    matched = set(motion.matched)
-    names = [n for n in mesh.shape_names if n in matched]
-    targets = [{"POSITION": _sparse_target(gltf, blob, mesh.shape_delta(n)[kept].astype(np.float32))}
-               for n in names]
     gltf.materials.append(gl.Material(
         name="skin", doubleSided=False,
         pbrMetallicRoughness=gl.PbrMetallicRoughness(baseColorFactor=[1.0, 1.0, 1.0, 1.0], metallicFactor=0.0,
                                                      roughnessFactor=0.6)))
-    gltf.meshes.append(gl.Mesh(name=name, primitives=[gl.Primitive(
-        attributes=attributes, indices=indices, material=0, mode=gl.TRIANGLES, targets=targets or None)],
-        weights=[0.0] * len(names) if names else None, extras={"targetNames": names} if names else {}))
-    gltf.nodes.append(gl.Node(name=name, mesh=0, translation=pivot.tolist()))
+    matched = set(motion.matched)
+    names = [n for n in mesh.shape_names if n in matched]
+    targets = [{"POSITION": _sparse_target(gltf, blob, scale * mesh.shape_delta(n)[kept].astype(np.float32))}
+               for n in names]
+    _add_mesh(gltf, blob, name, (neutral - pivot) * scale, tris, mesh.colors()[kept], targets)
+    gltf.meshes[0].weights = [0.0] * len(names) if names else None
+    gltf.meshes[0].extras = {"targetNames": names} if names else {}
+    gltf.nodes.append(gl.Node(name=name, mesh=0, translation=(pivot * scale).tolist()))
+    for part, side, centre in eyes:
+        ids = np.arange(part.start, part.end)
+        local = mesh.triangles[in_eye[mesh.triangles].all(axis=1)]
+        local = local[(local >= part.start).all(axis=1) & (local < part.end).all(axis=1)] - part.start
+        _add_mesh(gltf, blob, EYE_NODES[side], (mesh.neutral[ids] - centre) * scale, local.astype(np.uint32),
+                  mesh.colors()[ids], [])
+        gltf.nodes.append(gl.Node(name=EYE_NODES[side], mesh=len(gltf.meshes) - 1,
+                                  translation=((centre - pivot) * scale).astype(np.float32).tolist()))
+        gltf.nodes[0].children.append(len(gltf.nodes) - 1)
     gltf.scenes.append(gl.Scene(name=name, nodes=[0]))
     gltf.scene = 0
 
     times = (np.arange(motion.n_frames) / motion.fps).astype(np.float32)
     t = blob.accessor(times, "SCALAR", bounds=True)
     samplers, channels = [], []
+
+    def track(node: int, path_: str, output: int) -> None:
+        samplers.append(gl.AnimationSampler(input=t, output=output, interpolation="LINEAR"))
+        channels.append(gl.AnimationChannel(sampler=len(samplers) - 1,
+                                            target=gl.AnimationChannelTarget(node=node, path=path_)))
+
     if names:
         weights = motion.weights[:, [mesh.shape_index(n) for n in names]].astype(np.float32)
-        samplers.append(gl.AnimationSampler(input=t, output=blob.accessor(weights.reshape(-1), "SCALAR"),
-                                            interpolation="LINEAR"))
-        channels.append(gl.AnimationChannel(sampler=0, target=gl.AnimationChannelTarget(node=0, path="weights")))
-    samplers.append(gl.AnimationSampler(input=t, output=blob.accessor(head_quaternions(motion.head), "VEC4"),
-                                        interpolation="LINEAR"))
-    channels.append(gl.AnimationChannel(sampler=len(samplers) - 1,
-                                        target=gl.AnimationChannelTarget(node=0, path="rotation")))
+        track(0, "weights", blob.accessor(weights.reshape(-1), "SCALAR"))
+    track(0, "rotation", blob.accessor(head_quaternions(motion.head), "VEC4"))
+    for k, (_, side, _) in enumerate(eyes):
+        gaze = np.c_[motion.eyes[:, side], np.zeros(motion.n_frames)]
+        track(1 + k, "rotation", blob.accessor(head_quaternions(gaze), "VEC4"))
     gltf.animations.append(gl.Animation(name="speech", samplers=samplers, channels=channels,
                                         extras={"fps": float(motion.fps)}))
 
     gltf.buffers.append(gl.Buffer(byteLength=len(blob.data)))
     gltf.set_binary_blob(bytes(blob.data))
     Path(path).write_bytes(b"".join(gltf.save_to_bytes()))
+
+
+def _add_mesh(gltf: gl.GLTF2, blob: _Blob, name: str, positions: np.ndarray, tris: np.ndarray, colors: np.ndarray,
+              targets: list) -> None:
+    """One mesh of one primitive (material 0, vertex colours) appended to gltf.meshes."""
+    positions = positions.astype(np.float32)
+    attributes = gl.Attributes(
+        POSITION=blob.accessor(positions, "VEC3", gl.ARRAY_BUFFER, bounds=True),
+        NORMAL=blob.accessor(vertex_normals(positions, tris), "VEC3", gl.ARRAY_BUFFER),
+        COLOR_0=blob.accessor(colors[:, :3].astype(np.float32), "VEC3", gl.ARRAY_BUFFER))
+    indices = blob.accessor(tris.reshape(-1), "SCALAR", gl.ELEMENT_ARRAY_BUFFER)
+    gltf.meshes.append(gl.Mesh(name=name, primitives=[gl.Primitive(
+        attributes=attributes, indices=indices, material=0, mode=gl.TRIANGLES, targets=targets or None)]))
 
 
 def _sparse_target(gltf: gl.GLTF2, blob: _Blob, delta: np.ndarray) -> int:

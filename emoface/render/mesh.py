@@ -6,7 +6,8 @@ The file format is an npz (the layout of ../shared/assets' ICT FaceKit pack, so 
   and delta_value [N, 3] their offsets from neutral;
   group_names [G], group_ranges [G, 2]: [start, end) vertex ranges of the parts;
   optional group_colors float [G, 4] (RGBA 0-1), group_roughness [G], group_hidden bool [G], and
-  vertex_colors [V, 3] (0-1 or 0-255, multiplied with the part colour).
+  vertex_colors [V, 3] (0-1 or 0-255, multiplied with the part colour); units "m", "cm" or "mm" (else told
+  from the head's height: engines and glTF want metres).
 Parts without colours get one from their name (skin, teeth, tongue, mouth, eyeball, lashes; eye-shading
 shells such as ICT's occlusion/blend/lacrimal meshes are hidden), so a plain ICT-style file renders right.
 """
@@ -23,6 +24,7 @@ from scipy import sparse
 from emoface.errors import InputError
 
 SKIN = (0.80, 0.62, 0.52, 1.0)
+UNITS = {"m": 1.0, "cm": 0.01, "mm": 0.001}  # metres per unit
 # (pattern in the part name, RGBA, roughness, hidden): the first match wins.
 NAMED_MATERIALS = (
     (r"occlusion|eye_blend|lacrimal|tear", (1, 1, 1, 1), 0.5, True),
@@ -54,6 +56,7 @@ class BlendshapeMesh:
     parts: list[Part]
     vertex_colors: np.ndarray | None = None  # float32 [V, 3] in 0-1, multiplied with the part colour
     source: str = "default"
+    units: str | None = None  # "m", "cm", "mm"; None: told from the head's size (metres_per_unit)
     _shape_index: dict = field(init=False, repr=False)
 
     def __post_init__(self):
@@ -76,6 +79,26 @@ class BlendshapeMesh:
     def shape_delta(self, name: str) -> np.ndarray:
         """The dense [V, 3] offsets of one shape."""
         return self.deltas[:, self._shape_index[name]].toarray().reshape(-1, 3)
+
+    def metres_per_unit(self) -> float:
+        """The stated units, else the visible head's height read as a person's (a head with neck is 0.2-0.4 m):
+        under 1.5 units it is metres, under 150 centimetres, else millimetres."""
+        if self.units:
+            return UNITS[self.units]
+        shown = np.zeros(self.n_vertices, bool)
+        for p in self.parts:
+            shown[p.start:p.end] = not p.hidden
+        height = float(np.ptp(self.neutral[shown if shown.any() else slice(None), 1]))
+        return 1.0 if height < 1.5 else 0.01 if height < 150 else 0.001
+
+    def eyeballs(self) -> list[tuple[Part, int, np.ndarray]]:
+        """(part, 0 left / 1 right, sphere centre) for each visible eyeball: what turns for gaze."""
+        out = []
+        for p in self.parts:
+            if not p.hidden and is_eyeball(p.name) and p.end > p.start:
+                side = 0 if p.name.lower().endswith(("_l", "left", ".l")) else 1
+                out.append((p, side, sphere_centre(self.neutral[p.start:p.end])))
+        return out
 
     def part(self, name: str) -> Part | None:
         return next((p for p in self.parts if p.name == name), None)
@@ -108,6 +131,8 @@ class BlendshapeMesh:
         )
         if self.vertex_colors is not None:
             arrays["vertex_colors"] = np.round(np.clip(self.vertex_colors, 0, 1) * 255).astype(np.uint8)
+        if self.units:
+            arrays["units"] = np.array(self.units)
         with open(path, "wb") as f:
             np.savez_compressed(f, **arrays)
 
@@ -230,7 +255,10 @@ def load_mesh(path) -> BlendshapeMesh:
             if is_eyeball(p.name) and p.end > p.start:
                 eye = neutral[p.start:p.end]
                 colors[p.start:p.end] = eye_colors(eye, sphere_centre(eye))
-    return BlendshapeMesh(neutral, triangles, shape_names, deltas, parts, colors, source=str(path))
+    units = str(arrays["units"]) if "units" in arrays else None
+    if units is not None and units not in UNITS:
+        raise InputError(path, f"units must be one of {', '.join(UNITS)} (got {units!r})")
+    return BlendshapeMesh(neutral, triangles, shape_names, deltas, parts, colors, source=str(path), units=units)
 
 
 class _Checker:

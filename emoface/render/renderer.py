@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from emoface.render.drive import rotation
-from emoface.render.mesh import BlendshapeMesh, is_eyeball, normal_incidence, sphere_centre, vertex_normals
+from emoface.render.mesh import BlendshapeMesh, normal_incidence, vertex_normals
 
 BACKGROUND = (0.20, 0.22, 0.26)
 FRAGMENT_SHADER = Path(__file__).with_name("face.frag")
@@ -86,12 +86,7 @@ class FaceRenderer:
         self._materials = [pyrender.MetallicRoughnessMaterial(
             baseColorFactor=(1.0, 1.0, 1.0, 1.0), metallicFactor=0.0, roughnessFactor=g[3], doubleSided=g[4])
             for g in self._geometry.groups]
-        self._eyes = []  # (vertex slice, 0 left / 1 right, centre)
-        for p in mesh.parts:
-            name = p.name.lower()
-            if not p.hidden and is_eyeball(name):
-                side = 0 if name.endswith(("_l", "left", ".l")) else 1
-                self._eyes.append((slice(p.start, p.end), side, sphere_centre(mesh.neutral[p.start:p.end])))
+        self._eyes = [(slice(p.start, p.end), side, centre) for p, side, centre in mesh.eyeballs()]
         visible = mesh.neutral[np.unique(self._geometry.tris)]
         lo, hi = visible.min(axis=0), visible.max(axis=0)
         self.pivot = np.array([(lo[0] + hi[0]) / 2, lo[1] + 0.3 * (hi[1] - lo[1]), (lo[2] + hi[2]) / 2])
