@@ -1,6 +1,6 @@
 """The Animator composes the stages once; the CLI (and later the live server and renderer) call it.
 
-audio -> prosody -> engine (canonical curves) -> emotion layer -> smoothing -> head, gaze, blinks -> rig
+audio -> prosody -> engine (canonical curves) -> emotion layer -> smoothing -> head, accents, gaze, blinks -> rig
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from emoface.audio import Audio
 from emoface.emotion import layer as emotion_layer
 from emoface.emotion.spec import EmotionTrack, parse_emotion
 from emoface.engines import DEFAULT_ENGINE, get_engine
-from emoface.post import blinks, gaze, head, smoothing
+from emoface.post import accents, blinks, gaze, head, smoothing
 from emoface.prosody import analyse
 from emoface.rigs import CANONICAL_RIG, load_rig, retarget
 
@@ -33,6 +33,7 @@ class Animator:
     blinks: bool = True
     gaze: bool = True
     head: bool = True
+    accents: bool = True  # brows and lids on accented syllables, the tongue on TH (emoface.post.accents)
     smooth: bool = True
     recognizer: str = "loop"  # phonetic engine without a transcript: phone loop, or words then alignment
     checkpoint: str | None = None  # neural engine: None = the shipped default
@@ -74,11 +75,13 @@ class Animator:
         return anim
 
     def _post(self, anim: Animation, prosody, weights: np.ndarray) -> Animation:
-        """Head, gaze, then blinks (which like to land on the gaze shifts and speech pauses)."""
+        """Head, accents, gaze, then blinks (which like to land on the gaze shifts and speech pauses)."""
         n = anim.n_frames
         head_rng, gaze_rng, blink_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(self.seed).spawn(3))
         if self.head:
             anim = head.apply(anim, prosody, weights, head_rng)
+        if self.accents:
+            anim = accents.apply(anim, prosody, weights)
         shifts = np.zeros(0, int)
         if self.gaze:
             yaw, pitch, shifts = gaze.plan(n, self.fps, weights, gaze_rng)

@@ -50,7 +50,7 @@ def _bake_parser(sub):
     p.add_argument("--max-duration", type=DURATION, default=DEFAULT_MAX_DURATION_S, metavar="SECONDS",
                    help="refuse longer audio (default 1800)")
     for flag, what in (("blinks", "blinks"), ("gaze", "eye saccades"), ("head", "head motion"),
-                       ("smooth", "smoothing")):
+                       ("accents", "brows and lids on accents, tongue on TH"), ("smooth", "smoothing")):
         p.add_argument(f"--no-{flag}", dest=flag, action="store_false", help=f"no {what}")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary on success")
     p.set_defaults(func=cmd_bake)
@@ -78,7 +78,7 @@ def cmd_bake(args) -> int:
         raise InputError("--intensity", "scales --emotion; an --emotion-track gives each keyframe its intensity")
     fmt, rig = _resolve_format_and_rig(args)
     animator = Animator(engine=args.engine, rig=rig, fps=args.fps, seed=args.seed, blinks=args.blinks,
-                        gaze=args.gaze, head=args.head, smooth=args.smooth,
+                        gaze=args.gaze, head=args.head, accents=args.accents, smooth=args.smooth,
                         recognizer=args.recognizer or "loop", checkpoint=args.checkpoint,
                         speech_encoder=args.speech_encoder)
     out = Path(args.output)

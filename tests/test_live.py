@@ -37,7 +37,7 @@ def stream_in_chunks(streamer, samples, seed=0):
 @pytest.mark.parametrize("fps", [60, 30])
 def test_streamed_curves_equal_the_bake(speech_line, fps):
     audio = load_audio(speech_line)
-    animator = Animator(fps=fps, rig="metahuman", blinks=False, gaze=False, head=False)
+    animator = Animator(fps=fps, rig="metahuman", blinks=False, gaze=False, head=False, accents=False)
     emotion = EmotionTrack(np.array([0.0, 1.2]), np.stack([parse_emotion("happy"), parse_emotion("angry:0.6")]))
     baked = animator.animate(audio, emotion)
     streamed = stream_in_chunks(StreamingAnimator(animator, emotion), audio.samples)
@@ -138,9 +138,9 @@ def run_session(path, sinks, rig="livelink", **animator_options):
 def test_livelink_stream_over_udp_matches_the_bake(short_line):
     rx = UdpReceiver()
     session, stats = run_session(short_line, [open_sink(f"livelink://127.0.0.1:{rx.port}?subject=Guard", "livelink")],
-                                 blinks=False, gaze=False, head=False)
+                                 blinks=False, gaze=False, head=False, accents=False)
     packets = [decode_livelink(p) for p in rx.stop()]
-    baked = Animator(fps=60, blinks=False, gaze=False, head=False).animate(load_audio(short_line))
+    baked = Animator(fps=60, blinks=False, gaze=False, head=False, accents=False).animate(load_audio(short_line))
     assert stats.sent == stats.expected == baked.n_frames == len(packets)
     assert [p["frame"] for p in packets] == list(range(baked.n_frames))
     assert {p["subject"] for p in packets} == {"Guard"} and {p["rate"] for p in packets} == {(60, 1)}

@@ -5,7 +5,7 @@ from emoface.animation import Animation
 from emoface.animator import Animator
 from emoface.audio import load_audio
 from emoface.emotion.spec import EMOTIONS, EmotionTrack, parse_emotion
-from emoface.post import blinks, gaze, head
+from emoface.post import accents, blinks, gaze, head
 from emoface.prosody import analyse
 from emoface.rigs import canonical_names
 
@@ -119,6 +119,8 @@ def test_post_processors_can_be_switched_off(speech_line):
     for name in ("HeadYaw", "HeadPitch", "LeftEyeYaw", "EyeLookUpLeft"):
         assert np.all(off[name] == 0) and np.any(on[name] != 0)
     assert off["EyeBlinkLeft"].max() < on["EyeBlinkLeft"].max()
+    quiet = Animator(blinks=False, gaze=False, head=False, accents=False).animate_canonical(audio)
+    assert np.ptp(quiet["BrowInnerUp"]) < 0.01 < np.ptp(off["BrowInnerUp"])
 
 
 def test_silence_gets_a_calm_idle_face_not_a_frozen_one(silence, caplog):
@@ -138,7 +140,48 @@ def test_same_seed_same_curves_other_seed_other_blinks(speech_line):
     np.testing.assert_array_equal(a["JawOpen"], c["JawOpen"])  # speech does not depend on the seed
 
 
+def test_brows_rise_on_accents_more_in_surprise_less_in_sad_and_fall_in_anger(speech_line):
+    """The face above the mouth speaks: brows and lids move on the accented syllables, by emotion."""
+    audio = load_audio(speech_line)
+    n = int(np.ceil(audio.duration * FPS))
+    pro = analyse(audio.samples, n, FPS)
+    peaks, _ = head.stressed_syllables(pro, FPS)
+    rest = Animation.zeros(canonical_names(), FPS, n, "livelink")
+    added = {e: accents.apply(rest, pro, weights(n, e)) for e in ("neutral", "surprise", "sad", "angry")}
+    brow = {e: a["BrowInnerUp"] for e, a in added.items()}
+    assert 0.1 < brow["neutral"].max() < 0.5
+    assert brow["neutral"][peaks].mean() > 3 * np.median(brow["neutral"])  # on the accents, not a constant mask
+    assert brow["surprise"].max() > 1.4 * brow["neutral"].max() > 3 * brow["sad"].max()
+    assert added["angry"]["BrowDownLeft"].max() > 2 * brow["angry"].max()
+    assert added["surprise"]["EyeWideLeft"].max() > added["sad"]["EyeWideLeft"].max()
+    np.testing.assert_array_equal(added["neutral"]["BrowOuterUpLeft"], added["neutral"]["BrowOuterUpRight"])
+
+
+def test_the_tongue_shows_on_th_when_the_phones_are_known(tmp_path):
+    from tests.conftest import speak
+
+    text = "I think the three thin thieves threw those things there."
+    audio = load_audio(speak(text, tmp_path / "th.wav"))
+    anim = Animator(fps=100, blinks=False, gaze=False, head=False).animate_canonical(audio, text=text)
+    ths = [(s, e) for name, s, e in anim.metadata["phonemes"] if name in accents.TONGUE_PHONES]
+    assert len(ths) >= 6
+    assert all(anim["TongueOut"][int(100 * s):int(100 * e) + 1].max() > 0.25 for s, e in ths)
+    elsewhere = np.ones(anim.n_frames, bool)
+    for s, e in ths:
+        elsewhere[max(int(100 * s) - 3, 0):int(100 * e) + 4] = False
+    assert np.quantile(anim["TongueOut"][elsewhere], 0.9) < 0.1
+
+
+def test_live_accent_brows_ease_up_once_the_syllable_is_heard():
+    """Live, an accent is known only after its peak: the brows then rise without a jump."""
+    t = np.arange(0, 1.0, 1 / FPS)
+    pulse = np.array([accents.heard_pulse(x, 0.3, 0.8, 0.42) for x in t])
+    assert pulse[t < 0.42].max() == 0 and 0.3 < pulse.max() <= 0.8
+    assert np.abs(np.diff(pulse)).max() < 0.15
+
+
 def test_emotions_are_all_known_to_every_post_table():
+    assert set(accents.GAIN) == set(EMOTIONS)
     for table in (blinks.RATE_FACTOR, gaze.EMOTION_GAZE, head.POSE_DEG):
         assert set(table) <= set(EMOTIONS)
 

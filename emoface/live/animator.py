@@ -52,7 +52,7 @@ class LiveAnimator:
         self.fps = animator.fps
         self.rig = load_rig(rig) if rig is not None else animator._rig
         self.canon_rig = load_rig(CANONICAL_RIG)
-        self.idle = LiveIdle(self.fps, animator.seed, animator.blinks, animator.gaze, animator.head)
+        self.idle = LiveIdle(self.fps, animator.seed, animator.blinks, animator.gaze, animator.head, animator.accents)
         self.start_emotion = emotion or EmotionTrack.constant(parse_emotion("neutral"))
         self.reset()
 

@@ -29,7 +29,8 @@ def _common(p) -> None:
                    help="neural (default: 0.14 s behind the audio) or phonetic (phone loop on pieces cut at "
                         "pauses: about 2.4 s behind; also used when the network checkpoint is missing)")
     p.add_argument("--checkpoint", help="network checkpoint (default: the shipped one)")
-    for flag, what in (("blinks", "blinks"), ("gaze", "eye saccades"), ("head", "head motion")):
+    for flag, what in (("blinks", "blinks"), ("gaze", "eye saccades"), ("head", "head motion"),
+                       ("accents", "brows and lids on accents")):
         p.add_argument(f"--no-{flag}", dest=flag, action="store_false", help=f"no {what}")
     p.add_argument("--stats-json", action="store_true", help="print the exit figures as JSON on stdout")
 
@@ -75,7 +76,8 @@ def _setup(args):
     if len(ws) > 1:
         raise InputError(ws[1][0], "one ws:// server per stream")
     emotion = EmotionTrack.constant(parse_emotion(args.emotion, args.intensity))
-    options = dict(fps=args.fps, seed=args.seed, blinks=args.blinks, gaze=args.gaze, head=args.head)
+    options = dict(fps=args.fps, seed=args.seed, blinks=args.blinks, gaze=args.gaze, head=args.head,
+                   accents=args.accents)
     engine = args.engine
     try:
         animator = Animator(engine=engine, checkpoint=args.checkpoint, **options)

@@ -3,8 +3,8 @@
 The batch post-processors (emoface.post) plan a whole line at once and may look ahead (a blink waits for a
 pause it can see coming; a nod peaks on a syllable it has already heard). Live, the same models run as
 event processes: a due blink waits up to a second for a pause or a saccade that actually happens, nods
-start when a stressed syllable has been heard, and the head drifts on causally filtered noise. They keep
-going through silence, so an idle face never freezes.
+and accent brows start when a stressed syllable has been heard, and the head drifts on causally filtered
+noise. They keep going through silence, so an idle face never freezes.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from emoface.animation import Animation
-from emoface.post import blinks, gaze, head
+from emoface.post import accents, blinks, gaze, head
 
 
 class LiveBlinks:
@@ -98,6 +98,7 @@ class LiveHead:
         self.peak_i = -1
         self.last_nod_i = -10 ** 9
         self.nods: list[tuple[float, dict]] = []  # (peak time s, degrees per axis)
+        self.accents: list[tuple[float, float, float]] = []  # (peak s, prominence, heard at s) of syllables
 
     def step(self, i: int, emotion: np.ndarray, loudness: float) -> dict:
         t = i / self.fps
@@ -108,10 +109,12 @@ class LiveHead:
         elif self.peak - self.energy > 0.15:  # the syllable's loudness has fallen: it was a stressed one
             if (self.peak_i - self.last_nod_i) / self.fps >= 0.35:
                 self.nods.append((self.peak_i / self.fps, head.nod_degrees(min(1.0, self.peak), self.rng)))
+                self.accents.append((self.peak_i / self.fps, min(1.0, self.peak), t))
                 self.last_nod_i = self.peak_i
             self.peak, self.peak_i = self.energy, i
         deg = {axis: noise.step() * amp for axis, (noise, amp) in self.drift.items()}
         self.nods = [(p, d) for p, d in self.nods if t - p < 8 * head.NOD_PEAK_S]
+        self.accents = [a for a in self.accents if t - a[0] < 8 * accents.HOLD_S]
         for p, d in self.nods:
             pulse = float(head.nod_pulse(t, p))
             for axis, amount in d.items():
@@ -122,9 +125,10 @@ class LiveHead:
 
 
 class LiveIdle:
-    def __init__(self, fps: float, seed: int = 0, blinks_on=True, gaze_on=True, head_on=True):
+    def __init__(self, fps: float, seed: int = 0, blinks_on=True, gaze_on=True, head_on=True, accents_on=True):
         self.fps, self.seed = fps, seed
         self.on = (blinks_on, gaze_on, head_on)
+        self.accents_on = accents_on
         self.reset()
 
     def reset(self) -> None:
@@ -135,16 +139,19 @@ class LiveIdle:
 
     def apply(self, anim: Animation, first: int, emotion: np.ndarray, loudness: np.ndarray,
               speech: np.ndarray) -> None:
-        """Add head, gaze and blinks to frames first.. of a canonical animation, in place (the batch order)."""
+        """Add head, accents, gaze and blinks to frames first.. of a canonical animation, in place (the batch
+        order). Accents ride on the syllables the head's nod detector has heard (the brows rise as it nods)."""
         blinks_on, gaze_on, head_on = self.on
         n = anim.n_frames
         deg = {axis: np.zeros(n) for axis in ("yaw", "pitch", "roll")}
-        yaw, pitch, k = np.zeros(n), np.zeros(n), np.ones(n)
+        yaw, pitch, k, pulse = np.zeros(n), np.zeros(n), np.ones(n), np.zeros(n)
         for j in range(n):
             i = first + j
-            if head_on:
+            if head_on or self.accents_on:
                 for axis, v in self.head.step(i, emotion[j], float(loudness[j])).items():
                     deg[axis][j] = v
+                for peak, prominence, heard in self.head.accents:
+                    pulse[j] = max(pulse[j], accents.heard_pulse(i / self.fps, peak, prominence, heard))
             shift = False
             if gaze_on:
                 yaw[j], pitch[j], shift = self.gaze.step(i, emotion[j])
@@ -154,6 +161,8 @@ class LiveIdle:
                 k[j] = self.blinks.step(i, emotion[j], anchor=pause or shift)
         if head_on:
             head.write(anim, deg)
+        if self.accents_on:
+            accents.add_brows(anim, pulse, emotion)
         if gaze_on:
             anim.values[:] = gaze.write(anim, yaw, pitch).values
         if blinks_on:

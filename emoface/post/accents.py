@@ -1,0 +1,84 @@
+"""The face above the mouth speaks too: the brows rise on stressed syllables and pitch accents and the lids
+open a little with them; the tongue shows on TH.
+
+Speakers raise their brows on pitch accents and emphasis (Cavé et al. 1996; Flecha-García 2010), more when
+surprised or afraid and hardly at all when sad; an angry speaker lowers them on emphasis instead. Accents are
+the prominent syllables the head nods on (emoface.post.head.stressed_syllables), so brows and nods agree.
+The network learns the mouth from speech but has no reason to move the brows with it (its labels never did),
+and it under-shoots the brief TH tongue; with timed phones (a transcript, or the phonetic engine) the tongue
+comes out between the teeth on each TH/DH.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from emoface.animation import Animation
+from emoface.emotion.spec import EMOTIONS
+from emoface.post.head import stressed_syllables
+from emoface.prosody import Prosody
+
+BROW_RAISE = 0.4  # BrowInnerUp at a fully prominent accent, neutral speech; the outer brows follow at OUTER
+OUTER = 0.7
+BROW_LOWER = 0.35  # BrowDown at a fully prominent accent where the emotion lowers instead (angry)
+LID_WIDE = 0.15  # EyeWide at a fully prominent accent
+# emotion -> (raise, lower, wide) gains at intensity 1
+GAIN = {"neutral": (1.0, 0.0, 1.0), "happy": (1.1, 0.0, 0.8), "surprise": (1.8, 0.0, 1.8),
+        "fear": (1.5, 0.0, 1.6), "sad": (0.3, 0.0, 0.2), "angry": (0.15, 1.0, 0.4), "disgust": (0.3, 0.6, 0.2)}
+RISE_S, HOLD_S = 0.07, 0.25  # the raise leads the accent's peak a little and relaxes over a quarter second
+TONGUE_OUT = 0.35  # TongueOut at the middle of a TH/DH
+TONGUE_PHONES = ("TH", "DH")
+
+
+def accent_pulses(prosody: Prosody, fps: float, n: int) -> np.ndarray:
+    """0..1 per frame: each accent's prominence as a quick rise and a slower relax, overlapping ones capped."""
+    peaks, prominence = stressed_syllables(prosody, fps)
+    t = np.arange(n) / fps
+    out = np.zeros(n)
+    for peak, p in zip(peaks, prominence):
+        d = t - peak / fps
+        shape = np.where(d < 0, np.exp(-0.5 * (d / RISE_S) ** 2), np.exp(-d / HOLD_S))
+        out = np.maximum(out, p * shape)
+    return out
+
+
+def heard_pulse(t: float, peak: float, prominence: float, heard: float) -> float:
+    """The live pulse: an accent is known only once heard, so the brows ease up from then (no jump) and relax
+    from the syllable's peak as in a bake."""
+    rise = min(max((t - heard) / RISE_S, 0.0), 1.0)
+    return prominence * rise * rise * (3 - 2 * rise) * float(np.exp(-max(t - peak, 0.0) / HOLD_S))
+
+
+def _gains(emotion_weights: np.ndarray) -> np.ndarray:
+    table = np.array([GAIN[e] for e in EMOTIONS])  # [7, 3]
+    return emotion_weights @ table  # [n, 3]
+
+
+def apply(anim: Animation, prosody: Prosody, emotion_weights: np.ndarray) -> Animation:
+    """Accent brows and lids added to the curves, and the TH tongue where the animation has timed phones."""
+    out = anim.copy()
+    add_brows(out, accent_pulses(prosody, anim.fps, anim.n_frames), emotion_weights)
+    out["TongueOut"] = np.maximum(out["TongueOut"], tongue(anim))
+    return out
+
+
+def add_brows(anim: Animation, pulse: np.ndarray, emotion_weights: np.ndarray) -> None:
+    """Accent pulses (0..1 per frame) as brow raises or lowers and wider lids, by emotion, in place."""
+    raise_, lower, wide = (pulse[:, None] * _gains(emotion_weights)).T
+    anim["BrowInnerUp"] = anim["BrowInnerUp"] + BROW_RAISE * raise_
+    for side in ("Left", "Right"):
+        anim[f"BrowOuterUp{side}"] = anim[f"BrowOuterUp{side}"] + OUTER * BROW_RAISE * raise_
+        anim[f"BrowDown{side}"] = anim[f"BrowDown{side}"] + BROW_LOWER * lower
+        anim[f"EyeWide{side}"] = anim[f"EyeWide{side}"] + LID_WIDE * wide
+
+
+def tongue(anim: Animation) -> np.ndarray:
+    """TongueOut per frame from the animation's timed phones: a raised-cosine bump over each TH/DH."""
+    t = np.arange(anim.n_frames) / anim.fps
+    out = np.zeros(anim.n_frames)
+    for name, start, end in anim.metadata.get("phonemes") or []:
+        if name in TONGUE_PHONES and end > start:
+            x = np.clip((t - start) / (end - start), 0.0, 1.0)
+            bump = np.where((t >= start - 0.5 / anim.fps) & (t <= end + 0.5 / anim.fps), np.sin(np.pi * x), 0.0)
+            out = np.maximum(out, TONGUE_OUT * bump)
+    return out
