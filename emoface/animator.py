@@ -82,6 +82,8 @@ class Animator:
             anim = head.apply(anim, prosody, weights, head_rng)
         if self.accents:
             anim = accents.apply(anim, prosody, weights)
+            if self._engine.handles_emotion:  # the emotion layer already breathes with the voice
+                anim = accents.breathe(anim, prosody, weights)
         shifts = np.zeros(0, int)
         if self.gaze:
             yaw, pitch, shifts = gaze.plan(n, self.fps, weights, gaze_rng)

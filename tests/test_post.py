@@ -157,6 +157,20 @@ def test_brows_rise_on_accents_more_in_surprise_less_in_sad_and_fall_in_anger(sp
     np.testing.assert_array_equal(added["neutral"]["BrowOuterUpLeft"], added["neutral"]["BrowOuterUpRight"])
 
 
+def test_the_network_s_emotion_breathes_with_the_voice(speech_line):
+    """Not a constant mask: a happy line smiles more on its loud stretches than its quiet ones."""
+    audio = load_audio(speech_line)
+    track = EmotionTrack.constant(parse_emotion("happy"))
+    still = Animator(fps=FPS, blinks=False, gaze=False, head=False, accents=False).animate_canonical(audio, track)
+    moving = Animator(fps=FPS, blinks=False, gaze=False, head=False).animate_canonical(audio, track)
+    pro = analyse(audio.samples, still.n_frames, FPS)
+    talking = pro.speech
+    for name in ("MouthSmileLeft", "CheekSquintLeft"):
+        assert np.std(moving[name][talking]) > 1.5 * np.std(still[name][talking])  # within the speech
+        assert np.corrcoef(moving[name], pro.loudness)[0, 1] > 0.5
+    np.testing.assert_array_equal(moving["JawOpen"], still["JawOpen"])  # the speech itself is left alone
+
+
 def test_the_tongue_shows_on_th_when_the_phones_are_known(tmp_path):
     from tests.conftest import speak
 

@@ -1,12 +1,14 @@
 """The face above the mouth speaks too: the brows rise on stressed syllables and pitch accents and the lids
-open a little with them; the tongue shows on TH.
+open a little with them; the tongue shows on TH; an emotion's expression swells with the voice.
 
 Speakers raise their brows on pitch accents and emphasis (Cavé et al. 1996; Flecha-García 2010), more when
 surprised or afraid and hardly at all when sad; an angry speaker lowers them on emphasis instead. Accents are
 the prominent syllables the head nods on (emoface.post.head.stressed_syllables), so brows and nods agree.
 The network learns the mouth from speech but has no reason to move the brows with it (its labels never did),
 and it under-shoots the brief TH tongue; with timed phones (a transcript, or the phonetic engine) the tongue
-comes out between the teeth on each TH/DH.
+comes out between the teeth on each TH/DH. The network holds an emotion as a near-constant mask (its
+smile or frown varies by about 5% over a line); `breathe` lets louder, higher stretches express more and
+quieter ones less, as the emotion layer does for the phonetic engine.
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ GAIN = {"neutral": (1.0, 0.0, 1.0), "happy": (1.1, 0.0, 0.8), "surprise": (1.8, 
 RISE_S, HOLD_S = 0.07, 0.25  # the raise leads the accent's peak a little and relaxes over a quarter second
 TONGUE_OUT = 0.35  # TongueOut at the middle of a TH/DH
 TONGUE_PHONES = ("TH", "DH")
+ARTICULATORS = ("Jaw", "MouthClose", "MouthRoll", "MouthPress", "MouthFunnel", "MouthPucker", "MouthLowerDown",
+                "MouthUpperUp", "Tongue")  # curves that make the speech sounds: left alone by breathe
+BREATH = 2.5  # how strongly expression follows the voice (the gain's swing around 1, times this)
 
 
 def accent_pulses(prosody: Prosody, fps: float, n: int) -> np.ndarray:
@@ -82,3 +87,25 @@ def tongue(anim: Animation) -> np.ndarray:
             bump = np.where((t >= start - 0.5 / anim.fps) & (t <= end + 0.5 / anim.fps), np.sin(np.pi * x), 0.0)
             out = np.maximum(out, TONGUE_OUT * bump)
     return out
+
+
+def breathe(anim: Animation, prosody: Prosody, emotion_weights: np.ndarray) -> Animation:
+    """Scale the active emotions' expression curves by how the voice carries (louder and higher: more), for
+    engines whose output holds the emotion steady; the speech articulators are not touched."""
+    from emoface.emotion.layer import expressiveness, prototype
+
+    out = anim.copy()
+    carried = expressiveness(prosody, anim.fps) - (0.8 + 0.2 * _smoothed(prosody.speech, anim.fps))
+    share = np.clip(1.0 - emotion_weights[:, EMOTIONS.index("neutral")], 0.0, 1.0)
+    gain = np.clip(1.0 + BREATH * carried * share, 0.6, 1.4)
+    active = [e for k, e in enumerate(EMOTIONS) if e != "neutral" and emotion_weights[:, k].max() > 0.05]
+    for curve in sorted({c for e in active for c in prototype(e)}):
+        if not curve.startswith(ARTICULATORS):
+            out[curve] = np.clip(out[curve] * gain, 0.0, 1.0)
+    return out
+
+
+def _smoothed(speech: np.ndarray, fps: float) -> np.ndarray:
+    from scipy.ndimage import gaussian_filter1d
+
+    return gaussian_filter1d(speech.astype(np.float64), sigma=0.15 * fps, mode="nearest")
