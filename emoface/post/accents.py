@@ -68,13 +68,16 @@ def apply(anim: Animation, prosody: Prosody, emotion_weights: np.ndarray) -> Ani
 
 
 def add_brows(anim: Animation, pulse: np.ndarray, emotion_weights: np.ndarray) -> None:
-    """Accent pulses (0..1 per frame) as brow raises or lowers and wider lids, by emotion, in place."""
+    """Accent pulses (0..1 per frame) as brow raises or lowers and wider lids, by emotion, in place. Each adds
+    within the curve's headroom (v + a * (1 - v)): a brow already high in surprise rises less, never flat-tops."""
     raise_, lower, wide = (pulse[:, None] * _gains(emotion_weights)).T
-    anim["BrowInnerUp"] = anim["BrowInnerUp"] + BROW_RAISE * raise_
+    amounts = {"BrowInnerUp": BROW_RAISE * raise_}
     for side in ("Left", "Right"):
-        anim[f"BrowOuterUp{side}"] = anim[f"BrowOuterUp{side}"] + OUTER * BROW_RAISE * raise_
-        anim[f"BrowDown{side}"] = anim[f"BrowDown{side}"] + BROW_LOWER * lower
-        anim[f"EyeWide{side}"] = anim[f"EyeWide{side}"] + LID_WIDE * wide
+        amounts[f"BrowOuterUp{side}"] = OUTER * BROW_RAISE * raise_
+        amounts[f"BrowDown{side}"] = BROW_LOWER * lower
+        amounts[f"EyeWide{side}"] = LID_WIDE * wide
+    for name, amount in amounts.items():
+        anim[name] = anim[name] + np.minimum(amount, 1.0) * (1.0 - anim[name])
 
 
 def tongue(anim: Animation) -> np.ndarray:
