@@ -6,6 +6,8 @@ Canonical curves are the 61 Live Link Face curves (ARKit 52 + head/eye rotations
 - board: MetaHuman face-board controls over a weighted rig of CTRL_expressions curves, where a 2D control
   (range -1..1) carries two opposite curves: positive values drive one, negative values the other.
 Built-in rigs live in rigs/*.json (emoface._rigs in the wheel); `--rig path.json` loads a user's profile.
+A weighted curve marked "derived" is made from the others for the face's look (the MetaHuman solver's lip push/pull,
+sticky lips, jaw clench): reading back to canonical curves ignores it, so the inverse stays exact.
 Every definition goes through one validator (_from_data): a bad field is one InputError naming the file, never
 NaN in the output. An animation on a user's rig carries the checked profile in its metadata (PROFILE_KEY), so
 a baked file reads back (render, plot, retarget) without the profile file.
@@ -29,7 +31,7 @@ from emoface.jsonio import read_json
 CANONICAL_RIG = "livelink"
 PROFILE_KEY = "rig_profile"  # metadata entry: a user rig's definition, so files baked on it read back
 LIMIT = 1e6  # largest weight or range end a profile may give (beyond it float32 curves lose meaning)
-_CURVE_KEYS = {"name", "from", "range"}
+_CURVE_KEYS = {"name", "from", "range", "derived"}
 _CONTROL_KEYS = {"name", "type", "range", "positive", "negative"}
 
 
@@ -86,13 +88,14 @@ class WeightedRig(Rig):
                 self.weights[r, index[src]] += w
         self.lo = np.array([c["range"][0] for c in curves], np.float32)
         self.hi = np.array([c["range"][1] for c in curves], np.float32)
+        self.derived = np.array([bool(c.get("derived")) for c in curves])
         self._pinv = None
 
     @cached_property
     def _definition(self) -> dict:
         return {"name": self.name, "description": self.description,
-                "curves": [{"name": c["name"], "from": dict(c["from"]), "range": list(c["range"])}
-                           for c in self.curves]}
+                "curves": [{"name": c["name"], "from": dict(c["from"]), "range": list(c["range"]),
+                            **({"derived": True} if c.get("derived") else {})} for c in self.curves]}
 
     def definition(self) -> dict:
         return self._definition
@@ -101,9 +104,13 @@ class WeightedRig(Rig):
         return self.clip(values @ self.weights.T)
 
     def to_canonical(self, values):
-        """Least-squares inverse: exact for values the rig can express (its weights have full column rank)."""
+        """Least-squares inverse through the curves that are not derived: exact for values the rig can express
+        (those weights have full column rank). A derived curve may be gated or netted on a board control, so
+        it would only pull the answer off; a rig of derived curves alone is inverted through all of them."""
         if self._pinv is None:
-            self._pinv = np.linalg.pinv(self.weights)
+            basis = ~self.derived if (~self.derived).any() else np.ones(len(self.names), bool)
+            self._pinv = np.zeros(self.weights.T.shape)
+            self._pinv[:, basis] = np.linalg.pinv(self.weights[basis])
         return (np.asarray(values, np.float64) @ self._pinv.T).astype(np.float32)
 
 
@@ -200,6 +207,7 @@ def _weighted_curves(data: dict, source: str, canonical: "WeightedRig | None") -
     "range": [lo, hi]}} and the list form [{"name", "from", "range"}] say the range too. Without a range a
     curve that can only be positive is a blend shape weight, clipped to 0-1; one whose weights can make it
     negative is not clipped: it spans what its weights reach ({"HeadYaw": 180} gives -180..180 degrees).
+    "derived": true marks a curve that reading back ignores (see WeightedRig.to_canonical).
     """
     curves = data.get("curves")
     if isinstance(curves, dict):
@@ -228,7 +236,10 @@ def _weighted_curves(data: dict, source: str, canonical: "WeightedRig | None") -
             span = (0.0, 1.0)
         else:
             span = _default_range(resolved, canonical)
-        out.append({"name": name, "from": resolved, "range": span})
+        derived = c.get("derived", False)
+        if not isinstance(derived, bool):
+            raise InputError(source, f"{where}: derived must be true or false (got {_show(derived)})")
+        out.append({"name": name, "from": resolved, "range": span, **({"derived": True} if derived else {})})
     return out
 
 

@@ -5,7 +5,12 @@
 
 The MetaHuman face-board -> CTRL_expressions table below is ours: each board control drives the curve(s)
 named after it; a control whose range spans -1..1 drives one curve when positive and its opposite when
-negative ("positive" is the direction of the range's max, so mirrored right-side controls stay correct).
+negative ("positive" is the direction of the range's max, as the reference CSV gives it: both sides share
+one sign, so a symmetric face moves the left and right controls alike).
+
+Canonical -> CTRL_expressions is Epic's mh_arkit_mapping_pose (one pose per ARKit shape), kept where it is
+left/right symmetric, plus SOLVER: what a MetaHuman's own solver also moves for speech and emotion (see there).
+The build checks that every weight has its mirror image, so left and right curves can only map alike.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -108,6 +114,75 @@ CENTRE = {
 MOUTH_CLOSE = [("mouthLipsTogetherUL", 1.0), ("mouthLipsTogetherUR", 1.0),
                ("mouthLipsTogetherDL", 1.0), ("mouthLipsTogetherDR", 1.0)]
 
+# Ours: the curves a MetaHuman's solver moves for speech and emotion that Epic's one-pose-per-shape mapping
+# leaves still (FACS action units in parentheses). Expression curve -> {canonical curve:
+# weight}; {S} is the side letter L/R and {Side} the canonical Left/Right of the same side; a canonical name
+# without {Side} (MouthClose, JawOpen) drives both sides alike, and a centre curve takes {Side} from both.
+# A curve Epic's mapping already makes only gains non-negative terms, so it stays the linear image the
+# inverse reads back; every other curve here is "derived" (reading back ignores it) and may be gated by a
+# negative weight: 0.6 MouthPress - 1.0 JawOpen clenches the jaw only while it is shut (curves clip at 0).
+# Weights keep a full-strength source inside the curve's 0..1, at about what an animator keys.
+SOLVER = {
+    # brows and eyes
+    "browLateral{S}": {"BrowDown{Side}": 0.5},  # the corrugator draws the brows in as it lowers them (AU4)
+    "eyeCheekRaise{S}": {"MouthSmile{Side}": 0.35},  # a felt smile lifts the cheek (AU6 with AU12)
+    "eyeFaceScrunch{S}": {"NoseSneer{Side}": 0.5, "EyeSquint{Side}": 0.25},  # disgust/anger scrunch (AU9+7)
+    "eyeLidPress{S}": {"EyeSquint{Side}": 0.3},  # the lid tightener presses the lids (AU7)
+    "eyeLowerLidUp{S}": {"EyeSquint{Side}": 0.4, "CheekSquint{Side}": 0.3},  # AU7 and the cheek push it up
+    "eyeUpperLidUp{S}": {"EyeWide{Side}": 0.3},  # the upper lid raiser beyond the widen pose (AU5)
+    "eyeRelax{S}": {"MouthFrown{Side}": 0.2},  # sadness lets the upper lids droop (AU41 with AU15)
+    "eyePupilWide{S}": {"EyeWide{Side}": 0.2},  # fear and surprise dilate the pupils (arousal)
+    # nose and cheeks
+    "noseNasolabialDeepen{S}": {"MouthSmile{Side}": 0.4, "NoseSneer{Side}": 0.4,
+                                "MouthUpperUp{Side}": 0.2},  # the fold deepens as lip levators pull
+    "noseWrinkleUpper{S}": {"NoseSneer{Side}": 0.5},  # a strong sneer wrinkles the bridge too
+    "noseNostrilDilate{S}": {"NoseSneer{Side}": 0.3, "MouthSmile{Side}": 0.15},  # sneer flares, smile widens
+    # mouth corners
+    "mouthDimple{S}": {"MouthSmile{Side}": 0.15},  # the buccinator dimples a smile's corner
+    "mouthCornerUp{S}": {"MouthSmile{Side}": 0.25},  # the smile lifts as well as pulls (AU12)
+    "mouthCornerDown{S}": {"MouthFrown{Side}": 0.3},  # the frown drops the corner (AU15)
+    "mouthCornerWide{S}": {"MouthStretch{Side}": 0.3, "MouthSmile{Side}": 0.2},  # stretch and smile widen
+    "mouthCornerNarrow{S}": {"MouthPucker": 0.3, "MouthFunnel": 0.2},  # rounding brings corners in
+    "mouthCornerSharpenU{S}": {"MouthPress{Side}": 0.3, "MouthStretch{Side}": 0.2},  # pressed lips: sharp
+    "mouthCornerSharpenD{S}": {"MouthPress{Side}": 0.3, "MouthStretch{Side}": 0.2},
+    "mouthCornerRounderU{S}": {"MouthPucker": 0.3, "MouthFunnel": 0.2},  # rounded lips: round corners
+    "mouthCornerRounderD{S}": {"MouthPucker": 0.3, "MouthFunnel": 0.2},
+    "mouthSharpCornerPull{S}": {"MouthDimple{Side}": 0.4, "MouthSmile{Side}": 0.2},  # tight pull (AU14)
+    "mouthStretchLipsClose{S}": {"MouthStretch{Side}": 0.5, "JawOpen": -0.8},  # a stretch on a shut jaw
+    # lips: push/pull, thickness, towards the teeth, bites
+    "mouthLipsPushU{S}": {"MouthPucker": 0.4, "MouthFunnel": 0.3},  # rounding pushes the lips out
+    "mouthLipsPushD{S}": {"MouthPucker": 0.4, "MouthFunnel": 0.3},
+    "mouthLipsPullU{S}": {"MouthStretch{Side}": 0.3, "MouthSmile{Side}": 0.2},  # and spreading pulls them in
+    "mouthLipsPullD{S}": {"MouthStretch{Side}": 0.3, "MouthSmile{Side}": 0.2},
+    "mouthLipsThickU{S}": {"MouthPucker": 0.3},  # pursed lips bunch up
+    "mouthLipsThickD{S}": {"MouthPucker": 0.3},
+    "mouthLipsThinU{S}": {"MouthPress{Side}": 0.3, "MouthRollUpper": 0.3},  # pressed or rolled lips thin
+    "mouthLipsThinD{S}": {"MouthPress{Side}": 0.3, "MouthRollLower": 0.3},
+    "mouthLipsTightenU{S}": {"MouthPress{Side}": 0.4},  # the lip tightener of anger (AU23)
+    "mouthLipsTightenD{S}": {"MouthPress{Side}": 0.4},
+    "mouthLipsPress{S}": {"MouthPress{Side}": 0.5},  # the upper lip presses down on the lower (AU24)
+    "mouthUpperLipTowardsTeeth{S}": {"MouthStretch{Side}": 0.25, "MouthSmile{Side}": 0.15},  # spread lips
+    "mouthLowerLipTowardsTeeth{S}": {"MouthStretch{Side}": 0.25, "MouthSmile{Side}": 0.15},  # hug the teeth
+    "mouthLowerLipBite{S}": {"MouthRollLower": 0.25},  # f/v: the lower lip tucks under the upper teeth
+    "mouthUpperLipBite{S}": {"MouthRollUpper": 0.25},
+    # closures: sticky lips, lips together, the jaw clenched
+    "mouthLipsSticky{S}Ph1": {"MouthClose": 0.5, "MouthPress{Side}": 0.3},  # lips part late after a closure
+    "mouthStickyUIN{S}": {"MouthClose": 0.6, "MouthPress{Side}": 0.3},  # stickiest near the middle
+    "mouthStickyDIN{S}": {"MouthClose": 0.6, "MouthPress{Side}": 0.3},
+    "mouthStickyUOUT{S}": {"MouthClose": 0.3, "MouthPress{Side}": 0.2},
+    "mouthStickyDOUT{S}": {"MouthClose": 0.3, "MouthPress{Side}": 0.2},
+    "mouthStickyUC": {"MouthClose": 0.6, "MouthPress{Side}": 0.15},
+    "mouthStickyDC": {"MouthClose": 0.6, "MouthPress{Side}": 0.15},
+    "jawClench{S}": {"MouthPress{Side}": 0.6, "JawOpen": -1.0},  # the masseter bulges only on a shut jaw
+    "jawChinCompress{S}": {"MouthShrugLower": 0.4, "MouthPress{Side}": 0.2},  # the mentalis in a pout (AU17)
+    # whole mouth, neck, tongue
+    "mouthUp": {"NoseSneer{Side}": 0.1},  # the sneer hikes the whole mouth (AU9/10)
+    "mouthDown": {"MouthFrown{Side}": 0.1},  # the frown lets it sag
+    "neckStretch{S}": {"MouthStretch{Side}": 0.4, "MouthFrown{Side}": 0.2},  # the platysma tenses (AU21)
+    "tongueTipUp": {"TongueOut": 0.3},  # in speech the network's TongueOut is the dental th: tip to teeth
+}
+SIDES = (("L", "Left"), ("R", "Right"))
+
 
 def lower_camel(name: str) -> str:
     return name[0].lower() + name[1:]
@@ -123,6 +198,56 @@ def board_curves(channel: str, control_type: str):
     side, rest = key[0], key[2:]
     pos, neg = SIDED[rest]
     return pos.format(S=side), (neg.format(S=side) if neg else None)
+
+
+def swap_words(name: str) -> str:
+    return re.sub("Left|Right", lambda m: "Right" if m.group() == "Left" else "Left", name)
+
+
+def mirror_expression(name: str) -> str:
+    """The curve's left/right mirror image: side letter swapped (eyeBlinkL -> eyeBlinkR) and any direction too
+    (eyeLookLeftL -> eyeLookRightR, jawLeft -> jawRight)."""
+    for pos, neg in SIDED.values():
+        for t in (pos, neg):
+            if t and name in (t.format(S="L"), t.format(S="R")):
+                return swap_words(t.format(S="R" if name == t.format(S="L") else "L"))
+    return swap_words(name)
+
+
+def symmetric(mapping: dict) -> dict:
+    """Epic's mapping without the keys whose mirror image it lacks (a 0.031 browLateralL on ten unrelated
+    shapes and never a right one, mouthDimpleR 0.003 on the right smile only, tongueRight on tongue-out)."""
+    weight = {(a, c): w for a, pairs in mapping.items() for c, w in pairs}
+    out = {}
+    for a, pairs in mapping.items():
+        kept = [(c, w) for c, w in pairs if weight.get((swap_words(a), mirror_expression(c))) == w]
+        for c, w in pairs:
+            if (c, w) not in kept:
+                print(f"dropped Epic's unmirrored {a} -> {c} {w}")
+        out[a] = kept
+    return out
+
+
+def solver_weights() -> dict:
+    """SOLVER expanded to both sides: {expression curve: {canonical curve: weight}}."""
+    out = {}
+    for curve, weights in SOLVER.items():
+        sides = SIDES if "{S}" in curve else [(None, None)]
+        for letter, side in sides:
+            name = curve.format(S=letter) if letter else curve
+            for src, w in weights.items():
+                for s in ([side] if side else [x for _, x in SIDES]) if "{Side}" in src else [None]:
+                    key = src.format(Side=s) if s else src
+                    out.setdefault(name, {})[key] = round(out.get(name, {}).get(key, 0.0) + w, 6)
+    return out
+
+
+def check_mirrored(sources: dict) -> None:
+    """Every weight has its mirror image: left and right curves map alike."""
+    for c, weights in sources.items():
+        for a, w in weights.items():
+            m = sources.get(mirror_expression(c), {}).get(swap_words(a))
+            assert m == w, f"{c} <- {a} {w}: its mirror {mirror_expression(c)} <- {swap_words(a)} has {m}"
 
 
 def as_list(x):
@@ -150,7 +275,7 @@ def build(reference: Path) -> None:
         "curves": [{"name": lower_camel(n), "from": {n: 1.0}, "range": [0.0, 1.0]} for n in live[:52]],
     })
 
-    mapping = json.loads((reference / "arkit_to_metahuman_expressions.json").read_text())
+    mapping = symmetric(json.loads((reference / "arkit_to_metahuman_expressions.json").read_text()))
     mapping["MouthClose"] = MOUTH_CLOSE
     controls = list(csv.DictReader(open(reference / "metahuman_face_controls_174.csv")))
     board = []
@@ -172,11 +297,22 @@ def build(reference: Path) -> None:
     for arkit_name, pairs in mapping.items():
         for c, w in pairs:
             sources[c][arkit_name] = round(sources[c].get(arkit_name, 0.0) + float(w), 6)
+    basis = {c for c, weights in sources.items() if weights}
+    for c, weights in solver_weights().items():
+        assert c in sources, f"SOLVER names {c!r}, which is no curve of the face board"
+        for a, w in weights.items():
+            assert a in live, f"SOLVER: {c} <- unknown canonical curve {a!r}"
+            assert w >= 0 or c not in basis, f"SOLVER: {c} is Epic's curve: only non-negative terms ({a} {w})"
+            sources[c][a] = round(sources[c].get(a, 0.0) + w, 6)
+    check_mirrored(sources)
     write("metahuman-expressions", {
         "name": "metahuman-expressions",
         "description": "MetaHuman CTRL_expressions_* animation curves (what the face board drives), from "
-                       "ARKit curves through Epic's mh_arkit_mapping_pose weights; MouthClose -> lipsTogether.",
-        "curves": [{"name": "CTRL_expressions_" + c, "from": sources[c], "range": [0.0, 1.0]} for c in expr_names],
+                       "ARKit curves through Epic's mh_arkit_mapping_pose weights (MouthClose -> lipsTogether), "
+                       "plus the curves a MetaHuman's solver moves for speech and emotion (derived: cheek raise, "
+                       "sticky lips, lip rolls, push/pull, jaw clench, ...; see tools/build_rigs.py SOLVER).",
+        "curves": [{"name": "CTRL_expressions_" + c, "from": sources[c], "range": [0.0, 1.0],
+                    **({} if c in basis or not sources[c] else {"derived": True})} for c in expr_names],
     })
     for ctl in board:
         ctl["positive"] = ["CTRL_expressions_" + c for c in ctl["positive"]]
