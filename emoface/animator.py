@@ -48,7 +48,8 @@ class Animator:
 
     def animate(self, audio: Audio, emotion: EmotionTrack | None = None, text: str | None = None) -> Animation:
         """One line of speech -> an Animation on this animator's rig."""
-        return retarget(self.animate_canonical(audio, emotion, text), self._rig)
+        anim = retarget(self.animate_canonical(audio, emotion, text), self._rig)
+        return accents.tongue_tip(anim) if self.accents else anim
 
     def animate_canonical(self, audio: Audio, emotion=None, text=None) -> Animation:
         emotion = emotion or EmotionTrack.constant(parse_emotion("neutral"))

@@ -186,6 +186,23 @@ def test_the_tongue_shows_on_th_when_the_phones_are_known(tmp_path):
     assert np.quantile(anim["TongueOut"][elsewhere], 0.9) < 0.1
 
 
+def test_metahuman_tongue_tip_rises_on_l_t_d_n_th(tmp_path):
+    """The MetaHuman rigs have a tongue tip the canonical curves cannot drive: the timed phones do."""
+    from tests.conftest import speak
+
+    text = "Little Ted told Nan the tale."
+    audio = load_audio(speak(text, tmp_path / "l.wav"))
+    for rig, curve in (("metahuman-expressions", "CTRL_expressions_tongueTipUp"),
+                       ("metahuman", "CTRL_C_tongue_tip-translateY")):
+        anim = Animator(fps=100, rig=rig, blinks=False, gaze=False, head=False).animate(audio, text=text)
+        tips = [(s, e) for n, s, e in anim.metadata["phonemes"] if n in accents.TIP_PHONES]
+        assert len(tips) >= 6
+        assert all(anim[curve][int(100 * s):int(100 * e) + 1].max() > 0.4 for s, e in tips)
+        quiet = Animator(fps=100, rig=rig, blinks=False, gaze=False, head=False, accents=False).animate(audio,
+                                                                                                   text=text)
+        assert quiet[curve].max() < 0.4
+
+
 def test_live_accent_brows_ease_up_once_the_syllable_is_heard():
     """Live, an accent is known only after its peak: the brows then rise without a jump."""
     t = np.arange(0, 1.0, 1 / FPS)

@@ -30,6 +30,9 @@ GAIN = {"neutral": (1.0, 0.0, 1.0), "happy": (1.1, 0.0, 0.8), "surprise": (1.8, 
 RISE_S, HOLD_S = 0.07, 0.25  # the raise leads the accent's peak a little and relaxes over a quarter second
 TONGUE_OUT = 0.35  # TongueOut at the middle of a TH/DH
 TONGUE_PHONES = ("TH", "DH")
+TIP_PHONES = ("L", "T", "D", "N", "TH", "DH")  # the tongue tip goes up to the ridge or the teeth
+TIP_UP = 0.6
+TIP_CURVES = ("CTRL_expressions_tongueTipUp", "CTRL_C_tongue_tip-translateY")  # MetaHuman: up is positive
 ARTICULATORS = ("Jaw", "MouthClose", "MouthRoll", "MouthPress", "MouthFunnel", "MouthPucker", "MouthLowerDown",
                 "MouthUpperUp", "Tongue")  # curves that make the speech sounds: left alone by breathe
 BREATH = 2.5  # how strongly expression follows the voice (the gain's swing around 1, times this)
@@ -82,13 +85,31 @@ def add_brows(anim: Animation, pulse: np.ndarray, emotion_weights: np.ndarray) -
 
 def tongue(anim: Animation) -> np.ndarray:
     """TongueOut per frame from the animation's timed phones: a raised-cosine bump over each TH/DH."""
+    return TONGUE_OUT * _bumps(anim, TONGUE_PHONES)
+
+
+def tongue_tip(anim: Animation) -> Animation:
+    """On a rig with a tongue-tip control (the MetaHuman ones), the tip up for L, T, D, N and TH from the timed
+    phones: the canonical curves have only TongueOut, so the phones carry what they cannot."""
+    names = [n for n in TIP_CURVES if n in anim.names]
+    if not names or not anim.metadata.get("phonemes"):
+        return anim
+    out = anim.copy()
+    bump = TIP_UP * _bumps(anim, TIP_PHONES)
+    for name in names:
+        out[name] = np.clip(np.maximum(out[name], bump), -1.0, 1.0)
+    return out
+
+
+def _bumps(anim: Animation, phones: tuple[str, ...]) -> np.ndarray:
+    """0..1 per frame: a raised cosine over each of the animation's timed phones named in `phones`."""
     t = np.arange(anim.n_frames) / anim.fps
     out = np.zeros(anim.n_frames)
     for name, start, end in anim.metadata.get("phonemes") or []:
-        if name in TONGUE_PHONES and end > start:
+        if name in phones and end > start:
             x = np.clip((t - start) / (end - start), 0.0, 1.0)
-            bump = np.where((t >= start - 0.5 / anim.fps) & (t <= end + 0.5 / anim.fps), np.sin(np.pi * x), 0.0)
-            out = np.maximum(out, TONGUE_OUT * bump)
+            inside = (t >= start - 0.5 / anim.fps) & (t <= end + 0.5 / anim.fps)
+            out = np.maximum(out, np.where(inside, np.sin(np.pi * x), 0.0))
     return out
 
 
