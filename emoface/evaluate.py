@@ -3,7 +3,7 @@
 References: silver labels (phonetic engine with the transcript) for held-out speech-en speakers, the
 held-out FACEGOOD clip's captured mouth curves, and held-out GRID s1 clips captured from video by
 `emoface capture` (the mouth curves it measures well, CAPTURE_TRUSTED). Systems see no transcript.
-Everything at 100 frames/s, neutral emotion, no blinks/gaze/head (they are not what is measured here).
+Everything at 100 frames/s, neutral emotion, no blinks/gaze/head/accents (they are not what is measured here).
 """
 
 from __future__ import annotations
@@ -97,9 +97,9 @@ def score(pred: np.ndarray, ref, phones) -> dict:
 def run(shared: Path, cache: Path, checkpoint=None) -> dict:
     systems = {
         "network (no transcript)": Animator(engine="neural", checkpoint=checkpoint, fps=FRAME_RATE, blinks=False,
-                                            gaze=False, head=False),
+                                            gaze=False, head=False, accents=False),
         "phonetic engine (no transcript)": Animator(engine="phonetic", fps=FRAME_RATE, blinks=False, gaze=False,
-                                                    head=False),
+                                                    head=False, accents=False),
     }
     results: dict = {}
     for group, audio, ref, phones in references(shared, cache):

@@ -180,7 +180,7 @@ class PhoneticStreamer(LiveAnimator):
     def __init__(self, animator: Animator, emotion: EmotionTrack | None = None, rig=None):
         if animator.engine != "phonetic":
             raise ValueError("PhoneticStreamer runs the phonetic engine")
-        self.batch = Animator(engine="phonetic", fps=animator.fps, blinks=False, gaze=False, head=False,
+        self.batch = Animator(engine="phonetic", fps=animator.fps, blinks=False, gaze=False, head=False, accents=False,
                               smooth=animator.smooth, recognizer=animator.recognizer)
         super().__init__(animator, emotion, rig)
 

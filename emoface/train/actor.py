@@ -58,7 +58,7 @@ def score(checkpoint, clips) -> dict:
     from emoface.rigs import canonical_names
 
     animator = Animator(engine="neural", checkpoint=str(checkpoint), fps=FRAME_RATE, blinks=False, gaze=False,
-                        head=False)
+                        head=False, accents=False)
     names = canonical_names()
     jaw, mouth, l1 = [], [], []
     for clip in clips:

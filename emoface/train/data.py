@@ -92,7 +92,8 @@ def silver_labels(audio, text: str, speaker: str, source: str = "speech-en") -> 
     from emoface.animator import Animator
     from emoface.prosody import analyse
 
-    animator = Animator(engine="phonetic", fps=FRAME_RATE, blinks=False, gaze=False, head=False, smooth=True)
+    animator = Animator(engine="phonetic", fps=FRAME_RATE, blinks=False, gaze=False, head=False, accents=False,
+                        smooth=True)
     anim = animator.animate_canonical(audio, None, text)
     if anim.metadata.get("phoneme_source") != "aligned":
         return None
