@@ -30,7 +30,7 @@ def main() -> int:
     args = ap.parse_args()
     import numpy as np
 
-    basis = build_basis(load_mesh(args.head))
+    basis = build_basis(load_mesh(args.head, paint=False))  # the bare head, as the shipped basis was measured
     basis.save(args.output)
     size = np.linalg.norm(basis.deltas[:, SOLVED, :2].reshape(len(basis.names), -1), axis=1)
     size /= size.max()

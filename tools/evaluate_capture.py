@@ -65,7 +65,7 @@ def round_trip(shared: Path, tmp: Path) -> dict:
     ict_path = shared / "assets" / "ict-facekit" / "ict_facekit_arkit.npz"
     heads = {"built-in head": (default_head(), "default")}
     if ict_path.is_file():
-        heads["ICT FaceKit"] = (load_mesh(ict_path), str(ict_path))
+        heads["ICT FaceKit"] = (load_mesh(ict_path, paint=False), str(ict_path))  # bare, as the basis
     takes = {"range of motion": [exercise()], "spoken lines": list(spoken_lines(tmp))}
     shipped = load_basis()
     results = {}

@@ -56,7 +56,7 @@ def load_basis(spec: str | Path | None = None) -> Basis:
         raise InputError(where, f"not a capture basis or blendshape head ({exc})") from None
     from emoface.render.mesh import load_mesh
 
-    return build_basis(load_mesh(where))
+    return build_basis(load_mesh(where, paint=False))
 
 
 def shipped_digest() -> str:

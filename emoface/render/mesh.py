@@ -206,9 +206,11 @@ def material_for(name: str) -> tuple[tuple, float, bool]:
     return SKIN, 0.6, False
 
 
-def load_mesh(path) -> BlendshapeMesh:
+def load_mesh(path, paint: bool = True) -> BlendshapeMesh:
     """Read a blendshape npz; one clear InputError naming the file when it is not one (every array is checked
-    for shape, index range and finite values here, so nothing NaN or out of range reaches a video)."""
+    for shape, index range and finite values here, so nothing NaN or out of range reaches a video). A head with
+    no colours of its own is painted (emoface.render.paint) unless `paint` is False: the bare head, with only
+    the irises drawn, is what the capture basis was measured on."""
     path = Path(path)
     if not path.is_file():
         raise InputError(path, "mesh file not found")
@@ -249,7 +251,11 @@ def load_mesh(path) -> BlendshapeMesh:
         if colors.ndim != 2 or colors.shape[0] != n or colors.shape[1] not in (3, 4):
             raise InputError(path, f"vertex_colors must be [{n} vertices, 3 or 4], got {colors.shape}")
         colors = colors[:, :3] / 255.0 if colors.max() > 1.0 else colors[:, :3]
-    elif any(is_eyeball(p.name) for p in parts):
+    elif paint and "group_colors" not in arrays:  # no colours of its own: paint what a texture would show
+        from emoface.render.paint import paint as paint_head
+
+        colors = paint_head(neutral, parts)
+    elif any(is_eyeball(p.name) for p in parts):  # the bare head: only the eyes get an iris
         colors = np.ones((n, 3), np.float32)
         for p in parts:
             if is_eyeball(p.name) and p.end > p.start:

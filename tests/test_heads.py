@@ -1,0 +1,99 @@
+"""The heads people see: the built-in one (always) and ICT FaceKit (with ../shared): shapes that do what
+Apple's reference shows, and a scanned head painted where it brings no textures."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from emoface.capture.basis import canonical_shapes
+from emoface.render.default_head import default_head
+from emoface.render.mesh import is_eyeball, load_mesh
+
+ICT = Path(__file__).resolve().parents[2] / "shared" / "assets" / "ict-facekit" / "ict_facekit_arkit.npz"
+
+
+HEADS = [pytest.param("built-in", id="built-in"),
+         pytest.param("ict", id="ict", marks=pytest.mark.skipif(not ICT.is_file(), reason="needs ../shared"))]
+
+
+def load(name):
+    return default_head() if name == "built-in" else load_mesh(ICT)
+
+
+def skin_of(mesh) -> np.ndarray:
+    """Indices of the face's own skin (the first part: the built-in head's `skin`, ICT's `face`)."""
+    part = mesh.parts[0]
+    return np.arange(part.start, part.end)
+
+
+def shape(mesh, canonical: str) -> np.ndarray:
+    """[V, 3] motion of a canonical curve at 1.0 (both halves of a split shape)."""
+    return sum(mesh.shape_delta(mesh.shape_names[k]) for k in canonical_shapes(mesh.shape_names)[canonical])
+
+
+def eyes_and_chin(mesh):
+    skin = mesh.neutral[skin_of(mesh)]
+    front = skin[:, 2] > np.percentile(skin[:, 2], 60)
+    midline = np.flatnonzero((np.abs(skin[:, 0] - np.median(skin[:, 0])) < 0.5) & front)
+    chin = skin_of(mesh)[midline[np.argmin(skin[midline, 1])]]
+    eye_y = np.mean([c[1] for _, _, c in mesh.eyeballs()])
+    return eye_y, chin
+
+
+@pytest.mark.parametrize("name", HEADS)
+def test_jaw_open_drops_the_chin(name):
+    mesh = load(name)
+    eye_y, chin = eyes_and_chin(mesh)
+    drop = -shape(mesh, "JawOpen")[chin, 1]
+    assert drop > 0.1 * (eye_y - mesh.neutral[chin, 1])
+
+
+@pytest.mark.parametrize("name", HEADS)
+def test_pucker_narrows_the_mouth(name):
+    mesh = load(name)
+    skin = skin_of(mesh)
+    left = skin[np.argmax(np.abs(shape(mesh, "MouthSmileLeft")[skin]).sum(1))]  # the corners the smiles pull
+    right = skin[np.argmax(np.abs(shape(mesh, "MouthSmileRight")[skin]).sum(1))]
+    puckered = mesh.neutral + shape(mesh, "MouthPucker")
+    rest_w = np.linalg.norm(mesh.neutral[left] - mesh.neutral[right])
+    assert np.linalg.norm(puckered[left] - puckered[right]) < 0.92 * rest_w
+
+
+@pytest.mark.parametrize("name", HEADS)
+def test_no_tooth_in_front_of_the_lips_at_rest(name):
+    from scipy.spatial import cKDTree
+
+    mesh = load(name)
+    teeth = np.concatenate([np.arange(p.start, p.end) for p in mesh.parts if "teeth" in p.name and not p.hidden])
+    skin = mesh.neutral[skin_of(mesh)]
+    tree = cKDTree(skin[:, :2])
+    scale = float(np.ptp(mesh.neutral[teeth, 0]))
+    for v in mesh.neutral[teeth]:
+        near = tree.query_ball_point(v[:2], 0.05 * scale)
+        if near:  # the skin over this tooth, seen from the front
+            assert v[2] < skin[near, 2].max(), v
+
+
+@pytest.mark.skipif(not ICT.is_file(), reason="needs ../shared")
+def test_a_head_without_textures_is_painted_readable():
+    """ICT FaceKit brings no colours: lash cards are hidden (opaque they draw black bars), brows are painted on
+    the skin over the eyes, and the mouth darkens toward its back (an open jaw shows a mouth, not pink)."""
+    mesh = load_mesh(ICT)
+    assert all(p.hidden for p in mesh.parts if "lash" in p.name)
+    colors = mesh.colors()[:, :3].mean(axis=1)
+    skin = skin_of(mesh)
+    for part, _, centre in mesh.eyeballs():
+        r = float(np.median(np.linalg.norm(mesh.neutral[part.start:part.end] - centre, axis=1)))
+        v = mesh.neutral[skin]
+        above = skin[(np.abs(v[:, 0] - centre[0]) < r) & (v[:, 2] > centre[2]) & (v[:, 1] > centre[1] + r)
+                     & (v[:, 1] < centre[1] + 5 * r)]
+        darkest = above[colors[above] < np.percentile(colors[above], 15)]
+        assert colors[darkest].mean() < 0.6 * np.median(colors[above])  # a brow, not a shadow
+        height = (mesh.neutral[darkest, 1] - centre[1]) / r
+        assert 1.2 < np.median(height) < 2.6  # over the eye, where brows grow
+    mouth = next(p for p in mesh.parts if p.name.startswith("mouth"))
+    z, c = mesh.neutral[mouth.start:mouth.end, 2], colors[mouth.start:mouth.end]
+    assert c[z < np.percentile(z, 20)].mean() < 0.6 * c[z > np.percentile(z, 80)].mean()
+    socket, eyeball = mesh.part("eye_socket_l"), next(p for p in mesh.parts if is_eyeball(p.name))
+    assert socket.color != eyeball.color  # the socket lining is not painted as sclera
