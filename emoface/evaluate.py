@@ -82,9 +82,10 @@ def score(pred: np.ndarray, ref, phones) -> dict:
     pred, target = pred[:n], ref.labels[:n]
     cols = [names.index(c) for c in MOUTH if ref.mask[names.index(c)]]
     jaw = names.index("JawOpen")
-    rs = [pearson(pred[:, c], target[:, c]) for c in cols if np.std(target[:, c]) > 1e-4]
+    per_curve = {names[c]: pearson(pred[:, c], target[:, c]) for c in cols if np.std(target[:, c]) > 1e-4}
     vel = np.abs(np.diff(pred[:, cols], axis=0) - np.diff(target[:, cols], axis=0)).mean() * FRAME_RATE
-    out = {"jaw_r": pearson(pred[:, jaw], target[:, jaw]), "mouth_r": float(np.mean(rs)), "vel_err": float(vel)}
+    out = {"jaw_r": pearson(pred[:, jaw], target[:, jaw]), "mouth_r": float(np.mean(list(per_curve.values()))),
+           "vel_err": float(vel), "per_curve": [per_curve]}
     if phones:
         from emoface.animation import Animation
 
@@ -109,9 +110,10 @@ def run(shared: Path, cache: Path, checkpoint=None) -> dict:
         for name, pred in preds.items():
             s = score(pred, ref, phones)
             bucket = results.setdefault(group, {}).setdefault(name, {"jaw_r": [], "mouth_r": [], "vel_err": [],
-                                                                     "closed": [], "shut_vowels": [], "clips": 0})
+                                                                     "closed": [], "shut_vowels": [], "clips": 0,
+                                                                     "per_curve": []})
             for k, v in s.items():
-                bucket[k] += v if k in ("closed", "shut_vowels") else [v]
+                bucket[k] += v if k in ("closed", "shut_vowels", "per_curve") else [v]
             bucket["clips"] += 1
     return results
 
@@ -119,7 +121,7 @@ def run(shared: Path, cache: Path, checkpoint=None) -> dict:
 def markdown(results: dict, command: str) -> str:
     lines = ["# Evaluation: network vs phonetic engine vs loudness baseline", "",
              f"Command: `{command}` ({time.strftime('%Y-%m-%d')}). No system sees a transcript; neutral emotion; "
-             "100 frames/s; blinks, gaze and head off.", "",
+             "100 frames/s; blinks, gaze, head and accents off.", "",
              "- References: **silver labels** (the phonetic engine *with* the transcript, forced-aligned) for the "
              "held-out speech-en speakers, the **captured** mouth curves of the held-out FACEGOOD clip "
              "(only its valid jaw/mouth curves are scored), and **GRID s1 captured from video** by `emoface "
@@ -142,6 +144,12 @@ def markdown(results: dict, command: str) -> str:
             shut = f"{100 * shut / frames:.1f}% of {frames}" if frames else "-"
             lines.append(f"| {name} | {b['clips']} | {np.mean(b['jaw_r']):.3f} | {np.mean(b['mouth_r']):.3f} | "
                          f"{np.mean(b['vel_err']):.3f} | {closed} | {shut} |")
+        lines += ["", "Mean r per mouth curve (clips where the reference moves):", "",
+                  "| system | " + " | ".join(MOUTH) + " |", "|---|" + "---|" * len(MOUTH)]
+        for name, b in systems.items():
+            cells = [np.mean([d[c] for d in b["per_curve"] if c in d]) if any(c in d for d in b["per_curve"])
+                     else None for c in MOUTH]
+            lines.append(f"| {name} | " + " | ".join("-" if v is None else f"{v:.2f}" for v in cells) + " |")
         lines.append("")
     lines += ["How well `emoface capture` itself measures a face (rendered heads with known curves, GRID against its "
               "aligned transcripts): [CAPTURE.md](CAPTURE.md). Fine-tuning on one actor's captured takes, before "

@@ -53,7 +53,8 @@ FaceNet (`emoface/model/net.py`), {params / 1e6:.2f} M parameters, {path.stat().
 - espeak-ng TTS of training transcripts (voices, rates, pitches varied), labelled from the synthesiser's own
   phoneme events.
 - FACEGOOD capture (MIT): jaw and mouth curves only (others masked out of the loss).
-- GRID s1: one real English speaker on video (50 min), captured by `emoface capture`; the mouth curves capture
+- GRID s1: one real English speaker on video (50 min), captured by `emoface capture` (the capture basis of
+  commit aa85e1f: a pucker's depth from the skin, so rounded vowels are measured); the mouth curves capture
   measures well replace the silver labels of each clip's transcript (docs/CAPTURE.md). Credit, as CC BY 4.0
   asks: the GRID audiovisual sentence corpus, Martin Cooke, Jon Barker, Stuart Cunningham and Xu Shao (2006),
   "An audio-visual corpus for speech perception and automatic speech recognition", JASA 120(5):2421-2424,
