@@ -40,7 +40,7 @@ def take(tmp_path_factory):
     mesh = default_head()
     motion = mesh_motion(truth, mesh.shape_names)
     path = tmp / "take.mp4"
-    with FaceRenderer(mesh, 320) as renderer:
+    with FaceRenderer(mesh, 320, frame="face") as renderer:
         video.write_mp4(video.frames(renderer, motion), motion.n_frames, FPS, (320, 320), path, audio_path=wav,
                         progress=False)
     return truth, path, wav

@@ -96,7 +96,7 @@ def build_basis(mesh, size: int = 512) -> Basis:
     from emoface.render.renderer import FaceRenderer
 
     shapes = canonical_shapes(mesh.shape_names)
-    with FaceRenderer(mesh, size) as renderer:
+    with FaceRenderer(mesh, size, frame="face") as renderer:
         def landmarks(weights):
             found = FaceLandmarker()(renderer.render(weights))
             return None if found is None else to_face_axes(found.points)

@@ -32,7 +32,7 @@ def render_video(anim: Animation, mesh, path: Path, size: int = 384, fps: float 
     from emoface.render.renderer import FaceRenderer
 
     motion = mesh_motion(anim.resampled(fps) if anim.fps != fps else anim, mesh.shape_names)
-    with FaceRenderer(mesh, size) as renderer:
+    with FaceRenderer(mesh, size, frame="face") as renderer:
         video.write_mp4(video.frames(renderer, motion), motion.n_frames, fps, (size, size), path, progress=False)
     return path
 

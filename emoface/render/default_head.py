@@ -349,9 +349,13 @@ def _shape_deltas(skin: _Skin, neutral, pos, parts) -> dict[str, np.ndarray]:
     edge = front * _lip_x(x) * np.exp(-((d_mouth / 0.55) ** 2))
     lips = front * _lip_x(x * 0.9) * np.exp(-((d_mouth / 1.4) ** 2))
     skin_delta("mouthClose", -jaw_move * (lower * mouthness * near_mouth)[:, None])
-    skin_delta("mouthPucker", np.stack([-0.35 * x * lips, 0 * x, 0.9 * lips], -1))
-    skin_delta("mouthFunnel", np.stack([-0.2 * x * lips, 0.35 * edge * upper - 0.45 * edge * lower, 0.7 * lips], -1))
-    skin_delta("mouthRollLower", np.outer(edge * lower, (0, 0.25, -0.55)))
+    # rounding: the corners come in and the lips push out; a funnel parts them in an O (open in the middle,
+    # closed at the corners), a pucker bunches them shut
+    round_gap = front * np.clip(1 - (x / MOUTH_HALF) ** 2, 0, 1) * np.exp(-((d_mouth / 0.55) ** 2))
+    skin_delta("mouthPucker", np.stack([-0.5 * x * lips, 0 * x, 1.1 * lips], -1))
+    skin_delta("mouthFunnel", np.stack([-0.45 * x * lips, 0.75 * round_gap * upper - 0.85 * round_gap * lower,
+                                        0.9 * lips], -1))
+    skin_delta("mouthRollLower", np.outer(edge * lower, (0, 0.35, -0.9)))  # f/v: under the upper teeth
     skin_delta("mouthRollUpper", np.outer(edge * upper, (0, -0.2, -0.5)))
     region = front * _gauss(x, y, 0, -3.6, 3.0, 1.8)
     skin_delta("mouthLeft", np.outer(region, (0.7, 0, 0)))

@@ -78,7 +78,9 @@ class _Geometry:
 
 
 class FaceRenderer:
-    def __init__(self, mesh: BlendshapeMesh, size: int = 512, background=BACKGROUND):
+    def __init__(self, mesh: BlendshapeMesh, size: int = 512, background=BACKGROUND, frame: str = "head"):
+        """frame: "head" shows the face from the chin to the crown (previews); "face" fills the picture with
+        what the shapes move (capture's basis and round trip, which want the landmarks as large as can be)."""
         pyrender, program_cache = _pyrender()
         self.mesh, self.size = mesh, int(size)
         self._pr = pyrender
@@ -91,7 +93,7 @@ class FaceRenderer:
         lo, hi = visible.min(axis=0), visible.max(axis=0)
         self.pivot = np.array([(lo[0] + hi[0]) / 2, lo[1] + 0.3 * (hi[1] - lo[1]), (lo[2] + hi[2]) / 2])
         self.scene = pyrender.Scene(bg_color=(*background, 1.0), ambient_light=(0.32, 0.31, 0.30))
-        self._frame_camera(mesh, lo, hi)
+        self._frame_camera(mesh, lo, hi, frame)
         key = rotation(-28, 22)
         fill = rotation(40, -5)
         self.scene.add(pyrender.DirectionalLight(color=(1.0, 0.97, 0.92), intensity=3.2), pose=_pose(key))
@@ -100,15 +102,19 @@ class FaceRenderer:
         self._offscreen = pyrender.OffscreenRenderer(self.size, self.size)
         self._offscreen._renderer._program_cache = program_cache()
 
-    def _frame_camera(self, mesh, lo, hi):
-        """Look from in front at what the shapes move (the face), whatever the head's size or units."""
+    def _frame_camera(self, mesh, lo, hi, frame: str = "head"):
+        """Look from in front at what the shapes move (the face), whatever the head's size or units; for "head"
+        up to the crown as well, so the top of the head is not cut off."""
         motion = abs(mesh.deltas).max(axis=1).toarray().reshape(-1, 3).max(axis=1)
         visible = np.zeros(mesh.n_vertices, bool)
         visible[self._geometry.tris.ravel()] = True
         moving = visible & (motion > 0.05 * motion.max()) if motion.max() > 0 else visible
         flo, fhi = mesh.neutral[moving].min(axis=0), mesh.neutral[moving].max(axis=0)
+        margin = 0.6
+        if frame == "head" and hi[1] > fhi[1]:
+            fhi[1], margin = hi[1], 0.53  # chin to crown, a tighter margin: the head is framed, not the bust
         centre = (flo + fhi) / 2
-        half = 0.6 * max(fhi[0] - flo[0], fhi[1] - flo[1])
+        half = margin * max(fhi[0] - flo[0], fhi[1] - flo[1])
         yfov = np.radians(30.0)
         distance = half / np.tan(yfov / 2) + hi[2] - centre[2]
         cam = self._pr.PerspectiveCamera(yfov=yfov, znear=distance * 0.2, zfar=distance * 3)
