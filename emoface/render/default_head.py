@@ -20,7 +20,7 @@ CY, RY, RZ_FRONT, RZ_BACK = 1.5, 11.0, 9.4, 10.4  # cranium ellipsoid: centre he
 Y_EYE, EYE_X, EYE_HALF, R_EYE = 3.5, 3.2, 1.4, 1.2
 Y_MOUTH, MOUTH_HALF = -3.5, 2.35
 JAW_PIVOT = np.array([0.0, -0.5, -1.5])
-JAW_OPEN_DEG = 15.0
+JAW_OPEN_DEG = 18.0
 N_THETA, N_PHI = 160, 120
 
 SKIN = np.array([0.86, 0.66, 0.55])
@@ -53,8 +53,9 @@ def _gauss(x, y, cx, cy, sx, sy):
 
 
 def _rx(y):
-    """Half-width of the head at height y: the jaw is narrower than the cranium."""
-    return 7.3 - 1.5 * _smooth(1.0, -8.5, y)
+    """Half-width of the head at height y: the jaw is narrower than the cranium, but square at its angle
+    (a mandible, not an egg) before the chin."""
+    return 7.3 - 1.5 * _smooth(1.0, -8.5, y) + 1.2 * np.exp(-(((y + 5.5) / 2.2) ** 2))
 
 
 def _lip_x(x):
@@ -367,8 +368,8 @@ def _shape_deltas(skin: _Skin, neutral, pos, parts) -> dict[str, np.ndarray]:
         sx = sign * x
         side = _smooth(-0.3, 0.4, sx)
         corner = front * _gauss(sx, y, MOUTH_HALF, Y_MOUTH + 0.1, 1.5, 1.3)
-        cheek = front * _gauss(sx, y, 3.6, -0.6, 1.5, 1.3)
-        skin_delta(f"mouthSmile{suffix}", np.outer(corner, (0.6 * sign, 0.9, -0.4)) + np.outer(cheek, (0, 0.35, 0.15)))
+        cheek = front * _gauss(sx, y, 3.4, -0.4, 1.7, 1.5)  # a smile lifts and rounds the cheek (AU12 with AU6)
+        skin_delta(f"mouthSmile{suffix}", np.outer(corner, (0.6 * sign, 0.9, -0.4)) + np.outer(cheek, (0, 0.55, 0.4)))
         skin_delta(f"mouthFrown{suffix}", np.outer(corner, (0.1 * sign, -0.75, -0.1)))
         skin_delta(f"mouthStretch{suffix}", np.outer(corner, (0.6 * sign, -0.15, -0.2))
                    + np.outer(edge * lower * side, (0, -0.2, 0)))
@@ -382,7 +383,7 @@ def _shape_deltas(skin: _Skin, neutral, pos, parts) -> dict[str, np.ndarray]:
         brow = front * _gauss(sx, y, 2.9, Y_EYE + 1.6, 2.0, 1.0)
         skin_delta(f"browDown{suffix}", np.outer(brow, (-0.3 * sign, -0.75, 0.2)))
         skin_delta(f"browOuterUp{suffix}", np.outer(front * _gauss(sx, y, 4.3, Y_EYE + 1.6, 1.4, 1.1), (0, 0.55, 0)))
-        skin_delta(f"cheekSquint{suffix}", np.outer(front * _gauss(sx, y, 3.6, 1.3, 1.5, 1.0), (0, 0.35, 0.1)))
+        skin_delta(f"cheekSquint{suffix}", np.outer(front * _gauss(sx, y, 3.6, 1.1, 1.7, 1.2), (0, 0.5, 0.3)))
         sneer = front * _gauss(sx, y, 1.2, 0.6, 0.8, 1.2)
         skin_delta(f"noseSneer{suffix}", np.outer(sneer, (0, 0.35, 0.05)) + np.outer(edge * upper * side, (0, 0.1, 0)))
     skin_delta("browInnerUp", np.outer(front * _gauss(ax, y, 1.3, Y_EYE + 1.5, 1.3, 1.2), (0, 0.6, 0)))
