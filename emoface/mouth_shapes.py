@@ -128,7 +128,7 @@ def ovr_weights(anim: Animation) -> np.ndarray:
             first, second, share = DIPHTHONGS.get(name, (name, name, 1.0))
             split = start + share * (end - start)
             for part, a, b in ((first, start, split), (second, split, end)):
-                frames = (t >= a) & (t < b)
+                frames = slice(*np.searchsorted(t, [a, b]))  # the frames with a <= t < b
                 out[frames] = 0.0
                 out[frames, OVR_VISEMES.index(TO_OVR[PHONE_VISEMES.get(part, "sil")])] = 1.0
         out = gaussian_filter1d(out, BLEND_S * anim.fps, axis=0, mode="nearest") if anim.fps * BLEND_S >= 0.3 \

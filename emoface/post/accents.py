@@ -41,12 +41,12 @@ BREATH = 2.5  # how strongly expression follows the voice (the gain's swing arou
 def accent_pulses(prosody: Prosody, fps: float, n: int) -> np.ndarray:
     """0..1 per frame: each accent's prominence as a quick rise and a slower relax, overlapping ones capped."""
     peaks, prominence = stressed_syllables(prosody, fps)
-    t = np.arange(n) / fps
     out = np.zeros(n)
-    for peak, p in zip(peaks, prominence):
-        d = t - peak / fps
+    for peak, p in zip(peaks, prominence):  # each pulse over its own few hundred ms: a long take stays linear
+        i0, i1 = max(0, int(peak - 4 * RISE_S * fps)), min(n, int(peak + 8 * HOLD_S * fps) + 1)
+        d = np.arange(i0, i1) / fps - peak / fps
         shape = np.where(d < 0, np.exp(-0.5 * (d / RISE_S) ** 2), np.exp(-d / HOLD_S))
-        out = np.maximum(out, p * shape)
+        out[i0:i1] = np.maximum(out[i0:i1], p * shape)
     return out
 
 
@@ -103,13 +103,13 @@ def tongue_tip(anim: Animation) -> Animation:
 
 def _bumps(anim: Animation, phones: tuple[str, ...]) -> np.ndarray:
     """0..1 per frame: a raised cosine over each of the animation's timed phones named in `phones`."""
-    t = np.arange(anim.n_frames) / anim.fps
     out = np.zeros(anim.n_frames)
     for name, start, end in anim.metadata.get("phonemes") or []:
         if name in phones and end > start:
-            x = np.clip((t - start) / (end - start), 0.0, 1.0)
-            inside = (t >= start - 0.5 / anim.fps) & (t <= end + 0.5 / anim.fps)
-            out = np.maximum(out, np.where(inside, np.sin(np.pi * x), 0.0))
+            i0 = max(0, int(np.ceil((start - 0.5 / anim.fps) * anim.fps)))
+            i1 = min(anim.n_frames, int(np.floor((end + 0.5 / anim.fps) * anim.fps)) + 1)
+            x = np.clip((np.arange(i0, i1) / anim.fps - start) / (end - start), 0.0, 1.0)
+            out[i0:i1] = np.maximum(out[i0:i1], np.sin(np.pi * x))
     return out
 
 
