@@ -124,8 +124,8 @@ def main() -> int:
         sheet(mesh, tiles, args.size).save(path)
         print(f"wrote {path} ({len(tiles)} tiles)")
     if args.small:
-        chosen = [t for t in tiles if t[0].split(" (")[0] in SMALL]
-        sheet(heads["default"], chosen, 96, columns=len(chosen)).save(args.small)
+        chosen = [(t[0].split(" (")[0], t[1]) for t in tiles if t[0].split(" (")[0] in SMALL]
+        sheet(heads["default"], chosen, 112, columns=len(chosen)).save(args.small)
         print(f"wrote {args.small}")
     return 0
 
