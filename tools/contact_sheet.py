@@ -46,6 +46,9 @@ def frames(tmp: Path) -> list[tuple[str, np.ndarray]]:
     for shape in shapes:
         values = np.zeros(len(names), np.float32)
         values[names.index(shape)] = 1.0
+        if shape == "MouthClose":  # it closes the lips against an open jaw (Apple's reference shows the pair)
+            values[names.index("JawOpen")] = 1.0
+            shape = "MouthClose+JawOpen"
         out.append((shape, values))
     quiet = Animator(fps=30.0, blinks=False, gaze=False, head=False, accents=False)
     sf.write(tmp / "breath.wav", np.zeros(16000, np.float32), 16000)

@@ -1,11 +1,15 @@
-"""The default preview head, built in code: a stylised human head with all 52 ARKit blendshapes.
+"""The default preview head, built in code: an adult human head with all 52 ARKit blendshapes.
 
 Why in code: the product must render without ../shared, and a head made from formulas ships as a few hundred
 lines instead of megabytes. Units are centimetres, y up, the face looks along +z, +x is the character's left
-(as ICT FaceKit). The skin is one latitude/longitude grid whose front is a height field H(x, y): lids slide
-over the eyeballs by moving along it. Lips and lids are slits (a grid row with its vertices doubled), so the
-mouth opens onto teeth, tongue and a dark mouth, and the eyes close. Eyeballs are separate parts that the
-renderer turns for gaze.
+(as ICT FaceKit). The skin is one grid of rows by height; each row's outline comes from an adult's
+proportions (half-width, depth in front of and behind the ears, by height: eyes halfway from chin to crown, a
+face in thirds), and its front is a height field H(x, y): that outline, flatter than an ellipse across the
+face, plus the relief of brow ridge, sockets, nose with wings and nostrils, cheekbones, lips with a vermilion
+border and cupid's bow, and chin. Lids slide over the eyeballs by moving along it. Lips and lids are slits (a
+grid row with its vertices doubled), so the mouth opens onto teeth, tongue and a dark mouth, and the eyes
+close. Short hair stands off the scalp; ears, a neck and eyeballs are separate parts (the renderer turns the
+eyeballs for gaze).
 """
 
 from __future__ import annotations
@@ -16,12 +20,12 @@ import numpy as np
 
 from emoface.render.mesh import BlendshapeMesh, Part, build_deltas, eye_colors
 
-CY, RY, RZ_FRONT, RZ_BACK = 1.5, 11.0, 9.4, 10.4  # cranium ellipsoid: centre height and radii
+CY, RY = 2.3, 12.5  # the head grid's rows run from y = CY - RY (the throat) to CY + RY (the crown)
 Y_EYE, EYE_X, EYE_HALF, R_EYE = 3.5, 3.2, 1.4, 1.2
 Y_MOUTH, MOUTH_HALF = -3.5, 2.35
 JAW_PIVOT = np.array([0.0, -0.5, -1.5])
 JAW_OPEN_DEG = 18.0
-N_THETA, N_PHI = 160, 120
+N_THETA, N_PHI = 160, 140
 
 SKIN = np.array([0.86, 0.66, 0.55])
 LIP = np.array([0.68, 0.30, 0.30])
@@ -52,43 +56,84 @@ def _gauss(x, y, cx, cy, sx, sy):
     return np.exp(-(((x - cx) / sx) ** 2) - ((y - cy) / sy) ** 2)
 
 
+# The head's outline by height y (cm): half-width, and depth in front of / behind the ears' plane, through
+# an adult's proportions (eyes halfway from chin to crown; face in thirds; head 15.5 wide, 19.5 long)
+_PROFILE_Y = (-10.2, -9.4, -8.7, -8.0, -7.0, -6.1, -5.0, -3.5, -2.5, -1.3, 0.0, 2.0, 3.5, 4.2, 5.2, 7.0, 9.0,
+              10.5, 12.5, 13.8, 14.5, 14.8)
+_HALF_WIDTH = (0.0, 2.6, 3.4, 4.0, 4.6, 5.1, 5.5, 5.6, 6.0, 6.5, 6.8, 7.1, 7.3, 7.4, 7.6, 7.75, 7.7, 7.3, 6.2,
+               4.6, 2.6, 0.0)
+_FRONT = (0.0, 3.5, 6.0, 7.7, 8.9, 9.25, 8.95, 9.65, 9.85, 9.65, 9.55, 9.35, 9.25, 9.3, 9.7, 9.45, 9.0, 8.3, 6.8,
+          4.8, 2.6, 0.0)
+_BACK = (0.0, 2.5, 3.0, 3.2, 3.8, 4.6, 5.6, 6.5, 7.0, 7.5, 8.2, 9.0, 9.6, 9.8, 10.0, 10.0, 9.7, 8.9, 7.3, 5.2,
+         2.8, 0.0)
+
+
+@lru_cache(maxsize=1)
+def _profiles():
+    from scipy.interpolate import PchipInterpolator
+
+    return tuple(PchipInterpolator(_PROFILE_Y, v) for v in (_HALF_WIDTH, _FRONT, _BACK))
+
+
 def _rx(y):
-    """Half-width of the head at height y: the jaw is narrower than the cranium, but square at its angle
-    (a mandible, not an egg) before the chin."""
-    return 7.3 - 1.5 * _smooth(1.0, -8.5, y) + 1.2 * np.exp(-(((y + 5.5) / 2.2) ** 2))
+    """Half-width of the head at height y."""
+    return np.maximum(_profiles()[0](np.clip(y, CY - RY, CY + RY)), 1e-6)
+
+
+def _depth(y, back=False):
+    return np.maximum(_profiles()[2 if back else 1](np.clip(y, CY - RY, CY + RY)), 0.0)
 
 
 def _lip_x(x):
     return np.clip(1 - (x / 2.5) ** 2, 0, 1) ** 0.7
 
 
-def _features(x, y):
-    """Forward relief of the face on the front of the ellipsoid (cm)."""
+def _vermilion(x, y):
+    """(upper, lower) lip masks in 0..1: a cupid's bow over the upper lip, a fuller lower lip, both thinning
+    toward the corners."""
     ax = np.abs(x)
-    nose_h = (0.45 + 1.65 * _smooth(3.8, 0.6, y)) * _smooth(-0.9, 0.4, y) * _smooth(4.7, 3.8, y)
-    nose_w = 0.42 + 0.55 * _smooth(3.5, 0.0, y)
-    f = nose_h * np.exp(-((x / nose_w) ** 2))
-    f += 0.45 * _gauss(x, y, 0, 0.2, 0.75, 0.55) + 0.85 * _gauss(ax, y, 1.2, -0.1, 0.55, 0.5)
-    f += -0.3 * _gauss(x, y, 0, 4.4, 1.0, 0.5)  # nasion
-    f += 0.55 * _gauss(ax, y, 3.0, 5.1, 2.3, 0.8)  # brow ridge
-    f += -1.2 * _gauss(ax, y, EYE_X, Y_EYE - 0.1, 1.7, 1.2)  # eye sockets
-    f += 0.6 * _gauss(ax, y, 4.4, 0.8, 1.6, 1.2)  # cheekbones
-    f += 1.1 * _gauss(x, y, 0, -3.6, 3.2, 2.6)  # muzzle
+    bow = Y_MOUTH + 0.85 + 0.12 * np.exp(-(((ax - 0.5) / 0.3) ** 2)) - 0.35 * (ax / MOUTH_HALF) ** 2
+    upper = _smooth(Y_MOUTH - 0.05, Y_MOUTH + 0.3, y) * _smooth(bow + 0.1, bow - 0.08, y)
+    edge = Y_MOUTH - 1.0 + 0.4 * (ax / MOUTH_HALF) ** 2
+    lower = _smooth(Y_MOUTH + 0.05, Y_MOUTH - 0.3, y) * _smooth(edge - 0.12, edge + 0.12, y)
+    return upper, lower
+
+
+def _cross(x, y):
+    """The face's cross-section: flatter in front than an ellipse (a face, not an egg), rounder over the skull."""
+    p = np.interp(y, [-9.0, -6.0, -3.5, 0.0, 3.0, 6.0, 9.5], [1.6, 1.7, 1.9, 2.2, 2.5, 2.3, 2.0])
+    return np.clip(1 - np.clip(np.abs(x) / _rx(y), 0, 1) ** p, 0, None) ** (1 / p)
+
+
+def _features(x, y):
+    """Forward relief of the face on top of its outline (cm)."""
+    ax = np.abs(x)
+    # nose: a bridge from the nasion to a rounded tip, wings (alae) beside it, the columella under the tip
+    ridge = np.interp(y, [-1.4, -0.9, -0.3, 0.6, 2.0, 3.4, 4.3], [0.0, 1.5, 2.55, 2.2, 1.35, 0.6, 0.0])
+    width = np.interp(y, [-1.4, -0.3, 0.8, 2.5, 4.3], [0.5, 0.85, 0.62, 0.55, 0.7])
+    f = ridge * np.exp(-((x / width) ** 2) ** 1.2)
+    f += 0.85 * _gauss(ax, y, 1.15, -0.55, 0.55, 0.55)  # alae
+    f += -0.25 * _gauss(ax, y, 1.75, -0.5, 0.35, 0.7)  # alar groove
+    f += 0.45 * _gauss(ax, y, 2.9, 5.0, 2.0, 0.7) - 0.2 * _gauss(x, y, 0, 4.3, 0.9, 0.5)  # brow ridge, nasion
+    f += -1.6 * _gauss(ax, y, EYE_X, Y_EYE - 0.05, 1.8, 1.25)  # eye sockets
+    f += -0.3 * _gauss(ax, y, 3.0, 1.9, 1.4, 0.6)  # under the eyes
+    f += 0.7 * _gauss(ax, y, 4.4, 1.5, 1.5, 1.0)  # cheekbones
+    f += -0.4 * _gauss(ax, y, 4.9, -2.2, 1.5, 1.6)  # the hollow under them
+    f += 0.35 * _gauss(ax, y, 3.3, -1.8, 1.2, 1.6)  # cheek fat beside the nasolabial fold
+    fold = np.exp(-(((ax - (1.9 + 0.32 * (-0.7 - y))) / 0.45) ** 2)) * _smooth(-0.3, -1.2, y) * _smooth(-4.2, -3.2, y)
+    f += -0.1 * fold
     lip = _lip_x(x)
-    f += lip * (0.38 * np.exp(-(((y + 3.05) / 0.4) ** 2)) + 0.5 * np.exp(-(((y + 4.0) / 0.45) ** 2)))
-    f += -0.32 * lip * np.exp(-(((y - Y_MOUTH) / 0.14) ** 2))  # the line between the lips
-    f += -0.12 * np.exp(-((x / 0.35) ** 2)) * _smooth(-3.0, -2.6, y) * _smooth(-1.0, -1.5, y)  # philtrum
-    f += -0.35 * _gauss(x, y, 0, -5.0, 1.6, 0.45) + 0.75 * _gauss(x, y, 0, -6.8, 1.7, 1.1)  # chin
+    upper, lower = _vermilion(x, y)
+    f += lip * (0.4 * upper + 0.5 * lower)
+    f += -0.28 * lip * np.exp(-(((y - Y_MOUTH) / 0.13) ** 2))  # the line between the lips
+    f += -0.1 * np.exp(-((x / 0.3) ** 2)) * _smooth(-2.75, -2.45, y) * _smooth(-1.2, -1.6, y)
+    f += 0.06 * np.exp(-(((ax - 0.42) / 0.15) ** 2)) * _smooth(-2.6, -2.3, y) * _smooth(-1.3, -1.6, y)  # philtrum
+    f += 0.35 * _gauss(x, y, 0, -6.4, 1.6, 1.0)  # chin
     return f
 
 
-def _ellipsoid_z(x, y):
-    t = 1 - (x / _rx(y)) ** 2 - ((y - CY) / RY) ** 2
-    return RZ_FRONT * np.sqrt(np.clip(t, 0, None))
-
-
 def _face_z(x, y):
-    return _ellipsoid_z(x, y) + _features(x, y)
+    return _depth(y) * _cross(x, y) + _features(x, y)
 
 
 @lru_cache(maxsize=1)
@@ -121,17 +166,21 @@ class _Skin:
 
     def __init__(self):
         theta = _warped(N_THETA + 1, -np.pi, np.pi, 0.0, 0.9, 2.2)[:-1]
-        phi = _warped(N_PHI, -np.pi / 2 + 0.02, np.pi / 2 - 0.02, -0.15, 0.55, 2.5)
+        phi = _warped(N_PHI, -np.pi / 2 + 0.02, np.pi / 2 - 0.02, -0.2, 0.75, 2.5)
         for y_line in (Y_MOUTH, Y_EYE):  # put a row exactly on each slit
             target = np.arcsin((y_line - CY) / RY)
             phi[np.argmin(np.abs(phi - target))] = target
         self.theta, self.phi = theta, phi
         th, ph = np.meshgrid(theta, phi)
         y = CY + RY * np.sin(ph)
-        x = _rx(y) * np.cos(ph) * np.sin(th)
-        z = np.where(np.cos(th) > 0, RZ_FRONT, RZ_BACK) * np.cos(ph) * np.cos(th)
+        x = _rx(y) * np.sin(th)
+        z = _depth(y, back=True) * np.cos(th)
         front = np.cos(th) > 0.05
         z = np.where(front, _height(x, y), z)
+        out = np.stack([x, y - CY - 2.0, z], -1)  # short hair stands off the scalp, most on top
+        out /= np.maximum(np.linalg.norm(out, axis=-1, keepdims=True), 1e-9)
+        thick = _hair(x, y, z, fade=2.5) * (0.45 + 0.55 * _smooth(4.0, 12.0, y))
+        x, y, z = x + thick * out[..., 0], y + thick * out[..., 1], z + thick * out[..., 2]
         pos = np.stack([x, y, z], -1).reshape(-1, 3)
         ids = np.arange(N_PHI * N_THETA).reshape(N_PHI, N_THETA)
         self.lower_copy = np.zeros(len(pos), bool)
@@ -180,7 +229,7 @@ class _Skin:
             is_lower = (d < -1e-9) | ((np.abs(d) <= 1e-9) & self.lower_copy)
             near = self.front & (np.abs(x - cx) < EYE_HALF + 1.2) & (np.abs(d) < 3.0)
             dy = np.where(is_lower, -0.4 * lower * prof_l * np.exp(np.minimum(d, 0) / 0.55),
-                          0.6 * upper * prof_u * np.exp(-np.maximum(d, 0) / 0.75))
+                          0.5 * upper * prof_u * np.exp(-np.maximum(d, 0) / 0.75))
             dy = np.where(near, dy * _smooth(3.0, 2.0, np.abs(d)), 0.0)
             moved = near & (dy != 0)
             p[moved, 1] += dy[moved]
@@ -252,30 +301,59 @@ class _Builder:
         return self.parts[-1]
 
 
+def _hair(x, y, z, fade=0.3):
+    """Where the hair grows, 0..1 (from the hairline over `fade` cm): a hairline over the forehead, receding at
+    the temples, down in front of the ears (sideburns), over them, and to the nape."""
+    around = np.arctan2(np.abs(x), z)  # 0 in front, pi at the back
+    hairline = np.interp(around, [0.0, 0.3, 0.55, 1.1, 1.38, 1.5, 1.75, 2.2, np.pi],
+                         [9.8, 10.1, 9.5, 7.8, 5.4, 3.6, 5.2, 3.0, -2.0])
+    return _smooth(hairline - min(fade, 0.3), hairline + fade, y)
+
+
+def _ear(side: int):
+    """An ear: a thin shell, taller than wide, tilted back and standing off the head, its bowl darker than its
+    rim; from the brow's height down to the nose's base, behind the jaw."""
+    pts, tris, unit = _uv_sphere(np.zeros(3), np.array([0.45, 3.0, 1.75]), 24, 18)
+    u = unit[:, 1:]  # position on the shell's face (y, z)
+    bowl = np.clip(1 - np.sum((u / [0.75, 0.8]) ** 2, axis=1), 0, 1)
+    pts[:, 0] += side * 0.35 * bowl * (unit[:, 0] * side > 0)  # the bowl (concha) dished in on the outside
+    tilt = np.radians(-15.0)  # top back
+    r = np.array([[1, 0, 0], [0, np.cos(tilt), -np.sin(tilt)], [0, np.sin(tilt), np.cos(tilt)]])
+    pts = pts @ r.T
+    flare = np.radians(25.0)  # the back of the ear stands off the head
+    r = np.array([[np.cos(flare), 0, side * np.sin(flare)], [0, 1, 0], [-side * np.sin(flare), 0, np.cos(flare)]])
+    pts = pts @ r.T + [side * (float(_rx(2.0)) - 0.1), 2.2, -1.2]
+    colors = SKIN * 0.97 * (1 - 0.3 * bowl[:, None] * (unit[:, 0:1] * side > 0)) + np.array([0.04, -0.02, -0.02])
+    return pts, tris, colors
+
+
+def _tint(col: np.ndarray, amount: np.ndarray, rgb) -> np.ndarray:
+    """Colours moved toward rgb by amount (0..1 per vertex)."""
+    amount = np.clip(amount, 0, 1)[:, None]
+    return col * (1 - amount) + np.asarray(rgb) * amount
+
+
 def _skin_colors(skin: _Skin, p: np.ndarray) -> np.ndarray:
     x, y, z = p[:, 0], p[:, 1], p[:, 2]
     ax = np.abs(x)
     col = np.tile(SKIN, (len(p), 1))
-    blush = 0.5 * _gauss(ax, y, 4.0, -0.5, 1.6, 1.4)
-    col = col * (1 - 0.12 * blush[:, None]) + np.array([0.9, 0.45, 0.42]) * 0.12 * blush[:, None]
-    lip_y = (_smooth(-2.65, -2.9, y) * _smooth(-4.55, -4.3, y)) * _lip_x(x * 1.02)
-    lip = np.clip(lip_y * 1.6, 0, 1) * skin.front
-    col = col * (1 - lip[:, None]) + LIP * lip[:, None]
-    arc = Y_EYE + 1.55 + 0.35 * np.sin(np.pi * np.clip((ax - 1.0) / 4.2, 0, 1))
-    thick = 0.32 * (1.1 - 0.5 * np.clip((ax - 1.0) / 4.2, 0, 1))
-    brow = np.exp(-(((y - arc) / thick) ** 4)) * _smooth(0.7, 1.3, ax) * _smooth(5.6, 4.9, ax) * skin.front
-    col = col * (1 - 0.85 * brow[:, None]) + BROW * 0.85 * brow[:, None]
-    for cx in (EYE_X, -EYE_X):  # lash lines: on the lid margins, where the slit was before the lids opened
-        d = skin.pre[:, 1] - Y_EYE
-        prof = np.clip(1 - ((x - cx) / (EYE_HALF + 0.1)) ** 2, 0, 1)
-        lash = prof * np.exp(-((d / 0.12) ** 2)) * skin.front
-        col = col * (1 - 0.8 * lash[:, None]) + np.array([0.12, 0.08, 0.07]) * 0.8 * lash[:, None]
-    nostril = sum(_gauss(x, y, sx, -0.55, 0.3, 0.16) for sx in (-0.6, 0.6)) * (z > 8)
-    col = col * (1 - 0.7 * np.clip(nostril, 0, 1)[:, None]) + np.array([0.3, 0.15, 0.13]) * 0.7 * np.clip(nostril, 0, 1)[:, None]
-    hairline = CY + 7.2 - 2.5 * np.clip(ax / 7.0, 0, 1) ** 2
-    hair = np.where(z > 0, _smooth(hairline - 0.4, hairline + 0.4, y), _smooth(-4.0, -1.0, y))
-    col = col * (1 - hair[:, None]) + HAIR * hair[:, None]
-    return col
+    col = _tint(col, 0.06 * _gauss(ax, y, 4.0, -0.5, 1.6, 1.4), (0.9, 0.45, 0.42))  # cheeks
+    col = _tint(col, 0.12 * _gauss(x, y, 0, -0.3, 0.7, 0.7) * (z > 10), (0.9, 0.5, 0.45))  # a warmer nose tip
+    col = _tint(col, sum(_vermilion(x, skin.pre[:, 1])) * _lip_x(x * 0.98) * 1.4 * skin.front, LIP)
+    along = np.clip((ax - 0.9) / 4.3, 0, 1)  # 0 at the brow's head (over the inner corner), 1 at its tail
+    arc = Y_EYE + 1.4 + 0.5 * np.sin(np.pi * np.minimum(along / 0.65, 1) / 2) - 0.5 * _smooth(0.65, 1.0, along)
+    thick = 0.3 - 0.17 * along
+    brow = np.exp(-(((y - arc) / thick) ** 2)) * _smooth(0.8, 1.2, ax) * _smooth(5.4, 4.8, ax) * skin.front
+    col = _tint(col, 0.85 * brow, BROW)
+    d = skin.pre[:, 1] - Y_EYE  # lid features sit where the slit was before the lids opened, and move with them
+    for cx in (EYE_X, -EYE_X):
+        prof = np.clip(1 - ((x - cx) / (EYE_HALF + 0.1)) ** 2, 0, 1) * skin.front
+        col = _tint(col, 0.8 * prof * np.exp(-((d / 0.12) ** 2)), (0.12, 0.08, 0.07))  # lash lines
+        col = _tint(col, 0.22 * prof * np.exp(-(((d - 0.5) / 0.1) ** 2)), (0.5, 0.33, 0.28))  # upper lid fold
+    nostril = sum(_gauss(x, y, sx, -1.05, 0.26, 0.13) for sx in (-0.48, 0.48)) * (z > 9.9)
+    col = _tint(col, 0.7 * nostril, (0.3, 0.15, 0.13))
+    strands = 0.88 + 0.24 * (0.5 + 0.5 * np.sin(70 * np.arctan2(x, z) + 2.0 * np.sin(1.3 * y)))  # combed hair
+    return _tint(col, _hair(x, y, z), HAIR * strands[:, None])
 
 
 @lru_cache(maxsize=1)
@@ -284,28 +362,34 @@ def default_head() -> BlendshapeMesh:
     neutral = skin.lids({})
     b = _Builder()
     b.add("skin", neutral, skin.triangles, _skin_colors(skin, neutral), roughness=0.55)
-    ear_pts, ear_tris, _ = _uv_sphere(np.zeros(3), np.array([0.7, 2.6, 1.5]), 20, 14)
     for side in (1, -1):
-        b.add(f"ear_{'l' if side > 0 else 'r'}", ear_pts + [side * 6.9, 2.2, -0.6], ear_tris, SKIN * 0.95)
-    neck_pts, neck_tris, _ = _uv_sphere(np.zeros(3), np.array([5.0, 9.0, 5.2]), 28, 16)
-    b.add("neck", neck_pts + [0, -14.0, -1.8], neck_tris, SKIN * 0.9)
-    bag_pts, bag_tris, _ = _uv_sphere(np.array([0, -3.7, 5.4]), np.array([2.6, 1.9, 2.8]), 28, 18)
-    keep_tri = bag_pts[bag_tris][:, :, 2].max(axis=1) < 7.6  # open at the front, behind the teeth
+        pts, tris, colors = _ear(side)
+        b.add(f"ear_{'l' if side > 0 else 'r'}", pts, tris, colors)
+    neck_pts, neck_tris, unit = _uv_sphere(np.zeros(3), np.ones(3), 32, 24)
+    across = np.hypot(unit[:, 0], unit[:, 2])  # a tube with rounded ends, leaning forward like a neck
+    neck_pts[:, [0, 2]] *= ((1 - np.abs(unit[:, 1]) ** 6) ** (1 / 6) / np.maximum(across, 1e-6))[:, None]
+    neck_pts = _rotate_x(neck_pts * [6.2, 11.0, 5.6], np.zeros(3), 12.0) + [0, -17.0, -2.6]
+    b.add("neck", neck_pts, neck_tris, SKIN * 0.92)
+    lips_z = float(_face_z(0.0, Y_MOUTH + 0.6))  # the front of the upper lip
+    bag_pts, bag_tris, _ = _uv_sphere(np.array([0, Y_MOUTH - 0.2, lips_z - 3.6]), np.array([2.35, 2.1, 3.0]), 28, 18)
+    keep_tri = bag_pts[bag_tris][:, :, 2].max(axis=1) < lips_z - 1.6  # open at the front, behind the lips
     mouth = b.add("mouth", bag_pts, bag_tris[keep_tri], np.array([0.32, 0.09, 0.10]), roughness=0.9, flip=True)
-    z_front = float(_face_z(0.0, Y_MOUTH)) - 1.05
-    upper_pts, upper_tris, s = _arch(Y_MOUTH + 0.2, Y_MOUTH + 1.25, z_front)
+    z_front = lips_z - 1.05
+    upper_pts, upper_tris, s = _arch(Y_MOUTH - 0.12, Y_MOUTH + 0.95, z_front)
     lower_pts, lower_tris, _ = _arch(Y_MOUTH - 1.15, Y_MOUTH - 0.05, z_front - 0.2, half=1.9)
     gaps = np.abs(((np.abs(s) * 6.5 + 0.5) % 1.0) - 0.5) < 0.07  # dark lines between teeth
-    tooth = np.where(np.tile(gaps, 4)[:, None], np.array([0.55, 0.5, 0.45]), np.array([0.95, 0.93, 0.86]))
-    gum_u = (upper_pts[:, 1] > Y_MOUTH + 0.95)[:, None]
+    tooth = np.where(np.tile(gaps, 4)[:, None], np.array([0.5, 0.46, 0.42]), np.array([0.9, 0.87, 0.79]))
+    tooth = tooth * (0.85 - 0.4 * np.tile(s ** 2, 4))[:, None]  # in the mouth's shade, darker toward the back
+    gum_u = (upper_pts[:, 1] > Y_MOUTH + 0.7)[:, None]
     gum_l = (lower_pts[:, 1] < Y_MOUTH - 0.85)[:, None]
     teeth_u = b.add("teeth_upper", upper_pts, upper_tris, np.where(gum_u, [0.8, 0.45, 0.45], tooth), 0.35)
     teeth_l = b.add("teeth_lower", lower_pts, lower_tris, np.where(gum_l, [0.8, 0.45, 0.45], tooth), 0.35)
-    tongue_pts, tongue_tris, _ = _uv_sphere(np.array([0, -4.45, 5.6]), np.array([1.8, 0.55, 2.3]), 24, 12)
+    tongue_pts, tongue_tris, _ = _uv_sphere(np.array([0, Y_MOUTH - 0.95, lips_z - 3.9]), np.array([1.8, 0.55, 2.3]),
+                                            24, 12)
     tongue = b.add("tongue", tongue_pts, tongue_tris, np.array([0.78, 0.38, 0.40]), roughness=0.45)
     for side, cx in (("l", EYE_X), ("r", -EYE_X)):
         pts, tris, unit = _uv_sphere(np.array([cx, Y_EYE, _eye_z()]), R_EYE, 36, 48, pole_forward=True)
-        b.add(f"eyeball_{side}", pts, tris, eye_colors(unit, np.zeros(3)), roughness=0.15)
+        b.add(f"eyeball_{side}", pts, tris, eye_colors(unit, np.zeros(3), iris_deg=29.0), roughness=0.15)
 
     pos = np.concatenate(b.pos)
     deltas = _shape_deltas(skin, neutral, pos, {"mouth": mouth, "teeth_lower": teeth_l, "tongue": tongue,
@@ -344,9 +428,10 @@ def _shape_deltas(skin: _Skin, neutral, pos, parts) -> dict[str, np.ndarray]:
             part_delta(shape, part, lambda p, v=vec, w=weight: np.outer(w(p), v))
     for shape, vec in (("jawLeft", (0.7, 0, 0)), ("jawRight", (-0.7, 0, 0)), ("jawForward", (0, 0, 0.6))):
         skin_delta(shape, np.outer(jaw_w, vec))
-    part_delta("tongueOut", parts["tongue"], lambda p: np.outer(_smooth(4.0, 7.5, p[:, 2]) + 0.3, (0, -0.35, 2.3)))
+    part_delta("tongueOut", parts["tongue"],  # the tip comes out most
+               lambda p: np.outer(_smooth(p[:, 2].min() + 0.3, p[:, 2].max(), p[:, 2]) + 0.3, (0, -0.35, 2.3)))
 
-    near_mouth = front * np.exp(-((d_mouth / 0.8) ** 2))
+    near_mouth = front * np.exp(-((np.maximum(-d_mouth - 0.9, 0) / 0.9) ** 2))  # the lower lip whole; chin stretches
     edge = front * _lip_x(x) * np.exp(-((d_mouth / 0.55) ** 2))
     lips = front * _lip_x(x * 0.9) * np.exp(-((d_mouth / 1.4) ** 2))
     skin_delta("mouthClose", -jaw_move * (lower * mouthness * near_mouth)[:, None])
@@ -359,8 +444,9 @@ def _shape_deltas(skin: _Skin, neutral, pos, parts) -> dict[str, np.ndarray]:
     skin_delta("mouthRollLower", np.outer(edge * lower, (0, 0.35, -0.9)))  # f/v: under the upper teeth
     skin_delta("mouthRollUpper", np.outer(edge * upper, (0, -0.2, -0.5)))
     region = front * _gauss(x, y, 0, -3.6, 3.0, 1.8)
-    skin_delta("mouthLeft", np.outer(region, (0.7, 0, 0)))
-    skin_delta("mouthRight", np.outer(region, (-0.7, 0, 0)))
+    for shape, vec in (("mouthLeft", (0.7, 0, 0)), ("mouthRight", (-0.7, 0, 0))):
+        skin_delta(shape, np.outer(region, vec))
+        part_delta(shape, parts["mouth"], lambda p, v=vec: np.outer(np.full(len(p), 0.6), v))  # the inside follows
     chin = front * _gauss(x, y, 0, -4.8, 2.5, 1.6) * lower
     skin_delta("mouthShrugLower", np.outer(chin, (0, 0.35, 0.15)))
     skin_delta("mouthShrugUpper", np.outer(edge * upper, (0, 0.3, 0.15)))
