@@ -182,6 +182,11 @@ SOLVER = {
     "tongueTipUp": {"TongueOut": 0.3},  # in speech the network's TongueOut is the dental th: tip to teeth
 }
 SIDES = (("L", "Left"), ("R", "Right"))
+# SOLVER terms on a turn, whose mirror image is the opposite turn: {curve: {canonical turn: weight on the R side}}
+# (the L side takes -weight). HeadYaw > 0 turns the face to the character's left, which the right
+# sternocleidomastoid does: it contracts fully by about 60 degrees (HeadYaw 1/3).
+SOLVER_TURNS = {"neckMastoidContract{S}": {"HeadYaw": 3.0}}
+TURNS = ("HeadYaw", "HeadRoll")  # canonical curves that change sign in a mirror (left/right swapped)
 
 
 def lower_camel(name: str) -> str:
@@ -239,6 +244,10 @@ def solver_weights() -> dict:
                 for s in ([side] if side else [x for _, x in SIDES]) if "{Side}" in src else [None]:
                     key = src.format(Side=s) if s else src
                     out.setdefault(name, {})[key] = round(out.get(name, {}).get(key, 0.0) + w, 6)
+    for curve, weights in SOLVER_TURNS.items():
+        for letter, sign in (("L", -1.0), ("R", 1.0)):
+            for src, w in weights.items():
+                out.setdefault(curve.format(S=letter), {})[src] = sign * w
     return out
 
 
@@ -247,7 +256,8 @@ def check_mirrored(sources: dict) -> None:
     for c, weights in sources.items():
         for a, w in weights.items():
             m = sources.get(mirror_expression(c), {}).get(swap_words(a))
-            assert m == w, f"{c} <- {a} {w}: its mirror {mirror_expression(c)} <- {swap_words(a)} has {m}"
+            want = -w if a in TURNS else w
+            assert m == want, f"{c} <- {a} {w}: its mirror {mirror_expression(c)} <- {swap_words(a)} has {m}"
 
 
 def as_list(x):

@@ -37,8 +37,8 @@ UNMAPPED = [
     (r"teeth", "the teeth ride on the jaw joint; their controls are per-character corrections"),
     (r"ear_up|earUp", "human ears barely move with speech or emotion"),
     (r"eyelashes", "lash-shape tweakers an animator sets per character"),
-    (r"swallow|Swallow|throat|Throat|digastric|Digastric|mastoid|Mastoid",
-     "swallowing, breathing and head-turn muscles: no canonical curve carries them"),
+    (r"swallow|Swallow|throat|Throat|digastric|Digastric",
+     "swallowing and breathing (throat and hyoid) muscles: no canonical curve carries them"),
     (r"openExtreme|OpenExtreme", "beyond speech (a yawn, a scream): a linear map has no threshold to start it at"),
     (r"tongue|Tongue", "the tongue's sideways, press and roll: TongueOut is the only canonical tongue curve"),
     (r"lipShift|LipShift", "the lips shifted sideways: only MouthLeft/Right, which move the whole mouth"),
@@ -61,15 +61,20 @@ def out_of_range(anim: Animation, rig: Rig) -> list[str]:
     return [n for n, b in zip(anim.names, bad) if b]
 
 
+TURNING = ("neck_mastoidContract",)  # one side per turn direction (a head turn is not symmetric)
+
+
 def side_pairs(rig: Rig) -> list[tuple[int, int]]:
-    """(left, right) column pairs: board controls CTRL_L_x/CTRL_R_x; expression curves the twins drive."""
+    """(left, right) column pairs: board controls CTRL_L_x/CTRL_R_x; expression curves the twins drive. The
+    head-turn muscles are left out: turning left contracts only the right one."""
     board = load_rig(BOARD)
     index = {n: i for i, n in enumerate(rig.names)}
+    symmetric = [n for n in board.names if n.startswith("CTRL_L_") and not any(t in n for t in TURNING)]
     if rig.name == BOARD:
-        return [(index[n], index[n.replace("CTRL_L_", "CTRL_R_", 1)]) for n in rig.names if n.startswith("CTRL_L_")]
+        return [(index[n], index[n.replace("CTRL_L_", "CTRL_R_", 1)]) for n in symmetric]
     pairs = []
     for c in board.controls:
-        if c["name"].startswith("CTRL_L_"):
+        if c["name"] in symmetric:
             twin = board.controls[board.names.index(c["name"].replace("CTRL_L_", "CTRL_R_", 1))]
             for a, b in zip(c["positive"] + c["negative"], twin["positive"] + twin["negative"]):
                 pairs.append((index[a], index[b]))
@@ -126,13 +131,15 @@ def report(baked: dict, command: str, audio: str) -> str:
         f"when its largest |value| over the line passes {MOVES:.0%} of its range's span (0.02 on a -1..1 control, "
         "0.01 on a 0..1 slider). *In range*: every value within the control's [min, max] (reference CSV). "
         "*L/R agree*: of the left/right pairs, how many move on both sides or on neither; *max |L-R|* is the "
-        "largest left/right difference over the line (the network's own small asymmetry).", "",
+        "largest left/right difference over the line (the network's own small asymmetry); the head-turn muscles "
+        "(`neck_mastoidContract`, one side per turn direction) are left out of both.", "",
         "For comparison: a captured MetaHuman take of one emotional line drives 165 of the 174 controls (issue 13).",
         "",
         "How the board is driven (tools/build_rigs.py): the canonical ARKit curves go through Epic's "
         "mh_arkit_mapping_pose (kept where left/right symmetric) plus SOLVER, our table of what a MetaHuman's own "
         "solver moves for speech and emotion (cheek raise, face scrunch, nasolabial fold, lateral brows, lip rolls, "
-        "sticky lips and lips together on closures, lip push/pull, jaw clench on a shut jaw, tongue tip, ...). "
+        "sticky lips and lips together on closures, lip push/pull, jaw clench on a shut jaw, tongue tip, the "
+        "sternocleidomastoid on the side that turns the head, ...). "
         "SOLVER's own curves are marked derived: reading a baked board back to canonical curves ignores them, so "
         "that stays exact. Both sides of every board control share one sign (the reference CSV).",
         "", "| emotion | board controls moving | CTRL_expressions moving | in range | L/R agree: board, expressions "
