@@ -85,10 +85,19 @@ def test_gaze_adds_to_the_engine_eyes():
     anim = Animation.zeros(canonical_names(), FPS, 10, "livelink")
     anim["EyeLookOutLeft"] = 0.2
     out = gaze.write(anim, np.full(10, 7.0), np.full(10, -6.0))
-    assert out["EyeLookOutLeft"][0] == pytest.approx(0.2 + 7 / 35)
-    assert out["EyeLookInRight"][0] == pytest.approx(7 / 35)
+    v = gaze.VERGENCE_DEG  # each eye a little toward the nose
+    assert out["EyeLookOutLeft"][0] == pytest.approx(0.2 + (7 - v) / 35)
+    assert out["EyeLookInRight"][0] == pytest.approx((7 + v) / 35)
     assert out["EyeBlinkLeft"][0] > 0  # the lid follows the eye down
-    assert out["LeftEyeYaw"][0] == pytest.approx(7 / 180)
+    assert out["LeftEyeYaw"][0] == pytest.approx((7 - v) / 180)
+    assert out["RightEyeYaw"][0] == pytest.approx((7 + v) / 180)
+
+
+def test_eyes_converge_on_the_listener_when_looking_ahead():
+    anim = gaze.write(Animation.zeros(canonical_names(), FPS, 4, "livelink"), np.zeros(4), np.zeros(4))
+    assert anim["EyeLookInLeft"][0] > 0 and anim["EyeLookInRight"][0] > 0
+    assert anim["EyeLookOutLeft"][0] == anim["EyeLookOutRight"][0] == 0
+    assert anim["LeftEyeYaw"][0] < 0 < anim["RightEyeYaw"][0]  # yaw > 0 turns toward the character's left
 
 
 def test_sad_looks_down_more():

@@ -61,15 +61,18 @@ def out_of_range(anim: Animation, rig: Rig) -> list[str]:
     return [n for n, b in zip(anim.names, bad) if b]
 
 
-TURNING = ("neck_mastoidContract",)  # one side per turn direction (a head turn is not symmetric)
+# controls whose mirror image is the other side's opposite: a head turn contracts one side's muscle, and
+# converging eyes look opposite ways
+MIRROR_FLIPS = ("neck_mastoidContract", "_eye-translateX")
 
 
 def side_pairs(rig: Rig) -> list[tuple[int, int]]:
-    """(left, right) column pairs: board controls CTRL_L_x/CTRL_R_x; expression curves the twins drive. The
-    head-turn muscles are left out: turning left contracts only the right one."""
+    """(left, right) column pairs: board controls CTRL_L_x/CTRL_R_x; expression curves the twins drive. Left
+    out: the head-turn muscles (turning left contracts only the right one) and the eyes' own horizontal
+    controls (vergence turns them opposite ways)."""
     board = load_rig(BOARD)
     index = {n: i for i, n in enumerate(rig.names)}
-    symmetric = [n for n in board.names if n.startswith("CTRL_L_") and not any(t in n for t in TURNING)]
+    symmetric = [n for n in board.names if n.startswith("CTRL_L_") and not any(t in n for t in MIRROR_FLIPS)]
     if rig.name == BOARD:
         return [(index[n], index[n.replace("CTRL_L_", "CTRL_R_", 1)]) for n in symmetric]
     pairs = []
@@ -94,7 +97,7 @@ def why_still(name: str, rig: Rig) -> str:
     board = load_rig(BOARD)
     expr = board.expressions
     if re.search(r"CTRL_[LR]_eye-translate", name):
-        return "per-eye gaze: the centre eye control carries the (conjugate) gaze, the eyes' own keep vergence"
+        return "per-eye vertical gaze: the centre eye control carries the shared gaze, the eyes' own the vergence"
     control = board.controls[board.names.index(name)] if rig.name == BOARD else None
     curves = control["positive"] + control["negative"] if control else [name]
     weights = np.zeros(len(expr.weights[0]))
@@ -132,7 +135,8 @@ def report(baked: dict, command: str, audio: str) -> str:
         "0.01 on a 0..1 slider). *In range*: every value within the control's [min, max] (reference CSV). "
         "*L/R agree*: of the left/right pairs, how many move on both sides or on neither; *max |L-R|* is the "
         "largest left/right difference over the line (the network's own small asymmetry); the head-turn muscles "
-        "(`neck_mastoidContract`, one side per turn direction) are left out of both.", "",
+        "(`neck_mastoidContract`, one side per turn direction) and each eye's horizontal control (the eyes "
+        "converge on the listener, so they turn opposite ways) are left out of both.", "",
         "For comparison: a captured MetaHuman take of one emotional line drives 165 of the 174 controls (issue 13).",
         "",
         "How the board is driven (tools/build_rigs.py): the canonical ARKit curves go through Epic's "

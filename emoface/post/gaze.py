@@ -2,7 +2,8 @@
 
 Starts from EmoFace's scheme (hold, move, return to centre with p 0.4) with measured timings instead of
 fixed frame counts: saccade duration = 21 ms + 2.2 ms per degree (the main sequence), minimum-jerk
-profile. Gaze adds to the engine's eye curves, never overwrites them; the lids follow vertical gaze.
+profile. Gaze adds to the engine's eye curves, never overwrites them; the lids follow vertical gaze; the eyes
+converge a little on the listener.
 Sign conventions as in head.py: yaw > 0 toward the character's left, pitch > 0 up.
 """
 
@@ -18,6 +19,9 @@ AMPLITUDE_DEG = (2.0, 10.0)
 HOLD_MEDIAN_S, HOLD_SIGMA, HOLD_RANGE_S = 0.9, 0.55, (0.25, 3.5)
 # degrees of rotation at which the ARKit look shapes reach 1
 LOOK_FULL_DEG = {"out": 35.0, "in": 35.0, "up": 25.0, "down": 30.0}
+# each eye turned toward the nose: eyes 6.3 cm apart converge on a listener about 1.2 m away (parallel eyes look
+# through people)
+VERGENCE_DEG = 1.5
 # emotion -> (hold time factor, pitch bias in degrees)
 EMOTION_GAZE = {"fear": (0.6, 0.0), "angry": (1.4, -1.0), "sad": (1.3, -6.0), "surprise": (0.8, 2.0),
                 "disgust": (0.9, -2.0), "happy": (1.0, 1.0)}
@@ -74,26 +78,30 @@ def plan(n_frames: int, fps: float, emotion_weights: np.ndarray, rng: np.random.
     return yaw, pitch, np.array(shifts, int)
 
 
-def look_curves(yaw: np.ndarray, pitch: np.ndarray) -> dict[str, np.ndarray]:
-    """A conjugate gaze (degrees) as look shapes (unclipped) and eye rotations (degrees / 180)."""
-    left, right = np.maximum(yaw, 0), np.maximum(-yaw, 0)
+def look_curves(yaw: np.ndarray, pitch: np.ndarray, vergence: float = 0.0) -> dict[str, np.ndarray]:
+    """A gaze (degrees) as look shapes (unclipped) and eye rotations (degrees / 180); vergence turns each eye
+    that many degrees toward the nose on top of the shared yaw."""
+    left_eye, right_eye = yaw - vergence, yaw + vergence  # the left eye (at +x) turns in toward -x
     up, down = np.maximum(pitch, 0), np.maximum(-pitch, 0)
     return {
-        "EyeLookOutLeft": left / LOOK_FULL_DEG["out"], "EyeLookInLeft": right / LOOK_FULL_DEG["in"],
-        "EyeLookInRight": left / LOOK_FULL_DEG["in"], "EyeLookOutRight": right / LOOK_FULL_DEG["out"],
+        "EyeLookOutLeft": np.maximum(left_eye, 0) / LOOK_FULL_DEG["out"],
+        "EyeLookInLeft": np.maximum(-left_eye, 0) / LOOK_FULL_DEG["in"],
+        "EyeLookInRight": np.maximum(right_eye, 0) / LOOK_FULL_DEG["in"],
+        "EyeLookOutRight": np.maximum(-right_eye, 0) / LOOK_FULL_DEG["out"],
         "EyeLookUpLeft": up / LOOK_FULL_DEG["up"], "EyeLookUpRight": up / LOOK_FULL_DEG["up"],
         "EyeLookDownLeft": down / LOOK_FULL_DEG["down"], "EyeLookDownRight": down / LOOK_FULL_DEG["down"],
-        "LeftEyeYaw": yaw / 180.0, "RightEyeYaw": yaw / 180.0,
+        "LeftEyeYaw": left_eye / 180.0, "RightEyeYaw": right_eye / 180.0,
         "LeftEyePitch": pitch / 180.0, "RightEyePitch": pitch / 180.0,
     }
 
 
 def write(anim: Animation, yaw: np.ndarray, pitch: np.ndarray) -> Animation:
-    """Add a conjugate gaze (degrees) to the eye rotations and look shapes; lids follow vertical gaze."""
+    """Add a gaze (degrees) to the eye rotations and look shapes, the eyes converged on a listener; lids follow
+    vertical gaze."""
     out = anim.copy()
     up, down = np.maximum(pitch, 0), np.maximum(-pitch, 0)
     add = {
-        **look_curves(yaw, pitch),
+        **look_curves(yaw, pitch, VERGENCE_DEG),
         "EyeBlinkLeft": 0.35 * down / LOOK_FULL_DEG["down"], "EyeBlinkRight": 0.35 * down / LOOK_FULL_DEG["down"],
         "EyeWideLeft": 0.25 * up / LOOK_FULL_DEG["up"], "EyeWideRight": 0.25 * up / LOOK_FULL_DEG["up"],
     }
