@@ -143,18 +143,19 @@ def markdown(rt: dict, g: dict | None, command: str, seconds: float) -> str:
             rest = ", ".join(f"{k} {v:.2f}" for k, v in sorted(r.items()) if k not in KEY_CURVES)
             lines.append(f"- {head}, {take}: {rest}")
     lines += ["", "What limits these figures: the landmarker is trained on people, and a rendered head is not one. It "
-              "finds the built-in head's lips on the upper edge of the upper lip, never quite closes a rendered "
-              "head's lids (capture scales a take's blinks to its deepest closure), and reads ICT FaceKit's "
-              "browless forehead weakly. Funnel and pucker, which differ mostly in depth, are barely separated "
-              "from the front, and the two faces disagree on that depth: on these renders the landmarker puts a "
-              "pucker's pushed lips behind the rest pose, on a real speaker (GRID, below) in front. The shipped "
-              "basis follows the real speaker (a pucker's depth from the skin), so the rendered pucker scores low "
-              "here while GRID's rounded vowels are measured (the rounding figures below; with the render's "
-              "depth, pucker was 0.000 on rounded and 0.001 on spread phones, higher on rounded in 4% of clips). "
-              "Jaw, lip opening, smiles and blinks are measured well on both heads, including "
-              "across heads (the shipped basis is ICT FaceKit's; the built-in head is captured with it). "
-              "Issue 13's human built-in head is the next step for the rendered proof; the real speaker below is "
-              "what matters for training."]
+              "never quite closes a rendered head's lids (capture scales a take's blinks to its deepest closure) "
+              "and reads ICT FaceKit's browless forehead weakly. The built-in head, since it has an adult's "
+              "proportions, lips with a vermilion border and brows (issue 13), is tracked like a face: lip, lid "
+              "and brow contours sit on its features, and its brows are measured at r 0.75-0.94 on spoken lines "
+              "(0.34-0.69 on the earlier mannequin head), jaw at 0.95-0.96. Funnel and pucker, which differ "
+              "mostly in depth, are barely separated from the front, and the faces disagree on that depth: on "
+              "ICT FaceKit's renders the landmarker puts a pucker's pushed lips behind the rest pose, on a real "
+              "speaker (GRID, below) in front. The shipped basis follows the real speaker (a pucker's depth from "
+              "the skin), so a rendered pucker scores low here while GRID's rounded vowels are measured (the "
+              "rounding figures below; with the render's depth, pucker was 0.000 on rounded and 0.001 on spread "
+              "phones, higher on rounded in 4% of clips). Jaw, lip opening and smiles are measured well on both "
+              "heads, including across heads (the shipped basis is ICT FaceKit's; the built-in head is captured "
+              "with it); the real speaker below is what matters for training."]
     if g:
         lines += ["", "## GRID s1, held-out clips: lips against the aligned transcript", "",
                   "| clips | p/b/m | lips shut (+-1 frame) | lips shut (within the phone) | open vowels "
