@@ -48,7 +48,8 @@ def test_prototypes_follow_facs():
     assert layer.prototype("angry")["BrowDownLeft"] > 0.5 and layer.prototype("angry")["MouthPressLeft"] > 0.3
     assert layer.prototype("surprise")["EyeWideLeft"] > 0.5 and layer.prototype("surprise")["JawOpen"] > 0.05
     assert layer.prototype("disgust")["NoseSneerLeft"] > 0.5
-    assert layer.prototype("fear")["MouthStretchLeft"] > 0.4
+    fear = layer.prototype("fear")  # Ekman's fear: upper lids raised, lower lids tensed, lips stretched
+    assert fear["MouthStretchLeft"] > 0.4 and fear["EyeWideLeft"] > 0.5 and fear["EyeSquintLeft"] > 0.15
     assert layer.prototype("neutral") == {}
 
 

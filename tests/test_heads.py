@@ -97,3 +97,38 @@ def test_a_head_without_textures_is_painted_readable():
     assert c[z < np.percentile(z, 20)].mean() < 0.6 * c[z > np.percentile(z, 80)].mean()
     socket, eyeball = mesh.part("eye_socket_l"), next(p for p in mesh.parts if is_eyeball(p.name))
     assert socket.color != eyeball.color  # the socket lining is not painted as sclera
+
+
+@pytest.mark.parametrize("pose", [{"jawOpen": 1.0}, {"jawLeft": 1.0}, {"jawRight": 1.0}, {"mouthLeft": 1.0},
+                                  {"mouthRight": 1.0}, {"jawOpen": 0.4, "mouthSmileLeft": 1.0, "mouthSmileRight": 1.0},
+                                  {"mouthFunnel": 1.0}, {"mouthStretchLeft": 1.0, "mouthStretchRight": 1.0}])
+def test_the_mouth_shows_only_between_the_lips(pose):
+    """No dark wedge or hole beside the lips in any pose: the inside of the mouth, drawn in a colour of its own,
+    is seen only within the opening the lips' edges outline."""
+    from matplotlib.path import Path as Outline
+    from scipy.spatial import ConvexHull
+
+    from emoface.render.default_head import MOUTH_HALF, Y_MOUTH
+    from emoface.render.renderer import FaceRenderer
+
+    mesh = default_head()
+    mouth = mesh.part("mouth")
+    kept = mesh.vertex_colors[mouth.start:mouth.end].copy()
+    mesh.vertex_colors[mouth.start:mouth.end] = (0.0, 1.0, 0.0)
+    skin = mesh.neutral[:mesh.parts[0].end]
+    edge = np.flatnonzero((np.abs(skin[:, 1] - Y_MOUTH) < 1e-4) & (np.abs(skin[:, 0]) < MOUTH_HALF + 0.1))
+    weights = np.zeros(len(mesh.shape_names))
+    for name, value in pose.items():
+        weights[mesh.shape_index(name)] = value
+    try:
+        with FaceRenderer(mesh, 256) as renderer:
+            image = renderer.render(weights).astype(int)
+            lips = renderer.project(renderer.posed_vertices(weights)[edge])
+    finally:
+        mesh.vertex_colors[mouth.start:mouth.end] = kept  # the cached head is shared with other tests
+    green = np.argwhere((image[:, :, 1] > 2 * image[:, :, 0] + 20) & (image[:, :, 1] > 2 * image[:, :, 2] + 20))
+    hull = lips[ConvexHull(lips).vertices]
+    centre = hull.mean(axis=0)
+    opening = Outline(centre + 1.15 * (hull - centre) + np.sign(hull - centre) * 2)  # a pixel or two of slack
+    outside = ~opening.contains_points(green[:, ::-1] + 0.5)
+    assert outside.sum() <= 3, f"{outside.sum()} pixels of the mouth's inside show beside the lips"

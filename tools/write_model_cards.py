@@ -77,13 +77,17 @@ by `{card['command']}`: {card['trained_steps']} steps, {card['train_minutes']} m
 
 
 def previous(card) -> str:
-    """A checkpoint trained on from another (--init) records the run it started from."""
-    p = card.get("previous")
-    if not p:
+    """A checkpoint trained on from another (--init) records the runs it started from, newest first."""
+    runs, p = [], card.get("previous")
+    while p:
+        runs.append(f"`{p['command']}`: {p['trained_steps']} steps, {p['train_minutes']} min")
+        p = p.get("previous")
+    if not runs:
         return ""
-    return (f"\nIt continued (`--init`) from the previous default checkpoint (`{p['command']}`: {p['trained_steps']} "
-            f"steps, {p['train_minutes']} min, without GRID); `make train` trains the same network on all of the "
-            "data above from scratch in one run.")
+    return (f"\nIt continued (`--init`) from the previous default checkpoint ({'; which continued from '.join(runs)}"
+            "). The oldest run had no GRID; the one after it added GRID s1; this one taught the emotion layer's "
+            "fear with the lower lids tensed and the jaw dropped (FACS AU7 and AU26, as in Ekman's fear). "
+            "`make train` trains the same network on all of the data above from scratch in one run.")
 
 
 def grid_held(card) -> str:
