@@ -1,6 +1,8 @@
 """Batch baking: inputs (files, directories, globs) or a dialogue-sheet manifest -> one file per line.
 
-A bad line is reported and skipped; the batch goes on, and the summary lists every failure.
+A bad line is reported and skipped; the batch goes on, and the summary lists every failure. Baking into a
+folder is resumable: lines whose output is already there, made from the same inputs, are skipped
+(emoface.bake_index).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ class Job:
 class Report:
     written: list = field(default_factory=list)
     failed: list = field(default_factory=list)  # (input, reason)
+    skipped: list = field(default_factory=list)  # outputs already made from the same inputs
 
 
 def expand_inputs(inputs: list[str], suffixes: tuple[str, ...] = AUDIO_SUFFIXES) -> list[tuple[Path, Path]]:
@@ -101,15 +104,28 @@ def read_manifest(path: Path, out_dir: Path, suffix: str) -> tuple[list[Job], li
     return jobs, bad
 
 
-def run(jobs: list[Job], animator, fmt, max_duration_s: float, progress: bool = True) -> Report:
+def run(jobs: list[Job], animator, fmt, max_duration_s: float, progress: bool = True,
+        index_folder: Path | None = None, force: bool = False) -> Report:
+    """Bake each job; with index_folder, skip the jobs whose output there is up to date (unless force) and
+    record what is written."""
+    from emoface.bake_index import BakeIndex, line_key, settings_of
+
     report = Report()
     seen: dict[Path, str] = {}
+    index = BakeIndex(index_folder) if index_folder is not None else None
+    settings = settings_of(animator, fmt) if index is not None else None
     for job in tqdm(jobs, desc="baking", unit="line", disable=not progress or len(jobs) < 2, leave=False):
         name = job.label or str(job.audio)
         try:
             if job.out.resolve() in seen:
                 raise InputError(name, f"output {job.out} would overwrite the one from {seen[job.out.resolve()]}")
             seen[job.out.resolve()] = name
+            key = None
+            if index is not None and job.audio.is_file():
+                key = line_key(job.audio, job.emotion, job.text, settings)
+                if not force and index.done(job.out, key):
+                    report.skipped.append(job.out)
+                    continue
             audio = load_audio(job.audio, max_duration_s)
             emotion = job.emotion
             if emotion == AUTO:
@@ -122,6 +138,8 @@ def run(jobs: list[Job], animator, fmt, max_duration_s: float, progress: bool = 
             except OSError as exc:  # unwritable folder, a file where a folder should be, a full disk
                 raise InputError(job.out, f"cannot write the output ({exc.strerror or exc})") from None
             report.written.append(job.out)
+            if key is not None:
+                index.record(job.out, key)
         except EmofaceError as exc:
             report.failed.append((name, str(exc).removeprefix(name + ": ")))
             tqdm.write(f"emoface: error: {exc}", file=sys.stderr)

@@ -52,6 +52,9 @@ def _bake_parser(sub):
     for flag, what in (("blinks", "blinks"), ("gaze", "eye saccades"), ("head", "head motion"),
                        ("accents", "brows and lids on accents, tongue on TH"), ("smooth", "smoothing")):
         p.add_argument(f"--no-{flag}", dest=flag, action="store_false", help=f"no {what}")
+    p.add_argument("--force", action="store_true",
+                   help="bake every line again (into a folder, lines whose output was made from the same audio, "
+                        "emotion, text, settings and model are otherwise skipped)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary on success")
     p.set_defaults(func=cmd_bake)
 
@@ -99,7 +102,7 @@ def cmd_bake(args) -> int:
             raise InputError(args.text_file, "transcript file not found")
         text = args.text_file.read_text(encoding="utf-8", errors="replace")
 
-    jobs, bad = [], []
+    jobs, bad, single = [], [], False
     if args.inputs:
         found = batch.expand_inputs(args.inputs)
         if not found:
@@ -117,14 +120,16 @@ def cmd_bake(args) -> int:
             for j in m_jobs:
                 j.emotion = emotion
         jobs += m_jobs
-    report = batch.run(jobs, animator, fmt, args.max_duration, progress=not args.quiet)
+    report = batch.run(jobs, animator, fmt, args.max_duration, progress=not args.quiet,
+                       index_folder=None if single else out, force=args.force)
     report.failed = bad + report.failed
     for label, reason in bad:
         print(f"emoface: error: {label}: {reason}", file=sys.stderr)
     total = len(jobs) + len(bad)
     if (total > 1 and report.failed) or (not args.quiet and not report.failed):
+        skipped = f", {len(report.skipped)} already up to date (--force bakes them again)" if report.skipped else ""
         print(f"baked {len(report.written)} of {total} line(s) to {out} ({fmt.NAME}, rig "
-              f"{getattr(fmt, 'CARRIES', rig)})", file=sys.stderr)
+              f"{getattr(fmt, 'CARRIES', rig)}){skipped}", file=sys.stderr)
     if report.failed and total > 1:
         print(f"{len(report.failed)} failed:", file=sys.stderr)
         for label, reason in report.failed:

@@ -1,0 +1,123 @@
+"""What a batch bake has already made, so a re-run (after a crash, or after one line of the dialogue sheet
+changed) bakes only what is missing or stale.
+
+Each written output gets a line in `.emoface-bake.jsonl` in the output folder: its path and a key, the hash of
+everything the file was made from: the audio's bytes, the emotion, the transcript, the bake settings (engine,
+rig, format, fps, seed, post-processing), the model's bytes and emoface's own code. A line is skipped when its
+output exists and the index holds the same key for it; any change to any of these re-bakes it. The index is
+only appended to (one JSON object per line, flushed as each output lands), so a crash loses at most the line
+being written, and a torn last line is ignored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+INDEX_NAME = ".emoface-bake.jsonl"
+
+
+def file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+@lru_cache(maxsize=8)
+def _cached_digest(path: str, size: int, mtime_ns: int) -> str:
+    return file_digest(Path(path))
+
+
+def _digest_once(path: Path) -> str:
+    """A model or rig file's digest, hashed once per process (keyed by size and modification time)."""
+    st = path.stat()
+    return _cached_digest(str(path.resolve()), st.st_size, st.st_mtime_ns)
+
+
+@lru_cache(maxsize=1)
+def code_digest() -> str:
+    """emoface's own code and built-in rigs: a new version of the pipeline re-bakes (its output may differ)."""
+    from importlib import resources
+
+    h = hashlib.sha256()
+    for name, root in (("code", Path(__file__).resolve().parent), ("rigs", Path(str(resources.files("emoface._rigs"))))):
+        for path in sorted(p for p in root.rglob("*") if p.suffix in (".py", ".json") and p.is_file()):
+            h.update(f"{name}/{path.relative_to(root)}".encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def settings_of(animator, fmt) -> dict:
+    """Everything besides the line itself that decides a bake's bytes."""
+    from emoface.model.checkpoints import DEFAULT
+
+    out = {"format": fmt.NAME, "engine": animator.engine, "rig": animator.rig, "fps": animator.fps,
+           "seed": animator.seed, "blinks": animator.blinks, "gaze": animator.gaze, "head": animator.head,
+           "accents": animator.accents, "smooth": animator.smooth, "recognizer": animator.recognizer,
+           "speech_encoder": animator.speech_encoder, "code": code_digest()}
+    if animator.engine == "neural":
+        out["model"] = _digest_once(Path(str(animator.checkpoint or DEFAULT)))
+    if Path(str(animator.rig)).suffix == ".json" and Path(str(animator.rig)).is_file():
+        out["rig_file"] = _digest_once(Path(animator.rig))
+    return out
+
+
+def line_key(audio: Path, emotion, text: str | None, settings: dict) -> str:
+    """The key of one line: its audio bytes, emotion (a track's keyframes, or 'auto'), transcript, settings."""
+    if isinstance(emotion, str):  # 'auto': recognised from the audio by the shipped recogniser
+        from importlib import resources
+
+        from emoface.emotion.recognize import SER_NAME
+
+        feeling = {"auto": _digest_once(Path(str(resources.files("emoface._checkpoints") / SER_NAME)))}
+    elif emotion is None:
+        feeling = None
+    else:
+        feeling = {"times": np.asarray(emotion.times, np.float64).round(6).tolist(),
+                   "vectors": np.asarray(emotion.vectors, np.float64).round(6).tolist(),
+                   "transition": round(float(emotion.transition), 6)}
+    blob = json.dumps({"audio": file_digest(audio), "emotion": feeling, "text": text, "settings": settings},
+                      sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+class BakeIndex:
+    """The index of one output folder: which outputs exist, made from which key."""
+
+    def __init__(self, folder: Path):
+        self.path = Path(folder) / INDEX_NAME
+        self.keys: dict[str, str] = {}
+        self._torn = False  # the last line was cut short: the next record starts on a line of its own
+        if self.path.is_file():
+            text = self.path.read_text(encoding="utf-8", errors="replace")
+            self._torn = bool(text) and not text.endswith("\n")
+            for raw in text.splitlines():
+                try:
+                    entry = json.loads(raw)
+                    self.keys[str(entry["out"])] = str(entry["key"])
+                except (ValueError, KeyError, TypeError):
+                    continue  # a torn line from a crash, or someone's edit: that output is simply redone
+
+    def _name(self, out: Path) -> str:
+        return str(Path(out).resolve().relative_to(self.path.parent.resolve()))
+
+    def done(self, out: Path, key: str) -> bool:
+        """The output exists and was made from this key."""
+        try:
+            return Path(out).is_file() and self.keys.get(self._name(out)) == key
+        except ValueError:  # an output outside the folder (a manifest's absolute path is refused earlier)
+            return False
+
+    def record(self, out: Path, key: str) -> None:
+        name = self._name(out)
+        self.keys[name] = key
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "a", encoding="utf-8") as f:
+            f.write(("\n" if self._torn else "") + json.dumps({"out": name, "key": key}) + "\n")
+        self._torn = False
