@@ -104,48 +104,70 @@ def read_manifest(path: Path, out_dir: Path, suffix: str) -> tuple[list[Job], li
     return jobs, bad
 
 
-def run(jobs: list[Job], animator, fmt, max_duration_s: float, progress: bool = True,
-        index_folder: Path | None = None, force: bool = False) -> Report:
-    """Bake each job; with index_folder, skip the jobs whose output there is up to date (unless force) and
-    record what is written."""
+def plan(jobs: list[Job], animator, fmt, index_folder: Path | None, force: bool):
+    """(report with the lines refused or already up to date, the lines to bake as (job, key), the index)."""
     from emoface.bake_index import BakeIndex, line_key, settings_of
 
-    report = Report()
+    report, todo = Report(), []
     seen: dict[Path, str] = {}
     index = BakeIndex(index_folder) if index_folder is not None else None
     settings = settings_of(animator, fmt) if index is not None else None
-    for job in tqdm(jobs, desc="baking", unit="line", disable=not progress or len(jobs) < 2, leave=False):
+    for job in jobs:
         name = job.label or str(job.audio)
-        try:
-            if job.out.resolve() in seen:
-                raise InputError(name, f"output {job.out} would overwrite the one from {seen[job.out.resolve()]}")
-            seen[job.out.resolve()] = name
-            key = None
-            if index is not None and job.audio.is_file():
-                key = line_key(job.audio, job.emotion, job.text, settings)
-                if not force and index.done(job.out, key):
-                    report.skipped.append(job.out)
-                    continue
-            audio = load_audio(job.audio, max_duration_s)
-            emotion = job.emotion
-            if emotion == AUTO:
-                from emoface.emotion.recognize import predict_track
-
-                emotion = predict_track(audio.samples)
-            anim = animator.animate(audio, emotion, job.text)
-            try:
-                formats.write_atomic(fmt, anim, job.out)
-            except OSError as exc:  # unwritable folder, a file where a folder should be, a full disk
-                raise InputError(job.out, f"cannot write the output ({exc.strerror or exc})") from None
-            report.written.append(job.out)
-            if key is not None:
-                index.record(job.out, key)
-        except EmofaceError as exc:
+        if job.out.resolve() in seen:
+            exc = InputError(name, f"output {job.out} would overwrite the one from {seen[job.out.resolve()]}")
             report.failed.append((name, str(exc).removeprefix(name + ": ")))
             tqdm.write(f"emoface: error: {exc}", file=sys.stderr)
-        except Exception as exc:  # noqa: BLE001 - one broken line must not stop a batch of thousands
-            log.debug("traceback for %s", name, exc_info=True)
-            reason = f"internal error ({type(exc).__name__}: {exc}); please report it with this file"
-            report.failed.append((name, reason))
-            tqdm.write(f"emoface: error: {name}: {reason}", file=sys.stderr)
+            continue
+        seen[job.out.resolve()] = name
+        key = line_key(job.audio, job.emotion, job.text, settings) if index and job.audio.is_file() else None
+        if key is not None and not force and index.done(job.out, key):
+            report.skipped.append(job.out)
+        else:
+            todo.append((job, key))
+    return report, todo, index
+
+
+def bake_line(job: Job, animator, fmt, max_duration_s: float) -> tuple[str, str] | None:
+    """Bake one line to its output: None when written, else (the reason, the error line to print)."""
+    name = job.label or str(job.audio)
+    try:
+        audio = load_audio(job.audio, max_duration_s)
+        emotion = job.emotion
+        if emotion == AUTO:
+            from emoface.emotion.recognize import predict_track
+
+            emotion = predict_track(audio.samples)
+        anim = animator.animate(audio, emotion, job.text)
+        try:
+            formats.write_atomic(fmt, anim, job.out)
+        except OSError as exc:  # unwritable folder, a file where a folder should be, a full disk
+            raise InputError(job.out, f"cannot write the output ({exc.strerror or exc})") from None
+        return None
+    except EmofaceError as exc:
+        return str(exc).removeprefix(name + ": "), f"emoface: error: {exc}"
+    except Exception as exc:  # noqa: BLE001 - one broken line must not stop a batch of thousands
+        log.debug("traceback for %s", name, exc_info=True)
+        reason = f"internal error ({type(exc).__name__}: {exc}); please report it with this file"
+        return reason, f"emoface: error: {name}: {reason}"
+
+
+def settle(report: Report, index, job: Job, key: str | None, failure) -> None:
+    """Count one baked line in the report (and the index), or report why it failed."""
+    if failure is None:
+        report.written.append(job.out)
+        if key is not None:
+            index.record(job.out, key)
+    else:
+        report.failed.append((job.label or str(job.audio), failure[0]))
+        tqdm.write(failure[1], file=sys.stderr)
+
+
+def run(jobs: list[Job], animator, fmt, max_duration_s: float, progress: bool = True,
+        index_folder: Path | None = None, force: bool = False) -> Report:
+    """Bake each job here, one after another; with index_folder, skip the jobs whose output there is up to
+    date (unless force) and record what is written."""
+    report, todo, index = plan(jobs, animator, fmt, index_folder, force)
+    for job, key in tqdm(todo, desc="baking", unit="line", disable=not progress or len(todo) < 2, leave=False):
+        settle(report, index, job, key, bake_line(job, animator, fmt, max_duration_s))
     return report

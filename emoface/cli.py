@@ -52,6 +52,12 @@ def _bake_parser(sub):
     for flag, what in (("blinks", "blinks"), ("gaze", "eye saccades"), ("head", "head motion"),
                        ("accents", "brows and lids on accents, tongue on TH"), ("smooth", "smoothing")):
         p.add_argument(f"--no-{flag}", dest=flag, action="store_false", help=f"no {what}")
+    p.add_argument("--ray", nargs="?", const="local", metavar="ADDRESS",
+                   help="bake the lines on a Ray cluster (pip install -e \".[ray]\"): no ADDRESS starts one on this "
+                        "machine; 'auto' or ray://host:10001 joins a running one (audio and outputs on storage every "
+                        "worker sees)")
+    p.add_argument("--ray-workers", type=int, metavar="N", help="Ray workers, each with the model loaded once "
+                                                                 "(default: one per CPU of the cluster)")
     p.add_argument("--force", action="store_true",
                    help="bake every line again (into a folder, lines whose output was made from the same audio, "
                         "emotion, text, settings and model are otherwise skipped)")
@@ -80,10 +86,12 @@ def cmd_bake(args) -> int:
     if args.emotion_track and args.intensity is not None:
         raise InputError("--intensity", "scales --emotion; an --emotion-track gives each keyframe its intensity")
     fmt, rig = _resolve_format_and_rig(args)
-    animator = Animator(engine=args.engine, rig=rig, fps=args.fps, seed=args.seed, blinks=args.blinks,
-                        gaze=args.gaze, head=args.head, accents=args.accents, smooth=args.smooth,
-                        recognizer=args.recognizer or "loop", checkpoint=args.checkpoint,
-                        speech_encoder=args.speech_encoder)
+    if args.ray_workers is not None and not 1 <= args.ray_workers <= 4096:
+        raise InputError("--ray-workers", f"{args.ray_workers} is not a number of workers (1-4096)")
+    options = dict(engine=args.engine, rig=rig, fps=args.fps, seed=args.seed, blinks=args.blinks, gaze=args.gaze,
+                   head=args.head, accents=args.accents, smooth=args.smooth, recognizer=args.recognizer or "loop",
+                   checkpoint=args.checkpoint, speech_encoder=args.speech_encoder)
+    animator = Animator(**options)  # here too with --ray: a bad option or model fails once, before any worker
     out = Path(args.output)
     args.emotion = args.emotion or "neutral"
     args.intensity = 1.0 if args.intensity is None else args.intensity
@@ -120,8 +128,14 @@ def cmd_bake(args) -> int:
             for j in m_jobs:
                 j.emotion = emotion
         jobs += m_jobs
-    report = batch.run(jobs, animator, fmt, args.max_duration, progress=not args.quiet,
-                       index_folder=None if single else out, force=args.force)
+    where = dict(progress=not args.quiet, index_folder=None if single else out, force=args.force)
+    if args.ray:
+        from emoface import batch_ray
+
+        report = batch_ray.run(jobs, options, fmt, args.max_duration, address=args.ray, workers=args.ray_workers,
+                               **where)
+    else:
+        report = batch.run(jobs, animator, fmt, args.max_duration, **where)
     report.failed = bad + report.failed
     for label, reason in bad:
         print(f"emoface: error: {label}: {reason}", file=sys.stderr)

@@ -68,8 +68,15 @@ def predict_100hz(model, samples: np.ndarray, emotion: EmotionTrack, block_rows:
 
 
 def predict(model, samples: np.ndarray, emotion: EmotionTrack, n_frames: int, fps: float) -> Animation:
-    """Curves at frame i = i / fps s, linearly interpolated from the 100 Hz network output."""
-    out = smooth_rows(predict_100hz(model, samples, emotion))
+    """Curves at frame i = i / fps s, linearly interpolated from the 100 Hz network output. On one thread:
+    threads split the convolutions' sums, which changes their last bits, so a bake on another machine (or a
+    cluster worker) would differ in the last written digit; a batch runs lines side by side instead."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        out = smooth_rows(predict_100hz(model, samples, emotion))
+    finally:
+        torch.set_num_threads(threads)
     return frames_from_rows(model.config.out_names, out, np.arange(len(out)) / FRAME_RATE,
                             np.arange(n_frames) / fps, fps)
 

@@ -1,0 +1,108 @@
+"""Batch baking on a Ray cluster (`emoface bake ... --ray [ADDRESS]`, the optional `ray` extra).
+
+Each worker is a Ray actor that loads the model once and bakes lines with the same code as a local bake
+(emoface.batch.bake_line), so its files are byte for byte what a local bake writes. The driver plans the batch
+(skipping lines already up to date, emoface.bake_index), hands lines to the actors as they free up, shows
+progress, records each finished output in the index and lists the failures at the end. Workers read the
+audio and write the outputs at the paths the driver gives them: on a cluster of several machines those
+paths must be on storage every machine sees (a shared or network folder). Ctrl-C stops the workers and
+leaves only whole files.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from pathlib import Path
+
+from emoface.errors import InputError
+
+LOCAL = "local"  # --ray with no address: start a Ray instance on this machine
+
+
+def connect(address: str, workers: int | None):
+    """ray.init for `address` (LOCAL, 'auto' or 'ray://host:port'); one clear error when Ray is missing or
+    the cluster cannot be reached."""
+    try:
+        import ray
+    except ImportError:
+        raise InputError("--ray", "Ray is not installed (pip install -e \".[ray]\")") from None
+    options = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
+    on_term = signal.getsignal(signal.SIGTERM)  # ray.init installs its own; emoface's stops cleanly (exit 143)
+    try:
+        if address == LOCAL:
+            ray.init(num_cpus=workers or os.cpu_count() or 1, **options)
+        else:
+            ray.init(address=address, **options)
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        raise InputError("--ray", f"cannot reach the Ray cluster at {address} ({str(exc).splitlines()[0]})") from None
+    finally:
+        signal.signal(signal.SIGTERM, on_term)
+    return ray
+
+
+def run(jobs, animator_options: dict, fmt, max_duration_s: float, address: str = LOCAL,
+        workers: int | None = None, progress: bool = True, index_folder: Path | None = None, force: bool = False):
+    """Bake the jobs on Ray actors; returns the same Report as a local bake."""
+    from types import SimpleNamespace
+
+    from tqdm import tqdm
+
+    from emoface import batch
+
+    report, todo, index = batch.plan(jobs, SimpleNamespace(**animator_options), fmt, index_folder, force)
+    if not todo:
+        return report
+    ray = connect(address, workers)
+    actors, pending = [], {}
+    try:
+        count = min(len(todo), workers or max(1, int(ray.cluster_resources().get("CPU", 1))))
+        baker = ray.remote(num_cpus=1)(_Baker)
+        actors = [baker.remote(animator_options, fmt.NAME, max_duration_s) for _ in range(count)]
+        queue = list(enumerate(todo))
+        for actor in actors:  # one line each to start; a freed actor takes the next
+            if queue:
+                k, (job, _) = queue.pop(0)
+                pending[actor.bake.remote(job)] = (actor, k)
+        bar = tqdm(total=len(todo), desc=f"baking on {count} Ray workers", unit="line",
+                   disable=not progress or len(todo) < 2, leave=False)
+        while pending:
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            actor, k = pending.pop(ready[0])
+            job, key = todo[k]
+            batch.settle(report, index, job, key, ray.get(ready[0]))
+            bar.update(1)
+            if queue:
+                nk, (next_job, _) = queue.pop(0)
+                pending[actor.bake.remote(next_job)] = (actor, nk)
+        bar.close()
+        return report
+    except ray.exceptions.RayActorError as exc:
+        print(f"emoface: error: a Ray worker died ({str(exc).splitlines()[0]})", file=sys.stderr)
+        raise InputError("--ray", "a worker died; run the same command again to bake the lines still missing") from None
+    finally:
+        for actor in actors:
+            ray.kill(actor)
+        ray.shutdown()
+        for _, k in pending.values():  # stopped mid-write (Ctrl-C): no temporary file stays behind
+            out = todo[k][0].out
+            for leftover in out.parent.glob(f".{out.name}.*.part"):
+                leftover.unlink(missing_ok=True)
+
+
+class _Baker:
+    """One Ray worker: the model loaded once, then line after line."""
+
+    def __init__(self, animator_options: dict, fmt_name: str, max_duration_s: float):
+        from emoface import formats
+        from emoface.animator import Animator
+
+        self.animator = Animator(**animator_options)
+        self.fmt = formats.get(fmt_name)
+        self.max_duration_s = max_duration_s
+
+    def bake(self, job):
+        from emoface.batch import bake_line
+
+        return bake_line(job, self.animator, self.fmt, self.max_duration_s)

@@ -1,0 +1,172 @@
+#!/usr/bin/env python3
+"""Batch baking speed, whole process (start-up, imports, model load, every line, the files): writes docs/BATCH.md.
+
+    .venv/bin/python tools/benchmark_batch.py [--shared ../shared] [-o docs/BATCH.md]
+
+Runs: a folder of real dialogue-like lines (speech-en's vctk and vctk_extra folders: 179 lines by 40+ speakers)
+and one 60 s line (speech-en clips joined), each baked by `emoface bake ... --force -q` to JSON with the default
+network: locally pinned to one core (taskset), and with `--ray` on a local Ray instance of 1 and 2 workers.
+Times are wall clock for the whole command; speed = seconds of audio per second. Peak memory is the largest
+sum of resident memory over the command's process tree (driver, Ray's processes and workers), sampled every
+0.1 s from /proc.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+EMOFACE = [str(ROOT / ".venv" / "bin" / "emoface")]
+FOLDERS = ("vctk", "vctk_extra")
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of pid and all its descendants (MB), from /proc."""
+    parent = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+                parent[int(entry)] = int(stat.rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    members, frontier = {pid}, [pid]
+    while frontier:
+        p = frontier.pop()
+        kids = [c for c, pp in parent.items() if pp == p and c not in members]
+        members.update(kids)
+        frontier += kids
+    total = 0
+    for p in members:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total / 1024
+
+
+def timed(cmd: list[str]) -> tuple[float, float]:
+    """(wall seconds, peak MB of the process tree) of one command, which must succeed."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    peak, done = [0.0], threading.Event()
+
+    def sample():
+        while not done.is_set():
+            peak[0] = max(peak[0], tree_rss_mb(proc.pid))
+            done.wait(0.1)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, err = proc.communicate()
+    wall = time.perf_counter() - start
+    done.set()
+    sampler.join()
+    if proc.returncode != 0:
+        raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}\n{err[-2000:]}")
+    return wall, peak[0]
+
+
+def audio_seconds(paths) -> float:
+    import soundfile as sf
+
+    return sum(sf.info(str(p)).duration for p in paths)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
+    ap.add_argument("-o", "--output", type=Path, default=ROOT / "docs" / "BATCH.md")
+    args = ap.parse_args()
+    import numpy as np
+    import soundfile as sf
+
+    base = args.shared / "data" / "speech-en"
+    lines = sorted(p for f in FOLDERS for p in (base / f / "audio").iterdir() if p.suffix == ".flac")
+    if not lines:
+        raise SystemExit(f"no lines under {base}")
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        folder = tmp / "lines"
+        folder.mkdir()
+        for p in lines:
+            os.symlink(p, folder / p.name)
+        joined, rate = [], sf.info(str(lines[0])).samplerate
+        for p in lines:
+            x, r = sf.read(str(p), dtype="float32")
+            if r == rate:
+                joined.append(x)
+            if sum(len(j) for j in joined) >= 60 * rate:
+                break
+        long_line = tmp / "long.wav"
+        sf.write(long_line, np.concatenate(joined)[:60 * rate], rate)
+        folder_s, long_s = audio_seconds(lines), 60.0
+        one_core = ["taskset", "-c", "0"] if shutil.which("taskset") else []
+        runs = []
+        for label, cmd, seconds in (
+                (f"folder of {len(lines)} lines, one core", one_core + EMOFACE + ["bake", str(folder)], folder_s),
+                ("one 60 s line, one core", one_core + EMOFACE + ["bake", str(long_line)], long_s),
+                (f"folder of {len(lines)} lines, Ray, 1 worker", EMOFACE + ["bake", str(folder), "--ray",
+                                                                          "--ray-workers", "1"], folder_s),
+                (f"folder of {len(lines)} lines, Ray, 2 workers", EMOFACE + ["bake", str(folder), "--ray",
+                                                                           "--ray-workers", "2"], folder_s)):
+            out = tmp / f"out{len(runs)}"
+            target = out / "long.json" if "60 s" in label else out
+            wall, peak = timed(cmd + ["-o", str(target), "--format", "json", "--force", "-q"])
+            runs.append((label, seconds, wall, peak))
+            print(f"{label}: {wall:.1f} s, {seconds / wall:.0f}x real time, peak {peak:.0f} MB", flush=True)
+    rows = "\n".join(f"| {label} | {seconds:.0f} | {wall:.1f} | {seconds / wall:.0f}x | {peak:.0f} |"
+                     for label, seconds, wall, peak in runs)
+    text = f"""# Batch baking speed
+
+Command: `python tools/benchmark_batch.py` ({time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPU cores,
+{platform.machine()}, no GPU). Method: the tool's docstring. Whole process, start-up included: `emoface bake
+... --format json --force -q` with the default network, blinks, gaze, head and accents on.
+
+| run | audio (s) | wall (s) | speed | peak memory (MB) |
+|---|---:|---:|---:|---:|
+{rows}
+
+The Ray runs include starting a local Ray instance (about 4 s) and loading the model once per worker. Each
+line's network pass runs on one thread (the same bytes on every machine, emoface.model.infer.predict), so a
+batch gains from more workers, not from more threads per worker.
+
+## Running on a real cluster
+
+Ray is an optional extra: `pip install -e ".[ray]"` (`make test` installs it) on every machine, with the same
+emoface checkout (the model is `checkpoints/emoface-default.pt`, or `--checkpoint` a path every machine has).
+
+    # the head machine
+    ray start --head --port=6379 --ray-client-server-port=10001
+    # each worker machine (one Ray worker per CPU by default)
+    ray start --address=HEAD_IP:6379
+    # on the head (or any machine of the cluster): join it with 'auto'
+    emoface bake --manifest /shared/vo/lines.csv -o /shared/baked --ray auto
+    # from outside the cluster: Ray Client
+    emoface bake --manifest /shared/vo/lines.csv -o /shared/baked --ray ray://HEAD_IP:10001
+
+Workers read each line's audio and write its output at the paths the driver gives them, so the audio, the
+sheet and the output folder must be on storage every machine mounts at the same path (NFS, SMB, a cloud file
+system such as EFS or Filestore; object storage through a mount such as s3fs or gcsfuse). The driver records
+each finished line in the output folder's `.emoface-bake.jsonl`: if a worker, the driver or the whole cluster
+dies, the same command again bakes only the lines that are missing or stale. `--ray-workers N` caps the
+number of workers; Ctrl-C stops them, and no partial file is left.
+"""
+    args.output.write_text(text)
+    print(f"wrote {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
