@@ -23,7 +23,7 @@ NOD_PEAK_S = 0.18  # time from a stressed syllable's start to the bottom of its 
 
 def stressed_syllables(prosody: Prosody, fps: float) -> tuple[np.ndarray, np.ndarray]:
     """Frames of prominent syllables (loud and high peaks of voiced speech) and their prominence 0..1."""
-    from scipy.signal import find_peaks  # here: scipy.signal pulls in scipy.stats, ~70 MB a bake would carry
+    from emoface.post.peaks import find_peaks
 
     energy = prosody.loudness * (prosody.voiced | prosody.speech) * (1.0 + 0.3 * np.clip(prosody.pitch_z(), 0, 2))
     energy = gaussian_filter1d(energy.astype(np.float64), sigma=0.04 * fps)
