@@ -63,15 +63,20 @@ def _frame_rms_db(samples: np.ndarray) -> np.ndarray:
     return out
 
 
-def _pitch(samples: np.ndarray, n: int) -> np.ndarray:
+def _pitch(samples: np.ndarray, n: int, wanted: np.ndarray | None = None) -> np.ndarray:
     """yin f0 per analysis frame (centred, zero-padded), a block of frames at a time: yin treats each frame
-    on its own, so the blocks give the whole-signal result."""
+    on its own, so the blocks give the whole-signal result. With `wanted` (a mask), only those frames are
+    measured (the others stay 0): a line's pauses and quiet frames never need a pitch."""
     out = np.zeros(n)
     if len(samples) < 2048:
         return out
     samples = np.asarray(samples, np.float32)
     for k0, k1 in _blocks(min(n, 1 + len(samples) // HOP)):
-        out[k0:k1] = yin(frame_span(samples, k0 * HOP - YIN_FRAME // 2, (k1 - 1) * HOP + YIN_FRAME // 2))
+        pick = np.arange(k1 - k0) if wanted is None else np.flatnonzero(wanted[k0:k1])
+        if len(pick):
+            seg = frame_span(samples, k0 * HOP - YIN_FRAME // 2, (k1 - 1) * HOP + YIN_FRAME // 2)
+            frames = np.lib.stride_tricks.sliding_window_view(seg, YIN_FRAME)[::HOP]
+            out[k0 + pick] = yin_frames(frames if wanted is None else frames[pick])
     return out
 
 
@@ -80,9 +85,13 @@ def yin(seg: np.ndarray) -> np.ndarray:
     and numbers as librosa.yin(fmin=FMIN, fmax=FMAX, sr=SAMPLE_RATE, frame_length=YIN_FRAME,
     hop_length=HOP, center=False), in numpy. librosa's runs through numba, whose compiler stays resident
     (130 MB of a bake's peak)."""
+    return yin_frames(np.lib.stride_tricks.sliding_window_view(seg, YIN_FRAME)[::HOP])
+
+
+def yin_frames(frames: np.ndarray) -> np.ndarray:
+    """yin's f0 (Hz) of each row of frames [m, YIN_FRAME]; every row on its own."""
     import scipy.fft
 
-    frames = np.lib.stride_tricks.sliding_window_view(seg, YIN_FRAME)[::HOP]  # [frames, samples]
     lo, hi = int(np.floor(SAMPLE_RATE / FMAX)), min(int(np.ceil(SAMPLE_RATE / FMIN)), YIN_FRAME - 1)
     # difference function d(k) = 2 (acf(0) - acf(k)) - sum_{m<k} y(m)^2, from the FFT autocorrelation
     n_fft = scipy.fft.next_fast_len(2 * YIN_FRAME - 1, real=True)
@@ -116,15 +125,21 @@ def yin(seg: np.ndarray) -> np.ndarray:
 
 def analyse(samples: np.ndarray, n_frames: int, fps: float) -> Prosody:
     db = _frame_rms_db(samples)
-    f0 = _pitch(samples, len(db))
     t_analysis = np.arange(len(db)) * HOP / SAMPLE_RATE
     t = np.arange(n_frames) / fps
     db_f = np.interp(t, t_analysis, db)
-    f0_f = np.interp(t, t_analysis, f0)
     level = float(np.percentile(db, 95)) if len(db) else -100.0
     level = max(level, -60.0)
     loud = np.clip((db_f - (level + FLOOR_DB)) / -FLOOR_DB, 0.0, 1.0)
     speech = (db_f > level - 30.0) & (db_f > -60.0)
-    # yin reports a period everywhere; trust it only where the frame is speech and the value is in range.
-    voiced = speech & (f0_f > FMIN * 1.05) & (f0_f < FMAX * 0.95) & (loud > 0.35)
+    # yin reports a period everywhere; trust it only where the frame is speech and the value is in range. So
+    # only the analysis frames those frames interpolate from are measured (the same numbers, in less time).
+    maybe = speech & (loud > 0.35)
+    wanted = np.zeros(len(db), bool)
+    if len(db):
+        below = np.searchsorted(t_analysis, t[maybe], side="right") - 1
+        wanted[np.clip(below, 0, len(db) - 1)] = True
+        wanted[np.clip(below + 1, 0, len(db) - 1)] = True
+    f0_f = np.interp(t, t_analysis, _pitch(samples, len(db), wanted))
+    voiced = maybe & (f0_f > FMIN * 1.05) & (f0_f < FMAX * 0.95)
     return Prosody(loud.astype(np.float32), db_f.astype(np.float32), np.where(voiced, f0_f, 0.0), voiced, speech)
