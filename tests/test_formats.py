@@ -79,3 +79,17 @@ def test_failed_write_leaves_no_file(tmp_path):
     with pytest.raises(TypeError):
         formats.write_atomic(formats.get("json"), anim, tmp_path / "x.json")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_json_rounds_float32_exactly_as_python_round():
+    """The writer's bulk rounding (numpy) gives Python's round(v, 6) for every float32, ties included, so the
+    bytes of a bake do not depend on which path wrote them."""
+    from emoface.formats.json_format import _rounded
+
+    rng = np.random.default_rng(5)
+    ties = (rng.integers(0, 10**7, 50000) / 1e7 + 5e-8).astype(np.float32)  # near the 7th-decimal halfway
+    values = np.concatenate([rng.random(200000).astype(np.float32), ties, -ties,
+                             np.array([0.0, -0.0, 1.0, 5e-7, 1.5e-6, 2.5e-6], np.float32)])
+    got = _rounded(values.reshape(-1, 1))
+    want = [[round(float(v), 6)] for v in values]
+    assert [repr(g) for (g,) in got] == [repr(w) for (w,) in want]

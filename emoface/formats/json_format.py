@@ -29,9 +29,18 @@ def write(anim: Animation, path) -> None:
     with open(path, "w") as f:
         f.write(json.dumps(head, separators=(",", ":"), allow_nan=False)[:-1] + ',"frames":[')
         for start in range(0, anim.n_frames, BLOCK):  # a block of frames per dumps: its loop runs in C
-            rows = [list(map(round, row, repeat(6))) for row in anim.values[start:start + BLOCK].tolist()]
+            rows = _rounded(anim.values[start:start + BLOCK])
             f.write(("," if start else "") + json.dumps(rows, separators=(",", ":"), allow_nan=False)[1:-1])
         f.write("]}\n")
+
+
+def _rounded(block: np.ndarray) -> list:
+    """round(v, 6) of every value, as Python floats. For float32 values numpy gives Python's exact answer:
+    v x 1e6 is exact in float64 (24 + 20 bits), rint breaks ties to even as round does, and the division is
+    correctly rounded, so both land on the double nearest the 6-decimal value."""
+    if block.dtype == np.float32:
+        return np.round(block.astype(np.float64), 6).tolist()
+    return [list(map(round, row, repeat(6))) for row in block.tolist()]
 
 
 def read(path) -> Animation:
