@@ -46,7 +46,8 @@ def code_digest() -> str:
     from importlib import resources
 
     h = hashlib.sha256()
-    for name, root in (("code", Path(__file__).resolve().parent), ("rigs", Path(str(resources.files("emoface._rigs"))))):
+    roots = (("code", Path(__file__).resolve().parent), ("rigs", Path(str(resources.files("emoface._rigs")))))
+    for name, root in roots:
         for path in sorted(p for p in root.rglob("*") if p.suffix in (".py", ".json") and p.is_file()):
             h.update(f"{name}/{path.relative_to(root)}".encode())
             h.update(path.read_bytes())

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 from pathlib import Path
 
 from emoface.errors import InputError
@@ -79,8 +78,8 @@ def run(jobs, animator_options: dict, fmt, max_duration_s: float, address: str =
         bar.close()
         return report
     except ray.exceptions.RayActorError as exc:
-        print(f"emoface: error: a Ray worker died ({str(exc).splitlines()[0]})", file=sys.stderr)
-        raise InputError("--ray", "a worker died; run the same command again to bake the lines still missing") from None
+        raise InputError("--ray", f"a worker died ({str(exc).splitlines()[0]}); the same command again bakes the "
+                                  "lines still missing") from None
     finally:
         for actor in actors:
             ray.kill(actor)
