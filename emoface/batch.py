@@ -120,8 +120,9 @@ def plan(jobs: list[Job], animator, fmt, index_folder: Path | None, force: bool)
             tqdm.write(f"emoface: error: {exc}", file=sys.stderr)
             continue
         seen[job.out.resolve()] = name
-        key = line_key(job.audio, job.emotion, job.text, settings) if index is not None and job.audio.is_file() \
-            else None
+        key = None
+        if index is not None and job.audio.is_file():  # a missing file fails when it is baked, with its reason
+            key = line_key(job.audio, job.emotion, job.text, settings)
         if key is not None and not force and index.done(job.out, key):
             report.skipped.append(job.out)
         else:

@@ -59,22 +59,23 @@ def run(jobs, animator_options: dict, fmt, max_duration_s: float, address: str =
         count = min(len(todo), workers or max(1, int(ray.cluster_resources().get("CPU", 1))))
         baker = ray.remote(num_cpus=1)(_Baker)
         actors = [baker.remote(animator_options, fmt.NAME, max_duration_s) for _ in range(count)]
-        queue = list(enumerate(todo))
-        for actor in actors:  # one line each to start; a freed actor takes the next
-            if queue:
-                k, (job, _) = queue.pop(0)
-                pending[actor.bake.remote(job)] = (actor, k)
+        queue = iter(range(len(todo)))
+
+        def give(actor):  # the next line to an actor that is free
+            k = next(queue, None)
+            if k is not None:
+                pending[actor.bake.remote(todo[k][0])] = (actor, k)
+
+        for actor in actors:
+            give(actor)
         bar = tqdm(total=len(todo), desc=f"baking on {count} Ray workers", unit="line",
                    disable=not progress or len(todo) < 2, leave=False)
         while pending:
             ready, _ = ray.wait(list(pending), num_returns=1)
             actor, k = pending.pop(ready[0])
-            job, key = todo[k]
-            batch.settle(report, index, job, key, ray.get(ready[0]))
+            batch.settle(report, index, *todo[k], ray.get(ready[0]))
             bar.update(1)
-            if queue:
-                nk, (next_job, _) = queue.pop(0)
-                pending[actor.bake.remote(next_job)] = (actor, nk)
+            give(actor)
         bar.close()
         return report
     except ray.exceptions.RayActorError as exc:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from itertools import repeat
 
 import numpy as np
 
@@ -35,12 +34,10 @@ def write(anim: Animation, path) -> None:
 
 
 def _rounded(block: np.ndarray) -> list:
-    """round(v, 6) of every value, as Python floats. For float32 values numpy gives Python's exact answer:
-    v x 1e6 is exact in float64 (24 + 20 bits), rint breaks ties to even as round does, and the division is
-    correctly rounded, so both land on the double nearest the 6-decimal value."""
-    if block.dtype == np.float32:
-        return np.round(block.astype(np.float64), 6).tolist()
-    return [list(map(round, row, repeat(6))) for row in block.tolist()]
+    """round(v, 6) of every value (Animation holds float32), as Python floats: numpy gives Python's exact
+    answer, since v x 1e6 is exact in float64 (24 + 20 bits), rint breaks ties to even as round does, and the
+    division is correctly rounded, so both land on the double nearest the 6-decimal value."""
+    return np.round(block.astype(np.float64), 6).tolist()
 
 
 def read(path) -> Animation:
