@@ -43,6 +43,7 @@ INTENSITY = number(0, 1)
 SEED = number(0, 2 ** 63 - 1, integer=True)
 DURATION = number(0, None, open_lo=True)
 PORT = number(0, 65535, integer=True)
+COUNT = number(1, 10000, integer=True)
 
 
 def quiet_broken_pipe() -> None:

@@ -18,7 +18,7 @@ from emoface.animator import Animator
 from emoface.audio import load_audio
 from emoface.emotion.spec import EmotionTrack, parse_emotion
 from emoface.live.animator import StreamingAnimator
-from emoface.live.session import FileSource, LiveSession, PushSource
+from emoface.live.session import FileSource, LiveSession
 from emoface.live.sinks import open_sink
 from emoface.rigs import canonical_names
 from tests.conftest import speak
@@ -217,15 +217,32 @@ def test_an_unreachable_target_does_not_stop_the_stream(short_line):
 
 # --- WebSocket ----------------------------------------------------------------------------------
 
-async def _serve(seconds, clients, token=None, hub_options=None):
-    """Run `emoface serve`'s pieces for a while with client coroutines; returns (hub, session, stats)."""
-    from emoface.live.server import WebSocketHub
+def stage_factory(fps=60, sinks=None, seed=0):
+    """make_session for a Stage, as `emoface serve` builds it: one network shared by every character."""
+    from emoface.live.stage import character_seed
 
-    session = LiveSession(StreamingAnimator(Animator(fps=60), rig="livelink"), [], "livelink")
-    hub = WebSocketHub(session, "127.0.0.1", 0, token, session.buffer, **(hub_options or {}))
+    animator = Animator(fps=fps)
+
+    def make_session(name):
+        streamer = StreamingAnimator(animator, rig="livelink", seed=character_seed(seed, name))
+        return LiveSession(streamer, list((sinks or {}).get(name, [])), "livelink")
+
+    return make_session
+
+
+async def _serve(seconds, clients, token=None, hub_options=None, stage_options=None):
+    """Run `emoface serve`'s pieces for a while with client coroutines; returns (hub, the default character's
+    session, all characters' stats, the clients' results)."""
+    from emoface.live.server import WebSocketHub
+    from emoface.live.stage import DEFAULT_CHARACTER, Stage
+
+    stage = Stage(stage_factory(), **(stage_options or {}))
+    session = stage.join(DEFAULT_CHARACTER).session
+    hub = WebSocketHub(stage, "127.0.0.1", 0, token, True, **(hub_options or {}))
+    stage.warm_up()
     await hub.start()
     stop = asyncio.Event()
-    runner = asyncio.create_task(session.run(PushSource(), stop))
+    runner = asyncio.create_task(stage.run(stop))
     try:
         results = await asyncio.wait_for(asyncio.gather(*(c(f"ws://127.0.0.1:{hub.port}") for c in clients)),
                                          seconds + 10)

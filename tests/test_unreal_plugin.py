@@ -48,6 +48,24 @@ def replay(messages: list[dict]) -> dict:
     return {"subject_updates": updates, "dropped_frames": dropped}
 
 
+def character_url(url: str, character: str) -> str:
+    """The URL the plugin connects to for a character (EmoFaceCharacterUrl in EmoFaceStreamProtocol.h): the
+    server's `character` query parameter added, unless there is no character or the URL names one already."""
+    if not character:
+        return url
+    _, _, query = url.partition("?")
+    if any(item.startswith("character=") for item in query.split("&")):
+        return url
+    if "?" in url:
+        return url + ("" if url.endswith(("?", "&")) else "&") + f"character={character}"
+    return url + ("/?" if "/" not in url.partition("://")[2] else "?") + f"character={character}"
+
+
+CHARACTER_URLS = [("ws://127.0.0.1:8765", "npc1"), ("ws://127.0.0.1:8765/", "guard_2"),
+                  ("ws://127.0.0.1:8765/?token=s3cret", "merchant.v2"), ("ws://127.0.0.1:8765/?character=bob", "npc1"),
+                  ("ws://127.0.0.1:8765/?", "a-b"), ("wss://example.com/emoface", "npc1"), ("ws://127.0.0.1:8765", "")]
+
+
 def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
@@ -135,6 +153,34 @@ def test_vectors_are_what_the_server_sends(live_messages):
             assert m["time"] == pytest.approx(m["frame"] / current["fps"], abs=1e-6)
             counted += 1
     assert counted > 100
+
+
+def test_character_urls_reach_their_character():
+    """The plugin's Character field: the vectors follow the rule, and the server puts each URL's client with the
+    character that URL names (the header says which)."""
+    from websockets.asyncio.client import connect
+
+    from tests.test_live import _serve
+
+    vectors = json.loads((VECTORS / "character_urls.json").read_text())
+    assert [(v["url"], v["character"]) for v in vectors] == CHARACTER_URLS
+    assert all(character_url(v["url"], v["character"]) == v["expected"] for v in vectors)
+
+    async def client(url):
+        headers = []
+        for v in vectors:
+            path = v["expected"].partition("://")[2].partition("/")[2]
+            async with connect(f"{url}/{path}" if path else url) as ws:
+                headers.append(json.loads(await ws.recv()))
+        return headers
+
+    *_, [headers] = asyncio.run(_serve(2, [client]))
+    want = [dict(kv.split("=") for kv in v["expected"].partition("?")[2].split("&") if "=" in kv).get(
+        "character", "default") for v in vectors]
+    assert [h["character"] for h in headers] == want == ["npc1", "guard_2", "merchant.v2", "bob", "a-b", "npc1",
+                                                         "default"]
+    streams = {h["character"]: h["stream"] for h in headers}
+    assert len(set(streams.values())) == len(streams)  # each character its own stream
 
 
 def test_expected_subject_updates_follow_the_rules():

@@ -4,7 +4,8 @@
 
 Writes unreal_plugin/tests/vectors/: one message of each kind (header per rig, frame, emotion, state, error),
 session.jsonl (the session in order, frames thinned so the file stays small), edge_cases.jsonl (hand-made
-messages the plugin must survive), and the subject updates the plugin must push for each (expected_*.json).
+messages the plugin must survive), the subject updates the plugin must push for each (expected_*.json), and
+character_urls.json (the URL the plugin connects to for a Character).
 tests/test_unreal_plugin.py checks them against a live server; the plugin's automation test replays them.
 """
 
@@ -18,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.test_unreal_plugin import VECTORS, capture, replay  # noqa: E402
+from tests.test_unreal_plugin import CHARACTER_URLS, VECTORS, capture, character_url, replay  # noqa: E402
 
 FRAMES_KEPT = 8  # frames kept after each header, and around the loudest point of the speech
 
@@ -78,6 +79,8 @@ def main() -> int:
     for name, msgs in (("session", session), ("edge_cases", edges)):
         (VECTORS / f"{name}.jsonl").write_text("".join(json.dumps(m, separators=(",", ":")) + "\n" for m in msgs))
     (VECTORS / "expected_subject.json").write_text(json.dumps(replay(session), separators=(",", ":")) + "\n")
+    urls = [{"url": url, "character": name, "expected": character_url(url, name)} for url, name in CHARACTER_URLS]
+    (VECTORS / "character_urls.json").write_text(json.dumps(urls, indent=1) + "\n")
     (VECTORS / "expected_edge_cases.json").write_text(json.dumps(replay(edges), indent=1) + "\n")
     print(f"{len(session)} session messages ({len(messages)} recorded) -> {VECTORS}")
     return 0

@@ -1,7 +1,7 @@
 """Live animators: audio chunks in, finished frames out as soon as their look-ahead has arrived.
 
 Same stages as a bake (emoface.animator), run incrementally: the network streams (emoface.model.stream),
-its 100 Hz rows are smoothed as in batch (emoface.model.infer.RowSmoother, 30 ms later) and become frames
+its 100 Hz rows are smoothed as in batch (emoface.model.infer.RowSmoother, the network's row_half later) and become frames
 at the stream's fps through the same code, then live blinks/gaze/head (emoface.live.idle), clipping and
 the rig. With blinks, gaze and head off, the frames equal `emoface bake`'s. Without a network the
 phonetic engine runs on pieces cut at pauses (PhoneticStreamer): seconds behind, but alive.
@@ -18,7 +18,7 @@ from emoface.emotion import layer as emotion_layer
 from emoface.emotion.spec import EmotionTrack, parse_emotion
 from emoface.features import FRAME_RATE, N_FFT
 from emoface.live.idle import LiveIdle
-from emoface.model.infer import ROW_HALF, RowSmoother, frames_from_rows
+from emoface.model.infer import RowSmoother, frames_from_rows
 from emoface.model.stream import StreamingNet
 from emoface.prosody import FLOOR_DB, analyse
 from emoface.rigs import CANONICAL_RIG, canonical_names, load_rig, retarget
@@ -47,12 +47,14 @@ class LiveAnimator:
 
     IDLE_AFTER_S = 0.8  # `speaking` holds through pauses shorter than this (word gaps), so idle means idle
 
-    def __init__(self, animator: Animator, emotion: EmotionTrack | None = None, rig=None):
+    def __init__(self, animator: Animator, emotion: EmotionTrack | None = None, rig=None, seed: int | None = None):
+        """seed: of blinks, gaze and head (default the animator's); characters on one server each have their own."""
         self.animator = animator
         self.fps = animator.fps
         self.rig = load_rig(rig) if rig is not None else animator._rig
         self.canon_rig = load_rig(CANONICAL_RIG)
-        self.idle = LiveIdle(self.fps, animator.seed, animator.blinks, animator.gaze, animator.head, animator.accents)
+        self.idle = LiveIdle(self.fps, animator.seed if seed is None else seed, animator.blinks, animator.gaze,
+                             animator.head, animator.accents)
         self.start_emotion = emotion or EmotionTrack.constant(parse_emotion("neutral"))
         self.reset()
 
@@ -116,19 +118,20 @@ class LiveAnimator:
 
 
 class StreamingAnimator(LiveAnimator):
-    """The network, streamed: frames leave 116 ms after their audio time (look-ahead and smoothing)."""
+    """The network, streamed: frames leave latency_s after their audio time (look-ahead and smoothing: 102 ms for
+    the default network, 56 ms for the live one)."""
 
-    def __init__(self, animator: Animator, emotion: EmotionTrack | None = None, rig=None):
+    def __init__(self, animator: Animator, emotion: EmotionTrack | None = None, rig=None, seed: int | None = None):
         if animator.engine != "neural":
             raise ValueError("StreamingAnimator runs the neural engine; PhoneticStreamer the phonetic one")
         self.model = animator._engine.model
         self.net = StreamingNet(self.model)
-        super().__init__(animator, emotion, rig)
+        super().__init__(animator, emotion, rig, seed)
 
     def reset(self) -> None:
         super().reset()
         self.net.reset()
-        self.smoother = RowSmoother(len(self.model.config.out_names))
+        self.smoother = RowSmoother(len(self.model.config.out_names), self.model.config.row_half)
         self.rows = np.zeros((0, len(self.model.config.out_names)), np.float32)
         self.rows_first = 0  # 100 Hz index of rows[0]
 
@@ -136,7 +139,7 @@ class StreamingAnimator(LiveAnimator):
     def latency_s(self) -> float:
         """Audio needed after a frame's time before the frame can leave (worst case, chunking aside)."""
         c = self.model.config
-        return (1 + c.lookahead + ROW_HALF) / FRAME_RATE + (N_FFT / 2) / SAMPLE_RATE
+        return (1 + c.lookahead + c.row_half) / FRAME_RATE + (N_FFT / 2) / SAMPLE_RATE
 
     def push(self, samples: np.ndarray) -> Animation:
         samples = self._receive(samples)
@@ -177,12 +180,12 @@ class PhoneticStreamer(LiveAnimator):
 
     SEGMENT_S, PAUSE_S, MIN_S = 2.0, 0.25, 0.6
 
-    def __init__(self, animator: Animator, emotion: EmotionTrack | None = None, rig=None):
+    def __init__(self, animator: Animator, emotion: EmotionTrack | None = None, rig=None, seed: int | None = None):
         if animator.engine != "phonetic":
             raise ValueError("PhoneticStreamer runs the phonetic engine")
         self.batch = Animator(engine="phonetic", fps=animator.fps, blinks=False, gaze=False, head=False, accents=False,
                               smooth=animator.smooth, recognizer=animator.recognizer)
-        super().__init__(animator, emotion, rig)
+        super().__init__(animator, emotion, rig, seed)
 
     @property
     def latency_s(self) -> float:

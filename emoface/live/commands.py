@@ -11,7 +11,7 @@ import sys
 from emoface.engines import DEFAULT_ENGINE, ENGINES
 from emoface.emotion.spec import EMOTIONS, EmotionTrack, parse_emotion
 from emoface.errors import InputError
-from emoface.options import FPS, INTENSITY, PORT, SEED
+from emoface.options import COUNT, FPS, INTENSITY, PORT, SEED
 
 log = logging.getLogger("emoface")
 
@@ -55,16 +55,23 @@ def add_parsers(sub) -> None:
     v.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     v.add_argument("--port", type=PORT, default=8765, help="port to listen on (default 8765; 0: any free port)")
     v.add_argument("--token", help="shared token clients must present (?token=... or Authorization: Bearer)")
+    v.add_argument("--max-characters", type=COUNT, default=16,
+                   help="characters at once (default 16); clients name theirs with ?character=NAME")
+    v.add_argument("--max-clients", type=COUNT, default=64, help="WebSocket clients at once (default 64)")
+    v.add_argument("--character-clients", type=COUNT, default=16,
+                   help="clients of one character at once (default 16)")
     _allow_origin(v)
     _common(v)
     v.set_defaults(func=cmd_serve)
 
 
-def _setup(args):
+def _setup(args, serve: bool = False):
+    """(make_session(character name) -> LiveSession, the ws:// target or None): one network for all characters."""
     from emoface.animator import Animator
     from emoface.live.animator import PhoneticStreamer, StreamingAnimator
     from emoface.live.session import LiveSession
-    from emoface.live.sinks import open_sink, parse_target
+    from emoface.live.sinks import parse_target
+    from emoface.live.stage import character_seed
     from emoface.rigs import load_rig
 
     rig = args.rig
@@ -72,6 +79,8 @@ def _setup(args):
     ws, udp = [], []
     for url in args.to:
         target = parse_target(url, rig)
+        if "character" in target[3] and not serve:
+            raise InputError(url, "character= is for emoface serve (a stream has one character)")
         (ws if target[0] == "ws" else udp).append((url, target))
     if len(ws) > 1:
         raise InputError(ws[1][0], "one ws:// server per stream")
@@ -79,8 +88,9 @@ def _setup(args):
     options = dict(fps=args.fps, seed=args.seed, blinks=args.blinks, gaze=args.gaze, head=args.head,
                    accents=args.accents)
     engine = args.engine
+    checkpoint = args.checkpoint or (_live_checkpoint() if engine == "neural" else None)
     try:
-        animator = Animator(engine=engine, checkpoint=args.checkpoint, **options)
+        animator = Animator(engine=engine, checkpoint=checkpoint, **options)
     except InputError as exc:
         if engine != "neural" or args.checkpoint:
             raise
@@ -88,23 +98,52 @@ def _setup(args):
         engine = "phonetic"
         animator = Animator(engine=engine, **options)
     live = StreamingAnimator if engine == "neural" else PhoneticStreamer
-    sinks = [open_sink(url, rig) for url, _ in udp]
-    session = LiveSession(live(animator, emotion, rig="livelink"), sinks, rig)
-    return session, (ws[0][1] if ws else None)
+
+    def make_session(name: str) -> LiveSession:
+        sinks = [sink for sink in (_sink_for(url, target, name, rig) for url, target in udp) if sink is not None]
+        streamer = live(animator, emotion, rig="livelink", seed=character_seed(args.seed, name))
+        return LiveSession(streamer, sinks, rig)
+
+    return make_session, (ws[0][1] if ws else None)
 
 
-def _hub(session, ws_target, args, audio):
+def _live_checkpoint():
+    """The low-latency network when it is installed (docs/LIVE.md), else the default one."""
+    from emoface.model import checkpoints
+
+    return checkpoints.LIVE if checkpoints.LIVE.is_file() else None
+
+
+def _sink_for(url: str, target, name: str, rig: str):
+    """A character's UDP sink for a --to target, or None: `?character=` sends one character only; otherwise
+    Live Link carries every character, each under its own subject (`default` under the URL's), and VMC/OSC
+    (one avatar per port) the default character."""
+    from emoface.live.sinks import open_sink
+    from emoface.live.stage import DEFAULT_CHARACTER
+
+    scheme, options = target[0], target[3]
+    if "character" in options:
+        return open_sink(url, rig) if options["character"] == name else None
+    if scheme == "livelink":
+        return open_sink(url, rig, subject=None if name == DEFAULT_CHARACTER else name)
+    return open_sink(url, rig) if name == DEFAULT_CHARACTER else None
+
+
+def _hub(runner, ws_target, args, audio: bool):
     from emoface.live.server import WebSocketHub
 
     if ws_target is None:
         return None
     _, host, port, options = ws_target
-    return WebSocketHub(session, host, port, options.get("token") or args.token, audio, options.get("rig"),
-                        allow_origins=args.allow_origin)
+    limits = {k: getattr(args, k) for k in ("max_clients", "character_clients") if hasattr(args, k)}
+    return WebSocketHub(runner, host, port, options.get("token") or args.token, audio, options.get("rig"),
+                        allow_origins=args.allow_origin, **limits)
 
 
-def _run(session, source, hub, args) -> int:
+def _run(runner, source, hub, args) -> int:
+    """runner: a LiveSession playing `source`, or the Stage of a server's characters."""
     from emoface.live.server import run_with_hub
+    from emoface.live.stage import Stage
 
     async def main():
         stop = asyncio.Event()
@@ -114,25 +153,32 @@ def _run(session, source, hub, args) -> int:
                 loop.add_signal_handler(sig, stop.set)
             except (NotImplementedError, RuntimeError):  # not the main thread, or no signals here
                 pass
-        return await run_with_hub(session, source, hub, stop)
+        return await run_with_hub(runner, source, hub, stop)
 
+    sessions = [c.session for c in runner.characters.values()] if isinstance(runner, Stage) else [runner]
     try:
         asyncio.run(main())
     except OSError as exc:  # the port is taken, the address is not ours
         where = f"ws://{hub.host}:{hub.port}" if hub else "stream"
         raise InputError(where, f"cannot serve: {exc.strerror or exc}") from None
     finally:
-        for sink in session.sinks:
-            sink.close()
+        if isinstance(runner, Stage):
+            sessions = [c.session for c in runner.characters.values()]
+        for session in sessions:
+            for sink in session.sinks:
+                sink.close()
         if hasattr(source, "close"):
             source.close()
-    stats = session.stats
-    summary = {**stats.summary(session.fps), "sinks": [s.stats() for s in session.sinks]}
+    fps = sessions[0].fps if sessions else args.fps
+    stats = runner.total() if isinstance(runner, Stage) else runner.stats
+    summary = {**stats.summary(fps), "sinks": [s.stats() for session in sessions for s in session.sinks]}
+    if isinstance(runner, Stage):
+        summary["characters"] = {c.name: c.session.stats.summary(fps) for c in runner.characters.values()}
     if hub is not None:
         summary["ws_clients_dropped"] = hub.dropped
     if args.stats_json:
         print(json.dumps(summary))
-    print(f"emoface: {stats.line(session.fps)}", file=sys.stderr)
+    print(f"emoface: {stats.line(fps)}", file=sys.stderr)
     for line in summary["sinks"]:
         print(f"emoface:   {line}", file=sys.stderr)
     return 0
@@ -146,7 +192,8 @@ def cmd_stream(args) -> int:
     if not args.to:
         raise InputError("stream", "say where the curves go: --to livelink://127.0.0.1:11111 (and/or vmc://, "
                                    "osc://, ws://)")
-    session, ws_target = _setup(args)
+    make_session, ws_target = _setup(args)
+    session = make_session("default")
     if args.allow_origin and ws_target is None:
         raise InputError("--allow-origin", "is for a WebSocket server: add --to ws://host:port")
     if args.mic:
@@ -155,16 +202,19 @@ def cmd_stream(args) -> int:
         source = MicSource()
     else:
         source = FileSource(args.input)
-    return _run(session, source, _hub(session, ws_target, args, session.buffer if args.mic else None), args)
+    return _run(session, source, _hub(session, ws_target, args, audio=bool(args.mic)), args)
 
 
 def cmd_serve(args) -> int:
-    from emoface.live.session import PushSource
     from emoface.live.sinks import parse_target
 
     url = f"ws://{f'[{args.host}]' if ':' in args.host else args.host}:{args.port}"
     if any(t.startswith("ws:") for t in args.to):
         raise InputError("--to", "serve is the WebSocket server itself; set its address with --host/--port")
-    session, _ = _setup(args)
-    hub = _hub(session, parse_target(url, session.rig), args, session.buffer)
-    return _run(session, PushSource(), hub, args)
+    from emoface.live.stage import DEFAULT_CHARACTER, Stage
+
+    make_session, _ = _setup(args, serve=True)
+    stage = Stage(make_session, max_characters=args.max_characters)
+    stage.join(DEFAULT_CHARACTER)  # always there: the UDP targets' character, and clients' that name none
+    hub = _hub(stage, parse_target(url, args.rig), args, audio=True)
+    return _run(stage, None, hub, args)

@@ -1,9 +1,10 @@
 """The WebSocket side of a live session (docs/LIVE.md has the schema with examples).
 
-Server -> client, JSON text: a `header` (stream id, rig, names, fps, audio t0) on connect and whenever it
-changes, `emotion` when the emotion changes, then one `frame` per frame (index, audio time, values in
-header order). Client -> server: binary PCM (16 kHz mono s16le unless an `audio` message says otherwise)
-and JSON control messages: `emotion`, `reset`, `rig`, `audio`. A bad message gets an `error` reply and the
+Server -> client, JSON text: a `header` (stream id, character, rig, names, fps, audio t0) on connect and
+whenever it changes, `emotion` when the emotion changes, then one `frame` per frame (index, audio time, values
+in header order). Client -> server: binary PCM (16 kHz mono s16le unless an `audio` message says otherwise)
+and JSON control messages: `emotion`, `reset`, `rig`, `audio`, `character`. Each client is with one character
+(emoface.live.stage): its frames come from it and its audio and control go to it. A bad message gets an `error` reply and the
 connection stays; a client that cannot keep up has frames skipped, then is dropped, never waited for.
 Hostile clients: audio is bounded (emoface.live.session.PcmBuffer), control is applied once per tick
 (latest wins), browsers on other origins are refused unless named, and every message sent is strict JSON.
@@ -26,8 +27,9 @@ import numpy as np
 
 from emoface.emotion.spec import EMOTIONS, parse_emotion
 from emoface.errors import EmofaceError
-from emoface.live.session import LiveSession, PcmBuffer, check_pcm
+from emoface.live.session import LiveSession, check_pcm
 from emoface.live.sinks import Frame, StreamInfo
+from emoface.live.stage import DEFAULT_CHARACTER, Character, Stage, StageFull, check_name
 from emoface.rigs import builtin_names
 
 log = logging.getLogger("emoface")
@@ -85,8 +87,9 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def header_message(info: StreamInfo) -> dict:
-    return {"type": "header", "version": SCHEMA_VERSION, "stream": info.stream_id, "rig": info.rig,
+def header_message(info: StreamInfo, character: str = DEFAULT_CHARACTER) -> dict:
+    return {"type": "header", "version": SCHEMA_VERSION, "stream": info.stream_id, "character": character,
+            "rig": info.rig,
             "names": list(info.names), "fps": info.fps, "audio_t0": round(info.audio_t0, 6),
             "sample_rate": 16000, "emotion": emotion_body(info)}
 
@@ -101,8 +104,8 @@ def frame_message(stream_id: str, frame: Frame, rig: str) -> dict:
 
 
 class _Client:
-    def __init__(self, conn):
-        self.conn = conn
+    def __init__(self, conn, character: Character):
+        self.conn, self.character = conn, character
         self.rate, self.channels, self.dtype = 16000, 1, PCM_FORMATS["s16le"]
         self.resampler = None
         self.slow_since = None
@@ -126,19 +129,30 @@ class _Client:
 
 
 class WebSocketHub:
-    """Serves one LiveSession over WebSocket: broadcast out, audio and control in."""
+    """Serves the characters of a Stage (or one LiveSession) over WebSocket: each client is with one character,
+    whose frames it gets and to which its audio and control go."""
 
-    def __init__(self, session: LiveSession, host: str = "127.0.0.1", port: int = 8765, token: str | None = None,
-                 audio: PcmBuffer | None = None, rig: str | None = None, allow_origins=()):
-        self.session, self.host, self.port, self.token = session, host, port, token
-        self.audio = audio  # None: this stream plays a file; client audio is refused
-        self.rig = rig  # the rig frames are sent on (None: the session's)
+    def __init__(self, stage, host: str = "127.0.0.1", port: int = 8765, token: str | None = None,
+                 audio=False, rig: str | None = None, allow_origins=(), max_clients: int = 64,
+                 character_clients: int = 16):
+        if isinstance(stage, LiveSession):  # one session (a stream): the stage of that one character
+            session, stage = stage, Stage()
+            stage.add(DEFAULT_CHARACTER, session, None)
+        self.stage, self.host, self.port, self.token = stage, host, port, token
+        self.audio = bool(audio)  # False: this stream plays a file; client audio is refused
+        self.rig = rig  # the rig frames are sent on (None: each character's session's)
         self.allow_origins = {origin_key(o) for o in allow_origins or ()}
+        self.max_clients, self.character_clients = max_clients, character_clients
         self.clients: dict = {}
         self.server = None
         self.dropped = 0
-        self._header_due = False  # the ws rig changed: a header goes out before the next frame
-        session.listeners.append(self._event)
+        for character in stage.characters.values():
+            self._attach(character)
+        stage.on_new.append(self._attach)
+
+    def _attach(self, character: Character) -> None:
+        character.frame_rig = self.rig
+        character.session.listeners.append(lambda kind, payload: self._event(character, kind, payload))
 
     async def start(self) -> None:
         from websockets.asyncio.server import serve
@@ -157,59 +171,76 @@ class WebSocketHub:
 
     def _check_request(self, connection, request):
         """The handshake: a browser page from another origin is refused unless --allow-origin names it (with a
-        token and no --allow-origin, the token alone decides); native clients send no Origin. Then the token."""
+        token and no --allow-origin, the token alone decides); native clients send no Origin. Then the token,
+        then room for the client and its character."""
         origins = request.headers.get_all("Origin")
         if origins and (self.allow_origins or not self.token):
             if any(origin_key(o) not in self.allow_origins for o in origins):
                 return connection.respond(http.HTTPStatus.FORBIDDEN,
                                           "cross-origin WebSocket connections are refused "
                                           f"(Origin: {origins[0][:100]}); the server allows it with --allow-origin\n")
-        if not self.token:
-            return None
         query = parse_qs(urlsplit(request.path).query)
-        given = (query.get("token") or [""])[-1]
-        auth = request.headers.get_all("Authorization")
-        scheme, _, credentials = (auth[0] if len(auth) == 1 else "").strip().partition(" ")
-        if scheme.lower() == "bearer":  # auth schemes are case-insensitive (RFC 9110)
-            given = credentials.strip()
-        if not hmac.compare_digest(given.encode(), self.token.encode()):
-            return connection.respond(http.HTTPStatus.UNAUTHORIZED, "a valid token is needed (?token=...)\n")
+        if self.token:
+            given = (query.get("token") or [""])[-1]
+            auth = request.headers.get_all("Authorization")
+            scheme, _, credentials = (auth[0] if len(auth) == 1 else "").strip().partition(" ")
+            if scheme.lower() == "bearer":  # auth schemes are case-insensitive (RFC 9110)
+                given = credentials.strip()
+            if not hmac.compare_digest(given.encode(), self.token.encode()):
+                return connection.respond(http.HTTPStatus.UNAUTHORIZED, "a valid token is needed (?token=...)\n")
+        name = (query.get("character") or [DEFAULT_CHARACTER])[-1]
+        try:
+            self._room(name)
+        except StageFull as exc:
+            return connection.respond(http.HTTPStatus.SERVICE_UNAVAILABLE, f"{exc}\n")
+        except ValueError as exc:
+            return connection.respond(http.HTTPStatus.BAD_REQUEST, f"{exc}\n")
         return None
 
-    @property
-    def frame_rig(self) -> str:
-        return self.rig or self.session.rig
+    def _room(self, name: str) -> None:
+        """Raises StageFull (no room: try later) or ValueError (a bad name) unless a new client may join `name`."""
+        if len(self.clients) >= self.max_clients:
+            raise StageFull(f"the server has its limit of {self.max_clients} clients")
+        self.stage.can_join(name)
+        character = self.stage.characters.get(name)
+        if character is not None and len(character.clients) >= self.character_clients:
+            raise StageFull(f"character {name} has its limit of {self.character_clients} clients")
+
+    def _frame_rig(self, character: Character) -> str:
+        return character.frame_rig or character.session.rig
 
     # --- out -----------------------------------------------------------------------------------
-    def _event(self, kind: str, payload) -> None:
+    def _event(self, character: Character, kind: str, payload) -> None:
+        session = character.session
         if kind == "frame":
-            if self._header_due:
-                self._header_due = False
-                self._broadcast(self._header(self.session.info()))
-            self._broadcast(frame_message(self.session.stream_id, payload, self.frame_rig))
+            if character.header_due:
+                character.header_due = False
+                self._broadcast(character, self._header(character, session.info()))
+            self._broadcast(character, frame_message(session.stream_id, payload, self._frame_rig(character)))
         elif kind == "header":
-            self._broadcast(self._header(payload))
+            self._broadcast(character, self._header(character, payload))
         elif kind == "state":
-            self._broadcast({"type": "state", "stream": self.session.stream_id,
-                             "time": round(self.session.streamer.time, 6), "state": payload})
+            self._broadcast(character, {"type": "state", "stream": session.stream_id,
+                                        "time": round(session.streamer.time, 6), "state": payload})
         elif kind == "emotion":
-            self._broadcast({"type": "emotion", "stream": payload.stream_id, "time": round(self.session.streamer.time, 6),
-                             "emotion": emotion_body(payload)})
+            self._broadcast(character, {"type": "emotion", "stream": payload.stream_id,
+                                        "time": round(session.streamer.time, 6), "emotion": emotion_body(payload)})
 
-    def _header(self, info: StreamInfo) -> dict:
-        if self.rig and self.rig != info.rig:
-            info = StreamInfo(info.stream_id, self.rig, tuple(self.session._rig(self.rig).names), info.fps,
+    def _header(self, character: Character, info: StreamInfo) -> dict:
+        rig = self._frame_rig(character)
+        if rig != info.rig:
+            info = StreamInfo(info.stream_id, rig, tuple(character.session._rig(rig).names), info.fps,
                               info.audio_t0, info.emotion, info.emotion_weights)
-        return header_message(info)
+        return header_message(info, character.name)
 
-    def _broadcast(self, message: dict) -> None:
+    def _broadcast(self, character: Character, message: dict) -> None:
         from websockets.asyncio.server import broadcast
 
-        if not self.clients:
+        if not character.clients:
             return
         now = time.monotonic()
         ready = []
-        for client in list(self.clients.values()):
+        for client in list(character.clients.values()):
             transport = client.conn.transport
             backlog = transport.get_write_buffer_size() if transport is not None else 0
             if backlog <= SLOW_BYTES:
@@ -221,20 +252,41 @@ class WebSocketHub:
             if now - client.slow_since > DROP_AFTER_S:
                 log.warning("dropping a WebSocket client that stopped reading (%d frames skipped)", client.skipped)
                 self.dropped += 1
+                self._leave(client)
                 self.clients.pop(client.conn.id, None)
                 if transport is not None:
                     transport.abort()
         broadcast(ready, dumps(message))
 
     # --- in ------------------------------------------------------------------------------------
+    def _leave(self, client: _Client) -> None:
+        if client.character.clients.pop(client.conn.id, None) is not None:
+            self.stage.left(client.character)
+
+    def _join(self, client: _Client, name: str) -> None:
+        """Moves the client to character `name` (created if new): its frames, and a header now."""
+        character = self.stage.join(name)
+        if client.character is not None:
+            self._leave(client)
+        client.character = character
+        character.clients[client.conn.id] = client
+
     async def _handler(self, conn) -> None:
-        client = _Client(conn)
+        query = parse_qs(urlsplit(conn.request.path).query) if conn.request is not None else {}
+        name = (query.get("character") or [DEFAULT_CHARACTER])[-1]
+        client = _Client(conn, None)
+        try:
+            self._room(name)  # again: others may have joined since the handshake was checked
+            self._join(client, name)
+        except ValueError as exc:
+            await conn.close(1013, str(exc)[:120])  # 1013: try again later
+            return
         sock = conn.transport.get_extra_info("socket") if conn.transport is not None else None
         if sock is not None:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
         self.clients[conn.id] = client
         try:
-            await conn.send(dumps(self._header(self.session.info())))
+            await conn.send(dumps(self._header(client.character, client.character.session.info())))
             turn = time.monotonic()
             async for message in conn:
                 reply = self._handle(client, message)
@@ -247,14 +299,15 @@ class WebSocketHub:
             log.debug("WebSocket client ended: %s", exc)
         finally:
             self.clients.pop(conn.id, None)
+            self._leave(client)
 
     def _handle(self, client: _Client, message) -> dict | None:
-        """One client message -> None, or the error reply. Nothing a client sends ends its connection."""
+        """One client message -> None, or a reply. Nothing a client sends ends its connection."""
         try:
             if isinstance(message, bytes):
-                if self.audio is None:
+                if not self.audio:
                     raise ValueError("this stream plays a file; it takes no audio from clients")
-                self.audio.append(client.pcm(message))
+                client.character.session.buffer.append(client.pcm(message))
                 return None
             return self._control(client, loads(message))
         except (ValueError, TypeError, KeyError, EmofaceError) as exc:
@@ -264,24 +317,26 @@ class WebSocketHub:
             return {"type": "error", "message": f"could not handle this message ({type(exc).__name__}: {exc})"[:300]}
 
     def _control(self, client: _Client, msg) -> dict | None:
-        """Checked here (errors go to the sender at once), applied by the session on its next tick."""
+        """Checked here (errors go to the sender at once), applied by the character's session on its next tick."""
         if not isinstance(msg, dict) or not isinstance(msg.get("type"), str):
             raise ValueError('a control message is a JSON object with a "type"')
         kind = msg["type"]
+        character = client.character
+        session = character.session
         if kind == "emotion":
             intensity = _number(msg, "intensity", 1.0, 0.0, 1.0)
             spec = _string(msg, "emotion", "happy:0.7+surprise:0.3")
-            self.session.request_emotion(parse_emotion(spec, intensity, source="emotion"))
+            session.request_emotion(parse_emotion(spec, intensity, source="emotion"))
         elif kind == "reset":
-            self.session.request_reset()
+            session.request_reset()
         elif kind == "rig":
             rig = _string(msg, "rig", "metahuman")
             if rig not in builtin_names():  # clients may not make the server read files
                 raise ValueError(f"unknown rig {rig[:40]!r} (built-in rigs: {', '.join(builtin_names())})")
-            if self.rig:
-                self.rig, self._header_due = rig, True
+            if character.frame_rig:
+                character.frame_rig, character.header_due = rig, True
             else:
-                self.session.request_rig(rig)
+                session.request_rig(rig)
         elif kind == "audio":
             fmt = msg.get("format", "s16le")
             if fmt not in PCM_FORMATS:
@@ -289,18 +344,29 @@ class WebSocketHub:
             rate = int(_number(msg, "sample_rate", 16000, 8000, 96000))
             channels = int(_number(msg, "channels", 1, 1, 8))
             client.dtype, client.rate, client.channels, client.resampler = PCM_FORMATS[fmt], rate, channels, None
+        elif kind == "character":
+            name = _string(msg, "character", "npc_guard")
+            if name != character.name:
+                check_name(name)
+                if name in self.stage.characters and \
+                        len(self.stage.characters[name].clients) >= self.character_clients:
+                    raise StageFull(f"character {name} has its limit of {self.character_clients} clients")
+                self._join(client, name)
+                client.resampler = None  # a new stream: nothing of the old one's audio carries over
+            return self._header(client.character, client.character.session.info())
         else:
-            raise ValueError(f"unknown message type {kind[:40]!r} (emotion, reset, rig, audio)")
+            raise ValueError(f"unknown message type {kind[:40]!r} (emotion, reset, rig, audio, character)")
         return None
 
 
-async def run_with_hub(session: LiveSession, source, hub: WebSocketHub | None, stop: asyncio.Event):
+async def run_with_hub(runner, source, hub: WebSocketHub | None, stop: asyncio.Event):
+    """runner: a LiveSession playing `source`, or a Stage of characters (source None)."""
     if hub is not None:
-        session.warm_up()  # before clients can connect and start sending
+        runner.warm_up()  # before clients can connect and start sending
         await hub.start()
         log.info("WebSocket stream on ws://%s:%d", hub.host, hub.port)
     try:
-        return await session.run(source, stop)
+        return await (runner.run(stop) if isinstance(runner, Stage) else runner.run(source, stop))
     finally:
         if hub is not None:
             await hub.close()

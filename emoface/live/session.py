@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import logging
+import math
 import time
 import uuid
 from collections import deque
@@ -147,6 +148,9 @@ class Histogram:
     def add(self, ms: float) -> None:
         self.counts[min(len(self.counts) - 1, max(0, int(ms / self.BIN_MS)))] += 1
 
+    def merge(self, other: "Histogram") -> None:
+        self.counts += other.counts
+
     def percentile(self, q: float) -> float:
         total = self.counts.sum()
         if not total:
@@ -166,6 +170,13 @@ class Stats:
     jitter: Histogram = field(default_factory=Histogram)  # |send interval - 1/fps|, ms
     cpu_s: float = 0.0
     wall_s: float = 0.0
+
+    def merge(self, other: "Stats") -> None:
+        """Another session's frames and timings added to these (CPU and wall time are the caller's)."""
+        for name in ("expected", "sent", "late", "underrun_s", "skipped_s"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.latency.merge(other.latency)
+        self.jitter.merge(other.jitter)
 
     def summary(self, fps: float) -> dict:
         return {"frames_sent": self.sent, "frames_expected": self.expected, "frames_late": self.late,
@@ -207,10 +218,12 @@ class LiveSession:
         self._next = 0
         self._last_sent = None
         self._controls: dict = {}  # requested changes, applied on the next tick (latest wins)
-        self._warm = False
+        self.warm = False
         self._gap = self._debt = 0  # samples: silence filled since audio last flowed; late audio's extra wait
         self._least_waiting, self._catch_up_at = None, 0.0
         self._failed_sinks: set = set()
+        self.align = None  # a shared clock (emoface.live.stage): t0 on its send grid
+        self._finished = False
 
     # --- control -------------------------------------------------------------------------------
     def info(self) -> StreamInfo:
@@ -303,9 +316,15 @@ class LiveSession:
         return self.streamer.latency_s + 1 / self.fps + self.margin_s
 
     def _start(self) -> None:
-        self.t0, self.t0_wall = time.monotonic(), time.time()
+        now, wall = time.monotonic(), time.time()
+        self.t0 = now if self.align is None else self.align(now, self.delay_s)
+        self.t0_wall = wall - (now - self.t0)
         # ticks run on the send grid t0 + delay + k / fps; those before frame 0's (k < 0) only animate
-        self._next = -int(self.delay_s * self.fps)
+        self._next = math.ceil((now - self.t0 - self.delay_s) * self.fps - 1e-6)
+
+    def index_at(self, when: float) -> int:
+        """The frame that is due at a tick of the send grid at monotonic time `when`."""
+        return int(round((when - self.t0 - self.delay_s) * self.fps))
 
     def _rig(self, name):
         if name not in self._rigs:
@@ -399,23 +418,51 @@ class LiveSession:
     def warm_up(self) -> None:
         """Run the engine once (the first pass allocates). Before a server listens: audio that clients sent
         while this ran would wait behind it for the rest of the session."""
-        if not self._warm:
+        if not self.warm:
             threads = torch.get_num_threads()
             torch.set_num_threads(self.threads)
             self.streamer.warm_up()
             torch.set_num_threads(threads)
-            self._warm = True
+            self.warm = True
+
+    def begin(self) -> None:
+        """The clock starts: audio time 0 is now (on the shared grid, if any); the header goes out."""
+        self.warm_up()
+        self._finished = False
+        self._start()
+        self.announce()
+
+    def send_tick(self, index: int | None = None) -> None:
+        """At a tick's deadline: requests since the last tick, then the frames due (computed a tick ago).
+        index: the frame due now on a shared clock (the session's own clock counts its ticks)."""
+        self._apply_controls()
+        if index is not None:
+            self._next = index
+        self._send_due(self._next)
+        self._next += 1
+
+    def compute_tick(self, source) -> bool:
+        """After the sends: animate the audio that has arrived. True once a file has played and all is sent."""
+        self._feed(source, time.monotonic())
+        if source.done and not self.buffer.queued and not self._finished:
+            self._queue(self.streamer.finish())
+            self._finished = True
+        self._state()
+        return self._finished and not self.pending
+
+    def end(self) -> None:
+        """The session's figures: a finished file expects exactly its frames; a live stream one per tick that
+        came due."""
+        self.stats.expected = self._expected_before + (self.streamer.n_out if self._finished else max(0, self._next))
 
     async def run(self, source, stop: asyncio.Event | None = None) -> Stats:
         """Until the source is done (a file) or stop is set (a server): feed, animate, send on schedule."""
         stop = stop or asyncio.Event()
-        self.warm_up()
         threads = torch.get_num_threads()
+        self.warm_up()
         torch.set_num_threads(self.threads)  # small steps: more threads only add synchronisation
         cpu0, wall0 = time.process_time(), time.monotonic()
-        self._start()
-        self.announce()
-        finished = False
+        self.begin()
         try:
             while not stop.is_set():
                 deadline = self.t0 + self.delay_s + self._next / self.fps
@@ -426,23 +473,13 @@ class LiveSession:
                         break
                     except asyncio.TimeoutError:
                         pass
-                # requests since the last tick; then send what is due (computed a tick ago), then animate
-                # the audio that has arrived
-                self._apply_controls()
-                self._send_due(self._next)
-                self._next += 1
-                self._feed(source, time.monotonic())
-                if source.done and not self.buffer.queued and not finished:
-                    self._queue(self.streamer.finish())
-                    finished = True
-                self._state()
-                if finished and not self.pending:
+                self.send_tick()
+                if self.compute_tick(source):
                     break
                 if wait <= 0:
                     await asyncio.sleep(0)  # running late: still let clients' audio in, every tick
         finally:
-            # a finished file expects exactly its frames; a live stream one per tick that came due
-            self.stats.expected = self._expected_before + (self.streamer.n_out if finished else max(0, self._next))
+            self.end()
             self.stats.cpu_s += time.process_time() - cpu0
             self.stats.wall_s += time.monotonic() - wall0
             torch.set_num_threads(threads)

@@ -1,7 +1,8 @@
 """Where live frames go: `livelink://`, `vmc://`, `osc://` (UDP) — several at once, each on its own rig.
 
 A target is a URL; query parameters set options: `livelink://127.0.0.1:11111?subject=NPC1`,
-`vmc://127.0.0.1:39539?rig=arkit`, `osc://127.0.0.1:9000?rig=metahuman`. UDP never blocks and an
+`vmc://127.0.0.1:39539?rig=arkit`, `osc://127.0.0.1:9000?rig=metahuman`; on a server of several
+characters, `?character=NAME` sends only that character's frames there (emoface.live.commands). UDP never blocks and an
 unreachable target never stops the stream: send errors are counted and reported once.
 (`ws://` targets are WebSocket servers, emoface.live.server.)
 """
@@ -210,7 +211,8 @@ def parse_target(url: str, default_rig: str):
     elif port == 0 and scheme != "ws":  # ws:// is served here: 0 picks any free port; UDP goes to a receiver
         raise InputError(where, "port 0 is nowhere to send to: give the receiver's port (1-65535)")
     options = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-    known = {"livelink": {"subject", "device"}, "vmc": {"rig"}, "osc": {"rig"}, "ws": {"rig", "token"}}[scheme]
+    known = {"livelink": {"subject", "device", "character"}, "vmc": {"rig", "character"}, "osc": {"rig", "character"},
+             "ws": {"rig", "token"}}[scheme]
     if set(options) - known:
         raise InputError(where, f"unknown option {sorted(set(options) - known)[0]!r} "
                                 f"(known: {', '.join(sorted(known))})")
@@ -219,18 +221,27 @@ def parse_target(url: str, default_rig: str):
         if size > livelink.MAX_STRING:
             raise InputError(where, f"{key} is {size} bytes; Live Link Face names are at most {livelink.MAX_STRING} "
                                     "(the receiver's packet buffer is about 1.3 KB)")
+    if "character" in options:
+        from emoface.live.stage import check_name
+
+        try:
+            check_name(options["character"])
+        except ValueError as exc:
+            raise InputError(where, str(exc)) from None
     if "rig" in options:
         load_rig(options["rig"])  # an unknown rig is an error now, not mid-stream
     options.setdefault("rig", default_rig if scheme in ("osc", "ws") else "livelink")
     return scheme, parts.hostname or "127.0.0.1", port, options
 
 
-def open_sink(url: str, default_rig: str) -> Sink:
-    """A UDP sink for a --to URL (ws:// is served by emoface.live.server)."""
+def open_sink(url: str, default_rig: str, subject: str | None = None) -> Sink:
+    """A UDP sink for a --to URL (ws:// is served by emoface.live.server); subject: a Live Link subject
+    instead of the URL's (a character's own name on a server)."""
     scheme, host, port, options = parse_target(url, default_rig)
     try:
         if scheme == "livelink":
-            return LiveLinkSink(url, host, port, options.get("subject", "emoface"), options.get("device", "emoface"))
+            return LiveLinkSink(url, host, port, subject or options.get("subject", "emoface"),
+                                options.get("device", "emoface"))
         if scheme == "vmc":
             return VMCSink(url, host, port, options["rig"])
         if scheme == "osc":

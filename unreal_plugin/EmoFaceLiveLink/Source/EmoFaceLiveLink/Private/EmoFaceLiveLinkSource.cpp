@@ -19,8 +19,9 @@ namespace EmoFaceSource
 	static constexpr int32 SchemaVersion = 1;
 }
 
-FEmoFaceLiveLinkSource::FEmoFaceLiveLinkSource(const FString& InUrl, const FString& InSubjectName, const FString& InToken)
-	: Url(InUrl)
+FEmoFaceLiveLinkSource::FEmoFaceLiveLinkSource(const FString& InUrl, const FString& InSubjectName, const FString& InCharacter, const FString& InToken)
+	: Character(InCharacter)
+	, Url(EmoFaceCharacterUrl(InUrl, InCharacter))
 	, SubjectName(*InSubjectName)
 	, Token(InToken)
 {
@@ -86,7 +87,9 @@ FText FEmoFaceLiveLinkSource::GetSourceStatus() const
 		{
 			return LOCTEXT("WaitingForHeader", "Connected: waiting for the header");
 		}
-		FString Text = FString::Printf(TEXT("Connected: %s, %d curves @ %g fps"), *StatusRig, StatusCurves, StatusFps);
+		// The character first: with one source per character, it is what tells the rows apart.
+		FString Text = StatusCharacter.IsEmpty() ? FString(TEXT("Connected: ")) : FString::Printf(TEXT("Connected: %s, "), *StatusCharacter);
+		Text += FString::Printf(TEXT("%s, %d curves @ %g fps"), *StatusRig, StatusCurves, StatusFps);
 		if (!StatusState.IsEmpty())
 		{
 			Text += TEXT(", ") + StatusState;
@@ -130,6 +133,7 @@ void FEmoFaceLiveLinkSource::Connect()
 	{
 		FScopeLock Lock(&StatusLock);
 		Connection = EConnection::Connecting;
+		StatusCharacter.Reset();
 		StatusRig.Reset();
 		StatusCurves = 0;
 		StatusState.Reset();
@@ -148,7 +152,8 @@ void FEmoFaceLiveLinkSource::Connect()
 	Socket->OnConnectionError().AddRaw(this, &FEmoFaceLiveLinkSource::HandleConnectionError);
 	Socket->OnClosed().AddRaw(this, &FEmoFaceLiveLinkSource::HandleClosed);
 	Socket->OnMessage().AddRaw(this, &FEmoFaceLiveLinkSource::HandleMessage);
-	UE_LOG(LogEmoFaceLiveLink, Log, TEXT("Connecting to %s (subject '%s')"), *Url, *SubjectName.ToString());
+	const FString CharacterText = Character.IsEmpty() ? FString(TEXT("the server's default character")) : FString::Printf(TEXT("character '%s'"), *Character);
+	UE_LOG(LogEmoFaceLiveLink, Log, TEXT("Connecting to %s (subject '%s', %s)"), *Url, *SubjectName.ToString(), *CharacterText);
 	Socket->Connect();
 #else
 	FScopeLock Lock(&StatusLock);
@@ -253,6 +258,14 @@ void FEmoFaceLiveLinkSource::HandleMessage(const FString& Message)
 			UE_LOG(LogEmoFaceLiveLink, Warning, TEXT("%s: header of schema version %d (this plugin reads %d); using it anyway"),
 				*Url, Header.Version, EmoFaceSource::SchemaVersion);
 		}
+		// Empty from a server older than characters: it cannot say, so there is nothing to compare. Names are
+		// case-sensitive on the server (npc1 and NPC1 are two characters), hence Equals rather than !=.
+		if (!bWarnedCharacter && !Character.IsEmpty() && !Header.Character.IsEmpty() && !Header.Character.Equals(Character, ESearchCase::CaseSensitive))
+		{
+			bWarnedCharacter = true;
+			UE_LOG(LogEmoFaceLiveLink, Warning, TEXT("%s: asked for character '%s', the server streams '%s' (a character= in the URL wins over the Character field)"),
+				*Url, *Character, *Header.Character);
+		}
 		break;
 	case EEmoFaceMessage::Error:
 		UE_LOG(LogEmoFaceLiveLink, Warning, TEXT("%s: server error: %s"), *Url, *Text);
@@ -281,6 +294,7 @@ void FEmoFaceLiveLinkSource::HandleMessage(const FString& Message)
 	}
 
 	FScopeLock Lock(&StatusLock);
+	StatusCharacter = Subject.Header.Character;
 	StatusRig = Subject.Header.Rig;
 	StatusCurves = Subject.Header.Names.Num();
 	StatusFps = Subject.Header.Fps;

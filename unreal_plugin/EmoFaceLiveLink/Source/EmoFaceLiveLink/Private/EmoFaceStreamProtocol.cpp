@@ -40,6 +40,7 @@ namespace EmoFaceProtocol
 		double Number = 0.0;
 		Out.Version = GetNumber(Object, TEXT("version"), Number) ? static_cast<int32>(Number) : 0;
 		Out.Stream = GetString(Object, TEXT("stream"));
+		Out.Character = GetString(Object, TEXT("character"));
 		Out.Rig = GetString(Object, TEXT("rig"));
 		if (GetNumber(Object, TEXT("fps"), Number) && Number > 0.0)
 		{
@@ -189,6 +190,62 @@ FString EmoFaceUrlHost(const FString& Url)
 		Rest.LeftInline(Colon);
 	}
 	return Rest;
+}
+
+bool IsValidEmoFaceCharacter(const FString& Name)
+{
+	static constexpr int32 MaxLength = 64;
+	if (Name.Len() > MaxLength)
+	{
+		return false;
+	}
+	for (const TCHAR Char : Name)
+	{
+		// Spelled out rather than FChar::IsAlnum, which also takes non-ASCII letters the server refuses.
+		const bool bAllowed = (Char >= TEXT('A') && Char <= TEXT('Z')) || (Char >= TEXT('a') && Char <= TEXT('z'))
+			|| (Char >= TEXT('0') && Char <= TEXT('9')) || Char == TEXT('_') || Char == TEXT('.') || Char == TEXT('-');
+		if (!bAllowed)
+		{
+			return false;
+		}
+	}
+	return true;  // empty included: the server's default character
+}
+
+FString EmoFaceCharacterUrl(const FString& Url, const FString& Character)
+{
+	if (Character.IsEmpty())
+	{
+		return Url;
+	}
+	const FString Parameter = TEXT("character=") + Character;
+
+	int32 Question = INDEX_NONE;
+	if (Url.FindChar(TEXT('?'), Question))
+	{
+		TArray<FString> Items;
+		Url.RightChop(Question + 1).ParseIntoArray(Items, TEXT("&"), /*InCullEmpty=*/false);
+		for (const FString& Item : Items)
+		{
+			// The URL wins: the server reads the last character= it gets, so adding ours would override the URL's.
+			if (Item.StartsWith(TEXT("character="), ESearchCase::CaseSensitive))
+			{
+				return Url;
+			}
+		}
+		FString Out = Url;
+		if (!Url.EndsWith(TEXT("?"), ESearchCase::CaseSensitive) && !Url.EndsWith(TEXT("&"), ESearchCase::CaseSensitive))
+		{
+			Out += TEXT("&");  // "ws://h/?" or "...&" already ends with a separator
+		}
+		return Out + Parameter;
+	}
+
+	// ws://host:port has no path yet; the request path must start with '/', so the query cannot follow the port
+	// directly. No "scheme://" at all counts as no path too, as in the Python rule.
+	const int32 SchemeEnd = Url.Find(TEXT("://"), ESearchCase::CaseSensitive);
+	const bool bHasPath = SchemeEnd != INDEX_NONE && Url.RightChop(SchemeEnd + 3).Contains(TEXT("/"), ESearchCase::CaseSensitive);
+	return Url + (bHasPath ? TEXT("?") : TEXT("/?")) + Parameter;
 }
 
 EEmoFaceSubjectEvent FEmoFaceSubjectState::Apply(EEmoFaceMessage Kind, const FEmoFaceHeader& InHeader, const FEmoFaceFrame& InFrame, const FString& InText)

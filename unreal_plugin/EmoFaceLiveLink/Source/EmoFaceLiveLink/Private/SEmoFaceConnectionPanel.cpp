@@ -4,6 +4,7 @@
 
 #include "EmoFaceLiveLinkSource.h"
 #include "EmoFaceLiveLinkSourceFactory.h"
+#include "EmoFaceStreamProtocol.h"
 #include "Widgets/Input/SButton.h"
 #include "Widgets/Input/SEditableTextBox.h"
 #include "Widgets/Layout/SBox.h"
@@ -35,6 +36,14 @@ void SEmoFaceConnectionPanel::Construct(const FArguments& InArgs)
 					SAssignNew(SubjectBox, SEditableTextBox)
 					.Text(FText::FromString(TEXT("emoface")))
 					.ToolTipText(LOCTEXT("SubjectTip", "The Live Link subject name the face AnimBP reads")))
+			]
+			+ SVerticalBox::Slot().AutoHeight().Padding(4.f)
+			[
+				MakeRow(LOCTEXT("Character", "Character"),
+					SAssignNew(CharacterBox, SEditableTextBox)
+					.HintText(LOCTEXT("CharacterHint", "default"))
+					.ToolTipText(LOCTEXT("CharacterTip", "Which character of `emoface serve` this subject shows (sent as ?character=); empty = the default character. Letters, digits, '_', '.' or '-', at most 64"))
+					.OnTextChanged(this, &SEmoFaceConnectionPanel::HandleCharacterChanged))
 			]
 			+ SVerticalBox::Slot().AutoHeight().Padding(4.f)
 			[
@@ -71,19 +80,35 @@ FReply SEmoFaceConnectionPanel::HandleAddClicked()
 {
 	const FString Url = UrlBox->GetText().ToString().TrimStartAndEnd();
 	const FString Subject = SubjectBox->GetText().ToString().TrimStartAndEnd();
+	const FString Character = CharacterBox->GetText().ToString().TrimStartAndEnd();
 	const FString Token = TokenBox->GetText().ToString().TrimStartAndEnd();
-	if (Url.IsEmpty() || Subject.IsEmpty())
+	if (Url.IsEmpty() || Subject.IsEmpty() || !CheckCharacter(Character))
 	{
 		return FReply::Handled();
 	}
 
 	// Go through the connection string, so a source made here equals one restored from a preset.
-	const FString ConnectionString = UEmoFaceLiveLinkSourceFactory::MakeConnectionString(Url, Subject, Token);
-	FString ParsedUrl, ParsedSubject, ParsedToken;
-	UEmoFaceLiveLinkSourceFactory::ParseConnectionString(ConnectionString, ParsedUrl, ParsedSubject, ParsedToken);
-	const TSharedPtr<ILiveLinkSource> Source = MakeShared<FEmoFaceLiveLinkSource>(ParsedUrl, ParsedSubject, ParsedToken);
+	const FString ConnectionString = UEmoFaceLiveLinkSourceFactory::MakeConnectionString(Url, Subject, Character, Token);
+	FString ParsedUrl, ParsedSubject, ParsedCharacter, ParsedToken;
+	UEmoFaceLiveLinkSourceFactory::ParseConnectionString(ConnectionString, ParsedUrl, ParsedSubject, ParsedCharacter, ParsedToken);
+	const TSharedPtr<ILiveLinkSource> Source = MakeShared<FEmoFaceLiveLinkSource>(ParsedUrl, ParsedSubject, ParsedCharacter, ParsedToken);
 	OnSourceCreated.ExecuteIfBound(Source, ConnectionString);
 	return FReply::Handled();
+}
+
+void SEmoFaceConnectionPanel::HandleCharacterChanged(const FText& Text)
+{
+	// Flag a bad name while it is typed, not only on Add: the server would refuse it with HTTP 400, which the
+	// source could only show as a connection error retried forever.
+	CheckCharacter(Text.ToString().TrimStartAndEnd());
+}
+
+bool SEmoFaceConnectionPanel::CheckCharacter(const FString& Character)
+{
+	const bool bValid = IsValidEmoFaceCharacter(Character);
+	CharacterBox->SetError(bValid ? FText::GetEmpty()
+		: LOCTEXT("CharacterError", "A character name is 1-64 letters, digits, '_', '.' or '-' (empty: the default character)"));
+	return bValid;
 }
 
 #undef LOCTEXT_NAMESPACE

@@ -9,7 +9,7 @@
 
 class SEditableTextBox;
 
-/** The "+ Source > emoface" sub-panel: URL, subject name, token, and an Add button. */
+/** The "+ Source > emoface" sub-panel: URL, subject name, character, token, and an Add button. */
 class SEmoFaceConnectionPanel : public SCompoundWidget
 {
 public:
@@ -24,9 +24,12 @@ public:
 private:
 	TSharedRef<SWidget> MakeRow(const FText& Label, const TSharedRef<SWidget>& Field) const;
 	FReply HandleAddClicked();
+	void HandleCharacterChanged(const FText& Text);
+	bool CheckCharacter(const FString& Character);
 
 	FOnSourceCreated OnSourceCreated;
 	TSharedPtr<SEditableTextBox> UrlBox;
 	TSharedPtr<SEditableTextBox> SubjectBox;
+	TSharedPtr<SEditableTextBox> CharacterBox;
 	TSharedPtr<SEditableTextBox> TokenBox;
 };

@@ -17,12 +17,14 @@ EMOFACELIVELINK_API DECLARE_LOG_CATEGORY_EXTERN(LogEmoFaceLiveLink, Log, All);
 /**
  * A Live Link source fed by an emoface WebSocket stream (`emoface serve`, or `emoface stream --to ws://`).
  * One subject, Basic role: property names = the header's curve names, one frame per `frame` message.
+ * One character of the server (empty: its default one); several characters take one source each.
  * Reconnects by itself (0.5 s doubling to 5 s) and never blocks the game thread.
  */
 class EMOFACELIVELINK_API FEmoFaceLiveLinkSource : public ILiveLinkSource
 {
 public:
-	FEmoFaceLiveLinkSource(const FString& InUrl, const FString& InSubjectName, const FString& InToken);
+	/** InCharacter: the server's character (IsValidEmoFaceCharacter); empty for its default one. */
+	FEmoFaceLiveLinkSource(const FString& InUrl, const FString& InSubjectName, const FString& InCharacter, const FString& InToken);
 	virtual ~FEmoFaceLiveLinkSource() override;
 
 	//~ Begin ILiveLinkSource interface
@@ -51,7 +53,8 @@ private:
 	void PushStaticData();
 	void PushFrame(const FEmoFaceFrame& Frame);
 
-	const FString Url;
+	const FString Character;  // as asked for; empty: the server's default character
+	const FString Url;        // the URL connected to: EmoFaceCharacterUrl(the given URL, Character)
 	const FName SubjectName;
 	const FString Token;
 
@@ -67,12 +70,14 @@ private:
 	FEmoFaceSubjectState Subject;
 	bool bHasClockOffset = false;
 	double ClockOffset = 0.0;  // local clock - audio time, fixed by the first frame after each header
+	bool bWarnedCharacter = false;  // a header of another character than asked for is logged once per source
 
 	// Read by the Live Link UI through GetSourceStatus; guarded in case a caller is off the game thread.
 	mutable FCriticalSection StatusLock;
 	EConnection Connection = EConnection::Idle;
 	FString LastError;
 	double RetryAt = 0.0;  // FPlatformTime::Seconds() of the next attempt, while Waiting
+	FString StatusCharacter;
 	FString StatusRig;
 	int32 StatusCurves = 0;
 	double StatusFps = 0.0;

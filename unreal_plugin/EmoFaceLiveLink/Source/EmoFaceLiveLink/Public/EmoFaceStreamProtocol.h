@@ -24,6 +24,18 @@
  *  - error:   the server's reply to a bad client message; logged as a warning, the connection stays.
  *  - any other type is ignored (a newer server may add kinds); text that is not a JSON object with a string
  *    "type" is ignored with a warning.
+ *
+ * Characters (`emoface serve` hosts several; a client picks one with the query parameter character=NAME and is
+ * given `default` without it; every header names its character). EmoFaceCharacterUrl(Url, Character), the URL a
+ * source connects to (the Python side is character_url() in tests/test_unreal_plugin.py, the shared vector
+ * character_urls.json pins both):
+ *  - Character empty: Url unchanged (the server's default character).
+ *  - the query (everything after the first '?') already has an '&'-separated item starting with "character=":
+ *    Url unchanged. The URL wins, so a hand-written ws://...?character=x keeps working whatever the field says.
+ *  - Url has a '?': "&character=" + Character appended, or "character=" + Character when Url ends with '?' or '&'.
+ *  - no '?', and the part after "scheme://" has no '/' (ws://host:port): "/?character=" + Character appended.
+ *  - no '?' otherwise (ws://host:port/ or ws://host/path): "?character=" + Character appended.
+ * Character is not escaped: a valid name (IsValidEmoFaceCharacter) has nothing that needs escaping in a query.
  */
 
 /** The kind of one server message. */
@@ -43,6 +55,7 @@ struct FEmoFaceHeader
 {
 	int32 Version = 0;
 	FString Stream;
+	FString Character;  // the character the stream animates; empty from a server older than characters
 	FString Rig;
 	TArray<FName> Names;
 	double Fps = 60.0;
@@ -74,6 +87,16 @@ EMOFACELIVELINK_API FQualifiedFrameTime EmoFaceSceneTime(const FEmoFaceFrame& Fr
 
 /** The host part of a ws:// or wss:// URL ("ws://127.0.0.1:8765/?token=x" -> "127.0.0.1"), for the Live Link UI. */
 EMOFACELIVELINK_API FString EmoFaceUrlHost(const FString& Url);
+
+/**
+ * Whether Name may be a source's Character: empty (the server's default character), or 1-64 characters all
+ * letters, digits, '_', '.' or '-' (ASCII only) — the names `emoface serve` accepts; it refuses any other with
+ * HTTP 400, which would only show as a connection error retried forever.
+ */
+EMOFACELIVELINK_API bool IsValidEmoFaceCharacter(const FString& Name);
+
+/** The URL to connect to for Character: Url with the query parameter character=Character, by the rules above. */
+EMOFACELIVELINK_API FString EmoFaceCharacterUrl(const FString& Url, const FString& Character);
 
 /** What a message means for the Live Link subject. */
 enum class EEmoFaceSubjectEvent : uint8

@@ -17,7 +17,8 @@
 /**
  * Replays sessions recorded from a real `emoface serve` through the plugin's parser and subject rules and
  * compares every subject update with what tools/make_unreal_vectors.py wrote (the Python side checks the same
- * files against the same rules, so both ends agree on one contract).
+ * files against the same rules, so both ends agree on one contract). Likewise the character URLs
+ * (character_urls.json through EmoFaceCharacterUrl) and the character a recorded header names.
  *
  * The vectors live in the repository at unreal_plugin/tests/vectors/, beside the plugin folder. A project that
  * copied only EmoFaceLiveLink into its Plugins/ folder has no vectors: the test then logs that and passes.
@@ -158,6 +159,63 @@ namespace EmoFaceProtocolTest
 			Test.AddError(FString::Printf(TEXT("%s: %d frames dropped, expected %d"), *Name, State.DroppedFrames, WantDropped));
 		}
 	}
+
+	/** character_urls.json: an array of {"url", "character", "expected"}, each through EmoFaceCharacterUrl. */
+	static void CheckCharacterUrls(FAutomationTestBase& Test, const FString& Path)
+	{
+		const FString Name = FPaths::GetCleanFilename(Path);
+		FString Text;
+		TArray<TSharedPtr<FJsonValue>> Cases;
+		// An empty array would check nothing and pass: a broken vector file must not look like a passing one.
+		if (!FFileHelper::LoadFileToString(Text, *Path) || !FJsonSerializer::Deserialize(TJsonReaderFactory<>::Create(Text), Cases)
+			|| Cases.Num() == 0)
+		{
+			Test.AddError(FString::Printf(TEXT("%s: cannot read it, or it has no cases"), *Name));
+			return;
+		}
+		for (int32 Index = 0; Index < Cases.Num(); ++Index)
+		{
+			const TSharedPtr<FJsonObject>* Case = nullptr;
+			FString Url, Character, Want;
+			if (!Cases[Index].IsValid() || !Cases[Index]->TryGetObject(Case) || !Case || !Case->IsValid()
+				|| !(*Case)->TryGetStringField(TEXT("url"), Url) || !(*Case)->TryGetStringField(TEXT("character"), Character)
+				|| !(*Case)->TryGetStringField(TEXT("expected"), Want))
+			{
+				Test.AddError(FString::Printf(TEXT("%s case %d: not an object with string url, character and expected"), *Name, Index));
+				continue;
+			}
+			const FString Got = EmoFaceCharacterUrl(Url, Character);
+			if (!Got.Equals(Want, ESearchCase::CaseSensitive))
+			{
+				Test.AddError(FString::Printf(TEXT("%s case %d: (\"%s\", \"%s\") gave \"%s\", expected \"%s\""), *Name, Index,
+					*Url, *Character, *Got, *Want));
+			}
+		}
+	}
+
+	/** header_livelink.json: one recorded header, whose character (the client asked for none) is the default one. */
+	static void CheckHeaderCharacter(FAutomationTestBase& Test, const FString& Path)
+	{
+		const FString Name = FPaths::GetCleanFilename(Path);
+		FString Json;
+		if (!FFileHelper::LoadFileToString(Json, *Path))
+		{
+			Test.AddError(FString::Printf(TEXT("%s: cannot read it"), *Name));
+			return;
+		}
+		FEmoFaceHeader Header;
+		FEmoFaceFrame Frame;
+		FString Text;
+		if (ParseEmoFaceMessage(Json, Header, Frame, Text) != EEmoFaceMessage::Header)
+		{
+			Test.AddError(FString::Printf(TEXT("%s: not parsed as a header"), *Name));
+			return;
+		}
+		if (!Header.Character.Equals(TEXT("default"), ESearchCase::CaseSensitive))
+		{
+			Test.AddError(FString::Printf(TEXT("%s: character \"%s\", expected \"default\""), *Name, *Header.Character));
+		}
+	}
 }
 
 bool FEmoFaceStreamProtocolTest::RunTest(const FString& Parameters)
@@ -187,6 +245,26 @@ bool FEmoFaceStreamProtocolTest::RunTest(const FString& Parameters)
 			++Replayed;
 		}
 	}
+	const FString CharacterUrls = FPaths::Combine(Vectors, TEXT("character_urls.json"));
+	if (FPaths::FileExists(CharacterUrls))
+	{
+		EmoFaceProtocolTest::CheckCharacterUrls(*this, CharacterUrls);
+		++Replayed;
+	}
+	const FString HeaderLiveLink = FPaths::Combine(Vectors, TEXT("header_livelink.json"));
+	if (FPaths::FileExists(HeaderLiveLink))
+	{
+		EmoFaceProtocolTest::CheckHeaderCharacter(*this, HeaderLiveLink);
+		++Replayed;
+	}
+
+	// The names the server accepts (its NAME pattern): these need no vectors, so they run in any copy of the plugin.
+	TestTrue(TEXT("character 'npc_1.a-b' is valid"), IsValidEmoFaceCharacter(TEXT("npc_1.a-b")));
+	TestTrue(TEXT("an empty character (the server's default) is valid"), IsValidEmoFaceCharacter(FString()));
+	TestTrue(TEXT("a 64-character name is valid"), IsValidEmoFaceCharacter(FString::ChrN(64, TEXT('a'))));
+	TestFalse(TEXT("character 'bad name' is invalid"), IsValidEmoFaceCharacter(TEXT("bad name")));
+	TestFalse(TEXT("a 65-character name is invalid"), IsValidEmoFaceCharacter(FString::ChrN(65, TEXT('a'))));
+
 	if (Replayed == 0)
 	{
 		AddInfo(FString::Printf(TEXT("No shared vectors at %s (the plugin was copied without unreal_plugin/tests): skipped"), *Vectors));

@@ -1,0 +1,182 @@
+"""Many characters on one `emoface serve`: each character is a live session of its own (audio stream, emotion,
+rig, clock, blinks), and all of them run on one send clock, so every character's frames leave at the start of
+a tick and no character's network pass delays another's packets.
+
+A character exists while someone uses it: clients name it when they connect (docs/LIVE.md), the first one
+creates it, and it is closed LINGER_S after its last client left (`default`, the character of clients that
+name none and of the UDP targets, always stays). Limits: at most max_characters at once (global), and each
+character's own audio bound (emoface.live.session.PcmBuffer), so one character's flood fills only its queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+import zlib
+from dataclasses import dataclass, field
+
+import torch
+
+from emoface.live.session import LiveSession, PushSource, Stats
+
+log = logging.getLogger("emoface")
+DEFAULT_CHARACTER = "default"
+LINGER_S = 30.0  # a character nobody uses any more is closed after this long
+NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}\Z")  # names become Live Link subjects: plain and short
+
+
+class StageFull(ValueError):
+    """A new character was asked for while max_characters already run."""
+
+
+def check_name(name) -> str:
+    if not isinstance(name, str) or not NAME.match(name):
+        raise ValueError(f"character must be 1-64 letters, digits, '_', '.' or '-', not {str(name)[:40]!r}")
+    return name
+
+
+def character_seed(seed: int, name: str) -> int:
+    """Each character blinks and moves on its own; `default` keeps the command's --seed as it is."""
+    return seed if name == DEFAULT_CHARACTER else (seed * 1_000_003 + zlib.crc32(name.encode())) % 2 ** 31
+
+
+@dataclass
+class Character:
+    name: str
+    session: LiveSession
+    source: object  # where its audio comes from (PushSource: its clients)
+    clients: dict = field(default_factory=dict)  # WebSocket connection id -> client (emoface.live.server)
+    frame_rig: str | None = None  # the rig its WebSocket frames are sent on (None: the session's)
+    header_due: bool = False  # frame_rig changed: a header goes out before the next frame
+    empty_since: float | None = None
+
+
+class Stage:
+    """The characters of a server and their shared clock. make_session(name) builds a new character's session;
+    None: a stage of the characters added to it only (a stream of one file or microphone)."""
+
+    def __init__(self, make_session=None, max_characters: int = 16, linger_s: float = LINGER_S):
+        self.make_session, self.max_characters, self.linger_s = make_session, max_characters, linger_s
+        self.characters: dict[str, Character] = {}
+        self.on_new = []  # callables(character): the WebSocket server attaches its listener
+        self.closed = Stats()  # figures of characters already closed
+        self.stats = Stats()  # the clock's own CPU and wall time
+        self.fps = None
+        self.g0 = None  # monotonic time of the clock's tick 0 (None until run() starts it)
+
+    def add(self, name: str, session: LiveSession, source) -> Character:
+        if self.fps is None:
+            self.fps = session.fps
+        elif session.fps != self.fps:
+            raise ValueError("every character on one clock has the same fps")
+        character = Character(check_name(name), session, source)
+        self.characters[name] = character
+        for callback in self.on_new:
+            callback(character)
+        if self.g0 is not None:
+            self._start(character)
+        return character
+
+    def can_join(self, name: str) -> None:
+        """Raises (ValueError, StageFull) unless a client may use this character now."""
+        check_name(name)
+        if name in self.characters:
+            return
+        if self.make_session is None:
+            raise ValueError(f"this stream has one character ({', '.join(self.characters)}); "
+                             f"{name[:40]!r} is not one of them")
+        if len(self.characters) >= self.max_characters:
+            raise StageFull(f"the server runs its limit of {self.max_characters} characters")
+
+    def join(self, name: str) -> Character:
+        """The character of this name, created if it is new (may raise, as can_join)."""
+        self.can_join(name)
+        if name not in self.characters:
+            session = self.make_session(name)
+            if name != DEFAULT_CHARACTER:  # that one is there from the start
+                log.info("character %s joins (%d on stage)", name, len(self.characters) + 1)
+            self.add(name, session, PushSource())
+        character = self.characters[name]
+        character.empty_since = None
+        return character
+
+    def left(self, character: Character) -> None:
+        """A client of it left: with none left, its linger starts."""
+        if not character.clients and character.empty_since is None:
+            character.empty_since = time.monotonic()
+
+    def align(self, now: float, delay: float) -> float:
+        """A session's t0 near `now` whose send grid (t0 + delay + k / fps) falls on this clock's ticks."""
+        return self.g0 + round((now + delay - self.g0) * self.fps) / self.fps - delay
+
+    def _start(self, character: Character) -> None:
+        session = character.session
+        session.align = self.align
+        if any(c.session.warm for c in self.characters.values()):
+            session.warm = True  # the process's network is warm: a new character must not stall the clock
+        session.begin()
+
+    def _retire(self, now: float) -> None:
+        for name, character in list(self.characters.items()):
+            if name != DEFAULT_CHARACTER and not character.clients and character.empty_since is not None \
+                    and now - character.empty_since > self.linger_s:
+                self.close(name)
+
+    def close(self, name: str) -> None:
+        character = self.characters.pop(name)
+        character.session.end()
+        self.closed.merge(character.session.stats)
+        for sink in character.session.sinks:
+            sink.close()
+        log.info("character %s closed (nobody used it for %g s)", name, self.linger_s)
+
+    def warm_up(self) -> None:
+        for character in self.characters.values():
+            character.session.warm_up()
+
+    async def run(self, stop: asyncio.Event) -> Stats:
+        """Tick by tick until stop: every character's due frames go out, then each animates its new audio."""
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)  # small steps: more threads only add synchronisation
+        cpu0, wall0 = time.process_time(), time.monotonic()
+        self.g0 = time.monotonic()
+        for character in self.characters.values():
+            self._start(character)
+        n = 0
+        try:
+            while not stop.is_set():
+                deadline = self.g0 + n / self.fps
+                wait = deadline - time.monotonic()
+                if wait > 0:
+                    try:
+                        await asyncio.wait_for(stop.wait(), wait)
+                        break
+                    except asyncio.TimeoutError:
+                        pass
+                characters = list(self.characters.values())
+                for character in characters:
+                    character.session.send_tick(character.session.index_at(deadline))
+                for character in characters:
+                    character.session.compute_tick(character.source)
+                self._retire(time.monotonic())
+                n += 1
+                if wait <= 0:
+                    await asyncio.sleep(0)  # running late: still let clients' audio in, every tick
+        finally:
+            for character in self.characters.values():
+                character.session.end()
+            self.stats.cpu_s += time.process_time() - cpu0
+            self.stats.wall_s += time.monotonic() - wall0
+            torch.set_num_threads(threads)
+        return self.total()
+
+    def total(self) -> Stats:
+        """All characters' frames, latency and jitter together (closed ones too), with the clock's CPU."""
+        total = Stats()
+        total.merge(self.closed)
+        for character in self.characters.values():
+            total.merge(character.session.stats)
+        total.cpu_s, total.wall_s = self.stats.cpu_s, self.stats.wall_s
+        return total

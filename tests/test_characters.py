@@ -1,0 +1,199 @@
+"""Many characters on one `emoface serve`: each has its own audio, emotion, rig and clock, and nothing one
+character's clients do reaches another's; the limits hold; Live Link carries each under its own subject."""
+
+import asyncio
+import json
+import os
+import socket
+import struct
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from emoface.audio import load_audio
+from tests.test_live import _serve
+
+JAW = "JawOpen"
+
+
+async def _listen(ws, seconds, into):
+    end = time.monotonic() + seconds
+    while (left := end - time.monotonic()) > 0:
+        try:
+            into.append(json.loads(await asyncio.wait_for(ws.recv(), left)))
+        except asyncio.TimeoutError:
+            break
+
+
+def _jaw(messages):
+    header = next(m for m in messages if m["type"] == "header")
+    j = header["names"].index(JAW)
+    return np.array([m["values"][j] for m in messages if m["type"] == "frame" and m["stream"] == header["stream"]])
+
+
+def test_one_characters_changes_stay_in_that_character(bob):
+    """A speaks, turns happy, changes rig, floods and resets; B, on the same server, hears none of it."""
+    from websockets.asyncio.client import connect
+
+    pcm = (np.clip(load_audio(bob).samples, -1, 1) * 32767).astype("<i2").tobytes()
+
+    async def speaker(url):
+        async with connect(f"{url}/?character=npc_a") as ws:
+            got = []
+            for k in range(0, len(pcm), 640):
+                await ws.send(pcm[k:k + 640])
+            await ws.send(json.dumps({"type": "emotion", "emotion": "happy"}))
+            await _listen(ws, 2.5, got)
+            await ws.send(np.zeros(16000 * 8, "<i2").tobytes())  # a flood: 8 s at once, past its 5 s bound
+            await ws.send(json.dumps({"type": "rig", "rig": "arkit"}))
+            await ws.send(json.dumps({"type": "reset"}))
+            await _listen(ws, 0.5, got)
+            return got
+
+    async def viewer(url):  # a second client of A: a viewer gets A's frames
+        async with connect(f"{url}/?character=npc_a") as ws:
+            got = []
+            await _listen(ws, 2.0, got)
+            return got
+
+    async def bystander(url):
+        async with connect(f"{url}/?character=npc_b") as ws:
+            got = []
+            await _listen(ws, 3.5, got)
+            # its own audio is still taken while A's queue is full
+            await ws.send(np.zeros(1600, "<i2").tobytes())
+            await _listen(ws, 0.3, got)
+            return got
+
+    _, _, stats, (a, view, b) = asyncio.run(_serve(4, [speaker, viewer, bystander]))
+    a_headers = [m for m in a if m["type"] == "header"]
+    assert {h["character"] for h in a_headers} == {"npc_a"}
+    assert [h["rig"] for h in a_headers][-1] == "arkit"
+    assert any(m["type"] == "error" and "faster than real time" in m["message"] for m in a)
+    assert _jaw(a).max() > 0.2  # A spoke
+    assert _jaw(view).max() > 0.2  # and its viewer saw it
+    assert {m["stream"] for m in view if m["type"] == "frame"} <= {h["stream"] for h in a_headers}
+
+    b_headers = [m for m in b if m["type"] == "header"]
+    assert len(b_headers) == 1 and b_headers[0]["character"] == "npc_b"
+    assert b_headers[0]["rig"] == "livelink" and b_headers[0]["emotion"]["summary"].startswith("neutral")
+    assert not [m for m in b if m["type"] in ("emotion", "error")]
+    assert {m["stream"] for m in b if m["type"] == "frame"} == {b_headers[0]["stream"]}  # no reset reached B
+    assert _jaw(b).max() < 0.1  # nobody spoke to B
+    frames = [m["frame"] for m in b if m["type"] == "frame"]
+    assert frames == list(range(frames[0], frames[0] + len(frames)))  # its clock ran on, no frame lost
+    assert stats.sent > 0
+
+
+def test_limits_on_characters_and_clients():
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import InvalidStatus
+
+    async def client(url):
+        outcomes = []
+        async with connect(f"{url}/?character=one") as first:
+            await first.recv()
+            for path in ("/?character=two", "/?character=bad%20name", "/?character=one", "/"):
+                try:
+                    async with connect(url + path) as ws:
+                        outcomes.append(json.loads(await ws.recv())["character"])
+                except InvalidStatus as exc:
+                    outcomes.append(exc.response.status_code)
+            # a character message moves a client, and is refused past the limit
+            await first.send(json.dumps({"type": "character", "character": "default"}))
+            moved = json.loads(await first.recv())
+            await first.send(json.dumps({"type": "character", "character": "three"}))
+            refused = json.loads(await first.recv())
+        return outcomes, moved, refused
+
+    *_, [(outcomes, moved, refused)] = asyncio.run(_serve(2, [client], hub_options={"character_clients": 1},
+                                                          stage_options={"max_characters": 2}))
+    # default and one exist: a third is refused (503); a bad name is 400; `one` is full (503); default has room
+    assert outcomes == [503, 400, 503, "default"]
+    assert moved["type"] == "header" and moved["character"] == "default"
+    assert refused["type"] == "error" and "limit of 2 characters" in refused["message"]
+
+
+def test_a_character_nobody_uses_is_closed():
+    from websockets.asyncio.client import connect
+
+    from emoface.live.server import WebSocketHub
+    from emoface.live.stage import DEFAULT_CHARACTER, Stage
+    from tests.test_live import stage_factory
+
+    async def run():
+        stage = Stage(stage_factory(), linger_s=0.3)
+        stage.join(DEFAULT_CHARACTER)
+        hub = WebSocketHub(stage, "127.0.0.1", 0, None, True)
+        await hub.start()
+        stop = asyncio.Event()
+        runner = asyncio.create_task(stage.run(stop))
+        async with connect(f"ws://127.0.0.1:{hub.port}/?character=extra") as ws:
+            await ws.recv()
+            during = sorted(stage.characters)
+        await asyncio.sleep(0.8)
+        after = sorted(stage.characters)
+        stop.set()
+        total = await runner
+        await hub.close()
+        return during, after, total
+
+    during, after, total = asyncio.run(run())
+    assert during == ["default", "extra"] and after == ["default"]
+    assert total.sent > 0  # the closed character's frames are still counted
+
+
+def _livelink_subject(data: bytes) -> str:
+    n_dev = struct.unpack_from(">i", data, 1)[0]
+    n_sub = struct.unpack_from(">i", data, 5 + n_dev)[0]
+    return data[9 + n_dev: 9 + n_dev + n_sub].decode()
+
+
+def test_serve_sends_each_character_to_live_link_under_its_own_name():
+    from websockets.sync.client import connect
+
+    rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    rx.bind(("127.0.0.1", 0))
+    rx.settimeout(0.2)
+    vmc = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    vmc.bind(("127.0.0.1", 0))
+    vmc.settimeout(0.2)
+    proc = subprocess.Popen([sys.executable, "-m", "emoface.cli", "serve", "--port", "0",
+                             "--to", f"livelink://127.0.0.1:{rx.getsockname()[1]}",
+                             "--to", f"vmc://127.0.0.1:{vmc.getsockname()[1]}?character=npc1"],
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        line = proc.stderr.readline()
+        url = line[line.index("ws://"):].split()[0]
+        with connect(f"{url}/?character=npc1") as ws:
+            ws.recv()
+            subjects, vmc_packets, end = set(), 0, time.monotonic() + 1.5
+            while time.monotonic() < end:
+                try:
+                    subjects.add(_livelink_subject(rx.recv(2048)))
+                except socket.timeout:
+                    pass
+                try:
+                    vmc.recv(2048)
+                    vmc_packets += 1
+                except socket.timeout:
+                    pass
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        rx.close()
+        vmc.close()
+    assert subjects == {"emoface", "npc1"}  # default under the URL's subject, npc1 under its name
+    assert vmc_packets > 0  # the VMC target takes npc1 only, as its ?character= says
+
+
+@pytest.mark.parametrize("url, message", [
+    ("livelink://127.0.0.1:11111?character=npc1", "is for emoface serve"),
+])
+def test_stream_refuses_a_character_target(bob, url, message):
+    run = subprocess.run([sys.executable, "-m", "emoface.cli", "stream", str(bob), "--to", url],
+                         capture_output=True, text=True)
+    assert run.returncode != 0 and message in run.stderr and len(run.stderr.strip().splitlines()) == 1
