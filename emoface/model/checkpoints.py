@@ -13,6 +13,8 @@ from emoface.errors import InputError
 
 DEFAULT_NAME = "emoface-default.pt"
 DEFAULT = resources.files("emoface._checkpoints") / DEFAULT_NAME
+LIVE_NAME = "emoface-live.pt"  # the low-latency network `stream` and `serve` use when it is there
+LIVE = resources.files("emoface._checkpoints") / LIVE_NAME
 
 
 def read_checkpoint(path, fmt: str, what: str) -> dict:

@@ -14,35 +14,38 @@ from emoface.rigs import CANONICAL_RIG, canonical_names
 from emoface.model.net import SEALED
 
 SEAL_FROM, SEAL_SPAN = 0.25, 0.2  # seal probability 0.25 -> no effect, 0.45 and above -> fully sealed
-# The network's own smoothing: a +-30 ms triangle over its 100 Hz rows (instead of the animator's
-# Savitzky-Golay), measured to cut jitter without blunting closures; live streams wait 30 ms for it.
-ROW_KERNEL = np.array([1, 2, 3, 4, 3, 2, 1], np.float32) / 16
-ROW_HALF = len(ROW_KERNEL) // 2
 BLOCK_ROWS = 1000  # network rows (10 s) per block on long lines
 
 
-def smooth_rows(rows: np.ndarray) -> np.ndarray:
-    return convolve1d(rows, ROW_KERNEL, axis=0, mode="nearest")
+def smooth_rows(rows: np.ndarray, half: int = 3) -> np.ndarray:
+    """The network's own smoothing: a triangle over its 100 Hz rows, `half` rows each side (the default
+    network's +-30 ms, measured to cut jitter without blunting closures; live streams wait that long for it)."""
+    if half <= 0:
+        return rows
+    kernel = np.concatenate([np.arange(1, half + 2), np.arange(half, 0, -1)]).astype(np.float32) / (half + 1) ** 2
+    return convolve1d(rows, kernel, axis=0, mode="nearest")
 
 
 class RowSmoother:
-    """smooth_rows for rows arriving a few at a time: the same numbers, ROW_HALF rows later."""
+    """smooth_rows for rows arriving a few at a time: the same numbers, `half` rows later."""
 
-    def __init__(self, n_out: int):
+    def __init__(self, n_out: int, half: int = 3):
+        self.half = half
         self.buf = np.zeros((0, n_out), np.float32)
         self.first = self.n_in = self.n_out = 0  # row index of buf[0]; rows in; rows smoothed
 
     def push(self, rows: np.ndarray, final: bool = False) -> np.ndarray:
+        half = self.half
         self.buf = np.concatenate([self.buf, rows])
         self.n_in += len(rows)
-        stop = self.n_in if final else self.n_in - ROW_HALF
+        stop = self.n_in if final else self.n_in - half
         if stop <= self.n_out:
             return self.buf[:0]
-        lo, hi = max(0, self.n_out - ROW_HALF), min(self.n_in, stop + ROW_HALF)
+        lo, hi = max(0, self.n_out - half), min(self.n_in, stop + half)
         # a slice starting at row 0 or ending at the last row has the batch pass's edge handling
-        out = smooth_rows(self.buf[lo - self.first: hi - self.first])[self.n_out - lo: stop - lo]
+        out = smooth_rows(self.buf[lo - self.first: hi - self.first], half)[self.n_out - lo: stop - lo]
         self.n_out = stop
-        keep = max(0, stop - ROW_HALF) - self.first
+        keep = max(0, stop - half) - self.first
         self.buf, self.first = self.buf[keep:], self.first + keep
         return out
 
@@ -74,7 +77,7 @@ def predict(model, samples: np.ndarray, emotion: EmotionTrack, n_frames: int, fp
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        out = smooth_rows(predict_100hz(model, samples, emotion))
+        out = smooth_rows(predict_100hz(model, samples, emotion), model.config.row_half)
     finally:
         torch.set_num_threads(threads)
     return frames_from_rows(model.config.out_names, out, np.arange(len(out)) / FRAME_RATE,

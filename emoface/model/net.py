@@ -15,7 +15,7 @@ bounded look-ahead), stays frozen, and is not stored in the checkpoint (only its
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import torch
 from torch import nn
@@ -36,10 +36,23 @@ class NetConfig:
     out_names: list = field(default_factory=list)
     speech_encoder: str = ""  # local Hugging Face model directory; "" = log-mel
     n_phones: int = 0  # > 0: a training-only head that names the phone, so the encoder learns to tell them apart
+    row_half: int = 3  # inference smooths the 100 Hz rows with a triangle this many rows each side (live waits for it)
 
     @property
     def lookahead(self) -> int:
         return self.stem_lookahead + sum(la for _, la in self.blocks)
+
+    def with_lookahead(self, rows: int) -> "NetConfig":
+        """The same layers seeing at most `rows` future frames in all (a low-latency live network): the stem keeps
+        its look-ahead first, then the blocks in order; the weights still fit, and fine-tuning re-aligns them."""
+        left = max(0, int(rows))
+        stem = min(self.stem_lookahead, left)
+        left -= stem
+        blocks = []
+        for d, la in self.blocks:
+            blocks.append([d, min(la, left)])
+            left -= blocks[-1][1]
+        return replace(self, stem_lookahead=stem, blocks=blocks)
 
     @property
     def receptive_past(self) -> int:

@@ -47,6 +47,10 @@ def main(argv=None) -> int:
                     help="weight of the auxiliary phone-naming loss (0: no phone head)")
     ap.add_argument("--speech-encoder", metavar="PATH", default="",
                     help="local Hugging Face wav2vec2/HuBERT/WavLM directory to use instead of log-mel (frozen)")
+    ap.add_argument("--lookahead", type=int, metavar="ROWS",
+                    help="future 100 Hz frames the network may hear (default 6: 60 ms); fewer for a live network")
+    ap.add_argument("--row-smoothing", type=int, metavar="ROWS",
+                    help="half-width of the inference smoothing triangle in 100 Hz rows (default 3: +-30 ms)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     torch.set_num_threads(args.threads)
@@ -93,6 +97,10 @@ def main(argv=None) -> int:
         if "previous" in before:
             previous["previous"] = before["previous"]
         net_cfg = dataclasses.replace(init.config)  # same architecture; train() sets the outputs
+    if args.lookahead is not None:  # the same weights fit: only the layers' padding moves
+        net_cfg = net_cfg.with_lookahead(args.lookahead)
+    if args.row_smoothing is not None:
+        net_cfg = dataclasses.replace(net_cfg, row_half=max(0, args.row_smoothing))
     model, history = train(train_clips, cfg, net_cfg, valid_clips, on_checkpoint=checkpoint, init=init)
     final = card(model, len(history) * cfg.log_every)
     save(model, args.out, final)
