@@ -34,15 +34,31 @@ def stream_in_chunks(streamer, samples, seed=0):
     return np.concatenate(outs)
 
 
-@pytest.mark.parametrize("fps", [60, 30])
-def test_streamed_curves_equal_the_bake(speech_line, fps):
+@pytest.mark.parametrize("fps, network", [(60, "default"), (30, "default"), (60, "live")])
+def test_streamed_curves_equal_the_bake(speech_line, fps, network):
+    from emoface.model import checkpoints
+
     audio = load_audio(speech_line)
-    animator = Animator(fps=fps, rig="metahuman", blinks=False, gaze=False, head=False, accents=False)
+    animator = Animator(fps=fps, rig="metahuman", blinks=False, gaze=False, head=False, accents=False,
+                        checkpoint=checkpoints.LIVE if network == "live" else None)
     emotion = EmotionTrack(np.array([0.0, 1.2]), np.stack([parse_emotion("happy"), parse_emotion("angry:0.6")]))
     baked = animator.animate(audio, emotion)
     streamed = stream_in_chunks(StreamingAnimator(animator, emotion), audio.samples)
     assert streamed.shape == baked.values.shape
     np.testing.assert_allclose(streamed, baked.values, atol=1e-4)
+
+
+def test_stream_and_serve_use_the_low_latency_network():
+    """The shipped live network hears 20 ms ahead and smooths +-10 ms: frames can leave 56 ms after their audio
+    (the default network: 116 ms), which keeps audio in -> packet out under 100 ms (docs/LIVE_BENCHMARK.md)."""
+    from emoface.live.commands import _live_checkpoint
+    from emoface.model import checkpoints
+
+    assert _live_checkpoint() == checkpoints.LIVE
+    live = StreamingAnimator(Animator(fps=60, checkpoint=checkpoints.LIVE))
+    default = StreamingAnimator(Animator(fps=60))
+    assert live.latency_s == pytest.approx(0.056) and default.latency_s == pytest.approx(0.116)
+    assert live.model.config.out_names == default.model.config.out_names
 
 
 def test_the_face_keeps_living_through_silence():
@@ -387,6 +403,7 @@ def test_stream_falls_back_to_the_phonetic_engine(short_line, monkeypatch, tmp_p
     from emoface.model import checkpoints
 
     monkeypatch.setattr(checkpoints, "DEFAULT", tmp_path / "gone.pt")
+    monkeypatch.setattr(checkpoints, "LIVE", tmp_path / "gone-live.pt")
     rx = UdpReceiver()
     assert main(["stream", str(short_line), "--to", f"livelink://127.0.0.1:{rx.port}", "--stats-json"]) == 0
     packets = rx.stop()

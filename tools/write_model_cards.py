@@ -90,6 +90,40 @@ def previous(card) -> str:
             "`make train` trains the same network on all of the data above from scratch in one run.")
 
 
+def live_card():
+    path = CKPT / "emoface-live.pt"
+    if not path.exists():
+        return None
+    data = torch.load(path, map_location="cpu", weights_only=True)
+    card, cfg = data["card"], data["config"]
+    ahead = 10 * (cfg["stem_lookahead"] + sum(b[1] for b in cfg["blocks"]))
+    before = card.get("previous", {})
+    return f"""# emoface-live.pt — the low-latency network of `emoface stream` and `emoface serve`
+
+**Licence of the weights:** as emoface-default.pt (permissively licensed data only; released with emoface).
+
+The default network (emoface-default.md) with its look-ahead cut from 60 ms to {ahead} ms and its output smoothing
+from +-30 ms to +-{10 * cfg['row_half']} ms, so frames can leave 56 ms after their audio instead of 116 ms:
+audio in -> packet out stays under 100 ms at 60 fps (docs/LIVE_BENCHMARK.md). Same layers and weights layout
+(look-ahead per block: {cfg['blocks']}, stem {cfg['stem_lookahead']}); the live commands use it when it is
+installed, bakes keep the default network. What it costs in accuracy: docs/EVALUATION.md, "Live network".
+
+## Data and licences
+Fine-tuned from emoface-default.pt on the same data: {json.dumps(card['data'])}. GRID s1 credit, as CC BY 4.0
+asks: the GRID audiovisual sentence corpus, Martin Cooke, Jon Barker, Stuart Cunningham and Xu Shao (2006),
+JASA 120(5):2421-2424, speaker s1 (creativecommons.org/licenses/by/4.0). RAVDESS was **not** used.
+
+## Held out and validation
+The default network's held-out speakers, FACEGOOD clip and GRID clips. At the end (neutral, 100 fps):
+{json.dumps(card['validation']['metrics'], indent=1)}
+
+## Training
+`make train-live` (after `make train`) reproduces it. This file was made by `{card['command']}`:
+{card['trained_steps']} steps, {card['train_minutes']} min on {card['machine']} (2 CPU cores, no GPU), starting from the
+default network of `{before.get('command', '?')}`.
+"""
+
+
 def grid_held(card) -> str:
     grid = card["validation"].get("grid")
     return f"; GRID s1: {grid}" if grid else ""
@@ -186,6 +220,9 @@ def voices(card) -> str:
 
 if __name__ == "__main__":
     (CKPT / "emoface-default.md").write_text(default_card())
+    text = live_card()
+    if text:
+        (CKPT / "emoface-live.md").write_text(text)
     text = ser_card()
     if text:
         (CKPT / "ser-ravdess-nc.md").write_text(text)

@@ -118,7 +118,7 @@ class LiveAnimator:
 
 
 class StreamingAnimator(LiveAnimator):
-    """The network, streamed: frames leave latency_s after their audio time (look-ahead and smoothing: 102 ms for
+    """The network, streamed: frames leave latency_s after their audio time (look-ahead and smoothing: 116 ms for
     the default network, 56 ms for the live one)."""
 
     def __init__(self, animator: Animator, emotion: EmotionTrack | None = None, rig=None, seed: int | None = None):

@@ -9,32 +9,71 @@ allows. Latency = look-ahead (60 ms) + half an STFT window (16 ms) + chunking.
 from __future__ import annotations
 
 import numpy as np
-import torch
+from scipy.special import erf
 
 from emoface.features import FRAME_RATE, HOP, N_FFT, WIN, _mel_basis, _window
 
 _PAD = N_FFT // 2  # batch STFT centres frame k on sample k * HOP
 
 
+class _Weights:
+    """The network's parameters as float32 numpy arrays, laid out for streaming steps. A step is a frame or two,
+    where each torch call's set-up costs several times its arithmetic; in numpy one layer's step is ~3x cheaper,
+    so one core animates many characters (the same sums as the batch pass, to float rounding)."""
+
+    def __init__(self, model):
+        def a(t):
+            return t.detach().float().numpy().astype(np.float32)
+
+        self.mel_mean, self.mel_std = a(model.mel_mean), a(model.mel_std)
+        self.emotions = a(model.emotions.weight)
+        first, last = model.emotion_mlp[0], model.emotion_mlp[2]
+        self.mlp = (a(first.weight).T.copy(), a(first.bias), a(last.weight).T.copy(), a(last.bias))
+        self.convs = [self._conv(model.stem)] + [self._conv(block.conv) for block in model.blocks]
+        self.blocks = [(a(b.norm.weight), a(b.norm.bias), np.float32(b.norm.eps), a(b.film.weight).T.copy(),
+                        a(b.film.bias), a(b.mix.weight)[:, :, 0].T.copy(), a(b.mix.bias)) for b in model.blocks]
+        self.head = (a(model.head.weight).T.copy(), a(model.head.bias))
+        self.mel_basis_t = a(_mel_basis()).T.copy()  # [257, 80]
+        window = a(_window())
+        left = (N_FFT - WIN) // 2  # torch.stft centres a shorter window in the FFT frame
+        self.window = np.zeros(N_FFT, np.float32)
+        self.window[left:left + WIN] = window
+
+    @staticmethod
+    def _conv(conv):
+        c = conv.conv
+        weight = c.weight.detach().numpy().astype(np.float32)
+        flat = weight.transpose(2, 1, 0).reshape(-1, c.out_channels).copy()  # [taps x in, out]
+        return flat, c.bias.detach().numpy().astype(np.float32), c.kernel_size[0], c.dilation[0], conv.pad
+
+    def embed_emotion(self, weights: np.ndarray) -> np.ndarray:
+        w1, b1, w2, b2 = self.mlp
+        h = weights @ self.emotions @ w1 + b1
+        return np.where(h >= 0, h, np.float32(0.2) * h) @ w2 + b2  # LeakyReLU(0.2)
+
+
+def _weights_of(model) -> _Weights:
+    cached = getattr(model, "_stream_weights", None)
+    if cached is None:  # once per loaded model, shared by every character streaming from it
+        cached = _Weights(model)
+        model._stream_weights = cached
+    return cached
+
+
 class _ConvStream:
     """One padded convolution run incrementally: its input arrives a few frames at a time, and output t is
-    computed once input t + look-ahead has arrived (at the end, from the batch pass's zero padding)."""
+    computed once input t + look-ahead has arrived (at the end, from the batch pass's zero padding).
+    Time-major ([frames, channels]): new frames are appended rows, and the taps sit side by side."""
 
     def __init__(self, conv, channels: int):
-        self.left, self.ahead = conv.pad
-        # the convolution as one matrix product over the kernel's taps: a step is a frame or two, where conv1d's
-        # set-up costs several times the arithmetic (the same sums, to float rounding)
-        c = conv.conv
-        self.taps, self.dilation = c.kernel_size[0], c.dilation[0]
-        self.weight = c.weight.detach().permute(0, 2, 1).reshape(c.out_channels, -1).contiguous()
-        self.bias = c.bias.detach()[:, None]
-        self.buf = torch.zeros(channels, self.left)  # the batch pass's left zero padding
-        self.first = -self.left  # frame index of buf[:, 0]
+        self.weight, self.bias, self.taps, self.dilation, (self.left, self.ahead) = conv
+        self.buf = np.zeros((self.left, channels), np.float32)  # the batch pass's left zero padding
+        self.first = -self.left  # frame index of buf[0]
         self.n_in = self.n_out = 0
 
-    def add(self, x: torch.Tensor) -> None:  # x [c, k]
-        self.buf = torch.cat([self.buf, x], dim=1)
-        self.n_in += x.shape[1]
+    def add(self, x: np.ndarray) -> None:  # x [k, c]
+        self.buf = np.concatenate([self.buf, x])
+        self.n_in += len(x)
 
     def step(self, final: bool):
         """(conv output, the inputs at the same frames, first frame index) for every output now possible."""
@@ -42,18 +81,29 @@ class _ConvStream:
         if m <= self.n_out:
             return None
         t0 = self.n_out
-        seg = self.buf[:, t0 - self.left - self.first: m + self.ahead - self.first]
-        missing = (m - t0) + self.left + self.ahead - seg.shape[1]
+        seg = self.buf[t0 - self.left - self.first: m + self.ahead - self.first]
+        missing = (m - t0) + self.left + self.ahead - len(seg)
         if missing > 0:  # end of stream: the right zero padding
-            seg = torch.cat([seg, seg.new_zeros(seg.shape[0], missing)], dim=1)
-        n = m - t0
-        y = torch.addmm(self.bias, self.weight,
-                        torch.cat([seg[:, k * self.dilation: k * self.dilation + n] for k in range(self.taps)]))
-        centre = self.buf[:, t0 - self.first: m - self.first]
+            seg = np.concatenate([seg, np.zeros((missing, seg.shape[1]), np.float32)])
+        n, d = m - t0, self.dilation
+        y = np.concatenate([seg[k * d: k * d + n] for k in range(self.taps)], axis=1) @ self.weight + self.bias
+        centre = self.buf[t0 - self.first: m - self.first]
         self.n_out = m
         keep = m - self.left - self.first
-        self.buf, self.first = self.buf[:, keep:], self.first + keep
+        self.buf, self.first = self.buf[keep:], self.first + keep
         return y, centre, t0
+
+
+def _finish(block, x: np.ndarray, y: np.ndarray, emo: np.ndarray) -> np.ndarray:
+    """net._Block.finish on [t, c] arrays: layer norm, FiLM by the emotion, GELU, 1x1 mix, residual."""
+    gain, bias, eps, film_w, film_b, mix_w, mix_b = block
+    c = y.shape[1]
+    h = y - y.sum(axis=1, keepdims=True) / c
+    h = h / np.sqrt((h * h).sum(axis=1, keepdims=True) / c + eps) * gain + bias
+    film = emo @ film_w + film_b
+    h = h * (1 + film[:, :c]) + film[:, c:]
+    h = np.float32(0.5) * h * (1 + erf(h * np.float32(0.7071067811865476)))  # exact GELU
+    return x + h @ mix_w + mix_b
 
 
 class StreamingNet:
@@ -64,6 +114,7 @@ class StreamingNet:
         if model.backbone is not None:
             raise ValueError("a pretrained backbone hears the whole line: it cannot stream")
         self.model = model
+        self.w = _weights_of(model)
         self.reset()
 
     def reset(self) -> None:
@@ -73,9 +124,9 @@ class StreamingNet:
         self.n_mel = 0  # mel frames computed so far
         self.n_out = 0  # output frames emitted so far
         self.weights = np.zeros((0, 7), np.float32)  # emotion weights per mel frame (for flush)
-        self.layers = [_ConvStream(self.model.stem, c.n_mels)] + \
-            [_ConvStream(block.conv, c.channels) for block in self.model.blocks]
-        self.emo = torch.zeros(0, c.emotion_dim)  # emotion embedding per frame from emo_first
+        self.layers = [_ConvStream(self.w.convs[0], c.n_mels)] + \
+            [_ConvStream(conv, c.channels) for conv in self.w.convs[1:]]
+        self.emo = np.zeros((0, c.emotion_dim), np.float32)  # emotion embedding per frame from emo_first
         self.emo_first = 0
 
     def _new_mel(self, k_last: int | None = None) -> np.ndarray:
@@ -86,9 +137,11 @@ class StreamingNet:
         if k_last < self.n_mel:
             return np.zeros((0, self.model.config.n_mels), np.float32)
         lo = self.n_mel * HOP - _PAD - self.audio_start
-        seg = torch.from_numpy(self.audio[lo: (k_last * HOP + N_FFT - _PAD) - self.audio_start])
-        spec = torch.stft(seg, N_FFT, HOP, WIN, _window(), center=False, return_complex=True)
-        mel = torch.log(torch.matmul(_mel_basis(), spec.abs() ** 2) + 1e-6).T.numpy()
+        seg = self.audio[lo: (k_last * HOP + N_FFT - _PAD) - self.audio_start]
+        frames = np.lib.stride_tricks.sliding_window_view(seg, N_FFT)[::HOP] * self.w.window
+        spec = np.fft.rfft(frames, axis=1)
+        power = (spec.real ** 2 + spec.imag ** 2).astype(np.float32)
+        mel = np.log(power @ self.w.mel_basis_t + np.float32(1e-6))
         self.n_mel += len(mel)
         need = self.n_mel * HOP - _PAD - self.audio_start  # the next frame's first sample
         if need > 0:
@@ -122,27 +175,27 @@ class StreamingNet:
         self.weights = new[-1:] if len(new) else self.weights
         return new
 
-    @torch.inference_mode()
     def _run(self, mel: np.ndarray, weights: np.ndarray, final: bool) -> np.ndarray:
-        model = self.model
+        w = self.w
         if len(mel):
-            self.layers[0].add(model.normalize(torch.from_numpy(mel)).T)
-            self.emo = torch.cat([self.emo, model.embed_emotion(torch.from_numpy(weights))])
+            self.layers[0].add((mel - w.mel_mean) / w.mel_std)
+            self.emo = np.concatenate([self.emo, w.embed_emotion(weights)])
         out = self.layers[0].step(final)
         if out is not None:
             self.layers[1].add(out[0])
-        rows = np.zeros((0, len(model.config.out_names)), np.float32)
-        for block, layer, nxt in zip(model.blocks, self.layers[1:], self.layers[2:] + [None]):
+        rows = np.zeros((0, len(self.model.config.out_names)), np.float32)
+        for block, layer, nxt in zip(w.blocks, self.layers[1:], self.layers[2:] + [None]):
             out = layer.step(final)
             if out is None:
                 break
             y, centre, t0 = out
-            emo = self.emo[t0 - self.emo_first: t0 - self.emo_first + y.shape[1]]
-            h = block.finish(centre[None], y[None], emo[None])[0]
+            emo = self.emo[t0 - self.emo_first: t0 - self.emo_first + len(y)]
+            h = _finish(block, centre, y, emo)
             if nxt is not None:
                 nxt.add(h)
             else:
-                rows = model.decode(h.T[None])[0].numpy()
+                head_w, head_b = w.head
+                rows = (1 / (1 + np.exp(-(h @ head_w + head_b)))).astype(np.float32)
                 self.n_out += len(rows)
         drop = min(layer.n_out for layer in self.layers[1:]) - self.emo_first  # no block needs these any more
         if drop > 0:
