@@ -26,9 +26,9 @@ def _common(p) -> None:
     p.add_argument("--intensity", type=INTENSITY, default=1.0, help="0-1, scales --emotion")
     p.add_argument("--seed", type=SEED, default=0, help="seed for blinks, gaze and head motion (0 or more)")
     p.add_argument("--engine", default=DEFAULT_ENGINE, choices=sorted(ENGINES),
-                   help="neural (default: 0.14 s behind the audio) or phonetic (phone loop on pieces cut at "
+                   help="neural (default: 0.08 s behind the audio) or phonetic (phone loop on pieces cut at "
                         "pauses: about 2.4 s behind; also used when the network checkpoint is missing)")
-    p.add_argument("--checkpoint", help="network checkpoint (default: the shipped one)")
+    p.add_argument("--checkpoint", help="network checkpoint (default: the shipped low-latency live network)")
     for flag, what in (("blinks", "blinks"), ("gaze", "eye saccades"), ("head", "head motion"),
                        ("accents", "brows and lids on accents")):
         p.add_argument(f"--no-{flag}", dest=flag, action="store_false", help=f"no {what}")

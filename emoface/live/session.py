@@ -1,7 +1,7 @@
 """A live session: audio in at real-time pace, frames out on a fixed schedule stamped by the audio clock.
 
 Frame i shows the face at audio time i / fps and leaves at t0 + delay + i / fps, where t0 is the wall
-time of audio time 0 and delay covers the network's look-ahead and smoothing (about 0.14 s at 60 fps).
+time of audio time 0 and delay covers the network's look-ahead and smoothing (about 0.08 s at 60 fps, the live network).
 Deadlines are absolute, so sleeps never accumulate drift. When no audio arrives (a client stalls, the
 microphone is quiet) the clock still advances over silence: blinks, gaze and head keep moving.
 Control (emotion, rig, reset) is requested at any time and applied on the next tick, latest wins, so a
@@ -135,6 +135,17 @@ class PushSource:
 
     def poll(self, buffer, t0, now) -> None:
         pass
+
+
+async def until(deadline: float, stop: asyncio.Event) -> float:
+    """Sleep to a monotonic deadline unless stop is set first; the wait it had (<= 0: the tick is late)."""
+    wait = deadline - time.monotonic()
+    if wait > 0:
+        try:
+            await asyncio.wait_for(stop.wait(), wait)
+        except asyncio.TimeoutError:
+            pass
+    return wait
 
 
 class Histogram:
@@ -465,14 +476,9 @@ class LiveSession:
         self.begin()
         try:
             while not stop.is_set():
-                deadline = self.t0 + self.delay_s + self._next / self.fps
-                wait = deadline - time.monotonic()
-                if wait > 0:
-                    try:
-                        await asyncio.wait_for(stop.wait(), wait)
-                        break
-                    except asyncio.TimeoutError:
-                        pass
+                wait = await until(self.t0 + self.delay_s + self._next / self.fps, stop)
+                if stop.is_set():
+                    break
                 self.send_tick()
                 if self.compute_tick(source):
                     break

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from emoface.live.session import LiveSession, PushSource, Stats
+from emoface.live.session import LiveSession, PushSource, Stats, until
 
 log = logging.getLogger("emoface")
 DEFAULT_CHARACTER = "default"
@@ -148,13 +148,9 @@ class Stage:
         try:
             while not stop.is_set():
                 deadline = self.g0 + n / self.fps
-                wait = deadline - time.monotonic()
-                if wait > 0:
-                    try:
-                        await asyncio.wait_for(stop.wait(), wait)
-                        break
-                    except asyncio.TimeoutError:
-                        pass
+                wait = await until(deadline, stop)
+                if stop.is_set():
+                    break
                 characters = list(self.characters.values())
                 for character in characters:
                     character.session.send_tick(character.session.index_at(deadline))
