@@ -28,6 +28,13 @@ async def _listen(ws, seconds, into):
             break
 
 
+async def _next(ws, kind):
+    """The next message of a kind (frames and state messages of the character keep coming meanwhile)."""
+    while (msg := json.loads(await ws.recv()))["type"] != kind:
+        pass
+    return msg
+
+
 def _jaw(messages):
     header = next(m for m in messages if m["type"] == "header")
     j = header["names"].index(JAW)
@@ -104,9 +111,9 @@ def test_limits_on_characters_and_clients():
                     outcomes.append(exc.response.status_code)
             # a character message moves a client, and is refused past the limit
             await first.send(json.dumps({"type": "character", "character": "default"}))
-            moved = json.loads(await first.recv())
+            moved = await _next(first, "header")
             await first.send(json.dumps({"type": "character", "character": "three"}))
-            refused = json.loads(await first.recv())
+            refused = await _next(first, "error")
         return outcomes, moved, refused
 
     *_, [(outcomes, moved, refused)] = asyncio.run(_serve(2, [client], hub_options={"character_clients": 1},
@@ -133,16 +140,18 @@ def test_a_character_nobody_uses_is_closed():
         runner = asyncio.create_task(stage.run(stop))
         async with connect(f"ws://127.0.0.1:{hub.port}/?character=extra") as ws:
             await ws.recv()
+            await asyncio.sleep(0.3)  # its frames flow (the look-ahead passes)
             during = sorted(stage.characters)
+            paused_default = stage.characters["default"].paused  # nobody receives it: not animated
         await asyncio.sleep(0.8)
         after = sorted(stage.characters)
         stop.set()
         total = await runner
         await hub.close()
-        return during, after, total
+        return during, after, total, paused_default
 
-    during, after, total = asyncio.run(run())
-    assert during == ["default", "extra"] and after == ["default"]
+    during, after, total, paused_default = asyncio.run(run())
+    assert during == ["default", "extra"] and after == ["default"] and paused_default
     assert total.sent > 0  # the closed character's frames are still counted
 
 

@@ -37,10 +37,12 @@ def s16(samples) -> bytes:
 
 async def serve(clients, seconds=30, token=None, **hub_options):
     """The pieces of `emoface serve` for as long as the clients take; each client gets (url, session)."""
+    from emoface.live.commands import _live_checkpoint
     from emoface.live.server import WebSocketHub
 
-    session = LiveSession(StreamingAnimator(Animator(fps=FPS), rig="livelink"), [], "livelink")
-    hub = WebSocketHub(session, "127.0.0.1", 0, token, session.buffer, **hub_options)
+    animator = Animator(fps=FPS, checkpoint=_live_checkpoint())  # the network `emoface serve` runs
+    session = LiveSession(StreamingAnimator(animator, rig="livelink"), [], "livelink")
+    hub = WebSocketHub(session, "127.0.0.1", 0, token, True, **hub_options)
     session.warm_up()
     await hub.start()
     stop = asyncio.Event()

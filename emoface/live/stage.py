@@ -51,6 +51,7 @@ class Character:
     frame_rig: str | None = None  # the rig its WebSocket frames are sent on (None: the session's)
     header_due: bool = False  # frame_rig changed: a header goes out before the next frame
     empty_since: float | None = None
+    paused: bool = False  # nobody receives it: not animated (Stage._paused)
 
 
 class Stage:
@@ -100,7 +101,18 @@ class Stage:
             self.add(name, session, PushSource())
         character = self.characters[name]
         character.empty_since = None
+        if character.paused:  # nobody watched it: it starts a new line now, before its new client's header
+            character.paused = False
+            character.session.reset()
         return character
+
+    @staticmethod
+    def _paused(character: Character) -> bool:
+        """A character nobody receives (no client, no UDP target) is not animated: its clock stops until a
+        client joins, which starts a new line. An idle `default` on a server without targets costs nothing."""
+        if not character.clients and not character.session.sinks and not character.session.buffer.queued:
+            character.paused = True
+        return character.paused
 
     def left(self, character: Character) -> None:
         """A client of it left: with none left, its linger starts."""
@@ -151,7 +163,7 @@ class Stage:
                 wait = await until(deadline, stop)
                 if stop.is_set():
                     break
-                characters = list(self.characters.values())
+                characters = [c for c in self.characters.values() if not self._paused(c)]
                 for character in characters:
                     character.session.send_tick(character.session.index_at(deadline))
                 for character in characters:
