@@ -33,7 +33,8 @@ log = logging.getLogger("emoface")
 MAX_AHEAD_S = 5.0  # audio that may wait ahead of the clock: a burst, not a file sent at once
 LATE_AFTER_FRAMES = 1  # a frame is late if it leaves more than this many frame intervals after its send time
 # catching up after a sender's hiccup (LiveSession._catch_up)
-CATCH_UP_EVERY_S, KEEP_WAITING_S, HICCUP_S = 1.0, 0.02, 2.0
+CATCH_UP_EVERY_S, KEEP_WAITING_S, HICCUP_S = 0.5, 0.005, 2.0
+FILLED = -1.0  # the 'arrival time' of silence the clock filled when no audio had come
 
 
 class AudioQueueFull(ValueError):
@@ -222,7 +223,7 @@ class LiveSession:
         self.pending: deque = deque()
         self.listeners = []  # callables(kind, payload) for header/frame/emotion events (the WebSocket server)
         self.stream_id = uuid.uuid4().hex[:12]
-        self._arrivals: list = []  # (first sample index, arrival time)
+        self._arrivals: list = []  # (first sample index, arrival time or FILLED)
         self._consumed = 0
         self._expected_before = 0  # frames due in lines before the last reset
         self.t0 = self.t0_wall = 0.0  # monotonic and Unix time of audio time 0
@@ -352,7 +353,7 @@ class LiveSession:
         pieces = self.buffer.take(max(0, need)) if not source.done or self.buffer.queued else []
         got = sum(len(p) for p, _ in pieces)
         if source.live and got < need:  # nothing arrived in time: the face idles over silence
-            pieces.append((np.zeros(need - got, np.float32), now))
+            pieces.append((np.zeros(need - got, np.float32), FILLED))
             self.stats.underrun_s += (need - got) / SAMPLE_RATE
             self._gap += need - got
         elif got and self._gap:  # audio flows again: if it stopped only briefly, it was late by that much
@@ -370,9 +371,11 @@ class LiveSession:
 
     def _catch_up(self, now: float) -> None:
         """Pushed audio that arrives after the clock needed it follows the silence filled meanwhile, so all the
-        audio after it waits that much longer, for good: a sender's hiccup would add to the delay for the rest
-        of the session. When audio has waited the whole last second beyond KEEP_WAITING_S, that much of the
-        debt is skipped from the queue's quiet part (never speech), and the delay comes back. Audio a client
+        audio after it waits that much longer, for good: a sender's hiccup, or only its message size (the
+        clock asks for audio up to now; a sender of 10 ms messages has sent audio up to 0-10 ms ago), would add
+        to the delay for the rest of the session. When audio has waited the whole last CATCH_UP_EVERY_S beyond
+        KEEP_WAITING_S, that much of the debt is skipped from the queue's quiet part (never speech), and the
+        delay comes back. Audio a client
         sends ahead on purpose (a whole line after a reset) builds no debt and is never skipped."""
         waiting = self.buffer.queued
         self._least_waiting = waiting if self._least_waiting is None else min(self._least_waiting, waiting)
@@ -411,7 +414,9 @@ class LiveSession:
             self.stats.sent += 1
             if sent > self.t0 + self.delay_s + (i + LATE_AFTER_FRAMES) / self.fps:
                 self.stats.late += 1
-            self.stats.latency.add(1000 * (sent - self._arrival_of(int(round(i / self.fps * SAMPLE_RATE)))))
+            arrival = self._arrival_of(int(round(i / self.fps * SAMPLE_RATE)))
+            if arrival != FILLED:  # latency is of audio that arrived, not of the silence filled for none
+                self.stats.latency.add(1000 * (sent - arrival))
             if self._last_sent is not None:
                 self.stats.jitter.add(1000 * abs(sent - self._last_sent - 1 / self.fps))
             self._last_sent = sent
