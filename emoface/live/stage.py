@@ -4,8 +4,9 @@ a tick and no character's network pass delays another's packets.
 
 A character exists while someone uses it: clients name it when they connect (docs/LIVE.md), the first one
 creates it, and it is closed LINGER_S after its last client left (`default`, the character of clients that
-name none and of the UDP targets, always stays). Limits: at most max_characters at once (global), and each
-character's own audio bound (emoface.live.session.PcmBuffer), so one character's flood fills only its queue.
+name none and of the UDP targets, always stays); one that nobody receives is paused until a client joins.
+Limits: at most max_characters at once (global), and each character's own audio bound
+(emoface.live.session.PcmBuffer), so one character's flood fills only its queue.
 """
 
 from __future__ import annotations
