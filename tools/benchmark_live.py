@@ -186,7 +186,8 @@ def crowd_rows(audio: np.ndarray, characters: int, chunk_ms: int) -> list[tuple[
     stats, got = json.loads(out), json.loads(client.stdout)
     talking = [v for k, v in stats["characters"].items() if k != "default"]
     return [
-        ("characters", f"{characters} talking at once, each its own client connection (`default`, which nobody receives, is paused)"),
+        ("characters", f"{characters} talking at once, each its own client connection (`default`, which nobody "
+                       "receives, is paused)"),
         ("audio pushed", f"{len(audio) / 16000 / 60:.1f} min per character in {chunk_ms} ms messages, each sent "
                          "when its last sample would have been captured"),
         ("frames sent (all characters)", f"{stats['frames_sent']} of {stats['frames_expected']} (late by more than a "

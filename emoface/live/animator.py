@@ -1,10 +1,10 @@
 """Live animators: audio chunks in, finished frames out as soon as their look-ahead has arrived.
 
 Same stages as a bake (emoface.animator), run incrementally: the network streams (emoface.model.stream),
-its 100 Hz rows are smoothed as in batch (emoface.model.infer.RowSmoother, the network's row_half later) and become frames
-at the stream's fps through the same code, then live blinks/gaze/head (emoface.live.idle), clipping and
-the rig. With blinks, gaze and head off, the frames equal `emoface bake`'s. Without a network the
-phonetic engine runs on pieces cut at pauses (PhoneticStreamer): seconds behind, but alive.
+its 100 Hz rows are smoothed as in batch (emoface.model.infer.RowSmoother, the network's row_half later) and
+become frames at the stream's fps through the same code, then live blinks/gaze/head (emoface.live.idle),
+clipping and the rig. With blinks, gaze and head off, the frames equal a bake's with the same network. Without
+a network the phonetic engine runs on pieces cut at pauses (PhoneticStreamer): seconds behind, but alive.
 """
 
 from __future__ import annotations

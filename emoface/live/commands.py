@@ -155,15 +155,13 @@ def _run(runner, source, hub, args) -> int:
                 pass
         return await run_with_hub(runner, source, hub, stop)
 
-    sessions = [c.session for c in runner.characters.values()] if isinstance(runner, Stage) else [runner]
     try:
         asyncio.run(main())
     except OSError as exc:  # the port is taken, the address is not ours
         where = f"ws://{hub.host}:{hub.port}" if hub else "stream"
         raise InputError(where, f"cannot serve: {exc.strerror or exc}") from None
     finally:
-        if isinstance(runner, Stage):
-            sessions = [c.session for c in runner.characters.values()]
+        sessions = [c.session for c in runner.characters.values()] if isinstance(runner, Stage) else [runner]
         for session in sessions:
             for sink in session.sinks:
                 sink.close()

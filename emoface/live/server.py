@@ -3,9 +3,10 @@
 Server -> client, JSON text: a `header` (stream id, character, rig, names, fps, audio t0) on connect and
 whenever it changes, `emotion` when the emotion changes, then one `frame` per frame (index, audio time, values
 in header order). Client -> server: binary PCM (16 kHz mono s16le unless an `audio` message says otherwise)
-and JSON control messages: `emotion`, `reset`, `rig`, `audio`, `character`. Each client is with one character
-(emoface.live.stage): its frames come from it and its audio and control go to it. A bad message gets an `error` reply and the
-connection stays; a client that cannot keep up has frames skipped, then is dropped, never waited for.
+and JSON control messages: `emotion`, `reset`, `rig`, `audio`, `character`. Each client is with one
+character (emoface.live.stage): its frames come from it, its audio and control go to it. A bad message gets an
+`error` reply and the connection stays; a client that cannot keep up has frames skipped, then is dropped,
+never waited for.
 Hostile clients: audio is bounded (emoface.live.session.PcmBuffer), control is applied once per tick
 (latest wins), browsers on other origins are refused unless named, and every message sent is strict JSON.
 """
@@ -29,7 +30,7 @@ from emoface.emotion.spec import EMOTIONS, parse_emotion
 from emoface.errors import EmofaceError
 from emoface.live.session import LiveSession, check_pcm
 from emoface.live.sinks import Frame, StreamInfo
-from emoface.live.stage import DEFAULT_CHARACTER, Character, Stage, StageFull, check_name
+from emoface.live.stage import DEFAULT_CHARACTER, Character, Stage, StageFull
 from emoface.rigs import builtin_names
 
 log = logging.getLogger("emoface")
@@ -197,9 +198,10 @@ class WebSocketHub:
             return connection.respond(http.HTTPStatus.BAD_REQUEST, f"{exc}\n")
         return None
 
-    def _room(self, name: str) -> None:
-        """Raises StageFull (no room: try later) or ValueError (a bad name) unless a new client may join `name`."""
-        if len(self.clients) >= self.max_clients:
+    def _room(self, name: str, new_client: bool = True) -> None:
+        """Raises StageFull (no room: try later) or ValueError (a bad name) unless a client may join `name`
+        (a new connection, or one of ours moving there)."""
+        if new_client and len(self.clients) >= self.max_clients:
             raise StageFull(f"the server has its limit of {self.max_clients} clients")
         self.stage.can_join(name)
         character = self.stage.characters.get(name)
@@ -347,10 +349,7 @@ class WebSocketHub:
         elif kind == "character":
             name = _string(msg, "character", "npc_guard")
             if name != character.name:
-                check_name(name)
-                if name in self.stage.characters and \
-                        len(self.stage.characters[name].clients) >= self.character_clients:
-                    raise StageFull(f"character {name} has its limit of {self.character_clients} clients")
+                self._room(name, new_client=False)
                 self._join(client, name)
                 client.resampler = None  # a new stream: nothing of the old one's audio carries over
             return self._header(client.character, client.character.session.info())

@@ -11,9 +11,13 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import erf
 
-from emoface.features import FRAME_RATE, HOP, N_FFT, WIN, _mel_basis, _window
+from emoface.features import FRAME_RATE, HOP, N_FFT, WIN, _window, mel_filters
 
 _PAD = N_FFT // 2  # batch STFT centres frame k on sample k * HOP
+
+
+def _array(t) -> np.ndarray:
+    return t.detach().float().numpy().astype(np.float32)
 
 
 class _Weights:
@@ -22,9 +26,7 @@ class _Weights:
     so one core animates many characters (the same sums as the batch pass, to float rounding)."""
 
     def __init__(self, model):
-        def a(t):
-            return t.detach().float().numpy().astype(np.float32)
-
+        a = _array
         self.mel_mean, self.mel_std = a(model.mel_mean), a(model.mel_std)
         self.emotions = a(model.emotions.weight)
         first, last = model.emotion_mlp[0], model.emotion_mlp[2]
@@ -33,7 +35,7 @@ class _Weights:
         self.blocks = [(a(b.norm.weight), a(b.norm.bias), np.float32(b.norm.eps), a(b.film.weight).T.copy(),
                         a(b.film.bias), a(b.mix.weight)[:, :, 0].T.copy(), a(b.mix.bias)) for b in model.blocks]
         self.head = (a(model.head.weight).T.copy(), a(model.head.bias))
-        self.mel_basis_t = a(_mel_basis()).T.copy()  # [257, 80]
+        self.mel_basis_t = mel_filters().T.copy()  # [257, 80]
         window = a(_window())
         left = (N_FFT - WIN) // 2  # torch.stft centres a shorter window in the FFT frame
         self.window = np.zeros(N_FFT, np.float32)
@@ -42,9 +44,8 @@ class _Weights:
     @staticmethod
     def _conv(conv):
         c = conv.conv
-        weight = c.weight.detach().numpy().astype(np.float32)
-        flat = weight.transpose(2, 1, 0).reshape(-1, c.out_channels).copy()  # [taps x in, out]
-        return flat, c.bias.detach().numpy().astype(np.float32), c.kernel_size[0], c.dilation[0], conv.pad
+        flat = _array(c.weight).transpose(2, 1, 0).reshape(-1, c.out_channels).copy()  # [taps x in, out]
+        return flat, _array(c.bias), c.kernel_size[0], c.dilation[0], conv.pad
 
     def embed_emotion(self, weights: np.ndarray) -> np.ndarray:
         w1, b1, w2, b2 = self.mlp
