@@ -109,3 +109,23 @@ def test_irises_sit_in_the_eyes(shared):
             assert abs(centre[1] - (a[1] + b[1]) / 2) < 0.25 * np.linalg.norm(b - a)
             radius = np.linalg.norm(found.iris[eye, 1:, :2] - centre, axis=1)
             assert (radius > 0.5).all() and (radius < 0.5 * np.linalg.norm(b - a)).all()
+
+
+def test_refined_lids_follow_a_real_blink(shared):
+    """GRID s1 clips with a blink: the lids refined from the iris model's eye contour come much closer at the
+    closed eye than the coarse mesh's own lids, which stay most of the open eye's distance apart."""
+    from emoface.capture.lids import lid_opening
+    from emoface.capture.pose import to_face_axes
+
+    ratios = {True: [], False: []}
+    for clip in ("bwba7a", "pgid7a", "sbig5s"):  # each blinks (seen by eye)
+        path = shared / "data" / "grid-s1" / "video" / f"{clip}.mp4"
+        trackers = {refined: FaceLandmarker(refine_lids=refined) for refined in ratios}
+        points = {refined: [] for refined in ratios}
+        for frame in frames(path):
+            for refined, tracker in trackers.items():
+                points[refined].append(to_face_axes(tracker(frame).points))
+        for refined, seen in points.items():
+            opening = sum(lid_opening(np.stack(seen), side) for side in ("Left", "Right"))
+            ratios[refined].append(opening.min() / np.median(opening))
+    assert max(ratios[True]) < 0.35 and min(ratios[False]) > 0.55, ratios

@@ -81,6 +81,36 @@ def test_blink_closes_the_eye(head, renderer):
     assert c > SIZE / 2  # the character's left eye is on the image's right (we face the character)
 
 
+def test_blink_brings_the_upper_lid_down(head):
+    """As Apple's eyeBlink shows: the upper lid comes down to a lower lid that barely rises, so the shut lids
+    meet below the open eye's slit."""
+    x = head_module.EYE_X
+    rest, shut = head.vertices(weights(head)), head.vertices(weights(head, eyeBlinkLeft=1.0))
+    near = (np.abs(rest[:, 0] - x) < 0.3) & (np.abs(rest[:, 1] - head_module.Y_EYE) < 0.8) & \
+        (rest[:, 2] > head_module._eye_z())  # the lids over the left eye's centre
+    upper, lower = near & (rest[:, 1] > head_module.Y_EYE + 0.2), near & (rest[:, 1] < head_module.Y_EYE - 0.2)
+    fall = (rest[upper, 1] - shut[upper, 1]).max()
+    rise = (shut[lower, 1] - rest[lower, 1]).max()
+    assert fall > 3 * rise > 0
+
+
+def test_a_shut_lid_closes_no_further(head, renderer):
+    """A blink while looking down or squinting renders as the blink alone over the eye: the lids do not pass
+    through each other (which showed the iris through a fold)."""
+    from emoface.animation import Animation
+    from emoface.render.drive import mesh_motion
+    from emoface.rigs import CANONICAL_RIG, canonical_names
+
+    anim = Animation.zeros(canonical_names(), 30.0, 3, CANONICAL_RIG)
+    anim["EyeBlinkLeft"][:] = 1.0
+    anim["EyeLookDownLeft"][1] = anim["EyeSquintLeft"][2] = 1.0
+    motion = mesh_motion(anim, head.shape_names)
+    c, r = np.round(_eye_pixel(head, renderer, "l")).astype(int)
+    shots = [renderer.render(motion.weights[k])[r - 12:r + 13, c - 16:c + 17].astype(int) for k in range(3)]
+    for shot in shots[1:]:
+        assert np.abs(shot - shots[0]).max() < 40
+
+
 def _pupil_column(image, centre, half=10):
     c, r = np.round(centre).astype(int)
     patch = image[r - half:r + half, c - half:c + half].astype(int).sum(axis=2)

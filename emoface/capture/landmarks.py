@@ -27,6 +27,13 @@ UPPER_LIP, LOWER_LIP = 13, 14  # inner-lip midpoints of the 468-point mesh
 # right eye, so the left one is mirrored for it (as MediaPipe does)
 EYE_CORNERS = ((33, 133), (263, 362))
 EYE_CROP_SCALE = 2.3  # eye crop side / corner distance (MediaPipe's)
+# the mesh points of each eye's lid contour, in the order the iris model returns its first 16 contour points
+# (lower lid corner to corner, then the upper lid between the corners). MediaPipe's refinement
+# (refine_landmarks) moves them onto the iris model's contour, which follows a closing lid much further: on
+# GRID s1's closed eyes the mesh's lids stay 64-75% of their usual distance apart, the contour's 12-45%. The
+# corners (None) stay the mesh's: they anchor the head pose, which the mouth's solve depends on.
+EYE_CONTOURS = ((None, 7, 163, 144, 145, 153, 154, 155, None, 246, 161, 160, 159, 158, 157, 173),
+                (None, 249, 390, 373, 374, 380, 381, 382, None, 466, 388, 387, 386, 385, 384, 398))
 
 
 @dataclass
@@ -84,8 +91,9 @@ def _crop(frame: np.ndarray, centre: np.ndarray, size: float, out: int) -> tuple
 class FaceLandmarker:
     """RGB frames (uint8 [h, w, 3]) in order -> Landmarks, or None where no face is seen."""
 
-    def __init__(self):
+    def __init__(self, refine_lids: bool = True):
         self.detector, self.mesh, self.iris = _interpreter(DETECTOR), _interpreter(MESH), _interpreter(IRIS)
+        self.refine_lids = refine_lids  # False: the coarse mesh's lids (docs/CAPTURE.md compares the two)
         self.anchors = _anchors()
         self.previous: Landmarks | None = None
 
@@ -125,19 +133,27 @@ class FaceLandmarker:
             return None
         pts = points.reshape(-1, 3) * scale + [ox, oy, 0.0]
         pts[:, 2] = points.reshape(-1, 3)[:, 2] * scale
-        return Landmarks(pts.astype(np.float32), presence, self._irises(frame, pts))
+        iris = self._eyes(frame, pts)
+        return Landmarks(pts.astype(np.float32), presence, iris)
 
-    def _irises(self, frame: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    def _eyes(self, frame: np.ndarray, pts: np.ndarray) -> np.ndarray:
+        """Each eye's iris [2, 5, 3] from the iris model; its lid contour replaces the mesh's in `pts` (x, y;
+        the mesh's depth is kept), as MediaPipe refines them."""
         out = np.zeros((2, 5, 3), np.float32)
         for eye, (outer, inner) in enumerate(EYE_CORNERS):
             centre = (pts[outer, :2] + pts[inner, :2]) / 2
             size = EYE_CROP_SCALE * float(np.linalg.norm(pts[outer, :2] - pts[inner, :2]))
             crop, (scale, ox, oy) = _crop(frame, centre, size, IRIS_SIZE)
             mirrored = eye == 1
-            _, iris = _run(self.iris, (crop[:, ::-1] if mirrored else crop) / 255.0)
+            contour, iris = _run(self.iris, (crop[:, ::-1] if mirrored else crop) / 255.0)
             iris = iris.reshape(5, 3).copy()
+            lids = contour.reshape(-1, 3)[:len(EYE_CONTOURS[eye]), :2].copy()
             if mirrored:
                 iris[:, 0] = IRIS_SIZE - iris[:, 0]
+                lids[:, 0] = IRIS_SIZE - lids[:, 0]
+            if self.refine_lids:
+                moved = [k for k, index in enumerate(EYE_CONTOURS[eye]) if index is not None]
+                pts[[EYE_CONTOURS[eye][k] for k in moved], :2] = lids[moved] * scale + [ox, oy]
             out[eye] = iris * scale + [ox, oy, 0.0]
             out[eye, :, 2] = iris[:, 2] * scale
         return out

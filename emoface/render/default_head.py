@@ -22,6 +22,7 @@ from emoface.render.mesh import BlendshapeMesh, Part, build_deltas, eye_colors
 
 CY, RY = 2.3, 12.5  # the head grid's rows run from y = CY - RY (the throat) to CY + RY (the crown)
 Y_EYE, EYE_X, EYE_HALF, R_EYE = 3.5, 3.2, 1.4, 1.2
+BLINK_LOWER = 0.85  # a blink lifts the lower lid 15% of its way to the slit; the upper lid comes down to it
 Y_MOUTH, MOUTH_HALF = -3.5, 2.35
 JAW_PIVOT = np.array([0.0, -0.5, -1.5])
 JAW_OPEN_DEG = 18.0
@@ -215,11 +216,14 @@ class _Skin:
         self.triangles = np.array(tris, np.int32)
 
     def lids(self, openness: dict) -> np.ndarray:
-        """Positions with each eye's upper/lower lid opened by a factor (1 = neutral, 0 = shut on the slit)."""
+        """Positions with each eye's upper/lower lid opened by a factor (1 = neutral, 0 = shut on the slit); a
+        third factor, if given, lowers the upper lid further, to that share of the lower lid's own line (a
+        blink: the upper lid comes down to a lower lid that barely rises, as Apple's eyeBlink shows)."""
         p = self.pre.copy()
         x, y = p[:, 0], p[:, 1]
         for side, cx in (("l", EYE_X), ("r", -EYE_X)):
-            upper, lower = openness.get(side, (1.0, 1.0))
+            upper, lower, *drop = openness.get(side, (1.0, 1.0))
+            drop = drop[0] if drop else 0.0
             d = y - Y_EYE
             # almond profile: zero at the slit's corners, wider away from it (no creases); the upper lid
             # peaks toward the nose, the lower one toward the temple
@@ -229,7 +233,7 @@ class _Skin:
             is_lower = (d < -1e-9) | ((np.abs(d) <= 1e-9) & self.lower_copy)
             near = self.front & (np.abs(x - cx) < EYE_HALF + 1.2) & (np.abs(d) < 3.0)
             dy = np.where(is_lower, -0.4 * lower * prof_l * np.exp(np.minimum(d, 0) / 0.55),
-                          0.5 * upper * prof_u * np.exp(-np.maximum(d, 0) / 0.75))
+                          (0.5 * upper * prof_u - 0.4 * drop * prof_l) * np.exp(-np.maximum(d, 0) / 0.75))
             dy = np.where(near, dy * _smooth(3.0, 2.0, np.abs(d)), 0.0)
             moved = near & (dy != 0)
             p[moved, 1] += dy[moved]
@@ -476,10 +480,10 @@ def _shape_deltas(skin: _Skin, neutral, pos, parts) -> dict[str, np.ndarray]:
     skin_delta("cheekPuff", np.stack([np.sign(x) * 0.9, 0 * x, 0.5 * np.ones_like(x)], -1)
                * (front * _gauss(ax, y, 3.6, -3.2, 1.6, 1.6))[:, None])
 
-    lid_shapes = {"eyeBlink": (0.0, 0.0), "eyeWide": (1.45, 1.1), "eyeSquint": (0.8, 0.45),
+    lid_shapes = {"eyeBlink": (0.0, BLINK_LOWER, BLINK_LOWER), "eyeWide": (1.45, 1.1), "eyeSquint": (0.8, 0.45),
                   "eyeLookUp": (1.2, 1.05), "eyeLookDown": (0.65, 0.85), "cheekSquint": (1.0, 0.7),
                   "eyeLookIn": (0.97, 1.0), "eyeLookOut": (0.97, 1.0)}
-    for base, (u, lo) in lid_shapes.items():
+    for base, lids in lid_shapes.items():
         for suffix, side in (("Left", "l"), ("Right", "r")):
-            skin_delta(f"{base}{suffix}", skin.lids({side: (u, lo)}) - neutral)
+            skin_delta(f"{base}{suffix}", skin.lids({side: lids}) - neutral)
     return {k: v.astype(np.float32) for k, v in out.items()}

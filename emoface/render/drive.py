@@ -63,10 +63,31 @@ def mesh_motion(anim: Animation, shape_names) -> MeshMotion:
     weights = np.zeros((canon.n_frames, len(shape_names)), np.float32)
     for k, idx in sources.items():
         weights[:, k] = canon.values[:, idx].mean(axis=1)
+    _shut_lids_stay(weights, shape_names)
     head = np.stack([canon["HeadYaw"], canon["HeadPitch"], canon["HeadRoll"]], axis=1) * 180.0
     eyes = np.stack([_eye_angles(canon, "Left"), _eye_angles(canon, "Right")], axis=1)
     matched = tuple(shape_names[k] for k in sorted(sources))
     return MeshMotion(weights, head.astype(np.float32), eyes.astype(np.float32), anim.fps, matched)
+
+
+# shapes that bring a lid toward the other and little else (a cheek's squint also lifts the cheek, which must
+# not drop at every blink of a smile)
+LID_CLOSERS = ("eyelookdown", "eyesquint")
+
+
+def _shut_lids_stay(weights: np.ndarray, shape_names) -> None:
+    """A blinking lid cannot close further: the other shapes that lower the upper lid or raise the lower one
+    fade as that side's blink closes, or the lids of a blink made while looking down or squinting would pass
+    through each other and show the eye through a fold (linear shapes add up past shut)."""
+    split = [split_side(n) for n in shape_names]
+    for side in ("l", "r"):
+        blink = [k for k, key in enumerate(split) if key == ("eyeblink", side)]
+        if not blink:
+            continue
+        keep = 1.0 - np.clip(weights[:, blink[0]], 0.0, 1.0)
+        for k, (base, s) in enumerate(split):
+            if s == side and base in LID_CLOSERS:
+                weights[:, k] *= keep
 
 
 def _eye_angles(canon: Animation, side: str) -> np.ndarray:
