@@ -138,14 +138,21 @@ class PushSource:
         pass
 
 
+FINE_S = 0.002  # the last stretch of each wait for a tick, slept precisely (blocking the loop that long)
+
+
 async def until(deadline: float, stop: asyncio.Event) -> float:
-    """Sleep to a monotonic deadline unless stop is set first; the wait it had (<= 0: the tick is late)."""
+    """Sleep to a monotonic deadline unless stop is set first; the wait it had (<= 0: the tick is late).
+    The event loop wakes to the millisecond (epoll's timeout), which alone put up to 1 ms of jitter on every
+    frame; so it wakes FINE_S early and the rest is slept in the thread, to a tenth of a millisecond."""
     wait = deadline - time.monotonic()
-    if wait > 0:
+    if wait > FINE_S:
         try:
-            await asyncio.wait_for(stop.wait(), wait)
+            await asyncio.wait_for(stop.wait(), wait - FINE_S)
         except asyncio.TimeoutError:
             pass
+    while not stop.is_set() and (left := deadline - time.monotonic()) > 0:
+        time.sleep(left)
     return wait
 
 
