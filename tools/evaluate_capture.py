@@ -12,7 +12,8 @@
 2. GRID s1, held-out clips (emoface.train.data.VALID_GRID): captured, the transcript force-aligned to the
    audio; lips shut at each p/b/m (lip gap under 0.05 at a frame of the phone, or one frame either side: the
    aligner's boundaries are good to about a frame at 25 fps), open at each open vowel (gap over 0.1), and lips
-   shut on vowel frames away from any p/b/m (false closures).
+   shut on vowel frames away from any p/b/m (false closures); and each clip's deepest lid closure, with the
+   lids refined onto the iris model's eye contour (as capture does) and with the mesh's own.
 """
 
 from __future__ import annotations
