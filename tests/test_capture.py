@@ -234,3 +234,23 @@ def test_the_shipped_basis_is_what_the_tool_builds(shared):
     built = build_basis(load_mesh(shared / "assets" / "ict-facekit" / "ict_facekit_arkit.npz", paint=False))
     assert built.names == shipped.names
     assert np.allclose(built.deltas, shipped.deltas, atol=1e-3 * np.abs(shipped.deltas).max())
+
+
+def test_a_wide_eye_is_the_lids_apart_wherever_the_eye_sits():
+    """The lids moved apart read as EyeWide, and the same with the whole eye shifted (what head-pose removal
+    leaves over moves both lids alike); the shift alone reads as no wide eye at all."""
+    from emoface.capture.basis import load_basis
+    from emoface.capture.lids import LOWER, UPPER, lid_curves, lid_opening, shape_reach
+
+    basis = load_basis()
+    neutral = basis.neutral
+    opening = float(lid_opening(neutral, "Left"))
+    reach = shape_reach(basis, "Left")["EyeWide"]
+    frames = np.repeat(neutral[None], 3, axis=0)
+    apart = 0.5 * reach * opening  # half a wide eye, split between the lids
+    for k, shift in ((1, 0.0), (2, 0.1 * opening)):
+        frames[k, UPPER["Left"], 1] += apart / 2 + shift
+        frames[k, LOWER["Left"], 1] -= apart / 2 - shift
+    frames[0, UPPER["Left"] + LOWER["Left"], 1] += 0.1 * opening  # only shifted
+    wide = lid_curves(frames, neutral, basis)["EyeWideLeft"]
+    assert wide[0] < 0.02 and abs(wide[1] - 0.5) < 0.02 and abs(wide[2] - 0.5) < 0.02, wide

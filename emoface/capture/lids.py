@@ -1,12 +1,14 @@
 """Blink, squint and wide from the lids themselves: each lid is one degree of freedom, measured directly.
 
 The upper lid's fall toward the lower one, as a share of the actor's own open eye, is the blink; the lower lid's
-rise is the squint; the upper lid's rise above its rest is the wide eye. How far each ARKit shape moves its lid
-comes from the basis head (a blink at 1.0 brings the upper lid 0.8 of the way down on ICT FaceKit, a squint
-raises the lower lid a quarter). A landmarker rarely brings the lids of a closed eye all the way together, so a
-take's blinks are scaled to its own deepest closure (once that is deep enough to be a closed eye at all).
-Measured this way the lids beat the general solve: a smile's raised cheeks and lower lids no longer read as a
-blink (docs/CAPTURE.md).
+rise is the squint; the eye opened beyond its rest is the wide eye. The wide eye is read from the opening (the two
+lids' difference), not from the upper lid alone: a widening moves both lids apart, and whatever the head pose
+leaves over moves them alike and cancels (on rendered surprise the upper lid alone read r 0.05, the opening 0.79).
+How far each ARKit shape moves its lid comes from the basis head (a blink at 1.0 brings the upper lid 0.8 of the
+way down on ICT FaceKit, a squint raises the lower lid a quarter). A landmarker rarely brings the lids of a closed
+eye all the way together, so a take's blinks are scaled to its own deepest closure (once that is deep enough to be
+a closed eye at all). Measured this way the lids beat the general solve: a smile's raised cheeks and lower lids no
+longer read as a blink (docs/CAPTURE.md).
 """
 
 from __future__ import annotations
@@ -32,15 +34,17 @@ def lid_opening(points: np.ndarray, side: str) -> np.ndarray:
 
 
 def shape_reach(basis: Basis, side: str) -> dict[str, float]:
-    """How far EyeBlink, EyeSquint and EyeWide at 1.0 move their lid, as a share of the basis eye's opening."""
+    """How far EyeBlink (the upper lid down), EyeSquint (the lower lid up) and EyeWide (the lids apart) move at
+    1.0, as a share of the basis eye's opening."""
     up, low = _heights(basis.neutral, side)
     opening = up - low
     reach = {}
-    for shape, lid, sign in (("EyeBlink", UPPER, -1.0), ("EyeWide", UPPER, 1.0), ("EyeSquint", LOWER, 1.0)):
+    for shape, moved in (("EyeBlink", lambda du, dl: -du), ("EyeSquint", lambda du, dl: dl),
+                         ("EyeWide", lambda du, dl: du - dl)):
         name = shape + side
         if name in basis.names:
-            delta = basis.deltas[basis.names.index(name)]
-            reach[shape] = max(1e-3, sign * float(delta[lid[side], 1].mean()) / opening)
+            u, lo = _heights(basis.neutral + basis.deltas[basis.names.index(name)], side)
+            reach[shape] = max(1e-3, float(moved(u - up, lo - low)) / opening)
     return reach
 
 
@@ -53,11 +57,12 @@ def lid_curves(frames: np.ndarray, neutral: np.ndarray, basis: Basis) -> dict[st
         up0, low0 = _heights(neutral, side)
         opening = max(up0 - low0, 1e-9)
         fall, rise = (up0 - up) / opening, (low - low0) / opening
+        widening = ((up - low) - (up0 - low0)) / opening
         if "EyeBlink" in reach:
             closed = float(np.clip(np.quantile(fall, CLOSED_QUANTILE), MIN_CLOSED, reach["EyeBlink"]))
             out[f"EyeBlink{side}"] = np.clip(fall / closed, 0.0, 1.0)
         if "EyeWide" in reach:
-            out[f"EyeWide{side}"] = np.clip(-fall / reach["EyeWide"], 0.0, 1.0)
+            out[f"EyeWide{side}"] = np.clip(widening / reach["EyeWide"], 0.0, 1.0)
         if "EyeSquint" in reach:
             out[f"EyeSquint{side}"] = np.clip(rise / reach["EyeSquint"], 0.0, 1.0)
     return out
