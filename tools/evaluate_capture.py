@@ -136,10 +136,9 @@ def deepest_closure(video: Path, refined: bool) -> float:
     from emoface.capture.landmarks import FaceLandmarker
     from emoface.capture.lids import lid_opening
     from emoface.capture.pose import to_face_axes
-    from emoface.capture.take import read_video
+    from emoface.capture.take import track
 
-    tracker = FaceLandmarker(refine_lids=refined)
-    found = [tracker(f) for f in read_video(video)[1]]
+    _, found = track(video, tracker=FaceLandmarker(refine_lids=refined))
     points = np.stack([to_face_axes(f.points) for f in found if f is not None])
     opening = sum(lid_opening(points, side) for side in ("Left", "Right")) / 2
     return float(opening.min() / np.median(opening))
@@ -165,8 +164,9 @@ def markdown(rt: dict, g: dict | None, command: str, seconds: float) -> str:
     lines += ["", "What limits these figures: the landmarker is trained on people, and a rendered head is not one. It "
               "never quite closes a rendered head's lids (capture scales a take's blinks to its deepest closure; "
               "the lids refined from the iris model's contour come much closer than the mesh's own, on GRID's "
-              "real blinks below as on the renders), keeps the upper lid on the built-in head's iris when that eye "
-              "widens (capture reads a wide eye from the lids' separation, which still grows), and reads ICT FaceKit's browless forehead weakly. The built-in head, since it has an adult's "
+              "real blinks below as on the renders), keeps the upper lid on the built-in head's iris when that "
+              "eye widens (capture reads a wide eye from the lids' separation, which still grows), and reads ICT "
+              "FaceKit's browless forehead weakly. The built-in head, since it has an adult's "
               "proportions, lips with a vermilion border and brows (issue 13), is tracked like a face: lip, lid "
               "and brow contours sit on its features, and its brows are measured at r 0.75-0.94 on spoken lines "
               "(0.34-0.69 on the earlier mannequin head), jaw at 0.95-0.96. Funnel and pucker, which differ "

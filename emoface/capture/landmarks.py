@@ -34,6 +34,8 @@ EYE_CROP_SCALE = 2.3  # eye crop side / corner distance (MediaPipe's)
 # corners (None) stay the mesh's: they anchor the head pose, which the mouth's solve depends on.
 EYE_CONTOURS = ((None, 7, 163, 144, 145, 153, 154, 155, None, 246, 161, 160, 159, 158, 157, 173),
                 (None, 249, 390, 373, 374, 380, 381, 382, None, 466, 388, 387, 386, 385, 384, 398))
+LID_SLOTS = [k for k, index in enumerate(EYE_CONTOURS[0]) if index is not None]  # the contour points used
+LID_POINTS = [[contour[k] for k in LID_SLOTS] for contour in EYE_CONTOURS]  # their mesh points, per eye
 
 
 @dataclass
@@ -147,13 +149,12 @@ class FaceLandmarker:
             mirrored = eye == 1
             contour, iris = _run(self.iris, (crop[:, ::-1] if mirrored else crop) / 255.0)
             iris = iris.reshape(5, 3).copy()
-            lids = contour.reshape(-1, 3)[:len(EYE_CONTOURS[eye]), :2].copy()
+            lids = contour.reshape(-1, 3)[LID_SLOTS, :2]
             if mirrored:
                 iris[:, 0] = IRIS_SIZE - iris[:, 0]
                 lids[:, 0] = IRIS_SIZE - lids[:, 0]
             if self.refine_lids:
-                moved = [k for k, index in enumerate(EYE_CONTOURS[eye]) if index is not None]
-                pts[[EYE_CONTOURS[eye][k] for k in moved], :2] = lids[moved] * scale + [ox, oy]
+                pts[LID_POINTS[eye], :2] = lids * scale + [ox, oy]
             out[eye] = iris * scale + [ox, oy, 0.0]
             out[eye, :, 2] = iris[:, 2] * scale
         return out

@@ -91,12 +91,12 @@ def read_video(path: Path):
     return fps, frames()
 
 
-def track(path: Path, progress: bool = False) -> tuple[float, list]:
-    """(fps, a Landmarks or None per frame) of a video."""
+def track(path: Path, progress: bool = False, tracker: FaceLandmarker | None = None) -> tuple[float, list]:
+    """(fps, a Landmarks or None per frame) of a video (`tracker`: a landmarker set up otherwise)."""
     from tqdm import tqdm
 
     fps, frames = read_video(path)
-    tracker = FaceLandmarker()
+    tracker = tracker or FaceLandmarker()
     show = progress and sys.stderr.isatty()  # a bar is for a person watching, not for a log
     found = [tracker(f) for f in tqdm(frames, desc=f"tracking {Path(path).name}", unit="frame", disable=not show,
                                       leave=False)]
