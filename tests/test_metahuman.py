@@ -10,7 +10,7 @@ import pytest
 from emoface.animation import Animation
 from emoface.animator import Animator
 from emoface.audio import load_audio
-from emoface.emotion.spec import EmotionTrack, parse_emotion
+from emoface.emotion.spec import EMOTIONS, EmotionTrack, parse_emotion
 from emoface.errors import InputError
 from emoface.rigs import canonical_names, load_rig, retarget
 from tests.conftest import SHARED, speak
@@ -39,7 +39,7 @@ def animator():
     return Animator()  # the shipped default model
 
 
-@pytest.mark.parametrize("emotion", ["angry", "disgust"])
+@pytest.mark.parametrize("emotion", EMOTIONS)
 def test_an_emotional_line_drives_most_of_the_board(animator, line, emotion):
     canon = animator.animate_canonical(line, EmotionTrack.constant(parse_emotion(emotion)))
     for rig, least in ((BOARD, 120), (EXPRESSIONS, 140)):
@@ -99,6 +99,12 @@ def test_closures_stick_and_press_the_lips_and_clench_only_a_shut_jaw():
     pressed, talking = (retarget(face(MouthPress=0.8, JawOpen=j), BOARD) for j in (0.0, 0.5))
     assert pressed["CTRL_L_jaw_clench-translateY"][0] > 0.3 and talking["CTRL_L_jaw_clench-translateY"][0] == 0
     assert pressed["CTRL_L_mouth_tightenU-translateY"][0] > 0.2
+    assert pressed["CTRL_R_jaw_ChinRaiseD-translateY"][0] > 0.2  # the mentalis lifts the pressed lower lip
+
+
+def test_a_wide_eye_parts_both_lids():
+    wide = retarget(face(EyeWide=0.8), BOARD)
+    assert wide["CTRL_L_eye_eyelidU-translateY"][0] > 0.1 and wide["CTRL_R_eye_eyelidD-translateY"][0] < -0.1
 
 
 def test_rounded_lips_push_and_spread_lips_pull():

@@ -130,6 +130,7 @@ SOLVER = {
     "eyeLidPress{S}": {"EyeSquint{Side}": 0.3},  # the lid tightener presses the lids (AU7)
     "eyeLowerLidUp{S}": {"EyeSquint{Side}": 0.4, "CheekSquint{Side}": 0.3},  # AU7 and the cheek push it up
     "eyeUpperLidUp{S}": {"EyeWide{Side}": 0.3},  # the upper lid raiser beyond the widen pose (AU5)
+    "eyeLowerLidDown{S}": {"EyeWide{Side}": 0.15},  # ARKit's eyeWide widens the lids around the eye: both part
     "eyeRelax{S}": {"MouthFrown{Side}": 0.2},  # sadness lets the upper lids droop (AU41 with AU15)
     "eyePupilWide{S}": {"EyeWide{Side}": 0.2},  # fear and surprise dilate the pupils (arousal)
     # nose and cheeks
@@ -175,6 +176,7 @@ SOLVER = {
     "mouthStickyDC": {"MouthClose": 0.6, "MouthPress{Side}": 0.15},
     "jawClench{S}": {"MouthPress{Side}": 0.6, "JawOpen": -1.0},  # the masseter bulges only on a shut jaw
     "jawChinCompress{S}": {"MouthShrugLower": 0.4, "MouthPress{Side}": 0.2},  # the mentalis in a pout (AU17)
+    "jawChinRaiseD{S}": {"MouthPress{Side}": 0.3},  # and as the lips press on p/b/m it lifts the lower lip (17+24)
     # whole mouth, neck, tongue
     "mouthUp": {"NoseSneer{Side}": 0.1},  # the sneer hikes the whole mouth (AU9/10)
     "mouthDown": {"MouthFrown{Side}": 0.1},  # the frown lets it sag
