@@ -99,6 +99,34 @@ def test_a_head_without_textures_is_painted_readable():
     assert socket.color != eyeball.color  # the socket lining is not painted as sclera
 
 
+@pytest.mark.skipif(not ICT.is_file(), reason="needs ../shared")
+def test_a_head_without_textures_gets_lips():
+    """The vermilion is painted around the mouth opening: redder than the cheeks above and below the middle of
+    the mouth, and gone past its corners."""
+    from emoface.render.paint import mouth_opening
+
+    mesh = load_mesh(ICT)
+    colors = mesh.colors()[:, :3]
+    redness = colors[:, 0] / np.maximum(colors[:, 1], 1e-6)
+    skin = skin_of(mesh)
+    is_skin, is_mouth = np.zeros(mesh.n_vertices, bool), np.zeros(mesh.n_vertices, bool)
+    is_skin[skin] = True
+    for q in mesh.parts:
+        is_mouth[q.start:q.end] |= q.name.startswith(("mouth", "teeth"))
+    loop = mesh.neutral[mouth_opening(mesh.neutral, mesh.triangles, is_skin, is_mouth)]
+    half, x0 = np.ptp(loop[:, 0]) / 2, np.mean(loop[:, 0])
+    p = mesh.neutral[skin]
+    band = (p[:, 1] > loop[:, 1].min() - 0.3 * half) & (p[:, 1] < loop[:, 1].max() + 0.3 * half) \
+        & (p[:, 2] > loop[:, 2].min() - half)
+    lips = skin[band & (np.abs(p[:, 0] - x0) < 0.2 * half)]
+    cheeks = skin[band & (np.abs(np.abs(p[:, 0] - x0) - 1.5 * half) < 0.2 * half)]
+    eye_y = min(c[1] for _, _, c in mesh.eyeballs())  # the mouth's opening, not an eye's or the neck's edge:
+    assert 0.03 < half / np.ptp(mesh.neutral[:, 1]) < 0.12 and eye_y - 8 * half < loop[:, 1].mean() < eye_y - half
+    assert len(lips) > 10 and len(cheeks) > 10
+    assert np.median(redness[lips]) > 1.2 * np.median(redness[cheeks])
+    assert np.median(redness[cheeks]) < 1.05 * np.median(redness[skin])  # past the corners: skin
+
+
 @pytest.mark.parametrize("pose", [{"jawOpen": 1.0}, {"jawLeft": 1.0}, {"jawRight": 1.0}, {"mouthLeft": 1.0},
                                   {"mouthRight": 1.0}, {"jawOpen": 0.4, "mouthSmileLeft": 1.0, "mouthSmileRight": 1.0},
                                   {"mouthFunnel": 1.0}, {"mouthStretchLeft": 1.0, "mouthStretchRight": 1.0}])

@@ -256,7 +256,7 @@ def load_mesh(path, paint: bool = True) -> BlendshapeMesh:
     elif paint and "group_colors" not in arrays:  # no colours of its own: paint what a texture would show
         from emoface.render.paint import paint as paint_head
 
-        colors = paint_head(neutral, parts)
+        colors = paint_head(neutral, parts, triangles)
     elif any(is_eyeball(p.name) for p in parts):  # the bare head: only the eyes get an iris
         colors = np.ones((n, 3), np.float32)
         for p in parts:

@@ -9,6 +9,9 @@ show that geometry alone cannot.
 - Brows, where the head has no brow part: a brow-coloured arc on the skin over each eye, placed from the
   eyeball (scanned heads are bald of hair cards), so brow-driven emotions can be seen; the brow shapes move
   the painted skin.
+- Lips, where the head has no lip part: the vermilion, a band of lip colour around the mouth opening (the
+  skin's edge nearest the mouth interior), tallest at the middle and gone at the corners, so the mouth reads
+  at a glance and rounding and smiles show their lips' shape; the shapes move the painted skin with them.
 """
 
 from __future__ import annotations
@@ -16,14 +19,19 @@ from __future__ import annotations
 import numpy as np
 
 BROW = np.array([0.30, 0.21, 0.16])  # multiplied with the skin colour
+LIP = np.array([0.84, 0.58, 0.54])  # multiplied with the skin colour
+LIP_HEIGHT = (0.8, 0.9)  # upper and lower lip at the middle, over the skin from the opening (its inner curl
+# included), as a share of the opening's half width
+LIP_EDGE = 0.08  # the soft edge of the vermilion border, over the half width
 SOCKET = (0.62, 0.42, 0.38, 1.0)
 MOUTH_DEEP = 0.3  # colour factor at the back of the mouth (1 at its opening)
 MOUTH_PARTS = ("mouth", "oral", "teeth", "tooth", "tongue", "gum")
 
 
-def paint(neutral: np.ndarray, parts) -> np.ndarray:
+def paint(neutral: np.ndarray, parts, triangles: np.ndarray | None = None) -> np.ndarray:
     """[V, 3] colour factors in 0-1 (multiplied with the part colours) for a head without vertex colours;
-    lash parts are hidden and eye sockets recoloured in place."""
+    lash parts are hidden and eye sockets recoloured in place. Lips need the triangles (the mouth opening is
+    the skin's edge)."""
     from emoface.render.mesh import eye_colors, is_eyeball, sphere_centre
 
     for p in parts:
@@ -49,14 +57,75 @@ def paint(neutral: np.ndarray, parts) -> np.ndarray:
         z = neutral[mouth, 2]
         depth = np.clip((z.max() - z) / max(float(np.ptp(z)), 1e-6), 0.0, 1.0)  # 0 at the opening, 1 at the back
         colors[mouth] *= (1.0 - (1.0 - MOUTH_DEEP) * np.sqrt(depth))[:, None]
+    skin = np.zeros(len(neutral), bool)
+    for p in parts:
+        if not p.hidden and not is_eyeball(p.name) and not p.name.lower().startswith(
+                MOUTH_PARTS + ("eye", "lash", "lacrimal", "tear")):
+            skin[p.start:p.end] = True
     if eyes and not any("brow" in p.name.lower() for p in parts):
-        skin = np.zeros(len(neutral), bool)
-        for p in parts:
-            if not p.hidden and not is_eyeball(p.name) and not p.name.lower().startswith(
-                    MOUTH_PARTS + ("eye", "lash", "lacrimal", "tear")):
-                skin[p.start:p.end] = True
         colors[skin] *= brow_shade(neutral[skin], eyes).astype(np.float32)
+    if triangles is not None and mouth.any() and not any("lip" in p.name.lower() for p in parts):
+        colors *= lip_shade(neutral, triangles, skin, mouth).astype(np.float32)
     return colors
+
+
+def mouth_opening(neutral: np.ndarray, triangles: np.ndarray, skin: np.ndarray, mouth: np.ndarray) -> np.ndarray:
+    """Vertex ids of the skin's edge loop around the mouth opening (the one nearest the front of the mouth
+    interior), or none: a scanned face's skin ends at the inner lips, as at the eyes and the neck."""
+    from scipy import sparse
+    from scipy.sparse.csgraph import connected_components
+
+    tris = triangles[skin[triangles].all(axis=1)]
+    edges = np.sort(np.concatenate([tris[:, [0, 1]], tris[:, [1, 2]], tris[:, [2, 0]]]), axis=1)
+    unique, count = np.unique(edges, axis=0, return_counts=True)
+    rim = unique[count == 1]
+    if not len(rim):
+        return np.zeros(0, int)
+    graph = sparse.coo_matrix((np.ones(len(rim)), (rim[:, 0], rim[:, 1])), shape=(len(neutral),) * 2)
+    _, label = connected_components(graph, directed=False)
+    ids = np.unique(rim)
+    inside = neutral[mouth]
+    front = inside[inside[:, 2] >= np.percentile(inside[:, 2], 90)].mean(axis=0)  # just behind the lips
+    loops = {}
+    for v in ids:
+        loops.setdefault(label[v], []).append(v)
+    nearest = min(loops.values(), key=lambda vs: np.linalg.norm(neutral[vs].mean(axis=0) - front))
+    return np.array(nearest)
+
+
+def lip_shade(neutral: np.ndarray, triangles: np.ndarray, skin: np.ndarray, mouth: np.ndarray) -> np.ndarray:
+    """[V, 3]: 1 (skin) down to LIP's colour on the vermilion: skin within the lip's height of the mouth
+    opening's upper or lower edge, measured over the skin (a lip curls in: straight-line distance would skip
+    its front), the height falling to nothing at the corners, with a soft border."""
+    from scipy import sparse
+    from scipy.sparse.csgraph import dijkstra
+
+    shade = np.ones((len(neutral), 3))
+    loop = mouth_opening(neutral, triangles, skin, mouth)
+    if len(loop) < 6:
+        return shade
+    x, y = neutral[loop, 0], neutral[loop, 1]
+    centre, half = (x.max() + x.min()) / 2, (x.max() - x.min()) / 2
+    if half <= 0:
+        return shade
+    middle = np.array([np.median(y[np.abs(x - a) < 0.15 * half]) for a in x])  # the opening's mid-line
+    upper, lower = loop[y >= middle], loop[y < middle]
+    if not len(upper) or not len(lower):
+        return shade
+    tris = triangles[skin[triangles].all(axis=1)]
+    edges = np.concatenate([tris[:, [0, 1]], tris[:, [1, 2]], tris[:, [2, 0]]])
+    length = np.linalg.norm(neutral[edges[:, 0]] - neutral[edges[:, 1]], axis=1)
+    graph = sparse.coo_matrix((length, (edges[:, 0], edges[:, 1])), shape=(len(neutral),) * 2).tocsr()
+    reach = (max(LIP_HEIGHT) + LIP_EDGE) * half
+    to_upper, to_lower = (dijkstra(graph, directed=False, indices=side, min_only=True, limit=reach)
+                          for side in (upper, lower))
+    ids = np.flatnonzero(skin & (np.minimum(to_upper, to_lower) < reach))
+    height = np.where(to_upper[ids] < to_lower[ids], LIP_HEIGHT[0], LIP_HEIGHT[1]) * half
+    across = np.clip(1.0 - ((neutral[ids, 0] - centre) / (1.02 * half)) ** 2, 0.0, 1.0) ** 0.35
+    near = np.minimum(to_upper[ids], to_lower[ids])
+    weight = np.clip((height * across - near) / (LIP_EDGE * half) + 0.5, 0.0, 1.0)
+    shade[ids] = 1.0 - weight[:, None] * (1.0 - LIP[None])
+    return shade
 
 
 def brow_shade(points: np.ndarray, eyes) -> np.ndarray:
