@@ -16,6 +16,11 @@ from emoface.render.mesh import BlendshapeMesh, normal_incidence, vertex_normals
 
 BACKGROUND = (0.20, 0.22, 0.26)
 FRAGMENT_SHADER = Path(__file__).with_name("face.frag")
+# ambient, then (yaw, pitch) degrees and intensity of a warm key and a cool fill light. "portrait" (previews): the
+# key high to one side, so the brow ridge, nose and cheeks cast shade and the brows' and cheeks' moves read.
+# "even" (frame="face": capture's basis and round trip): flatter, the light the shipped basis was measured under.
+LIGHTING = {"portrait": ((0.26, 0.25, 0.25), ((-32, 34), 3.5), ((45, 0), 1.2)),
+            "even": ((0.32, 0.31, 0.30), ((-28, 22), 3.2), ((40, -5), 1.3))}
 # PyOpenGL picks its platform at first import: OSMesa unless the user chose another (egl on a GPU machine).
 os.environ.setdefault("PYOPENGL_PLATFORM", "osmesa")
 
@@ -79,8 +84,9 @@ class _Geometry:
 
 class FaceRenderer:
     def __init__(self, mesh: BlendshapeMesh, size: int = 512, background=BACKGROUND, frame: str = "head"):
-        """frame: "head" shows the face from the chin to the crown (previews); "face" fills the picture with
-        what the shapes move (capture's basis and round trip, which want the landmarks as large as can be)."""
+        """frame: "head" shows the face from the chin to the crown (previews), lit as a portrait; "face" fills
+        the picture with what the shapes move, evenly lit (capture's basis and round trip, which want the
+        landmarks as large as can be, under the light the shipped basis was measured in)."""
         pyrender, program_cache = _pyrender()
         self.mesh, self.size = mesh, int(size)
         self._pr = pyrender
@@ -92,12 +98,13 @@ class FaceRenderer:
         visible = mesh.neutral[np.unique(self._geometry.tris)]
         lo, hi = visible.min(axis=0), visible.max(axis=0)
         self.pivot = np.array([(lo[0] + hi[0]) / 2, lo[1] + 0.3 * (hi[1] - lo[1]), (lo[2] + hi[2]) / 2])
-        self.scene = pyrender.Scene(bg_color=(*background, 1.0), ambient_light=(0.32, 0.31, 0.30))
+        ambient, (key, key_power), (fill, fill_power) = LIGHTING["even" if frame == "face" else "portrait"]
+        self.scene = pyrender.Scene(bg_color=(*background, 1.0), ambient_light=ambient)
         self._frame_camera(mesh, lo, hi, frame)
-        key = rotation(-28, 22)
-        fill = rotation(40, -5)
-        self.scene.add(pyrender.DirectionalLight(color=(1.0, 0.97, 0.92), intensity=3.2), pose=_pose(key))
-        self.scene.add(pyrender.DirectionalLight(color=(0.85, 0.9, 1.0), intensity=1.3), pose=_pose(fill))
+        self.scene.add(pyrender.DirectionalLight(color=(1.0, 0.97, 0.92), intensity=key_power),
+                       pose=_pose(rotation(*key)))
+        self.scene.add(pyrender.DirectionalLight(color=(0.85, 0.9, 1.0), intensity=fill_power),
+                       pose=_pose(rotation(*fill)))
         self._node = None
         self._offscreen = pyrender.OffscreenRenderer(self.size, self.size)
         self._offscreen._renderer._program_cache = program_cache()
