@@ -69,15 +69,19 @@ def paint(neutral: np.ndarray, parts, triangles: np.ndarray | None = None) -> np
     return colors
 
 
+def _skin_edges(triangles: np.ndarray, skin: np.ndarray) -> np.ndarray:
+    """[3F, 2] the edges of the triangles wholly on the skin, each once per triangle."""
+    tris = triangles[skin[triangles].all(axis=1)]
+    return np.concatenate([tris[:, [0, 1]], tris[:, [1, 2]], tris[:, [2, 0]]])
+
+
 def mouth_opening(neutral: np.ndarray, triangles: np.ndarray, skin: np.ndarray, mouth: np.ndarray) -> np.ndarray:
     """Vertex ids of the skin's edge loop around the mouth opening (the one nearest the front of the mouth
     interior), or none: a scanned face's skin ends at the inner lips, as at the eyes and the neck."""
     from scipy import sparse
     from scipy.sparse.csgraph import connected_components
 
-    tris = triangles[skin[triangles].all(axis=1)]
-    edges = np.sort(np.concatenate([tris[:, [0, 1]], tris[:, [1, 2]], tris[:, [2, 0]]]), axis=1)
-    unique, count = np.unique(edges, axis=0, return_counts=True)
+    unique, count = np.unique(np.sort(_skin_edges(triangles, skin), axis=1), axis=0, return_counts=True)
     rim = unique[count == 1]
     if not len(rim):
         return np.zeros(0, int)
@@ -112,8 +116,7 @@ def lip_shade(neutral: np.ndarray, triangles: np.ndarray, skin: np.ndarray, mout
     upper, lower = loop[y >= middle], loop[y < middle]
     if not len(upper) or not len(lower):
         return shade
-    tris = triangles[skin[triangles].all(axis=1)]
-    edges = np.concatenate([tris[:, [0, 1]], tris[:, [1, 2]], tris[:, [2, 0]]])
+    edges = _skin_edges(triangles, skin)
     length = np.linalg.norm(neutral[edges[:, 0]] - neutral[edges[:, 1]], axis=1)
     graph = sparse.coo_matrix((length, (edges[:, 0], edges[:, 1])), shape=(len(neutral),) * 2).tocsr()
     reach = (max(LIP_HEIGHT) + LIP_EDGE) * half
