@@ -130,10 +130,10 @@ def audio_seconds(paths) -> float:
 
 
 def parameters(checkpoint) -> float:
-    import torch
+    """Millions of the network's own parameters in a checkpoint file."""
+    from emoface.model.checkpoints import own_parameters, read_checkpoint
 
-    state = torch.load(checkpoint, map_location="cpu", weights_only=True)["state_dict"]
-    return sum(v.numel() for k, v in state.items() if not k.startswith(("mel_", "backbone."))) / 1e6
+    return own_parameters(read_checkpoint(checkpoint, "emoface.facenet/1", "emoface checkpoint")["state_dict"]) / 1e6
 
 
 def cheaper_text(cheaper, checkpoint, floor: dict, folder_s: float, long_s: float, runs) -> str:

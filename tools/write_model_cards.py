@@ -11,6 +11,8 @@ from pathlib import Path
 
 import torch
 
+from emoface.model.checkpoints import own_parameters
+
 ROOT = Path(__file__).resolve().parents[1]
 CKPT = ROOT / "checkpoints"
 
@@ -19,7 +21,7 @@ def default_card():
     path = CKPT / "emoface-default.pt"
     data = torch.load(path, map_location="cpu", weights_only=True)
     card, cfg = data["card"], data["config"]
-    params = sum(v.numel() for k, v in data["state_dict"].items() if not k.startswith(("mel_", "backbone.")))
+    params = own_parameters(data["state_dict"])
     metrics = card["validation"]["metrics"]
     return f"""# emoface-default.pt — the default network
 

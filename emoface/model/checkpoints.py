@@ -69,3 +69,8 @@ def load_checkpoint(path=None, speech_encoder=None):
         raise InputError(target, "checkpoint not found" if path else
                          "the default checkpoint is missing from this installation (train it: make train)")
     return _load(str(target), str(speech_encoder) if speech_encoder else None)
+
+
+def own_parameters(state_dict: dict) -> int:
+    """Parameters of the network itself: not the log-mel front end's buffers nor an optional speech backbone."""
+    return sum(v.numel() for k, v in state_dict.items() if not k.startswith(("mel_", "backbone.")))
