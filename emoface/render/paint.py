@@ -88,13 +88,11 @@ def mouth_opening(neutral: np.ndarray, triangles: np.ndarray, skin: np.ndarray, 
     graph = sparse.coo_matrix((np.ones(len(rim)), (rim[:, 0], rim[:, 1])), shape=(len(neutral),) * 2)
     _, label = connected_components(graph, directed=False)
     ids = np.unique(rim)
+    loop_of = label[ids]
     inside = neutral[mouth]
     front = inside[inside[:, 2] >= np.percentile(inside[:, 2], 90)].mean(axis=0)  # just behind the lips
-    loops = {}
-    for v in ids:
-        loops.setdefault(label[v], []).append(v)
-    nearest = min(loops.values(), key=lambda vs: np.linalg.norm(neutral[vs].mean(axis=0) - front))
-    return np.array(nearest)
+    nearest = min(np.unique(loop_of), key=lambda g: np.linalg.norm(neutral[ids[loop_of == g]].mean(axis=0) - front))
+    return ids[loop_of == nearest]
 
 
 def lip_shade(neutral: np.ndarray, triangles: np.ndarray, skin: np.ndarray, mouth: np.ndarray) -> np.ndarray:
