@@ -238,7 +238,7 @@ def cmd_eval(args) -> int:
 
     if not (args.shared / "data").is_dir():
         raise InputError(args.shared, "no data/ folder here (point --shared at the shared data)")
-    results = evaluate.run(args.shared, args.cache, args.checkpoint)
+    results = evaluate.run(args.shared, args.cache, args.checkpoint, channels=args.channels)
     text = evaluate.markdown(results, "emoface " + " ".join(args.argv))
     print(text)
     if args.output:
@@ -277,6 +277,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--cache", type=Path, default=Path("data_cache"), help="where converted capture is kept")
     e.add_argument("--checkpoint", help="network checkpoint (default: the shipped one)")
     e.add_argument("-o", "--output", type=Path, help="also write the markdown table here")
+    e.add_argument("--channels", action="store_true",
+                   help="also score every clip heard through other recording channels (phone line, bright, dull "
+                        "and thin microphones): five times the work")
     e.set_defaults(func=cmd_eval)
     t = sub.add_parser("train", help="adapt the network to an actor's captured takes (CPU, minutes)",
                        description="Fine-tune a checkpoint on captured takes (emoface capture outputs, Live Link Face "

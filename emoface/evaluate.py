@@ -4,6 +4,8 @@ References: silver labels (phonetic engine with the transcript) for held-out spe
 held-out FACEGOOD clip's captured mouth curves, and held-out GRID s1 clips captured from video by
 `emoface capture` (the mouth curves it measures well, CAPTURE_TRUSTED). Systems see no transcript.
 Everything at 100 frames/s, neutral emotion, no blinks/gaze/head/accents (they are not what is measured here).
+With `channels`, every clip is also heard through a few recording channels (a phone line, bright and dull
+microphones, a thin one): a user's lines come from any microphone, and the face must not depend on which.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from emoface.metrics import CLOSED_GAP, bilabial_closures, closed_elsewhere, pea
 from emoface.phonetic.recognize import align
 from emoface.prosody import analyse
 from emoface.rigs import canonical_names
+from emoface.train.augment import coloured
 from emoface.train.data import CAPTURE_TRUSTED, VALID_FACEGOOD, VALID_SPEAKERS, build_facegood, build_grid, \
     clip_from, grid_items, silver_labels, speech_en_items
 
@@ -69,6 +72,35 @@ def grid_references(shared: Path, cache: Path):
         yield "GRID s1 capture (held-out clips)", audio, replace(ref, labels=ref.capture, mask=mask), phones
 
 
+def _band(samples: np.ndarray, low: float, high: float | None = None) -> np.ndarray:
+    from scipy.signal import butter, sosfilt
+
+    sos = butter(6, [low, high], "band", fs=16000, output="sos") if high else \
+        butter(4, low, "high", fs=16000, output="sos")
+    return sosfilt(sos, samples)
+
+
+CHANNELS = {  # the held-out audio heard through other recording chains (fixed filters, the same every run)
+    "as recorded": None,
+    "phone line (300-3400 Hz)": lambda x: _band(x, 300.0, 3400.0),
+    "bright mic (+4 dB/octave)": lambda x: coloured(x, lambda octaves: 4.0 * octaves),
+    "dull mic (-4 dB/octave)": lambda x: coloured(x, lambda octaves: -4.0 * octaves),
+    "thin mic (high-pass 500 Hz)": lambda x: _band(x, 500.0),
+}
+
+
+def through(audio, channel: str):
+    """The clip as heard through a channel of CHANNELS, at its original loudness (RMS)."""
+    from emoface.audio import Audio
+
+    if CHANNELS[channel] is None:
+        return audio
+    x = audio.samples.astype(np.float64)
+    y = CHANNELS[channel](x)
+    y *= np.sqrt((np.mean(x ** 2) + 1e-12) / (np.mean(y ** 2) + 1e-12))
+    return Audio(np.clip(y, -1.0, 1.0).astype(np.float32), audio.source, audio.original_rate)
+
+
 def loudness_baseline(audio, n: int) -> np.ndarray:
     out = np.zeros((n, len(canonical_names())), np.float32)
     loud = analyse(audio.samples, n, FRAME_RATE).loudness
@@ -95,7 +127,8 @@ def score(pred: np.ndarray, ref, phones) -> dict:
     return out
 
 
-def run(shared: Path, cache: Path, checkpoint=None) -> dict:
+def run(shared: Path, cache: Path, checkpoint=None, channels: bool = False) -> dict:
+    """{group: {system: scores}}; with `channels`, also {"channels": {group: {channel: {system: scores}}}}."""
     systems = {
         "network (no transcript)": Animator(engine="neural", checkpoint=checkpoint, fps=FRAME_RATE, blinks=False,
                                             gaze=False, head=False, accents=False),
@@ -103,19 +136,30 @@ def run(shared: Path, cache: Path, checkpoint=None) -> dict:
                                                     head=False, accents=False),
     }
     results: dict = {}
+    heard: dict = {}
     for group, audio, ref, phones in references(shared, cache):
-        n = len(ref.labels)
-        preds = {name: a.animate_canonical(audio).values for name, a in systems.items()}
-        preds["loudness baseline (jaw = smoothed RMS)"] = loudness_baseline(audio, n)
-        for name, pred in preds.items():
-            s = score(pred, ref, phones)
-            bucket = results.setdefault(group, {}).setdefault(name, {"jaw_r": [], "mouth_r": [], "vel_err": [],
-                                                                     "closed": [], "shut_vowels": [], "clips": 0,
-                                                                     "per_curve": []})
-            for k, v in s.items():
-                bucket[k] += v if k in ("closed", "shut_vowels", "per_curve") else [v]
-            bucket["clips"] += 1
+        for channel in CHANNELS if channels else ("as recorded",):
+            scores = _predict_and_score(systems, through(audio, channel), ref, phones)
+            for name, s in scores.items():
+                if channel == "as recorded":
+                    bucket = results.setdefault(group, {}).setdefault(name, {
+                        "jaw_r": [], "mouth_r": [], "vel_err": [], "closed": [], "shut_vowels": [], "clips": 0,
+                        "per_curve": []})
+                    for k, v in s.items():
+                        bucket[k] += v if k in ("closed", "shut_vowels", "per_curve") else [v]
+                    bucket["clips"] += 1
+                one = heard.setdefault(group, {}).setdefault(channel, {}).setdefault(name, {"jaw_r": [], "mouth_r": []})
+                one["jaw_r"].append(s["jaw_r"])
+                one["mouth_r"].append(s["mouth_r"])
+    if channels:
+        results["channels"] = heard
     return results
+
+
+def _predict_and_score(systems: dict, audio, ref, phones) -> dict:
+    preds = {name: a.animate_canonical(audio).values for name, a in systems.items()}
+    preds["loudness baseline (jaw = smoothed RMS)"] = loudness_baseline(audio, len(ref.labels))
+    return {name: score(pred, ref, phones) for name, pred in preds.items()}
 
 
 def markdown(results: dict, command: str) -> str:
@@ -135,7 +179,8 @@ def markdown(results: dict, command: str) -> str:
              "- **Lips shut on vowels**: share of vowel frames (more than 60 ms from any p/b/m) with the lips "
              "closed: what closing too often costs.",
              ""]
-    for group, systems in results.items():
+    heard = results.get("channels")
+    for group, systems in ((g, s) for g, s in results.items() if g != "channels"):
         lines += [f"### {group}", "", "| system | clips | JawOpen r | mouth curves r (mean) | velocity error (/s) | "
                   "lip closure at p/b/m | lips shut on vowels |", "|---|---|---|---|---|---|---|"]
         for name, b in systems.items():
@@ -151,7 +196,25 @@ def markdown(results: dict, command: str) -> str:
                      else None for c in MOUTH]
             lines.append(f"| {name} | " + " | ".join("-" if v is None else f"{v:.2f}" for v in cells) + " |")
         lines.append("")
+    if heard:
+        lines += channel_markdown(heard)
     lines += ["How well `emoface capture` itself measures a face (rendered heads with known curves, GRID against its "
               "aligned transcripts): [CAPTURE.md](CAPTURE.md). Fine-tuning on one actor's captured takes, before "
               "and after: [FINETUNE.md](FINETUNE.md).", ""]
     return "\n".join(lines)
+
+
+def channel_markdown(heard: dict) -> list[str]:
+    """JawOpen r and mouth-curve r per held-out group, system and recording channel."""
+    channels = list(CHANNELS)
+    lines = ["### Through other recording channels", "",
+             "The same held-out clips filtered before any system hears them (level kept): "
+             + "; ".join(channels[1:]) + ". A line's face should not depend on the microphone it was recorded "
+             "with. JawOpen r / mouth curves r (mean), as above:", "",
+             "| set | system | " + " | ".join(channels) + " |", "|---|---|" + "---|" * len(channels)]
+    for group, by_channel in heard.items():
+        for k, system in enumerate(by_channel["as recorded"]):
+            cells = [f"{np.mean(by_channel[c][system]['jaw_r']):.3f} / {np.mean(by_channel[c][system]['mouth_r']):.3f}"
+                     for c in channels]
+            lines.append(f"| {group if k == 0 else ''} | {system} | " + " | ".join(cells) + " |")
+    return lines + [""]

@@ -62,7 +62,9 @@ FaceNet (`emoface/model/net.py`), {params / 1e6:.2f} M parameters, {path.stat().
   "An audio-visual corpus for speech perception and automatic speech recognition", JASA 120(5):2421-2424,
   speaker s1; licensed CC BY 4.0 (creativecommons.org/licenses/by/4.0).
 - RAVDESS (CC BY-NC-SA) was **not** used.
-- Augmentation: gain, noise (white/pink), synthetic reverberation, speed (labels time-warped), pitch shift.
+- Augmentation: gain, noise (white/pink), synthetic reverberation, the recording channel (a random spectral
+  tilt, broad peaks and dips, sometimes a phone-like band limit: emoface/train/augment.py `equalise`), speed
+  (labels time-warped), pitch shift.
 
 ## Held out
 Speakers {', '.join(card['validation']['speakers'])}; FACEGOOD clip {card['validation']['facegood']}{grid_held(card)}.
@@ -87,8 +89,10 @@ def previous(card) -> str:
     if not runs:
         return ""
     return (f"\nIt continued (`--init`) from the previous default checkpoint ({'; which continued from '.join(runs)}"
-            "). The oldest run had no GRID; the one after it added GRID s1; this one taught the emotion layer's "
-            "fear with the lower lids tensed and the jaw dropped (FACS AU7 and AU26, as in Ekman's fear). "
+            "). The oldest run had no GRID; the one after it added GRID s1; the next taught the emotion layer's "
+            "fear with the lower lids tensed and the jaw dropped (FACS AU7 and AU26, as in Ekman's fear); this one "
+            "learnt to hear a line through any microphone (the recording-channel augmentation: docs/EVALUATION.md, "
+            "\"Through other recording channels\"). "
             "`make train` trains the same network on all of the data above from scratch in one run.")
 
 

@@ -134,6 +134,8 @@ class Batcher:
             audio = augment.pitch(audio, rng.uniform(-3, 3))
         if rng.random() < 0.25:
             audio = augment.reverb(audio, rng)
+        if rng.random() < 0.5:
+            audio = augment.equalise(audio, rng)
         if rng.random() < 0.4:
             audio = augment.noise(audio, rng)
         return augment.gain(audio, rng)
