@@ -278,8 +278,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--checkpoint", help="network checkpoint (default: the shipped one)")
     e.add_argument("-o", "--output", type=Path, help="also write the markdown table here")
     e.add_argument("--channels", action="store_true",
-                   help="also score every clip heard through other recording channels (phone line, bright, dull "
-                        "and thin microphones): five times the work")
+                   help="also score every clip heard through other recording channels (phone line, bright, dull, "
+                        "thin and quiet microphones): six times the work")
     e.set_defaults(func=cmd_eval)
     t = sub.add_parser("train", help="adapt the network to an actor's captured takes (CPU, minutes)",
                        description="Fine-tune a checkpoint on captured takes (emoface capture outputs, Live Link Face "

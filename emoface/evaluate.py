@@ -4,8 +4,8 @@ References: silver labels (phonetic engine with the transcript) for held-out spe
 held-out FACEGOOD clip's captured mouth curves, and held-out GRID s1 clips captured from video by
 `emoface capture` (the mouth curves it measures well, CAPTURE_TRUSTED). Systems see no transcript.
 Everything at 100 frames/s, neutral emotion, no blinks/gaze/head/accents (they are not what is measured here).
-With `channels`, every clip is also heard through a few recording channels (a phone line, bright and dull
-microphones, a thin one): a user's lines come from any microphone, and the face must not depend on which.
+With `channels`, every clip is also heard through a few recording channels (a phone line, bright, dull and thin
+microphones, a quiet one): a user's lines come from any microphone, and the face must not depend on which.
 """
 
 from __future__ import annotations
@@ -73,11 +73,13 @@ def grid_references(shared: Path, cache: Path):
 
 
 def _band(samples: np.ndarray, low: float, high: float | None = None) -> np.ndarray:
+    """Band-pass (or high-pass without `high`), loudness (RMS) kept."""
     from scipy.signal import butter, sosfilt
 
     sos = butter(6, [low, high], "band", fs=16000, output="sos") if high else \
         butter(4, low, "high", fs=16000, output="sos")
-    return sosfilt(sos, samples)
+    y = sosfilt(sos, samples)
+    return y * np.sqrt((np.mean(samples ** 2) + 1e-12) / (np.mean(y ** 2) + 1e-12))
 
 
 CHANNELS = {  # the held-out audio heard through other recording chains (fixed filters, the same every run)
@@ -86,18 +88,17 @@ CHANNELS = {  # the held-out audio heard through other recording chains (fixed f
     "bright mic (+4 dB/octave)": lambda x: coloured(x, lambda octaves: 4.0 * octaves),
     "dull mic (-4 dB/octave)": lambda x: coloured(x, lambda octaves: -4.0 * octaves),
     "thin mic (high-pass 500 Hz)": lambda x: _band(x, 500.0),
+    "quiet (-24 dB)": lambda x: x * 10 ** (-24 / 20),  # a low-gain or distant microphone
 }
 
 
 def through(audio, channel: str):
-    """The clip as heard through a channel of CHANNELS, at its original loudness (RMS)."""
+    """The clip as heard through a channel of CHANNELS (the filters keep its loudness; `quiet` does not)."""
     from emoface.audio import Audio
 
     if CHANNELS[channel] is None:
         return audio
-    x = audio.samples.astype(np.float64)
-    y = CHANNELS[channel](x)
-    y *= np.sqrt((np.mean(x ** 2) + 1e-12) / (np.mean(y ** 2) + 1e-12))
+    y = CHANNELS[channel](audio.samples.astype(np.float64))
     return Audio(np.clip(y, -1.0, 1.0).astype(np.float32), audio.source, audio.original_rate)
 
 
@@ -208,7 +209,8 @@ def channel_markdown(heard: dict) -> list[str]:
     """JawOpen r and mouth-curve r per held-out group, system and recording channel."""
     channels = list(CHANNELS)
     lines = ["### Through other recording channels", "",
-             "The same held-out clips filtered before any system hears them (level kept): "
+             "The same held-out clips heard through other channels before any system hears them (the filters "
+             "keep the level): "
              + "; ".join(channels[1:]) + ". A line's face should not depend on the microphone it was recorded "
              "with. JawOpen r / mouth curves r (mean), as above:", "",
              "| set | system | " + " | ".join(channels) + " |", "|---|---|" + "---|" * len(channels)]

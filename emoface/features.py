@@ -18,6 +18,7 @@ N_FFT = 512
 N_MELS = 80
 FRAME_RATE = SAMPLE_RATE / HOP  # 100 feature frames per second
 BLOCK = 3000  # feature frames (30 s) per STFT block for long audio
+MEL_FLOOR = 1e-6  # added to mel power before the log (a network may carry its own: NetConfig.mel_floor)
 
 
 @lru_cache(maxsize=1)
@@ -58,7 +59,7 @@ def _window() -> torch.Tensor:
     return torch.hann_window(WIN)
 
 
-def log_mel(samples) -> torch.Tensor:
+def log_mel(samples, floor: float = MEL_FLOOR) -> torch.Tensor:
     """[n] or [batch, n] float audio -> [batch?, frames, 80] natural-log mel power, frames = n // 160 + 1.
 
     Long audio goes through the STFT BLOCK frames at a time: the same numbers, while the complex
@@ -67,19 +68,19 @@ def log_mel(samples) -> torch.Tensor:
     total = n_frames(x.shape[-1])
     if total <= BLOCK:
         spec = torch.stft(x, N_FFT, HOP, WIN, _window(), center=True, pad_mode="constant", return_complex=True)
-        out = _log_mel_power(spec)
+        out = _log_mel_power(spec, floor)
     else:
         out = torch.empty(x.shape[0], total, N_MELS)
         for k0 in range(0, total, BLOCK):
-            out[:, k0:k0 + BLOCK] = _frames(x, k0, min(total, k0 + BLOCK))
+            out[:, k0:k0 + BLOCK] = _frames(x, k0, min(total, k0 + BLOCK), floor)
     return out[0] if squeeze else out
 
 
-def log_mel_frames(samples, first: int, end: int) -> torch.Tensor:
+def log_mel_frames(samples, first: int, end: int, floor: float = MEL_FLOOR) -> torch.Tensor:
     """Frames first .. end-1 of log_mel(samples) for [n] audio ([end - first, 80]), from only the samples
     they span: frame k covers samples k*160 - 256 .. k*160 + 256, zero outside the signal (the centred
     STFT's padding). Lets a long line be analysed a block at a time."""
-    return _frames(_as_batch(samples), first, end)[0]
+    return _frames(_as_batch(samples), first, end, floor)[0]
 
 
 def _as_batch(samples) -> torch.Tensor:
@@ -87,16 +88,16 @@ def _as_batch(samples) -> torch.Tensor:
     return x[None] if x.dim() == 1 else x
 
 
-def _frames(x: torch.Tensor, first: int, end: int) -> torch.Tensor:
+def _frames(x: torch.Tensor, first: int, end: int, floor: float) -> torch.Tensor:
     lo, hi = first * HOP - N_FFT // 2, (end - 1) * HOP + N_FFT // 2
     a, b = max(lo, 0), min(hi, x.shape[-1])
     seg = torch.nn.functional.pad(x[:, a:b], (a - lo, hi - b))  # zeros where the span runs off either end
-    return _log_mel_power(torch.stft(seg, N_FFT, HOP, WIN, _window(), center=False, return_complex=True))
+    return _log_mel_power(torch.stft(seg, N_FFT, HOP, WIN, _window(), center=False, return_complex=True), floor)
 
 
-def _log_mel_power(spec: torch.Tensor) -> torch.Tensor:
+def _log_mel_power(spec: torch.Tensor, floor: float) -> torch.Tensor:
     mel = torch.matmul(_mel_basis(), spec.abs() ** 2)  # [b, mels, frames]
-    return torch.log(mel + 1e-6).transpose(1, 2)
+    return torch.log(mel + floor).transpose(1, 2)
 
 
 def n_frames(n_samples: int) -> int:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import torch
 
+from emoface.features import MEL_FLOOR
 from emoface.model.checkpoints import own_parameters
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,7 +30,8 @@ def default_card():
 
 ## Architecture
 FaceNet (`emoface/model/net.py`), {params / 1e6:.2f} M parameters, {path.stat().st_size / 1e6:.1f} MB.
-- Speech encoder: 80-band log-mel, 100 frames/s (25 ms windows, torch.stft) -> convolution stem (kernel
+- Speech encoder: 80-band log-mel, 100 frames/s (25 ms windows, torch.stft; log of mel power +
+  {cfg.get('mel_floor', MEL_FLOOR):g}) -> convolution stem (kernel
   {cfg['stem_kernel']}) + {len(cfg['blocks'])} residual dilated convolution blocks ({cfg['channels']} channels; dilation,
   look-ahead per block: {cfg['blocks']}). Look-ahead {10 * (cfg['stem_lookahead'] + sum(b[1] for b in cfg['blocks']))} ms
   (+12.5 ms half STFT window); the same weights stream (`emoface/model/stream.py`).

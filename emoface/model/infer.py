@@ -59,13 +59,13 @@ def predict_100hz(model, samples: np.ndarray, emotion: EmotionTrack, block_rows:
     weights = torch.from_numpy(emotion.weights(n, FRAME_RATE))
     if model.backbone is not None:
         audio = torch.from_numpy(np.asarray(samples, np.float32))[None]
-        return model(log_mel(samples)[None], weights[None], audio)[0].numpy()
+        return model(log_mel(samples, model.config.mel_floor)[None], weights[None], audio)[0].numpy()
     past, ahead = model.config.receptive_past, model.config.lookahead
     out = np.empty((n, len(model.config.out_names)), np.float32)
     for a in range(0, n, block_rows):
         b = min(n, a + block_rows)
         lo, hi = max(0, a - past), min(n, b + ahead)
-        mel = log_mel_frames(samples, lo, hi)
+        mel = log_mel_frames(samples, lo, hi, model.config.mel_floor)
         out[a:b] = model(mel[None], weights[None, lo:hi])[0, a - lo: b - lo].numpy()
     return out
 

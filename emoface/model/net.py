@@ -20,6 +20,8 @@ from dataclasses import asdict, dataclass, field, replace
 import torch
 from torch import nn
 
+from emoface.features import MEL_FLOOR
+
 N_EMOTIONS = 7
 SEALED = "LipsSealed"  # an extra output, not a rig curve: probability that the lips are pressed together
 
@@ -37,6 +39,7 @@ class NetConfig:
     speech_encoder: str = ""  # local Hugging Face model directory; "" = log-mel
     n_phones: int = 0  # > 0: a training-only head that names the phone, so the encoder learns to tell them apart
     row_half: int = 3  # inference smooths the 100 Hz rows with a triangle this many rows each side (live waits for it)
+    mel_floor: float = MEL_FLOOR  # added to mel power before the log (checkpoints without one used MEL_FLOOR)
 
     @property
     def lookahead(self) -> int:
@@ -171,6 +174,8 @@ def load(path, speech_encoder: str | None = None) -> FaceNet:
                  len(config.out_names), config.n_phones)
         if not all(isinstance(v, int) and 0 <= v <= 4096 for v in sizes):  # a crafted config must not eat memory
             raise ValueError(f"network sizes {sizes} are out of range")
+        if not (isinstance(config.mel_floor, float) and 0.0 < config.mel_floor < 1.0):
+            raise ValueError(f"mel floor {config.mel_floor!r} is out of range")
         model = FaceNet(config)
         missing, unexpected = model.load_state_dict(data["state_dict"], strict=False)
         if unexpected or [k for k in missing if not k.startswith("backbone.")]:

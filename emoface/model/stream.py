@@ -142,7 +142,7 @@ class StreamingNet:
         frames = np.lib.stride_tricks.sliding_window_view(seg, N_FFT)[::HOP] * self.w.window
         spec = np.fft.rfft(frames, axis=1)
         power = (spec.real ** 2 + spec.imag ** 2).astype(np.float32)
-        mel = np.log(power @ self.w.mel_basis_t + np.float32(1e-6))
+        mel = np.log(power @ self.w.mel_basis_t + np.float32(self.model.config.mel_floor))
         self.n_mel += len(mel)
         need = self.n_mel * HOP - _PAD - self.audio_start  # the next frame's first sample
         if need > 0:

@@ -13,7 +13,7 @@ import torch
 from emoface.animation import Animation
 from emoface.emotion import layer as emotion_layer
 from emoface.emotion.spec import EMOTIONS, EmotionTrack
-from emoface.features import FRAME_RATE, HOP, log_mel
+from emoface.features import FRAME_RATE, HOP, MEL_FLOOR, log_mel
 from emoface.model.net import SEALED, FaceNet, NetConfig
 from emoface.phonetic.visemes import PHONES
 from emoface.prosody import Prosody
@@ -73,8 +73,8 @@ def emotion_targets(clip: Clip, weights: np.ndarray, lo: int = 0, hi: int | None
 
 
 class Batcher:
-    def __init__(self, clips: list[Clip], cfg: TrainConfig, rng: np.random.Generator):
-        self.cfg, self.rng = cfg, rng
+    def __init__(self, clips: list[Clip], cfg: TrainConfig, rng: np.random.Generator, mel_floor: float = MEL_FLOOR):
+        self.cfg, self.rng, self.mel_floor = cfg, rng, mel_floor
         pools = {"facegood": [c for c in clips if c.source == "facegood"],
                  "grid": [c for c in clips if c.source == "grid"],
                  "speech": [c for c in clips if c.source not in ("facegood", "grid")]}
@@ -142,24 +142,24 @@ class Batcher:
 
     def batch(self):
         items = [self.sample() for _ in range(self.cfg.batch)]
-        return collate(items)
+        return collate(items, self.mel_floor)
 
 
 class _Stream(torch.utils.data.IterableDataset):
     """Endless batches made in a worker process, so augmentation overlaps with the optimiser step."""
 
-    def __init__(self, clips, cfg):
-        self.clips, self.cfg = clips, cfg
+    def __init__(self, clips, cfg, mel_floor: float):
+        self.clips, self.cfg, self.mel_floor = clips, cfg, mel_floor
 
     def __iter__(self):
         info = torch.utils.data.get_worker_info()
         seed = self.cfg.seed * 1000 + (info.id + 1 if info else 0)
-        batcher = Batcher(self.clips, self.cfg, np.random.default_rng(seed))
+        batcher = Batcher(self.clips, self.cfg, np.random.default_rng(seed), self.mel_floor)
         while True:
             yield batcher.batch()
 
 
-def collate(items):
+def collate(items, mel_floor: float = MEL_FLOOR):
     """Pad to the longest item; a frame mask marks real frames."""
     t = max(len(lab) for _, lab, _, _, _ in items)
     b, c = len(items), items[0][1].shape[1]
@@ -177,7 +177,7 @@ def collate(items):
         mask[i, :k] = m[None, :]
         phones[i, :k] = ph[:k]
     audio = torch.from_numpy(audio)
-    mel = log_mel(audio)[:, :t]
+    mel = log_mel(audio, mel_floor)[:, :t]
     return mel, torch.from_numpy(labels), torch.from_numpy(weights), torch.from_numpy(mask), audio, \
         torch.from_numpy(phones)
 
@@ -195,8 +195,8 @@ def masked_loss(pred, target, mask, velocity_weight, squared_weight=0.0):
     return loss + velocity_weight * verr.sum() / vmask.sum().clamp(min=1)
 
 
-def mel_stats(clips: list[Clip], limit: int = 200):
-    mels = [log_mel(c.audio) for c in clips[:: max(1, len(clips) // limit)]]
+def mel_stats(clips: list[Clip], limit: int = 200, mel_floor: float = MEL_FLOOR):
+    mels = [log_mel(c.audio, mel_floor) for c in clips[:: max(1, len(clips) // limit)]]
     allm = torch.cat(mels)
     return allm.mean(0), allm.std(0).clamp(min=1e-3)
 
@@ -210,12 +210,15 @@ def train(clips: list[Clip], cfg: TrainConfig, net_cfg: NetConfig | None = None,
     if cfg.phone_weight > 0:
         net_cfg.n_phones = len(PHONES)
     model = FaceNet(net_cfg)
-    mean, std = mel_stats(clips)
+    mean, std = mel_stats(clips, mel_floor=net_cfg.mel_floor)
     model.mel_mean.copy_(mean)
     model.mel_std.copy_(std)
     if init is not None:  # continue from a checkpoint; outputs it lacks start from zero
         state = {k: v for k, v in init.state_dict().items() if not k.startswith("head.")}
         model.load_state_dict(state, strict=False)
+        if init.config.mel_floor != net_cfg.mel_floor:  # other features: normalise them by their own statistics
+            model.mel_mean.copy_(mean)
+            model.mel_std.copy_(std)
         with torch.no_grad():
             for j, name in enumerate(net_cfg.out_names):
                 if name in init.config.out_names:
@@ -226,7 +229,7 @@ def train(clips: list[Clip], cfg: TrainConfig, net_cfg: NetConfig | None = None,
     opt = torch.optim.AdamW(trainable, lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / 200) * 0.5 * (1 + math.cos(math.pi * min(s, cfg.steps) / cfg.steps)))
-    loader = iter(torch.utils.data.DataLoader(_Stream(clips, cfg), batch_size=None, num_workers=cfg.workers))
+    loader = iter(torch.utils.data.DataLoader(_Stream(clips, cfg, net_cfg.mel_floor), batch_size=None, num_workers=cfg.workers))
     history, running, t0 = [], [], time.time()
     for step in range(cfg.steps):
         model.train()
@@ -274,7 +277,7 @@ def validate(model: FaceNet, clips: list[Clip]) -> dict:
             n = len(c.labels)
             w = np.zeros((1, n, len(EMOTIONS)), np.float32)
             w[..., EMOTIONS.index("neutral")] = 1
-            mel = log_mel(c.audio)[None, :n]
+            mel = log_mel(c.audio, model.config.mel_floor)[None, :n]
             pred = model(mel, torch.from_numpy(w[:, : mel.shape[1]]), torch.from_numpy(c.audio)[None])[0].numpy()
             pred = pred[:, : len(cols)]
             target = c.labels[: len(pred), cols]
