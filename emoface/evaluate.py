@@ -17,13 +17,13 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
 from emoface.animator import Animator
-from emoface.audio import load_audio
+from emoface.audio import Audio, load_audio
 from emoface.features import FRAME_RATE
 from emoface.metrics import CLOSED_GAP, bilabial_closures, closed_elsewhere, pearson
 from emoface.phonetic.recognize import align
 from emoface.prosody import analyse
 from emoface.rigs import canonical_names
-from emoface.train.augment import coloured
+from emoface.train.augment import coloured, keep_loudness
 from emoface.train.data import CAPTURE_TRUSTED, VALID_FACEGOOD, VALID_SPEAKERS, build_facegood, build_grid, \
     clip_from, grid_items, silver_labels, speech_en_items
 
@@ -54,8 +54,6 @@ def grid_references(shared: Path, cache: Path):
     """Held-out GRID s1 clips: the captured curves as reference, the transcript's alignment for closures."""
     from dataclasses import replace
 
-    from emoface.audio import Audio
-
     if not (shared / "data" / "grid-s1").is_dir():
         return
     build_grid(shared, cache, held_out_only=True)
@@ -78,8 +76,7 @@ def _band(samples: np.ndarray, low: float, high: float | None = None) -> np.ndar
 
     sos = butter(6, [low, high], "band", fs=16000, output="sos") if high else \
         butter(4, low, "high", fs=16000, output="sos")
-    y = sosfilt(sos, samples)
-    return y * np.sqrt((np.mean(samples ** 2) + 1e-12) / (np.mean(y ** 2) + 1e-12))
+    return keep_loudness(sosfilt(sos, samples), samples)
 
 
 CHANNELS = {  # the held-out audio heard through other recording chains (fixed filters, the same every run)
@@ -94,8 +91,6 @@ CHANNELS = {  # the held-out audio heard through other recording chains (fixed f
 
 def through(audio, channel: str):
     """The clip as heard through a channel of CHANNELS (the filters keep its loudness; `quiet` does not)."""
-    from emoface.audio import Audio
-
     if CHANNELS[channel] is None:
         return audio
     y = CHANNELS[channel](audio.samples.astype(np.float64))

@@ -26,6 +26,11 @@ def noise(x, rng, snr_db=(8.0, 35.0)):
     return x + n * np.sqrt(p_sig / p_noise / 10 ** (rng.uniform(*snr_db) / 10))
 
 
+def keep_loudness(y, like):
+    """`y` scaled to the loudness (RMS) of `like`: a filter or room changes the colour, not the level."""
+    return y * np.sqrt((np.mean(like ** 2) + 1e-9) / (np.mean(y ** 2) + 1e-9))
+
+
 def reverb(x, rng, rt60=(0.15, 0.8)):
     """Convolve with a synthetic room response: exponentially decaying noise after a direct path."""
     t60 = rng.uniform(*rt60)
@@ -34,8 +39,7 @@ def reverb(x, rng, rt60=(0.15, 0.8)):
     ir = rng.standard_normal(n) * np.exp(-6.9 * t / t60)
     ir[0] = 1.0 / max(rng.uniform(0.3, 1.0), 1e-3)
     ir /= np.sqrt(np.sum(ir ** 2))
-    y = fftconvolve(x, ir)[: len(x)]
-    return (y * np.sqrt((np.mean(x ** 2) + 1e-9) / (np.mean(y ** 2) + 1e-9))).astype(np.float32)
+    return keep_loudness(fftconvolve(x, ir)[: len(x)], x).astype(np.float32)
 
 
 def coloured(x, gain_db):
@@ -43,8 +47,8 @@ def coloured(x, gain_db):
     n = len(x)
     size = 1 << int(np.ceil(np.log2(n + 2048)))  # zero-padded: the filter's tail must not wrap around
     octaves = np.log2(np.maximum(np.fft.rfftfreq(size, 1.0 / SR), 50.0) / 1000.0)
-    y = np.fft.irfft(np.fft.rfft(x, size) * 10 ** (gain_db(octaves) / 20), size)[:n]
-    return (y * np.sqrt((np.mean(x ** 2) + 1e-9) / (np.mean(y ** 2) + 1e-9))).astype(np.float32)
+    return keep_loudness(np.fft.irfft(np.fft.rfft(x, size) * 10 ** (gain_db(octaves) / 20), size)[:n], x) \
+        .astype(np.float32)
 
 
 def equalise(x, rng, tilt_db=(-6.0, 6.0), bumps=3, bump_db=8.0):

@@ -229,7 +229,8 @@ def train(clips: list[Clip], cfg: TrainConfig, net_cfg: NetConfig | None = None,
     opt = torch.optim.AdamW(trainable, lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / 200) * 0.5 * (1 + math.cos(math.pi * min(s, cfg.steps) / cfg.steps)))
-    loader = iter(torch.utils.data.DataLoader(_Stream(clips, cfg, net_cfg.mel_floor), batch_size=None, num_workers=cfg.workers))
+    loader = iter(torch.utils.data.DataLoader(_Stream(clips, cfg, net_cfg.mel_floor), batch_size=None,
+                                              num_workers=cfg.workers))
     history, running, t0 = [], [], time.time()
     for step in range(cfg.steps):
         model.train()
