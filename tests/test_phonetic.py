@@ -92,3 +92,24 @@ def test_words_missing_from_the_dictionary_align_every_time(tmp_path):
         anim = bake(path, text)
         assert anim.metadata["phoneme_source"] == "aligned"
         assert any(p[0] == "M" for p in anim.metadata["phonemes"])
+
+
+def test_a_line_s_phones_do_not_depend_on_the_lines_heard_before_it(speech_line, tmp_path):
+    """A batch bakes lines in any order and splits them between workers: each line's phones (recognised or
+    aligned) must be the same whatever the decoder heard before."""
+    from emoface.phonetic.recognize import align, recognise
+
+    text = "We found the treasure before sunset, and nobody saw us leave."
+    rng = np.random.default_rng(0)
+    speech = load_audio(speech_line).samples
+    line = (speech + 0.01 * rng.standard_normal(len(speech))).astype(np.float32)  # a room's hiss, as on a mic
+    other = load_audio(speak("Whispering softly, she wandered far away", tmp_path / "o.wav", voice="en-gb",
+                             rate=110)).samples * 0.05  # another voice, much quieter: another cepstral mean
+
+    def heard():
+        return [(p.name, p.start, p.end) for p in recognise(line)], [(p.name, p.start, p.end)
+                                                                    for p in align(line, text)]
+
+    first = heard()
+    recognise(other), align(other, "Whispering softly, she wandered far away")
+    assert heard() == first

@@ -120,6 +120,10 @@ def _clean(name: str) -> str:
 
 
 def _decode(decoder, pcm: bytes) -> None:
+    """One utterance, from the decoder's initial feature state: a decoder carries its cepstral mean over from
+    the last line it heard, so without the reset a line's phones depended on which lines came before it (in a
+    batch, on the order and on how lines were split between workers)."""
+    decoder.reinit_feat()
     decoder.start_utt()
     decoder.process_raw(pcm, full_utt=True)
     decoder.end_utt()
