@@ -64,8 +64,9 @@ FaceNet (`emoface/model/net.py`), {params / 1e6:.2f} M parameters, {path.stat().
   "An audio-visual corpus for speech perception and automatic speech recognition", JASA 120(5):2421-2424,
   speaker s1; licensed CC BY 4.0 (creativecommons.org/licenses/by/4.0).
 - RAVDESS (CC BY-NC-SA) was **not** used.
-- Augmentation: gain, noise (white/pink), synthetic reverberation, the recording channel (a random spectral
-  tilt, broad peaks and dips, sometimes a phone-like band limit: emoface/train/augment.py `equalise`), speed
+- Augmentation: gain (-30 to +6 dB), noise (white/pink), synthetic reverberation, the recording channel (a
+  random spectral tilt, broad peaks and dips, sometimes a phone-like band limit, up to a codec's brick wall:
+  emoface/train/augment.py `equalise`), speed
   (labels time-warped), pitch shift.
 
 ## Held out
@@ -92,9 +93,11 @@ def previous(card) -> str:
         return ""
     return (f"\nIt continued (`--init`) from the previous default checkpoint ({'; which continued from '.join(runs)}"
             "). The oldest run had no GRID; the one after it added GRID s1; the next taught the emotion layer's "
-            "fear with the lower lids tensed and the jaw dropped (FACS AU7 and AU26, as in Ekman's fear); this one "
+            "fear with the lower lids tensed and the jaw dropped (FACS AU7 and AU26, as in Ekman's fear); the next "
             "learnt to hear a line through any microphone (the recording-channel augmentation: docs/EVALUATION.md, "
-            "\"Through other recording channels\"). "
+            "\"Through other recording channels\"); the last two moved the log-mel floor from 1e-6 to 1e-9, so "
+            "a quiet microphone's upper bands are heard, with gains down to -30 dB and band limits as steep as a "
+            "codec's in training (the second, at half the learning rate, brought the phone line back). "
             "`make train` trains the same network on all of the data above from scratch in one run.")
 
 

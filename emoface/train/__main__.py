@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 from emoface import __version__
-from emoface.features import MEL_FLOOR
+from emoface.features import TRAIN_MEL_FLOOR
 from emoface.model.net import NetConfig, save
 from emoface.train.data import GRID_HELD_OUT_EVERY, VALID_FACEGOOD, VALID_SPEAKERS, build_cache, load_cache
 from emoface.train.loop import TrainConfig, train, validate
@@ -41,7 +41,7 @@ def main(argv=None) -> int:
     ap.add_argument("--workers", type=int, default=2, help="processes for labelling")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--init", type=Path, help="start from this checkpoint (fine-tuning) instead of from scratch")
-    ap.add_argument("--mel-floor", type=float, help=f"added to mel power before the log (default {MEL_FLOOR:g}, "
+    ap.add_argument("--mel-floor", type=float, help=f"added to mel power before the log (default {TRAIN_MEL_FLOOR:g}, "
                                                     "or the --init checkpoint's); lower keeps a quiet line's "
                                                     "upper bands")
     ap.add_argument("--lr", type=float, default=TrainConfig.lr)
@@ -67,7 +67,7 @@ def main(argv=None) -> int:
     cfg = TrainConfig(steps=args.steps, minutes=args.minutes, batch=args.batch, seed=args.seed, lr=args.lr,
                       squared_weight=args.squared_weight, phone_weight=args.phone_weight)
     net_cfg = NetConfig(channels=args.channels, speech_encoder=str(args.speech_encoder or ""),
-                        mel_floor=MEL_FLOOR if args.mel_floor is None else args.mel_floor)
+                        mel_floor=TRAIN_MEL_FLOOR if args.mel_floor is None else args.mel_floor)
     args.out.parent.mkdir(parents=True, exist_ok=True)
 
     previous: dict = {}

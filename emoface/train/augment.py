@@ -12,7 +12,8 @@ from scipy.signal import fftconvolve
 SR = 16000
 
 
-def gain(x, rng, db=(-18.0, 6.0)):
+def gain(x, rng, db=(-30.0, 6.0)):
+    """A louder or much quieter microphone: real lines sit anywhere from -10 to -48 dBFS."""
     return x * 10 ** (rng.uniform(*db) / 20)
 
 
@@ -60,7 +61,8 @@ def equalise(x, rng, tilt_db=(-6.0, 6.0), bumps=3, bump_db=8.0):
     peaks = [(rng.uniform(-3.0, 2.8), rng.uniform(0.3, 1.5), rng.uniform(-bump_db, bump_db))  # 125 Hz .. 7 kHz
              for _ in range(rng.integers(0, bumps + 1))]
     high_pass = (rng.uniform(12.0, 24.0), np.log2(rng.uniform(60.0, 500.0) / 1000.0)) if rng.random() < 0.3 else None
-    low_pass = (rng.uniform(12.0, 24.0), np.log2(rng.uniform(3000.0, 7000.0) / 1000.0)) if rng.random() < 0.3 else None
+    low_pass = (rng.choice([rng.uniform(12.0, 48.0), 400.0]),  # a filter's skirt, or a codec's brick wall
+                np.log2(rng.uniform(3000.0, 7000.0) / 1000.0)) if rng.random() < 0.3 else None
 
     def gain_db(octaves):
         g = tilt * octaves
@@ -70,7 +72,7 @@ def equalise(x, rng, tilt_db=(-6.0, 6.0), bumps=3, bump_db=8.0):
             g += high_pass[0] * np.minimum(0.0, octaves - high_pass[1])
         if low_pass:
             g -= low_pass[0] * np.maximum(0.0, octaves - low_pass[1])
-        return np.clip(g - np.median(g), -40.0, 20.0)
+        return np.clip(g - np.median(g), -120.0, 20.0)  # a stop band is deep: a low mel floor sees it
 
     return coloured(x, gain_db)
 
