@@ -23,7 +23,7 @@ from emoface.metrics import CLOSED_GAP, bilabial_closures, closed_elsewhere, pea
 from emoface.phonetic.recognize import align
 from emoface.prosody import analyse
 from emoface.rigs import canonical_names
-from emoface.train.augment import coloured, keep_loudness
+from emoface.train.augment import coloured, keep_loudness, pinkish, reverb
 from emoface.train.data import CAPTURE_TRUSTED, VALID_FACEGOOD, VALID_SPEAKERS, build_facegood, build_grid, \
     clip_from, grid_items, silver_labels, speech_en_items
 
@@ -86,7 +86,24 @@ CHANNELS = {  # the held-out audio heard through other recording chains (fixed f
     "dull mic (-4 dB/octave)": lambda x: coloured(x, lambda octaves: -4.0 * octaves),
     "thin mic (high-pass 500 Hz)": lambda x: _band(x, 500.0),
     "quiet (-24 dB)": lambda x: x * 10 ** (-24 / 20),  # a low-gain or distant microphone
+    "noisy room (pink noise, 15 dB below)": lambda x: _behind(x, pinkish(np.random.default_rng(0).standard_normal(
+        len(x))), 15.0),
+    "talkers behind (15 dB below)": lambda x: _behind(x, _talkers(x), 15.0),
+    "echoing room (RT60 0.6 s)": lambda x: reverb(x, np.random.default_rng(0), rt60=(0.6, 0.6)),
 }
+
+
+def _behind(x: np.ndarray, sound: np.ndarray, db: float) -> np.ndarray:
+    """`sound` mixed in `db` below the line's level."""
+    return x + sound * np.sqrt((np.mean(x ** 2) + 1e-12) / (np.mean(sound ** 2) + 1e-12) / 10 ** (db / 10))
+
+
+def _talkers(x: np.ndarray) -> np.ndarray:
+    """Three talkers' worth of speech that is not the line's: the line itself reversed in time, at three offsets
+    (time-reversed speech keeps a voice's spectrum and rhythm without its words, the classic speech-like masker
+    of hearing research), so every clip gets its own background and the same one every run."""
+    back = x[::-1]
+    return sum(np.roll(back, k * len(x) // 3) for k in range(3))
 
 
 def through(audio, channel: str):
@@ -204,10 +221,11 @@ def channel_markdown(heard: dict) -> list[str]:
     """JawOpen r and mouth-curve r per held-out group, system and recording channel."""
     channels = list(CHANNELS)
     lines = ["### Through other recording channels", "",
-             "The same held-out clips heard through other channels before any system hears them (the filters "
-             "keep the level): "
-             + "; ".join(channels[1:]) + ". A line's face should not depend on the microphone it was recorded "
-             "with. JawOpen r / mouth curves r (mean), as above:", "",
+             "The same held-out clips heard through other microphones and rooms before any system hears them "
+             "(filters and the room keep the level; noise and talkers are mixed in below it, the talkers being "
+             "the line itself reversed in time at three offsets: a voice's spectrum and rhythm without words): "
+             + "; ".join(channels[1:]) + ". A line's face should not depend on the microphone or the room it was "
+             "recorded in. JawOpen r / mouth curves r (mean), as above:", "",
              "| set | system | " + " | ".join(channels) + " |", "|---|---|" + "---|" * len(channels)]
     for group, by_channel in heard.items():
         for k, system in enumerate(by_channel["as recorded"]):

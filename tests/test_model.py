@@ -138,6 +138,21 @@ def test_a_phone_line_moves_the_mouth_as_the_studio_recording_does(bob):
     assert pearson(studio["MouthClose"], phone["MouthClose"]) > 0.8
 
 
+def test_eval_hears_each_channel_the_same_every_run(bob):
+    """docs/EVALUATION.md's channel table must be reproducible: every channel is a fixed function of the clip,
+    keeps its length, and noise or talkers sit 15 dB below the line as their names say."""
+    from emoface.evaluate import CHANNELS, through
+
+    audio = load_audio(bob)
+    x = audio.samples.astype(np.float64)
+    for channel in CHANNELS:
+        heard = through(audio, channel).samples
+        assert len(heard) == len(x) and np.array_equal(heard, through(audio, channel).samples)
+        if "15 dB below" in channel:
+            added = heard - x
+            assert abs(10 * np.log10(np.mean(x ** 2) / np.mean(added ** 2)) - 15.0) < 0.5
+
+
 def test_neural_engine_with_transcript_closes_the_lips(bob):
     from emoface.metrics import CLOSED_GAP, bilabial_closures
 
@@ -192,6 +207,19 @@ def test_real_capture_is_drawn_at_its_share_whatever_its_hours():
              for _ in range(4000)]
     assert abs(drawn.count("grid") / 4000 - 0.25) < 0.03
     assert abs(drawn.count("facegood") / 4000 - 0.2) < 0.03
+
+
+def test_background_talkers_are_mixed_in_below_the_line(bob, speech_line):
+    """`--background-voices` teaches the network to follow the voice in front: the talkers behind must stay
+    6-25 dB below the line, whatever their own level or length."""
+    from emoface.train import augment
+
+    line, other = load_audio(bob).samples, load_audio(speech_line).samples
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        mixed = augment.background_voices(line, [other * 5, other[:4000] * 0.01], rng)
+        below = 10 * np.log10(np.mean(line ** 2) / np.mean((mixed - line) ** 2))
+        assert len(mixed) == len(line) and 6.0 - 1e-3 <= below <= 25.0 + 1e-3
 
 
 def test_captured_labels_are_sealed_at_the_aligned_bilabials():

@@ -45,6 +45,8 @@ def main(argv=None) -> int:
                                                     "or the --init checkpoint's); lower keeps a quiet line's "
                                                     "upper bands")
     ap.add_argument("--lr", type=float, default=TrainConfig.lr)
+    ap.add_argument("--background-voices", type=float, default=TrainConfig.background_voices, metavar="SHARE",
+                    help="share of training crops with other talkers mixed in 6-25 dB below (0: none)")
     ap.add_argument("--squared-weight", type=float, default=TrainConfig.squared_weight,
                     help="weight of squared error beside L1 on the curves")
     ap.add_argument("--phone-weight", type=float, default=TrainConfig.phone_weight,
@@ -65,7 +67,8 @@ def main(argv=None) -> int:
     hours = sum(len(c.labels) for c in train_clips) / 100 / 3600
     logging.info("train: %d clips (%.2f h), validation: %d clips", len(train_clips), hours, len(valid_clips))
     cfg = TrainConfig(steps=args.steps, minutes=args.minutes, batch=args.batch, seed=args.seed, lr=args.lr,
-                      squared_weight=args.squared_weight, phone_weight=args.phone_weight)
+                      squared_weight=args.squared_weight, phone_weight=args.phone_weight,
+                      background_voices=args.background_voices)
     net_cfg = NetConfig(channels=args.channels, speech_encoder=str(args.speech_encoder or ""),
                         mel_floor=TRAIN_MEL_FLOOR if args.mel_floor is None else args.mel_floor)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -17,14 +17,32 @@ def gain(x, rng, db=(-30.0, 6.0)):
     return x * 10 ** (rng.uniform(*db) / 20)
 
 
+def pinkish(n):
+    """White noise integrated a little: more low than high, like a room's hum and hiss."""
+    n = np.cumsum(n) * 0.02 + n * 0.5
+    return n - np.convolve(n, np.ones(400) / 400, mode="same")
+
+
 def noise(x, rng, snr_db=(8.0, 35.0)):
     n = rng.standard_normal(len(x)).astype(np.float32)
-    if rng.random() < 0.5:  # pinkish: integrate white noise a little
-        n = np.cumsum(n) * 0.02 + n * 0.5
-        n -= np.convolve(n, np.ones(400) / 400, mode="same")
+    if rng.random() < 0.5:
+        n = pinkish(n)
     p_sig = np.mean(x ** 2) + 1e-9
     p_noise = np.mean(n ** 2) + 1e-9
     return x + n * np.sqrt(p_sig / p_noise / 10 ** (rng.uniform(*snr_db) / 10))
+
+
+def background_voices(x, others, rng, snr_db=(6.0, 25.0)):
+    """Other talkers behind the line (a room, a crowd, a television), `snr_db` below it: the face must follow
+    the voice in front. Three other held-out lines 15 dB down cut the default network's jaw r on 38 held-out
+    clips from 0.82 to 0.58 (it mouthed the background's words); 2500 steps with these on a quarter of the crops
+    brought it to 0.72, for 0.003 of jaw r on clean lines (python -m emoface.train --background-voices)."""
+    behind = np.zeros(len(x))
+    for other in others:
+        start = int(rng.integers(0, max(1, len(other) - len(x))))
+        behind += np.resize(other[start:start + len(x)], len(x)) if len(other) else 0.0
+    level = np.sqrt((np.mean(x ** 2) + 1e-9) / (np.mean(behind ** 2) + 1e-12) / 10 ** (rng.uniform(*snr_db) / 10))
+    return (x + behind * level).astype(np.float32)
 
 
 def keep_loudness(y, like):

@@ -39,6 +39,7 @@ class TrainConfig:
     squared_weight: float = 10.0  # weight of squared error beside L1 on the curves
     phone_weight: float = 0.03  # weight of the auxiliary phone cross-entropy (0: no phone head)
     augment: bool = True
+    background_voices: float = 0.0  # share of crops with other talkers mixed in behind (augment.background_voices)
     seed: int = 0
     log_every: int = 50
     workers: int = 1  # batch-making processes (0: in the training process)
@@ -138,7 +139,13 @@ class Batcher:
             audio = augment.equalise(audio, rng)
         if rng.random() < 0.4:
             audio = augment.noise(audio, rng)
+        if self.cfg.background_voices and rng.random() < self.cfg.background_voices:  # 0: the stream as before
+            audio = augment.background_voices(audio, [self._any_audio() for _ in range(rng.integers(1, 4))], rng)
         return augment.gain(audio, rng)
+
+    def _any_audio(self):
+        pool, w = self.pools[self.rng.choice(len(self.pools), p=self.shares)]
+        return pool[self.rng.choice(len(pool), p=w)].audio
 
     def batch(self):
         items = [self.sample() for _ in range(self.cfg.batch)]
