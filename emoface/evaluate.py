@@ -23,7 +23,7 @@ from emoface.metrics import CLOSED_GAP, bilabial_closures, closed_elsewhere, pea
 from emoface.phonetic.recognize import align
 from emoface.prosody import analyse
 from emoface.rigs import canonical_names
-from emoface.train.augment import coloured, keep_loudness, pinkish, reverb
+from emoface.train.augment import coloured, keep_loudness, mixed_below, pinkish, reverb
 from emoface.train.data import CAPTURE_TRUSTED, VALID_FACEGOOD, VALID_SPEAKERS, build_facegood, build_grid, \
     clip_from, grid_items, silver_labels, speech_en_items
 
@@ -86,16 +86,11 @@ CHANNELS = {  # the held-out audio heard through other recording chains (fixed f
     "dull mic (-4 dB/octave)": lambda x: coloured(x, lambda octaves: -4.0 * octaves),
     "thin mic (high-pass 500 Hz)": lambda x: _band(x, 500.0),
     "quiet (-24 dB)": lambda x: x * 10 ** (-24 / 20),  # a low-gain or distant microphone
-    "noisy room (pink noise, 15 dB below)": lambda x: _behind(x, pinkish(np.random.default_rng(0).standard_normal(
-        len(x))), 15.0),
-    "talkers behind (15 dB below)": lambda x: _behind(x, _talkers(x), 15.0),
+    "noisy room (pink noise, 15 dB below)":
+        lambda x: mixed_below(x, pinkish(np.random.default_rng(0).standard_normal(len(x))), 15.0),
+    "talkers behind (15 dB below)": lambda x: mixed_below(x, _talkers(x), 15.0),
     "echoing room (RT60 0.6 s)": lambda x: reverb(x, np.random.default_rng(0), rt60=(0.6, 0.6)),
 }
-
-
-def _behind(x: np.ndarray, sound: np.ndarray, db: float) -> np.ndarray:
-    """`sound` mixed in `db` below the line's level."""
-    return x + sound * np.sqrt((np.mean(x ** 2) + 1e-12) / (np.mean(sound ** 2) + 1e-12) / 10 ** (db / 10))
 
 
 def _talkers(x: np.ndarray) -> np.ndarray:

@@ -23,13 +23,16 @@ def pinkish(n):
     return n - np.convolve(n, np.ones(400) / 400, mode="same")
 
 
+def mixed_below(x, sound, db):
+    """`x` with `sound` mixed in `db` below its level (RMS): noise, a room's hum, talkers behind the line."""
+    return x + sound * np.sqrt((np.mean(x ** 2) + 1e-9) / (np.mean(sound ** 2) + 1e-9) / 10 ** (db / 10))
+
+
 def noise(x, rng, snr_db=(8.0, 35.0)):
     n = rng.standard_normal(len(x)).astype(np.float32)
     if rng.random() < 0.5:
         n = pinkish(n)
-    p_sig = np.mean(x ** 2) + 1e-9
-    p_noise = np.mean(n ** 2) + 1e-9
-    return x + n * np.sqrt(p_sig / p_noise / 10 ** (rng.uniform(*snr_db) / 10))
+    return mixed_below(x, n, rng.uniform(*snr_db))
 
 
 def background_voices(x, others, rng, snr_db=(6.0, 25.0)):
@@ -41,8 +44,7 @@ def background_voices(x, others, rng, snr_db=(6.0, 25.0)):
     for other in others:
         start = int(rng.integers(0, max(1, len(other) - len(x))))
         behind += np.resize(other[start:start + len(x)], len(x)) if len(other) else 0.0
-    level = np.sqrt((np.mean(x ** 2) + 1e-9) / (np.mean(behind ** 2) + 1e-12) / 10 ** (rng.uniform(*snr_db) / 10))
-    return (x + behind * level).astype(np.float32)
+    return mixed_below(x, behind, rng.uniform(*snr_db)).astype(np.float32)
 
 
 def keep_loudness(y, like):
