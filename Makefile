@@ -51,7 +51,8 @@ train: $(STAMP)
 # The low-latency live network, fine-tuned from the default one (about 25 minutes on 2 CPU cores).
 train-live: $(STAMP)
 	$(BIN)/python -m emoface.train --shared ../shared --init checkpoints/emoface-default.pt \
-		--out checkpoints/emoface-live.pt --lookahead 2 --row-smoothing 1 --steps 3000 --minutes 24 --lr 1e-3
+		--out checkpoints/emoface-live.pt --lookahead 2 --row-smoothing 1 --steps 4500 --minutes 40 --lr 1e-3 \
+		--background-voices 0.25
 
 clean:
 	rm -rf $(VENV) out .pytest_cache
