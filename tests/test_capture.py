@@ -59,6 +59,22 @@ def test_round_trip_recovers_the_curves_that_were_rendered(take, tmp_path):
     assert not low, (low, {k: round(v, 2) for k, v in r.items()})
 
 
+def test_a_jaw_alone_reads_as_a_jaw(tmp_path):
+    """Only the jaw moves on the built-in head (shipped basis, from another head): capture follows it, and the
+    other mouth curves stay small (0.05-0.17 peak-to-peak here; docs/CAPTURE.md, cross-talk), so a solve change
+    that explains a jaw with puckers and smiles shows here."""
+    from emoface.capture.roundtrip import cross_talk, jaw_alone, render_video
+    from emoface.capture.take import capture
+    from emoface.render.default_head import default_head
+
+    truth = jaw_alone(fps=FPS, seconds=4.0, cycles=3)
+    got = capture(render_video(truth, default_head(), tmp_path / "jaw.mp4", size=320, fps=FPS),
+                  neutral_s=NEUTRAL_AT_S)
+    assert compare(truth, got)["JawOpen"] > 0.9
+    leaks = {name: round(ptp, 2) for name, (_, ptp) in cross_talk(got).items() if ptp > 0.25}
+    assert not leaks, leaks
+
+
 def test_capture_writes_curves_audio_and_preview_on_any_rig(take, tmp_path):
     truth, path, wav = take
     out = tmp_path / "out"

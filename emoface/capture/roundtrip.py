@@ -72,6 +72,27 @@ EXERCISED = ("JawOpen", "MouthClose", "MouthFunnel", "MouthPucker", "MouthSmile*
              "NoseSneer*", "EyeBlink*", "EyeSquint*", "EyeWide*", "BrowInnerUp", "BrowDown*", "BrowOuterUp*")
 
 
+CROSS_TALK = ("MouthPucker", "MouthFunnel", "MouthSmileLeft", "MouthStretchLeft", "MouthClose")
+
+
+def jaw_alone(fps: float = 30.0, seconds: float = 10.0, cycles: int = 8, top: float = 0.6) -> Animation:
+    """A take where only the jaw moves (0..top, `cycles` times), after a second of rest: whatever else capture
+    reads in it is cross-talk, the solve explaining another face's jaw with other shapes."""
+    from emoface.rigs import canonical_names
+
+    t = np.arange(int(round(seconds * fps))) / fps
+    anim = Animation.zeros(canonical_names(), fps, len(t), CANONICAL_RIG, {"source": "jaw alone"})
+    anim["JawOpen"] = top / 2 * (1 - np.cos(2 * np.pi * cycles * t / seconds))
+    return with_rest(anim)
+
+
+def cross_talk(captured: Animation) -> dict[str, tuple[float, float]]:
+    """Per mouth curve: (r with the captured jaw, peak-to-peak) -- on a jaw-alone take both should be ~0."""
+    jaw = captured["JawOpen"]
+    return {n: (float(np.corrcoef(jaw, captured[n])[0, 1]) if captured[n].std() > 1e-9 else 0.0,
+                float(np.ptp(captured[n]))) for n in CROSS_TALK}
+
+
 def exercise(fps: float = 30.0, seed: int = 0) -> Animation:
     """A range-of-motion take, as an actor gives before a session: each shape alone (a 1.2 s rise and fall to
     0.8), then 20 s of random overlapping activations, with the head and eyes moving throughout; a second
