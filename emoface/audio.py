@@ -2,8 +2,9 @@
 
 libsndfile reads WAV, FLAC, OGG/Opus, MP3 and AIFF a block at a time (a long 96 kHz stereo file is never in
 memory whole, only its 16 kHz mono result); what it cannot read (m4a/AAC, mp4, mov, webm, wma...) is decoded
-by ffmpeg straight to 16 kHz mono. Either way a file whose data ends well before its header says is refused
-as truncated, and every failure is one InputError line naming the file.
+by ffmpeg straight to 16 kHz mono. Either way a file whose data ends well before its header says (an MP3's
+Xing/Info length included) is refused as truncated, as is an Ogg file without its end-of-stream page, and
+every failure is one InputError line naming the file.
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ READ_BLOCK = 1 << 18  # frames per read (5.5 s at 48 kHz)
 # Data shorter than the header says by more than this is a truncated file (less: codec padding, a warning);
 # a container's duration as ffmpeg reports it is approximate, so there 1% of it is allowed too.
 TRUNCATED_S, CONTAINER_SLACK = 0.1, 0.01
+# An MP3 decoder may pad or trim a few codec frames against the header's length (no Xing/Info tag: an estimate).
+MP3_SLACK_FRAMES = 4
+MPEG_FORMATS = ("MP3", "MPEG")  # libsndfile's name for MPEG audio (soundfile 0.13+ says "MP3")
 
 log = logging.getLogger("emoface")
 
@@ -122,20 +126,27 @@ def _check_header(path: Path, max_duration_s: float) -> sf._SoundFileInfo:
         raise InputError(path, f"sample rate {info.samplerate} Hz is outside {MIN_RATE}-{MAX_RATE} Hz")
     if info.frames == 0:
         raise InputError(path, "audio is empty (zero length)")
-    _check_length(path, info.frames / info.samplerate, max_duration_s)
+    if info.format not in MPEG_FORMATS or _mp3_declares_length(path):  # else a guess: checked while decoding
+        _check_length(path, info.frames / info.samplerate, max_duration_s)
     return info
 
 
 def _decode_sndfile(path: Path, max_duration_s: float) -> tuple[np.ndarray, int]:
     """Read, downmix and resample a block at a time into one 16 kHz array."""
     info = _check_header(path, max_duration_s)
+    if info.format in MPEG_FORMATS and not _mp3_declares_length(path) and ffmpeg_exe():
+        # libsndfile stops at its estimated length, which cuts a VBR file without a Xing tag short; ffmpeg
+        # reads to the stream's real end
+        return _decode_ffmpeg(path, max_duration_s)
     rate = info.samplerate
     out = _Growing(int(info.frames * SAMPLE_RATE / rate) + 64 if info.frames > 0 else SAMPLE_RATE * 60)
     stream = soxr.ResampleStream(rate, SAMPLE_RATE, 1, dtype="float32", quality="HQ") if rate != SAMPLE_RATE else None
-    n_read = 0
+    n_read, mpeg = 0, info.format in MPEG_FORMATS
     try:
-        with quiet_stderr(info.format == "MPEG"), sf.SoundFile(str(path)) as f:
-            for block in f.blocks(READ_BLOCK, dtype="float32", always_2d=True):
+        with quiet_stderr(mpeg), sf.SoundFile(str(path)) as f:
+            # f.read, not f.blocks: blocks() hands back a whole block even when the decoder stops early (a cut
+            # MP3), the rest of it uninitialised memory, so a truncated file used to bake as if whole
+            while len(block := f.read(READ_BLOCK, dtype="float32", always_2d=True)):
                 n_read += len(block)
                 _check_length(path, n_read / rate, max_duration_s)
                 if not np.all(np.isfinite(block)):
@@ -146,7 +157,15 @@ def _decode_sndfile(path: Path, max_duration_s: float) -> tuple[np.ndarray, int]
         raise InputError(path, f"corrupt or unreadable audio data ({_reason(exc)})") from None
     if stream:
         out.add(stream.resample_chunk(np.zeros(0, np.float32), last=True))
-    if n_read:
+    if n_read and mpeg:
+        if _mp3_declares_length(path):  # without a Xing/Info/VBRI header the length is a guess: nothing to check
+            frame = 1152 if rate >= 32000 else 576  # samples per MPEG-1 / MPEG-2 and 2.5 layer III frame
+            _check_complete(path, n_read / rate, info.frames / rate, slack=MP3_SLACK_FRAMES * frame / info.frames,
+                            warn_s=frame / rate)
+    elif n_read and info.format == "OGG" and not _ogg_ends_cleanly(path):  # no length in the header to compare
+        raise InputError(path, f"audio data ends at {n_read / rate:.2f} s without the stream's end mark "
+                               "(truncated file?)")
+    elif n_read:
         _check_complete(path, n_read / rate, max(info.frames, _declared_frames(path) or 0) / rate)
     return out.result(), rate
 
@@ -179,6 +198,54 @@ def _declared_frames(path: Path) -> int | None:
             return struct.unpack(">I", body[2:6])[0] or None
         pos += 8 + size + (size & 1)
     return None
+
+
+def _mp3_declares_length(path: Path) -> bool:
+    """Whether an MP3's first frame carries a Xing/Info (LAME, ffmpeg) or VBRI header with the frame count.
+    Without one, libsndfile's length is an estimate from the file size and the first frame's bitrate, which
+    a VBR file can miss several times over, so a decoded length short of it proves nothing."""
+    try:
+        with open(path, "rb") as f:
+            start, head = 0, f.read(10)
+            while len(head) == 10 and head[:3] == b"ID3":  # ID3v2 tags: a synchsafe size, maybe a footer
+                size = (head[6] & 0x7F) << 21 | (head[7] & 0x7F) << 14 | (head[8] & 0x7F) << 7 | head[9] & 0x7F
+                start += 10 + size + (10 if head[5] & 0x10 else 0)
+                f.seek(start)
+                head = f.read(10)
+            f.seek(start)
+            data = f.read(1 << 16)
+    except OSError:
+        return False
+    i = data.find(b"\xff")
+    while 0 <= i < len(data) - 4:
+        b1, b2, b3 = data[i + 1], data[i + 2], data[i + 3]
+        version, layer = (b1 >> 3) & 3, (b1 >> 1) & 3  # version 3: MPEG-1, 2: MPEG-2, 0: MPEG-2.5
+        if b1 & 0xE0 == 0xE0 and version != 1 and layer != 0 and b2 >> 4 != 15 and (b2 >> 2) & 3 != 3:
+            mono = b3 >> 6 == 3
+            xing = i + 4 + ((17 if mono else 32) if version == 3 else (9 if mono else 17))  # after the side info
+            if data[xing:xing + 4] in (b"Xing", b"Info"):
+                return len(data) > xing + 7 and bool(data[xing + 7] & 1)  # flag 1: the frame count is there
+            return data[i + 36:i + 40] == b"VBRI"
+        i = data.find(b"\xff", i + 1)
+    return False
+
+
+def _ogg_ends_cleanly(path: Path) -> bool:
+    """Whether an Ogg file (Vorbis, Opus, FLAC) ends with a whole page flagged end-of-stream, as every encoder
+    writes it. Ogg declares no length up front, so libsndfile takes a cut file's last granule as its length."""
+    try:
+        with open(path, "rb") as f:
+            size = f.seek(0, os.SEEK_END)
+            f.seek(max(0, size - 65307 - 4096))  # a page is at most 65307 bytes
+            tail = f.read()
+    except OSError:
+        return True
+    page = tail.rfind(b"OggS\x00")
+    if page < 0 or page + 27 > len(tail):
+        return page < 0  # no page header in the tail: not something to judge
+    segments = tail[page + 27:page + 27 + tail[page + 26]]
+    whole = len(segments) == tail[page + 26] and page + 27 + len(segments) + sum(segments) <= len(tail)
+    return whole and bool(tail[page + 5] & 4)
 
 
 class _Growing:
@@ -316,7 +383,7 @@ def _decode_ffmpeg(path: Path, max_duration_s: float) -> tuple[np.ndarray, int]:
     if not np.all(np.isfinite(samples)):
         raise InputError(path, "audio data contains NaN or infinite samples")
     declared = re.search(r"Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)", text)
-    if len(samples) and declared:
+    if len(samples) and declared and "Estimating duration from bitrate" not in text:  # a guess declares nothing
         h, m, s = declared.groups()
         _check_complete(path, len(samples) / SAMPLE_RATE, int(h) * 3600 + int(m) * 60 + float(s),
                         slack=CONTAINER_SLACK, warn=False)
@@ -339,12 +406,13 @@ def _check_length(path: Path, seconds: float, max_duration_s: float) -> None:
         raise InputError(path, f"audio is {seconds:.0f} s long, over the {max_duration_s:.0f} s limit")
 
 
-def _check_complete(path: Path, got_s: float, declared_s: float, slack: float = 0.0, warn: bool = True) -> None:
+def _check_complete(path: Path, got_s: float, declared_s: float, slack: float = 0.0, warn: bool = True,
+                    warn_s: float = 0.005) -> None:
     """Refuse data that ends well before the header says (by TRUNCATED_S, or the fraction `slack` of the
-    length if that is more); a little short is a warning."""
+    length if that is more); short by more than warn_s is a warning."""
     missing = declared_s - got_s
     if missing > max(TRUNCATED_S, slack * declared_s):
         raise InputError(path, f"audio data ends at {got_s:.2f} s but the header says {declared_s:.2f} s "
                                "(truncated file?)")
-    if warn and missing > 0.005:
+    if warn and missing > warn_s:
         log.warning("%s: audio data ends %.3f s before its header says; using what is there", path, missing)

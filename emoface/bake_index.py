@@ -3,8 +3,13 @@ changed) bakes only what is missing or stale.
 
 Each written output gets a line in `.emoface-bake.jsonl` in the output folder: its path and a key, the hash of
 everything the file was made from: the audio's bytes, the emotion, the transcript, the bake settings (engine,
-rig, format, fps, seed, post-processing), the model's bytes and emoface's own code. A line is skipped when its
-output exists and the index holds the same key for it; any change to any of these re-bakes it. The index is
+rig, format, fps, seed, post-processing), the model's bytes and emoface's own code; and what was written: the
+file's size, modification time (ns) and SHA-256. A line is skipped when the index holds the same key for it and
+its output is still that file: the same size and modification time (one stat, as cheap as checking it
+exists), or, when only the time differs (a copy that did not keep times), the same SHA-256. A truncated,
+edited or replaced output is baked again, and so is any change to the inputs. An entry without the file's
+figures (an index written by an earlier emoface, which recorded only the key) proves nothing about the file: that
+line is baked again (its key was made by other code anyway, so it would not have matched). The index is
 only appended to (one JSON object per line, flushed as each output lands), so a crash loses at most the line
 being written, and a torn last line is ignored.
 """
@@ -13,6 +18,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import stat
 from functools import lru_cache
 from pathlib import Path
 
@@ -94,6 +101,7 @@ class BakeIndex:
     def __init__(self, folder: Path):
         self.path = Path(folder) / INDEX_NAME
         self.keys: dict[str, str] = {}
+        self.files: dict[str, tuple[int, int, str] | None] = {}  # output -> (size, mtime_ns, sha256) written
         self._torn = False  # the last line was cut short: the next record starts on a line of its own
         if self.path.is_file():
             text = self.path.read_text(encoding="utf-8", errors="replace")
@@ -101,24 +109,59 @@ class BakeIndex:
             for raw in text.splitlines():
                 try:
                     entry = json.loads(raw)
-                    self.keys[str(entry["out"])] = str(entry["key"])
+                    name, key = str(entry["out"]), str(entry["key"])
                 except (ValueError, KeyError, TypeError):
                     continue  # a torn line from a crash, or someone's edit: that output is simply redone
+                self.keys[name] = key
+                self.files[name] = _made(entry)
 
     def _name(self, out: Path) -> str:
         return str(Path(out).resolve().relative_to(self.path.parent.resolve()))
 
     def done(self, out: Path, key: str) -> bool:
-        """The output exists and was made from this key."""
+        """The output was made from this key and is still the file that was written then."""
         try:
-            return Path(out).is_file() and self.keys.get(self._name(out)) == key
+            name = self._name(out)
         except ValueError:  # an output outside the folder (a manifest's absolute path is refused earlier)
+            return False
+        made = self.files.get(name)
+        if self.keys.get(name) != key or made is None:
+            return False
+        try:
+            st = os.stat(out)
+        except OSError:
+            return False
+        size, mtime_ns, sha256 = made
+        if not stat.S_ISREG(st.st_mode) or st.st_size != size:
+            return False
+        if st.st_mtime_ns == mtime_ns:
+            return True
+        try:
+            return file_digest(Path(out)) == sha256  # touched or copied: still the same bytes?
+        except OSError:
             return False
 
     def record(self, out: Path, key: str) -> None:
+        """Notes that `out` was just written from `key` (with its size, time and hash, for done())."""
         name = self._name(out)
-        self.keys[name] = key
+        try:
+            st = os.stat(out)
+            made = (st.st_size, st.st_mtime_ns, file_digest(Path(out)))
+        except OSError:  # gone already: nothing to record, the next run bakes it again
+            return
+        self.keys[name], self.files[name] = key, made
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        entry = {"out": name, "key": key, "size": made[0], "mtime_ns": made[1], "sha256": made[2]}
         with open(self.path, "a", encoding="utf-8") as f:
-            f.write(("\n" if self._torn else "") + json.dumps({"out": name, "key": key}) + "\n")
+            f.write(("\n" if self._torn else "") + json.dumps(entry) + "\n")
         self._torn = False
+
+
+def _made(entry: dict) -> tuple[int, int, str] | None:
+    """(size, mtime_ns, sha256) an index entry records of its output, or None (an older index's entry, or
+    fields someone edited into nonsense): then the output cannot be checked and is baked again."""
+    size, mtime_ns, sha256 = entry.get("size"), entry.get("mtime_ns"), entry.get("sha256")
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (size, mtime_ns)) \
+            or not isinstance(sha256, str):
+        return None
+    return size, mtime_ns, sha256

@@ -8,6 +8,7 @@ folder is resumable: lines whose output is already there, made from the same inp
 from __future__ import annotations
 
 import csv
+import difflib
 import glob
 import logging
 import sys
@@ -21,6 +22,7 @@ from emoface.audio import FFMPEG_SUFFIXES, load_audio
 from emoface.emotion.spec import EmotionTrack, parse_emotion
 from emoface.errors import EmofaceError, InputError
 from emoface.paths import inside
+from emoface.progress import show_progress
 
 log = logging.getLogger("emoface")
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".mp3", ".aiff", ".aif", ".opus") + FFMPEG_SUFFIXES
@@ -68,28 +70,34 @@ def plan_outputs(found, out: Path, suffix: str, single_file: bool) -> list[tuple
 
 
 def read_manifest(path: Path, out_dir: Path, suffix: str) -> tuple[list[Job], list[tuple[str, str]]]:
-    """Rows of audio, emotion, intensity, text, out (only audio required; paths relative to the manifest)."""
+    """Rows of audio, emotion, intensity, text, out (only audio required; paths relative to the manifest).
+
+    A row is labelled `sheet.csv:N` with N the file line it starts on (blank lines and quoted cells that span
+    lines counted). A header naming a column emoface does not read (a misspelt `emotin`) or naming one twice
+    is refused for the whole sheet; a row with more cells than the header is refused for that row."""
     if not path.is_file():
         raise InputError(path, "manifest not found")
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
-            reader = csv.DictReader(f)
-            if not reader.fieldnames or "audio" not in reader.fieldnames:
-                raise InputError(path, f"manifest needs an 'audio' column (columns: {', '.join(MANIFEST_COLUMNS)})")
-            rows = list(reader)
+            header, rows = _sheet_rows(path, csv.reader(f))
     except UnicodeDecodeError as exc:
         raise InputError(path, f"manifest is not UTF-8 text (byte {exc.start}); save it as UTF-8 CSV") from None
     except csv.Error as exc:
         raise InputError(path, f"manifest is not a readable CSV ({exc})") from None
     jobs, bad = [], []
     base = path.parent
-    for line, row in enumerate(rows, start=2):
+    for line, cells in rows:
         label = f"{path}:{line}"
         try:
+            row = _row_of(header, cells, label)
             audio = (row.get("audio") or "").strip()
             if not audio:
                 raise InputError(label, "empty audio column")
-            intensity = float(row.get("intensity") or 1.0)
+            text = (row.get("intensity") or "").strip()
+            try:
+                intensity = float(text) if text else 1.0
+            except ValueError:
+                raise InputError(label, f"intensity {row.get('intensity')!r} is not a number") from None
             emotion = (row.get("emotion") or "neutral").strip()
             track = AUTO if emotion == AUTO else EmotionTrack.constant(parse_emotion(emotion, intensity, label))
             out = (row.get("out") or "").strip()
@@ -97,11 +105,54 @@ def read_manifest(path: Path, out_dir: Path, suffix: str) -> tuple[list[Job], li
             if out and not Path(out).suffix:
                 target = target.with_suffix(suffix)
             jobs.append(Job(base / audio, target, track, (row.get("text") or "").strip() or None, label))
-        except ValueError:
-            bad.append((label, f"intensity {row.get('intensity')!r} is not a number"))
         except EmofaceError as exc:
             bad.append((label, str(exc).split(": ", 1)[-1]))
     return jobs, bad
+
+
+def _sheet_rows(path: Path, reader) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """(the header's column names, [(line the row starts on, its cells)]) of a dialogue sheet, the header
+    checked: every column one emoface reads, none twice, 'audio' among them. Blank lines are skipped."""
+    header, rows, last = None, [], 0
+    for cells in reader:
+        start, last = last + 1, reader.line_num  # line_num is the row's last line (a quoted cell may span lines)
+        if not cells:
+            continue
+        if header is None:
+            header = [c.strip() for c in cells]
+        else:
+            rows.append((start, cells))
+    known = ", ".join(MANIFEST_COLUMNS)
+    if not header or "audio" not in header:
+        near = [n for n in header or () if difflib.get_close_matches(n.lower(), ["audio"], n=1, cutoff=0.6)]
+        found = f"its header has {near[0]!r}; " if near else ""
+        raise InputError(path, f"manifest needs an 'audio' column ({found}columns: {known})")
+    seen = set()
+    for name in header:
+        if not name:
+            continue  # an unnamed column (a trailing comma): its cells must stay empty (_row_of)
+        if name not in MANIFEST_COLUMNS:
+            near = difflib.get_close_matches(name.lower(), MANIFEST_COLUMNS, n=1, cutoff=0.6)
+            hint = f"did you mean '{near[0]}'? " if near else ""
+            raise InputError(path, f"unknown column {name!r} ({hint}columns: {known})")
+        if name in seen:
+            raise InputError(path, f"column {name!r} appears twice in the header")
+        seen.add(name)
+    return header, rows
+
+
+def _row_of(header: list[str], cells: list[str], label: str) -> dict[str, str]:
+    """A row's cells by column name; a value beyond the header, or under an unnamed column, is an error (blank
+    cells there are not: a spreadsheet's trailing commas)."""
+    for k, cell in enumerate(cells):
+        if not cell.strip():
+            continue
+        if k >= len(header):
+            raise InputError(label, f"row has {len(cells)} cells but the header has {len(header)} columns "
+                                    f"({', '.join(n for n in header if n)}): extra cell {cell.strip()!r}")
+        if not header[k]:
+            raise InputError(label, f"cell {k + 1} ({cell.strip()!r}) is under a column the header does not name")
+    return {name: cell for name, cell in zip(header, cells) if name}
 
 
 def plan(jobs: list[Job], animator, fmt, index_folder: Path | None, force: bool):
@@ -147,7 +198,9 @@ def bake_line(job: Job, animator, fmt, max_duration_s: float) -> tuple[str, str]
             raise InputError(job.out, f"cannot write the output ({exc.strerror or exc})") from None
         return None
     except EmofaceError as exc:
-        return str(exc).removeprefix(name + ": "), f"emoface: error: {exc}"
+        reason = str(exc).removeprefix(name + ": ")
+        # a sheet's row is named by its line (m.csv:6: vo/x.wav: file not found), so one line says which row
+        return reason, f"emoface: error: {name}: {reason}" if job.label else f"emoface: error: {exc}"
     except Exception as exc:  # noqa: BLE001 - one broken line must not stop a batch of thousands
         log.debug("traceback for %s", name, exc_info=True)
         reason = f"internal error ({type(exc).__name__}: {exc}); please report it with this file"
@@ -170,6 +223,7 @@ def run(jobs: list[Job], animator, fmt, max_duration_s: float, progress: bool = 
     """Bake each job here, one after another; with index_folder, skip the jobs whose output there is up to
     date (unless force) and record what is written."""
     report, todo, index = plan(jobs, animator, fmt, index_folder, force)
-    for job, key in tqdm(todo, desc="baking", unit="line", disable=not progress or len(todo) < 2, leave=False):
+    for job, key in tqdm(todo, desc="baking", unit="line", disable=not show_progress(progress) or len(todo) < 2,
+                         leave=False):
         settle(report, index, job, key, bake_line(job, animator, fmt, max_duration_s))
     return report

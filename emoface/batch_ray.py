@@ -49,6 +49,7 @@ def run(jobs, animator_options: dict, fmt, max_duration_s: float, address: str =
     from tqdm import tqdm
 
     from emoface import batch
+    from emoface.progress import show_progress
 
     report, todo, index = batch.plan(jobs, SimpleNamespace(**animator_options), fmt, index_folder, force)
     if not todo:
@@ -69,7 +70,7 @@ def run(jobs, animator_options: dict, fmt, max_duration_s: float, address: str =
         for actor in actors:
             give(actor)
         bar = tqdm(total=len(todo), desc=f"baking on {count} Ray workers", unit="line",
-                   disable=not progress or len(todo) < 2, leave=False)
+                   disable=not show_progress(progress) or len(todo) < 2, leave=False)
         while pending:
             ready, _ = ray.wait(list(pending), num_returns=1)
             actor, k = pending.pop(ready[0])
@@ -86,8 +87,9 @@ def run(jobs, animator_options: dict, fmt, max_duration_s: float, address: str =
             ray.kill(actor)
         ray.shutdown()
         for _, k in pending.values():  # stopped mid-write (Ctrl-C): no temporary file stays behind
-            out = todo[k][0].out
-            for leftover in out.parent.glob(f".{out.name}.*.part"):
+            from emoface.formats import temporary_files
+
+            for leftover in temporary_files(todo[k][0].out):
                 leftover.unlink(missing_ok=True)
 
 

@@ -16,7 +16,7 @@ from emoface.audio import DEFAULT_MAX_DURATION_S
 from emoface.emotion.spec import EMOTIONS, EmotionTrack, load_emotion_track, parse_emotion
 from emoface.engines import DEFAULT_ENGINE, ENGINES
 from emoface.errors import EmofaceError, InputError
-from emoface.options import DURATION, FPS, INTENSITY, SEED, OneLineParser, quiet_broken_pipe
+from emoface.options import DURATION, FPS, INTENSITY, SEED, OneLineParser, number, quiet_broken_pipe
 
 log = logging.getLogger("emoface")
 
@@ -93,7 +93,7 @@ def cmd_bake(args) -> int:
                    checkpoint=args.checkpoint, speech_encoder=args.speech_encoder)
     animator = Animator(**options)  # here too with --ray: a bad option or model fails once, before any worker
     out = Path(args.output)
-    args.emotion = args.emotion or "neutral"
+    args.emotion = "neutral" if args.emotion is None else args.emotion  # --emotion "" is refused, not neutral
     args.intensity = 1.0 if args.intensity is None else args.intensity
     if args.emotion_track:
         emotion = load_emotion_track(args.emotion_track)
@@ -289,8 +289,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--from", dest="source", metavar="CKPT", help="checkpoint to start from (default: the shipped one)")
     t.add_argument("-o", "--output", type=Path, required=True, help="the fine-tuned checkpoint (.pt)")
     t.add_argument("--minutes", type=DURATION, default=10.0, help="training time budget (default 10)")
-    t.add_argument("--steps", type=int, default=2000, help="at most this many steps (default 2000)")
-    t.add_argument("--lr", type=float, default=3e-4, help="learning rate (default 3e-4)")
+    t.add_argument("--steps", type=number(1, integer=True), default=2000,
+                   help="at most this many steps, 1 or more (default 2000)")
+    t.add_argument("--lr", type=number(0, 1, open_lo=True), default=3e-4,
+                   help="learning rate, above 0 and at most 1 (default 3e-4)")
     t.add_argument("--seed", type=SEED, default=0)
     t.add_argument("-q", "--quiet", action="store_true", help="no training log")
     t.set_defaults(func=cmd_train)
@@ -306,8 +308,6 @@ def cmd_train(args) -> int:
         raise InputError(args.output, "the fine-tuned checkpoint is written as .pt")
     if args.source and not Path(args.source).is_file():
         raise InputError(args.source, "checkpoint not found")
-    if args.steps < 1:
-        raise InputError("--steps", f"{args.steps} is not a positive number of steps")
     report = finetune(args.capture, args.source, args.output, args.minutes, args.steps, args.lr, args.seed,
                       args.quiet)
     print(json.dumps(report, indent=1))

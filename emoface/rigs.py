@@ -220,7 +220,10 @@ def _weighted_curves(data: dict, source: str, canonical: "WeightedRig | None") -
     lookup = {_alias_key(n): n for n in names if isinstance(n, str)}
     out = []
     for name, where, c in _entries(curves, "curve", _CURVE_KEYS, source):
-        weights = c.get("from", {})
+        if "from" not in c:  # it would bake 0 in every frame; an explicit "from": {} says that on purpose
+            raise InputError(source, f"{where} has no 'from': give the canonical curves it is made of "
+                                     '(e.g. "from": {"JawOpen": 1.0}), or "from": {} for a curve that stays at 0')
+        weights = c["from"]
         if not isinstance(weights, dict):
             raise InputError(source, f"{where}: expected a map of canonical curve names to weights "
                                      f"(got {_show(weights)})")

@@ -3,6 +3,7 @@ long audio analysed in bounded blocks (with the same numbers as one pass over th
 
 import json
 import logging
+import re
 import subprocess
 import sys
 
@@ -234,3 +235,114 @@ def test_blockwise_retarget_equals_one_pass():
     for name in ("metahuman", "livelink", "arkit"):
         rig = load_rig(name)
         np.testing.assert_array_equal(_by_blocks(rig.from_canonical, values, block=100), rig.from_canonical(values))
+
+
+# --- truncated MP3 and Ogg; progress bars kept out of logs -------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def line_wav(tmp_path_factory):
+    path = tmp_path_factory.mktemp("mp3") / "line.wav"
+    sf.write(path, speechy(3.6, 44100, seed=9), 44100)
+    return path
+
+
+def encode(wav, out, *options):
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-i", str(wav), *map(str, options), str(out)], check=True)
+    return out
+
+
+def cut(path, keep_bytes, name=None):
+    target = path.with_name(name or f"cut{keep_bytes}{path.suffix}")
+    target.write_bytes(path.read_bytes()[:keep_bytes])
+    return target
+
+
+@pytest.mark.parametrize("keep_bytes", [2000, 5000])
+def test_truncated_mp3_is_one_line_nonzero_and_no_output(line_wav, tmp_path, keep_bytes):
+    path = cut(encode(line_wav, tmp_path / "line.mp3"), keep_bytes)
+    out = tmp_path / "line.json"
+    result = cli("bake", path, "-o", out)
+    assert result.returncode != 0 and not out.exists()
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, lines  # no "Warning: Xing stream size off..." from the decoder
+    assert re.fullmatch(rf"emoface: error: {re.escape(str(path))}: audio data ends at \d\.\d\d s but the header "
+                        r"says 3\.6\d s \(truncated file\?\)", lines[0]), lines[0]
+
+
+@pytest.mark.parametrize("options", [
+    (),                                                        # ffmpeg's default: 128 kb/s CBR with an Info tag
+    ("-b:a", "32k", "-ar", "16000", "-ac", "1"),               # MPEG-2, low rate
+    ("-b:a", "320k", "-ar", "48000", "-ac", "2"),
+    ("-q:a", "2"),                                             # VBR with a Xing tag
+    ("-q:a", "9", "-ar", "22050"),
+    ("-ar", "8000", "-b:a", "24k"),                            # MPEG-2.5
+    ("-metadata", "title=Line 7", "-id3v2_version", "3", "-write_id3v1", "1"),  # ID3v2 and ID3v1 tags
+    ("-b:a", "64k", "-write_xing", "0"),                       # CBR without a Xing/Info tag: length estimated
+    ("-q:a", "0", "-write_xing", "0"),                         # VBR without one: the estimate is far off
+])
+def test_whole_mp3s_load_whole_and_quietly(line_wav, tmp_path, capfd, options):
+    path = encode(line_wav, tmp_path / "line.mp3", *options)
+    audio = load_audio(path)
+    assert audio.duration == pytest.approx(3.6, abs=0.06)  # a decoder pads or trims a frame or two
+    assert capfd.readouterr().err == ""
+    cutoff = cut(path, path.stat().st_size // 2)
+    if "-write_xing" not in options:  # without a length in the file a cut one cannot be told from a short one
+        with pytest.raises(InputError, match="truncated file"):
+            load_audio(cutoff)
+    assert capfd.readouterr().err == ""
+
+
+def test_whole_mp3_with_a_big_id3_tag_bakes(line_wav, tmp_path):
+    path = encode(line_wav, tmp_path / "line.mp3", "-metadata", f"comment={'x' * 100_000}",
+                  "-id3v2_version", "3")
+    assert path.read_bytes()[:3] == b"ID3" and path.stat().st_size > 100_000
+    out = tmp_path / "line.json"
+    result = cli("bake", path, "-o", out)
+    assert result.returncode == 0 and result.stderr.startswith("baked 1 of 1 line(s)")
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr  # the summary, no decoder lines
+    assert json.loads(out.read_text())["frame_count"] == pytest.approx(3.6 * 60, abs=4)
+
+
+@pytest.mark.parametrize("suffix, options", [(".ogg", ("-c:a", "libvorbis")), (".opus", ("-c:a", "libopus"))])
+def test_truncated_ogg_and_opus_are_refused(line_wav, tmp_path, suffix, options):
+    path = encode(line_wav, tmp_path / f"line{suffix}", *options)
+    assert load_audio(path).duration == pytest.approx(3.6, abs=0.03)
+    for keep in (path.stat().st_size // 2, path.stat().st_size - 1):
+        with pytest.raises(InputError, match=r"audio data ends at \d\.\d\d s without the stream's end mark"):
+            load_audio(cut(path, keep))
+
+
+def test_batch_to_a_log_has_no_progress_bar_only_the_lines(line_wav, tmp_path):
+    folder, out, log_file = tmp_path / "vo", tmp_path / "out", tmp_path / "bake.log"
+    folder.mkdir()
+    sf.write(folder / "a.wav", speechy(1.5, seed=10), SAMPLE_RATE)
+    encode(line_wav, folder / "b.mp3")
+    bad = cut(encode(line_wav, tmp_path / "c.mp3"), 3000, "c.mp3")
+    (folder / "c.mp3").write_bytes(bad.read_bytes())
+    with open(log_file, "w") as err:  # stderr redirected to a file, as in a build log
+        code = subprocess.run([sys.executable, "-m", "emoface.cli", "bake", str(folder), "-o", str(out)],
+                              stdout=subprocess.DEVNULL, stderr=err).returncode
+    text = log_file.read_text()
+    assert code != 0 and "\r" not in text and "baking" not in text
+    lines = text.strip().splitlines()
+    assert lines[0].startswith(f"emoface: error: {folder / 'c.mp3'}: audio data ends at") and len(lines) == 4
+    assert lines[1].startswith("baked 2 of 3 line(s)") and lines[2] == "1 failed:"
+    assert sorted(p.name for p in out.glob("*.json")) == ["a.json", "b.json"]
+
+
+def test_progress_bars_only_on_a_terminal(monkeypatch):
+    from emoface.progress import show_progress
+
+    class Stream:
+        def __init__(self, tty):
+            self.tty = tty
+
+        def isatty(self):
+            return self.tty
+
+    monkeypatch.setattr(sys, "stderr", Stream(True))
+    assert show_progress() and show_progress(True) and not show_progress(False)
+    monkeypatch.setattr(sys, "stderr", Stream(False))
+    assert not show_progress() and not show_progress(True)
+    monkeypatch.setattr(sys, "stderr", None)
+    assert not show_progress()

@@ -44,6 +44,7 @@ def cmd_capture(args) -> int:
     from emoface.batch import expand_inputs
     from emoface.capture.basis import load_basis
     from emoface.cli import _check_output_folder, _resolve_format_and_rig
+    from emoface.progress import show_progress
     from emoface.rigs import retarget
 
     fmt, rig = _resolve_format_and_rig(args)
@@ -63,8 +64,8 @@ def cmd_capture(args) -> int:
             raise InputError(args.preview, "with several videos --preview names a folder")
     basis = load_basis(args.basis)
     failed, written, seen = [], 0, {}
-    for video, rel in tqdm(videos, desc="capturing", unit="video", disable=args.quiet or len(videos) < 2,
-                           leave=False):
+    for video, rel in tqdm(videos, desc="capturing", unit="video",
+                           disable=not show_progress(not args.quiet) or len(videos) < 2, leave=False):
         target = out if single else out / rel.with_suffix(fmt.SUFFIX)
         try:
             if target.resolve() in seen:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +22,7 @@ from emoface.capture.pose import RIGID, angles, reference, rigid_fit, to_face_ax
 from emoface.capture.solve import CHEEKS_NOSE_CHIN, LIPS, Solver
 from emoface.errors import InputError
 from emoface.post.gaze import look_curves
+from emoface.progress import show_progress
 from emoface.rigs import CANONICAL_RIG, canonical_names
 
 MIN_FOUND = 0.5  # the share of frames that must show a face
@@ -97,7 +97,7 @@ def track(path: Path, progress: bool = False, tracker: FaceLandmarker | None = N
 
     fps, frames = read_video(path)
     tracker = tracker or FaceLandmarker()
-    show = progress and sys.stderr.isatty()  # a bar is for a person watching, not for a log
+    show = show_progress(progress)  # a bar is for a person watching, not for a log
     found = [tracker(f) for f in tqdm(frames, desc=f"tracking {Path(path).name}", unit="frame", disable=not show,
                                       leave=False)]
     if not found:

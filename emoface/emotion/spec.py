@@ -18,6 +18,8 @@ ALIASES = {"anger": "angry", "ang": "angry", "dis": "disgust", "disgusted": "dis
            "fearful": "fear", "afraid": "fear", "hap": "happy", "joy": "happy", "neu": "neutral",
            "calm": "neutral", "sadness": "sad", "sur": "surprise", "surprised": "surprise"}
 DEFAULT_TRANSITION_S = 0.4
+_TRACK_KEYS = ("transition", "keyframes")
+_KEYFRAME_KEYS = ("time", "emotion", "intensity")
 
 
 def _emotion_index(name: str, source: str) -> int:
@@ -34,10 +36,20 @@ def parse_emotion(spec: str, intensity: float = 1.0, source: str = "--emotion") 
     if not 0.0 <= intensity <= 1.0:  # also refuses NaN
         raise InputError(source, f"intensity {intensity} is outside 0-1")
     vec = np.zeros(len(EMOTIONS), np.float32)
-    for part in filter(None, (p.strip() for p in str(spec).split("+"))):
-        name, _, weight = part.partition(":")
+    if not str(spec).strip():
+        raise InputError(source, f"empty emotion {spec!r} (give a label like 'happy' or a blend like "
+                                 "'happy:0.7+surprise:0.3')")
+    for part in (p.strip() for p in str(spec).split("+")):
+        if not part:  # 'happy++sad', '+happy', 'happy+': a blend's part left out
+            raise InputError(source, f"empty part in {spec!r} (a blend is label:weight parts joined by '+', "
+                                     "e.g. happy:0.7+surprise:0.3)")
+        name, colon, weight = part.partition(":")
+        if not name.strip():
+            raise InputError(source, f"{part!r} in {spec!r} names no emotion (choose from {', '.join(EMOTIONS)})")
+        if colon and not weight.strip():  # 'happy:' - a weight left out, not weight 1
+            raise InputError(source, f"{part!r} in {spec!r} has ':' but no weight (write 'happy' or 'happy:0.5')")
         try:
-            w = float(weight) if weight else 1.0
+            w = float(weight) if colon else 1.0
         except ValueError:
             raise InputError(source, f"bad weight {weight!r} in {spec!r}") from None
         if not 0.0 <= w <= 1.0:
@@ -103,6 +115,7 @@ def load_emotion_track(path) -> EmotionTrack:
     data = read_json(path, "emotion track")
     transition = DEFAULT_TRANSITION_S
     if isinstance(data, dict):
+        _known_keys(data, _TRACK_KEYS, path, "an emotion track")
         transition = _number(data.get("transition", transition), path, "transition")
         if transition < 0:
             raise InputError(path, f"transition {transition} is negative")
@@ -113,6 +126,7 @@ def load_emotion_track(path) -> EmotionTrack:
     for k in data:
         if not isinstance(k, dict) or "time" not in k or "emotion" not in k:
             raise InputError(path, f"keyframe {k!r} needs 'time' and 'emotion'")
+        _known_keys(k, _KEYFRAME_KEYS, path, "a keyframe")  # a misspelt 'intensty' must not pass as 1
         time = _number(k["time"], path, "keyframe time")
         intensity = _number(k.get("intensity", 1.0), path, "keyframe intensity")
         if time < 0:
@@ -121,6 +135,12 @@ def load_emotion_track(path) -> EmotionTrack:
         vecs.append(parse_emotion(str(k["emotion"]), intensity, str(path)))
     order = np.argsort(times, kind="stable")
     return EmotionTrack(np.array(times)[order], np.array(vecs, np.float32)[order], transition)
+
+
+def _known_keys(entry: dict, keys: tuple[str, ...], path, what: str) -> None:
+    unknown = [key for key in entry if key not in keys]
+    if unknown:
+        raise InputError(path, f"unknown key {str(unknown[0])!r} ({what} has {', '.join(keys)})")
 
 
 def _number(value, path, what: str) -> float:

@@ -47,7 +47,7 @@ def atomic_output(path, suffix: str = ".part"):
     pick their format from it (ffmpeg)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=temporary_prefix(path, suffix), suffix=suffix, dir=path.parent)
     os.close(fd)
     try:
         yield tmp
@@ -58,6 +58,37 @@ def atomic_output(path, suffix: str = ".part"):
         raise
 
 
+TEMP_RANDOM = 8  # characters mkstemp puts between the prefix and the suffix
+
+
+def temporary_prefix(path, suffix: str = ".part") -> str:
+    """atomic_output's mkstemp prefix for `path`: `.NAME.`, NAME cut short (whole characters) where the
+    temporary name (prefix, TEMP_RANDOM random characters, suffix) would pass the folder's file name limit, so
+    every name the output itself may have can be written; mkstemp's random part keeps cut names apart."""
+    path = Path(path)
+    try:
+        limit = min(255, os.pathconf(path.parent, "PC_NAME_MAX"))
+    except (OSError, ValueError, AttributeError):  # no pathconf (Windows), or the file system will not say
+        limit = 255
+    room = limit - len(os.fsencode(suffix)) - TEMP_RANDOM - 2
+    name = path.name
+    while name and len(os.fsencode(name)) > room:
+        name = name[:-1]
+    return f".{name}."
+
+
+def temporary_files(path, suffix: str = ".part") -> list[Path]:
+    """The temporary files atomic_output may have left beside `path` (a writer killed mid-write)."""
+    path = Path(path)
+    prefix = temporary_prefix(path, suffix)
+    size = len(prefix) + TEMP_RANDOM + len(suffix)
+    try:
+        return [p for p in path.parent.iterdir()
+                if p.name.startswith(prefix) and p.name.endswith(suffix) and len(p.name) == size]
+    except OSError:
+        return []
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -65,7 +96,62 @@ def _umask() -> int:
 
 
 def read(path, fmt: str | None = None):
+    """A baked file -> Animation, checked (checked_read): every command reading animation files gets one
+    InputError naming the file and the field for a frame rate or frames nothing could play."""
     name = fmt or for_suffix(path)
     if name is None:
         raise ValueError(f"{path}: cannot tell the format from the suffix")
-    return get(name).read(path)
+    return checked_read(get(name).read(path), path)
+
+
+def checked_read(anim, path):
+    """What a reader gave, refused unless it is an animation: fps a number bake --fps accepts (1-240: the
+    same FPS option type), at least one frame, every value finite. A hand-edited or foreign file otherwise
+    divides by zero in a plot, or reaches ffmpeg as an empty or minutes-per-frame video. fps comes back a float."""
+    import argparse
+
+    import numpy as np
+
+    from emoface.errors import InputError
+    from emoface.options import FPS
+
+    fps = anim.fps
+    if isinstance(fps, np.ndarray) and fps.shape == ():  # an npz scalar
+        fps = fps.item()
+    valid = isinstance(fps, (int, float, np.integer, np.floating)) and not isinstance(fps, (bool, np.bool_))
+    if valid:
+        try:
+            FPS(repr(float(fps)))
+        except argparse.ArgumentTypeError:
+            valid = False
+    if not valid:
+        raise InputError(path, f"fps must be a number in 1-240, got {show(fps)}")
+    if anim.n_frames == 0:
+        raise InputError(path, "has no frames")
+    finite = np.isfinite(anim.values)
+    if not finite.all():
+        frame, curve = np.argwhere(~finite)[0]
+        raise InputError(path, f"frame {frame}, curve {anim.names[curve]} is {show(anim.values[frame, curve])}, "
+                               "not a finite number")
+    anim.fps = float(fps)
+    return anim
+
+
+def show(value) -> str:
+    """A field's value as the file has it, for an error line (null, "abc", 0, nan), cut to 40 characters."""
+    import json
+
+    import numpy as np
+
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        text = f"{value:g}"
+    elif value is None or isinstance(value, (bool, str, list, dict)):
+        try:
+            text = json.dumps(value)
+        except (TypeError, ValueError):
+            text = repr(value)
+    else:
+        text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."

@@ -5,6 +5,8 @@ Their Maya/Unreal tools read it; frame rate is implicit (EmoFace uses 60 fps).
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from emoface.animation import Animation
@@ -21,7 +23,11 @@ def write(anim: Animation, path) -> None:
 
 def read(path, fps: float = 60.0) -> Animation:
     rig = load_rig(RIG)
-    values = np.loadtxt(path, delimiter=",", dtype=np.float32, ndmin=2)
+    with warnings.catch_warnings():  # an empty file: numpy warns, then formats.read says "has no frames"
+        warnings.simplefilter("ignore", UserWarning)
+        values = np.loadtxt(path, delimiter=",", dtype=np.float32, ndmin=2)
+    if values.size == 0:
+        values = np.zeros((0, len(rig.names)), np.float32)
     if values.shape[1] != len(rig.names):
         raise ValueError(f"{path}: {values.shape[1]} columns, expected {len(rig.names)}")
     return Animation(rig.names, fps, values, RIG, {"source": str(path)})

@@ -7,6 +7,7 @@ import json
 import numpy as np
 
 from emoface.animation import Animation
+from emoface.errors import InputError
 
 NAME, SUFFIX, RIG = "json", ".json", None
 SCHEMA = "emoface.animation/1"
@@ -41,9 +42,51 @@ def _rounded(block: np.ndarray) -> list:
 
 
 def read(path) -> Animation:
+    """The file as written; a missing or malformed field is one InputError naming it (fps and the values
+    themselves are checked for every format by formats.read)."""
+    from emoface.formats import show
+
     with open(path) as f:
         doc = json.load(f)
-    if doc.get("schema") != SCHEMA:
-        raise ValueError(f"{path}: not an emoface animation (schema {doc.get('schema')!r})")
-    values = np.array(doc["frames"], np.float32).reshape(len(doc["frames"]), len(doc["names"]))
-    return Animation(doc["names"], doc["fps"], values, doc["rig"], doc.get("metadata", {}))
+    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
+        schema = doc.get("schema") if isinstance(doc, dict) else None
+        raise ValueError(f"{path}: not an emoface animation (schema {schema!r})")
+    for key in ("fps", "rig", "names", "frames"):
+        if key not in doc:
+            raise InputError(path, f"has no {key!r} field")
+    names = doc["names"]
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+        raise InputError(path, f"names must be a list of curve names (got {show(names)})")
+    metadata = doc.get("metadata", {})
+    if not isinstance(metadata, dict):
+        raise InputError(path, f"metadata must be an object (got {show(metadata)})")
+    return Animation(names, doc["fps"], _values(path, doc["frames"], names), doc["rig"], metadata)
+
+
+def _values(path, frames, names: list) -> np.ndarray:
+    """frames -> float32 [frames, names]; the one conversion in C, and a row-by-row look only when it fails."""
+    from emoface.formats import show
+
+    width = len(names)
+    if not isinstance(frames, list):
+        raise InputError(path, f"frames must be a list of rows, one per frame (got {show(frames)})")
+    if not frames:
+        return np.zeros((0, width), np.float32)  # formats.read says "has no frames"
+    try:
+        values = np.array(frames, np.float32)
+        if values.shape == (len(frames), width):
+            for i, k in np.argwhere(np.isnan(values))[:1]:  # numpy reads null as NaN
+                if frames[i][k] is None:
+                    raise InputError(path, f"frame {i}, curve {names[k]} is null, not a number")
+            return values
+    except (TypeError, ValueError):
+        pass
+    for i, row in enumerate(frames):
+        if not isinstance(row, list):
+            raise InputError(path, f"frame {i} must be a list of {width} numbers (got {show(row)})")
+        if len(row) != width:
+            raise InputError(path, f"frame {i} has {len(row)} values, expected {width} (one per name)")
+        for k, v in enumerate(row):
+            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
+                raise InputError(path, f"frame {i}, curve {names[k]} is {show(v)}, not a number")
+    raise InputError(path, f"frames must be rows of {width} numbers")

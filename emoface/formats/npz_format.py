@@ -30,6 +30,6 @@ def write(anim: Animation, path) -> None:
 
 
 def read(path) -> Animation:
-    with np.load(path, allow_pickle=False) as z:
-        return Animation(tuple(str(n) for n in z["names"]), float(z["fps"]), z["values"], str(z["rig"]),
+    with np.load(path, allow_pickle=False) as z:  # fps as stored: formats.read checks it (and makes it a float)
+        return Animation(tuple(str(n) for n in z["names"]), z["fps"][()], z["values"], str(z["rig"]),
                          json.loads(str(z["metadata"])))

@@ -46,4 +46,4 @@ def read(path) -> Animation:
     v = doc["visemes"]
     values = np.array(v["frames"], np.float32).reshape(len(v["frames"]), len(v["names"]))
     cues = [(c["start"], c["end"], c["value"]) for c in doc["mouthCues"]]
-    return Animation(v["names"], float(v["fps"]), values, "visemes", {"mouthCues": cues, **doc.get("metadata", {})})
+    return Animation(v["names"], v.get("fps"), values, "visemes", {"mouthCues": cues, **doc.get("metadata", {})})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import logging
@@ -14,6 +15,15 @@ from emoface.errors import InputError
 from emoface.options import COUNT, FPS, INTENSITY, PORT, SEED
 
 log = logging.getLogger("emoface")
+
+
+def token(text: str) -> str:
+    """--token: a shared secret. Empty or blank (`--token "$UNSET_VAR"`) would turn authentication off
+    unnoticed, so it is refused; leave --token out to accept every client."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the token is empty: give a non-empty token, or leave --token out to "
+                                         "accept every client")
+    return text
 
 
 def _common(p) -> None:
@@ -46,7 +56,7 @@ def add_parsers(sub) -> None:
                        description="Stream a file at real-time pace, or the microphone, to live receivers.")
     s.add_argument("input", nargs="?", help="audio file played at real-time pace")
     s.add_argument("--mic", action="store_true", help="the default microphone instead of a file (sounddevice)")
-    s.add_argument("--token", help="shared token WebSocket clients must present (?token=...)")
+    s.add_argument("--token", type=token, help="shared token WebSocket clients must present (?token=...)")
     _allow_origin(s)
     _common(s)
     s.set_defaults(func=cmd_stream)
@@ -54,7 +64,8 @@ def add_parsers(sub) -> None:
                        description="Serve live animation over WebSocket (schema: docs/LIVE.md).")
     v.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     v.add_argument("--port", type=PORT, default=8765, help="port to listen on (default 8765; 0: any free port)")
-    v.add_argument("--token", help="shared token clients must present (?token=... or Authorization: Bearer)")
+    v.add_argument("--token", type=token,
+                   help="shared token clients must present (?token=... or Authorization: Bearer)")
     v.add_argument("--max-characters", type=COUNT, default=16,
                    help="characters at once (default 16); clients name theirs with ?character=NAME")
     v.add_argument("--max-clients", type=COUNT, default=64, help="WebSocket clients at once (default 64)")

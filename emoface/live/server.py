@@ -5,8 +5,8 @@ whenever it changes, `emotion` when the emotion changes, then one `frame` per fr
 in header order). Client -> server: binary PCM (16 kHz mono s16le unless an `audio` message says otherwise)
 and JSON control messages: `emotion`, `reset`, `rig`, `audio`, `character`. Each client is with one
 character (emoface.live.stage): its frames come from it, its audio and control go to it. A bad message gets an
-`error` reply and the connection stays; a client that cannot keep up has frames skipped, then is dropped,
-never waited for.
+`error` reply and the connection stays (one over MAX_MESSAGE_BYTES, which the WebSocket library cannot read,
+is closed with code 1009); a client that cannot keep up has frames skipped, then is dropped, never waited for.
 Hostile clients: audio is bounded (emoface.live.session.PcmBuffer), control is applied once per tick
 (latest wins), browsers on other origins are refused unless named, and every message sent is strict JSON.
 """
@@ -40,6 +40,13 @@ SLOW_BYTES = 64 * 1024  # more than this waiting in our buffer as well (~1 s of 
 DROP_AFTER_S = 5.0  # skipped this long without catching up: close it
 YIELD_AFTER_S = 0.002  # a client's messages are handled in turns of this long, then the frames get the loop
 PCM_FORMATS = {"s16le": np.dtype("<i2"), "f32le": np.dtype("<f4")}
+MAX_RATE, MAX_CHANNELS = 96000, 8  # the most an `audio` message may declare
+# One message may carry all the audio that may wait ahead (MAX_AHEAD_S) in any format a client may declare
+# (5 s of 96 kHz 8-channel f32le: 15.4 MB), so whatever could be queued at all gets an `error` reply for what
+# is not, never a dropped connection. Past it the WebSocket library closes with 1009 before the message is read.
+MAX_MESSAGE_BYTES = 16 * 2 ** 20  # >= MAX_AHEAD_S * MAX_RATE * MAX_CHANNELS * 4 (tests/test_hardening_live_batch.py)
+MAX_QUEUE = 4  # messages read ahead per client (websockets' default 16 x 16 MiB would be 256 MiB a client)
+MAX_CONTROL_CHARS = 64 * 1024  # a JSON control message is a few dozen bytes: longer ones are refused unparsed
 
 
 def dumps(message: dict) -> str:
@@ -112,10 +119,21 @@ class _Client:
         self.slow_since = None
         self.skipped = 0
 
-    def pcm(self, data: bytes) -> np.ndarray:
-        if len(data) % (self.dtype.itemsize * self.channels):
+    def pcm(self, data: bytes, room: int | None = None) -> tuple[np.ndarray, int]:
+        """A PCM message -> (16 kHz mono samples, 16 kHz samples cut off unread). room: what the character's
+        queue can still take; the message's audio past it (and a 10 ms margin for the resampler) is refused
+        without being decoded, so a big message costs no more than the audio that fits."""
+        frame = self.dtype.itemsize * self.channels
+        if len(data) % frame:
             raise ValueError(f"PCM message of {len(data)} bytes is not whole {self.channels}-channel "
                              f"{self.dtype.itemsize * 8}-bit frames")
+        cut = 0
+        if room is not None:
+            keep = math.ceil((room + 160) * self.rate / 16000)  # frames of the message that may be queued
+            frames = len(data) // frame
+            if frames > keep:
+                cut = int((frames - keep) * 16000 / self.rate)
+                data = memoryview(data)[:keep * frame]
         x = np.frombuffer(data, self.dtype).astype(np.float32)
         if self.dtype.kind == "i":
             x /= 32768.0
@@ -126,7 +144,7 @@ class _Client:
 
                 self.resampler = soxr.ResampleStream(self.rate, 16000, 1, dtype="float32")
             x = self.resampler.resample_chunk(x)
-        return x
+        return x, cut
 
 
 class WebSocketHub:
@@ -136,6 +154,8 @@ class WebSocketHub:
     def __init__(self, stage, host: str = "127.0.0.1", port: int = 8765, token: str | None = None,
                  audio=False, rig: str | None = None, allow_origins=(), max_clients: int = 64,
                  character_clients: int = 16):
+        if token is not None and not token.strip():  # `--token "$UNSET"`: not a reason to let everyone in
+            raise ValueError("the token is empty: give a non-empty token, or none to accept every client")
         if isinstance(stage, LiveSession):  # one session (a stream): the stage of that one character
             session, stage = stage, Stage()
             stage.add(DEFAULT_CHARACTER, session, None)
@@ -159,7 +179,8 @@ class WebSocketHub:
         from websockets.asyncio.server import serve
 
         self.server = await serve(self._handler, self.host, self.port, process_request=self._check_request,
-                                  max_size=2 ** 20, ping_interval=5, ping_timeout=10)
+                                  max_size=MAX_MESSAGE_BYTES, max_queue=MAX_QUEUE, ping_interval=5,
+                                  ping_timeout=10)
         self.port = self.server.sockets[0].getsockname()[1]
         if not self.token and not is_loopback(self.host):
             log.warning("ws://%s:%d is reachable beyond this machine without a token: anyone who can reach it can "
@@ -309,8 +330,13 @@ class WebSocketHub:
             if isinstance(message, bytes):
                 if not self.audio:
                     raise ValueError("this stream plays a file; it takes no audio from clients")
-                client.character.session.buffer.append(client.pcm(message))
+                buffer = client.character.session.buffer
+                samples, cut = client.pcm(message, buffer.room)
+                buffer.append(samples, refused_before=cut)
                 return None
+            if len(message) > MAX_CONTROL_CHARS:  # parsing megabytes of JSON would hold every character's frames
+                raise ValueError(f"control message of {len(message)} characters refused unread: a JSON control "
+                                 f"message is at most {MAX_CONTROL_CHARS} (audio goes in binary messages)")
             return self._control(client, loads(message))
         except (ValueError, TypeError, KeyError, EmofaceError) as exc:
             return {"type": "error", "message": str(exc)[:300]}
@@ -343,8 +369,8 @@ class WebSocketHub:
             fmt = msg.get("format", "s16le")
             if fmt not in PCM_FORMATS:
                 raise ValueError(f"audio: format must be {' or '.join(PCM_FORMATS)}")
-            rate = int(_number(msg, "sample_rate", 16000, 8000, 96000))
-            channels = int(_number(msg, "channels", 1, 1, 8))
+            rate = int(_number(msg, "sample_rate", 16000, 8000, MAX_RATE))
+            channels = int(_number(msg, "channels", 1, 1, MAX_CHANNELS))
             client.dtype, client.rate, client.channels, client.resampler = PCM_FORMATS[fmt], rate, channels, None
         elif kind == "character":
             name = _string(msg, "character", "npc_guard")

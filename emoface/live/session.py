@@ -61,12 +61,18 @@ class PcmBuffer:
         self.queued = 0
         self.max_samples = int(max_ahead_s * SAMPLE_RATE)
 
-    def append(self, samples: np.ndarray, arrival: float | None = None) -> None:
-        """Queue samples; past the bound the excess is refused with AudioQueueFull (what fits is kept)."""
+    @property
+    def room(self) -> int:
+        """Samples that may still be queued."""
+        return max(0, self.max_samples - self.queued)
+
+    def append(self, samples: np.ndarray, arrival: float | None = None, refused_before: int = 0) -> None:
+        """Queue samples; past the bound the excess is refused with AudioQueueFull (what fits is kept).
+        refused_before: samples of the same message the caller already cut off unread (counted in the error)."""
         samples = check_pcm(samples)
-        room = max(0, self.max_samples - self.queued)
-        refused = len(samples) - room
-        if refused > 0:
+        room = self.room
+        refused = max(0, len(samples) - room) + refused_before
+        if len(samples) > room:
             samples = samples[:room].copy()  # not a view that keeps the whole message alive
         if len(samples):
             self.chunks.append([samples, time.monotonic() if arrival is None else arrival])

@@ -211,6 +211,9 @@ def parse_target(url: str, default_rig: str):
     elif port == 0 and scheme != "ws":  # ws:// is served here: 0 picks any free port; UDP goes to a receiver
         raise InputError(where, "port 0 is nowhere to send to: give the receiver's port (1-65535)")
     options = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    if scheme == "ws" and not (parse_qs(parts.query, keep_blank_values=True).get("token") or ["x"])[-1].strip():
+        raise InputError(where, "token= is empty: give a non-empty token, or leave token= out to accept every "
+                                "client")
     known = {"livelink": {"subject", "device", "character"}, "vmc": {"rig", "character"}, "osc": {"rig", "character"},
              "ws": {"rig", "token"}}[scheme]
     if set(options) - known:

@@ -89,7 +89,7 @@ def cmd_render(args) -> int:
         check_engine_options(args)
         audio = load_audio(args.input)
         animator = Animator(engine=args.engine, fps=args.fps or 30.0, seed=args.seed or 0, checkpoint=args.checkpoint)
-        emotions = list(EMOTIONS) if args.grid else [args.emotion or "neutral"]
+        emotions = list(EMOTIONS) if args.grid else ["neutral" if args.emotion is None else args.emotion]
         intensity = 1.0 if args.intensity is None else args.intensity
         anims = [animator.animate(audio, EmotionTrack.constant(parse_emotion(e, intensity)), args.text)
                  for e in emotions]

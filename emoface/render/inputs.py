@@ -19,6 +19,8 @@ def read_animation(path: Path) -> Animation:
         # retarget here so an unknown or mismatched rig fails naming the file
         return retarget(formats.read(path), CANONICAL_RIG)
     except InputError as exc:
+        if exc.source == str(path):  # the reader's own line about this file (fps, frames, a damaged glTF)
+            raise InputError(path, exc.problem) from None
         raise InputError(path, f"not an emoface animation file ({exc})") from None
     except Exception as exc:  # noqa: BLE001 - json, csv, numpy and zip each raise their own kinds
         reason = str(exc).removeprefix(f"{path}: ").splitlines()[0] if str(exc) else type(exc).__name__

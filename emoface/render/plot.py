@@ -22,6 +22,7 @@ from emoface.rigs import CANONICAL_RIG, retarget
 log = logging.getLogger("emoface")
 
 DPI = 100  # a PNG is width x DPI pixels wide
+WIDTH = (2.0, 200.0)  # inches: narrower and the panels collapse, wider than 20,000 px is no longer a preview
 SUFFIXES = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
 _UNIT = (-0.05, 1.05)  # blendshape panels share one scale so heights compare across panels
 # (panel, height ratio, y-limits or None for degrees)
@@ -117,6 +118,8 @@ def plot_animation(anim: Animation, path, samples: np.ndarray | None = None, rat
 
 
 def add_parser(sub) -> None:
+    from emoface.options import FPS, number
+
     p = sub.add_parser("plot", help="draw the main curves under the waveform (png, svg, pdf)",
                        description="Plot a baked animation, or an audio line animated now, as curves over time.")
     p.add_argument("input", type=Path, help="baked animation (.json, .csv, .txt, .npz) or audio to animate")
@@ -125,11 +128,12 @@ def add_parser(sub) -> None:
                    help="waveform to draw (default: the animation's source audio if it exists, or the input audio)")
     p.add_argument("--emotion", help="audio input: emotion or blend, as for bake (default neutral)")
     p.add_argument("--text", help="audio input: transcript")
-    p.add_argument("--fps", type=float,
-                   help="audio input: frame rate (default 60); animation input: its frame rate if not 60 "
+    p.add_argument("--fps", type=FPS,
+                   help="audio input: frame rate, 1-240 (default 60); animation input: its frame rate if not 60 "
                         "(a .txt file does not record one)")
     p.add_argument("--title", help="default: source file and emotion from the animation")
-    p.add_argument("--width", type=float, default=12.0, help="inches (default 12; png at 100 dpi)")
+    p.add_argument("--width", type=number(*WIDTH), default=12.0,
+                   help=f"inches, {WIDTH[0]:g}-{WIDTH[1]:g} (default 12; png at {DPI} dpi)")
     p.set_defaults(func=cmd_plot)
 
 
@@ -139,9 +143,6 @@ def cmd_plot(args) -> int:
 
     if args.output.suffix.lower() not in SUFFIXES:
         raise InputError(args.output, f"unknown plot suffix (use {', '.join(SUFFIXES)})")
-    for flag in ("width", "fps"):
-        if getattr(args, flag) is not None and getattr(args, flag) <= 0:
-            raise InputError(f"--{flag}", "must be positive")
     if not args.input.exists():
         raise InputError(args.input, "file not found")
     is_audio = args.input.suffix.lower() in AUDIO_SUFFIXES
@@ -150,7 +151,7 @@ def cmd_plot(args) -> int:
         from emoface.animator import Animator
         from emoface.emotion.spec import EmotionTrack, parse_emotion
 
-        emotion = EmotionTrack.constant(parse_emotion(args.emotion or "neutral"))
+        emotion = EmotionTrack.constant(parse_emotion("neutral" if args.emotion is None else args.emotion))
         audio = load_audio(args.input)
         anim = Animator(fps=args.fps or 60.0).animate(audio, emotion, args.text)
     else:

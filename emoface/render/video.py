@@ -12,6 +12,7 @@ import numpy as np
 from tqdm import tqdm
 
 from emoface.formats import atomic_output
+from emoface.progress import show_progress
 from emoface.render.drive import MeshMotion
 from emoface.render.renderer import FaceRenderer
 
@@ -70,7 +71,8 @@ def write_mp4(images, n_frames: int, fps: float, size: tuple[int, int], path, au
             audio_codec="aac" if audio_path else None,
             output_params=["-preset", "veryfast", "-crf", "20", "-movflags", "+faststart"])
         writer.send(None)
-        for image in tqdm(images, total=n_frames, desc=desc, unit="frame", disable=not progress, leave=False):
+        for image in tqdm(images, total=n_frames, desc=desc, unit="frame", disable=not show_progress(progress),
+                          leave=False):
             writer.send(np.ascontiguousarray(image))
         writer.close()
     return path

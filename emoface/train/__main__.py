@@ -8,7 +8,6 @@ FACEGOOD clip, and writes the checkpoint with its model card fields.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import logging
@@ -22,46 +21,57 @@ import torch
 from emoface import __version__
 from emoface.features import TRAIN_MEL_FLOOR
 from emoface.model.net import NetConfig, save
+from emoface.options import SEED, OneLineParser, number
 from emoface.train.data import GRID_HELD_OUT_EVERY, VALID_FACEGOOD, VALID_SPEAKERS, build_cache, load_cache
 from emoface.train.loop import TrainConfig, train, validate
 
 ROOT = Path(__file__).resolve().parents[2]
+# A bad number is one line naming its option, exit 2, before anything is labelled or trained (not NaN losses
+# after the whole budget).
+COUNT = number(1, integer=True)
+ROWS = number(0, integer=True)
+WEIGHT = number(0)
+LEARNING_RATE = number(0, 1, open_lo=True)
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m emoface.train", description=__doc__.splitlines()[0])
+    ap = OneLineParser(prog="python -m emoface.train", description=__doc__.splitlines()[0])
     ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
     ap.add_argument("--cache", type=Path, default=ROOT / "data_cache")
     ap.add_argument("--out", type=Path, default=ROOT / "checkpoints" / "emoface-default.pt")
-    ap.add_argument("--steps", type=int, default=TrainConfig.steps)
-    ap.add_argument("--minutes", type=float, default=100.0, help="wall-time budget for the training loop")
-    ap.add_argument("--batch", type=int, default=TrainConfig.batch)
-    ap.add_argument("--channels", type=int, default=NetConfig.channels)
-    ap.add_argument("--threads", type=int, default=max(1, torch.get_num_threads()))
-    ap.add_argument("--workers", type=int, default=2, help="processes for labelling")
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--steps", type=COUNT, default=TrainConfig.steps, help="at most this many steps (1 or more)")
+    ap.add_argument("--minutes", type=number(0), default=100.0,
+                    help="wall-time budget for the training loop (0: none, the steps alone)")
+    ap.add_argument("--batch", type=COUNT, default=TrainConfig.batch)
+    ap.add_argument("--channels", type=COUNT, default=NetConfig.channels)
+    ap.add_argument("--threads", type=COUNT, default=max(1, torch.get_num_threads()))
+    ap.add_argument("--workers", type=COUNT, default=2, help="processes for labelling")
+    ap.add_argument("--seed", type=SEED, default=0)
     ap.add_argument("--init", type=Path, help="start from this checkpoint (fine-tuning) instead of from scratch")
-    ap.add_argument("--mel-floor", type=float, help=f"added to mel power before the log (default {TRAIN_MEL_FLOOR:g}, "
-                                                    "or the --init checkpoint's); lower keeps a quiet line's "
-                                                    "upper bands")
-    ap.add_argument("--lr", type=float, default=TrainConfig.lr)
-    ap.add_argument("--background-voices", type=float, default=TrainConfig.background_voices, metavar="SHARE",
-                    help="share of training crops with other talkers mixed in 6-25 dB below (0: none)")
-    ap.add_argument("--squared-weight", type=float, default=TrainConfig.squared_weight,
+    ap.add_argument("--mel-floor", type=number(0, open_lo=True),
+                    help=f"added to mel power before the log, above 0 (default {TRAIN_MEL_FLOOR:g}, or the --init "
+                         "checkpoint's); lower keeps a quiet line's upper bands")
+    ap.add_argument("--lr", type=LEARNING_RATE, default=TrainConfig.lr, help="learning rate, above 0 and at most 1")
+    ap.add_argument("--background-voices", type=number(0, 1), default=TrainConfig.background_voices,
+                    metavar="SHARE", help="share (0-1) of training crops with other talkers mixed in 6-25 dB below "
+                                          "(0: none)")
+    ap.add_argument("--squared-weight", type=WEIGHT, default=TrainConfig.squared_weight,
                     help="weight of squared error beside L1 on the curves")
-    ap.add_argument("--phone-weight", type=float, default=TrainConfig.phone_weight,
+    ap.add_argument("--phone-weight", type=WEIGHT, default=TrainConfig.phone_weight,
                     help="weight of the auxiliary phone-naming loss (0: no phone head)")
     ap.add_argument("--speech-encoder", metavar="PATH", default="",
                     help="local Hugging Face wav2vec2/HuBERT/WavLM directory to use instead of log-mel (frozen)")
-    ap.add_argument("--lookahead", type=int, metavar="ROWS",
+    ap.add_argument("--lookahead", type=ROWS, metavar="ROWS",
                     help="future 100 Hz frames the network may hear (default 6: 60 ms); fewer for a live network")
-    ap.add_argument("--row-smoothing", type=int, metavar="ROWS",
+    ap.add_argument("--row-smoothing", type=ROWS, metavar="ROWS",
                     help="half-width of the inference smoothing triangle in 100 Hz rows (default 3: +-30 ms)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     torch.set_num_threads(args.threads)
 
     started = time.time()
+    if not (args.shared / "data" / "speech-en").is_dir():  # one line, not a traceback from deep in labelling
+        ap.error(f"--shared {args.shared}: no data/speech-en folder there (the project's ../shared)")
     build_cache(args.shared, args.cache, workers=args.workers)
     train_clips, valid_clips = load_cache(args.cache)
     hours = sum(len(c.labels) for c in train_clips) / 100 / 3600

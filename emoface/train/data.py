@@ -199,10 +199,12 @@ def tts_items(shared: Path, n: int = TTS_LINES, seed: int = 0):
 def _run_pool(fn, items, cache: Path, workers: int, desc: str) -> int:
     from tqdm import tqdm
 
+    from emoface.progress import show_progress
+
     failed = 0
     with Pool(workers) as pool:
         for key, data in tqdm(pool.imap_unordered(fn, items, chunksize=4), total=len(items), desc=desc,
-                              unit="clip"):
+                              unit="clip", disable=not show_progress()):
             path = cache / (key.replace("/", "__") + ".npz")
             if data is None:
                 failed += 1
