@@ -108,7 +108,11 @@ def cmd_bake(args) -> int:
     if args.text_file:
         if not args.text_file.is_file():
             raise InputError(args.text_file, "transcript file not found")
-        text = args.text_file.read_text(encoding="utf-8", errors="replace")
+        try:
+            text = args.text_file.read_bytes().decode("utf-8").removeprefix("\ufeff")  # byte offsets of the file
+        except UnicodeDecodeError as exc:
+            raise InputError(args.text_file, f"--text-file is not UTF-8 text (byte {exc.start}); save the "
+                                             "transcript as UTF-8") from None
 
     jobs, bad, single = [], [], False
     if args.inputs:

@@ -20,3 +20,5 @@ def read_json(path, what: str):
         raise InputError(path, f"{what} is not UTF-8 text") from None
     except RecursionError:  # [[[[...]]]] 100k deep: the parser gives up before the file is wrong
         raise InputError(path, f"{what} is nested too deeply to be one") from None
+    except ValueError as exc:  # an integer of thousands of digits: Python's own limit, not a JSON error
+        raise InputError(path, f"{what} has a number too long to read ({str(exc).split(';')[0]})") from None

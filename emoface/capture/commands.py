@@ -45,9 +45,10 @@ def cmd_capture(args) -> int:
     from emoface.capture.basis import load_basis
     from emoface.cli import _check_output_folder, _resolve_format_and_rig
     from emoface.progress import show_progress
-    from emoface.rigs import retarget
+    from emoface.rigs import load_rig, retarget
 
     fmt, rig = _resolve_format_and_rig(args)
+    load_rig(rig)  # a bad --rig is one error (exit 2) now, as in bake, not a failure per video after its tracking
     if args.neutral is not None and not 0 <= args.neutral < float("inf"):
         raise InputError("--neutral", f"{args.neutral} is not a time in the video (seconds from its start)")
     videos = expand_inputs(args.inputs, VIDEO_SUFFIXES)

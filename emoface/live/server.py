@@ -47,6 +47,7 @@ MAX_RATE, MAX_CHANNELS = 96000, 8  # the most an `audio` message may declare
 MAX_MESSAGE_BYTES = 16 * 2 ** 20  # >= MAX_AHEAD_S * MAX_RATE * MAX_CHANNELS * 4 (tests/test_hardening_live_batch.py)
 MAX_QUEUE = 4  # messages read ahead per client (websockets' default 16 x 16 MiB would be 256 MiB a client)
 MAX_CONTROL_CHARS = 64 * 1024  # a JSON control message is a few dozen bytes: longer ones are refused unparsed
+MAX_INT_DIGITS = 100  # an integer in a control message; longer ones are refused (not Python's int-size limit)
 
 
 def dumps(message: dict) -> str:
@@ -58,19 +59,30 @@ def _refuse_constant(name: str):
     raise ValueError(f"{name} is not JSON: numbers must be finite")
 
 
+def _parse_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise ValueError(f"number too long ({len(text.lstrip('-'))} digits): numbers in a control message have at "
+                         f"most {MAX_INT_DIGITS}")
+    return int(text)
+
+
 def loads(text) -> object:
-    """A client's JSON, strictly: NaN/Infinity refused; nesting too deep to parse is a ValueError."""
+    """A client's JSON, strictly: NaN/Infinity refused; integers too long and nesting too deep to parse are
+    ValueErrors."""
     try:
-        return json.loads(text, parse_constant=_refuse_constant)
+        return json.loads(text, parse_constant=_refuse_constant, parse_int=_parse_int)
     except RecursionError:
         raise ValueError("message nested too deeply") from None
 
 
-def _number(msg: dict, key: str, default, lo: float, hi: float) -> float:
+def _number(msg: dict, key: str, default, lo: float, hi: float, integer: bool = False) -> float:
+    """msg[key] (default when absent): a finite number in [lo, hi]; with integer, a whole one (16000 or 16000.0)."""
     value = msg.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-            or not lo <= value <= hi:
-        raise ValueError(f"{key} must be a number {lo:g}-{hi:g}, not {str(value)[:40]}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) \
+            or (isinstance(value, float) and not (math.isfinite(value) and (value.is_integer() or not integer))) \
+            or not lo <= value <= hi:  # ints are compared as they are: a 99-digit one is no float
+        raise ValueError(f"{key} must be {'an integer' if integer else 'a number'} {lo:g}-{hi:g}, "
+                         f"not {str(value)[:40]}")
     return value
 
 
@@ -366,11 +378,13 @@ class WebSocketHub:
             else:
                 session.request_rig(rig)
         elif kind == "audio":
+            if not self.audio:  # as for binary audio: say so rather than accept a format nothing will use
+                raise ValueError("this stream plays a file; it takes no audio from clients")
             fmt = msg.get("format", "s16le")
             if fmt not in PCM_FORMATS:
                 raise ValueError(f"audio: format must be {' or '.join(PCM_FORMATS)}")
-            rate = int(_number(msg, "sample_rate", 16000, 8000, MAX_RATE))
-            channels = int(_number(msg, "channels", 1, 1, MAX_CHANNELS))
+            rate = int(_number(msg, "sample_rate", 16000, 8000, MAX_RATE, integer=True))
+            channels = int(_number(msg, "channels", 1, 1, MAX_CHANNELS, integer=True))
             client.dtype, client.rate, client.channels, client.resampler = PCM_FORMATS[fmt], rate, channels, None
         elif kind == "character":
             name = _string(msg, "character", "npc_guard")

@@ -198,7 +198,10 @@ def _short(url: str) -> str:
 def parse_target(url: str, default_rig: str):
     """(scheme, host, port, options) of a --to URL, or an InputError naming it."""
     where = _short(url)
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # a malformed [IPv6] host
+        raise InputError(where, f"not a usable URL ({exc})") from None
     scheme = parts.scheme.lower()
     if scheme not in DEFAULT_PORTS:
         raise InputError(where, f"unknown target (use {', '.join(s + '://host:port' for s in DEFAULT_PORTS)})")
@@ -210,6 +213,8 @@ def parse_target(url: str, default_rig: str):
         port = DEFAULT_PORTS[scheme]
     elif port == 0 and scheme != "ws":  # ws:// is served here: 0 picks any free port; UDP goes to a receiver
         raise InputError(where, "port 0 is nowhere to send to: give the receiver's port (1-65535)")
+    if scheme != "ws" and not parts.hostname:  # ws:// is served here; UDP needs the receiver's address
+        raise InputError(where, f"no host: give the receiver's address, e.g. {scheme}://127.0.0.1:{port}")
     options = {k: v[-1] for k, v in parse_qs(parts.query).items()}
     if scheme == "ws" and not (parse_qs(parts.query, keep_blank_values=True).get("token") or ["x"])[-1].strip():
         raise InputError(where, "token= is empty: give a non-empty token, or leave token= out to accept every "
