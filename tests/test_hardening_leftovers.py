@@ -6,13 +6,13 @@ Each test failed before its fix."""
 import asyncio
 import json
 import subprocess
-import time
 
 import imageio_ffmpeg
 import pytest
 
 from emoface.cli import main
 from tests.test_hardening_cli import one_error_line
+from tests.test_hardening_live_batch import _reply, _serve
 
 
 # --- 1. a transcript file that is not UTF-8 is refused like a dialogue sheet that is not ------------------------
@@ -58,35 +58,6 @@ def test_udp_targets_with_a_host_are_still_taken():
 
 
 # --- 3.-5. WebSocket control messages -----------------------------------------------------------------------------
-async def _serve(client, audio=True):
-    """A real WebSocket server (the pieces of `emoface serve`, or of `stream --to ws://` with audio=False) on a free
-    port of 127.0.0.1, for as long as the client takes."""
-    from emoface.animator import Animator
-    from emoface.live.animator import PhoneticStreamer
-    from emoface.live.server import WebSocketHub
-    from emoface.live.session import LiveSession, PushSource
-
-    session = LiveSession(PhoneticStreamer(Animator(engine="phonetic", fps=60), rig="livelink"), [], "livelink")
-    hub = WebSocketHub(session, "127.0.0.1", 0, None, audio)
-    await hub.start()
-    stop = asyncio.Event()
-    runner = asyncio.create_task(session.run(PushSource(), stop))
-    try:
-        return await asyncio.wait_for(client(f"ws://127.0.0.1:{hub.port}"), 60)
-    finally:
-        stop.set()
-        await runner
-        await hub.close()
-
-
-async def _reply(ws, kind="error", timeout=10.0):
-    end = time.monotonic() + timeout
-    while True:
-        msg = json.loads(await asyncio.wait_for(ws.recv(), max(0.01, end - time.monotonic())))
-        if msg["type"] == kind:
-            return msg
-
-
 def _replies(messages, audio=True):
     """The first error reply after each message (a `dance` after each one that is taken: its reply is then
     'unknown message type'), and whether the connection stays."""
