@@ -116,7 +116,9 @@ def pcm16(samples: np.ndarray) -> bytes:
 
 # --- libsndfile ---------------------------------------------------------------------------------------------
 
-def _check_header(path: Path, max_duration_s: float) -> sf._SoundFileInfo:
+def _check_header(path: Path, max_duration_s: float) -> tuple[sf._SoundFileInfo, bool]:
+    """(libsndfile's view of the file, whether its length is declared rather than guessed: an MP3 without a
+    Xing/Info/VBRI header has only an estimate, checked while decoding instead)."""
     try:
         with quiet_stderr():  # libsndfile's mpg123 prints "Note: Illegal Audio-MPEG-Header" lines itself
             info = sf.info(str(path))
@@ -126,15 +128,16 @@ def _check_header(path: Path, max_duration_s: float) -> sf._SoundFileInfo:
         raise InputError(path, f"sample rate {info.samplerate} Hz is outside {MIN_RATE}-{MAX_RATE} Hz")
     if info.frames == 0:
         raise InputError(path, "audio is empty (zero length)")
-    if info.format not in MPEG_FORMATS or _mp3_declares_length(path):  # else a guess: checked while decoding
+    declared = info.format not in MPEG_FORMATS or _mp3_declares_length(path)
+    if declared:
         _check_length(path, info.frames / info.samplerate, max_duration_s)
-    return info
+    return info, declared
 
 
 def _decode_sndfile(path: Path, max_duration_s: float) -> tuple[np.ndarray, int]:
     """Read, downmix and resample a block at a time into one 16 kHz array."""
-    info = _check_header(path, max_duration_s)
-    if info.format in MPEG_FORMATS and not _mp3_declares_length(path) and ffmpeg_exe():
+    info, declared = _check_header(path, max_duration_s)
+    if not declared and ffmpeg_exe():
         # libsndfile stops at its estimated length, which cuts a VBR file without a Xing tag short; ffmpeg
         # reads to the stream's real end
         return _decode_ffmpeg(path, max_duration_s)
@@ -158,7 +161,7 @@ def _decode_sndfile(path: Path, max_duration_s: float) -> tuple[np.ndarray, int]
     if stream:
         out.add(stream.resample_chunk(np.zeros(0, np.float32), last=True))
     if n_read and mpeg:
-        if _mp3_declares_length(path):  # without a Xing/Info/VBRI header the length is a guess: nothing to check
+        if declared:  # without a Xing/Info/VBRI header the length is a guess: nothing to check
             frame = 1152 if rate >= 32000 else 576  # samples per MPEG-1 / MPEG-2 and 2.5 layer III frame
             _check_complete(path, n_read / rate, info.frames / rate, slack=MP3_SLACK_FRAMES * frame / info.frames,
                             warn_s=frame / rate)

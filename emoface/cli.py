@@ -16,7 +16,7 @@ from emoface.audio import DEFAULT_MAX_DURATION_S
 from emoface.emotion.spec import EMOTIONS, EmotionTrack, load_emotion_track, parse_emotion
 from emoface.engines import DEFAULT_ENGINE, ENGINES
 from emoface.errors import EmofaceError, InputError
-from emoface.options import DURATION, FPS, INTENSITY, SEED, OneLineParser, number, quiet_broken_pipe
+from emoface.options import DURATION, FPS, INTENSITY, LEARNING_RATE, SEED, STEPS, OneLineParser, quiet_broken_pipe
 
 log = logging.getLogger("emoface")
 
@@ -293,9 +293,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--from", dest="source", metavar="CKPT", help="checkpoint to start from (default: the shipped one)")
     t.add_argument("-o", "--output", type=Path, required=True, help="the fine-tuned checkpoint (.pt)")
     t.add_argument("--minutes", type=DURATION, default=10.0, help="training time budget (default 10)")
-    t.add_argument("--steps", type=number(1, integer=True), default=2000,
+    t.add_argument("--steps", type=STEPS, default=2000,
                    help="at most this many steps, 1 or more (default 2000)")
-    t.add_argument("--lr", type=number(0, 1, open_lo=True), default=3e-4,
+    t.add_argument("--lr", type=LEARNING_RATE, default=3e-4,
                    help="learning rate, above 0 and at most 1 (default 3e-4)")
     t.add_argument("--seed", type=SEED, default=0)
     t.add_argument("-q", "--quiet", action="store_true", help="no training log")

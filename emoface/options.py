@@ -44,6 +44,8 @@ SEED = number(0, 2 ** 63 - 1, integer=True)
 DURATION = number(0, None, open_lo=True)
 PORT = number(0, 65535, integer=True)
 COUNT = number(1, 10000, integer=True)
+STEPS = number(1, integer=True)  # training steps (emoface train, python -m emoface.train)
+LEARNING_RATE = number(0, 1, open_lo=True)
 
 
 def quiet_broken_pipe() -> None:

@@ -15,18 +15,9 @@ import pytest
 
 from emoface.bake_index import INDEX_NAME, BakeIndex
 from emoface.cli import main
+from tests.test_hardening_cli import one_error_line
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def one_error_line(capsys, *needles):
-    err = capsys.readouterr().err
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1, err
-    assert lines[0].startswith("emoface: error:"), err
-    for needle in needles:
-        assert needle in lines[0], err
-    return lines[0]
 
 
 # --- 1. an empty token does not turn authentication off ---------------------------------------------------
@@ -38,13 +29,13 @@ def test_an_empty_token_is_refused_at_start(command, value, capsys):
     with pytest.raises(SystemExit) as exc:  # the parser: without the check the server would start and run
         build_parser().parse_args([*command, "--token", value])
     assert exc.value.code == 2
-    one_error_line(capsys, "--token", "empty")
+    one_error_line(capsys.readouterr().err, "--token", "empty")
 
 
 @pytest.mark.parametrize("query", ["?token=", "?token=%20%20"])
 def test_an_empty_token_in_a_ws_url_is_refused(query, tmp_path, capsys):
     assert main(["stream", str(tmp_path / "x.wav"), "--to", f"ws://127.0.0.1:0/{query}"]) == 2
-    one_error_line(capsys, f"ws://127.0.0.1:0/{query}: token= is empty")
+    one_error_line(capsys.readouterr().err, f"ws://127.0.0.1:0/{query}: token= is empty")
 
 
 def test_the_hub_refuses_an_empty_token_too():
@@ -179,7 +170,7 @@ def test_emoface_train_refuses_bad_numbers_in_one_line(option, value, capsys):
     with pytest.raises(SystemExit) as exc:
         main([*TRAIN, option, value])
     assert exc.value.code == 2
-    one_error_line(capsys, f"argument {option}:")
+    one_error_line(capsys.readouterr().err, f"argument {option}:")
 
 
 def test_emoface_train_takes_good_numbers():
@@ -201,7 +192,7 @@ def test_python_m_emoface_train_refuses_bad_numbers_in_one_line(option, value, c
     with pytest.raises(SystemExit) as exc:  # before any labelling or training
         train_main(["--shared", str(tmp_path / "none"), "--cache", str(tmp_path / "cache"), option, value])
     assert exc.value.code == 2
-    one_error_line(capsys, f"argument {option}:")
+    one_error_line(capsys.readouterr().err, f"argument {option}:")
     assert not (tmp_path / "cache").exists()
 
 

@@ -13,6 +13,7 @@ from emoface.cli import main
 from emoface.errors import InputError
 from emoface.render.inputs import read_animation
 from emoface.rigs import canonical_names
+from tests.test_hardening_cli import one_error_line
 
 NAMES = canonical_names()
 
@@ -64,15 +65,9 @@ def _bad_file(tmp_path, case) -> tuple:
     return path, problem
 
 
-def _one_error_line(capsys) -> str:
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("emoface: error: "), err
-    return err[0]
-
-
 def _refused(tmp_path, capsys, argv, src, problem, out):
     assert main(argv) == 2
-    line = _one_error_line(capsys)
+    line = one_error_line(capsys.readouterr().err)
     assert line.startswith(f"emoface: error: {src}: "), line
     assert problem in line, line
     assert "not an emoface animation file" not in line  # the field itself, not a wrapper around it
@@ -162,7 +157,7 @@ def test_file_fps_range_is_bakes(tmp_path, capsys, fps, ok):
     if not ok:  # bake --fps refuses it too
         with pytest.raises(SystemExit) as exit_:
             main(["bake", str(tmp_path / "in.wav"), "-o", str(tmp_path / "b.json"), "--fps", str(fps)])
-        assert exit_.value.code == 2 and "argument --fps" in _one_error_line(capsys)
+        assert exit_.value.code == 2 and "argument --fps" in one_error_line(capsys.readouterr().err)
 
 
 def test_a_good_file_still_plots(tmp_path, capsys):
@@ -190,6 +185,6 @@ def test_bad_plot_option_names_the_option(tmp_path, capsys, option, value, probl
     with pytest.raises(SystemExit) as exit_:
         main(["plot", str(tmp_path / "good.json"), "-o", str(out), option, value])
     assert exit_.value.code == 2
-    line = _one_error_line(capsys)
+    line = one_error_line(capsys.readouterr().err)
     assert f"argument {option}: " in line and problem in line, line
     assert not out.exists()

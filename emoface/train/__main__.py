@@ -21,17 +21,15 @@ import torch
 from emoface import __version__
 from emoface.features import TRAIN_MEL_FLOOR
 from emoface.model.net import NetConfig, save
-from emoface.options import SEED, OneLineParser, number
+from emoface.options import COUNT, LEARNING_RATE, SEED, STEPS, OneLineParser, number
 from emoface.train.data import GRID_HELD_OUT_EVERY, VALID_FACEGOOD, VALID_SPEAKERS, build_cache, load_cache
 from emoface.train.loop import TrainConfig, train, validate
 
 ROOT = Path(__file__).resolve().parents[2]
 # A bad number is one line naming its option, exit 2, before anything is labelled or trained (not NaN losses
 # after the whole budget).
-COUNT = number(1, integer=True)
 ROWS = number(0, integer=True)
 WEIGHT = number(0)
-LEARNING_RATE = number(0, 1, open_lo=True)
 
 
 def main(argv=None) -> int:
@@ -39,7 +37,7 @@ def main(argv=None) -> int:
     ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
     ap.add_argument("--cache", type=Path, default=ROOT / "data_cache")
     ap.add_argument("--out", type=Path, default=ROOT / "checkpoints" / "emoface-default.pt")
-    ap.add_argument("--steps", type=COUNT, default=TrainConfig.steps, help="at most this many steps (1 or more)")
+    ap.add_argument("--steps", type=STEPS, default=TrainConfig.steps, help="at most this many steps (1 or more)")
     ap.add_argument("--minutes", type=number(0), default=100.0,
                     help="wall-time budget for the training loop (0: none, the steps alone)")
     ap.add_argument("--batch", type=COUNT, default=TrainConfig.batch)
