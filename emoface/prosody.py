@@ -98,8 +98,8 @@ def yin_frames(frames: np.ndarray) -> np.ndarray:
     spec = scipy.fft.rfft(frames, n=n_fft, axis=-1)
     acf = scipy.fft.irfft(spec.real ** 2 + spec.imag ** 2, n=n_fft, axis=-1)[:, :hi + 1]
     del spec
-    d = np.square(frames)
-    np.cumsum(d, out=d, axis=-1)
+    d = np.empty((len(frames), hi + 1), frames.dtype)
+    np.cumsum(np.square(frames[:, :hi]), out=d[:, :hi], axis=-1)  # the energy is only read up to lag hi
     d[:, 0] = 0
     d[:, 1:hi + 1] = 2 * (acf[:, 0:1] - acf[:, 1:hi + 1]) - d[:, :hi]
     # cumulative mean normalised difference over the periods in range

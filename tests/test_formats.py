@@ -81,15 +81,32 @@ def test_failed_write_leaves_no_file(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_json_rounds_float32_exactly_as_python_round():
-    """The writer's bulk rounding (numpy) gives Python's round(v, 6) for every float32, ties included, so the
-    bytes of a bake do not depend on which path wrote them."""
-    from emoface.formats.json_format import _rounded
-
+def _awkward_values() -> np.ndarray:
+    """Values whose text is easy to get wrong: near the 7th-decimal halfway, under 1e-4 (Python writes 2e-05),
+    negative zero, negatives that round to zero, whole numbers, degrees."""
     rng = np.random.default_rng(5)
-    ties = (rng.integers(0, 10**7, 50000) / 1e7 + 5e-8).astype(np.float32)  # near the 7th-decimal halfway
-    values = np.concatenate([rng.random(200000).astype(np.float32), ties, -ties,
-                             np.array([0.0, -0.0, 1.0, 5e-7, 1.5e-6, 2.5e-6], np.float32)])
-    got = _rounded(values.reshape(-1, 1))
-    want = [[round(float(v), 6)] for v in values]
-    assert [repr(g) for (g,) in got] == [repr(w) for (w,) in want]
+    ties = (rng.integers(0, 10**7, 50000) / 1e7 + 5e-8).astype(np.float32)
+    values = np.concatenate([rng.random(100000).astype(np.float32), ties, -ties,
+                             (rng.random(20000) * 2e-4).astype(np.float32), (rng.standard_normal(20000) * 300).astype(np.float32),
+                             np.array([0.0, -0.0, 1.0, 5e-7, 1.5e-6, 2.5e-6, -1e-8, 99.99999, 123456789.0], np.float32)])
+    return values[: len(values) // 61 * 61].reshape(-1, 61)
+
+
+def test_bulk_number_text_is_what_python_writes():
+    """The writers format a block of frames at a time in numpy; the bytes must be Python's own (json.dumps of
+    round(v, 6), f"{v:.6f}"), so files do not change with the path that wrote them, ties and 2e-05 included."""
+    import json
+
+    from emoface.formats import decimals
+
+    values = _awkward_values()
+    want_json = json.dumps([[round(float(v), 6) for v in row] for row in values], separators=(",", ":"))[1:-1]
+    assert decimals.json_rows(values) == want_json
+    assert decimals.fixed_rows(values) == "".join(",".join(f"{v:.6f}" for v in row) + "\n" for row in values)
+    assert decimals.fixed_rows(values[:2], sep=" ", row_end=";") == \
+        "".join(" ".join(f"{v:.6f}" for v in row) + ";" for row in values[:2])
+    assert decimals.json_rows(values[:0]) == "" and decimals.json_rows(values[:1, :1]) == f"[{round(float(values[0, 0]), 6)}]"
+    bad = values[:3].copy()
+    bad[1, 2] = np.nan
+    with pytest.raises(ValueError, match="not JSON compliant"):  # strict JSON: no NaN a parser cannot read
+        decimals.json_rows(bad)

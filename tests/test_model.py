@@ -69,7 +69,8 @@ def test_emotion_conditions_every_frame():
     with torch.inference_mode():
         a, b = net(mel, neutral), net(mel, track)
     diff = (a - b).abs().sum(-1)[0]
-    assert diff[:30].max() < 1e-6 and diff[70:].min() > 1e-4
+    # a steady emotion's FiLM is computed once, a track's per frame: the same up to float rounding
+    assert diff[:30].max() < 1e-5 and diff[70:].min() > 1e-4
 
 
 def test_checkpoint_round_trip(tmp_path):

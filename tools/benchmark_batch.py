@@ -9,7 +9,8 @@ network: locally pinned to one core (taskset; the fastest of 3 runs), and with `
 1 and 2 workers (one run each).
 Times are wall clock for the whole command; speed = seconds of audio per second. Peak memory is the largest
 sum of resident memory over the command's process tree (driver, Ray's processes and workers), sampled every
-0.1 s from /proc. --cheaper: the one-core runs and the network alone again with another checkpoint (a smaller
+0.1 s from /proc. The CEILING script times, in one process on one core, each stage of a bake of the folder on its
+own (start-up, reading, prosody, network, post-processing, writing) and log-mel + network alone. --cheaper: the one-core runs and the network alone again with another checkpoint (a smaller
 network), to show what a cheaper network buys the whole process.
 """
 
@@ -97,30 +98,59 @@ t = time.perf_counter()
 import torch
 from emoface.model.net import FaceNet
 t_import = time.perf_counter() - t
+from emoface import formats
+from emoface.animation import frame_count
+from emoface.animator import Animator
 from emoface.audio import load_audio
 from emoface.emotion.spec import EmotionTrack, parse_emotion
-from emoface.model import checkpoints
 from emoface.model.infer import predict_100hz
+from emoface.prosody import analyse
+from emoface.rigs import retarget
 t = time.perf_counter()
-model = checkpoints.load_checkpoint(sys.argv[1] or None)
+animator = Animator(checkpoint=sys.argv[1] or None, rig="livelink")
 t_load = time.perf_counter() - t
+model, engine = animator._engine.model, animator._engine
 torch.set_num_threads(1)
-clips = [load_audio(p).samples for p in sys.argv[2:]]
 track = EmotionTrack.constant(parse_emotion("neutral"))
+stages = dict.fromkeys(("read", "prosody", "engine", "post", "write"), 0.0)
+clips = []
+for path in sys.argv[2:-1]:  # a bake's stages, as emoface.animator runs them, each timed on its own
+    t = time.perf_counter(); audio = load_audio(path); stages["read"] += time.perf_counter() - t
+    clips.append(audio.samples)
+    n = frame_count(audio.duration, animator.fps)
+    weights = track.weights(n, animator.fps)
+    t = time.perf_counter(); prosody = analyse(audio.samples, n, animator.fps); stages["prosody"] += time.perf_counter() - t
+    t = time.perf_counter(); anim = engine.run(audio, prosody, n, animator.fps, None, track); stages["engine"] += time.perf_counter() - t
+    t = time.perf_counter(); anim = retarget(animator._post(anim, prosody, weights), animator._rig); stages["post"] += time.perf_counter() - t
+    t = time.perf_counter(); formats.write_atomic(formats.get("json"), anim, sys.argv[-1] + ".json"); stages["write"] += time.perf_counter() - t
 t = time.perf_counter()
 for x in clips:
     predict_100hz(model, x, track)
 print(json.dumps({"import_s": t_import, "load_s": t_load, "network_s": time.perf_counter() - t,
-                  "audio_s": sum(len(x) for x in clips) / 16000}))
+                  "audio_s": sum(len(x) for x in clips) / 16000, "stages": stages}))
 """
 
 
 def ceiling(cmd_prefix: list[str], lines, checkpoint: str = "") -> dict:
     """What no bake on one core can beat: importing torch, loading the model, and log-mel + network alone
-    (the fastest of REPEATS runs)."""
-    runs = [json.loads(subprocess.run(cmd_prefix + [sys.executable, "-c", CEILING, checkpoint, *map(str, lines)],
-                                      capture_output=True, text=True, check=True).stdout) for _ in range(REPEATS)]
+    (the fastest of REPEATS runs); and each stage of a bake on its own, from the same run."""
+    with tempfile.TemporaryDirectory() as tmp:
+        runs = [json.loads(subprocess.run(cmd_prefix + [sys.executable, "-c", CEILING, checkpoint, *map(str, lines),
+                                                        str(Path(tmp) / "out")],
+                                          capture_output=True, text=True, check=True).stdout) for _ in range(REPEATS)]
     return min(runs, key=lambda r: r["network_s"])
+
+
+STAGES = (("import_s", "start-up: importing torch"), ("load_s", "loading the network"),
+          ("read", "reading the audio"), ("prosody", "loudness and pitch (emoface.prosody)"),
+          ("engine", "network: log-mel, network, frames, lip seal"),
+          ("post", "head, accents, gaze, blinks, retarget"), ("write", "writing JSON"))
+
+
+def stage_rows(floor: dict) -> str:
+    times = {**floor["stages"], "import_s": floor["import_s"], "load_s": floor["load_s"]}
+    total = sum(times.values())
+    return "\n".join(f"| {label} | {times[key]:.2f} | {times[key] / total:.0%} |" for key, label in STAGES)
 
 
 def audio_seconds(paths) -> float:
@@ -220,10 +250,15 @@ Command: `python tools/benchmark_batch.py{f' --cheaper {args.cheaper.name}' if a
 
 ## Where the time goes, and the 500x target
 
-Measured in one process on one core (the tool's CEILING script): importing torch takes {floor['import_s']:.2f} s,
-loading the network {floor['load_s']:.2f} s, and log-mel + network alone on the same {len(lines)} lines
-{floor['network_s']:.2f} s for {floor['audio_s']:.0f} s of audio: **{net_x:.0f}x real time for the network by
-itself**, with nothing else of a bake counted. A whole process at 500x would have to finish the folder in
+Measured in one process on one core (the tool's CEILING script), each stage of a bake over the same
+{len(lines)} lines ({floor['audio_s']:.0f} s of audio), timed on its own:
+
+| stage | seconds | share |
+|---|---:|---:|
+{stage_rows(floor)}
+
+Log-mel + network alone take {floor['network_s']:.2f} s of the network stage: **{net_x:.0f}x real time for the
+network by itself**, with nothing else of a bake counted. A whole process at 500x would have to finish the folder in
 {floor['audio_s'] / 500:.2f} s, less than the network alone needs, so no change to the rest of the pipeline
 can reach it on one core with this network (1.08 M parameters, about 105 M multiply-adds per second of
 audio). A network at least {500 / net_x:.1f}x faster is needed, and with it the rest of the bake (start-up,

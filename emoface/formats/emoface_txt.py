@@ -10,15 +10,17 @@ import warnings
 import numpy as np
 
 from emoface.animation import Animation
+from emoface.formats import decimals
 from emoface.rigs import load_rig
 
 NAME, SUFFIX, RIG = "emoface-txt", ".txt", "metahuman"
+BLOCK = 1000  # frames formatted at a time
 
 
 def write(anim: Animation, path) -> None:
     with open(path, "w", newline="\n") as f:
-        for row in anim.values:
-            f.write(",".join(f"{v:.6f}" for v in row) + "\n")
+        for start in range(0, anim.n_frames, BLOCK):  # values as f"{v:.6f}", formatted a block at a time
+            f.write(decimals.fixed_rows(anim.values[start:start + BLOCK]))
 
 
 def read(path, fps: float = 60.0) -> Animation:

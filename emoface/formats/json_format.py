@@ -8,10 +8,11 @@ import numpy as np
 
 from emoface.animation import Animation
 from emoface.errors import InputError
+from emoface.formats import decimals
 
 NAME, SUFFIX, RIG = "json", ".json", None
 SCHEMA = "emoface.animation/1"
-BLOCK = 1000  # frames per json.dumps call: fast, and a 30-minute take never sits in memory as Python floats
+BLOCK = 1000  # frames formatted at a time: a 30-minute take never sits in memory as text at once
 
 
 def write(anim: Animation, path) -> None:
@@ -28,17 +29,9 @@ def write(anim: Animation, path) -> None:
     }
     with open(path, "w") as f:
         f.write(json.dumps(head, separators=(",", ":"), allow_nan=False)[:-1] + ',"frames":[')
-        for start in range(0, anim.n_frames, BLOCK):  # a block of frames per dumps: its loop runs in C
-            rows = _rounded(anim.values[start:start + BLOCK])
-            f.write(("," if start else "") + json.dumps(rows, separators=(",", ":"), allow_nan=False)[1:-1])
+        for start in range(0, anim.n_frames, BLOCK):  # round(v, 6) of each value, as json.dumps writes it
+            f.write(("," if start else "") + decimals.json_rows(anim.values[start:start + BLOCK]))
         f.write("]}\n")
-
-
-def _rounded(block: np.ndarray) -> list:
-    """round(v, 6) of every value (Animation holds float32), as Python floats: numpy gives Python's exact
-    answer, since v x 1e6 is exact in float64 (24 + 20 bits), rint breaks ties to even as round does, and the
-    division is correctly rounded, so both land on the double nearest the 6-decimal value."""
-    return np.round(block.astype(np.float64), 6).tolist()
 
 
 def read(path) -> Animation:

@@ -10,9 +10,11 @@ import csv
 import numpy as np
 
 from emoface.animation import Animation
+from emoface.formats import decimals
 from emoface.rigs import load_rig
 
 NAME, SUFFIX, RIG = "livelink-csv", ".csv", "livelink"
+BLOCK = 1000  # frames formatted at a time
 
 
 def timecode(frame: int, fps: float) -> str:
@@ -31,10 +33,10 @@ def parse_timecode(text: str, fps: float) -> float:
 
 def write(anim: Animation, path) -> None:
     with open(path, "w", newline="") as f:
-        w = csv.writer(f, lineterminator="\n")
-        w.writerow(["Timecode", "BlendshapeCount", *anim.names])
-        for i, row in enumerate(anim.values):
-            w.writerow([timecode(i, anim.fps), len(anim.names), *(f"{v:.6f}" for v in row)])
+        csv.writer(f, lineterminator="\n").writerow(["Timecode", "BlendshapeCount", *anim.names])
+        for start in range(0, anim.n_frames, BLOCK):  # values as f"{v:.6f}", formatted a block at a time
+            rows = decimals.fixed_rows(anim.values[start:start + BLOCK]).splitlines()
+            f.write("".join(f"{timecode(start + i, anim.fps)},{len(anim.names)},{row}\n" for i, row in enumerate(rows)))
 
 
 def read(path, fps: float | None = None) -> Animation:

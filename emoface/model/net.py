@@ -130,6 +130,8 @@ class FaceNet(nn.Module):
             x = nn.functional.interpolate(h, size=mel.shape[1], mode="linear", align_corners=False)
         else:
             x = self.normalize(mel).transpose(1, 2)
+        if emotion_weights.shape[1] > 1 and bool((emotion_weights == emotion_weights[:, :1]).all()):
+            emotion_weights = emotion_weights[:, :1]  # one emotion all line long: its FiLM once, not per frame
         emo = self.embed_emotion(emotion_weights)
         x = self.stem(x)
         for block in self.blocks:
