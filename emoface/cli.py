@@ -175,7 +175,7 @@ def check_engine_options(args) -> None:
                                       "Hugging Face model directory)")
         from emoface.model import checkpoints
 
-        if not checkpoints.load_checkpoint(args.checkpoint).config.speech_encoder:
+        if not checkpoints.load_network(args.checkpoint).config.speech_encoder:
             raise InputError("--speech-encoder", f"checkpoint {args.checkpoint or checkpoints.DEFAULT_NAME} uses "
                                                  "no pretrained speech encoder")
 

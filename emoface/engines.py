@@ -56,7 +56,7 @@ class NeuralEngine:
     def __init__(self, checkpoint=None, recognizer: str = "loop", speech_encoder=None):
         from emoface.model import checkpoints
 
-        self.model = checkpoints.load_checkpoint(checkpoint, speech_encoder)
+        self.model = checkpoints.load_network(checkpoint, speech_encoder)
         self.checkpoint = str(checkpoint or checkpoints.DEFAULT)
 
     def run(self, audio: Audio, prosody: Prosody, n_frames: int, fps: float, text: str | None,

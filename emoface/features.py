@@ -1,7 +1,9 @@
 """Log-mel features: one definition for training, batch inference and streaming.
 
 80 mel bands, 25 ms windows every 10 ms (100 frames/s) at 16 kHz; frame k is centred on k x 10 ms, so
-feature frames and 100 fps label frames line up. Computed with torch.stft (no torchaudio).
+feature frames and 100 fps label frames line up. Computed with torch.stft (no torchaudio) for training and
+in numpy for inference (log_mel_frames_np, mel_of_windows: the same numbers to float rounding), so a bake
+never imports torch.
 """
 
 from __future__ import annotations
@@ -9,7 +11,6 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-import torch
 
 SAMPLE_RATE = 16000
 HOP = 160
@@ -25,7 +26,9 @@ TRAIN_MEL_FLOOR = 1e-9
 
 
 @lru_cache(maxsize=1)
-def _mel_basis() -> torch.Tensor:
+def _mel_basis():
+    import torch
+
     return torch.from_numpy(mel_filters())
 
 
@@ -58,15 +61,48 @@ def _mel_to_hz(mels: np.ndarray) -> np.ndarray:
 
 
 @lru_cache(maxsize=1)
-def _window() -> torch.Tensor:
+def _window():
+    import torch
+
     return torch.hann_window(WIN)
 
 
-def log_mel(samples, floor: float = MEL_FLOOR) -> torch.Tensor:
+@lru_cache(maxsize=1)
+def _fft_window() -> np.ndarray:
+    """torch.stft's periodic Hann window of WIN samples, centred in the N_FFT-sample frame (zeros outside)."""
+    window = np.zeros(N_FFT, np.float32)
+    left = (N_FFT - WIN) // 2
+    window[left:left + WIN] = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(WIN) / WIN)
+    return window
+
+
+@lru_cache(maxsize=1)
+def _mel_basis_t() -> np.ndarray:
+    return mel_filters().T.copy()  # [257, 80]
+
+
+def mel_of_windows(frames: np.ndarray, floor: float = MEL_FLOOR) -> np.ndarray:
+    """[m, N_FFT] raw sample frames (frame k = samples k*HOP - 256 .. k*HOP + 256) -> [m, 80] log-mel, float32."""
+    spec = np.fft.rfft(np.asarray(frames, np.float32) * _fft_window(), axis=1)
+    power = (spec.real ** 2 + spec.imag ** 2).astype(np.float32)
+    return np.log(power @ _mel_basis_t() + np.float32(floor))
+
+
+def log_mel_frames_np(samples: np.ndarray, first: int, end: int, floor: float = MEL_FLOOR) -> np.ndarray:
+    """log_mel_frames in numpy: frames first .. end-1 of [n] audio, zero outside the signal."""
+    from emoface.prosody import frame_span
+
+    seg = frame_span(np.asarray(samples, np.float32), first * HOP - N_FFT // 2, (end - 1) * HOP + N_FFT // 2)
+    return mel_of_windows(np.lib.stride_tricks.sliding_window_view(seg, N_FFT)[::HOP], floor)
+
+
+def log_mel(samples, floor: float = MEL_FLOOR):
     """[n] or [batch, n] float audio -> [batch?, frames, 80] natural-log mel power, frames = n // 160 + 1.
 
     Long audio goes through the STFT BLOCK frames at a time: the same numbers, while the complex
     spectrogram of a whole 30-minute line would take 370 MB."""
+    import torch
+
     x, squeeze = _as_batch(samples), np.ndim(samples) == 1
     total = n_frames(x.shape[-1])
     if total <= BLOCK:
@@ -79,26 +115,32 @@ def log_mel(samples, floor: float = MEL_FLOOR) -> torch.Tensor:
     return out[0] if squeeze else out
 
 
-def log_mel_frames(samples, first: int, end: int, floor: float = MEL_FLOOR) -> torch.Tensor:
+def log_mel_frames(samples, first: int, end: int, floor: float = MEL_FLOOR):
     """Frames first .. end-1 of log_mel(samples) for [n] audio ([end - first, 80]), from only the samples
     they span: frame k covers samples k*160 - 256 .. k*160 + 256, zero outside the signal (the centred
     STFT's padding). Lets a long line be analysed a block at a time."""
     return _frames(_as_batch(samples), first, end, floor)[0]
 
 
-def _as_batch(samples) -> torch.Tensor:
+def _as_batch(samples):
+    import torch
+
     x = samples if torch.is_tensor(samples) else torch.as_tensor(np.asarray(samples, np.float32))
     return x[None] if x.dim() == 1 else x
 
 
-def _frames(x: torch.Tensor, first: int, end: int, floor: float) -> torch.Tensor:
+def _frames(x, first: int, end: int, floor: float):
+    import torch
+
     lo, hi = first * HOP - N_FFT // 2, (end - 1) * HOP + N_FFT // 2
     a, b = max(lo, 0), min(hi, x.shape[-1])
     seg = torch.nn.functional.pad(x[:, a:b], (a - lo, hi - b))  # zeros where the span runs off either end
     return _log_mel_power(torch.stft(seg, N_FFT, HOP, WIN, _window(), center=False, return_complex=True), floor)
 
 
-def _log_mel_power(spec: torch.Tensor, floor: float) -> torch.Tensor:
+def _log_mel_power(spec, floor: float):
+    import torch
+
     mel = torch.matmul(_mel_basis(), spec.abs() ** 2)  # [b, mels, frames]
     return torch.log(mel + floor).transpose(1, 2)
 

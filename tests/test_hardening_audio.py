@@ -191,11 +191,12 @@ def test_blockwise_log_mel_equals_one_stft(monkeypatch):
     torch.testing.assert_close(features.log_mel_frames(x, 700, len(whole)), whole[700:], atol=1e-4, rtol=0)
 
 
-def test_blockwise_network_equals_one_pass():
-    from emoface.model.checkpoints import load_checkpoint
+@pytest.mark.parametrize("loader", ["load_network", "load_checkpoint"])  # numpy (bakes) and torch (training)
+def test_blockwise_network_equals_one_pass(loader):
+    from emoface.model import checkpoints
     from emoface.model.infer import predict_100hz
 
-    model = load_checkpoint(None)
+    model = getattr(checkpoints, loader)(None)
     x = speechy(9.0, seed=4)
     emotion = EmotionTrack.constant(parse_emotion("happy:0.7"))
     whole = predict_100hz(model, x, emotion, block_rows=10 ** 9)

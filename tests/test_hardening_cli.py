@@ -148,9 +148,20 @@ class _Exploit:
         return (os.system, ("touch pwned",))
 
 
+def _zip_checkpoint(path, pickled: bytes) -> None:
+    """A file laid out as torch.save writes one (a zip of archive/data.pkl), holding this pickle."""
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("archive/data.pkl", pickled)
+        archive.writestr("archive/byteorder", "little")
+
+
 @pytest.mark.parametrize("make, problem", [
     (lambda p: p.write_bytes(os.urandom(4096)), "not a readable"),
     (lambda p: p.write_bytes(pickle.dumps(_Exploit())), "never run"),
+    (lambda p: _zip_checkpoint(p, pickle.dumps(_Exploit(), protocol=2)), "never run"),  # read without torch
+    (lambda p: _zip_checkpoint(p, b"\x80\x02}q\x00."[:-1]), "not a readable"),  # a truncated pickle
     (lambda p: torch.save([1, 2], p), "format tag"),
     (lambda p: torch.save({"format": "emoface.facenet/1", "config": {"bogus": 1}}, p), "not a usable"),
     (lambda p: torch.save({"format": "emoface.facenet/1", "config": {"channels": 10 ** 9}, "state_dict": {}}, p),

@@ -59,6 +59,53 @@ def test_streaming_gives_the_batch_numbers(bob, mel_floor):
     np.testing.assert_allclose(np.concatenate(outs), batch, atol=1e-5)
 
 
+@pytest.mark.parametrize("emotion", ["neutral", "track"])
+def test_the_numpy_network_gives_the_torch_numbers(bob, emotion):
+    """Bakes, previews and live links run the network in numpy (no torch to import); training runs it in torch.
+    The two must be the same network: the same rows to float rounding, for a steady emotion and a changing one."""
+    from emoface.model.infer import predict_100hz
+    from emoface.model.numpy_net import NumpyNet
+
+    net = tiny_net(4)
+    x = load_audio(bob).samples
+    track = EmotionTrack.constant(parse_emotion("neutral")) if emotion == "neutral" else \
+        EmotionTrack(np.array([0.0, 0.8]), np.stack([parse_emotion("sad"), parse_emotion("happy:0.7")]), transition=0.3)
+    want = predict_100hz(net, x, track)
+    got = predict_100hz(NumpyNet.from_torch(net), x, track)
+    assert got.shape == want.shape and got.dtype == np.float32
+    np.testing.assert_allclose(got, want, atol=2e-5)
+
+
+def test_the_shipped_network_reads_the_same_without_torch(bob):
+    """The checkpoint read by emoface.model.pt_reader (no torch) is the checkpoint torch reads, and runs alike."""
+    from emoface.model.checkpoints import DEFAULT, load_checkpoint, load_network, read_checkpoint
+    from emoface.model.infer import predict_100hz
+
+    arrays = read_checkpoint(DEFAULT, "emoface.facenet/1", "emoface checkpoint", arrays=True)
+    tensors = read_checkpoint(DEFAULT, "emoface.facenet/1", "emoface checkpoint")
+    assert arrays["config"] == tensors["config"] and arrays["state_dict"].keys() == tensors["state_dict"].keys()
+    for name, tensor in tensors["state_dict"].items():
+        assert np.array_equal(arrays["state_dict"][name], tensor.numpy()), name
+    track = EmotionTrack.constant(parse_emotion("angry:0.6"))
+    x = load_audio(bob).samples
+    np.testing.assert_allclose(predict_100hz(load_network(), x, track), predict_100hz(load_checkpoint(), x, track),
+                               atol=2e-5)
+
+
+def test_bakes_and_live_links_never_import_torch(bob, tmp_path):
+    """torch took 1.5 s of every bake's start-up (and 200 MB): a bake and a live link's network run without it."""
+    import subprocess
+    import sys
+
+    code = ("import sys; import numpy as np; from emoface.cli import main; code = main(sys.argv[1:]); "
+            "from emoface.animator import Animator; from emoface.live.animator import StreamingAnimator; "
+            "live = StreamingAnimator(Animator(), rig='livelink'); frames = live.push(np.zeros(16000, np.float32)); "
+            "print(frames.n_frames > 0, 'torch' in sys.modules); sys.exit(code)")
+    out = subprocess.run([sys.executable, "-c", code, "bake", str(bob), "-o", str(tmp_path / "x.json"), "-q"],
+                         capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.split() == ["True", "False"], out.stderr[-500:]
+
+
 def test_emotion_conditions_every_frame():
     net = tiny_net(2)
     mel = torch.randn(1, 100, 80)

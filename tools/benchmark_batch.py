@@ -95,10 +95,7 @@ def timed(cmd: list[str]) -> tuple[float, float]:
 CEILING = """
 import json, sys, time
 t = time.perf_counter()
-import torch
-from emoface.model.net import FaceNet
-t_import = time.perf_counter() - t
-from emoface import formats
+from emoface import cli, formats
 from emoface.animation import frame_count
 from emoface.animator import Animator
 from emoface.audio import load_audio
@@ -106,11 +103,11 @@ from emoface.emotion.spec import EmotionTrack, parse_emotion
 from emoface.model.infer import predict_100hz
 from emoface.prosody import analyse
 from emoface.rigs import retarget
+t_import = time.perf_counter() - t
 t = time.perf_counter()
 animator = Animator(checkpoint=sys.argv[1] or None, rig="livelink")
 t_load = time.perf_counter() - t
 model, engine = animator._engine.model, animator._engine
-torch.set_num_threads(1)
 track = EmotionTrack.constant(parse_emotion("neutral"))
 stages = dict.fromkeys(("read", "prosody", "engine", "post", "write"), 0.0)
 clips = []
@@ -132,7 +129,7 @@ print(json.dumps({"import_s": t_import, "load_s": t_load, "network_s": time.perf
 
 
 def ceiling(cmd_prefix: list[str], lines, checkpoint: str = "") -> dict:
-    """What no bake on one core can beat: importing torch, loading the model, and log-mel + network alone
+    """What no bake on one core can beat: the imports, loading the model, and log-mel + network alone
     (the fastest of REPEATS runs); and each stage of a bake on its own, from the same run."""
     with tempfile.TemporaryDirectory() as tmp:
         runs = [json.loads(subprocess.run(cmd_prefix + [sys.executable, "-c", CEILING, checkpoint, *map(str, lines),
@@ -141,7 +138,7 @@ def ceiling(cmd_prefix: list[str], lines, checkpoint: str = "") -> dict:
     return min(runs, key=lambda r: r["network_s"])
 
 
-STAGES = (("import_s", "start-up: importing torch"), ("load_s", "loading the network"),
+STAGES = (("import_s", "start-up: imports"), ("load_s", "loading the network"),
           ("read", "reading the audio"), ("prosody", "loudness and pitch (emoface.prosody)"),
           ("engine", "network: log-mel, network, frames, lip seal"),
           ("post", "head, accents, gaze, blinks, retarget"), ("write", "writing JSON"))
@@ -265,9 +262,9 @@ audio). A network at least {500 / net_x:.1f}x faster is needed, and with it the 
 pitch, post-processing, writing) cut by as much: a decision about the model and the target, not a change to
 the pipeline; on a cluster it is a matter of workers (below).
 
-{cheaper_text(cheaper, args.cheaper, floor, folder_s, long_s, runs)}The Ray runs include starting a local Ray instance (about 4 s) and loading the model once per worker. Each
-line's network pass runs on one thread (the same bytes on every machine, emoface.model.infer.predict), so a
-batch gains from more workers, not from more threads per worker.
+{cheaper_text(cheaper, args.cheaper, floor, folder_s, long_s, runs)}The Ray runs include starting a local Ray instance (about 4 s) and loading the model once per worker. The
+network runs in numpy (emoface.model.numpy_net; a bake never imports torch), whose sums do not depend on the
+number of BLAS threads, so every worker writes the same bytes; a batch gains from more workers.
 
 ## Running on a real cluster
 

@@ -42,7 +42,7 @@ print("MAXRSS_KB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "EXIT", c
 """
 FLOOR = """
 import resource
-import emoface.cli, emoface.animator, emoface.model.infer, emoface.prosody, torch
+import emoface.cli, emoface.animator, emoface.model.infer, emoface.model.numpy_net, emoface.prosody
 print("MAXRSS_KB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "EXIT", 0)
 """
 
@@ -137,8 +137,8 @@ Decoding, loudness and pitch analysis, log-mel features and the network run in b
 audio each, with the overlap that gives the same numbers as one pass), and retargeting and the file writers
 go a block of frames at a time. What grows with the length is the line itself: the 16 kHz samples
 (3.8 MB a minute) and the per-frame curves, about {per_minute:.0f} MB a minute in all on the default rig.
-Importing emoface and torch alone peaks at {floor:.0f} MB (a bake no longer loads librosa's numba, which
-stayed resident at ~130 MB).
+Importing what a bake runs alone peaks at {floor:.0f} MB: the network runs in numpy, so a bake never loads
+torch (which took 240 MB with emoface's modules), nor librosa's numba (~130 MB more).
 
 | audio | WAV size | output (rig) | written | peak RSS | wall time |
 |---|---|---|---|---|---|

@@ -20,7 +20,6 @@ from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
-import torch
 
 from emoface.animation import Animation
 from emoface.audio import SAMPLE_RATE, load_audio
@@ -221,12 +220,10 @@ class Stats:
 class LiveSession:
     """Runs a StreamingAnimator against the wall clock and fans its frames out to sinks."""
 
-    def __init__(self, streamer: StreamingAnimator, sinks: list[Sink], rig: str, margin_s: float = 0.003,
-                 threads: int = 1):
+    def __init__(self, streamer: StreamingAnimator, sinks: list[Sink], rig: str, margin_s: float = 0.003):
         if streamer.rig.name != CANONICAL_RIG:
             raise ValueError("a live session's animator makes canonical curves; sinks retarget them")
         self.streamer, self.sinks = streamer, list(sinks)
-        self.threads = threads
         self.fps = streamer.fps
         self.rig = str(rig)  # a built-in rig's name or a rig profile's path
         self._rigs = {}
@@ -448,10 +445,7 @@ class LiveSession:
         """Run the engine once (the first pass allocates). Before a server listens: audio that clients sent
         while this ran would wait behind it for the rest of the session."""
         if not self.warm:
-            threads = torch.get_num_threads()
-            torch.set_num_threads(self.threads)
             self.streamer.warm_up()
-            torch.set_num_threads(threads)
             self.warm = True
 
     def begin(self) -> None:
@@ -487,9 +481,7 @@ class LiveSession:
     async def run(self, source, stop: asyncio.Event | None = None) -> Stats:
         """Until the source is done (a file) or stop is set (a server): feed, animate, send on schedule."""
         stop = stop or asyncio.Event()
-        threads = torch.get_num_threads()
         self.warm_up()
-        torch.set_num_threads(self.threads)  # small steps: more threads only add synchronisation
         cpu0, wall0 = time.process_time(), time.monotonic()
         self.begin()
         try:
@@ -506,5 +498,4 @@ class LiveSession:
             self.end()
             self.stats.cpu_s += time.process_time() - cpu0
             self.stats.wall_s += time.monotonic() - wall0
-            torch.set_num_threads(threads)
         return self.stats

@@ -18,8 +18,6 @@ import time
 import zlib
 from dataclasses import dataclass, field
 
-import torch
-
 from emoface.live.session import LiveSession, PushSource, Stats, until
 
 log = logging.getLogger("emoface")
@@ -151,8 +149,6 @@ class Stage:
 
     async def run(self, stop: asyncio.Event) -> Stats:
         """Tick by tick until stop: every character's due frames go out, then each animates its new audio."""
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)  # small steps: more threads only add synchronisation
         cpu0, wall0 = time.process_time(), time.monotonic()
         self.g0 = time.monotonic()
         for character in self.characters.values():
@@ -178,7 +174,6 @@ class Stage:
                 character.session.end()
             self.stats.cpu_s += time.process_time() - cpu0
             self.stats.wall_s += time.monotonic() - wall0
-            torch.set_num_threads(threads)
         return self.total()
 
     def total(self) -> Stats:

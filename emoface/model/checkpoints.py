@@ -17,17 +17,16 @@ LIVE_NAME = "emoface-live.pt"  # the low-latency network `stream` and `serve` us
 LIVE = resources.files("emoface._checkpoints") / LIVE_NAME
 
 
-def read_checkpoint(path, fmt: str, what: str) -> dict:
-    """torch.load with weights_only (a crafted pickle never runs), then the format tag; InputError otherwise."""
-    import torch
-
+def read_checkpoint(path, fmt: str, what: str, arrays: bool = False) -> dict:
+    """torch.load with weights_only (a crafted pickle never runs), then the format tag; InputError otherwise.
+    arrays: the tensors as numpy arrays, read without importing torch (emoface.model.pt_reader)."""
     path = Path(str(path))
     if not path.is_file():
         raise InputError(path, f"{what} not found")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            data = torch.load(path, map_location="cpu", weights_only=True)
+            data = _read_arrays(path) if arrays else _torch_load(path)
     except pickle.UnpicklingError:  # what weights_only raises for garbage and for pickles that would run code
         raise InputError(path, f"not a readable {what} (not plain tensors: garbage, or code, which is never run)"
                          ) from None
@@ -36,6 +35,22 @@ def read_checkpoint(path, fmt: str, what: str) -> dict:
     if not isinstance(data, dict) or data.get("format") != fmt:
         raise InputError(path, f"not an {what} (no {fmt!r} format tag)")
     return data
+
+
+def _torch_load(path: Path):
+    import torch
+
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def _read_arrays(path: Path):
+    import zipfile
+
+    from emoface.model import pt_reader
+
+    if not zipfile.is_zipfile(path):  # torch's pre-1.6 format, or no checkpoint at all: torch.load says which
+        return _torch_load(path)
+    return pt_reader.read(path)
 
 
 def build(path, what: str, make):
@@ -62,13 +77,46 @@ def _load(path: str, speech_encoder: str | None):
     return load(path, speech_encoder)
 
 
-def load_checkpoint(path=None, speech_encoder=None):
-    """The shipped default, or a checkpoint file a user names (e.g. the optional non-commercial one)."""
+@lru_cache(maxsize=4)
+def _load_network(path: str, speech_encoder: str | None):
+    from emoface.model.config import NetConfig
+    from emoface.model.numpy_net import NumpyNet
+
+    data = read_checkpoint(path, "emoface.facenet/1", "emoface checkpoint", arrays=True)
+    config = build(path, "emoface checkpoint", lambda: checked_config(NetConfig(**data["config"])))
+    if config.speech_encoder:  # a pretrained backbone runs on torch
+        return _load(path, speech_encoder)
+    return build(path, "emoface checkpoint", lambda: NumpyNet(config, data["state_dict"], data.get("card", {})))
+
+
+def checked_config(config):
+    """A checkpoint's NetConfig, its sizes bounded: a crafted config must not eat memory."""
+    sizes = (config.n_mels, config.channels, config.emotion_dim, config.stem_kernel, len(config.blocks),
+             len(config.out_names), config.n_phones)
+    if not all(isinstance(v, int) and 0 <= v <= 4096 for v in sizes):
+        raise ValueError(f"network sizes {sizes} are out of range")
+    if not (isinstance(config.mel_floor, float) and 0.0 < config.mel_floor < 1.0):
+        raise ValueError(f"mel floor {config.mel_floor!r} is out of range")
+    return config
+
+
+def _target(path):
     target = Path(str(path)) if path else Path(str(DEFAULT))
     if not target.is_file():
         raise InputError(target, "checkpoint not found" if path else
                          "the default checkpoint is missing from this installation (train it: make train)")
-    return _load(str(target), str(speech_encoder) if speech_encoder else None)
+    return target
+
+
+def load_checkpoint(path=None, speech_encoder=None):
+    """The shipped default, or a checkpoint file a user names, as a torch FaceNet (training, fine-tuning)."""
+    return _load(str(_target(path)), str(speech_encoder) if speech_encoder else None)
+
+
+def load_network(path=None, speech_encoder=None):
+    """The same checkpoint for inference: a NumpyNet, read without torch (a bake, a preview or a live link never
+    imports it), or a FaceNet when the checkpoint runs on a pretrained backbone."""
+    return _load_network(str(_target(path)), str(speech_encoder) if speech_encoder else None)
 
 
 def own_parameters(state_dict: dict) -> int:

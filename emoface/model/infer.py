@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import numpy as np
-import torch
 from scipy.ndimage import convolve1d
 
 from emoface.animation import Animation
 from emoface.emotion.spec import EmotionTrack
-from emoface.features import FRAME_RATE, log_mel, log_mel_frames, n_frames as n_mel_frames
+from emoface.features import FRAME_RATE, log_mel_frames_np, n_frames as n_mel_frames
+from emoface.model.config import SEALED
+from emoface.model.numpy_net import NumpyNet
 from emoface.phonetic.animate import seal_lips
 from emoface.rigs import CANONICAL_RIG, canonical_names
-from emoface.model.net import SEALED
 
 SEAL_FROM, SEAL_SPAN = 0.25, 0.2  # seal probability 0.25 -> no effect, 0.45 and above -> fully sealed
 BLOCK_ROWS = 1000  # network rows (10 s) per block on long lines
@@ -50,36 +50,55 @@ class RowSmoother:
         return out
 
 
-@torch.inference_mode()
 def predict_100hz(model, samples: np.ndarray, emotion: EmotionTrack, block_rows: int = BLOCK_ROWS) -> np.ndarray:
     """Network rows at 100 Hz. A log-mel network runs block_rows rows at a time, each block with the
     receptive field around it (zero padding only at the true ends, as in one pass): the same rows as one
-    pass, while one pass over 30 minutes holds ~1 GB of activations. A pretrained backbone hears the line whole."""
+    pass, while one pass over 30 minutes holds ~1 GB of activations. A pretrained backbone hears the line whole.
+    model: a NumpyNet (what emoface.model.checkpoints.load_network gives), or a torch FaceNet."""
+    if not isinstance(model, NumpyNet):
+        return _predict_torch(model, samples, emotion, block_rows)
     n = n_mel_frames(len(samples))
-    weights = torch.from_numpy(emotion.weights(n, FRAME_RATE))
-    if model.backbone is not None:
-        audio = torch.from_numpy(np.asarray(samples, np.float32))[None]
-        return model(log_mel(samples, model.config.mel_floor)[None], weights[None], audio)[0].numpy()
+    weights = emotion.weights(n, FRAME_RATE)
     past, ahead = model.config.receptive_past, model.config.lookahead
     out = np.empty((n, len(model.config.out_names)), np.float32)
     for a in range(0, n, block_rows):
         b = min(n, a + block_rows)
         lo, hi = max(0, a - past), min(n, b + ahead)
-        mel = log_mel_frames(samples, lo, hi, model.config.mel_floor)
-        out[a:b] = model(mel[None], weights[None, lo:hi])[0, a - lo: b - lo].numpy()
+        out[a:b] = model(log_mel_frames_np(samples, lo, hi, model.config.mel_floor), weights[lo:hi])[a - lo: b - lo]
     return out
 
 
-def predict(model, samples: np.ndarray, emotion: EmotionTrack, n_frames: int, fps: float) -> Animation:
-    """Curves at frame i = i / fps s, linearly interpolated from the 100 Hz network output. On one thread:
-    threads split the convolutions' sums, which changes their last bits, so a bake on another machine (or a
-    cluster worker) would differ in the last written digit; a batch runs lines side by side instead."""
+def _predict_torch(model, samples: np.ndarray, emotion: EmotionTrack, block_rows: int) -> np.ndarray:
+    """predict_100hz with a torch FaceNet (training's models, and checkpoints on a pretrained backbone), on one
+    thread: threads split the convolutions' sums, which changes their last bits between machines."""
+    import torch
+
+    from emoface.features import log_mel, log_mel_frames
+
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        out = smooth_rows(predict_100hz(model, samples, emotion), model.config.row_half)
+        with torch.inference_mode():
+            n = n_mel_frames(len(samples))
+            weights = torch.from_numpy(emotion.weights(n, FRAME_RATE))
+            if model.backbone is not None:
+                audio = torch.from_numpy(np.asarray(samples, np.float32))[None]
+                return model(log_mel(samples, model.config.mel_floor)[None], weights[None], audio)[0].numpy()
+            past, ahead = model.config.receptive_past, model.config.lookahead
+            out = np.empty((n, len(model.config.out_names)), np.float32)
+            for a in range(0, n, block_rows):
+                b = min(n, a + block_rows)
+                lo, hi = max(0, a - past), min(n, b + ahead)
+                mel = log_mel_frames(samples, lo, hi, model.config.mel_floor)
+                out[a:b] = model(mel[None], weights[None, lo:hi])[0, a - lo: b - lo].numpy()
+            return out
     finally:
         torch.set_num_threads(threads)
+
+
+def predict(model, samples: np.ndarray, emotion: EmotionTrack, n_frames: int, fps: float) -> Animation:
+    """Curves at frame i = i / fps s, linearly interpolated from the 100 Hz network output."""
+    out = smooth_rows(predict_100hz(model, samples, emotion), model.config.row_half)
     return frames_from_rows(model.config.out_names, out, np.arange(len(out)) / FRAME_RATE,
                             np.arange(n_frames) / fps, fps)
 

@@ -15,52 +15,12 @@ bounded look-ahead), stays frozen, and is not stored in the checkpoint (only its
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict
 
 import torch
 from torch import nn
 
-from emoface.features import MEL_FLOOR
-
-N_EMOTIONS = 7
-SEALED = "LipsSealed"  # an extra output, not a rig curve: probability that the lips are pressed together
-
-
-@dataclass
-class NetConfig:
-    n_mels: int = 80
-    channels: int = 160
-    emotion_dim: int = 64
-    stem_kernel: int = 5
-    stem_lookahead: int = 2
-    # (dilation, look-ahead frames) per residual block, kernel 3; look-ahead is 0 or the dilation
-    blocks: list = field(default_factory=lambda: [[1, 1], [2, 2], [4, 0], [8, 0], [1, 1], [2, 0], [4, 0], [1, 0]])
-    out_names: list = field(default_factory=list)
-    speech_encoder: str = ""  # local Hugging Face model directory; "" = log-mel
-    n_phones: int = 0  # > 0: a training-only head that names the phone, so the encoder learns to tell them apart
-    row_half: int = 3  # inference smooths the 100 Hz rows with a triangle this many rows each side (live waits for it)
-    mel_floor: float = MEL_FLOOR  # added to mel power before the log (checkpoints without one used MEL_FLOOR)
-
-    @property
-    def lookahead(self) -> int:
-        return self.stem_lookahead + sum(la for _, la in self.blocks)
-
-    def with_lookahead(self, rows: int) -> "NetConfig":
-        """The same layers seeing at most `rows` future frames in all (a low-latency live network): the stem keeps
-        its look-ahead first, then the blocks in order; the weights still fit, and fine-tuning re-aligns them."""
-        left = max(0, int(rows))
-        stem = min(self.stem_lookahead, left)
-        left -= stem
-        blocks = []
-        for d, la in self.blocks:
-            blocks.append([d, min(la, left)])
-            left -= blocks[-1][1]
-        return replace(self, stem_lookahead=stem, blocks=blocks)
-
-    @property
-    def receptive_past(self) -> int:
-        return (self.stem_kernel - 1 - self.stem_lookahead) + sum(2 * d - la for d, la in self.blocks)
-
+from emoface.model.config import N_EMOTIONS, SEALED, NetConfig  # noqa: F401 - SEALED, as ever, from here too
 
 class _Conv(nn.Module):
     """Conv1d over time padded so the output at t sees inputs t - past ... t + lookahead."""
@@ -164,20 +124,14 @@ def save(model: FaceNet, path, card: dict | None = None) -> None:
 
 def load(path, speech_encoder: str | None = None) -> FaceNet:
     """speech_encoder: where the backbone lives on this machine, if not where it was trained."""
-    from emoface.model.checkpoints import build, read_checkpoint
+    from emoface.model.checkpoints import build, checked_config, read_checkpoint
 
     data = read_checkpoint(path, "emoface.facenet/1", "emoface checkpoint")
 
     def make() -> FaceNet:
-        config = NetConfig(**data["config"])
+        config = checked_config(NetConfig(**data["config"]))
         if config.speech_encoder and speech_encoder:
             config.speech_encoder = str(speech_encoder)
-        sizes = (config.n_mels, config.channels, config.emotion_dim, config.stem_kernel, len(config.blocks),
-                 len(config.out_names), config.n_phones)
-        if not all(isinstance(v, int) and 0 <= v <= 4096 for v in sizes):  # a crafted config must not eat memory
-            raise ValueError(f"network sizes {sizes} are out of range")
-        if not (isinstance(config.mel_floor, float) and 0.0 < config.mel_floor < 1.0):
-            raise ValueError(f"mel floor {config.mel_floor!r} is out of range")
         model = FaceNet(config)
         missing, unexpected = model.load_state_dict(data["state_dict"], strict=False)
         if unexpected or [k for k in missing if not k.startswith("backbone.")]:

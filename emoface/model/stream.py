@@ -9,55 +9,21 @@ allows. Latency = look-ahead (60 ms) + half an STFT window (16 ms) + chunking.
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import erf
 
-from emoface.features import FRAME_RATE, HOP, N_FFT, WIN, _window, mel_filters
+from emoface.features import FRAME_RATE, HOP, N_FFT, mel_of_windows
+from emoface.model.numpy_net import NumpyNet, finish, taps_product
 
 _PAD = N_FFT // 2  # batch STFT centres frame k on sample k * HOP
 
 
-def _array(t) -> np.ndarray:
-    return t.detach().float().numpy().astype(np.float32)
-
-
-class _Weights:
-    """The network's parameters as float32 numpy arrays, laid out for streaming steps. A step is a frame or two,
-    where each torch call's set-up costs several times its arithmetic; in numpy one layer's step is ~3x cheaper,
-    so one core animates many characters (the same sums as the batch pass, to float rounding)."""
-
-    def __init__(self, model):
-        a = _array
-        self.mel_mean, self.mel_std = a(model.mel_mean), a(model.mel_std)
-        self.emotions = a(model.emotions.weight)
-        first, last = model.emotion_mlp[0], model.emotion_mlp[2]
-        self.mlp = (a(first.weight).T.copy(), a(first.bias), a(last.weight).T.copy(), a(last.bias))
-        self.convs = [self._conv(model.stem)] + [self._conv(block.conv) for block in model.blocks]
-        self.blocks = [(a(b.norm.weight), a(b.norm.bias), np.float32(b.norm.eps), a(b.film.weight).T.copy(),
-                        a(b.film.bias), a(b.mix.weight)[:, :, 0].T.copy(), a(b.mix.bias)) for b in model.blocks]
-        self.head = (a(model.head.weight).T.copy(), a(model.head.bias))
-        self.mel_basis_t = mel_filters().T.copy()  # [257, 80]
-        window = a(_window())
-        left = (N_FFT - WIN) // 2  # torch.stft centres a shorter window in the FFT frame
-        self.window = np.zeros(N_FFT, np.float32)
-        self.window[left:left + WIN] = window
-
-    @staticmethod
-    def _conv(conv):
-        c = conv.conv
-        flat = _array(c.weight).transpose(2, 1, 0).reshape(-1, c.out_channels).copy()  # [taps x in, out]
-        return flat, _array(c.bias), c.kernel_size[0], c.dilation[0], conv.pad
-
-    def embed_emotion(self, weights: np.ndarray) -> np.ndarray:
-        w1, b1, w2, b2 = self.mlp
-        h = weights @ self.emotions @ w1 + b1
-        return np.where(h >= 0, h, np.float32(0.2) * h) @ w2 + b2  # LeakyReLU(0.2)
-
-
-def _weights_of(model) -> _Weights:
-    cached = getattr(model, "_stream_weights", None)
+def numpy_net(model) -> NumpyNet:
+    """The network as numpy arrays: a NumpyNet as it is, a torch FaceNet's weights laid out once per model."""
+    if isinstance(model, NumpyNet):
+        return model
+    cached = getattr(model, "_numpy_net", None)
     if cached is None:  # once per loaded model, shared by every character streaming from it
-        cached = _Weights(model)
-        model._stream_weights = cached
+        cached = NumpyNet.from_torch(model)
+        model._numpy_net = cached
     return cached
 
 
@@ -86,25 +52,12 @@ class _ConvStream:
         missing = (m - t0) + self.left + self.ahead - len(seg)
         if missing > 0:  # end of stream: the right zero padding
             seg = np.concatenate([seg, np.zeros((missing, seg.shape[1]), np.float32)])
-        n, d = m - t0, self.dilation
-        y = np.concatenate([seg[k * d: k * d + n] for k in range(self.taps)], axis=1) @ self.weight + self.bias
+        y = taps_product(seg, self.weight, self.bias, self.taps, self.dilation, m - t0)
         centre = self.buf[t0 - self.first: m - self.first]
         self.n_out = m
         keep = m - self.left - self.first
         self.buf, self.first = self.buf[keep:], self.first + keep
         return y, centre, t0
-
-
-def _finish(block, x: np.ndarray, y: np.ndarray, emo: np.ndarray) -> np.ndarray:
-    """net._Block.finish on [t, c] arrays: layer norm, FiLM by the emotion, GELU, 1x1 mix, residual."""
-    gain, bias, eps, film_w, film_b, mix_w, mix_b = block
-    c = y.shape[1]
-    h = y - y.sum(axis=1, keepdims=True) / c
-    h = h / np.sqrt((h * h).sum(axis=1, keepdims=True) / c + eps) * gain + bias
-    film = emo @ film_w + film_b
-    h = h * (1 + film[:, :c]) + film[:, c:]
-    h = np.float32(0.5) * h * (1 + erf(h * np.float32(0.7071067811865476)))  # exact GELU
-    return x + h @ mix_w + mix_b
 
 
 class StreamingNet:
@@ -114,12 +67,11 @@ class StreamingNet:
     def __init__(self, model):
         if model.backbone is not None:
             raise ValueError("a pretrained backbone hears the whole line: it cannot stream")
-        self.model = model
-        self.w = _weights_of(model)
+        self.w = numpy_net(model)
         self.reset()
 
     def reset(self) -> None:
-        c = self.model.config
+        c = self.w.config
         self.audio = np.zeros(_PAD, np.float32)  # the batch STFT's left zero padding
         self.audio_start = -_PAD  # sample index of self.audio[0]
         self.n_mel = 0  # mel frames computed so far
@@ -136,13 +88,10 @@ class StreamingNet:
         if k_last is None:
             k_last = (end - (N_FFT - _PAD)) // HOP  # frame k spans samples k*HOP - 256 .. k*HOP + 256
         if k_last < self.n_mel:
-            return np.zeros((0, self.model.config.n_mels), np.float32)
+            return np.zeros((0, self.w.config.n_mels), np.float32)
         lo = self.n_mel * HOP - _PAD - self.audio_start
         seg = self.audio[lo: (k_last * HOP + N_FFT - _PAD) - self.audio_start]
-        frames = np.lib.stride_tricks.sliding_window_view(seg, N_FFT)[::HOP] * self.w.window
-        spec = np.fft.rfft(frames, axis=1)
-        power = (spec.real ** 2 + spec.imag ** 2).astype(np.float32)
-        mel = np.log(power @ self.w.mel_basis_t + np.float32(self.model.config.mel_floor))
+        mel = mel_of_windows(np.lib.stride_tricks.sliding_window_view(seg, N_FFT)[::HOP], self.w.config.mel_floor)
         self.n_mel += len(mel)
         need = self.n_mel * HOP - _PAD - self.audio_start  # the next frame's first sample
         if need > 0:
@@ -184,14 +133,14 @@ class StreamingNet:
         out = self.layers[0].step(final)
         if out is not None:
             self.layers[1].add(out[0])
-        rows = np.zeros((0, len(self.model.config.out_names)), np.float32)
+        rows = np.zeros((0, len(self.w.config.out_names)), np.float32)
         for block, layer, nxt in zip(w.blocks, self.layers[1:], self.layers[2:] + [None]):
             out = layer.step(final)
             if out is None:
                 break
             y, centre, t0 = out
             emo = self.emo[t0 - self.emo_first: t0 - self.emo_first + len(y)]
-            h = _finish(block, centre, y, emo)
+            h = finish(block, centre, y, emo)
             if nxt is not None:
                 nxt.add(h)
             else:
