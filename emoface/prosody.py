@@ -81,10 +81,10 @@ def _pitch(samples: np.ndarray, n: int, wanted: np.ndarray | None = None) -> np.
 
 
 def yin(seg: np.ndarray) -> np.ndarray:
-    """f0 (Hz) of each YIN_FRAME-sample frame every HOP samples of seg (no centring padding): the same steps
-    and numbers as librosa.yin(fmin=FMIN, fmax=FMAX, sr=SAMPLE_RATE, frame_length=YIN_FRAME,
-    hop_length=HOP, center=False), in numpy. librosa's runs through numba, whose compiler stays resident
-    (130 MB of a bake's peak)."""
+    """f0 (Hz) of each YIN_FRAME-sample frame every HOP samples of seg (no centring padding): the steps of
+    librosa.yin(fmin=FMIN, fmax=FMAX, sr=SAMPLE_RATE, frame_length=YIN_FRAME, hop_length=HOP, center=False)
+    and its numbers to float rounding, in numpy, with an FFT only as long as the periods read need. librosa's
+    runs through numba, whose compiler stays resident (130 MB of a bake's peak)."""
     return yin_frames(np.lib.stride_tricks.sliding_window_view(seg, YIN_FRAME)[::HOP])
 
 
@@ -94,7 +94,7 @@ def yin_frames(frames: np.ndarray) -> np.ndarray:
 
     lo, hi = int(np.floor(SAMPLE_RATE / FMAX)), min(int(np.ceil(SAMPLE_RATE / FMIN)), YIN_FRAME - 1)
     # difference function d(k) = 2 (acf(0) - acf(k)) - sum_{m<k} y(m)^2, from the FFT autocorrelation
-    n_fft = scipy.fft.next_fast_len(2 * YIN_FRAME - 1, real=True)
+    n_fft = scipy.fft.next_fast_len(YIN_FRAME + hi, real=True)  # no wrap-around up to lag hi, the last read
     spec = scipy.fft.rfft(frames, n=n_fft, axis=-1)
     acf = scipy.fft.irfft(spec.real ** 2 + spec.imag ** 2, n=n_fft, axis=-1)[:, :hi + 1]
     del spec

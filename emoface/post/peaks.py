@@ -49,16 +49,22 @@ def prominences(x: np.ndarray, peaks: np.ndarray) -> np.ndarray:
     signal's end) on either side."""
     out = np.empty(len(peaks))
     for k, p in enumerate(peaks):
-        left_min, i = x[p], p
-        while i >= 0 and x[i] <= x[p]:
-            left_min = min(left_min, x[i])
-            i -= 1
-        right_min, i = x[p], p
-        while i < len(x) and x[i] <= x[p]:
-            right_min = min(right_min, x[i])
-            i += 1
-        out[k] = x[p] - max(left_min, right_min)
+        out[k] = x[p] - max(_lowest_before_higher(x[p::-1]), _lowest_before_higher(x[p:]))
     return out
+
+
+def _lowest_before_higher(side: np.ndarray) -> float:
+    """The lowest of side[0], side[1], ... up to the first sample higher than side[0] (or the end), looked at in
+    windows that double: most peaks meet a higher sample within a few frames, the highest one never."""
+    top, lowest, start, size = side[0], side[0], 1, 32
+    while start < len(side):
+        window = side[start:start + size]
+        higher = np.flatnonzero(window > top)
+        if len(higher):
+            return min(lowest, window[:higher[0]].min()) if higher[0] else lowest
+        lowest = min(lowest, window.min())
+        start, size = start + size, size * 2
+    return lowest
 
 
 def find_peaks(x: np.ndarray, distance: float = 1, prominence: float = 0.0) -> tuple[np.ndarray, dict]:
