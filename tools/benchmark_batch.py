@@ -9,9 +9,10 @@ network: locally pinned to one core (taskset; the fastest of 3 runs), and with `
 1 and 2 workers (one run each).
 Times are wall clock for the whole command; speed = seconds of audio per second. Peak memory is the largest
 sum of resident memory over the command's process tree (driver, Ray's processes and workers), sampled every
-0.1 s from /proc. The CEILING script times, in one process on one core, each stage of a bake of the folder on its
-own (start-up, reading, prosody, network, post-processing, writing) and log-mel + network alone. --cheaper: the one-core runs and the network alone again with another checkpoint (a smaller
-network), to show what a cheaper network buys the whole process.
+0.1 s from /proc. The CEILING script times, in one process on one core, each stage of a bake of the folder on
+its own (start-up, reading, prosody, network, post-processing, writing) and log-mel + network alone.
+--cheaper: the one-core runs and the network alone again with another checkpoint (a smaller network), to show
+what a cheaper network buys the whole process.
 """
 
 from __future__ import annotations
@@ -110,16 +111,25 @@ t_load = time.perf_counter() - t
 model, engine = animator._engine.model, animator._engine
 track = EmotionTrack.constant(parse_emotion("neutral"))
 stages = dict.fromkeys(("read", "prosody", "engine", "post", "write"), 0.0)
+
+
+def timed(stage, run, *args):
+    t = time.perf_counter()
+    out = run(*args)
+    stages[stage] += time.perf_counter() - t
+    return out
+
+
 clips = []
 for path in sys.argv[2:-1]:  # a bake's stages, as emoface.animator runs them, each timed on its own
-    t = time.perf_counter(); audio = load_audio(path); stages["read"] += time.perf_counter() - t
+    audio = timed("read", load_audio, path)
     clips.append(audio.samples)
     n = frame_count(audio.duration, animator.fps)
     weights = track.weights(n, animator.fps)
-    t = time.perf_counter(); prosody = analyse(audio.samples, n, animator.fps); stages["prosody"] += time.perf_counter() - t
-    t = time.perf_counter(); anim = engine.run(audio, prosody, n, animator.fps, None, track); stages["engine"] += time.perf_counter() - t
-    t = time.perf_counter(); anim = retarget(animator._post(anim, prosody, weights), animator._rig); stages["post"] += time.perf_counter() - t
-    t = time.perf_counter(); formats.write_atomic(formats.get("json"), anim, sys.argv[-1] + ".json"); stages["write"] += time.perf_counter() - t
+    prosody = timed("prosody", analyse, audio.samples, n, animator.fps)
+    anim = timed("engine", engine.run, audio, prosody, n, animator.fps, None, track)
+    anim = timed("post", lambda: retarget(animator._post(anim, prosody, weights), animator._rig))
+    timed("write", formats.write_atomic, formats.get("json"), anim, sys.argv[-1] + ".json")
 t = time.perf_counter()
 for x in clips:
     predict_100hz(model, x, track)

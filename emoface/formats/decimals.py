@@ -46,7 +46,8 @@ def fixed_rows(block: np.ndarray, sep: str = ",", row_end: str = "\n") -> str:
 
 
 def _bulk_ok(k: np.ndarray) -> bool:
-    return k.ndim == 2 and bool(np.isfinite(k).all()) and (k.size == 0 or float(np.abs(k).max()) < 10.0 ** (INT_DIGITS + 6))
+    finite = bool(np.isfinite(k).all())
+    return k.ndim == 2 and finite and (k.size == 0 or float(np.abs(k).max()) < 10.0 ** (INT_DIGITS + 6))
 
 
 def _text(k: np.ndarray, shortest: bool, sep: str = ",", row_start: str = "", row_end: str = "",

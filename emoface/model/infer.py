@@ -55,20 +55,27 @@ def predict_100hz(model, samples: np.ndarray, emotion: EmotionTrack, block_rows:
     receptive field around it (zero padding only at the true ends, as in one pass): the same rows as one
     pass, while one pass over 30 minutes holds ~1 GB of activations. A pretrained backbone hears the line whole.
     model: a NumpyNet (what emoface.model.checkpoints.load_network gives), or a torch FaceNet."""
-    if not isinstance(model, NumpyNet):
-        return _predict_torch(model, samples, emotion, block_rows)
     n = n_mel_frames(len(samples))
     weights = emotion.weights(n, FRAME_RATE)
-    past, ahead = model.config.receptive_past, model.config.lookahead
-    out = np.empty((n, len(model.config.out_names)), np.float32)
+    if not isinstance(model, NumpyNet):
+        return _predict_torch(model, samples, weights, block_rows)
+    floor = model.config.mel_floor
+    return _in_blocks(lambda lo, hi: model(log_mel_frames_np(samples, lo, hi, floor), weights[lo:hi]),
+                      n, model.config, block_rows)
+
+
+def _in_blocks(run, n: int, config, block_rows: int) -> np.ndarray:
+    """run(lo, hi) -> the network's rows over frames lo..hi-1, a block at a time with its receptive field."""
+    past, ahead = config.receptive_past, config.lookahead
+    out = np.empty((n, len(config.out_names)), np.float32)
     for a in range(0, n, block_rows):
         b = min(n, a + block_rows)
         lo, hi = max(0, a - past), min(n, b + ahead)
-        out[a:b] = model(log_mel_frames_np(samples, lo, hi, model.config.mel_floor), weights[lo:hi])[a - lo: b - lo]
+        out[a:b] = run(lo, hi)[a - lo: b - lo]
     return out
 
 
-def _predict_torch(model, samples: np.ndarray, emotion: EmotionTrack, block_rows: int) -> np.ndarray:
+def _predict_torch(model, samples: np.ndarray, weights: np.ndarray, block_rows: int) -> np.ndarray:
     """predict_100hz with a torch FaceNet (training's models, and checkpoints on a pretrained backbone), on one
     thread: threads split the convolutions' sums, which changes their last bits between machines."""
     import torch
@@ -79,19 +86,14 @@ def _predict_torch(model, samples: np.ndarray, emotion: EmotionTrack, block_rows
     torch.set_num_threads(1)
     try:
         with torch.inference_mode():
-            n = n_mel_frames(len(samples))
-            weights = torch.from_numpy(emotion.weights(n, FRAME_RATE))
+            w, floor = torch.from_numpy(weights), model.config.mel_floor
             if model.backbone is not None:
                 audio = torch.from_numpy(np.asarray(samples, np.float32))[None]
-                return model(log_mel(samples, model.config.mel_floor)[None], weights[None], audio)[0].numpy()
-            past, ahead = model.config.receptive_past, model.config.lookahead
-            out = np.empty((n, len(model.config.out_names)), np.float32)
-            for a in range(0, n, block_rows):
-                b = min(n, a + block_rows)
-                lo, hi = max(0, a - past), min(n, b + ahead)
-                mel = log_mel_frames(samples, lo, hi, model.config.mel_floor)
-                out[a:b] = model(mel[None], weights[None, lo:hi])[0, a - lo: b - lo].numpy()
-            return out
+                return model(log_mel(samples, floor)[None], w[None], audio)[0].numpy()
+            def run(lo, hi):
+                return model(log_mel_frames(samples, lo, hi, floor)[None], w[None, lo:hi])[0].numpy()
+
+            return _in_blocks(run, len(weights), model.config, block_rows)
     finally:
         torch.set_num_threads(threads)
 

@@ -63,7 +63,8 @@ class NumpyNet:
     def convolve(self, layer: int, x: np.ndarray) -> np.ndarray:
         """Convolution `layer` (0 = the stem) over all of x [t, c], zero-padded as the layer's look-ahead says."""
         weight, bias, taps, dilation, (left, ahead) = self.convs[layer]
-        padded = np.concatenate([np.zeros((left, x.shape[1]), np.float32), x, np.zeros((ahead, x.shape[1]), np.float32)])
+        zeros = np.zeros((max(left, ahead), x.shape[1]), np.float32)
+        padded = np.concatenate([zeros[:left], x, zeros[:ahead]])
         return taps_product(padded, weight, bias, taps, dilation, len(x))
 
 
