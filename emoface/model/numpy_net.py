@@ -57,8 +57,14 @@ class NumpyNet:
         x = self.convolve(0, (mel - self.mel_mean) / self.mel_std)
         for i, block in enumerate(self.blocks):
             x = finish(block, x, self.convolve(i + 1, x), emo)
+        return self.decode(x)
+
+    def decode(self, h: np.ndarray) -> np.ndarray:
+        """Last block's features [t, c] -> curves in 0..1: the sigmoid as 0.5 (1 + tanh(z / 2)), which never
+        overflows (exp(-z) does, with a warning, for z < -88 in float32)."""
         head_w, head_b = self.head
-        return (1 / (1 + np.exp(-(x @ head_w + head_b)))).astype(np.float32)
+        z = h @ head_w + head_b
+        return (np.float32(0.5) * (1 + np.tanh(np.float32(0.5) * z))).astype(np.float32)
 
     def convolve(self, layer: int, x: np.ndarray) -> np.ndarray:
         """Convolution `layer` (0 = the stem) over all of x [t, c], zero-padded as the layer's look-ahead says."""

@@ -144,8 +144,7 @@ class StreamingNet:
             if nxt is not None:
                 nxt.add(h)
             else:
-                head_w, head_b = w.head
-                rows = (1 / (1 + np.exp(-(h @ head_w + head_b)))).astype(np.float32)
+                rows = w.decode(h)
                 self.n_out += len(rows)
         drop = min(layer.n_out for layer in self.layers[1:]) - self.emo_first  # no block needs these any more
         if drop > 0:
