@@ -15,7 +15,7 @@ from emoface import __version__, formats
 from emoface.audio import DEFAULT_MAX_DURATION_S
 from emoface.emotion.spec import EMOTIONS, EmotionTrack, load_emotion_track, parse_emotion
 from emoface.engines import DEFAULT_ENGINE, ENGINES
-from emoface.errors import EmofaceError, InputError
+from emoface.errors import EmofaceError, InputError, need_torch
 from emoface.options import DURATION, FPS, INTENSITY, LEARNING_RATE, SEED, STEPS, OneLineParser, quiet_broken_pipe
 
 log = logging.getLogger("emoface")
@@ -98,6 +98,7 @@ def cmd_bake(args) -> int:
     if args.emotion_track:
         emotion = load_emotion_track(args.emotion_track)
     elif args.emotion.strip().lower() == batch.AUTO:
+        need_torch("--emotion auto")
         from emoface.emotion.recognize import load as load_recognizer
 
         load_recognizer()  # fail now, once, if the optional checkpoint is missing
@@ -207,6 +208,8 @@ def cmd_analyze(args) -> int:
     Exit 0 when every file was analysed, 1 when some failed, 2 when all did (a lone bad file, as before).
     """
     from emoface.audio import load_audio
+
+    need_torch("emoface analyze")
     from emoface.emotion.recognize import load, probabilities
 
     model = load(args.model)
@@ -306,6 +309,7 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_train(args) -> int:
     import json
 
+    need_torch("emoface train")
     from emoface.train.actor import finetune
 
     if args.output.suffix != ".pt":

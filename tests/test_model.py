@@ -106,6 +106,39 @@ def test_bakes_and_live_links_never_import_torch(bob, tmp_path):
     assert out.returncode == 0 and out.stdout.split() == ["True", "False"], out.stderr[-500:]
 
 
+WITHOUT_TORCH = """
+import sys
+
+
+class NoTorch:  # as if torch were not installed
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "torch":
+            raise ModuleNotFoundError(f"No module named {name!r}")
+
+
+sys.meta_path.insert(0, NoTorch())
+from emoface.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize("extra, needs", [([], None), (["--emotion", "auto"], "--emotion auto")])
+def test_an_installation_without_torch_bakes_and_says_what_needs_it(bob, tmp_path, extra, needs):
+    """torch is the `train` extra: a bake runs without it; what needs it is one line naming the extra."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "x.json"
+    run = subprocess.run([sys.executable, "-c", WITHOUT_TORCH, "bake", str(bob), "-o", str(out), *extra],
+                         capture_output=True, text=True)
+    if needs is None:
+        assert run.returncode == 0 and out.is_file(), run.stderr[-500:]
+    else:
+        lines = run.stderr.strip().splitlines()
+        assert run.returncode == 2 and len(lines) == 1 and needs in lines[0] and "emoface[train]" in lines[0], lines
+        assert not out.exists()
+
+
 def test_emotion_conditions_every_frame():
     net = tiny_net(2)
     mel = torch.randn(1, 100, 80)

@@ -9,7 +9,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from emoface.errors import InputError
+from emoface.errors import InputError, need_torch
 
 DEFAULT_NAME = "emoface-default.pt"
 DEFAULT = resources.files("emoface._checkpoints") / DEFAULT_NAME
@@ -27,6 +27,8 @@ def read_checkpoint(path, fmt: str, what: str, arrays: bool = False) -> dict:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             data = _read_arrays(path) if arrays else _torch_load(path)
+    except InputError:  # torch is needed (an old-format file) and not installed
+        raise
     except pickle.UnpicklingError:  # what weights_only raises for garbage and for pickles that would run code
         raise InputError(path, f"not a readable {what} (not plain tensors: garbage, or code, which is never run)"
                          ) from None
@@ -38,9 +40,7 @@ def read_checkpoint(path, fmt: str, what: str, arrays: bool = False) -> dict:
 
 
 def _torch_load(path: Path):
-    import torch
-
-    return torch.load(path, map_location="cpu", weights_only=True)
+    return need_torch(path).load(path, map_location="cpu", weights_only=True)
 
 
 def _read_arrays(path: Path):
@@ -72,6 +72,7 @@ def first_line(exc: Exception) -> str:
 
 @lru_cache(maxsize=4)
 def _load(path: str, speech_encoder: str | None):
+    need_torch(path)
     from emoface.model.net import load
 
     return load(path, speech_encoder)

@@ -16,7 +16,13 @@ import sys
 import time
 from pathlib import Path
 
-import torch
+from emoface.errors import EmofaceError, need_torch
+
+try:
+    torch = need_torch("python -m emoface.train")
+except EmofaceError as exc:
+    print(f"emoface: error: {exc}", file=sys.stderr)
+    sys.exit(2)
 
 from emoface import __version__
 from emoface.features import TRAIN_MEL_FLOOR
