@@ -1,5 +1,5 @@
 """A network's shape (NetConfig), without torch: a bake reads it and runs the network in numpy
-(emoface.model.arrays); training builds the torch FaceNet from it (emoface.model.net)."""
+(emoface.model.numpy_net); training builds the torch FaceNet from it (emoface.model.net)."""
 
 from __future__ import annotations
 
