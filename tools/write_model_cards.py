@@ -142,8 +142,9 @@ a lower learning rate.
 ## Other talkers behind the line
 A quarter of its training crops had one to three other training lines mixed in 6-25 dB below the line
 (`--background-voices 0.25`), because a VR headset's microphone hears the room. With talkers 15 dB behind
-(`emoface eval --channels`) its JawOpen r went 0.520 -> 0.665 on the held-out speech-en speakers, 0.373 -> 0.562
-on FACEGOOD and 0.362 -> 0.524 on GRID, for 0.001-0.010 of r on clean lines (docs/EVALUATION.md, "Live network").
+(`emoface eval --channels`) its JawOpen r went 0.520 -> 0.693 on the held-out speech-en speakers, 0.373 -> 0.582
+on FACEGOOD and 0.362 -> 0.573 on GRID, for at most 0.015 of r on clean lines (FACEGOOD's mouth curves;
+docs/EVALUATION.md, "Live network").
 The default network, which bakes studio lines, was not trained so.
 """
 
