@@ -9,10 +9,14 @@ matrix, which BLAS runs faster than torch's conv1d on one core (179 lines: 3.0 s
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import erf as special_erf  # scipy.ndimage, which a bake loads anyway, imports it too
 
 from emoface.model.config import N_EMOTIONS, NetConfig
 
 LAYER_NORM_EPS = np.float32(1e-5)  # torch.nn.LayerNorm's default, which FaceNet uses
+# values up to which GELU takes scipy's erf (one call) rather than the approximation's dozen numpy calls, whose
+# overhead outweighs their arithmetic on a streaming step's row or two (live CPU +50% when it did not)
+SMALL = 4096
 
 
 class NumpyNet:
@@ -90,7 +94,8 @@ def finish(block, x: np.ndarray, y: np.ndarray, emo: np.ndarray) -> np.ndarray:
     h *= (1 / np.sqrt(np.einsum("ij,ij->i", h, h)[:, None] / c + eps)).astype(np.float32)
     h *= gain * grow
     h += bias * grow + film[:, c:]
-    g = erf(h * np.float32(0.7071067811865476))  # exact GELU: h (1 + erf(h / sqrt 2)) / 2
+    g = h * np.float32(0.7071067811865476)  # exact GELU: h (1 + erf(h / sqrt 2)) / 2
+    g = erf(g) if g.size > SMALL else special_erf(g)
     g += 1
     h *= g
     h *= np.float32(0.5)
