@@ -96,7 +96,7 @@ def timed(cmd: list[str]) -> tuple[float, float]:
 CEILING = """
 import json, sys, time
 t = time.perf_counter()
-from emoface import cli, formats
+from emoface import cli, formats  # noqa: F401 - cli: a bake's start-up imports it
 from emoface.animation import frame_count
 from emoface.animator import Animator
 from emoface.audio import load_audio

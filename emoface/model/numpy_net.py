@@ -91,7 +91,7 @@ def finish(block, x: np.ndarray, y: np.ndarray, emo: np.ndarray) -> np.ndarray:
     film = emo @ film_w + film_b
     grow = 1 + film[:, :c]
     h = y - y.sum(axis=1, keepdims=True) / c
-    h *= (1 / np.sqrt(np.einsum("ij,ij->i", h, h)[:, None] / c + eps)).astype(np.float32)
+    h *= 1 / np.sqrt(np.einsum("ij,ij->i", h, h)[:, None] / c + eps)
     h *= gain * grow
     h += bias * grow + film[:, c:]
     g = h * np.float32(0.7071067811865476)  # exact GELU: h (1 + erf(h / sqrt 2)) / 2
