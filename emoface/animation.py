@@ -26,9 +26,7 @@ class Animation:
         self.values = np.ascontiguousarray(self.values, dtype=np.float32)
         if self.values.ndim != 2 or self.values.shape[1] != len(self.names):
             raise ValueError(f"values shape {self.values.shape} does not match {len(self.names)} curve names")
-        if len(set(self.names)) != len(self.names):
-            raise ValueError("curve names must be unique")
-        self._index = {n: i for i, n in enumerate(self.names)}
+        self._index = _index_of(self.names)
 
     @classmethod
     def zeros(cls, names, fps: float, n_frames: int, rig: str, metadata: dict | None = None) -> "Animation":
@@ -45,6 +43,10 @@ class Animation:
     @property
     def times(self) -> np.ndarray:
         return np.arange(self.n_frames) / self.fps
+
+    def index(self, name: str) -> int:
+        """The column of a curve."""
+        return self._index[name]
 
     def __contains__(self, name: str) -> bool:
         return name in self._index
@@ -72,6 +74,20 @@ class Animation:
         times = np.arange(frame_count(self.duration, fps)) / fps
         values = np.stack([np.interp(times, self.times, self.values[:, k]) for k in range(len(self.names))], 1)
         return self.copy(values.astype(np.float32), fps=float(fps))
+
+
+_INDEXES: dict = {}  # names -> {name: column}: a live stream makes a few small animations every frame
+
+
+def _index_of(names: tuple) -> dict:
+    index = _INDEXES.get(names)
+    if index is None:
+        index = {n: i for i, n in enumerate(names)}
+        if len(index) != len(names):
+            raise ValueError("curve names must be unique")
+        if len(_INDEXES) < 64:
+            _INDEXES[names] = index
+    return index
 
 
 def expand_sides(curves: dict) -> dict:

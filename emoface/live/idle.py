@@ -99,6 +99,7 @@ class LiveHead:
         self.last_nod_i = -10 ** 9
         self.nods: list[tuple[float, dict]] = []  # (peak time s, degrees per axis)
         self.accents: list[tuple[float, float, float]] = []  # (peak s, prominence, heard at s) of syllables
+        self.pose_of: tuple = (None, {})  # (emotion row's bytes, its pose in degrees)
 
     def step(self, i: int, emotion: np.ndarray, loudness: float) -> dict:
         t = i / self.fps
@@ -119,8 +120,11 @@ class LiveHead:
             pulse = float(head.nod_pulse(t, p))
             for axis, amount in d.items():
                 deg[axis] += amount * pulse
-        for axis, offset in head.pose_degrees(emotion[None]).items():
-            deg[axis] += float(offset[0])
+        key = np.asarray(emotion, np.float64).tobytes()
+        if key != self.pose_of[0]:  # the emotion's pose, again only when the emotion changes
+            self.pose_of = key, {axis: float(o[0]) for axis, o in head.pose_degrees(emotion[None]).items()}
+        for axis, offset in self.pose_of[1].items():
+            deg[axis] += offset
         return deg
 
 

@@ -109,13 +109,27 @@ def frames_from_rows(out_names, rows: np.ndarray, row_times: np.ndarray, times: 
     """Network rows (100 Hz) -> canonical frames at `times`, with the lips sealed where the network hears
     them sealed. Batch and live streaming both come through here, so they agree."""
     anim = Animation.zeros(canonical_names(), fps, len(times), CANONICAL_RIG)
-    sealed = None
-    for j, name in enumerate(out_names):
-        curve = np.interp(times, row_times, rows[:, j])
-        if name == SEALED:
-            sealed = curve
-        else:
-            anim[name] = curve
+    curves = interp_columns(times, row_times, rows)
+    names = list(out_names)
+    sealed = curves[:, names.index(SEALED)] if SEALED in names else None
+    keep = [j for j, name in enumerate(names) if name != SEALED]
+    anim.values[:, [anim.index(names[j]) for j in keep]] = curves[:, keep]
     if sealed is not None:  # where the network hears closed lips, close them for real
         seal_lips(anim, np.clip((sealed - SEAL_FROM) / SEAL_SPAN, 0.0, 1.0))
     return anim
+
+
+def interp_columns(x: np.ndarray, xp: np.ndarray, fp: np.ndarray) -> np.ndarray:
+    """np.interp(x, xp, fp[:, k]) for every column k at once, with np.interp's own float64 arithmetic (so the
+    same numbers): a live frame's 42 curves in a few calls instead of 42 (xp increasing, no NaN)."""
+    x, xp, fp = np.asarray(x, np.float64), np.asarray(xp, np.float64), np.asarray(fp, np.float64)
+    if len(xp) < 2:
+        return np.stack([np.interp(x, xp, fp[:, k]) for k in range(fp.shape[1])], 1).reshape(len(x), fp.shape[1])
+    j = np.searchsorted(xp, x, side="right") - 1  # the last xp <= x, as np.interp's binary search
+    at = np.clip(j, 0, len(xp) - 2)
+    lo = fp[at]
+    slope = (fp[at + 1] - lo) / (xp[at + 1] - xp[at])[:, None]
+    out = slope * (x - xp[at])[:, None] + lo
+    out[j < 0] = fp[0]
+    out[j >= len(xp) - 1] = fp[-1]
+    return out

@@ -60,7 +60,7 @@ class NumpyNet:
         emo = self.embed_emotion(weights)
         x = self.convolve(0, (mel - self.mel_mean) / self.mel_std)
         for i, block in enumerate(self.blocks):
-            x = finish(block, x, self.convolve(i + 1, x), emo)
+            x = finish(block, x, self.convolve(i + 1, x), film_terms(block, emo))
         return self.decode(x)
 
     def decode(self, h: np.ndarray) -> np.ndarray:
@@ -83,17 +83,26 @@ def taps_product(padded: np.ndarray, weight: np.ndarray, bias: np.ndarray, taps:
     return np.concatenate([padded[k * dilation: k * dilation + n] for k in range(taps)], axis=1) @ weight + bias
 
 
-def finish(block, x: np.ndarray, y: np.ndarray, emo: np.ndarray) -> np.ndarray:
-    """net._Block.finish on [t, c] arrays: layer norm, FiLM by the emotion ([t, e] or one row for all), GELU,
-    1x1 mix, residual. The norm's gain and bias are folded into the FiLM (one scale, one shift)."""
-    gain, bias, eps, film_w, film_b, mix_w, mix_b = block
-    c = y.shape[1]
+def film_terms(block, emo: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A block's FiLM for an emotion embedding ([t, e], or one row for all frames), with the layer norm's gain and
+    bias folded in: (scale, shift) to apply to the normalised features. A steady emotion needs them once."""
+    gain, bias, _, film_w, film_b, _, _ = block
+    c = gain.shape[0]
     film = emo @ film_w + film_b
     grow = 1 + film[:, :c]
+    return gain * grow, bias * grow + film[:, c:]
+
+
+def finish(block, x: np.ndarray, y: np.ndarray, terms: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """net._Block.finish on [t, c] arrays: layer norm, FiLM (film_terms: one scale and one shift), GELU, 1x1 mix,
+    residual."""
+    _, _, eps, _, _, mix_w, mix_b = block
+    scale, shift = terms
+    c = y.shape[1]
     h = y - y.sum(axis=1, keepdims=True) / c
     h *= 1 / np.sqrt(np.einsum("ij,ij->i", h, h)[:, None] / c + eps)
-    h *= gain * grow
-    h += bias * grow + film[:, c:]
+    h *= scale
+    h += shift
     g = h * np.float32(0.7071067811865476)  # exact GELU: h (1 + erf(h / sqrt 2)) / 2
     g = erf(g) if g.size > SMALL else special_erf(g)
     g += 1

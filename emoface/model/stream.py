@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from emoface.features import FRAME_RATE, HOP, N_FFT, mel_of_windows
-from emoface.model.numpy_net import NumpyNet, finish, taps_product
+from emoface.model.numpy_net import NumpyNet, film_terms, finish, taps_product
 
 _PAD = N_FFT // 2  # batch STFT centres frame k on sample k * HOP
 
@@ -81,6 +81,9 @@ class StreamingNet:
             [_ConvStream(conv, c.channels) for conv in self.w.convs[1:]]
         self.emo = np.zeros((0, c.emotion_dim), np.float32)  # emotion embedding per frame from emo_first
         self.emo_first = 0
+        # the emotion since frame steady_from (a live character's mostly holds for seconds): its weights, its
+        # embedding row, and each block's FiLM, made once instead of every 10 ms step
+        self.steady_from, self.steady_weights, self.steady_emo, self.steady_terms = 0, None, None, None
 
     def _new_mel(self, k_last: int | None = None) -> np.ndarray:
         """Every mel frame whose window is complete (up to frame k_last)."""
@@ -125,22 +128,41 @@ class StreamingNet:
         self.weights = new[-1:] if len(new) else self.weights
         return new
 
+    def _embed(self, weights: np.ndarray) -> np.ndarray:
+        """Embedding rows for the new frames' emotion weights [k, 7], noting where the emotion last changed."""
+        first = self.n_mel - len(weights)
+        if self.steady_weights is not None and (weights == self.steady_weights).all():
+            return np.broadcast_to(self.steady_emo, (len(weights), self.steady_emo.shape[1]))
+        emo = self.w.embed_emotion(weights)
+        same = (weights == weights[-1]).all(axis=1)
+        start = len(weights) - int(np.argmin(same[::-1])) if not same.all() else 0  # the last run of one emotion
+        self.steady_from, self.steady_weights = first + start, weights[-1].copy()
+        self.steady_emo, self.steady_terms = emo[-1:].copy(), None
+        return emo
+
+    def _terms(self, i: int, block, t0: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Block i's FiLM for frames t0..t0+n."""
+        if t0 >= self.steady_from:
+            if self.steady_terms is None:
+                self.steady_terms = [film_terms(b, self.steady_emo) for b in self.w.blocks]
+            return self.steady_terms[i]
+        return film_terms(block, self.emo[t0 - self.emo_first: t0 - self.emo_first + n])
+
     def _run(self, mel: np.ndarray, weights: np.ndarray, final: bool) -> np.ndarray:
         w = self.w
         if len(mel):
             self.layers[0].add((mel - w.mel_mean) / w.mel_std)
-            self.emo = np.concatenate([self.emo, w.embed_emotion(weights)])
+            self.emo = np.concatenate([self.emo, self._embed(weights)])
         out = self.layers[0].step(final)
         if out is not None:
             self.layers[1].add(out[0])
         rows = np.zeros((0, len(self.w.config.out_names)), np.float32)
-        for block, layer, nxt in zip(w.blocks, self.layers[1:], self.layers[2:] + [None]):
+        for i, (block, layer, nxt) in enumerate(zip(w.blocks, self.layers[1:], self.layers[2:] + [None])):
             out = layer.step(final)
             if out is None:
                 break
             y, centre, t0 = out
-            emo = self.emo[t0 - self.emo_first: t0 - self.emo_first + len(y)]
-            h = finish(block, centre, y, emo)
+            h = finish(block, centre, y, self._terms(i, block, t0, len(y)))
             if nxt is not None:
                 nxt.add(h)
             else:

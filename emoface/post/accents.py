@@ -79,8 +79,9 @@ def add_brows(anim: Animation, pulse: np.ndarray, emotion_weights: np.ndarray) -
         amounts[f"BrowOuterUp{side}"] = OUTER * BROW_RAISE * raise_
         amounts[f"BrowDown{side}"] = BROW_LOWER * lower
         amounts[f"EyeWide{side}"] = LID_WIDE * wide
-    for name, amount in amounts.items():
-        anim[name] = anim[name] + np.minimum(amount, 1.0) * (1.0 - anim[name])
+    cols = [anim.index(name) for name in amounts]
+    v = anim.values[:, cols]
+    anim.values[:, cols] = v + np.minimum(np.stack(list(amounts.values()), axis=1), 1.0) * (1.0 - v)
 
 
 def tongue(anim: Animation) -> np.ndarray:

@@ -82,7 +82,9 @@ def openness(blinks: list[tuple[float, float]], n_frames: int, fps: float, first
 
 def write(anim: Animation, k: np.ndarray) -> Animation:
     out = anim.copy()
-    for side in ("Left", "Right"):
-        out["EyeBlink" + side] = 1.0 - (1.0 - out["EyeBlink" + side]) * k
-        out["EyeWide" + side] = out["EyeWide" + side] * k
+    blink, wide = [out.index("EyeBlinkLeft"), out.index("EyeBlinkRight")], [out.index("EyeWideLeft"),
+                                                                             out.index("EyeWideRight")]
+    k = np.asarray(k)[:, None]
+    out.values[:, blink] = 1.0 - (1.0 - out.values[:, blink]) * k
+    out.values[:, wide] = out.values[:, wide] * k
     return out

@@ -105,9 +105,9 @@ def write(anim: Animation, yaw: np.ndarray, pitch: np.ndarray) -> Animation:
         "EyeBlinkLeft": 0.35 * down / LOOK_FULL_DEG["down"], "EyeBlinkRight": 0.35 * down / LOOK_FULL_DEG["down"],
         "EyeWideLeft": 0.25 * up / LOOK_FULL_DEG["up"], "EyeWideRight": 0.25 * up / LOOK_FULL_DEG["up"],
     }
-    for name, value in add.items():
-        out[name] = out[name] + value
-    for name in add:
-        if not name.endswith(("Yaw", "Pitch")):
-            out[name] = np.clip(out[name], 0.0, 1.0)
+    cols = [out.index(name) for name in add]  # all columns in a few calls: live, this runs every frame
+    values = out.values[:, cols] + np.stack(list(add.values()), axis=1)
+    shapes = [k for k, name in enumerate(add) if not name.endswith(("Yaw", "Pitch"))]
+    values[:, shapes] = np.clip(values[:, shapes], 0.0, 1.0)
+    out.values[:, cols] = values
     return out

@@ -67,8 +67,8 @@ def pose_degrees(emotion_weights: np.ndarray) -> dict:
 
 def write(anim: Animation, deg: dict) -> None:
     """Add degrees per axis to the head curves (degrees / 180), in place."""
-    for axis, name in (("yaw", "HeadYaw"), ("pitch", "HeadPitch"), ("roll", "HeadRoll")):
-        anim[name] = anim[name] + deg[axis] / 180.0
+    cols = [anim.index(name) for name in ("HeadYaw", "HeadPitch", "HeadRoll")]
+    anim.values[:, cols] = anim.values[:, cols] + np.stack([deg[axis] for axis in ("yaw", "pitch", "roll")], 1) / 180.0
 
 
 def apply(anim: Animation, prosody: Prosody, emotion_weights: np.ndarray, rng: np.random.Generator) -> Animation:
