@@ -206,3 +206,35 @@ def test_stream_refuses_a_character_target(bob, url, message):
     run = subprocess.run([sys.executable, "-m", "emoface.cli", "stream", str(bob), "--to", url],
                          capture_output=True, text=True)
     assert run.returncode != 0 and message in run.stderr and len(run.stderr.strip().splitlines()) == 1
+
+
+def test_characters_animated_together_move_as_each_alone(bob, speech_line):
+    """The stage runs its characters' networks together (emoface.live.stage): every character's frames, after
+    blinks, gaze and head, are the ones it would make alone, each with its own emotion and seed."""
+    from emoface.animator import Animator
+    from emoface.emotion.spec import EmotionTrack, parse_emotion
+    from emoface.live.animator import StreamingAnimator
+    from emoface.model.checkpoints import LIVE
+    from emoface.model.stream import run_together
+
+    animator = Animator(checkpoint=LIVE, fps=60.0)
+    lines = [load_audio(bob).samples, load_audio(speech_line).samples]
+    emotions = [EmotionTrack.constant(parse_emotion("surprise")), None]
+
+    def streamers():
+        return [StreamingAnimator(animator, emotions[k], rig="livelink", seed=k) for k in range(len(lines))]
+
+    alone, together = streamers(), streamers()
+    frames_alone, frames_together = [[] for _ in lines], [[] for _ in lines]
+    for i in range(0, max(map(len, lines)), 267):  # one tick's audio at 60 fps
+        chunks = [x[i:i + 267] for x in lines]
+        fed = [k for k, c in enumerate(chunks) if len(c)]
+        for k in fed:
+            frames_alone[k].append(alone[k].push(chunks[k]).values)
+            together[k].feed(chunks[k])
+        for k, rows in zip(fed, run_together([together[k].net for k in fed])):
+            frames_together[k].append(together[k].collect(rows).values)
+    for k in range(len(lines)):
+        a, b = np.concatenate(frames_alone[k]), np.concatenate(frames_together[k])
+        assert len(a) == len(b) > 60 and a.std() > 0.01
+        np.testing.assert_allclose(b, a, atol=1e-4)

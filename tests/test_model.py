@@ -59,6 +59,36 @@ def test_streaming_gives_the_batch_numbers(bob, mel_floor):
     np.testing.assert_allclose(np.concatenate(outs), batch, atol=1e-5)
 
 
+def test_streams_run_together_give_each_its_own_numbers(bob, speech_line):
+    """A server's characters run their networks together, one product per layer for all: each still gets what it
+    would alone, whatever its emotion (changed mid-way, for one) and however its audio arrives (some ticks none)."""
+    from emoface.model.checkpoints import LIVE, load_network
+    from emoface.model.stream import run_together
+
+    net = load_network(LIVE)
+    lines = [load_audio(bob).samples, load_audio(speech_line).samples, load_audio(speech_line).samples[::-1].copy()]
+    emotions = [parse_emotion("happy"), parse_emotion("fear:0.5"), parse_emotion("neutral")]
+    alone, together = [StreamingNet(net) for _ in lines], [StreamingNet(net) for _ in lines]
+    got_alone, got_together = [[] for _ in lines], [[] for _ in lines]
+    rng, at = np.random.default_rng(0), [0] * len(lines)
+    for tick in range(300):
+        fed = []
+        for k, x in enumerate(lines):
+            n = int(rng.choice([0, 160, 267, 480]))
+            w = parse_emotion("angry") if k == 0 and tick > 100 else emotions[k]
+            chunk, at[k] = x[at[k]:at[k] + n], at[k] + n
+            got_alone[k].append(alone[k].push(chunk, w))
+            if n:
+                together[k].feed(chunk, w)
+                fed.append(k)
+        for k, rows in zip(fed, run_together([together[k] for k in fed])):
+            got_together[k].append(rows)
+    for k in range(len(lines)):
+        a, b = np.concatenate(got_alone[k]), np.concatenate(got_together[k])
+        assert len(a) == len(b) > 200
+        np.testing.assert_allclose(b, a, atol=1e-5)
+
+
 @pytest.mark.parametrize("emotion", ["neutral", "track"])
 def test_the_numpy_network_gives_the_torch_numbers(bob, emotion):
     """Bakes, previews and live links run the network in numpy (no torch to import); training runs it in torch.

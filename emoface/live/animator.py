@@ -142,8 +142,17 @@ class StreamingAnimator(LiveAnimator):
         return (1 + c.lookahead + c.row_half) / FRAME_RATE + (N_FFT / 2) / SAMPLE_RATE
 
     def push(self, samples: np.ndarray) -> Animation:
-        samples = self._receive(samples)
-        self._add_rows(self.smoother.push(self.net.push(samples, self.emotion.at)))
+        self.feed(samples)
+        return self.collect(self.net.run())
+
+    def feed(self, samples: np.ndarray) -> None:
+        """push's first half: the audio in, the network's input ready. A server with many characters runs their
+        networks together (emoface.model.stream.run_together) and hands each its rows (collect)."""
+        self.net.feed(self._receive(samples), self.emotion.at)
+
+    def collect(self, rows: np.ndarray) -> Animation:
+        """push's second half: the network's new rows -> the frames they complete."""
+        self._add_rows(self.smoother.push(rows))
         # frame i needs row ceil(i * 100 / fps)
         last_row = self.rows_first + len(self.rows) - 1
         n_ready = int(np.floor(last_row * self.fps / FRAME_RATE + 1e-9)) + 1 if last_row >= 0 else 0

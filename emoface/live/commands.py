@@ -166,8 +166,13 @@ def _run(runner, source, hub, args) -> int:
                 pass
         return await run_with_hub(runner, source, hub, stop)
 
+    from threadpoolctl import threadpool_limits
+
     try:
-        asyncio.run(main())
+        # a live step's products are a few rows (a server's characters together, a few dozen): a second BLAS
+        # thread only spins, taking a core from the rest of the machine for nothing (8 characters: 1.6 cores)
+        with threadpool_limits(1, user_api="blas"):
+            asyncio.run(main())
     except OSError as exc:  # the port is taken, the address is not ours
         where = f"ws://{hub.host}:{hub.port}" if hub else "stream"
         raise InputError(where, f"cannot serve: {exc.strerror or exc}") from None

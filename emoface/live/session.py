@@ -353,7 +353,8 @@ class LiveSession:
             self._rigs[name] = load_rig(name)
         return self._rigs[name]
 
-    def _feed(self, source, now: float) -> None:
+    def _take(self, source, now: float) -> np.ndarray | None:
+        """The audio due by now (silence where a live source sent none), or None."""
         try:
             source.poll(self.buffer, self.t0, now)
         except AudioQueueFull as exc:  # a source far ahead of the clock (the loop stalled): keep what fits
@@ -375,9 +376,8 @@ class LiveSession:
             self._arrivals.append((self._consumed, arrival))
             self._consumed += len(samples)
         if self._consumed > start:  # one step per tick: each push has a cost of its own, however short
-            self._queue(self.streamer.push(np.concatenate([p for p, _ in pieces])))
-        if source.live:
-            self._catch_up(now)
+            return np.concatenate([p for p, _ in pieces])
+        return None
 
     def _catch_up(self, now: float) -> None:
         """Pushed audio that arrives after the clock needed it follows the silence filled meanwhile, so all the
@@ -467,6 +467,36 @@ class LiveSession:
     def compute_tick(self, source) -> bool:
         """After the sends: animate the audio that has arrived. True once a file has played and all is sent."""
         self._feed(source, time.monotonic())
+        return self._end_tick(source)
+
+    def _feed(self, source, now: float) -> None:
+        samples = self._take(source, now)
+        if samples is not None:
+            self._queue(self.streamer.push(samples))
+        if source.live:
+            self._catch_up(now)
+
+    def feed_tick(self, source) -> bool:
+        """compute_tick's first half, for a stage that runs its characters' networks together: True when the
+        audio now waits in the network (then collect_tick(source, rows) finishes the tick, else with None)."""
+        self._tick_now = now = time.monotonic()
+        samples = self._take(source, now)
+        if samples is None:
+            return False
+        if isinstance(self.streamer, StreamingAnimator):
+            self.streamer.feed(samples)
+            return True
+        self._queue(self.streamer.push(samples))
+        return False
+
+    def collect_tick(self, source, rows: np.ndarray | None) -> bool:
+        if rows is not None:
+            self._queue(self.streamer.collect(rows))
+        if source.live:
+            self._catch_up(self._tick_now)
+        return self._end_tick(source)
+
+    def _end_tick(self, source) -> bool:
         if source.done and not self.buffer.queued and not self._finished:
             self._queue(self.streamer.finish())
             self._finished = True

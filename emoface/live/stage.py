@@ -19,6 +19,7 @@ import zlib
 from dataclasses import dataclass, field
 
 from emoface.live.session import LiveSession, PushSource, Stats, until
+from emoface.model.stream import run_together
 
 log = logging.getLogger("emoface")
 DEFAULT_CHARACTER = "default"
@@ -163,8 +164,7 @@ class Stage:
                 characters = [c for c in self.characters.values() if not self._paused(c)]
                 for character in characters:
                     character.session.send_tick(character.session.index_at(deadline))
-                for character in characters:
-                    character.session.compute_tick(character.source)
+                self._compute(characters)
                 self._retire(time.monotonic())
                 n += 1
                 if wait <= 0:
@@ -175,6 +175,23 @@ class Stage:
             self.stats.cpu_s += time.process_time() - cpu0
             self.stats.wall_s += time.monotonic() - wall0
         return self.total()
+
+    @staticmethod
+    def _compute(characters: list[Character]) -> None:
+        """Each character animates the audio that has arrived; the networks of those that have new audio run
+        together (one matrix product per layer for all of them: emoface.model.stream.run_together)."""
+        if len(characters) == 1:
+            characters[0].session.compute_tick(characters[0].source)
+            return
+        fed = [c for c in characters if c.session.feed_tick(c.source)]
+        rows: dict = {}
+        groups: dict = {}
+        for c in fed:  # characters of one network (a server has one; a stage could hold several)
+            groups.setdefault(id(c.session.streamer.net.w), []).append(c)
+        for group in groups.values():
+            rows.update(zip(map(id, group), run_together([c.session.streamer.net for c in group])))
+        for c in characters:
+            c.session.collect_tick(c.source, rows.get(id(c)))
 
     def total(self) -> Stats:
         """All characters' frames, latency and jitter together (closed ones too), with the clock's CPU."""

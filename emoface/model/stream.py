@@ -44,6 +44,15 @@ class _ConvStream:
 
     def step(self, final: bool):
         """(conv output, the inputs at the same frames, first frame index) for every output now possible."""
+        got = self.take(final)
+        if got is None:
+            return None
+        seg, n, centre, t0 = got
+        return taps_product(seg, self.weight, self.bias, self.taps, self.dilation, n), centre, t0
+
+    def take(self, final: bool):
+        """What step computes from, advancing the layer: (padded input, outputs, the inputs at the same
+        frames, first frame index), or None when no output is possible yet."""
         m = self.n_in if final else self.n_in - self.ahead
         if m <= self.n_out:
             return None
@@ -52,12 +61,11 @@ class _ConvStream:
         missing = (m - t0) + self.left + self.ahead - len(seg)
         if missing > 0:  # end of stream: the right zero padding
             seg = np.concatenate([seg, np.zeros((missing, seg.shape[1]), np.float32)])
-        y = taps_product(seg, self.weight, self.bias, self.taps, self.dilation, m - t0)
         centre = self.buf[t0 - self.first: m - self.first]
         self.n_out = m
         keep = m - self.left - self.first
         self.buf, self.first = self.buf[keep:], self.first + keep
-        return y, centre, t0
+        return seg, m - t0, centre, t0
 
 
 class StreamingNet:
@@ -104,10 +112,15 @@ class StreamingNet:
     def push(self, samples: np.ndarray, weights) -> np.ndarray:
         """Add audio (16 kHz float) with the emotion in force: a 7-vector, or a function of frame times (s)
         giving one per frame (an EmotionTrack's `at`). Returns the new 100 Hz outputs."""
+        self.feed(samples, weights)
+        return self.run()
+
+    def feed(self, samples: np.ndarray, weights) -> None:
+        """push's first half: the audio's new mel frames and emotion, ready for run (or run_together)."""
         self.audio = np.concatenate([self.audio, np.asarray(samples, np.float32)])
         before = self.n_mel
         mel = self._new_mel()
-        return self._run(mel, self._weights(weights, before), final=False)
+        self._add(mel, self._weights(weights, before))
 
     def flush(self, weights=None) -> np.ndarray:
         """End of audio: the last frames, with the batch pass's zero padding as their look-ahead."""
@@ -117,7 +130,8 @@ class StreamingNet:
         mel = self._new_mel(k_last=n // HOP)  # the batch STFT's last frame
         if weights is None:
             weights = self.weights[-1] if len(self.weights) else np.zeros(7, np.float32)
-        return self._run(mel, self._weights(weights, before), final=True)
+        self._add(mel, self._weights(weights, before))
+        return self.run(final=True)
 
     def _weights(self, weights, before: int) -> np.ndarray:
         if callable(weights):
@@ -148,11 +162,14 @@ class StreamingNet:
             return self.steady_terms[i]
         return film_terms(block, self.emo[t0 - self.emo_first: t0 - self.emo_first + n])
 
-    def _run(self, mel: np.ndarray, weights: np.ndarray, final: bool) -> np.ndarray:
-        w = self.w
+    def _add(self, mel: np.ndarray, weights: np.ndarray) -> None:
         if len(mel):
-            self.layers[0].add((mel - w.mel_mean) / w.mel_std)
+            self.layers[0].add((mel - self.w.mel_mean) / self.w.mel_std)
             self.emo = np.concatenate([self.emo, self._embed(weights)])
+
+    def run(self, final: bool = False) -> np.ndarray:
+        """The new 100 Hz outputs that the fed audio allows."""
+        w = self.w
         out = self.layers[0].step(final)
         if out is not None:
             self.layers[1].add(out[0])
@@ -168,7 +185,57 @@ class StreamingNet:
             else:
                 rows = w.decode(h)
                 self.n_out += len(rows)
+        self._trim()
+        return rows
+
+    def _trim(self) -> None:
         drop = min(layer.n_out for layer in self.layers[1:]) - self.emo_first  # no block needs these any more
         if drop > 0:
             self.emo, self.emo_first = self.emo[drop:], self.emo_first + drop
-        return rows
+
+
+def run_together(nets: list[StreamingNet]) -> list[np.ndarray]:
+    """run() for several streams of one network at once (the characters of a server, each fed its audio): each
+    layer's new frames of every stream go through one matrix product and one finish, so the weights are read
+    once per tick rather than once per character, and numpy's per-call cost is paid once. The same numbers
+    as each stream's own run() to float rounding (the products' shapes differ)."""
+    if len(nets) <= 1:
+        return [net.run() for net in nets]
+    w = nets[0].w
+    if any(net.w is not w for net in nets):
+        raise ValueError("run_together needs streams of one network")
+    rows = [np.zeros((0, len(w.config.out_names)), np.float32) for _ in nets]
+    active = list(range(len(nets)))
+    for layer in range(len(w.convs)):
+        takes = [(k, nets[k].layers[layer].take(False)) for k in active]
+        takes = [(k, got) for k, got in takes if got is not None]
+        if not takes:
+            break
+        active = [k for k, _ in takes]
+        weight, bias, taps, dilation, _ = w.convs[layer]
+        x = np.concatenate([np.concatenate([seg[j * dilation: j * dilation + n] for j in range(taps)], axis=1)
+                            for _, (seg, n, _, _) in takes])
+        y = x @ weight + bias
+        if layer:  # a block: norm, FiLM (each stream's own emotion), GELU, mix, residual
+            block = w.blocks[layer - 1]
+            terms = [nets[k]._terms(layer - 1, block, t0, n) for k, (_, n, _, t0) in takes]
+            counts = [n for _, (_, n, _, _) in takes]
+            if all(len(s) == 1 for s, _ in terms):  # steady emotions: one row each, repeated over its frames
+                scale, shift = (np.repeat(np.concatenate(part), counts, axis=0) for part in zip(*terms))
+            else:
+                scale, shift = (np.concatenate([np.broadcast_to(t, (n, t.shape[1])) for t, n in zip(part, counts)])
+                                for part in zip(*terms))
+            y = finish(block, np.concatenate([centre for _, (_, _, centre, _) in takes]), y, (scale, shift))
+        if layer == len(w.convs) - 1:
+            y = w.decode(y)
+        start = 0
+        for k, (_, n, _, _) in takes:
+            part, start = y[start: start + n], start + n
+            if layer < len(w.convs) - 1:
+                nets[k].layers[layer + 1].add(part)
+            else:
+                rows[k] = part
+                nets[k].n_out += n
+    for net in nets:
+        net._trim()
+    return rows
