@@ -46,7 +46,7 @@ class LiveBlinks:
         elif anchor and self.due - t < -blinks.SNAP_WINDOW_S[0] and self.rng.random() < blinks.SNAP_P:
             self._start(t, emotion)  # a pause just before the blink was due: take it
         self.active = [b for b in self.active if b[0] + b[1] >= t]
-        return float(blinks.openness(self.active, 1, self.fps, first=i)[0])
+        return float(blinks.openness(self.active, 1, self.fps, first=i)[0]) if self.active else 1.0
 
 
 class LiveGaze:

@@ -42,17 +42,10 @@ class _ConvStream:
         self.buf = np.concatenate([self.buf, x])
         self.n_in += len(x)
 
-    def step(self, final: bool):
-        """(conv output, the inputs at the same frames, first frame index) for every output now possible."""
-        got = self.take(final)
-        if got is None:
-            return None
-        seg, n, centre, t0 = got
-        return taps_product(seg, self.weight, self.bias, self.taps, self.dilation, n), centre, t0
-
     def take(self, final: bool):
-        """What step computes from, advancing the layer: (padded input, outputs, the inputs at the same
-        frames, first frame index), or None when no output is possible yet."""
+        """The input of every output now possible, advancing the layer: (padded input, outputs, the inputs at
+        the same frames, first frame index), or None when none is possible yet. The product is the caller's
+        (run_together: one for many streams)."""
         m = self.n_in if final else self.n_in - self.ahead
         if m <= self.n_out:
             return None
@@ -168,25 +161,8 @@ class StreamingNet:
             self.emo = np.concatenate([self.emo, self._embed(weights)])
 
     def run(self, final: bool = False) -> np.ndarray:
-        """The new 100 Hz outputs that the fed audio allows."""
-        w = self.w
-        out = self.layers[0].step(final)
-        if out is not None:
-            self.layers[1].add(out[0])
-        rows = np.zeros((0, len(self.w.config.out_names)), np.float32)
-        for i, (block, layer, nxt) in enumerate(zip(w.blocks, self.layers[1:], self.layers[2:] + [None])):
-            out = layer.step(final)
-            if out is None:
-                break
-            y, centre, t0 = out
-            h = finish(block, centre, y, self._terms(i, block, t0, len(y)))
-            if nxt is not None:
-                nxt.add(h)
-            else:
-                rows = w.decode(h)
-                self.n_out += len(rows)
-        self._trim()
-        return rows
+        """The new 100 Hz outputs that the fed audio allows (final: the end, with the batch pass's zero padding)."""
+        return run_together([self], final)[0]
 
     def _trim(self) -> None:
         drop = min(layer.n_out for layer in self.layers[1:]) - self.emo_first  # no block needs these any more
@@ -194,38 +170,37 @@ class StreamingNet:
             self.emo, self.emo_first = self.emo[drop:], self.emo_first + drop
 
 
-def run_together(nets: list[StreamingNet]) -> list[np.ndarray]:
+def run_together(nets: list[StreamingNet], final: bool = False) -> list[np.ndarray]:
     """run() for several streams of one network at once (the characters of a server, each fed its audio): each
     layer's new frames of every stream go through one matrix product and one finish, so the weights are read
     once per tick rather than once per character, and numpy's per-call cost is paid once. The same numbers
     as each stream's own run() to float rounding (the products' shapes differ)."""
-    if len(nets) <= 1:
-        return [net.run() for net in nets]
+    if not nets:
+        return []
     w = nets[0].w
     if any(net.w is not w for net in nets):
         raise ValueError("run_together needs streams of one network")
     rows = [np.zeros((0, len(w.config.out_names)), np.float32) for _ in nets]
     active = list(range(len(nets)))
     for layer in range(len(w.convs)):
-        takes = [(k, nets[k].layers[layer].take(False)) for k in active]
+        takes = [(k, nets[k].layers[layer].take(final)) for k in active]
         takes = [(k, got) for k, got in takes if got is not None]
         if not takes:
             break
         active = [k for k, _ in takes]
         weight, bias, taps, dilation, _ = w.convs[layer]
-        x = np.concatenate([np.concatenate([seg[j * dilation: j * dilation + n] for j in range(taps)], axis=1)
-                            for _, (seg, n, _, _) in takes])
-        y = x @ weight + bias
-        if layer:  # a block: norm, FiLM (each stream's own emotion), GELU, mix, residual
-            block = w.blocks[layer - 1]
-            terms = [nets[k]._terms(layer - 1, block, t0, n) for k, (_, n, _, t0) in takes]
-            counts = [n for _, (_, n, _, _) in takes]
-            if all(len(s) == 1 for s, _ in terms):  # steady emotions: one row each, repeated over its frames
-                scale, shift = (np.repeat(np.concatenate(part), counts, axis=0) for part in zip(*terms))
-            else:
-                scale, shift = (np.concatenate([np.broadcast_to(t, (n, t.shape[1])) for t, n in zip(part, counts)])
-                                for part in zip(*terms))
-            y = finish(block, np.concatenate([centre for _, (_, _, centre, _) in takes]), y, (scale, shift))
+        block = w.blocks[layer - 1] if layer else None  # a block: norm, FiLM (each stream's emotion), GELU, mix
+        if len(takes) == 1:  # one stream (a live stream, a server's one talking character): nothing to gather
+            k, (seg, n, centre, t0) = takes[0]
+            y = taps_product(seg, weight, bias, taps, dilation, n)
+            if block is not None:
+                y = finish(block, centre, y, nets[k]._terms(layer - 1, block, t0, n))
+        else:
+            y = np.concatenate([np.concatenate([seg[j * dilation: j * dilation + n] for j in range(taps)], axis=1)
+                                for _, (seg, n, _, _) in takes]) @ weight + bias
+            if block is not None:
+                y = finish(block, np.concatenate([centre for _, (_, _, centre, _) in takes]), y,
+                           _gathered_terms(nets, layer - 1, block, takes))
         if layer == len(w.convs) - 1:
             y = w.decode(y)
         start = 0
@@ -239,3 +214,13 @@ def run_together(nets: list[StreamingNet]) -> list[np.ndarray]:
     for net in nets:
         net._trim()
     return rows
+
+
+def _gathered_terms(nets, i: int, block, takes) -> tuple[np.ndarray, np.ndarray]:
+    """Block i's FiLM (scale, shift) for the rows of several streams stacked in `takes`' order."""
+    terms = [nets[k]._terms(i, block, t0, n) for k, (_, n, _, t0) in takes]
+    counts = [n for _, (_, n, _, _) in takes]
+    if all(len(scale) == 1 for scale, _ in terms):  # steady emotions: one row each, repeated over its frames
+        return tuple(np.repeat(np.concatenate(part), counts, axis=0) for part in zip(*terms))
+    return tuple(np.concatenate([np.broadcast_to(t, (n, t.shape[1])) for t, n in zip(part, counts)])
+                 for part in zip(*terms))
