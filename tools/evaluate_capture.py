@@ -196,7 +196,7 @@ def markdown(rt: dict, leaks: dict, g: dict | None, fg: dict | None, command: st
               "eye widens (capture reads a wide eye from the lids' separation, which still grows), and reads ICT "
               "FaceKit's browless forehead weakly. The built-in head, since it has an adult's "
               "proportions, lips with a vermilion border and brows (issue 13), is tracked like a face: lip, lid "
-              "and brow contours sit on its features, and its brows are measured at r 0.75-0.94 on spoken lines "
+              "and brow contours sit on its features, and its brows are measured at r 0.77-0.95 on spoken lines "
               "(0.34-0.69 on the earlier mannequin head), jaw at 0.95-0.96. Funnel and pucker, which differ "
               "mostly in depth, are barely separated from the front, and the faces disagree on that depth: on "
               "ICT FaceKit's renders the landmarker puts a pucker's pushed lips behind the rest pose, on a real "

@@ -60,10 +60,14 @@ def load_basis(spec: str | Path | None = None) -> Basis:
 
 
 def shipped_digest() -> str:
-    """A short fingerprint of the shipped basis: captures cached for training are redone when it changes."""
+    """A short fingerprint of the shipped basis and of the tracker's crops: captures cached for training are
+    redone when either changes."""
     import hashlib
 
-    return hashlib.sha256((resources.files("emoface._checkpoints") / SHIPPED).read_bytes()).hexdigest()[:16]
+    from emoface.capture.landmarks import TRACKER
+
+    data = (resources.files("emoface._checkpoints") / SHIPPED).read_bytes() + TRACKER.encode()
+    return hashlib.sha256(data).hexdigest()[:16]
 
 
 def canonical_shapes(shape_names) -> dict[str, list[int]]:

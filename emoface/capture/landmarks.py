@@ -5,7 +5,10 @@ MediaPipe's face mesh is three small Apache-2.0 networks: BlazeFace (short range
 Its Python package needs numpy<2 and jax; the networks alone need neither, so emoface ships the .tflite files
 (emoface/capture/models/, from the mediapipe 0.10.21 wheel, LICENSE there) and runs them on LiteRT
 (`ai-edge-litert`, the optional `capture` extra). Like MediaPipe, a face found in one frame is tracked from its
-own landmarks in the next; the detector runs again only when the mesh loses it.
+own landmarks in the next; the detector runs again only when the mesh loses it. Like MediaPipe too, every crop
+is turned with the head's roll (the line through the eyes: the detector's eye keypoints, then the last frame's
+eye corners), so the networks see an upright face: with square crops a head tilted 15 degrees lost most of
+what capture reads (docs/CAPTURE.md).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from PIL import Image
 
 from emoface.errors import InputError
 
+TRACKER = "crops turned with the head's roll"  # what the crops are (cached captures are redone when it changes)
 DETECTOR, MESH, IRIS = "face_detection_short_range.tflite", "face_landmark.tflite", "iris_landmark.tflite"
 DETECT_SIZE, MESH_SIZE, IRIS_SIZE = 128, 192, 64
 MIN_DETECTION, MIN_PRESENCE = 0.5, 0.5
@@ -80,14 +84,29 @@ def _anchors() -> np.ndarray:
     return np.concatenate(centres)
 
 
-def _crop(frame: np.ndarray, centre: np.ndarray, size: float, out: int) -> tuple[np.ndarray, np.ndarray]:
-    """A square out x out crop of side `size` pixels around centre (zero outside the frame), and the
-    affine map back: frame_xy = crop_xy * scale + origin, as (scale, origin_x, origin_y)."""
-    origin = centre - size / 2
+def _crop(frame: np.ndarray, centre: np.ndarray, size: float, out: int, angle: float = 0.0):
+    """A square out x out crop of side `size` pixels around centre, turned by `angle` (radians, the way the
+    image's x axis turns toward its y axis; zero outside the frame), and the map back to the frame's pixels
+    (to_frame)."""
     scale = size / out
-    img = Image.fromarray(frame).transform((out, out), Image.Transform.AFFINE,
-                                           (scale, 0, origin[0], 0, scale, origin[1]), Image.Resampling.BILINEAR)
-    return np.asarray(img, np.float32), np.array([scale, origin[0], origin[1]])
+    c, s = np.cos(angle) * scale, np.sin(angle) * scale
+    half = out / 2
+    # frame_xy = centre + R (crop_xy - half) scale
+    matrix = np.array([[c, -s, centre[0] - (c - s) * half], [s, c, centre[1] - (s + c) * half]])
+    img = Image.fromarray(frame).transform((out, out), Image.Transform.AFFINE, tuple(matrix.ravel()),
+                                           Image.Resampling.BILINEAR)
+    return np.asarray(img, np.float32), matrix
+
+
+def to_frame(matrix: np.ndarray, xy: np.ndarray) -> np.ndarray:
+    """Crop pixel coordinates [..., 2] -> the frame's, through a crop's map (_crop)."""
+    return xy @ matrix[:, :2].T + matrix[:, 2]
+
+
+def _roll(right: np.ndarray, left: np.ndarray) -> float:
+    """The image angle of the line from the character's right eye (image left) to its left eye."""
+    d = np.asarray(left, np.float64) - np.asarray(right, np.float64)
+    return float(np.arctan2(d[1], d[0]))
 
 
 class FaceLandmarker:
@@ -99,8 +118,8 @@ class FaceLandmarker:
         self.anchors = _anchors()
         self.previous: Landmarks | None = None
 
-    def detect(self, frame: np.ndarray) -> tuple[np.ndarray, float] | None:
-        """(face centre in pixels, box side in pixels) of the most confident face, or None."""
+    def detect(self, frame: np.ndarray) -> tuple[np.ndarray, float, float] | None:
+        """(face centre in pixels, box side in pixels, roll in radians) of the most confident face, or None."""
         h, w = frame.shape[:2]
         side = max(h, w)
         square, _ = _crop(frame, np.array([w / 2, h / 2]), side, DETECT_SIZE)
@@ -108,8 +127,12 @@ class FaceLandmarker:
         k = int(np.argmax(scores[0, :, 0]))
         if 1 / (1 + np.exp(-scores[0, k, 0])) < MIN_DETECTION:
             return None
-        centre = (self.anchors[k] + boxes[0, k, :2] / DETECT_SIZE) * side - [(side - w) / 2, (side - h) / 2]
-        return centre, float(max(boxes[0, k, 2:4]) / DETECT_SIZE * side)
+        offset = [(side - w) / 2, (side - h) / 2]
+        centre = (self.anchors[k] + boxes[0, k, :2] / DETECT_SIZE) * side - offset
+        # keypoints after the box: the character's right eye, then its left (x, y offsets from the anchor)
+        right, left = ((self.anchors[k] + boxes[0, k, 4 + 2 * j: 6 + 2 * j] / DETECT_SIZE) * side - offset
+                       for j in (0, 1))
+        return centre, float(max(boxes[0, k, 2:4]) / DETECT_SIZE * side), _roll(right, left)
 
     def __call__(self, frame: np.ndarray) -> Landmarks | None:
         frame = np.ascontiguousarray(frame, np.uint8)
@@ -119,22 +142,27 @@ class FaceLandmarker:
                 self.previous = found
                 return found
         box = self.detect(frame)
-        self.previous = None if box is None else self._mesh(frame, box[0], box[1] * CROP_SCALE)
+        self.previous = None if box is None else self._mesh(frame, box[0], box[1] * CROP_SCALE, box[2])
         return self.previous
 
     @staticmethod
-    def _box_of(landmarks: Landmarks) -> tuple[np.ndarray, float]:
-        lo, hi = landmarks.points[:, :2].min(0), landmarks.points[:, :2].max(0)
-        return (lo + hi) / 2, float(max(hi - lo)) * CROP_SCALE
+    def _box_of(landmarks: Landmarks) -> tuple[np.ndarray, float, float]:
+        """(centre, side, roll) of the next frame's crop: the landmarks' box in the face's own upright axes."""
+        roll = _roll(*(landmarks.points[eye[0], :2] for eye in EYE_CORNERS))  # the outer corners
+        c, s = np.cos(roll), np.sin(roll)
+        upright = landmarks.points[:, :2] @ np.array([[c, -s], [s, c]])  # rows turned by -roll
+        lo, hi = upright.min(0), upright.max(0)
+        centre = np.array([[c, -s], [s, c]]) @ ((lo + hi) / 2)
+        return centre, float(max(hi - lo)) * CROP_SCALE, roll
 
-    def _mesh(self, frame: np.ndarray, centre: np.ndarray, size: float) -> Landmarks | None:
-        crop, (scale, ox, oy) = _crop(frame, centre, size, MESH_SIZE)
+    def _mesh(self, frame: np.ndarray, centre: np.ndarray, size: float, roll: float = 0.0) -> Landmarks | None:
+        crop, matrix = _crop(frame, centre, size, MESH_SIZE, roll)
         points, presence = _run(self.mesh, crop / 255.0)
         presence = float(1 / (1 + np.exp(-presence.ravel()[0])))
         if presence < MIN_PRESENCE:
             return None
-        pts = points.reshape(-1, 3) * scale + [ox, oy, 0.0]
-        pts[:, 2] = points.reshape(-1, 3)[:, 2] * scale
+        points = points.reshape(-1, 3)
+        pts = np.concatenate([to_frame(matrix, points[:, :2]), points[:, 2:] * (size / MESH_SIZE)], axis=1)
         iris = self._eyes(frame, pts)
         return Landmarks(pts.astype(np.float32), presence, iris)
 
@@ -145,7 +173,9 @@ class FaceLandmarker:
         for eye, (outer, inner) in enumerate(EYE_CORNERS):
             centre = (pts[outer, :2] + pts[inner, :2]) / 2
             size = EYE_CROP_SCALE * float(np.linalg.norm(pts[outer, :2] - pts[inner, :2]))
-            crop, (scale, ox, oy) = _crop(frame, centre, size, IRIS_SIZE)
+            # turned so that the corners lie level (the right eye's outer corner is on the image's left)
+            roll = _roll(pts[outer, :2], pts[inner, :2]) if eye == 0 else _roll(pts[inner, :2], pts[outer, :2])
+            crop, matrix = _crop(frame, centre, size, IRIS_SIZE, roll)
             mirrored = eye == 1
             contour, iris = _run(self.iris, (crop[:, ::-1] if mirrored else crop) / 255.0)
             iris = iris.reshape(5, 3).copy()
@@ -154,7 +184,7 @@ class FaceLandmarker:
                 iris[:, 0] = IRIS_SIZE - iris[:, 0]
                 lids[:, 0] = IRIS_SIZE - lids[:, 0]
             if self.refine_lids:
-                pts[LID_POINTS[eye], :2] = lids * scale + [ox, oy]
-            out[eye] = iris * scale + [ox, oy, 0.0]
-            out[eye, :, 2] = iris[:, 2] * scale
+                pts[LID_POINTS[eye], :2] = to_frame(matrix, lids)
+            out[eye, :, :2] = to_frame(matrix, iris[:, :2])
+            out[eye, :, 2] = iris[:, 2] * (size / IRIS_SIZE)
         return out
