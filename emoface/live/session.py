@@ -490,6 +490,7 @@ class LiveSession:
         return False
 
     def collect_tick(self, source, rows: np.ndarray | None) -> bool:
+        """compute_tick's second half: the network's new rows for this character (None: nothing ran for it)."""
         if rows is not None:
             self._queue(self.streamer.collect(rows))
         if source.live:
