@@ -149,10 +149,10 @@ class FaceLandmarker:
     def _box_of(landmarks: Landmarks) -> tuple[np.ndarray, float, float]:
         """(centre, side, roll) of the next frame's crop: the landmarks' box in the face's own upright axes."""
         roll = _roll(*(landmarks.points[eye[0], :2] for eye in EYE_CORNERS))  # the outer corners
-        c, s = np.cos(roll), np.sin(roll)
-        upright = landmarks.points[:, :2] @ np.array([[c, -s], [s, c]])  # rows turned by -roll
+        turn = np.array([[np.cos(roll), -np.sin(roll)], [np.sin(roll), np.cos(roll)]])
+        upright = landmarks.points[:, :2] @ turn  # rows turned by -roll
         lo, hi = upright.min(0), upright.max(0)
-        centre = np.array([[c, -s], [s, c]]) @ ((lo + hi) / 2)
+        centre = turn @ ((lo + hi) / 2)
         return centre, float(max(hi - lo)) * CROP_SCALE, roll
 
     def _mesh(self, frame: np.ndarray, centre: np.ndarray, size: float, roll: float = 0.0) -> Landmarks | None:

@@ -180,9 +180,6 @@ class Stage:
     def _compute(characters: list[Character]) -> None:
         """Each character animates the audio that has arrived; the networks of those that have new audio run
         together (one matrix product per layer for all of them: emoface.model.stream.run_together)."""
-        if len(characters) == 1:
-            characters[0].session.compute_tick(characters[0].source)
-            return
         fed = [c for c in characters if c.session.feed_tick(c.source)]
         rows: dict = {}
         groups: dict = {}
