@@ -57,8 +57,9 @@ FaceNet (`emoface/model/net.py`), {params / 1e6:.2f} M parameters, {path.stat().
 - espeak-ng TTS of training transcripts (voices, rates, pitches varied), labelled from the synthesiser's own
   phoneme events.
 - FACEGOOD capture (MIT): jaw and mouth curves only (others masked out of the loss).
-- GRID s1: one real English speaker on video (50 min), captured by `emoface capture` (the capture basis of
-  commit aa85e1f: a pucker's depth from the skin, so rounded vowels are measured); the mouth curves capture
+- GRID s1: one real English speaker on video (50 min), captured by `emoface capture` (each frame landmarked in
+  four crops and averaged, so faint curves are the face's and not the crop's; a pucker's depth from the skin,
+  so rounded vowels are measured); the mouth curves capture
   measures well replace the silver labels of each clip's transcript (docs/CAPTURE.md). Credit, as CC BY 4.0
   asks: the GRID audiovisual sentence corpus, Martin Cooke, Jon Barker, Stuart Cunningham and Xu Shao (2006),
   "An audio-visual corpus for speech perception and automatic speech recognition", JASA 120(5):2421-2424,
@@ -95,9 +96,11 @@ def previous(card) -> str:
             "). The oldest run had no GRID; the one after it added GRID s1; the next taught the emotion layer's "
             "fear with the lower lids tensed and the jaw dropped (FACS AU7 and AU26, as in Ekman's fear); the next "
             "learnt to hear a line through any microphone (the recording-channel augmentation: docs/EVALUATION.md, "
-            "\"Through other recording channels\"); the last two moved the log-mel floor from 1e-6 to 1e-9, so "
-            "a quiet microphone's upper bands are heard, with gains down to -30 dB and band limits as steep as a "
-            "codec's in training (the second, at half the learning rate, brought the phone line back). "
+            "\"Through other recording channels\"); the two after that moved the log-mel floor from 1e-6 to 1e-9, "
+            "so a quiet microphone's upper bands are heard, with gains down to -30 dB and band limits as steep as "
+            "a codec's in training (the second, at half the learning rate, brought the phone line back). This "
+            "file's own run learnt GRID s1 again from captures averaged over four crops per frame, whose faint "
+            "curves two captures agree on far better (docs/CAPTURE.md, \"Where the crop falls\"). "
             "`make train` trains the same network on all of the data above from scratch in one run.")
 
 

@@ -9,6 +9,11 @@ own landmarks in the next; the detector runs again only when the mesh loses it. 
 is turned with the head's roll (the line through the eyes: the detector's eye keypoints, then the last frame's
 eye corners), so the networks see an upright face: with square crops a head tilted 15 degrees lost most of
 what capture reads (docs/CAPTURE.md).
+
+Each frame is landmarked in several crops a few percent apart, and the answers averaged: the mesh's answer for
+a faint motion (a smile, a stretch, lips pressed shut) depends on where exactly the crop falls as much as on the
+face: on GRID s1, two captures whose crops lay 6% of their side apart agreed on those curves at r 0.43-0.56 from
+one crop a frame, 0.60-0.72 from four averaged (docs/CAPTURE.md, "Where the crop falls").
 """
 
 from __future__ import annotations
@@ -21,11 +26,14 @@ from PIL import Image
 
 from emoface.errors import InputError
 
-TRACKER = "crops turned with the head's roll"  # what the crops are (cached captures are redone when it changes)
 DETECTOR, MESH, IRIS = "face_detection_short_range.tflite", "face_landmark.tflite", "iris_landmark.tflite"
 DETECT_SIZE, MESH_SIZE, IRIS_SIZE = 128, 192, 64
 MIN_DETECTION, MIN_PRESENCE = 0.5, 0.5
 CROP_SCALE = 1.5  # the mesh's crop: the face box widened by half, as MediaPipe does
+PASSES = 4  # crops landmarked per frame and averaged
+PASS_SHIFT, PASS_ZOOM = 0.025, 0.03  # how far the passes' crops lie from the tracked one: a share of its side
+TRACKER = f"crops turned with the head's roll, {PASSES} averaged"  # what capture's crops are: cached captures are
+# redone when it changes
 UPPER_LIP, LOWER_LIP = 13, 14  # inner-lip midpoints of the 468-point mesh
 # eye corners (outer, inner): the character's right eye (image left), then left; the iris model knows a
 # right eye, so the left one is mirrored for it (as MediaPipe does)
@@ -103,6 +111,18 @@ def to_frame(matrix: np.ndarray, xy: np.ndarray) -> np.ndarray:
     return xy @ matrix[:, :2].T + matrix[:, 2]
 
 
+def pass_crops(passes: int) -> list[tuple[float, float, float]]:
+    """(x shift, y shift, zoom) of each pass's crop relative to the tracked one: one pass takes the tracked crop
+    itself; more lie evenly round it (shifted diagonally, zoomed in and out in turn), centred on it on average."""
+    if passes < 1:
+        raise ValueError(f"{passes} passes: a frame needs at least one crop")
+    if passes == 1:
+        return [(0.0, 0.0, 1.0)]
+    angles = 2 * np.pi * np.arange(passes) / passes + np.pi / 4
+    zoom = 1 + PASS_ZOOM * np.cos(2 * np.pi * np.arange(passes) * (passes // 2) / passes)
+    return [(PASS_SHIFT * np.cos(a), PASS_SHIFT * np.sin(a), z) for a, z in zip(angles, zoom)]
+
+
 def _roll(right: np.ndarray, left: np.ndarray) -> float:
     """The image angle of the line from the character's right eye (image left) to its left eye."""
     d = np.asarray(left, np.float64) - np.asarray(right, np.float64)
@@ -112,9 +132,10 @@ def _roll(right: np.ndarray, left: np.ndarray) -> float:
 class FaceLandmarker:
     """RGB frames (uint8 [h, w, 3]) in order -> Landmarks, or None where no face is seen."""
 
-    def __init__(self, refine_lids: bool = True):
+    def __init__(self, refine_lids: bool = True, passes: int = PASSES):
         self.detector, self.mesh, self.iris = _interpreter(DETECTOR), _interpreter(MESH), _interpreter(IRIS)
         self.refine_lids = refine_lids  # False: the coarse mesh's lids (docs/CAPTURE.md compares the two)
+        self.crops = pass_crops(passes)
         self.anchors = _anchors()
         self.previous: Landmarks | None = None
 
@@ -156,6 +177,19 @@ class FaceLandmarker:
         return centre, float(max(hi - lo)) * CROP_SCALE, roll
 
     def _mesh(self, frame: np.ndarray, centre: np.ndarray, size: float, roll: float = 0.0) -> Landmarks | None:
+        """The face in a crop, averaged over the passes' crops round it (None: the mesh sees no face)."""
+        turn = np.array([[np.cos(roll), -np.sin(roll)], [np.sin(roll), np.cos(roll)]])
+        found = [self._one_mesh(frame, centre + turn @ np.array([dx, dy]) * size, size * zoom, roll)
+                 for dx, dy, zoom in self.crops]
+        found = [f for f in found if f is not None]
+        if not found or 2 * len(found) < len(self.crops):  # a face in at least half the crops
+            return None
+        if len(found) == 1:
+            return found[0]
+        return Landmarks(np.mean([f.points for f in found], axis=0), float(np.mean([f.presence for f in found])),
+                         np.mean([f.iris for f in found], axis=0))
+
+    def _one_mesh(self, frame: np.ndarray, centre: np.ndarray, size: float, roll: float) -> Landmarks | None:
         crop, matrix = _crop(frame, centre, size, MESH_SIZE, roll)
         points, presence = _run(self.mesh, crop / 255.0)
         presence = float(1 / (1 + np.exp(-presence.ravel()[0])))

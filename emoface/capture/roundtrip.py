@@ -128,3 +128,20 @@ def exercise(fps: float = 30.0, seed: int = 0) -> Animation:
 
     yaw, pitch = 12 * np.sin(2 * np.pi * 0.3 * time), 8 * np.sin(2 * np.pi * 0.23 * time + 0.5)
     return with_rest(gaze.write(anim, yaw, pitch))
+
+
+def crop_agreement(video: Path, passes: int, curves, nudge: float = 0.03,
+                   neutral_frame: int | None = None) -> dict[str, float]:
+    """r per curve between two captures of one video whose crops all lie `nudge` of their side to the left and to
+    the right: what they disagree on is the crop's, not the face's (nan where a capture holds a curve still)."""
+    from emoface.capture.landmarks import FaceLandmarker
+    from emoface.capture.take import solve_take, track
+
+    got = []
+    for shift in (-nudge, nudge):
+        tracker = FaceLandmarker(passes=passes)
+        tracker.crops = [(dx + shift, dy, zoom) for dx, dy, zoom in tracker.crops]
+        fps, found = track(video, tracker=tracker)
+        got.append(solve_take(found, fps, neutral_frame=neutral_frame))
+    return {c: float(np.corrcoef(got[0][c], got[1][c])[0, 1]) if min(np.std(got[0][c]), np.std(got[1][c])) > 1e-4
+            else float("nan") for c in curves}

@@ -16,7 +16,7 @@ import numpy as np
 
 from emoface.animation import Animation
 from emoface.capture.basis import Basis, load_basis
-from emoface.capture.landmarks import EYE_CORNERS, LOWER_LIP, UPPER_LIP, FaceLandmarker
+from emoface.capture.landmarks import EYE_CORNERS, LOWER_LIP, PASSES, UPPER_LIP, FaceLandmarker
 from emoface.capture.lids import lid_curves, lid_opening
 from emoface.capture.pose import RIGID, angles, reference, rigid_fit, to_face_axes
 from emoface.capture.solve import CHEEKS_NOSE_CHIN, LIPS, Solver
@@ -239,9 +239,10 @@ def _write_gaze(anim: Animation, yaw: np.ndarray, pitch: np.ndarray) -> None:
 
 
 def capture(path: Path, fps: float | None = None, basis: Basis | None = None, neutral_s: float | None = None,
-            progress: bool = False) -> Animation:
-    """A face video -> its canonical Animation, at the video's frame rate or `fps`."""
-    video_fps, found = track(path, progress)
+            progress: bool = False, passes: int = PASSES) -> Animation:
+    """A face video -> its canonical Animation, at the video's frame rate or `fps` (`passes`: crops landmarked
+    per frame and averaged; fewer is faster and noisier)."""
+    video_fps, found = track(path, progress, FaceLandmarker(passes=passes))
     neutral = None if neutral_s is None else int(round(neutral_s * video_fps))
     if neutral is not None and not (0 <= neutral < len(found) and found[neutral] is not None):
         raise InputError("--neutral", f"{neutral_s} s is not a frame of {Path(path).name} with a face")
