@@ -78,7 +78,7 @@ Comparisons with the phonetic engine and a loudness baseline: docs/EVALUATION.md
 
 ## Training
 One command reproduces it: `make train` (= `python -m emoface.train --shared ../shared --out
-checkpoints/emoface-default.pt`: labels the data into data_cache/ and captures GRID s1, about 20 minutes, then trains). This file was made
+checkpoints/emoface-default.pt`: labels the data into data_cache/ and captures GRID s1, about 35 minutes on 2 cores (GRID alone 27), then trains). This file was made
 by `{card['command']}`: {card['trained_steps']} steps, {card['train_minutes']} min on {card['machine']}
 (2 CPU cores, no GPU). Settings: {json.dumps(card['train_config'])}.{previous(card)}
 """
