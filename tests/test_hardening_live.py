@@ -416,7 +416,7 @@ def test_a_senders_hiccup_does_not_add_to_the_delay_for_good(two_lines, one_thre
         while not late and sent < min(len(x), int(t * 16000)):
             session.buffer.append(x[sent:sent + step], t)
             sent += step
-        session._feed(source, t)
+        session.compute_tick(source, t)
         waits.append(session.buffer.queued / 16000)
         if t > 9.5:  # long enough for a pause to come by
             break

@@ -123,6 +123,11 @@ def pass_crops(passes: int) -> list[tuple[float, float, float]]:
     return [(PASS_SHIFT * np.cos(a), PASS_SHIFT * np.sin(a), z) for a, z in zip(angles, zoom)]
 
 
+def _turn(angle: float) -> np.ndarray:
+    """The 2x2 rotation by `angle` in image axes (x toward y)."""
+    return np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+
+
 def _roll(right: np.ndarray, left: np.ndarray) -> float:
     """The image angle of the line from the character's right eye (image left) to its left eye."""
     d = np.asarray(left, np.float64) - np.asarray(right, np.float64)
@@ -170,7 +175,7 @@ class FaceLandmarker:
     def _box_of(landmarks: Landmarks) -> tuple[np.ndarray, float, float]:
         """(centre, side, roll) of the next frame's crop: the landmarks' box in the face's own upright axes."""
         roll = _roll(*(landmarks.points[eye[0], :2] for eye in EYE_CORNERS))  # the outer corners
-        turn = np.array([[np.cos(roll), -np.sin(roll)], [np.sin(roll), np.cos(roll)]])
+        turn = _turn(roll)
         upright = landmarks.points[:, :2] @ turn  # rows turned by -roll
         lo, hi = upright.min(0), upright.max(0)
         centre = turn @ ((lo + hi) / 2)
@@ -178,14 +183,12 @@ class FaceLandmarker:
 
     def _mesh(self, frame: np.ndarray, centre: np.ndarray, size: float, roll: float = 0.0) -> Landmarks | None:
         """The face in a crop, averaged over the passes' crops round it (None: the mesh sees no face)."""
-        turn = np.array([[np.cos(roll), -np.sin(roll)], [np.sin(roll), np.cos(roll)]])
+        turn = _turn(roll)
         found = [self._one_mesh(frame, centre + turn @ np.array([dx, dy]) * size, size * zoom, roll)
                  for dx, dy, zoom in self.crops]
         found = [f for f in found if f is not None]
         if not found or 2 * len(found) < len(self.crops):  # a face in at least half the crops
             return None
-        if len(found) == 1:
-            return found[0]
         return Landmarks(np.mean([f.points for f in found], axis=0), float(np.mean([f.presence for f in found])),
                          np.mean([f.iris for f in found], axis=0))
 

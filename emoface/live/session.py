@@ -464,22 +464,17 @@ class LiveSession:
         self._send_due(self._next)
         self._next += 1
 
-    def compute_tick(self, source) -> bool:
-        """After the sends: animate the audio that has arrived. True once a file has played and all is sent."""
-        self._feed(source, time.monotonic())
-        return self._end_tick(source)
+    def compute_tick(self, source, now: float | None = None) -> bool:
+        """After the sends: animate the audio that has arrived by `now` (default: the monotonic clock's time).
+        True once a file has played and all is sent."""
+        fed = self.feed_tick(source, now)
+        return self.collect_tick(source, self.streamer.net.run() if fed else None)
 
-    def _feed(self, source, now: float) -> None:
-        samples = self._take(source, now)
-        if samples is not None:
-            self._queue(self.streamer.push(samples))
-        if source.live:
-            self._catch_up(now)
-
-    def feed_tick(self, source) -> bool:
-        """compute_tick's first half, for a stage that runs its characters' networks together: True when the
-        audio now waits in the network (then collect_tick(source, rows) finishes the tick, else with None)."""
-        self._tick_now = now = time.monotonic()
+    def feed_tick(self, source, now: float | None = None) -> bool:
+        """compute_tick's first half (a stage runs its characters' networks together between the halves): True
+        when the audio now waits in the network (then collect_tick(source, rows) finishes the tick, else with
+        None)."""
+        self._tick_now = now = time.monotonic() if now is None else now
         samples = self._take(source, now)
         if samples is None:
             return False
