@@ -44,7 +44,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-# Reproduce checkpoints/emoface-default.pt (about 1.5 hours on 2 CPU cores, GRID capture included; needs ../shared).
+# Reproduce checkpoints/emoface-default.pt (about 2 hours on 2 CPU cores, GRID capture included; needs ../shared).
 train: $(STAMP)
 	$(BIN)/python -m emoface.train --shared ../shared --out checkpoints/emoface-default.pt
 

@@ -50,21 +50,21 @@ def test_streamed_curves_equal_the_bake(speech_line, fps, network):
 
 def test_stream_and_serve_use_the_low_latency_network():
     """The shipped live network hears 20 ms ahead and smooths +-10 ms: frames can leave 56 ms after their audio
-    (the default network: 116 ms), which keeps audio in -> packet out under 100 ms (docs/LIVE_BENCHMARK.md)."""
+    (the bake's network, which hears 220 ms ahead: 276 ms), which keeps audio in -> packet out under 100 ms (docs/LIVE_BENCHMARK.md)."""
     from emoface.live.commands import _live_checkpoint
     from emoface.model import checkpoints
 
     assert _live_checkpoint() == checkpoints.LIVE
     live = StreamingAnimator(Animator(fps=60, checkpoint=checkpoints.LIVE))
     default = StreamingAnimator(Animator(fps=60))
-    assert live.latency_s == pytest.approx(0.056) and default.latency_s == pytest.approx(0.116)
+    assert live.latency_s == pytest.approx(0.056) and default.latency_s == pytest.approx(0.276)
     assert live.model.config.out_names == default.model.config.out_names
 
 
 def test_the_face_keeps_living_through_silence():
     streamer = StreamingAnimator(Animator(fps=60))
     anim = streamer.push(np.zeros(16000 * 8, np.float32))
-    assert anim.n_frames >= 470 and np.isfinite(anim.values).all()
+    assert anim.n_frames >= int((8 - streamer.latency_s) * 60) and np.isfinite(anim.values).all()
     assert anim["EyeBlinkLeft"].max() > 0.9  # blinks
     assert np.ptp(anim["LeftEyeYaw"]) > 0.01  # saccades (degrees / 180)
     assert np.ptp(anim["HeadYaw"]) > 0.003 and np.ptp(anim["HeadPitch"]) > 0.003  # head drift

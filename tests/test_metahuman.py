@@ -42,7 +42,10 @@ def animator():
 @pytest.mark.parametrize("emotion", EMOTIONS)
 def test_an_emotional_line_drives_most_of_the_board(animator, line, emotion):
     canon = animator.animate_canonical(line, EmotionTrack.constant(parse_emotion(emotion)))
-    for rig, least in ((BOARD, 120), (EXPRESSIONS, 140)):
+    # a few controls sit near the 1% line on every network (the upper lip's bite, from a faint MouthRollUpper):
+    # retraining moves them across it, so the floor leaves them room (docs/METAHUMAN.md: 118-135 of 174 board
+    # controls, 138-157 of 232 expressions)
+    for rig, least in ((BOARD, 115), (EXPRESSIONS, 135)):
         anim = retarget(canon, rig)
         moves = moving(anim, rig)
         assert moves.sum() >= least, f"{rig.name}: {moves.sum()} of {len(rig.names)} move"

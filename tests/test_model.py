@@ -25,19 +25,53 @@ def tiny_net(seed=0, mel_floor=MEL_FLOOR):
     return net
 
 
-def test_look_ahead_is_bounded_to_100_ms():
-    net = tiny_net()
-    assert (net.config.lookahead * 10 + 12.5) <= 100  # frames of 10 ms + half the 25 ms STFT window
-    mel = torch.randn(1, 300, 80)
-    w = torch.zeros(1, 300, 7)
+def _first_row_hearing(net, at=200, n=300):
+    """The first output row that changes when the mel from row `at` on changes."""
+    mel = torch.randn(1, n, 80)
+    w = torch.zeros(1, n, 7)
     w[..., 4] = 1
     with torch.inference_mode():
         a = net(mel, w)
         changed = mel.clone()
-        changed[:, 200:] += 3.0
+        changed[:, at:] += 3.0
         b = net(changed, w)
-    differs = (a - b).abs().sum(-1)[0] > 0
-    assert not differs[: 200 - net.config.lookahead].any() and differs[200 - net.config.lookahead]
+    return int(np.flatnonzero((a - b).abs().sum(-1)[0] > 0)[0])
+
+
+@pytest.mark.parametrize("rows", [None, 2, 30])
+def test_look_ahead_is_what_the_network_says(rows):
+    """Live waits exactly the look-ahead its network states (bake: the default's; live: 2 rows; a longer one
+    grown by a block), no more and no less."""
+    net = tiny_net()
+    if rows is not None:
+        torch.manual_seed(1)
+        net = FaceNet(net.config.with_lookahead(rows)).eval()
+        assert net.config.lookahead == rows
+    assert _first_row_hearing(net) == 200 - net.config.lookahead
+
+
+def test_the_live_network_looks_at_most_100_ms_ahead():
+    from emoface.model.checkpoints import LIVE
+
+    live = load(LIVE)
+    assert live.config.lookahead * 10 + 12.5 <= 100  # frames of 10 ms + half the 25 ms STFT window
+    assert _first_row_hearing(live) == 200 - live.config.lookahead
+
+
+def test_a_longer_look_ahead_starts_from_the_network_it_extends(bob):
+    """Fine-tuning a bake network to hear further ahead adds a block that starts as the identity: step one
+    is the network it came from, not a network whose layers all moved."""
+    net = tiny_net(2)
+    data = silver_labels(load_audio(bob), "Bob popped the big map", "tts0", source="tts")
+    grown_cfg = net.config.with_lookahead(net.config.lookahead + 16)
+    assert len(grown_cfg.blocks) == len(net.config.blocks) + 1
+    cfg = TrainConfig(steps=1, batch=2, crop_s=1.0, lr=1e-12, weight_decay=0.0, log_every=1, workers=0,
+                      augment=False, phone_weight=0.0)
+    grown, _ = train([clip_from("bob", data)], cfg, grown_cfg, init=net)
+    assert grown.config.lookahead == net.config.lookahead + 16
+    mel, w = torch.randn(1, 120, 80), torch.rand(1, 120, 7)
+    with torch.inference_mode():
+        torch.testing.assert_close(grown(mel, w)[..., :len(OUTPUT_CURVES)], net(mel, w), atol=1e-5, rtol=0)
 
 
 @pytest.mark.parametrize("mel_floor", [MEL_FLOOR, 1e-9])
@@ -179,8 +213,10 @@ def test_emotion_conditions_every_frame():
     with torch.inference_mode():
         a, b = net(mel, neutral), net(mel, track)
     diff = (a - b).abs().sum(-1)[0]
-    # a steady emotion's FiLM is computed once, a track's per frame: the same up to float rounding
-    assert diff[:30].max() < 1e-5 and diff[70:].min() > 1e-4
+    changes = int(np.flatnonzero((track != neutral).any(-1)[0].numpy())[0])
+    # before the change comes within the look-ahead: a steady emotion's FiLM is computed once, a track's per
+    # frame, the same up to float rounding
+    assert diff[:changes - net.config.lookahead].max() < 1e-5 and diff[70:].min() > 1e-4
 
 
 def test_checkpoint_round_trip(tmp_path):
@@ -356,7 +392,7 @@ def test_grid_captures_made_with_another_basis_are_captured_again(tmp_path):
     """A cached GRID capture is a training label: when the shipped capture basis changes, `make train` must
     capture the clip again instead of training on what the old basis measured."""
     from emoface.capture.basis import shipped_digest
-    from emoface.train.data import _stale_capture
+    from emoface.train.data import GRID_PASSES, _stale_capture
 
     now, old, skipped = tmp_path / "now.npz", tmp_path / "old.npz", tmp_path / "skip.npz"
     np.savez(now, labels=np.zeros(2), basis=shipped_digest())
@@ -366,3 +402,5 @@ def test_grid_captures_made_with_another_basis_are_captured_again(tmp_path):
     assert _stale_capture(old, shipped_digest())
     assert _stale_capture(tmp_path / "missing.npz", shipped_digest())
     assert not _stale_capture(skipped, shipped_digest())
+    # training captures average more crops than a user's default: a default capture is not a training label
+    assert _stale_capture(now, shipped_digest(GRID_PASSES))

@@ -39,8 +39,10 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
+from emoface.capture.landmarks import PASSES  # noqa: E402
 from emoface.capture.roundtrip import CROSS_TALK, KEY_CURVES, NEUTRAL_AT_S, compare_takes, cross_talk, exercise, \
     jaw_alone, render_video, with_rest  # noqa: E402
+from emoface.train.data import GRID_PASSES  # noqa: E402
 
 LINES = (("The ship is due at noon, so we leave before the tide turns.", "happy"),
          ("Who opened the gate? Nobody was supposed to be here!", "surprise"),
@@ -170,12 +172,11 @@ AGREEMENT_CLIPS = 30
 def crop_agreement(shared: Path, clips: int) -> dict:
     """{passes: {curve: mean r over clips}} between two captures of each clip whose crops lie 2 NUDGE apart."""
     from emoface.capture import roundtrip
-    from emoface.capture.landmarks import PASSES
     from emoface.train.data import grid_items
 
     videos = [video for _, video, _ in list(grid_items(shared, held_out=True))[:clips]]
     out = {}
-    for passes in (1, PASSES):
+    for passes in sorted({1, PASSES, GRID_PASSES}):
         rs = [roundtrip.crop_agreement(video, passes, AGREEMENT, NUDGE) for video in videos]
         out[passes] = {c: float(np.nanmean([r[c] for r in rs])) for c in AGREEMENT}
     return out
@@ -257,7 +258,8 @@ def markdown(rt: dict, leaks: dict, g: dict | None, fg: dict | None, command: st
                   "be a measure of the face alone):", "",
                   "| crops per frame | " + " | ".join(AGREEMENT) + " |", "|---|" + "---|" * len(AGREEMENT)]
         for passes, rs in g["agreement"].items():
-            label = f"{passes} (default, averaged)" if passes > 1 else "1"
+            label = {1: "1", PASSES: f"{PASSES} (default, averaged)",
+                     GRID_PASSES: f"{GRID_PASSES} (the training captures)"}[passes]
             lines.append(f"| {label} | " + " | ".join(f"{rs[c]:.2f}" for c in AGREEMENT) + " |")
         lines += ["", "From one crop, the faint curves (MouthClose, smile, stretch, upper lip) are as much the crop's "
                   "as the face's: the mesh network's answer for a small motion shifts with where the face sits in "

@@ -13,6 +13,7 @@ import torch
 
 from emoface.features import MEL_FLOOR
 from emoface.model.checkpoints import own_parameters
+from emoface.train.data import GRID_PASSES
 
 ROOT = Path(__file__).resolve().parents[1]
 CKPT = ROOT / "checkpoints"
@@ -58,7 +59,7 @@ FaceNet (`emoface/model/net.py`), {params / 1e6:.2f} M parameters, {path.stat().
   phoneme events.
 - FACEGOOD capture (MIT): jaw and mouth curves only (others masked out of the loss).
 - GRID s1: one real English speaker on video (50 min), captured by `emoface capture` (each frame landmarked in
-  four crops and averaged, so faint curves are the face's and not the crop's; a pucker's depth from the skin,
+  {GRID_PASSES} crops and averaged, so faint curves are the face's and not the crop's; a pucker's depth from the skin,
   so rounded vowels are measured); the mouth curves capture
   measures well replace the silver labels of each clip's transcript (docs/CAPTURE.md). Credit, as CC BY 4.0
   asks: the GRID audiovisual sentence corpus, Martin Cooke, Jon Barker, Stuart Cunningham and Xu Shao (2006),
@@ -78,7 +79,7 @@ Comparisons with the phonetic engine and a loudness baseline: docs/EVALUATION.md
 
 ## Training
 One command reproduces it: `make train` (= `python -m emoface.train --shared ../shared --out
-checkpoints/emoface-default.pt`: labels the data into data_cache/ and captures GRID s1, about 35 minutes on 2 cores (GRID alone 27), then trains). This file was made
+checkpoints/emoface-default.pt`: labels the data into data_cache/ and captures GRID s1, about 50 minutes on 2 cores (GRID alone 43), then trains). This file was made
 by `{card['command']}`: {card['trained_steps']} steps, {card['train_minutes']} min on {card['machine']}
 (2 CPU cores, no GPU). Settings: {json.dumps(card['train_config'])}.{previous(card)}
 """
@@ -98,9 +99,12 @@ def previous(card) -> str:
             "learnt to hear a line through any microphone (the recording-channel augmentation: docs/EVALUATION.md, "
             "\"Through other recording channels\"); the two after that moved the log-mel floor from 1e-6 to 1e-9, "
             "so a quiet microphone's upper bands are heard, with gains down to -30 dB and band limits as steep as "
-            "a codec's in training (the second, at half the learning rate, brought the phone line back). This "
-            "file's own run learnt GRID s1 again from captures averaged over four crops per frame, whose faint "
-            "curves two captures agree on far better (docs/CAPTURE.md, \"Where the crop falls\"). "
+            "a codec's in training (the second, at half the learning rate, brought the phone line back); the next "
+            "learnt GRID s1 again from captures averaged over four crops per frame, whose faint curves two "
+            "captures agree on far better (docs/CAPTURE.md, \"Where the crop falls\"). This file's own run "
+            f"added the last block, which hears 160 ms further ahead (220 ms in all instead of 60: lips round "
+            f"and close before the sound that needs them), starting as the identity so that training began from "
+            f"the network before it, and learnt GRID s1 from captures averaged over {GRID_PASSES} crops. "
             "`make train` trains the same network on all of the data above from scratch in one run.")
 
 
@@ -117,12 +121,16 @@ def live_card():
     before = runs[-1].get("previous", {})
     made = ", then ".join(f"`{r['command']}` ({r['trained_steps']} steps, {r['train_minutes']} min)"
                           for r in reversed(runs))
+    bake = torch.load(CKPT / "emoface-default.pt", map_location="cpu", weights_only=True)["config"]["blocks"]
+    parent = "" if len(bake) == len(cfg["blocks"]) else \
+        f" as it was before its last block, which hears 160 ms further ahead, was added: {len(cfg['blocks'])} blocks"
+    latency = round(10 * (1 + ahead // 10 + cfg["row_half"]) + 16)  # a row, the look-ahead, smoothing, STFT half
     return f"""# emoface-live.pt — the low-latency network of `emoface stream` and `emoface serve`
 
 **Licence of the weights:** as emoface-default.pt (permissively licensed data only; released with emoface).
 
-The default network (emoface-default.md) with its look-ahead cut from 60 ms to {ahead} ms and its output smoothing
-from +-30 ms to +-{10 * cfg['row_half']} ms, so frames can leave 56 ms after their audio instead of 116 ms:
+The default network (emoface-default.md{parent}) with its look-ahead cut to {ahead} ms and its output smoothing
+from +-30 ms to +-{10 * cfg['row_half']} ms, so frames can leave {latency} ms after their audio:
 audio in -> packet out stays under 100 ms at 60 fps (docs/LIVE_BENCHMARK.md). Same layers and weights layout
 (look-ahead per block: {cfg['blocks']}, stem {cfg['stem_lookahead']}); the live commands use it when it is
 installed, bakes keep the default network. What it costs in accuracy: docs/EVALUATION.md, "Live network".

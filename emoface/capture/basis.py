@@ -59,14 +59,14 @@ def load_basis(spec: str | Path | None = None) -> Basis:
     return build_basis(load_mesh(where, paint=False))
 
 
-def shipped_digest() -> str:
-    """A short fingerprint of the shipped basis and of the tracker's crops: captures cached for training are
-    redone when either changes."""
+def shipped_digest(passes: int | None = None) -> str:
+    """A short fingerprint of the shipped basis and of the tracker's crops (`passes` averaged, default the
+    capture's): captures cached for training are redone when either changes."""
     import hashlib
 
-    from emoface.capture.landmarks import TRACKER
+    from emoface.capture.landmarks import PASSES, tracker
 
-    data = (resources.files("emoface._checkpoints") / SHIPPED).read_bytes() + TRACKER.encode()
+    data = (resources.files("emoface._checkpoints") / SHIPPED).read_bytes() + tracker(passes or PASSES).encode()
     return hashlib.sha256(data).hexdigest()[:16]
 
 

@@ -32,8 +32,13 @@ MIN_DETECTION, MIN_PRESENCE = 0.5, 0.5
 CROP_SCALE = 1.5  # the mesh's crop: the face box widened by half, as MediaPipe does
 PASSES = 4  # crops landmarked per frame and averaged
 PASS_SHIFT, PASS_ZOOM = 0.025, 0.03  # how far the passes' crops lie from the tracked one: a share of its side
-TRACKER = f"crops turned with the head's roll, {PASSES} averaged"  # what capture's crops are: cached captures are
-# redone when it changes
+
+
+def tracker(passes: int = PASSES) -> str:
+    """What a capture's crops are: captures cached for training are redone when it changes."""
+    return f"crops turned with the head's roll, {passes} averaged"
+
+
 UPPER_LIP, LOWER_LIP = 13, 14  # inner-lip midpoints of the 468-point mesh
 # eye corners (outer, inner): the character's right eye (image left), then left; the iris model knows a
 # right eye, so the left one is mirrored for it (as MediaPipe does)

@@ -18,8 +18,11 @@ class NetConfig:
     emotion_dim: int = 64
     stem_kernel: int = 5
     stem_lookahead: int = 2
-    # (dilation, look-ahead frames) per residual block, kernel 3; look-ahead is 0 or the dilation
-    blocks: list = field(default_factory=lambda: [[1, 1], [2, 2], [4, 0], [8, 0], [1, 1], [2, 0], [4, 0], [1, 0]])
+    # (dilation, look-ahead frames) per residual block, kernel 3; look-ahead 0 to twice the dilation. The last block
+    # hears 160 ms further ahead (taps at t, t+8, t+16): a bake can wait, and lips round and close before the
+    # sound that needs them (a live network cuts it: with_lookahead)
+    blocks: list = field(default_factory=lambda: [[1, 1], [2, 2], [4, 0], [8, 0], [1, 1], [2, 0], [4, 0], [1, 0],
+                                                  [8, 16]])
     out_names: list = field(default_factory=list)
     speech_encoder: str = ""  # local Hugging Face model directory; "" = log-mel
     n_phones: int = 0  # > 0: a training-only head that names the phone, so the encoder learns to tell them apart
@@ -31,9 +34,14 @@ class NetConfig:
         return self.stem_lookahead + sum(la for _, la in self.blocks)
 
     def with_lookahead(self, rows: int) -> "NetConfig":
-        """The same layers seeing at most `rows` future frames in all (a low-latency live network): the stem keeps
-        its look-ahead first, then the blocks in order; the weights still fit, and fine-tuning re-aligns them."""
+        """The same layers seeing `rows` future frames in all. Fewer (a low-latency live network): the stem keeps
+        its look-ahead first, then the blocks in order; the weights still fit, and fine-tuning re-aligns them.
+        More (an offline bake network): one block is added whose taps lie at t, t+d, t+2d, so it hears the rest
+        (training starts it as the identity, so the network it extends is where fine-tuning begins)."""
         left = max(0, int(rows))
+        if left > self.lookahead:
+            extra = left - self.lookahead
+            return replace(self, blocks=[list(b) for b in self.blocks] + [[(extra + 1) // 2, extra]])
         stem = min(self.stem_lookahead, left)
         left -= stem
         blocks = []

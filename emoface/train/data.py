@@ -117,6 +117,9 @@ def clip_from(key: str, data: dict) -> Clip:
 CAPTURE_TRUSTED = ("JawOpen", "MouthClose", "MouthFunnel", "MouthPucker", "MouthSmileLeft", "MouthSmileRight",
                    "MouthStretchLeft", "MouthStretchRight", "MouthLowerDownLeft", "MouthLowerDownRight",
                    "MouthUpperUpLeft", "MouthUpperUpRight")
+# crops averaged per frame in the training captures: twice a user's default, because labels are made once and a
+# faint curve's noise is learnt as if it were the face (docs/CAPTURE.md, "Where the crop falls")
+GRID_PASSES = 8
 
 
 def _grid_one(item):
@@ -131,13 +134,13 @@ def _grid_one(item):
     data = silver_labels(audio, text, "grid_s1", source="grid")
     if data is None:
         return f"grid/{clip}", None
-    values = label_frames(capture(video), len(data["labels"]))
+    values = label_frames(capture(video, passes=GRID_PASSES), len(data["labels"]))
     labels = data["labels"].astype(np.float32)
     for name in CAPTURE_TRUSTED:
         col = canonical_names().index(name)
         labels[:, col] = values[:, col]
     return f"grid/{clip}", dict(data, labels=labels.astype(np.float16), capture=values.astype(np.float16),
-                                held_out=held_out, basis=shipped_digest())
+                                held_out=held_out, basis=shipped_digest(GRID_PASSES))
 
 
 def label_frames(anim, n: int) -> np.ndarray:
@@ -233,7 +236,7 @@ def build_grid(shared: Path, cache: Path, workers: int = 2, held_out_only: bool 
     from emoface.capture.basis import shipped_digest
 
     cache.mkdir(parents=True, exist_ok=True)
-    digest = shipped_digest()
+    digest = shipped_digest(GRID_PASSES)
     items = [i for i in grid_cache_items(shared) if (i[3] or not held_out_only)
              and _stale_capture(cache / f"grid__{i[0]}.npz", digest)]
     if items:

@@ -222,7 +222,12 @@ def train(clips: list[Clip], cfg: TrainConfig, net_cfg: NetConfig | None = None,
     model.mel_std.copy_(std)
     if init is not None:  # continue from a checkpoint; outputs it lacks start from zero
         state = {k: v for k, v in init.state_dict().items() if not k.startswith("head.")}
-        model.load_state_dict(state, strict=False)
+        missing = model.load_state_dict(state, strict=False).missing_keys
+        with torch.no_grad():  # blocks it lacks (a longer look-ahead) start as the identity: its function, extended
+            for i, block in enumerate(model.blocks):
+                if f"blocks.{i}.mix.weight" in missing:
+                    block.mix.weight.zero_()
+                    block.mix.bias.zero_()
         if init.config.mel_floor != net_cfg.mel_floor:  # other features: normalise them by their own statistics
             model.mel_mean.copy_(mean)
             model.mel_std.copy_(std)
