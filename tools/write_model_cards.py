@@ -102,8 +102,8 @@ def previous(card) -> str:
             "a codec's in training (the second, at half the learning rate, brought the phone line back); the next "
             "learnt GRID s1 again from captures averaged over four crops per frame, whose faint curves two "
             "captures agree on far better (docs/CAPTURE.md, \"Where the crop falls\"). This file's own run "
-            f"added the last block, which hears 160 ms further ahead (220 ms in all instead of 60: lips round "
-            f"and close before the sound that needs them), starting as the identity so that training began from "
+            "added the last block, which hears 160 ms further ahead (220 ms in all instead of 60: lips round "
+            "and close before the sound that needs them), starting as the identity so that training began from "
             f"the network before it, and learnt GRID s1 from captures averaged over {GRID_PASSES} crops. "
             "`make train` trains the same network on all of the data above from scratch in one run.")
 
@@ -124,7 +124,7 @@ def live_card():
     bake = torch.load(CKPT / "emoface-default.pt", map_location="cpu", weights_only=True)["config"]["blocks"]
     parent = "" if len(bake) == len(cfg["blocks"]) else \
         f" as it was before its last block, which hears 160 ms further ahead, was added: {len(cfg['blocks'])} blocks"
-    latency = round(10 * (1 + ahead // 10 + cfg["row_half"]) + 16)  # a row, the look-ahead, smoothing, STFT half
+    latency = 10 * (1 + ahead // 10 + cfg["row_half"]) + 16  # ms: a row, the look-ahead, the smoothing, half the STFT
     return f"""# emoface-live.pt — the low-latency network of `emoface stream` and `emoface serve`
 
 **Licence of the weights:** as emoface-default.pt (permissively licensed data only; released with emoface).
