@@ -114,7 +114,8 @@ def live_card():
         return None
     data = torch.load(path, map_location="cpu", weights_only=True)
     card, cfg = data["card"], data["config"]
-    ahead = 10 * (cfg["stem_lookahead"] + sum(b[1] for b in cfg["blocks"]))
+    rows = cfg["stem_lookahead"] + sum(b[1] for b in cfg["blocks"])
+    ahead = 10 * rows
     runs = [card]  # this file's runs, newest first, back to the one that started from the default network
     while "emoface-default.pt" not in runs[-1]["command"] and runs[-1].get("previous"):
         runs.append(runs[-1]["previous"])
@@ -124,7 +125,7 @@ def live_card():
     bake = torch.load(CKPT / "emoface-default.pt", map_location="cpu", weights_only=True)["config"]["blocks"]
     parent = "" if len(bake) == len(cfg["blocks"]) else \
         f" as it was before its last block, which hears 160 ms further ahead, was added: {len(cfg['blocks'])} blocks"
-    latency = 10 * (1 + ahead // 10 + cfg["row_half"]) + 16  # ms: a row, the look-ahead, the smoothing, half the STFT
+    latency = 10 * (1 + rows + cfg["row_half"]) + 16  # ms: a row, the look-ahead, the smoothing, half the STFT
     return f"""# emoface-live.pt — the low-latency network of `emoface stream` and `emoface serve`
 
 **Licence of the weights:** as emoface-default.pt (permissively licensed data only; released with emoface).

@@ -192,7 +192,7 @@ class FaceLandmarker:
         found = [self._one_mesh(frame, centre + turn @ np.array([dx, dy]) * size, size * zoom, roll)
                  for dx, dy, zoom in self.crops]
         found = [f for f in found if f is not None]
-        if not found or 2 * len(found) < len(self.crops):  # a face in at least half the crops
+        if 2 * len(found) < len(self.crops):  # a face in at least half the crops (so never none)
             return None
         return Landmarks(np.mean([f.points for f in found], axis=0), float(np.mean([f.presence for f in found])),
                          np.mean([f.iris for f in found], axis=0))
