@@ -48,7 +48,7 @@ test: $(STAMP)
 train: $(STAMP)
 	$(BIN)/python -m emoface.train --shared ../shared --out checkpoints/emoface-default.pt
 
-# The low-latency live network, fine-tuned from the default one (about 25 minutes on 2 CPU cores).
+# The low-latency live network, fine-tuned from the default one (about 40 minutes on 2 CPU cores).
 train-live: $(STAMP)
 	$(BIN)/python -m emoface.train --shared ../shared --init checkpoints/emoface-default.pt \
 		--out checkpoints/emoface-live.pt --lookahead 2 --row-smoothing 1 --steps 4500 --minutes 40 --lr 1e-3 \

@@ -70,9 +70,10 @@ def test_a_tilted_head_is_captured_as_an_upright_one(take, tmp_path):
         assert main(["capture", str(video), "-o", str(tmp_path / f"{name}.json"), "--neutral", str(NEUTRAL_AT_S),
                      "-q"]) == 0
         got[name] = formats.read(tmp_path / f"{name}.json")
-    for curve in ("JawOpen", "MouthSmileLeft", "MouthPucker", "EyeBlinkLeft", "BrowInnerUp"):
+    # the curves capture measures on this head: its rounding reads as funnel (the captured pucker moves 0.005 here)
+    for curve in ("JawOpen", "MouthSmileLeft", "MouthFunnel", "EyeBlinkLeft", "BrowInnerUp"):
         r = np.corrcoef(got["upright"][curve], got["tilted"][curve])[0, 1]
-        assert r > 0.9, (curve, round(r, 3))  # square crops: 0.73 smile, 0.09 pucker, 0.78 blink, 0.59 brow
+        assert r > 0.9, (curve, round(r, 3))  # square crops: 0.73 smile, 0.78 blink, 0.59 brow
 
 
 def test_a_jaw_alone_reads_as_a_jaw(tmp_path):

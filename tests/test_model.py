@@ -404,3 +404,47 @@ def test_grid_captures_made_with_another_basis_are_captured_again(tmp_path):
     assert not _stale_capture(skipped, shipped_digest())
     # training captures average more crops than a user's default: a default capture is not a training label
     assert _stale_capture(now, shipped_digest(GRID_PASSES))
+
+
+def test_a_real_speakers_faint_curves_weigh_like_the_teachers():
+    """GRID's captured smile moves a quarter as far as the silver labels' smile: unscaled, its error is too small
+    to teach anything beside the jaw. Its error is scaled by the ratio of spreads (at most capture_gain), and a
+    curve capture does not measure, or one as lively as the teacher's, keeps its scale."""
+    from emoface.rigs import canonical_names
+    from emoface.train.data import OUTPUT_CURVES, Clip
+    from emoface.train.loop import Batcher, masked_loss
+
+    names = canonical_names()
+    rng = np.random.default_rng(0)
+
+    def clip(source, amplitude):
+        n = 400
+        labels = np.zeros((n, len(names)), np.float32)
+        labels[:, names.index("JawOpen")] = 0.3 * rng.random(n)
+        labels[:, names.index("BrowInnerUp")] = amplitude * rng.random(n)
+        for name in ("MouthSmileLeft", "MouthUpperUpLeft"):
+            labels[:, names.index(name)] = amplitude * rng.random(n)
+        return Clip(source, np.zeros(n * 160, np.float32), labels, np.ones(len(names), bool),
+                    {"loudness": np.zeros(n), "f0": np.zeros(n), "voiced": np.zeros(n), "speech": np.zeros(n)},
+                    source, source)
+
+    clips = [clip("speech-en", 0.2) for _ in range(4)] + [clip("grid", 0.05) for _ in range(4)]
+    gains = dict((pool[0].source, g) for pool, _, g in Batcher(clips, TrainConfig(capture_gain=8.0), rng).pools)
+    grid = gains["grid"]
+    assert gains["speech-en"] == 1.0
+    assert grid[OUTPUT_CURVES.index("MouthSmileLeft")] == pytest.approx(4.0, rel=0.1)
+    assert grid[OUTPUT_CURVES.index("JawOpen")] == pytest.approx(1.0, abs=0.1)
+    assert grid[OUTPUT_CURVES.index("BrowInnerUp")] == 1.0  # not a curve capture is trusted on: silver labels
+    capped = dict((pool[0].source, g) for pool, _, g in Batcher(clips, TrainConfig(capture_gain=2.0), rng).pools)
+    assert capped["grid"][OUTPUT_CURVES.index("MouthSmileLeft")] == pytest.approx(2.0)
+    off = dict((pool[0].source, g) for pool, _, g in Batcher(clips, TrainConfig(capture_gain=1.0), rng).pools)
+    assert np.all(off["grid"] == 1.0)
+
+    # the loss sees a faint curve's error in the teacher's units: 0.01 off a GRID smile costs 0.04 off a silver one
+    smile = OUTPUT_CURVES.index("MouthSmileLeft")
+    target = torch.zeros(1, 10, len(OUTPUT_CURVES) + 1)
+    faint, full = target.clone(), target.clone()
+    faint[..., smile], full[..., smile] = 0.01, 0.04
+    mask = torch.ones_like(target)
+    assert masked_loss(faint, target, mask * torch.from_numpy(grid), 0.5, 10.0).item() == pytest.approx(
+        masked_loss(full, target, mask, 0.5, 10.0).item(), rel=0.1)

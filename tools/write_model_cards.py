@@ -47,7 +47,7 @@ FaceNet (`emoface/model/net.py`), {params / 1e6:.2f} M parameters, {path.stat().
 - Loss: L1 + {card['train_config'].get('squared_weight', 0)} x squared error on the curves (squared error keeps
   rare, uncertain shapes such as f/v lip rolls and p/b/m presses at their expected value instead of the median,
   0), 4 x squared error on the seal, 0.5 x L1 on frame-to-frame velocity, {card['train_config'].get('phone_weight', 0)}
-  x phone cross-entropy.
+  x phone cross-entropy.{capture_gain(card)}
 
 ## Data and licences
 {json.dumps(card['data'], indent=1)}
@@ -85,6 +85,15 @@ by `{card['command']}`: {card['trained_steps']} steps, {card['train_minutes']} m
 """
 
 
+def capture_gain(card) -> str:
+    gain = card["train_config"].get("capture_gain", 1.0)
+    if gain <= 1:
+        return ""
+    return (f" On GRID s1 a captured curve's error is scaled by the silver labels' spread over the capture's "
+            f"(at most {gain:g}), since the real speaker's smile, stretch, rounding and upper lip, which move a "
+            "fifth to a half as far as the teacher's, would otherwise teach nothing beside the jaw.")
+
+
 def previous(card) -> str:
     """A checkpoint trained on from another (--init) records the runs it started from, newest first."""
     runs, p = [], card.get("previous")
@@ -101,10 +110,12 @@ def previous(card) -> str:
             "so a quiet microphone's upper bands are heard, with gains down to -30 dB and band limits as steep as "
             "a codec's in training (the second, at half the learning rate, brought the phone line back); the next "
             "learnt GRID s1 again from captures averaged over four crops per frame, whose faint curves two "
-            "captures agree on far better (docs/CAPTURE.md, \"Where the crop falls\"). This file's own run "
-            "added the last block, which hears 160 ms further ahead (220 ms in all instead of 60: lips round "
-            "and close before the sound that needs them), starting as the identity so that training began from "
-            f"the network before it, and learnt GRID s1 from captures averaged over {GRID_PASSES} crops. "
+            "captures agree on far better (docs/CAPTURE.md, \"Where the crop falls\"); the next added the last "
+            "block, which hears 160 ms further ahead (220 ms in all instead of 60: lips round and close before "
+            "the sound that needs them), starting as the identity so that training began from the network before "
+            f"it, and learnt GRID s1 from captures averaged over {GRID_PASSES} crops. This file's own run weighed "
+            "GRID's faint captured curves like the silver labels' (the loss above), so the real speaker's "
+            "rounding, spreading and upper lip teach as the jaw does (docs/EVALUATION.md). "
             "`make train` trains the same network on all of the data above from scratch in one run.")
 
 
@@ -147,18 +158,23 @@ The default network's held-out speakers, FACEGOOD clip and GRID clips. At the en
 
 ## Training
 `make train-live` (after `make train`) runs its recipe in one run. This file was made by {made} on
-{card['machine']} (2 CPU cores, no GPU), starting from the default network of `{before.get('command', '?')}`.
-Both runs were stopped by their time budgets (other work shared the CPU); the second went on from the first at
-a lower learning rate.
+{card['machine']} (2 CPU cores, no GPU), starting from the default network of `{before.get('command', '?')}`.{runs_note(runs)}
 
 ## Other talkers behind the line
 A quarter of its training crops had one to three other training lines mixed in 6-25 dB below the line
 (`--background-voices 0.25`), because a VR headset's microphone hears the room. With talkers 15 dB behind
-(`emoface eval --channels`) its JawOpen r went 0.520 -> 0.693 on the held-out speech-en speakers, 0.373 -> 0.582
-on FACEGOOD and 0.362 -> 0.573 on GRID, for at most 0.015 of r on clean lines (FACEGOOD's mouth curves;
-docs/EVALUATION.md, "Live network").
-The default network, which bakes studio lines, was not trained so.
+(`emoface eval --channels`) its JawOpen r is 0.699 on the held-out speech-en speakers, 0.613 on FACEGOOD and
+0.610 on GRID, where the default network, which bakes studio lines and was not trained so, falls to 0.524, 0.368
+and 0.426 (docs/EVALUATION.md, "Live network"). When that training was added (2026-12-01) it cost at most 0.015
+of r on clean lines.
 """
+
+
+def runs_note(runs) -> str:
+    if len(runs) < 2:
+        return ""
+    return ("\nEach run was stopped by its time budget (other work shared the CPU); each went on from the one before at "
+            "a lower learning rate.")
 
 
 def grid_held(card) -> str:

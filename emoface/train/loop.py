@@ -20,7 +20,7 @@ from emoface.prosody import Prosody
 from emoface.rigs import CANONICAL_RIG, canonical_names
 from emoface.train import augment
 from emoface.metrics import lip_gap
-from emoface.train.data import OUTPUT_CURVES, SEALED_GAP, Clip
+from emoface.train.data import CAPTURE_TRUSTED, OUTPUT_CURVES, SEALED_GAP, Clip
 
 log = logging.getLogger("emoface")
 
@@ -40,6 +40,7 @@ class TrainConfig:
     phone_weight: float = 0.03  # weight of the auxiliary phone cross-entropy (0: no phone head)
     augment: bool = True
     background_voices: float = 0.0  # share of crops with other talkers mixed in behind (augment.background_voices)
+    capture_gain: float = 8.0  # most a captured curve's error is scaled up to count as much as silver labels' (1: off)
     seed: int = 0
     log_every: int = 50
     workers: int = 1  # batch-making processes (0: in the training process)
@@ -79,13 +80,28 @@ class Batcher:
         pools = {"facegood": [c for c in clips if c.source == "facegood"],
                  "grid": [c for c in clips if c.source == "grid"],
                  "speech": [c for c in clips if c.source not in ("facegood", "grid")]}
-        self.pools = [(clips, self._weights(clips)) for clips in pools.values() if clips]
+        self.cols = [canonical_names().index(n) for n in OUTPUT_CURVES]
+        gains = self._capture_gains(pools["grid"], pools["speech"], cfg.capture_gain)
+        self.pools = [(clips, self._weights(clips), gains if k == "grid" else 1.0)
+                      for k, clips in pools.items() if clips]
         shares = np.array([{"facegood": cfg.facegood_share, "grid": cfg.grid_share}.get(k, 0.0)
                            for k, v in pools.items() if v])
         if len(shares) and shares.sum() < 1 and pools["speech"]:
             shares[-1] = 1 - shares.sum()
         self.shares = shares / shares.sum() if shares.sum() > 0 else np.full(len(shares), 1 / max(1, len(shares)))
-        self.cols = [canonical_names().index(n) for n in OUTPUT_CURVES]
+
+    def _capture_gains(self, captured: list[Clip], silver: list[Clip], cap: float) -> np.ndarray:
+        """Per output, what a captured clip's error is scaled by: a real speaker's faint curves (GRID's smile moves
+        a quarter as far as the teacher's) would otherwise teach nothing beside the jaw, though their timing is
+        what capture measures. The ratio of the silver labels' spread to the capture's, between 1 and cap."""
+        gains = np.ones(len(self.cols) + 1, np.float32)
+        if not captured or not silver or cap <= 1:
+            return gains
+        spread = [np.concatenate([c.labels[:, self.cols] for c in clips]).std(0) for clips in (captured, silver)]
+        for name in CAPTURE_TRUSTED:
+            j = OUTPUT_CURVES.index(name)
+            gains[j] = np.clip(spread[1][j] / max(spread[0][j], 1e-6), 1.0, cap)
+        return gains
 
     @staticmethod
     def _weights(clips):
@@ -94,7 +110,7 @@ class Batcher:
 
     def sample(self):
         cfg, rng = self.cfg, self.rng
-        pool, w = self.pools[rng.choice(len(self.pools), p=self.shares)]
+        pool, w, gains = self.pools[rng.choice(len(self.pools), p=self.shares)]
         clip = pool[rng.choice(len(pool), p=w)]
         n = len(clip.labels)
         factor = rng.uniform(0.9, 1.1) if cfg.augment and rng.random() < 0.3 else 1.0
@@ -115,7 +131,7 @@ class Batcher:
         phones = clip.phones[start:stop] if clip.phones is not None else np.full(stop - start, -1, np.int8)
         sealed = (lip_gap(Animation(canonical_names(), FRAME_RATE, lab, CANONICAL_RIG)) < SEALED_GAP)
         lab = np.concatenate([lab[:, self.cols], sealed[:, None].astype(np.float32)], axis=1)
-        mask = np.append(clip.mask[self.cols], clip.source != "facegood")  # capture has no seal labels
+        mask = np.append(clip.mask[self.cols], clip.source != "facegood") * gains  # capture has no seal labels
         if factor != 1.0:
             audio = augment.speed(audio, factor)
             m = max(1, int(round(len(lab) / factor)))
@@ -144,7 +160,7 @@ class Batcher:
         return augment.gain(audio, rng)
 
     def _any_audio(self):
-        pool, w = self.pools[self.rng.choice(len(self.pools), p=self.shares)]
+        pool, w, _ = self.pools[self.rng.choice(len(self.pools), p=self.shares)]
         return pool[self.rng.choice(len(pool), p=w)].audio
 
     def batch(self):
@@ -192,14 +208,16 @@ def collate(items, mel_floor: float = MEL_FLOOR):
 def masked_loss(pred, target, mask, velocity_weight, squared_weight=0.0):
     """L1 on the curves (sharp shapes) plus optionally squared error, squared error alone on the last output,
     the lip seal: a probability. L1 alone drives a rare, uncertain shape (an f/v lip roll, a p/b/m press)
-    to its median, 0; squared error keeps its expected value, so the curve still moves."""
-    diff = pred - target
+    to its median, 0; squared error keeps its expected value, so the curve still moves. mask: 0 where a curve
+    is no target, else the scale its error is measured in (Batcher._capture_gains)."""
+    diff = (pred - target) * mask
     err = diff.abs() + squared_weight * diff ** 2
-    err = torch.cat([err[..., :-1], 4 * diff[..., -1:] ** 2], dim=-1) * mask
-    loss = err.sum() / mask.sum().clamp(min=1)
-    vmask = mask[:, 1:] * mask[:, :-1]
+    err = torch.cat([err[..., :-1], 4 * diff[..., -1:] ** 2], dim=-1)
+    real = (mask > 0).float()
+    loss = err.sum() / real.sum().clamp(min=1)
+    vmask = torch.minimum(mask[:, 1:], mask[:, :-1])
     verr = ((pred[:, 1:] - pred[:, :-1]) - (target[:, 1:] - target[:, :-1])).abs() * vmask
-    return loss + velocity_weight * verr.sum() / vmask.sum().clamp(min=1)
+    return loss + velocity_weight * verr.sum() / (vmask > 0).sum().clamp(min=1)
 
 
 def mel_stats(clips: list[Clip], limit: int = 200, mel_floor: float = MEL_FLOOR):
