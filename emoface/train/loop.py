@@ -97,11 +97,18 @@ class Batcher:
         gains = np.ones(len(self.cols) + 1, np.float32)
         if not captured or not silver or cap <= 1:
             return gains
-        spread = [np.concatenate([c.labels[:, self.cols] for c in clips]).std(0) for clips in (captured, silver)]
+        spread = [self._spread(clips) for clips in (captured, silver)]
         for name in CAPTURE_TRUSTED:
             j = OUTPUT_CURVES.index(name)
             gains[j] = np.clip(spread[1][j] / max(spread[0][j], 1e-6), 1.0, cap)
         return gains
+
+    def _spread(self, clips: list[Clip]) -> np.ndarray:
+        """Each output's standard deviation over all the clips' frames, without joining hours of labels."""
+        n = sum(len(c.labels) for c in clips)
+        total = sum(c.labels[:, self.cols].sum(0, dtype=np.float64) for c in clips)
+        squares = sum(np.square(c.labels[:, self.cols], dtype=np.float64).sum(0) for c in clips)
+        return np.sqrt(np.maximum(squares / n - (total / n) ** 2, 0.0))
 
     @staticmethod
     def _weights(clips):
