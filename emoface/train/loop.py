@@ -220,8 +220,7 @@ def masked_loss(pred, target, mask, velocity_weight, squared_weight=0.0):
     diff = (pred - target) * mask
     err = diff.abs() + squared_weight * diff ** 2
     err = torch.cat([err[..., :-1], 4 * diff[..., -1:] ** 2], dim=-1)
-    real = (mask > 0).float()
-    loss = err.sum() / real.sum().clamp(min=1)
+    loss = err.sum() / (mask > 0).sum().clamp(min=1)
     vmask = torch.minimum(mask[:, 1:], mask[:, :-1])
     verr = ((pred[:, 1:] - pred[:, :-1]) - (target[:, 1:] - target[:, :-1])).abs() * vmask
     return loss + velocity_weight * verr.sum() / (vmask > 0).sum().clamp(min=1)
