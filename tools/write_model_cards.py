@@ -113,9 +113,11 @@ def previous(card) -> str:
             "captures agree on far better (docs/CAPTURE.md, \"Where the crop falls\"); the next added the last "
             "block, which hears 160 ms further ahead (220 ms in all instead of 60: lips round and close before "
             "the sound that needs them), starting as the identity so that training began from the network before "
-            f"it, and learnt GRID s1 from captures averaged over {GRID_PASSES} crops. This file's own run weighed "
-            "GRID's faint captured curves like the silver labels' (the loss above), so the real speaker's "
-            "rounding, spreading and upper lip teach as the jaw does (docs/EVALUATION.md). "
+            f"it, and learnt GRID s1 from captures averaged over {GRID_PASSES} crops; the next weighed GRID's faint "
+            "captured curves like the silver labels' (the loss above), so the real speaker's rounding, spreading "
+            "and upper lip teach as the jaw does. The last of those runs and this file's own went on with the same "
+            "recipe, 2000 steps each, since every held-out set was still improving (docs/EVALUATION.md, \"What "
+            "4000 more steps bought\"). "
             "`make train` trains the same network on all of the data above from scratch in one run.")
 
 

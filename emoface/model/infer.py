@@ -59,9 +59,12 @@ def predict_100hz(model, samples: np.ndarray, emotion: EmotionTrack, block_rows:
     weights = emotion.weights(n, FRAME_RATE)
     if not isinstance(model, NumpyNet):
         return _predict_torch(model, samples, weights, block_rows)
+    from threadpoolctl import threadpool_limits
+
     floor = model.config.mel_floor
-    return _in_blocks(lambda lo, hi: model(log_mel_frames_np(samples, lo, hi, floor), weights[lo:hi]),
-                      n, model.config, block_rows)
+    with threadpool_limits(1, user_api="blas"):  # as on torch: BLAS threads split the sums, so the last bits
+        return _in_blocks(lambda lo, hi: model(log_mel_frames_np(samples, lo, hi, floor), weights[lo:hi]),
+                          n, model.config, block_rows)  # would be the machine's, not the line's
 
 
 def _in_blocks(run, n: int, config, block_rows: int) -> np.ndarray:
