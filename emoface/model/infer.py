@@ -62,9 +62,10 @@ def predict_100hz(model, samples: np.ndarray, emotion: EmotionTrack, block_rows:
     from threadpoolctl import threadpool_limits
 
     floor = model.config.mel_floor
-    with threadpool_limits(1, user_api="blas"):  # as on torch: BLAS threads split the sums, so the last bits
+    # one BLAS thread, as on torch: threads split the sums, so the last bits would be the machine's, not the line's
+    with threadpool_limits(1, user_api="blas"):
         return _in_blocks(lambda lo, hi: model(log_mel_frames_np(samples, lo, hi, floor), weights[lo:hi]),
-                          n, model.config, block_rows)  # would be the machine's, not the line's
+                          n, model.config, block_rows)
 
 
 def _in_blocks(run, n: int, config, block_rows: int) -> np.ndarray:
