@@ -65,6 +65,8 @@ def main(argv=None) -> int:
                     help="weight of the auxiliary phone-naming loss (0: no phone head)")
     ap.add_argument("--capture-gain", type=number(1), default=TrainConfig.capture_gain, metavar="MAX",
                     help="most a captured curve's error is scaled up to weigh like the silver labels' (1: not at all)")
+    ap.add_argument("--grid-share", type=number(0, 1), default=TrainConfig.grid_share, metavar="SHARE",
+                    help="share (0-1) of training crops drawn from the captured GRID s1 speaker, whatever its hours")
     ap.add_argument("--speech-encoder", metavar="PATH", default="",
                     help="local Hugging Face wav2vec2/HuBERT/WavLM directory to use instead of log-mel (frozen)")
     ap.add_argument("--lookahead", type=ROWS, metavar="ROWS",
@@ -84,7 +86,8 @@ def main(argv=None) -> int:
     logging.info("train: %d clips (%.2f h), validation: %d clips", len(train_clips), hours, len(valid_clips))
     cfg = TrainConfig(steps=args.steps, minutes=args.minutes, batch=args.batch, seed=args.seed, lr=args.lr,
                       squared_weight=args.squared_weight, phone_weight=args.phone_weight,
-                      background_voices=args.background_voices, capture_gain=args.capture_gain)
+                      background_voices=args.background_voices, capture_gain=args.capture_gain,
+                      grid_share=args.grid_share)
     net_cfg = NetConfig(channels=args.channels, speech_encoder=str(args.speech_encoder or ""),
                         mel_floor=TRAIN_MEL_FLOOR if args.mel_floor is None else args.mel_floor)
     args.out.parent.mkdir(parents=True, exist_ok=True)
