@@ -428,6 +428,33 @@ def test_a_senders_hiccup_does_not_add_to_the_delay_for_good(two_lines, one_thre
     assert session.buffer.queued == 0
 
 
+
+def test_a_few_milliseconds_of_lateness_are_caught_up_too(two_lines, one_thread):
+    """A sender of 10 ms messages stalls for 8 ms once: the audio after it then waits 8 ms longer. At the next
+    quiet moment the queue gives those milliseconds back (to within KEEP_WAITING_S), though they are less than
+    the 10 ms over which quiet is judged: one hiccup's lateness is not kept for the rest of the session."""
+    from emoface.live.session import KEEP_WAITING_S
+
+    session = LiveSession(StreamingAnimator(Animator(fps=FPS), rig="livelink"), [], "livelink")
+    source, step = PushSource(), 160
+    session.t0, sent, waits = 0.0, 0, []
+    for k in range(1, int(len(two_lines) / 16000 * FPS)):
+        t = k / FPS
+        while sent + step <= min(len(two_lines), int(t * 16000)):
+            arrival = (sent + step) / 16000 + (0.008 if sent == 80 * step else 0.0)  # message 80 (0.8 s)
+            if arrival > t:
+                break
+            session.buffer.append(two_lines[sent:sent + step], arrival)
+            sent += step
+        session.compute_tick(source, t)
+        waits.append((t, session.buffer.queued / 16000))
+    t, w = np.array(waits).T
+    after = (t > 0.85) & (t < 1.0)
+    end = t > len(two_lines) / 16000 - 1.5
+    assert w[after].min() >= 0.008  # the stall's 8 ms wait, on top of the messages'...
+    assert w[end].min() <= KEEP_WAITING_S + 0.0005  # ...given back at a quiet moment, but for what the docs keep
+
+
 # --- 22: the state follows speech with hysteresis -------------------------------------------------
 
 def test_state_toggles_only_at_real_pauses(two_lines, one_thread):

@@ -32,7 +32,8 @@ log = logging.getLogger("emoface")
 MAX_AHEAD_S = 5.0  # audio that may wait ahead of the clock: a burst, not a file sent at once
 LATE_AFTER_FRAMES = 1  # a frame is late if it leaves more than this many frame intervals after its send time
 # catching up after a sender's hiccup (LiveSession._catch_up)
-CATCH_UP_EVERY_S, KEEP_WAITING_S, HICCUP_S = 0.5, 0.005, 2.0
+CATCH_UP_EVERY_S, KEEP_WAITING_S, HICCUP_S = 0.5, 0.002, 2.0
+SKIP_MIN = SAMPLE_RATE // 1000  # samples: skips are whole milliseconds or more
 FILLED = -1.0  # the 'arrival time' of silence the clock filled when no audio had come
 
 
@@ -393,15 +394,14 @@ class LiveSession:
             return
         excess = min(self._debt, self._least_waiting - int(KEEP_WAITING_S * SAMPLE_RATE))
         self._least_waiting, self._catch_up_at = None, now + CATCH_UP_EVERY_S
-        block = SAMPLE_RATE // 100
+        block = SAMPLE_RATE // 100  # quiet is judged over the next 10 ms; less may be skipped (the excess's rest)
         quiet = 10 ** (max(self.streamer.loudness.level - 30.0, -60.0) / 10)  # the live speech detector's floor
         skipped = 0
-        while skipped + block <= excess:
+        while excess - skipped >= SKIP_MIN:
             head = self.buffer.peek(block)
             if len(head) < block or np.mean(head.astype(np.float64) ** 2) > quiet:
                 break
-            self.buffer.take(block)
-            skipped += block
+            skipped += sum(len(piece) for piece, _ in self.buffer.take(min(block, excess - skipped)))
         self._debt -= skipped
         self.stats.skipped_s += skipped / SAMPLE_RATE
 
