@@ -1,7 +1,8 @@
 """A live session: audio in at real-time pace, frames out on a fixed schedule stamped by the audio clock.
 
 Frame i shows the face at audio time i / fps and leaves at t0 + delay + i / fps, where t0 is the wall
-time of audio time 0 and delay covers the network's look-ahead and smoothing (about 0.08 s at 60 fps, the live network).
+time of audio time 0 and delay covers the network's look-ahead and smoothing and the half frame before a send
+in which its frames are computed (about 0.07 s at 60 fps, the live network).
 Deadlines are absolute, so sleeps never accumulate drift. When no audio arrives (a client stalls, the
 microphone is quiet) the clock still advances over silence: blinks, gaze and head keep moving.
 Control (emotion, rig, reset) is requested at any time and applied on the next tick, latest wins, so a
@@ -35,6 +36,7 @@ LATE_AFTER_FRAMES = 1  # a frame is late if it leaves more than this many frame 
 CATCH_UP_EVERY_S, KEEP_WAITING_S, HICCUP_S = 0.5, 0.002, 2.0
 SKIP_MIN = SAMPLE_RATE // 1000  # samples: skips are whole milliseconds or more
 FILLED = -1.0  # the 'arrival time' of silence the clock filled when no audio had come
+COMPUTE_LEAD = 0.5  # frame intervals: a tick's audio is animated this long before its frames leave
 
 
 class AudioQueueFull(ValueError):
@@ -147,14 +149,15 @@ class PushSource:
 FINE_S = 0.002  # the last stretch of each wait for a tick, slept precisely (blocking the loop that long)
 
 
-async def until(deadline: float, stop: asyncio.Event) -> float:
+async def until(deadline: float, stop: asyncio.Event, fine: float = FINE_S) -> float:
     """Sleep to a monotonic deadline unless stop is set first; the wait it had (<= 0: the tick is late).
     The event loop wakes to the millisecond (epoll's timeout), which alone put up to 1 ms of jitter on every
-    frame; so it wakes FINE_S early and the rest is slept in the thread, to a tenth of a millisecond."""
+    frame; so it wakes `fine` early and the rest is slept in the thread, to a tenth of a millisecond (sends need
+    that; the computing before them does not, and passes fine=0 so that clients' audio comes in meanwhile)."""
     wait = deadline - time.monotonic()
-    if wait > FINE_S:
+    if wait > fine:
         try:
-            await asyncio.wait_for(stop.wait(), wait - FINE_S)
+            await asyncio.wait_for(stop.wait(), wait - fine)
         except asyncio.TimeoutError:
             pass
     while not stop.is_set() and (left := deadline - time.monotonic()) > 0:
@@ -333,10 +336,16 @@ class LiveSession:
 
     # --- the clock -----------------------------------------------------------------------------
     @property
+    def lead_s(self) -> float:
+        """How long before a tick's sends its audio is taken and animated: the audio up to then is all the frames
+        due at that tick need, and the computing fits in the time left (1-3 ms for a character on this machine)."""
+        return COMPUTE_LEAD / self.fps
+
+    @property
     def delay_s(self) -> float:
-        """From audio time to send time: the animator's look-ahead, plus the tick on which a frame is
-        computed before the one on which it is sent, plus a margin."""
-        return self.streamer.latency_s + 1 / self.fps + self.margin_s
+        """From audio time to send time: the animator's look-ahead, plus the lead of the computing before a send,
+        plus a margin."""
+        return self.streamer.latency_s + self.lead_s + self.margin_s
 
     def _start(self) -> None:
         now, wall = time.monotonic(), time.time()
@@ -456,7 +465,7 @@ class LiveSession:
         self.announce()
 
     def send_tick(self, index: int | None = None) -> None:
-        """At a tick's deadline: requests since the last tick, then the frames due (computed a tick ago).
+        """At a tick's deadline: requests since the last tick, then the frames due (computed lead_s ago).
         index: the frame due now on a shared clock (the session's own clock counts its ticks)."""
         self._apply_controls()
         if index is not None:
@@ -465,7 +474,8 @@ class LiveSession:
         self._next += 1
 
     def compute_tick(self, source, now: float | None = None) -> bool:
-        """After the sends: animate the audio that has arrived by `now` (default: the monotonic clock's time).
+        """lead_s before the next sends: animate the audio that has arrived by `now` (default: the monotonic clock's
+        time).
         True once a file has played and all is sent."""
         fed = self.feed_tick(source, now)
         return self.collect_tick(source, self.streamer.net.run() if fed else None)
@@ -516,7 +526,8 @@ class LiveSession:
                 if stop.is_set():
                     break
                 self.send_tick()
-                if self.compute_tick(source):
+                await until(self.t0 + self.delay_s + self._next / self.fps - self.lead_s, stop, fine=0.0)
+                if stop.is_set() or self.compute_tick(source):
                     break
                 if wait <= 0:
                     await asyncio.sleep(0)  # running late: still let clients' audio in, every tick

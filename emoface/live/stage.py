@@ -18,7 +18,7 @@ import time
 import zlib
 from dataclasses import dataclass, field
 
-from emoface.live.session import LiveSession, PushSource, Stats, until
+from emoface.live.session import COMPUTE_LEAD, LiveSession, PushSource, Stats, until
 from emoface.model.stream import run_together
 
 log = logging.getLogger("emoface")
@@ -149,7 +149,8 @@ class Stage:
             character.session.warm_up()
 
     async def run(self, stop: asyncio.Event) -> Stats:
-        """Tick by tick until stop: every character's due frames go out, then each animates its new audio."""
+        """Tick by tick until stop: every character's due frames go out, then, half a tick before the next sends,
+        each animates its new audio."""
         cpu0, wall0 = time.process_time(), time.monotonic()
         self.g0 = time.monotonic()
         for character in self.characters.values():
@@ -164,6 +165,9 @@ class Stage:
                 characters = [c for c in self.characters.values() if not self._paused(c)]
                 for character in characters:
                     character.session.send_tick(character.session.index_at(deadline))
+                await until(deadline + (1 - COMPUTE_LEAD) / self.fps, stop, fine=0.0)  # the sessions' lead_s
+                if stop.is_set():
+                    break
                 self._compute(characters)
                 self._retire(time.monotonic())
                 n += 1
