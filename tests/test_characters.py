@@ -238,3 +238,38 @@ def test_characters_animated_together_move_as_each_alone(bob, speech_line):
         a, b = np.concatenate(frames_alone[k]), np.concatenate(frames_together[k])
         assert len(a) == len(b) > 60 and a.std() > 0.01
         np.testing.assert_allclose(b, a, atol=1e-4)
+
+
+def test_the_lead_follows_the_computing_time_and_no_send_moves():
+    """Eight characters take longer to animate than one: when the computing before the sends takes longer than
+    the lead, every character's lead grows with it; its sends stay on the clock's ticks (t0 + delay unchanged),
+    only its delay grows. When the computing is quick again, the lead comes back to half a frame."""
+    from emoface.live.session import COMPUTE_LEAD
+    from emoface.live.stage import LEAD_SPARE_S, Stage
+    from tests.test_live import stage_factory
+
+    stage = Stage(stage_factory())
+    for name in ("npc0", "npc1"):
+        stage.join(name)
+    stage.g0 = time.monotonic()
+    for c in stage.characters.values():
+        stage._start(c)
+    sessions = [c.session for c in stage.characters.values()]
+    grid = [s.t0 + s.delay_s for s in sessions]
+    half = COMPUTE_LEAD / stage.fps
+    assert all(abs(s.lead_s - half) < 1e-9 for s in sessions)
+
+    stage.compute_s.extend([0.012] * 100)  # 12 ms a tick: longer than half a frame at 60 fps
+    stage.adapt_lead()
+    assert all(abs(s.lead_s - (0.012 + LEAD_SPARE_S)) < 1e-9 for s in sessions)
+    assert np.allclose([s.t0 + s.delay_s for s in sessions], grid, atol=1e-9)  # the sends did not move
+    stage.compute_s.extend([0.030] * 120)  # more than a frame: the lead stops at one frame
+    stage.adapt_lead()
+    assert all(abs(s.lead_s - 1 / stage.fps) < 1e-9 for s in sessions)
+
+    stage.join("npc2")  # a character that joins now gets the lead the others have
+    assert abs(stage.characters["npc2"].session.lead_s - 1 / stage.fps) < 1e-9
+    stage.compute_s.extend([0.002] * 120)
+    stage.adapt_lead()
+    assert all(abs(c.session.lead_s - half) < 1e-9 for c in stage.characters.values())
+    assert np.allclose([s.t0 + s.delay_s for s in sessions], grid, atol=1e-9)

@@ -232,6 +232,7 @@ class LiveSession:
         self.rig = str(rig)  # a built-in rig's name or a rig profile's path
         self._rigs = {}
         self.margin_s = margin_s
+        self.lead_s = COMPUTE_LEAD / self.fps  # how long before a tick's sends its audio is animated (move_lead)
         self.buffer = PcmBuffer()
         self.stats = Stats()
         self.pending: deque = deque()
@@ -336,12 +337,6 @@ class LiveSession:
 
     # --- the clock -----------------------------------------------------------------------------
     @property
-    def lead_s(self) -> float:
-        """How long before a tick's sends its audio is taken and animated: the audio up to then is all the frames
-        due at that tick need, and the computing fits in the time left (1-3 ms for a character on this machine)."""
-        return COMPUTE_LEAD / self.fps
-
-    @property
     def delay_s(self) -> float:
         """From audio time to send time: the animator's look-ahead, plus the lead of the computing before a send,
         plus a margin."""
@@ -357,6 +352,18 @@ class LiveSession:
     def index_at(self, when: float) -> int:
         """The frame that is due at a tick of the send grid at monotonic time `when`."""
         return int(round((when - self.t0 - self.delay_s) * self.fps))
+
+    def move_lead(self, lead_s: float) -> None:
+        """Animate lead_s (instead of self.lead_s) before each send, the sends staying where they are: audio time
+        moves against the wall clock by the difference, so the delay grows or shrinks by it. Longer: the clock
+        asks for that much audio sooner, and silence fills it if none came. Shorter: the audio that waits then
+        waits that much longer, and is skipped at the next quiet moment as a sender's hiccup would be."""
+        change = lead_s - self.lead_s
+        self.t0 -= change
+        self.t0_wall -= change
+        self.lead_s = lead_s
+        if change < 0:
+            self._debt += int(round(-change * SAMPLE_RATE))
 
     def _rig(self, name):
         if name not in self._rigs:

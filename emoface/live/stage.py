@@ -16,7 +16,10 @@ import logging
 import re
 import time
 import zlib
+from collections import deque
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from emoface.live.session import COMPUTE_LEAD, LiveSession, PushSource, Stats, until
 from emoface.model.stream import run_together
@@ -24,6 +27,7 @@ from emoface.model.stream import run_together
 log = logging.getLogger("emoface")
 DEFAULT_CHARACTER = "default"
 LINGER_S = 30.0  # a character nobody uses any more is closed after this long
+LEAD_SPARE_S = 0.0015  # the computing before the sends is given its recent p95 time and this much more
 NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}\Z")  # names become Live Link subjects: plain and short
 
 
@@ -66,10 +70,12 @@ class Stage:
         self.stats = Stats()  # the clock's own CPU and wall time
         self.fps = None
         self.g0 = None  # monotonic time of the clock's tick 0 (None until run() starts it)
+        self.lead_s = None  # how long before the sends every character animates (adapt_lead)
+        self.compute_s: deque = deque(maxlen=120)  # the last ticks' computing times
 
     def add(self, name: str, session: LiveSession, source) -> Character:
         if self.fps is None:
-            self.fps = session.fps
+            self.fps, self.lead_s = session.fps, COMPUTE_LEAD / session.fps
         elif session.fps != self.fps:
             raise ValueError("every character on one clock has the same fps")
         character = Character(check_name(name), session, source)
@@ -126,6 +132,7 @@ class Stage:
     def _start(self, character: Character) -> None:
         session = character.session
         session.align = self.align
+        session.lead_s = self.lead_s  # before begin(): its delay, and so its t0, follow
         if any(c.session.warm for c in self.characters.values()):
             session.warm = True  # the process's network is warm: a new character must not stall the clock
         session.begin()
@@ -165,10 +172,14 @@ class Stage:
                 characters = [c for c in self.characters.values() if not self._paused(c)]
                 for character in characters:
                     character.session.send_tick(character.session.index_at(deadline))
-                await until(deadline + (1 - COMPUTE_LEAD) / self.fps, stop, fine=0.0)  # the sessions' lead_s
+                await until(deadline + 1 / self.fps - self.lead_s, stop, fine=0.0)
                 if stop.is_set():
                     break
+                began = time.monotonic()
                 self._compute(characters)
+                self.compute_s.append(time.monotonic() - began)
+                if n % max(1, int(self.fps)) == 0:  # once a second
+                    self.adapt_lead()
                 self._retire(time.monotonic())
                 n += 1
                 if wait <= 0:
@@ -179,6 +190,20 @@ class Stage:
             self.stats.cpu_s += time.process_time() - cpu0
             self.stats.wall_s += time.monotonic() - wall0
         return self.total()
+
+    def adapt_lead(self) -> None:
+        """Many characters take longer to animate than one: the lead before the sends follows the recent p95
+        computing time (from half a frame up to a whole one), so sends are not held up by it, and every character
+        moves with it (LiveSession.move_lead: the sends stay on the grid, the delay changes by as much). It grows
+        at once and shrinks only by more than a millisecond, so it does not hunt."""
+        if not self.compute_s:
+            return
+        need = float(np.percentile(self.compute_s, 95)) + LEAD_SPARE_S
+        lead = min(1.0, max(COMPUTE_LEAD, need * self.fps)) / self.fps
+        if lead > self.lead_s or lead < self.lead_s - 0.001:
+            self.lead_s = lead
+            for character in self.characters.values():
+                character.session.move_lead(lead)
 
     @staticmethod
     def _compute(characters: list[Character]) -> None:
