@@ -115,9 +115,11 @@ def previous(card) -> str:
             "the sound that needs them), starting as the identity so that training began from the network before "
             f"it, and learnt GRID s1 from captures averaged over {GRID_PASSES} crops; the next weighed GRID's faint "
             "captured curves like the silver labels' (the loss above), so the real speaker's rounding, spreading "
-            "and upper lip teach as the jaw does. The last of those runs and this file's own went on with the same "
-            "recipe, 2000 steps each, since every held-out set was still improving (docs/EVALUATION.md, \"What "
-            "4000 more steps bought\"). "
+            "and upper lip teach as the jaw does. The next two went on with the same recipe, 2000 steps each, since "
+            "every held-out set was still improving (docs/EVALUATION.md, \"What 4000 more steps bought\"); the "
+            "last three, this file's own among them (2000, 4000 and 3000 steps), drew the captured GRID s1 speaker "
+            "for 0.4 of the training crops instead of 0.25 (`--grid-share 0.4`), so that the real speaker weighs "
+            "more (docs/EVALUATION.md, \"What weighing the real speaker more bought\"). "
             "`make train` trains the same network on all of the data above from scratch in one run.")
 
 

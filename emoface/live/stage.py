@@ -156,8 +156,8 @@ class Stage:
             character.session.warm_up()
 
     async def run(self, stop: asyncio.Event) -> Stats:
-        """Tick by tick until stop: every character's due frames go out, then, half a tick before the next sends,
-        each animates its new audio."""
+        """Tick by tick until stop: every character's due frames go out, then, lead_s before the next sends (half a
+        frame, more for many characters: adapt_lead), each animates its new audio."""
         cpu0, wall0 = time.process_time(), time.monotonic()
         self.g0 = time.monotonic()
         for character in self.characters.values():

@@ -34,7 +34,7 @@ class TrainConfig:
     lr: float = 2e-3
     weight_decay: float = 1e-4
     facegood_share: float = 0.2
-    grid_share: float = 0.25  # real capture (GRID s1) drawn this often, whatever its share of the hours
+    grid_share: float = 0.4  # real capture (GRID s1) drawn this often, whatever its share of the hours
     velocity_weight: float = 0.5
     squared_weight: float = 10.0  # weight of squared error beside L1 on the curves
     phone_weight: float = 0.03  # weight of the auxiliary phone cross-entropy (0: no phone head)
