@@ -150,16 +150,13 @@ FINE_S = 0.002  # the last stretch of each wait for a tick, slept precisely (blo
 
 
 async def until(deadline: float, stop: asyncio.Event, fine: float = FINE_S) -> float:
-    """Sleep to a monotonic deadline unless stop is set first; the wait it had (<= 0: the tick is late).
+    """Sleep to a monotonic deadline (within a tick; stop is looked at on waking); the wait it had (<= 0: late).
     The event loop wakes to the millisecond (epoll's timeout), which alone put up to 1 ms of jitter on every
     frame; so it wakes `fine` early and the rest is slept in the thread, to a tenth of a millisecond (sends need
     that; the computing before them does not, and passes fine=0 so that clients' audio comes in meanwhile)."""
     wait = deadline - time.monotonic()
-    if wait > fine:
-        try:
-            await asyncio.wait_for(stop.wait(), wait - fine)
-        except asyncio.TimeoutError:
-            pass
+    if wait > fine:  # a plain sleep: waiting on `stop` as well cost a task per wait, and a wait is under a tick
+        await asyncio.sleep(wait - fine)
     while not stop.is_set() and (left := deadline - time.monotonic()) > 0:
         time.sleep(left)
     return wait
