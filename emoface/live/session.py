@@ -346,6 +346,10 @@ class LiveSession:
         # ticks run on the send grid t0 + delay + k / fps; those before frame 0's (k < 0) only animate
         self._next = math.ceil((now - self.t0 - self.delay_s) * self.fps - 1e-6)
 
+    def send_time(self, index: float) -> float:
+        """When frame `index` leaves: its place on the send grid (monotonic time)."""
+        return self.t0 + self.delay_s + index / self.fps
+
     def index_at(self, when: float) -> int:
         """The frame that is due at a tick of the send grid at monotonic time `when`."""
         return int(round((when - self.t0 - self.delay_s) * self.fps))
@@ -435,7 +439,7 @@ class LiveSession:
             self._notify("frame", frame)
             sent = time.monotonic()
             self.stats.sent += 1
-            if sent > self.t0 + self.delay_s + (i + LATE_AFTER_FRAMES) / self.fps:
+            if sent > self.send_time(i + LATE_AFTER_FRAMES):
                 self.stats.late += 1
             arrival = self._arrival_of(int(round(i / self.fps * SAMPLE_RATE)))
             if arrival != FILLED:  # latency is of audio that arrived, not of the silence filled for none
@@ -526,11 +530,11 @@ class LiveSession:
         self.begin()
         try:
             while not stop.is_set():
-                wait = await until(self.t0 + self.delay_s + self._next / self.fps, stop)
+                wait = await until(self.send_time(self._next), stop)
                 if stop.is_set():
                     break
                 self.send_tick()
-                await until(self.t0 + self.delay_s + self._next / self.fps - self.lead_s, stop, fine=0.0)
+                await until(self.send_time(self._next) - self.lead_s, stop, fine=0.0)
                 if stop.is_set() or self.compute_tick(source):
                     break
                 if wait <= 0:
