@@ -11,18 +11,15 @@ import csv
 import difflib
 import glob
 import logging
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from tqdm import tqdm
 
 from emoface import formats
 from emoface.audio import FFMPEG_SUFFIXES, load_audio
 from emoface.emotion.spec import EmotionTrack, parse_emotion
 from emoface.errors import EmofaceError, InputError
 from emoface.paths import inside
-from emoface.progress import show_progress
+from emoface.progress import bar, say, show_progress
 
 log = logging.getLogger("emoface")
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".mp3", ".aiff", ".aif", ".opus") + FFMPEG_SUFFIXES
@@ -168,7 +165,7 @@ def plan(jobs: list[Job], animator, fmt, index_folder: Path | None, force: bool)
         if job.out.resolve() in seen:
             exc = InputError(name, f"output {job.out} would overwrite the one from {seen[job.out.resolve()]}")
             report.failed.append((name, str(exc).removeprefix(name + ": ")))
-            tqdm.write(f"emoface: error: {exc}", file=sys.stderr)
+            say(f"emoface: error: {exc}")
             continue
         seen[job.out.resolve()] = name
         key = None
@@ -215,7 +212,7 @@ def settle(report: Report, index, job: Job, key: str | None, failure) -> None:
             index.record(job.out, key)
     else:
         report.failed.append((job.label or str(job.audio), failure[0]))
-        tqdm.write(failure[1], file=sys.stderr)
+        say(failure[1])
 
 
 def run(jobs: list[Job], animator, fmt, max_duration_s: float, progress: bool = True,
@@ -223,7 +220,7 @@ def run(jobs: list[Job], animator, fmt, max_duration_s: float, progress: bool = 
     """Bake each job here, one after another; with index_folder, skip the jobs whose output there is up to
     date (unless force) and record what is written."""
     report, todo, index = plan(jobs, animator, fmt, index_folder, force)
-    for job, key in tqdm(todo, desc="baking", unit="line", disable=not show_progress(progress) or len(todo) < 2,
-                         leave=False):
+    for job, key in bar(todo, show_progress(progress) and len(todo) > 1, desc="baking", unit="line",
+                        leave=False):
         settle(report, index, job, key, bake_line(job, animator, fmt, max_duration_s))
     return report

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from scipy.ndimage import gaussian_filter1d
+from emoface.filters1d import gaussian_filter1d
 
 from emoface.animator import Animator
 from emoface.audio import Audio, load_audio

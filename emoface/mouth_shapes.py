@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from emoface.animation import Animation
+from emoface.filters1d import gaussian_filter1d
 from emoface.metrics import CLOSED_GAP, lip_gap
 from emoface.phonetic.visemes import DIPHTHONGS, PHONE_VISEMES, VISEMES
 
@@ -117,8 +118,6 @@ def ovr_weights(anim: Animation) -> np.ndarray:
     """OVRLipSync's viseme weights [frames, 15], each frame summing to 1, at the animation's own rate."""
     phones = _phones(anim)
     if phones:
-        from scipy.ndimage import gaussian_filter1d
-
         out = np.zeros((anim.n_frames, len(OVR_VISEMES)))
         out[:, 0] = 1.0
         t = np.arange(anim.n_frames) / anim.fps

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from importlib import resources
 
 import numpy as np
-from PIL import Image
 
 from emoface.errors import InputError
 
@@ -106,6 +105,8 @@ def _crop(frame: np.ndarray, centre: np.ndarray, size: float, out: int, angle: f
     half = out / 2
     # frame_xy = centre + R (crop_xy - half) scale
     matrix = np.array([[c, -s, centre[0] - (c - s) * half], [s, c, centre[1] - (s + c) * half]])
+    from PIL import Image  # here: the parser of every command reads PASSES from this module
+
     img = Image.fromarray(frame).transform((out, out), Image.Transform.AFFINE, tuple(matrix.ravel()),
                                            Image.Resampling.BILINEAR)
     return np.asarray(img, np.float32), matrix

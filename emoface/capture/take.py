@@ -21,6 +21,7 @@ from emoface.capture.lids import lid_curves, lid_opening
 from emoface.capture.pose import RIGID, angles, reference, rigid_fit, to_face_axes
 from emoface.capture.solve import CHEEKS_NOSE_CHIN, LIPS, Solver
 from emoface.errors import InputError
+from emoface.filters1d import gaussian_filter1d
 from emoface.post.gaze import look_curves
 from emoface.progress import show_progress
 from emoface.rigs import CANONICAL_RIG, canonical_names
@@ -123,8 +124,6 @@ def _bridge(values: np.ndarray, ok: np.ndarray) -> np.ndarray:
 def _smooth(weights: np.ndarray, names, shut: np.ndarray, fps: float) -> np.ndarray:
     """Gaussian in time; where the lips were seen shut, the mouth keeps its raw frame (a closure must not blur
     open)."""
-    from scipy.ndimage import gaussian_filter1d
-
     sigma = SMOOTH_S * fps
     if sigma < 0.3 or len(weights) < 3:
         return weights

@@ -10,7 +10,7 @@ Three effects, each scaled by the per-frame emotion weights:
 from __future__ import annotations
 
 import numpy as np
-from scipy.ndimage import gaussian_filter1d
+from emoface.filters1d import gaussian_filter1d
 
 from emoface.animation import Animation, expand_sides
 from emoface.emotion.spec import EMOTIONS

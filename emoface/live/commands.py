@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import logging
-import signal
 import sys
 
 from emoface.engines import DEFAULT_ENGINE, ENGINES
@@ -153,6 +151,9 @@ def _hub(runner, ws_target, args, audio: bool):
 
 def _run(runner, source, hub, args) -> int:
     """runner: a LiveSession playing `source`, or the Stage of a server's characters."""
+    import asyncio  # here, not at the top: every command's parser comes from this module, bakes' too
+    import signal
+
     from emoface.live.server import run_with_hub
     from emoface.live.stage import Stage
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.ndimage import convolve1d
 
 from emoface.animation import Animation
 from emoface.emotion.spec import EmotionTrack
 from emoface.features import FRAME_RATE, log_mel_frames_np, n_frames as n_mel_frames
+from emoface.filters1d import symmetric_filter1d
 from emoface.model.config import SEALED
 from emoface.model.numpy_net import NumpyNet
 from emoface.phonetic.animate import seal_lips
@@ -23,7 +23,7 @@ def smooth_rows(rows: np.ndarray, half: int = 3) -> np.ndarray:
     if half <= 0:
         return rows
     kernel = np.concatenate([np.arange(1, half + 2), np.arange(half, 0, -1)]).astype(np.float32) / (half + 1) ** 2
-    return convolve1d(rows, kernel, axis=0, mode="nearest")
+    return symmetric_filter1d(rows, kernel, axis=0, mode="nearest")
 
 
 class RowSmoother:

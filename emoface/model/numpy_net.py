@@ -8,8 +8,9 @@ matrix, which BLAS runs faster than torch's conv1d on one core (179 lines: 3.0 s
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
-from scipy.special import erf as special_erf  # scipy.ndimage, which a bake loads anyway, imports it too
 
 from emoface.model.config import N_EMOTIONS, NetConfig
 
@@ -104,7 +105,7 @@ def finish(block, x: np.ndarray, y: np.ndarray, terms: tuple[np.ndarray, np.ndar
     h *= scale
     h += shift
     g = h * np.float32(0.7071067811865476)  # exact GELU: h (1 + erf(h / sqrt 2)) / 2
-    g = erf(g) if g.size > SMALL else special_erf(g)
+    g = erf(g) if g.size > SMALL else _special_erf()(g)
     g += 1
     h *= g
     h *= np.float32(0.5)
@@ -112,6 +113,15 @@ def finish(block, x: np.ndarray, y: np.ndarray, terms: tuple[np.ndarray, np.ndar
     out += mix_b
     out += x
     return out
+
+
+@functools.cache
+def _special_erf():
+    """scipy's erf, imported on a streaming step's first small block: its import (0.2-0.5 s) is a third of a
+    short bake's time, and a bake's blocks are large."""
+    from scipy.special import erf
+
+    return erf
 
 
 _ERF_P = np.float32(0.3275911)

@@ -17,6 +17,7 @@ import numpy as np
 
 from emoface.animation import Animation
 from emoface.emotion.spec import EMOTIONS
+from emoface.filters1d import gaussian_filter1d
 from emoface.post.head import stressed_syllables
 from emoface.prosody import Prosody
 
@@ -131,6 +132,4 @@ def breathe(anim: Animation, prosody: Prosody, emotion_weights: np.ndarray) -> A
 
 
 def _smoothed(speech: np.ndarray, fps: float) -> np.ndarray:
-    from scipy.ndimage import gaussian_filter1d
-
     return gaussian_filter1d(speech.astype(np.float64), sigma=0.15 * fps, mode="nearest")

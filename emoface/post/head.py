@@ -8,7 +8,7 @@ the character's left shoulder.
 from __future__ import annotations
 
 import numpy as np
-from scipy.ndimage import gaussian_filter1d
+from emoface.filters1d import gaussian_filter1d
 
 from emoface.animation import Animation
 from emoface.emotion.spec import EMOTIONS

@@ -1,0 +1,45 @@
+"""emoface.filters1d gives the bits scipy.ndimage gives (it stands in for it to spare a bake the import): a bake's
+curves, and so its files, must not change with the smoothing's implementation."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import scipy.ndimage as ndimage
+
+from emoface.filters1d import gaussian_filter1d, symmetric_filter1d
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_same_bits_as_scipy(seed):
+    rng = np.random.default_rng(seed)
+    n, channels = int(rng.integers(1, 400)), int(rng.integers(1, 5))
+    x = (rng.standard_normal((n, channels)) * rng.uniform(0.01, 100)).astype([np.float32, np.float64][seed % 2])
+    sigma = float(rng.uniform(0.3, 40))  # kernels wider than the signal too
+    for mode in ("nearest", "wrap", "reflect"):
+        ours = gaussian_filter1d(x, sigma, axis=0, mode=mode)
+        theirs = ndimage.gaussian_filter1d(x, sigma, axis=0, mode=mode)
+        assert ours.dtype == theirs.dtype
+        np.testing.assert_array_equal(ours, theirs)
+        np.testing.assert_array_equal(gaussian_filter1d(x[:, 0], sigma, mode=mode),
+                                      ndimage.gaussian_filter1d(x[:, 0], sigma, mode=mode))
+    half = int(rng.integers(1, 6))  # the network's triangle (emoface.model.infer.smooth_rows)
+    kernel = np.concatenate([np.arange(1, half + 2), np.arange(half, 0, -1)]).astype(np.float32) / (half + 1) ** 2
+    np.testing.assert_array_equal(symmetric_filter1d(x, kernel, axis=0, mode="nearest"),
+                                  ndimage.convolve1d(x, kernel, axis=0, mode="nearest"))
+
+
+def test_an_asymmetric_kernel_is_refused():
+    with pytest.raises(ValueError):
+        symmetric_filter1d(np.zeros(5), np.array([1.0, 2.0, 3.0]))
+
+
+def test_a_bake_imports_no_scipy(bob, tmp_path):
+    """scipy (through scipy.special) was a third of a one-second line's bake; nothing a bake runs needs it."""
+    out = tmp_path / "bob.json"
+    code = ("import sys; from emoface.cli import main; main(sys.argv[1:]) and sys.exit(1); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('scipy', 'torch', 'tqdm', 'asyncio')))")
+    done = subprocess.run([sys.executable, "-c", code, "bake", str(bob), "-o", str(out), "--emotion", "happy", "-q"],
+                          capture_output=True, text=True, check=True)
+    assert out.is_file() and done.stdout.strip() == "[]"
