@@ -62,6 +62,20 @@ def test_stream_and_serve_use_the_low_latency_network():
     assert live.model.config.out_names == default.model.config.out_names
 
 
+def test_after_the_warm_up_a_tick_imports_nothing():
+    """A live link's first ticks must not stall on an import (scipy's erf alone takes 0.2-0.5 s, many frames):
+    the warm-up before the clock starts runs every path a tick takes."""
+    from emoface.model import checkpoints
+
+    live = StreamingAnimator(Animator(fps=60, checkpoint=checkpoints.LIVE))
+    live.warm_up()
+    before = set(sys.modules)
+    rng = np.random.default_rng(0)
+    for _ in range(30):  # 10 ms ticks of noise: speech-like steps, small blocks
+        live.push((0.1 * rng.standard_normal(160)).astype(np.float32))
+    assert set(sys.modules) - before == set()
+
+
 def test_the_face_keeps_living_through_silence():
     streamer = StreamingAnimator(Animator(fps=60))
     anim = streamer.push(np.zeros(16000 * 8, np.float32))

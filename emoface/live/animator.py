@@ -71,7 +71,8 @@ class LiveAnimator:
         self.speaking = False  # speech in the last IDLE_AFTER_S: starts at once, ends only at a real pause
 
     def warm_up(self) -> None:
-        """Run the engine once before the clock starts (the first pass allocates), then start afresh."""
+        """Run the engine once before the clock starts (the first pass allocates, and its last small steps import
+        scipy's erf: emoface.model.numpy_net), then start afresh."""
         self.push(np.zeros(SAMPLE_RATE, np.float32))
         self.finish()
         self.reset()
