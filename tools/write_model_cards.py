@@ -117,9 +117,10 @@ def previous(card) -> str:
             "captured curves like the silver labels' (the loss above), so the real speaker's rounding, spreading "
             "and upper lip teach as the jaw does. The next two went on with the same recipe, 2000 steps each, since "
             "every held-out set was still improving (docs/EVALUATION.md, \"What 4000 more steps bought\"); the "
-            "last three, this file's own among them (2000, 4000 and 3000 steps), drew the captured GRID s1 speaker "
-            "for 0.4 of the training crops instead of 0.25 (`--grid-share 0.4`), so that the real speaker weighs "
-            "more (docs/EVALUATION.md, \"What weighing the real speaker more bought\"). "
+            "last four, this file's own among them (2000, 4000, 3000 and 3000 steps, the last with a seed of its own "
+            "so that it drew other crops), drew the captured GRID s1 speaker for 0.4 of the training crops instead "
+            "of 0.25 (`--grid-share 0.4`), so that the real speaker weighs more (docs/EVALUATION.md, \"What "
+            "weighing the real speaker more bought\"). "
             "`make train` trains the same network on all of the data above from scratch in one run.")
 
 
