@@ -39,14 +39,14 @@ def symmetric_filter1d(x: np.ndarray, weights: np.ndarray, axis: int = -1, mode:
     n = moved.shape[0]
     if n == 0:
         return np.asarray(x, out_type).copy()
-    padded = np.ascontiguousarray(np.pad(moved, [(half, half)] + [(0, 0)] * (moved.ndim - 1), mode=PAD_MODES[mode]))
+    padded = np.pad(moved, [(half, half)] + [(0, 0)] * (moved.ndim - 1), mode=PAD_MODES[mode])  # a new array
     # terms[0] is the centre tap; terms[1:] the pairs, outermost first: rows j = half..1 of the samples j before
     # and j after each output, as strided views of the padded signal (no loop over the taps: a head drift's
     # 433-tap kernel took 1.3 ms a call that way, 0.3 ms so)
-    step, rest = padded.strides[0], padded.strides
+    strides = padded.strides
     shape = (half, n) + padded.shape[1:]
-    before = as_strided(padded, shape, (step,) + rest, writeable=False)
-    after = as_strided(padded[2 * half:], shape, (-step,) + rest, writeable=False)
+    before = as_strided(padded, shape, (strides[0],) + strides, writeable=False)
+    after = as_strided(padded[2 * half:], shape, (-strides[0],) + strides, writeable=False)
     terms = np.empty((half + 1,) + moved.shape)
     np.multiply(padded[half:half + n], weights[half], out=terms[0])
     np.add(before, after, out=terms[1:])
