@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from emoface.audio import SAMPLE_RATE
+from emoface.order_stats import median, percentile
 
 HOP = 160  # 10 ms analysis frames
 WIN = 400  # 25 ms
@@ -32,7 +33,7 @@ class Prosody:
         out = np.zeros_like(self.f0)
         if self.voiced.sum() >= 3:
             semis = 12 * np.log2(np.maximum(self.f0[self.voiced], 1.0))
-            out[self.voiced] = (semis - np.median(semis)) / max(np.std(semis), 1.0)
+            out[self.voiced] = (semis - median(semis)) / max(np.std(semis), 1.0)
         return out
 
 
@@ -128,7 +129,7 @@ def analyse(samples: np.ndarray, n_frames: int, fps: float) -> Prosody:
     t_analysis = np.arange(len(db)) * HOP / SAMPLE_RATE
     t = np.arange(n_frames) / fps
     db_f = np.interp(t, t_analysis, db)
-    level = float(np.percentile(db, 95)) if len(db) else -100.0
+    level = percentile(db, 95) if len(db) else -100.0
     level = max(level, -60.0)
     loud = np.clip((db_f - (level + FLOOR_DB)) / -FLOOR_DB, 0.0, 1.0)
     speech = (db_f > level - 30.0) & (db_f > -60.0)
