@@ -17,8 +17,8 @@ def median(x: np.ndarray) -> float:
         raise ValueError("median of an empty array")
     if np.isnan(x).any():
         return float("nan")
-    middle = np.partition(x, [n // 2 - 1, n // 2] if n % 2 == 0 else [n // 2])
-    return float(np.mean(middle[n // 2 - 1:n // 2 + 1] if n % 2 == 0 else middle[n // 2:n // 2 + 1]))
+    low = (n - 1) // 2  # the middle one, or the lower of the middle two
+    return float(np.mean(np.partition(x, sorted({low, n // 2}))[low:n // 2 + 1]))
 
 
 def percentile(x: np.ndarray, q: float) -> float:
@@ -41,6 +41,6 @@ def percentile(x: np.ndarray, q: float) -> float:
         above = below + 1
     ordered = np.partition(x, sorted({0, n - 1, below, above}))
     a, b = ordered[below], ordered[above]
-    weight = float(at - np.floor(at))
+    weight = float(at - np.floor(at))  # numpy's gamma, also where the index is clipped (a == b there)
     step = b - a
     return float(b - step * (1 - weight) if weight >= 0.5 else a + step * weight)
