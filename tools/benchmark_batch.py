@@ -173,6 +173,17 @@ def parameters(checkpoint) -> float:
     return own_parameters(read_checkpoint(checkpoint, "emoface.facenet/1", "emoface checkpoint")["state_dict"]) / 1e6
 
 
+def multiply_adds(checkpoint) -> float:
+    """Millions of multiply-adds per second of audio in the network's frame-by-frame layers (convolutions, 1x1
+    mixes, the output head; each weight once per 100 Hz frame), from the checkpoint's weight shapes."""
+    from emoface.model.checkpoints import read_checkpoint
+
+    state = read_checkpoint(checkpoint, "emoface.facenet/1", "emoface checkpoint")["state_dict"]
+    per_frame = sum(v.numel() for k, v in state.items() if k.endswith(("conv.weight", "mix.weight"))
+                    or k == "head.weight")
+    return per_frame * 100 / 1e6  # the network's 100 Hz rows
+
+
 def cheaper_text(cheaper, checkpoint, floor: dict, folder_s: float, long_s: float, runs) -> str:
     """The --cheaper paragraph: the same one-core runs with a smaller network, beside the default's."""
     if not cheaper:
@@ -267,8 +278,8 @@ Measured in one process on one core (the tool's CEILING script), each stage of a
 Log-mel + network alone take {floor['network_s']:.2f} s of the network stage: **{net_x:.0f}x real time for the
 network by itself**, with nothing else of a bake counted. A whole process at 500x would have to finish the folder in
 {floor['audio_s'] / 500:.2f} s, less than the network alone needs, so no change to the rest of the pipeline
-can reach it on one core with this network (1.08 M parameters, about 105 M multiply-adds per second of
-audio). A network at least {500 / net_x:.1f}x faster is needed, and with it the rest of the bake (start-up,
+can reach it on one core with this network ({parameters(CHECKPOINT):.2f} M parameters, about
+{multiply_adds(CHECKPOINT):.0f} M multiply-adds per second of audio). A network at least {500 / net_x:.1f}x faster is needed, and with it the rest of the bake (start-up,
 pitch, post-processing, writing) cut by as much: a decision about the model and the target, not a change to
 the pipeline; on a cluster it is a matter of workers (below).
 
