@@ -356,6 +356,38 @@ def test_real_capture_is_drawn_at_its_share_whatever_its_hours():
     assert abs(drawn.count("facegood") / 4000 - 0.2) < 0.03
 
 
+def test_a_crop_played_faster_or_slower_keeps_its_labels_on_its_sound():
+    """Speed augmentation teaches the network other talkers' rates: however fast a crop is played, a mouth
+    movement in its labels must stay on the sound that made it (within a frame), and the crop keeps its length."""
+    from emoface.features import HOP
+    from emoface.rigs import canonical_names
+    from emoface.train.data import OUTPUT_CURVES, Clip
+    from emoface.train.loop import Batcher, TrainConfig
+
+    n = 250
+    audio = np.zeros(n * HOP, np.float32)
+    audio[120 * HOP: 122 * HOP] = np.sin(np.arange(2 * HOP) * 0.3)  # a burst at frame 120
+    labels = np.zeros((n, 61), np.float32)
+    jaw = canonical_names().index("JawOpen")
+    labels[:, jaw] = np.exp(-0.5 * ((np.arange(n) - 121) / 3.0) ** 2)  # the jaw opens on it
+    clip = Clip("c", audio, labels, np.ones(61, bool), {}, "s", "facegood")
+
+    class Plain(Batcher):  # speed alone: no noise, rooms or pitch shifts around the burst
+        def _augment(self, audio):
+            return audio
+
+    cfg = TrainConfig(crop_s=3.0, speed_share=1.0, speed_range=(0.75, 1.4), facegood_share=1.0, grid_share=0.0)
+    batcher = Plain([clip], cfg, np.random.default_rng(0))
+    lengths = set()
+    for _ in range(30):
+        sound, lab, *_ = batcher.sample()
+        burst = np.sum(np.arange(len(sound)) * sound ** 2) / np.sum(sound ** 2) / HOP  # its centre, in frames
+        assert abs(np.argmax(lab[:, OUTPUT_CURVES.index("JawOpen")]) - burst) <= 1.0
+        assert abs(len(sound) / HOP - len(lab)) <= 1.0
+        lengths.add(len(lab))
+    assert min(lengths) < 250 / 1.3 and max(lengths) > 250  # faster crops are shorter, slower ones longer
+
+
 def test_background_talkers_are_mixed_in_below_the_line(bob, speech_line):
     """`--background-voices` teaches the network to follow the voice in front: the talkers behind must stay
     6-25 dB below the line, whatever their own level or length."""

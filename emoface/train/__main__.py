@@ -59,6 +59,11 @@ def main(argv=None) -> int:
     ap.add_argument("--background-voices", type=number(0, 1), default=TrainConfig.background_voices,
                     metavar="SHARE", help="share (0-1) of training crops with other talkers mixed in 6-25 dB below "
                                           "(0: none)")
+    ap.add_argument("--speed-share", type=number(0, 1), default=TrainConfig.speed_share, metavar="SHARE",
+                    help="share (0-1) of training crops played faster or slower, labels resampled alike")
+    ap.add_argument("--speed-range", type=number(0.5, 2), nargs=2, default=TrainConfig.speed_range,
+                    metavar=("SLOWEST", "FASTEST"), help="playback factors those crops are drawn between "
+                                                        "(0.5-2; default 0.9 1.1)")
     ap.add_argument("--squared-weight", type=WEIGHT, default=TrainConfig.squared_weight,
                     help="weight of squared error beside L1 on the curves")
     ap.add_argument("--phone-weight", type=WEIGHT, default=TrainConfig.phone_weight,
@@ -87,7 +92,8 @@ def main(argv=None) -> int:
     cfg = TrainConfig(steps=args.steps, minutes=args.minutes, batch=args.batch, seed=args.seed, lr=args.lr,
                       squared_weight=args.squared_weight, phone_weight=args.phone_weight,
                       background_voices=args.background_voices, capture_gain=args.capture_gain,
-                      grid_share=args.grid_share)
+                      grid_share=args.grid_share, speed_share=args.speed_share,
+                      speed_range=tuple(sorted(args.speed_range)))
     net_cfg = NetConfig(channels=args.channels, speech_encoder=str(args.speech_encoder or ""),
                         mel_floor=TRAIN_MEL_FLOOR if args.mel_floor is None else args.mel_floor)
     args.out.parent.mkdir(parents=True, exist_ok=True)

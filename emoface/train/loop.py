@@ -39,6 +39,8 @@ class TrainConfig:
     squared_weight: float = 10.0  # weight of squared error beside L1 on the curves
     phone_weight: float = 0.03  # weight of the auxiliary phone cross-entropy (0: no phone head)
     augment: bool = True
+    speed_share: float = 0.3  # share of crops played faster or slower (pitch moves with it): talkers' rates differ
+    speed_range: tuple[float, float] = (0.9, 1.1)  # slowest and fastest playback factor
     background_voices: float = 0.0  # share of crops with other talkers mixed in behind (augment.background_voices)
     capture_gain: float = 8.0  # most a captured curve's error is scaled up to count as much as silver labels' (1: off)
     seed: int = 0
@@ -120,7 +122,7 @@ class Batcher:
         pool, w, gains = self.pools[rng.choice(len(self.pools), p=self.shares)]
         clip = pool[rng.choice(len(pool), p=w)]
         n = len(clip.labels)
-        factor = rng.uniform(0.9, 1.1) if cfg.augment and rng.random() < 0.3 else 1.0
+        factor = rng.uniform(*cfg.speed_range) if cfg.augment and rng.random() < cfg.speed_share else 1.0
         want = int(cfg.crop_s * FRAME_RATE * factor)  # label frames to take before the speed change
         start = int(rng.integers(0, max(1, n - want)))
         stop = min(n, start + want)
