@@ -480,3 +480,30 @@ def test_a_real_speakers_faint_curves_weigh_like_the_teachers():
     mask = torch.ones_like(target)
     assert masked_loss(faint, target, mask * torch.from_numpy(grid), 0.5, 10.0).item() == pytest.approx(
         masked_loss(full, target, mask, 0.5, 10.0).item(), rel=0.1)
+
+
+def test_averaged_checkpoints_are_the_mean_network_and_load_like_any(tmp_path):
+    """tools/average_checkpoints.py (docs/EVALUATION.md's weight averages): the mean of each weight, a checkpoint
+    the product loads, and a refusal to average networks of different shapes."""
+    import subprocess
+    import sys
+
+    from emoface.model.checkpoints import _load_network
+
+    root = Path(__file__).resolve().parents[1]
+    paths = []
+    for seed, channels in ((0, 16), (1, 16), (2, 24)):
+        torch.manual_seed(seed)
+        model = FaceNet(NetConfig(channels=channels, emotion_dim=8, out_names=["JawOpen", "MouthClose"]))
+        paths.append(tmp_path / f"n{seed}.pt")
+        save(model, paths[-1])
+    out = tmp_path / "mean.pt"
+    tool = [sys.executable, str(root / "tools" / "average_checkpoints.py")]
+    subprocess.run(tool + [str(out), str(paths[0]), str(paths[1])], check=True, capture_output=True)
+    a, b, mean = (load(p).state_dict() for p in (paths[0], paths[1], out))
+    assert all(torch.allclose(mean[k], (a[k] + b[k]) / 2) for k in a if torch.is_floating_point(a[k]))
+    net = _load_network(str(out), None)
+    assert net(np.zeros((50, 80), np.float32), np.eye(7, dtype=np.float32)[[0] * 50]).shape == (50, 2)
+    bad = subprocess.run(tool + [str(tmp_path / "no.pt"), str(paths[0]), str(paths[2])], capture_output=True,
+                         text=True)
+    assert bad.returncode == 1 and "not the same network" in bad.stderr and not (tmp_path / "no.pt").exists()
