@@ -279,8 +279,8 @@ Log-mel + network alone take {floor['network_s']:.2f} s of the network stage: **
 network by itself**, with nothing else of a bake counted. A whole process at 500x would have to finish the folder in
 {floor['audio_s'] / 500:.2f} s, less than the network alone needs, so no change to the rest of the pipeline
 can reach it on one core with this network ({parameters(CHECKPOINT):.2f} M parameters, about
-{multiply_adds(CHECKPOINT):.0f} M multiply-adds per second of audio). A network at least {500 / net_x:.1f}x faster is needed, and with it the rest of the bake (start-up,
-pitch, post-processing, writing) cut by as much: a decision about the model and the target, not a change to
+{multiply_adds(CHECKPOINT):.0f} M multiply-adds per second of audio). A network at least {500 / net_x:.1f}x faster is
+needed, and with it the rest of the bake (start-up, pitch, post-processing, writing) cut by as much: a decision about the model and the target, not a change to
 the pipeline; on a cluster it is a matter of workers (below).
 
 {cheaper_text(cheaper, args.cheaper, floor, folder_s, long_s, runs)}The Ray runs include starting a local Ray instance (about 4 s) and loading the model once per worker. The
