@@ -169,8 +169,8 @@ The default network's held-out speakers, FACEGOOD clip and GRID clips. At the en
 A quarter of its training crops had one to three other training lines mixed in 6-25 dB below the line
 (`--background-voices 0.25`), because a VR headset's microphone hears the room. With talkers 15 dB behind
 (`emoface eval --channels`) its JawOpen r is 0.699 on the held-out speech-en speakers, 0.613 on FACEGOOD and
-0.610 on GRID, where the default network, which bakes studio lines and was not trained so, falls to 0.524, 0.368
-and 0.426 (docs/EVALUATION.md, "Live network"). When that training was added (2026-12-01) it cost at most 0.015
+0.610 on GRID, where the default network, which bakes studio lines and was not trained so, falls to 0.529, 0.363
+and 0.396 (docs/EVALUATION.md, "Live network"). When that training was added (2026-12-01) it cost at most 0.015
 of r on clean lines.
 """
 
