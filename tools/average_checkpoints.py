@@ -14,9 +14,12 @@ from pathlib import Path
 
 import torch
 
+from emoface.errors import InputError
+from emoface.model.checkpoints import read_checkpoint
+
 
 def average(paths: list[Path]) -> dict:
-    checkpoints = [torch.load(p, map_location="cpu", weights_only=False) for p in paths]
+    checkpoints = [read_checkpoint(p, "emoface.facenet/1", "emoface checkpoint") for p in paths]
     first = checkpoints[0]
     for path, c in zip(paths[1:], checkpoints[1:]):
         if c.get("config") != first.get("config") or c["state_dict"].keys() != first["state_dict"].keys():
@@ -34,7 +37,7 @@ def main() -> int:
     args = ap.parse_args()
     try:
         torch.save(average(args.checkpoints), args.out)
-    except (OSError, ValueError, KeyError) as exc:
+    except (InputError, OSError, ValueError) as exc:
         print(f"average_checkpoints: error: {exc}", file=sys.stderr)
         return 1
     print(f"wrote {args.out} (the mean of {len(args.checkpoints)} networks)")
