@@ -186,7 +186,8 @@ def test_emoface_train_takes_good_numbers():
     ("--workers", "0"), ("--seed", "-1"), ("--mel-floor", "0"), ("--mel-floor", "nan"),
     ("--background-voices", "1.5"), ("--background-voices", "-0.1"), ("--squared-weight", "nan"),
     ("--phone-weight", "-1"), ("--lookahead", "-1"), ("--row-smoothing", "-1"), ("--grid-share", "1.5"),
-    ("--grid-share", "nan"), ("--speed-share", "1.5"), ("--speed-range", "0.4"), ("--speed-range", "inf")])
+    ("--grid-share", "nan"), ("--speed-share", "1.5"), ("--speed-range", "0.4"), ("--speed-range", "inf"),
+    ("--stride", "3"), ("--stride", "x")])
 def test_python_m_emoface_train_refuses_bad_numbers_in_one_line(option, value, capsys, tmp_path):
     from emoface.train.__main__ import main as train_main
 

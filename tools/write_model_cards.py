@@ -13,6 +13,7 @@ import torch
 
 from emoface.features import MEL_FLOOR
 from emoface.model.checkpoints import own_parameters
+from emoface.model.config import NetConfig
 from emoface.train.data import GRID_PASSES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,9 +34,9 @@ def default_card():
 FaceNet (`emoface/model/net.py`), {params / 1e6:.2f} M parameters, {path.stat().st_size / 1e6:.1f} MB.
 - Speech encoder: 80-band log-mel, 100 frames/s (25 ms windows, torch.stft; log of mel power +
   {cfg.get('mel_floor', MEL_FLOOR):g}) -> convolution stem (kernel
-  {cfg['stem_kernel']}) + {len(cfg['blocks'])} residual dilated convolution blocks ({cfg['channels']} channels; dilation,
-  look-ahead per block: {cfg['blocks']}). Look-ahead {10 * (cfg['stem_lookahead'] + sum(b[1] for b in cfg['blocks']))} ms
-  (+12.5 ms half STFT window); the same weights stream (`emoface/model/stream.py`).
+  {cfg['stem_kernel']}{trunk(cfg)}) + {len(cfg['blocks'])} residual dilated convolution blocks ({cfg['channels']} channels; dilation,
+  look-ahead per block{' in trunk frames' if cfg.get('stride', 1) > 1 else ''}: {cfg['blocks']}). Look-ahead
+  {10 * NetConfig(**cfg).lookahead} ms (+12.5 ms half STFT window); the same weights stream (`emoface/model/stream.py`).
 - Emotion encoder: embedding (7 EmoFace emotions x {cfg['emotion_dim']}), blended per frame by weight x intensity,
   MLP, then FiLM (scale and shift) on every block.
 - Decoder: per-frame linear + sigmoid to {len(cfg['out_names']) - 1} canonical (ARKit-named) curves: jaw, mouth,
@@ -85,6 +86,14 @@ by `{card['command']}`: {card['trained_steps']} steps, {card['train_minutes']} m
 """
 
 
+def trunk(cfg) -> str:
+    stride = cfg.get("stride", 1)
+    if stride == 1:
+        return ""
+    return (f", every {stride}nd frame: the blocks run at {100 // stride} frames/s, half the arithmetic of a 100 Hz trunk, "
+            "and the head's output is interpolated back to 100 Hz")
+
+
 def capture_gain(card) -> str:
     gain = card["train_config"].get("capture_gain", 1.0)
     if gain <= 1:
@@ -130,7 +139,7 @@ def live_card():
         return None
     data = torch.load(path, map_location="cpu", weights_only=True)
     card, cfg = data["card"], data["config"]
-    rows = cfg["stem_lookahead"] + sum(b[1] for b in cfg["blocks"])
+    rows = NetConfig(**cfg).lookahead
     ahead = 10 * rows
     runs = [card]  # this file's runs, newest first, back to the one that started from the default network
     while "emoface-default.pt" not in runs[-1]["command"] and runs[-1].get("previous"):

@@ -96,6 +96,8 @@ def checked_config(config):
              len(config.out_names), config.n_phones)
     if not all(isinstance(v, int) and 0 <= v <= 4096 for v in sizes):
         raise ValueError(f"network sizes {sizes} are out of range")
+    if not (isinstance(config.stride, int) and 1 <= config.stride <= 8):
+        raise ValueError(f"network stride {config.stride!r} is out of range")
     if not (isinstance(config.mel_floor, float) and 0.0 < config.mel_floor < 1.0):
         raise ValueError(f"mel floor {config.mel_floor!r} is out of range")
     return config

@@ -28,16 +28,22 @@ class NetConfig:
     n_phones: int = 0  # > 0: a training-only head that names the phone, so the encoder learns to tell them apart
     row_half: int = 3  # inference smooths the 100 Hz rows with a triangle this many rows each side (live waits for it)
     mel_floor: float = MEL_FLOOR  # added to mel power before the log (checkpoints without one used MEL_FLOOR)
+    # mel frames per trunk frame: 2 runs the stem every other frame and the blocks at 50 Hz (dilations and
+    # look-aheads in those frames), half the arithmetic; the outputs come back to 100 Hz by linear interpolation
+    stride: int = 1
 
     @property
     def lookahead(self) -> int:
-        return self.stem_lookahead + sum(la for _, la in self.blocks)
+        """Future 100 Hz frames an output row hears (an odd row between two trunk frames waits for the later)."""
+        return self.stem_lookahead + self.stride * sum(la for _, la in self.blocks) + self.stride - 1
 
     def with_lookahead(self, rows: int) -> "NetConfig":
         """The same layers seeing `rows` future frames in all. Fewer (a low-latency live network): the stem keeps
         its look-ahead first, then the blocks in order; the weights still fit, and fine-tuning re-aligns them.
         More (an offline bake network): one block is added whose taps lie at t, t+d, t+2d, so it hears the rest
         (training starts it as the identity, so the network it extends is where fine-tuning begins)."""
+        if self.stride != 1:
+            raise ValueError("a strided network's look-ahead is set when it is made (with_stride)")
         left = max(0, int(rows))
         if left > self.lookahead:
             extra = left - self.lookahead
@@ -50,6 +56,17 @@ class NetConfig:
             left -= blocks[-1][1]
         return replace(self, stem_lookahead=stem, blocks=blocks)
 
+    def with_stride(self, stride: int) -> "NetConfig":
+        """The same layers with the trunk at 100/stride Hz, each block's taps as near their times in ms as whole
+        trunk frames allow (dilation and look-ahead divided, at least 1 and 0): a network's weights start the
+        strided one, and fine-tuning re-aligns them."""
+        if self.stride != 1 or stride < 1:
+            raise ValueError(f"stride {stride} of a network with stride {self.stride}: only 1 -> n")
+        blocks = [[max(1, d // stride), min(2 * max(1, d // stride), -(-la // stride))] for d, la in self.blocks]
+        return replace(self, blocks=blocks, stride=stride)
+
     @property
     def receptive_past(self) -> int:
-        return (self.stem_kernel - 1 - self.stem_lookahead) + sum(2 * d - la for d, la in self.blocks)
+        """Past 100 Hz frames an output row hears, and the stride's alignment (blocks start on a trunk frame)."""
+        return (self.stem_kernel - 1 - self.stem_lookahead) + self.stride * sum(2 * d - la for d, la in self.blocks) \
+            + self.stride - 1

@@ -75,6 +75,7 @@ def _in_blocks(run, n: int, config, block_rows: int) -> np.ndarray:
     for a in range(0, n, block_rows):
         b = min(n, a + block_rows)
         lo, hi = max(0, a - past), min(n, b + ahead)
+        lo -= lo % config.stride  # on the trunk's frames, as in one pass
         out[a:b] = run(lo, hi)[a - lo: b - lo]
     return out
 

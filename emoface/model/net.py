@@ -23,14 +23,15 @@ from torch import nn
 from emoface.model.config import N_EMOTIONS, SEALED, NetConfig  # noqa: F401 - SEALED, as ever, from here too
 
 class _Conv(nn.Module):
-    """Conv1d over time padded so the output at t sees inputs t - past ... t + lookahead."""
+    """Conv1d over time padded so the output at t sees inputs t - past ... t + lookahead (with a stride, output j
+    is the one at input stride x j)."""
 
-    def __init__(self, cin, cout, kernel, dilation, lookahead):
+    def __init__(self, cin, cout, kernel, dilation, lookahead, stride=1):
         super().__init__()
         span = (kernel - 1) * dilation
         assert 0 <= lookahead <= span
         self.pad = (span - lookahead, lookahead)
-        self.conv = nn.Conv1d(cin, cout, kernel, dilation=dilation)
+        self.conv = nn.Conv1d(cin, cout, kernel, dilation=dilation, stride=stride)
 
     def forward(self, x):  # [b, c, t]
         return self.conv(nn.functional.pad(x, self.pad))
@@ -69,7 +70,7 @@ class FaceNet(nn.Module):
                                          nn.Linear(c.emotion_dim, c.emotion_dim))
         self.backbone = _load_backbone(c.speech_encoder) if c.speech_encoder else None
         n_in = self.backbone.config.hidden_size if self.backbone is not None else c.n_mels
-        self.stem = _Conv(n_in, c.channels, c.stem_kernel, 1, c.stem_lookahead)
+        self.stem = _Conv(n_in, c.channels, c.stem_kernel, 1, c.stem_lookahead, c.stride)
         self.blocks = nn.ModuleList(_Block(c.channels, c.emotion_dim, d, la) for d, la in c.blocks)
         self.head = nn.Linear(c.channels, len(c.out_names))
         self.phone_head = nn.Linear(c.channels, c.n_phones) if c.n_phones else None
@@ -92,20 +93,32 @@ class FaceNet(nn.Module):
             x = self.normalize(mel).transpose(1, 2)
         if emotion_weights.shape[1] > 1 and bool((emotion_weights == emotion_weights[:, :1]).all()):
             emotion_weights = emotion_weights[:, :1]  # one emotion all line long: its FiLM once, not per frame
+        else:
+            emotion_weights = emotion_weights[:, ::self.config.stride]  # the emotion at each trunk frame
         emo = self.embed_emotion(emotion_weights)
         x = self.stem(x)
         for block in self.blocks:
             x = block(x, emo)
         h = x.transpose(1, 2)
-        curves = self.decode(h)
-        return (curves, self.phone_head(h)) if with_phones else curves
+        n, stride = mel.shape[1], self.config.stride
+        curves = torch.sigmoid(upsample(self.head(h), stride, n))
+        return (curves, upsample(self.phone_head(h), stride, n)) if with_phones else curves
 
     def normalize(self, mel):
         return (mel - self.mel_mean) / self.mel_std
 
-    def decode(self, h):
-        """Last block's features [b, t, c] -> curves in 0..1."""
-        return torch.sigmoid(self.head(h))
+
+
+def upsample(z, stride: int, n: int):
+    """Trunk rows [b, j, k] -> n rows at 100 Hz: row stride x j + r lies r / stride of the way from trunk row j to
+    j + 1 (the last trunk row held past the end). Linear, so interpolating the head's output is interpolating
+    the features."""
+    if stride == 1:
+        return z
+    nxt = torch.cat([z[:, 1:], z[:, -1:]], dim=1)
+    frac = torch.arange(stride, dtype=z.dtype, device=z.device) / stride  # [stride]
+    rows = z[:, :, None] + frac[None, None, :, None] * (nxt - z)[:, :, None]  # [b, j, stride, k]
+    return rows.flatten(1, 2)[:, :n]
 
 
 def _load_backbone(path: str):

@@ -56,32 +56,53 @@ class NumpyNet:
     def __call__(self, mel: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """mel [t, n_mels] (log-mel), weights [t, 7] -> curves [t, n_out] in 0..1, with each layer's zero padding
         at both ends of these t frames (as FaceNet.forward on one line)."""
+        stride = self.config.stride
         if len(weights) > 1 and (weights == weights[:1]).all():
             weights = weights[:1]  # one emotion all along: its FiLM once, broadcast over the frames
+        else:
+            weights = weights[::stride]  # the emotion at each trunk frame
         emo = self.embed_emotion(weights)
         x = self.convolve(0, (mel - self.mel_mean) / self.mel_std)
         for i, block in enumerate(self.blocks):
             x = finish(block, x, self.convolve(i + 1, x), film_terms(block, emo))
-        return self.decode(x)
+        return self.squash(upsample(self.logits(x), stride, len(mel)))
 
-    def decode(self, h: np.ndarray) -> np.ndarray:
-        """Last block's features [t, c] -> curves in 0..1: the sigmoid as 0.5 (1 + tanh(z / 2)), which never
-        overflows (exp(-z) does, with a warning, for z < -88 in float32)."""
+    def logits(self, h: np.ndarray) -> np.ndarray:
+        """Last block's features [t, c] -> the head's output before the sigmoid."""
         head_w, head_b = self.head
-        z = h @ head_w + head_b
+        return h @ head_w + head_b
+
+    @staticmethod
+    def squash(z: np.ndarray) -> np.ndarray:
+        """The sigmoid, to curves in 0..1, as 0.5 (1 + tanh(z / 2)), which never overflows (exp(-z) does, with a
+        warning, for z < -88 in float32)."""
         return (np.float32(0.5) * (1 + np.tanh(np.float32(0.5) * z))).astype(np.float32)
 
     def convolve(self, layer: int, x: np.ndarray) -> np.ndarray:
-        """Convolution `layer` (0 = the stem) over all of x [t, c], zero-padded as the layer's look-ahead says."""
+        """Convolution `layer` (0 = the stem, every stride-th frame) over all of x [t, c], zero-padded as the
+        layer's look-ahead says."""
         weight, bias, taps, dilation, (left, ahead) = self.convs[layer]
+        stride = self.config.stride if layer == 0 else 1
         zeros = np.zeros((max(left, ahead), x.shape[1]), np.float32)
         padded = np.concatenate([zeros[:left], x, zeros[:ahead]])
-        return taps_product(padded, weight, bias, taps, dilation, len(x))
+        return taps_product(padded, weight, bias, taps, dilation, -(-len(x) // stride), stride)
 
 
-def taps_product(padded: np.ndarray, weight: np.ndarray, bias: np.ndarray, taps: int, dilation: int, n: int):
+def taps_product(padded: np.ndarray, weight: np.ndarray, bias: np.ndarray, taps: int, dilation: int, n: int,
+                 stride: int = 1):
     """Outputs 0..n-1 of a convolution from its padded input: the taps side by side times [taps x in, out]."""
-    return np.concatenate([padded[k * dilation: k * dilation + n] for k in range(taps)], axis=1) @ weight + bias
+    span = stride * (n - 1) + 1
+    return np.concatenate([padded[k * dilation: k * dilation + span: stride] for k in range(taps)], axis=1) \
+        @ weight + bias
+
+
+def upsample(z: np.ndarray, stride: int, n: int) -> np.ndarray:
+    """net.upsample on [j, k] rows: row stride x j + r lies r / stride of the way from trunk row j to j + 1."""
+    if stride == 1:
+        return z
+    nxt = np.concatenate([z[1:], z[-1:]])
+    frac = (np.arange(stride, dtype=np.float32) / np.float32(stride))[None, :, None]
+    return (z[:, None] + frac * (nxt - z)[:, None]).reshape(-1, z.shape[1])[:n]
 
 
 def film_terms(block, emo: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from emoface.features import FRAME_RATE, HOP, N_FFT, mel_of_windows
-from emoface.model.numpy_net import NumpyNet, film_terms, finish, taps_product
+from emoface.model.numpy_net import NumpyNet, film_terms, finish, taps_product, upsample
 
 _PAD = N_FFT // 2  # batch STFT centres frame k on sample k * HOP
 
@@ -29,11 +29,13 @@ def numpy_net(model) -> NumpyNet:
 
 class _ConvStream:
     """One padded convolution run incrementally: its input arrives a few frames at a time, and output t is
-    computed once input t + look-ahead has arrived (at the end, from the batch pass's zero padding).
-    Time-major ([frames, channels]): new frames are appended rows, and the taps sit side by side."""
+    computed once input t + look-ahead has arrived (at the end, from the batch pass's zero padding); with a
+    stride, output j is the one at input stride x j. Time-major ([frames, channels]): new frames are appended
+    rows, and the taps sit side by side."""
 
-    def __init__(self, conv, channels: int):
+    def __init__(self, conv, channels: int, stride: int = 1):
         self.weight, self.bias, self.taps, self.dilation, (self.left, self.ahead) = conv
+        self.stride = stride
         self.buf = np.zeros((self.left, channels), np.float32)  # the batch pass's left zero padding
         self.first = -self.left  # frame index of buf[0]
         self.n_in = self.n_out = 0
@@ -46,17 +48,20 @@ class _ConvStream:
         """The input of every output now possible, advancing the layer: (padded input, outputs, the inputs at
         the same frames, first frame index), or None when none is possible yet. The product is the caller's
         (run_together: one for many streams)."""
-        m = self.n_in if final else self.n_in - self.ahead
+        s = self.stride
+        reach = self.n_in if final else self.n_in - self.ahead  # inputs whose output may be computed
+        m = -(-reach // s) if reach > 0 else 0  # outputs 0..m-1 lie at inputs 0, s, ..., s (m - 1) < reach
         if m <= self.n_out:
             return None
         t0 = self.n_out
-        seg = self.buf[t0 - self.left - self.first: m + self.ahead - self.first]
-        missing = (m - t0) + self.left + self.ahead - len(seg)
+        lo, hi = s * t0 - self.left, s * (m - 1) + self.ahead + 1  # the inputs they read
+        seg = self.buf[lo - self.first: hi - self.first]
+        missing = (hi - lo) - len(seg)
         if missing > 0:  # end of stream: the right zero padding
             seg = np.concatenate([seg, np.zeros((missing, seg.shape[1]), np.float32)])
-        centre = self.buf[t0 - self.first: m - self.first]
+        centre = self.buf[t0 - self.first: m - self.first]  # (a block's residual input; blocks have stride 1)
         self.n_out = m
-        keep = m - self.left - self.first
+        keep = s * m - self.left - self.first
         self.buf, self.first = self.buf[keep:], self.first + keep
         return seg, m - t0, centre, t0
 
@@ -78,8 +83,11 @@ class StreamingNet:
         self.n_mel = 0  # mel frames computed so far
         self.n_out = 0  # output frames emitted so far
         self.weights = np.zeros((0, 7), np.float32)  # emotion weights per mel frame (for flush)
-        self.layers = [_ConvStream(self.w.convs[0], c.n_mels)] + \
+        self.layers = [_ConvStream(self.w.convs[0], c.n_mels, c.stride)] + \
             [_ConvStream(conv, c.channels) for conv in self.w.convs[1:]]
+        # the head's output per trunk frame from trunk frame z_first, while 100 Hz rows still lie between them
+        self.z = np.zeros((0, len(c.out_names)), np.float32)
+        self.z_first = 0
         self.emo = np.zeros((0, c.emotion_dim), np.float32)  # emotion embedding per frame from emo_first
         self.emo_first = 0
         # the emotion since frame steady_from (a live character's mostly holds for seconds): its weights, its
@@ -148,12 +156,33 @@ class StreamingNet:
         return emo
 
     def _terms(self, i: int, block, t0: int, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """Block i's FiLM for frames t0..t0+n."""
-        if t0 >= self.steady_from:
+        """Block i's FiLM for trunk frames t0..t0+n (at mel frames stride x t0, ...)."""
+        s = self.w.config.stride
+        if s * t0 >= self.steady_from:
             if self.steady_terms is None:
                 self.steady_terms = [film_terms(b, self.steady_emo) for b in self.w.blocks]
             return self.steady_terms[i]
-        return film_terms(block, self.emo[t0 - self.emo_first: t0 - self.emo_first + n])
+        lo = s * t0 - self.emo_first
+        return film_terms(block, self.emo[lo: lo + s * (n - 1) + 1: s])
+
+    def _rows(self, z: np.ndarray, final: bool) -> np.ndarray:
+        """The 100 Hz curves that the head's new trunk rows z allow: with a stride, a row between two trunk frames
+        waits for the later one (at the end, the last is held, as in the batch pass)."""
+        s = self.w.config.stride
+        if s == 1:
+            self.n_out += len(z)
+            return self.w.squash(z)
+        self.z = np.concatenate([self.z, z])
+        n_trunk = self.z_first + len(self.z)
+        stop = self.n_mel if final else s * (n_trunk - 1) + 1
+        if stop <= self.n_out or not len(self.z):
+            return np.zeros((0, self.z.shape[1]), np.float32)
+        j = self.n_out // s
+        out = upsample(self.z[j - self.z_first:], s, stop - s * j)[self.n_out - s * j:]
+        self.n_out = stop
+        keep = stop // s - self.z_first  # the trunk row the next 100 Hz row starts from
+        self.z, self.z_first = self.z[keep:], self.z_first + keep
+        return self.w.squash(out)
 
     def _add(self, mel: np.ndarray, weights: np.ndarray) -> None:
         if len(mel):
@@ -165,7 +194,8 @@ class StreamingNet:
         return run_together([self], final)[0]
 
     def _trim(self) -> None:
-        drop = min(layer.n_out for layer in self.layers[1:]) - self.emo_first  # no block needs these any more
+        # no block needs these any more
+        drop = self.w.config.stride * min(layer.n_out for layer in self.layers[1:]) - self.emo_first
         if drop > 0:
             self.emo, self.emo_first = self.emo[drop:], self.emo_first + drop
 
@@ -189,29 +219,32 @@ def run_together(nets: list[StreamingNet], final: bool = False) -> list[np.ndarr
             break
         active = [k for k, _ in takes]
         weight, bias, taps, dilation, _ = w.convs[layer]
+        stride = w.config.stride if layer == 0 else 1
         block = w.blocks[layer - 1] if layer else None  # a block: norm, FiLM (each stream's emotion), GELU, mix
         if len(takes) == 1:  # one stream (a live stream, a server's one talking character): nothing to gather
             k, (seg, n, centre, t0) = takes[0]
-            y = taps_product(seg, weight, bias, taps, dilation, n)
+            y = taps_product(seg, weight, bias, taps, dilation, n, stride)
             if block is not None:
                 y = finish(block, centre, y, nets[k]._terms(layer - 1, block, t0, n))
         else:
-            y = np.concatenate([np.concatenate([seg[j * dilation: j * dilation + n] for j in range(taps)], axis=1)
+            y = np.concatenate([np.concatenate([seg[j * dilation: j * dilation + stride * (n - 1) + 1: stride]
+                                                for j in range(taps)], axis=1)
                                 for _, (seg, n, _, _) in takes]) @ weight + bias
             if block is not None:
                 y = finish(block, np.concatenate([centre for _, (_, _, centre, _) in takes]), y,
                            _gathered_terms(nets, layer - 1, block, takes))
         if layer == len(w.convs) - 1:
-            y = w.decode(y)
+            y = w.logits(y)
         start = 0
         for k, (_, n, _, _) in takes:
             part, start = y[start: start + n], start + n
             if layer < len(w.convs) - 1:
                 nets[k].layers[layer + 1].add(part)
             else:
-                rows[k] = part
-                nets[k].n_out += n
-    for net in nets:
+                rows[k] = nets[k]._rows(part, final)
+    for k, net in enumerate(nets):
+        if final and w.config.stride > 1 and net.n_out < net.n_mel:  # the last rows, past the last trunk frame
+            rows[k] = np.concatenate([rows[k], net._rows(net.z[:0], final)])
         net._trim()
     return rows
 

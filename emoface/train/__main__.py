@@ -76,6 +76,9 @@ def main(argv=None) -> int:
                     help="local Hugging Face wav2vec2/HuBERT/WavLM directory to use instead of log-mel (frozen)")
     ap.add_argument("--lookahead", type=ROWS, metavar="ROWS",
                     help="future 100 Hz frames the network may hear (default 6: 60 ms); fewer for a live network")
+    ap.add_argument("--stride", type=int, choices=(1, 2),
+                    help="2: the trunk at 50 Hz, half the arithmetic of a bake (an --init network's blocks are "
+                         "mapped onto it); outputs stay at 100 Hz. Default: the --init network's, else 1")
     ap.add_argument("--row-smoothing", type=ROWS, metavar="ROWS",
                     help="half-width of the inference smoothing triangle in 100 Hz rows (default 3: +-30 ms)")
     args = ap.parse_args(argv)
@@ -132,8 +135,13 @@ def main(argv=None) -> int:
         net_cfg = dataclasses.replace(init.config)  # same architecture; train() sets the outputs
         if args.mel_floor is not None:  # other features: the first layers learn them again
             net_cfg.mel_floor = args.mel_floor
-    if args.lookahead is not None:  # the same weights fit: only the layers' padding moves
-        net_cfg = net_cfg.with_lookahead(args.lookahead)
+    try:
+        if args.stride is not None and args.stride != net_cfg.stride:  # the same weights fit: fewer taps, ~same times
+            net_cfg = net_cfg.with_stride(args.stride)
+        if args.lookahead is not None:  # the same weights fit: only the layers' padding moves
+            net_cfg = net_cfg.with_lookahead(args.lookahead)
+    except ValueError as err:
+        ap.error(f"--stride/--lookahead: {err}")
     if args.row_smoothing is not None:
         net_cfg = dataclasses.replace(net_cfg, row_half=max(0, args.row_smoothing))
     model, history = train(train_clips, cfg, net_cfg, valid_clips, on_checkpoint=checkpoint, init=init)
