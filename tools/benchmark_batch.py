@@ -175,13 +175,15 @@ def parameters(checkpoint) -> float:
 
 def multiply_adds(checkpoint) -> float:
     """Millions of multiply-adds per second of audio in the network's frame-by-frame layers (convolutions, 1x1
-    mixes, the output head; each weight once per 100 Hz frame), from the checkpoint's weight shapes."""
+    mixes, the output head; each weight once per trunk frame: 100 a second, or 50 on a strided trunk), from the
+    checkpoint's weight shapes."""
     from emoface.model.checkpoints import read_checkpoint
 
-    state = read_checkpoint(checkpoint, "emoface.facenet/1", "emoface checkpoint")["state_dict"]
+    data = read_checkpoint(checkpoint, "emoface.facenet/1", "emoface checkpoint")
+    state = data["state_dict"]
     per_frame = sum(v.numel() for k, v in state.items() if k.endswith(("conv.weight", "mix.weight"))
                     or k == "head.weight")
-    return per_frame * 100 / 1e6  # the network's 100 Hz rows
+    return per_frame * 100 / data["config"].get("stride", 1) / 1e6
 
 
 def cheaper_text(cheaper, checkpoint, floor: dict, folder_s: float, long_s: float, runs) -> str:

@@ -41,19 +41,23 @@ class NetConfig:
         """The same layers seeing `rows` future frames in all. Fewer (a low-latency live network): the stem keeps
         its look-ahead first, then the blocks in order; the weights still fit, and fine-tuning re-aligns them.
         More (an offline bake network): one block is added whose taps lie at t, t+d, t+2d, so it hears the rest
-        (training starts it as the identity, so the network it extends is where fine-tuning begins)."""
-        if self.stride != 1:
-            raise ValueError("a strided network's look-ahead is set when it is made (with_stride)")
-        left = max(0, int(rows))
+        (training starts it as the identity, so the network it extends is where fine-tuning begins). A strided
+        trunk's blocks look ahead in whole trunk frames, and a row between two waits for the later: it gets
+        the most that fits in `rows`, and at least stride - 1."""
+        s = self.stride
+        left = max(s - 1, int(rows))
         if left > self.lookahead:
-            extra = left - self.lookahead
+            extra = (left - self.lookahead) // s
+            if not extra:
+                return replace(self, blocks=[list(b) for b in self.blocks])
             return replace(self, blocks=[list(b) for b in self.blocks] + [[(extra + 1) // 2, extra]])
+        left -= s - 1
         stem = min(self.stem_lookahead, left)
         left -= stem
         blocks = []
         for d, la in self.blocks:
-            blocks.append([d, min(la, left)])
-            left -= blocks[-1][1]
+            blocks.append([d, min(la, left // s)])
+            left -= s * blocks[-1][1]
         return replace(self, stem_lookahead=stem, blocks=blocks)
 
     def with_stride(self, stride: int) -> "NetConfig":

@@ -78,7 +78,8 @@ def main(argv=None) -> int:
                     help="future 100 Hz frames the network may hear (default 6: 60 ms); fewer for a live network")
     ap.add_argument("--stride", type=int, choices=(1, 2),
                     help="2: the trunk at 50 Hz, half the arithmetic of a bake (an --init network's blocks are "
-                         "mapped onto it); outputs stay at 100 Hz. Default: the --init network's, else 1")
+                         "mapped onto it); outputs stay at 100 Hz. Default: the --init network's; from scratch 2, "
+                         "as the default network")
     ap.add_argument("--row-smoothing", type=ROWS, metavar="ROWS",
                     help="half-width of the inference smoothing triangle in 100 Hz rows (default 3: +-30 ms)")
     args = ap.parse_args(argv)
@@ -136,8 +137,9 @@ def main(argv=None) -> int:
         if args.mel_floor is not None:  # other features: the first layers learn them again
             net_cfg.mel_floor = args.mel_floor
     try:
-        if args.stride is not None and args.stride != net_cfg.stride:  # the same weights fit: fewer taps, ~same times
-            net_cfg = net_cfg.with_stride(args.stride)
+        stride = args.stride if args.stride is not None else net_cfg.stride if init is not None else 2
+        if stride != net_cfg.stride:  # an --init network's weights fit: fewer taps, at about the same times
+            net_cfg = net_cfg.with_stride(stride)
         if args.lookahead is not None:  # the same weights fit: only the layers' padding moves
             net_cfg = net_cfg.with_lookahead(args.lookahead)
     except ValueError as err:
