@@ -10,6 +10,8 @@ from emoface.audio import SAMPLE_RATE
 from emoface.order_stats import median, percentile
 
 HOP = 160  # 10 ms analysis frames
+PITCH_HOP = 2 * HOP  # pitch every 20 ms: what follows it (head nods, emotion strength) moves slower, and yin's
+# frames were most of a bake's time outside the network
 WIN = 400  # 25 ms
 FMIN, FMAX = 65.0, 450.0
 FLOOR_DB = -40.0  # loudness below the speech level by this much counts as silence
@@ -65,19 +67,19 @@ def _frame_rms_db(samples: np.ndarray) -> np.ndarray:
     return out
 
 
-def _pitch(samples: np.ndarray, n: int, wanted: np.ndarray | None = None) -> np.ndarray:
-    """yin f0 per analysis frame (centred, zero-padded), a block of frames at a time: yin treats each frame
-    on its own, so the blocks give the whole-signal result. With `wanted` (a mask), only those frames are
+def _pitch(samples: np.ndarray, n: int, wanted: np.ndarray | None = None, hop: int = HOP) -> np.ndarray:
+    """yin f0 per frame of `hop` samples (centred, zero-padded), a block of frames at a time: yin treats each
+    frame on its own, so the blocks give the whole-signal result. With `wanted` (a mask), only those frames are
     measured (the others stay 0): a line's pauses and quiet frames never need a pitch."""
     out = np.zeros(n)
     if len(samples) < 2048:
         return out
     samples = np.asarray(samples, np.float32)
-    for k0, k1 in _blocks(min(n, 1 + len(samples) // HOP)):
+    for k0, k1 in _blocks(min(n, 1 + len(samples) // hop)):
         pick = np.arange(k1 - k0) if wanted is None else np.flatnonzero(wanted[k0:k1])
         if len(pick):
-            seg = frame_span(samples, k0 * HOP - YIN_FRAME // 2, (k1 - 1) * HOP + YIN_FRAME // 2)
-            frames = np.lib.stride_tricks.sliding_window_view(seg, YIN_FRAME)[::HOP]
+            seg = frame_span(samples, k0 * hop - YIN_FRAME // 2, (k1 - 1) * hop + YIN_FRAME // 2)
+            frames = np.lib.stride_tricks.sliding_window_view(seg, YIN_FRAME)[::hop]
             out[k0 + pick] = yin_frames(frames if wanted is None else frames[pick])
     return out
 
@@ -134,13 +136,14 @@ def analyse(samples: np.ndarray, n_frames: int, fps: float) -> Prosody:
     loud = np.clip((db_f - (level + FLOOR_DB)) / -FLOOR_DB, 0.0, 1.0)
     speech = (db_f > level - 30.0) & (db_f > -60.0)
     # yin reports a period everywhere; trust it only where the frame is speech and the value is in range. So
-    # only the analysis frames those frames interpolate from are measured (the same numbers, in less time).
+    # only the pitch frames those frames interpolate from are measured (the same numbers, in less time).
     maybe = speech & (loud > 0.35)
-    wanted = np.zeros(len(db), bool)
-    if len(db):
-        below = np.searchsorted(t_analysis, t[maybe], side="right") - 1
-        wanted[np.clip(below, 0, len(db) - 1)] = True
-        wanted[np.clip(below + 1, 0, len(db) - 1)] = True
-    f0_f = np.interp(t, t_analysis, _pitch(samples, len(db), wanted))
+    n_pitch = 1 + len(samples) // PITCH_HOP
+    t_pitch = np.arange(n_pitch) * PITCH_HOP / SAMPLE_RATE
+    wanted = np.zeros(n_pitch, bool)
+    below = np.searchsorted(t_pitch, t[maybe], side="right") - 1
+    wanted[np.clip(below, 0, n_pitch - 1)] = True
+    wanted[np.clip(below + 1, 0, n_pitch - 1)] = True
+    f0_f = np.interp(t, t_pitch, _pitch(samples, n_pitch, wanted, PITCH_HOP))
     voiced = maybe & (f0_f > FMIN * 1.05) & (f0_f < FMAX * 0.95)
     return Prosody(loud.astype(np.float32), db_f.astype(np.float32), np.where(voiced, f0_f, 0.0), voiced, speech)

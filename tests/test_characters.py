@@ -140,7 +140,7 @@ def test_a_character_nobody_uses_is_closed():
         runner = asyncio.create_task(stage.run(stop))
         async with connect(f"ws://127.0.0.1:{hub.port}/?character=extra") as ws:
             await ws.recv()
-            await asyncio.sleep(0.3)  # its frames flow (the look-ahead passes)
+            await asyncio.sleep(stage.characters["extra"].session.streamer.latency_s + 0.1)  # frames flow (look-ahead passed)
             during = sorted(stage.characters)
             paused_default = stage.characters["default"].paused  # nobody receives it: not animated
         await asyncio.sleep(0.8)

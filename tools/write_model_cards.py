@@ -90,8 +90,8 @@ def trunk(cfg) -> str:
     stride = cfg.get("stride", 1)
     if stride == 1:
         return ""
-    return (f", every {stride}nd frame: the blocks run at {100 // stride} frames/s, half the arithmetic of a 100 Hz trunk, "
-            "and the head's output is interpolated back to 100 Hz")
+    return (f" and stride {stride}: the blocks run at {100 // stride} frames/s, the head's output\n  is interpolated "
+            "back to 100 Hz")
 
 
 def capture_gain(card) -> str:
@@ -126,10 +126,12 @@ def previous(card) -> str:
             "captured curves like the silver labels' (the loss above), so the real speaker's rounding, spreading "
             "and upper lip teach as the jaw does. The next two went on with the same recipe, 2000 steps each, since "
             "every held-out set was still improving (docs/EVALUATION.md, \"What 4000 more steps bought\"); the "
-            "last four, this file's own among them (2000, 4000, 3000 and 3000 steps, the last with a seed of its own "
-            "so that it drew other crops), drew the captured GRID s1 speaker for 0.4 of the training crops instead "
+            "four after that (2000, 4000, 3000 and 3000 steps, the last with a seed of its own "
+            "so that it drew other crops) drew the captured GRID s1 speaker for 0.4 of the training crops instead "
             "of 0.25 (`--grid-share 0.4`), so that the real speaker weighs more (docs/EVALUATION.md, \"What "
-            "weighing the real speaker more bought\"). "
+            "weighing the real speaker more bought\"). The last, this file's own, ran the blocks at 50 Hz instead "
+            "of 100 (`--stride 2`: dilations and look-aheads halved, the head's output interpolated back to 100 Hz), "
+            "half the arithmetic at the same accuracy (docs/EVALUATION.md, \"A trunk at 50 Hz\"). "
             "`make train` trains the same network on all of the data above from scratch in one run.")
 
 
@@ -147,9 +149,11 @@ def live_card():
     before = runs[-1].get("previous", {})
     made = ", then ".join(f"`{r['command']}` ({r['trained_steps']} steps, {r['train_minutes']} min)"
                           for r in reversed(runs))
-    bake = torch.load(CKPT / "emoface-default.pt", map_location="cpu", weights_only=True)["config"]["blocks"]
-    parent = "" if len(bake) == len(cfg["blocks"]) else \
+    bake = torch.load(CKPT / "emoface-default.pt", map_location="cpu", weights_only=True)["config"]
+    parent = "" if len(bake["blocks"]) == len(cfg["blocks"]) else \
         f" as it was before its last block, which hears 160 ms further ahead, was added: {len(cfg['blocks'])} blocks"
+    if bake.get("stride", 1) != cfg.get("stride", 1):
+        parent = " as it was before its blocks went to 50 Hz"
     latency = 10 * (1 + rows + cfg["row_half"]) + 16  # ms: a row, the look-ahead, the smoothing, half the STFT
     return f"""# emoface-live.pt — the low-latency network of `emoface stream` and `emoface serve`
 
@@ -178,8 +182,8 @@ The default network's held-out speakers, FACEGOOD clip and GRID clips. At the en
 A quarter of its training crops had one to three other training lines mixed in 6-25 dB below the line
 (`--background-voices 0.25`), because a VR headset's microphone hears the room. With talkers 15 dB behind
 (`emoface eval --channels`) its JawOpen r is 0.699 on the held-out speech-en speakers, 0.613 on FACEGOOD and
-0.610 on GRID, where the default network, which bakes studio lines and was not trained so, falls to 0.529, 0.363
-and 0.396 (docs/EVALUATION.md, "Live network"). When that training was added (2026-12-01) it cost at most 0.015
+0.610 on GRID, where the default network, which bakes studio lines and was not trained so, falls to 0.530, 0.351
+and 0.368 (docs/EVALUATION.md, "Live network"). When that training was added (2026-12-01) it cost at most 0.015
 of r on clean lines.
 """
 
