@@ -108,7 +108,6 @@ class FaceNet(nn.Module):
         return (mel - self.mel_mean) / self.mel_std
 
 
-
 def upsample(z, stride: int, n: int):
     """Trunk rows [b, j, k] -> n rows at 100 Hz: row stride x j + r lies r / stride of the way from trunk row j to
     j + 1 (the last trunk row held past the end). Linear, so interpolating the head's output is interpolating
