@@ -89,40 +89,10 @@ def main(argv=None) -> int:
     started = time.time()
     if not (args.shared / "data" / "speech-en").is_dir():  # one line, not a traceback from deep in labelling
         ap.error(f"--shared {args.shared}: no data/speech-en folder there (the project's ../shared)")
-    build_cache(args.shared, args.cache, workers=args.workers)
-    train_clips, valid_clips = load_cache(args.cache)
-    hours = sum(len(c.labels) for c in train_clips) / 100 / 3600
-    logging.info("train: %d clips (%.2f h), validation: %d clips", len(train_clips), hours, len(valid_clips))
-    cfg = TrainConfig(steps=args.steps, minutes=args.minutes, batch=args.batch, seed=args.seed, lr=args.lr,
-                      squared_weight=args.squared_weight, phone_weight=args.phone_weight,
-                      background_voices=args.background_voices, capture_gain=args.capture_gain,
-                      grid_share=args.grid_share, speed_share=args.speed_share,
-                      speed_range=tuple(sorted(args.speed_range)))
+    previous: dict = {}  # the runs an --init checkpoint came from
+    # the network's shape before the data: a combination that cannot be made fails now, not after labelling
     net_cfg = NetConfig(channels=args.channels, speech_encoder=str(args.speech_encoder or ""),
                         mel_floor=TRAIN_MEL_FLOOR if args.mel_floor is None else args.mel_floor)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-
-    previous: dict = {}
-
-    def card(model, steps_done):
-        return {
-            "version": __version__, "trained_steps": steps_done, "train_config": cfg.__dict__,
-            "data": {name: f"{sum(c.source == source for c in train_clips)} clips" for source, name in
-                     (("speech-en", "speech-en (permissive folders)"), ("tts", "espeak-ng TTS lines"),
-                      ("facegood", "facegood (MIT)"), ("grid", "GRID s1 captured by emoface capture (CC BY 4.0)"))},
-            "validation": {"speakers": sorted(VALID_SPEAKERS), "facegood": VALID_FACEGOOD,
-                           "grid": f"every {GRID_HELD_OUT_EVERY}th clip by name "
-                                   f"({sum(c.source == 'grid' for c in valid_clips)} clips)",
-                           "metrics": validate(model, valid_clips)},
-            **({"previous": previous} if previous else {}),
-            "command": " ".join(["python -m emoface.train", *(argv or sys.argv[1:])]),
-            "machine": f"{platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}",
-            "train_minutes": round((time.time() - started) / 60, 1),
-        }
-
-    def checkpoint(model, steps_done):
-        save(model, args.out, card(model, steps_done))
-
     init = None
     if args.init:
         from emoface.model.checkpoints import read_checkpoint
@@ -146,6 +116,36 @@ def main(argv=None) -> int:
         ap.error(f"--stride/--lookahead: {err}")
     if args.row_smoothing is not None:
         net_cfg = dataclasses.replace(net_cfg, row_half=max(0, args.row_smoothing))
+    build_cache(args.shared, args.cache, workers=args.workers)
+    train_clips, valid_clips = load_cache(args.cache)
+    hours = sum(len(c.labels) for c in train_clips) / 100 / 3600
+    logging.info("train: %d clips (%.2f h), validation: %d clips", len(train_clips), hours, len(valid_clips))
+    cfg = TrainConfig(steps=args.steps, minutes=args.minutes, batch=args.batch, seed=args.seed, lr=args.lr,
+                      squared_weight=args.squared_weight, phone_weight=args.phone_weight,
+                      background_voices=args.background_voices, capture_gain=args.capture_gain,
+                      grid_share=args.grid_share, speed_share=args.speed_share,
+                      speed_range=tuple(sorted(args.speed_range)))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+
+    def card(model, steps_done):
+        return {
+            "version": __version__, "trained_steps": steps_done, "train_config": cfg.__dict__,
+            "data": {name: f"{sum(c.source == source for c in train_clips)} clips" for source, name in
+                     (("speech-en", "speech-en (permissive folders)"), ("tts", "espeak-ng TTS lines"),
+                      ("facegood", "facegood (MIT)"), ("grid", "GRID s1 captured by emoface capture (CC BY 4.0)"))},
+            "validation": {"speakers": sorted(VALID_SPEAKERS), "facegood": VALID_FACEGOOD,
+                           "grid": f"every {GRID_HELD_OUT_EVERY}th clip by name "
+                                   f"({sum(c.source == 'grid' for c in valid_clips)} clips)",
+                           "metrics": validate(model, valid_clips)},
+            **({"previous": previous} if previous else {}),
+            "command": " ".join(["python -m emoface.train", *(argv or sys.argv[1:])]),
+            "machine": f"{platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}",
+            "train_minutes": round((time.time() - started) / 60, 1),
+        }
+
+    def checkpoint(model, steps_done):
+        save(model, args.out, card(model, steps_done))
+
     model, history = train(train_clips, cfg, net_cfg, valid_clips, on_checkpoint=checkpoint, init=init)
     final = card(model, len(history) * cfg.log_every)
     save(model, args.out, final)
