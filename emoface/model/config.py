@@ -66,7 +66,10 @@ class NetConfig:
         strided one, and fine-tuning re-aligns them."""
         if self.stride != 1 or stride < 1:
             raise ValueError(f"stride {stride} of a network with stride {self.stride}: only 1 -> n")
-        blocks = [[max(1, d // stride), min(2 * max(1, d // stride), -(-la // stride))] for d, la in self.blocks]
+        blocks = []
+        for d, la in self.blocks:
+            d_trunk = max(1, d // stride)
+            blocks.append([d_trunk, min(2 * d_trunk, -(-la // stride))])  # look-ahead rounded up, at most 2 taps
         return replace(self, blocks=blocks, stride=stride)
 
     @property

@@ -35,8 +35,9 @@ class NumpyNet:
         self.mlp = (a["emotion_mlp.0.weight"].T.copy(), a["emotion_mlp.0.bias"],
                     a["emotion_mlp.2.weight"].T.copy(), a["emotion_mlp.2.bias"])
         span = config.stem_kernel - 1
-        self.convs = [_conv(a, "stem.conv", 1, (span - config.stem_lookahead, config.stem_lookahead))] + \
-            [_conv(a, f"blocks.{i}.conv.conv", d, (2 * d - la, la)) for i, (d, la) in enumerate(config.blocks)]
+        stem = _conv(a, "stem.conv", 1, (span - config.stem_lookahead, config.stem_lookahead), config.stride)
+        self.convs = [stem] + [_conv(a, f"blocks.{i}.conv.conv", d, (2 * d - la, la))
+                               for i, (d, la) in enumerate(config.blocks)]
         self.blocks = [(a[f"{p}.norm.weight"], a[f"{p}.norm.bias"], LAYER_NORM_EPS, a[f"{p}.film.weight"].T.copy(),
                         a[f"{p}.film.bias"], a[f"{p}.mix.weight"][:, :, 0].T.copy(), a[f"{p}.mix.bias"])
                        for p in (f"blocks.{i}" for i in range(len(config.blocks)))]
@@ -81,8 +82,7 @@ class NumpyNet:
     def convolve(self, layer: int, x: np.ndarray) -> np.ndarray:
         """Convolution `layer` (0 = the stem, every stride-th frame) over all of x [t, c], zero-padded as the
         layer's look-ahead says."""
-        weight, bias, taps, dilation, (left, ahead) = self.convs[layer]
-        stride = self.config.stride if layer == 0 else 1
+        weight, bias, taps, dilation, (left, ahead), stride = self.convs[layer]
         zeros = np.zeros((max(left, ahead), x.shape[1]), np.float32)
         padded = np.concatenate([zeros[:left], x, zeros[:ahead]])
         return taps_product(padded, weight, bias, taps, dilation, -(-len(x) // stride), stride)
@@ -91,9 +91,13 @@ class NumpyNet:
 def taps_product(padded: np.ndarray, weight: np.ndarray, bias: np.ndarray, taps: int, dilation: int, n: int,
                  stride: int = 1):
     """Outputs 0..n-1 of a convolution from its padded input: the taps side by side times [taps x in, out]."""
+    return side_by_side(padded, taps, dilation, n, stride) @ weight + bias
+
+
+def side_by_side(padded: np.ndarray, taps: int, dilation: int, n: int, stride: int = 1) -> np.ndarray:
+    """The inputs of outputs 0..n-1, each tap's rows beside the others' ([n, taps x in])."""
     span = stride * (n - 1) + 1
-    return np.concatenate([padded[k * dilation: k * dilation + span: stride] for k in range(taps)], axis=1) \
-        @ weight + bias
+    return np.concatenate([padded[k * dilation: k * dilation + span: stride] for k in range(taps)], axis=1)
 
 
 def upsample(z: np.ndarray, stride: int, n: int) -> np.ndarray:
@@ -168,10 +172,10 @@ def erf(x: np.ndarray) -> np.ndarray:
     return np.copysign(poly, x, out=poly)
 
 
-def _conv(a: dict, prefix: str, dilation: int, pad: tuple[int, int]):
+def _conv(a: dict, prefix: str, dilation: int, pad: tuple[int, int], stride: int = 1):
     weight = a[f"{prefix}.weight"]  # [out, in, taps]
     flat = weight.transpose(2, 1, 0).reshape(-1, weight.shape[0]).copy()  # [taps x in, out]
-    return flat, a[f"{prefix}.bias"], weight.shape[2], dilation, pad
+    return flat, a[f"{prefix}.bias"], weight.shape[2], dilation, pad, stride
 
 
 def _check_shapes(c: NetConfig, state: dict) -> None:

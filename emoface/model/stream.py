@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from emoface.features import FRAME_RATE, HOP, N_FFT, mel_of_windows
-from emoface.model.numpy_net import NumpyNet, film_terms, finish, taps_product, upsample
+from emoface.model.numpy_net import NumpyNet, film_terms, finish, side_by_side, taps_product, upsample
 
 _PAD = N_FFT // 2  # batch STFT centres frame k on sample k * HOP
 
@@ -33,9 +33,8 @@ class _ConvStream:
     stride, output j is the one at input stride x j. Time-major ([frames, channels]): new frames are appended
     rows, and the taps sit side by side."""
 
-    def __init__(self, conv, channels: int, stride: int = 1):
-        self.weight, self.bias, self.taps, self.dilation, (self.left, self.ahead) = conv
-        self.stride = stride
+    def __init__(self, conv, channels: int):
+        self.weight, self.bias, self.taps, self.dilation, (self.left, self.ahead), self.stride = conv
         self.buf = np.zeros((self.left, channels), np.float32)  # the batch pass's left zero padding
         self.first = -self.left  # frame index of buf[0]
         self.n_in = self.n_out = 0
@@ -83,7 +82,7 @@ class StreamingNet:
         self.n_mel = 0  # mel frames computed so far
         self.n_out = 0  # output frames emitted so far
         self.weights = np.zeros((0, 7), np.float32)  # emotion weights per mel frame (for flush)
-        self.layers = [_ConvStream(self.w.convs[0], c.n_mels, c.stride)] + \
+        self.layers = [_ConvStream(self.w.convs[0], c.n_mels)] + \
             [_ConvStream(conv, c.channels) for conv in self.w.convs[1:]]
         # the head's output per trunk frame from trunk frame z_first, while 100 Hz rows still lie between them
         self.z = np.zeros((0, len(c.out_names)), np.float32)
@@ -218,8 +217,7 @@ def run_together(nets: list[StreamingNet], final: bool = False) -> list[np.ndarr
         if not takes:
             break
         active = [k for k, _ in takes]
-        weight, bias, taps, dilation, _ = w.convs[layer]
-        stride = w.config.stride if layer == 0 else 1
+        weight, bias, taps, dilation, _, stride = w.convs[layer]
         block = w.blocks[layer - 1] if layer else None  # a block: norm, FiLM (each stream's emotion), GELU, mix
         if len(takes) == 1:  # one stream (a live stream, a server's one talking character): nothing to gather
             k, (seg, n, centre, t0) = takes[0]
@@ -227,8 +225,7 @@ def run_together(nets: list[StreamingNet], final: bool = False) -> list[np.ndarr
             if block is not None:
                 y = finish(block, centre, y, nets[k]._terms(layer - 1, block, t0, n))
         else:
-            y = np.concatenate([np.concatenate([seg[j * dilation: j * dilation + stride * (n - 1) + 1: stride]
-                                                for j in range(taps)], axis=1)
+            y = np.concatenate([side_by_side(seg, taps, dilation, n, stride)
                                 for _, (seg, n, _, _) in takes]) @ weight + bias
             if block is not None:
                 y = finish(block, np.concatenate([centre for _, (_, _, centre, _) in takes]), y,

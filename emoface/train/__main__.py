@@ -107,7 +107,9 @@ def main(argv=None) -> int:
         if args.mel_floor is not None:  # other features: the first layers learn them again
             net_cfg.mel_floor = args.mel_floor
     try:
-        stride = args.stride if args.stride is not None else net_cfg.stride if init is not None else 2
+        stride = args.stride
+        if stride is None:  # an --init network's own; from scratch, the default network's 50 Hz trunk
+            stride = net_cfg.stride if init is not None else 2
         if stride != net_cfg.stride:  # an --init network's weights fit: fewer taps, at about the same times
             net_cfg = net_cfg.with_stride(stride)
         if args.lookahead is not None:  # the same weights fit: only the layers' padding moves
