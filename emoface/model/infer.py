@@ -13,7 +13,8 @@ from emoface.model.numpy_net import NumpyNet
 from emoface.phonetic.animate import seal_lips
 from emoface.rigs import CANONICAL_RIG, canonical_names
 
-SEAL_FROM, SEAL_SPAN = 0.25, 0.2  # seal probability 0.25 -> no effect, 0.45 and above -> fully sealed
+SEAL_FROM, SEAL_SPAN = 0.25, 0.16  # seal probability 0.25 -> no effect, 0.41 and above -> fully sealed
+SEAL_JAW = 0.5  # at a seal the jaw goes half way to shut and MouthClose does the rest (docs/EVALUATION.md)
 BLOCK_ROWS = 1000  # network rows (10 s) per block on long lines
 
 
@@ -120,7 +121,7 @@ def frames_from_rows(out_names, rows: np.ndarray, row_times: np.ndarray, times: 
     keep = [j for j, name in enumerate(names) if name != SEALED]
     anim.values[:, [anim.index(names[j]) for j in keep]] = curves[:, keep]
     if sealed is not None:  # where the network hears closed lips, close them for real
-        seal_lips(anim, np.clip((sealed - SEAL_FROM) / SEAL_SPAN, 0.0, 1.0))
+        seal_lips(anim, np.clip((sealed - SEAL_FROM) / SEAL_SPAN, 0.0, 1.0), SEAL_JAW)
     return anim
 
 

@@ -83,11 +83,15 @@ def close_bilabials(anim: Animation, phones: list[Phone]) -> None:
     seal_lips(anim, closure_envelope(phones, anim.times, anim.fps))
 
 
-def seal_lips(anim: Animation, env: np.ndarray) -> None:
-    """Where env is 1 the lips are pressed together: jaw nearly shut, lip-parting shapes off, MouthClose
-    taking up what jaw opening is left. In place."""
+def seal_lips(anim: Animation, env: np.ndarray, jaw_share: float = 1.0) -> None:
+    """Where env is 1 the lips are pressed together: lip-parting shapes off, the jaw moved `jaw_share` of the
+    way to nearly shut, MouthClose taking up what jaw opening is left. In place.
+    jaw_share 1 (the phonetic engine) shuts the jaw whatever the rig; a real speaker's jaw only rises part of
+    the way and the lips close the rest (GRID s1's captured jaw barely dips at p/b/m), which a rig shows
+    through MouthClose."""
     jaw = anim["JawOpen"].copy()
-    anim["JawOpen"] = jaw * (1 - env) + np.minimum(jaw, CLOSED_JAW) * env
+    shut = jaw * (1 - env) + np.minimum(jaw, CLOSED_JAW) * env
+    anim["JawOpen"] = shut if jaw_share == 1 else jaw + jaw_share * (shut - jaw)
     for c in LIP_OPENERS:
         anim[c] = anim[c] * (1 - env)
     anim["MouthClose"] = np.maximum(anim["MouthClose"], anim["JawOpen"] * env)
