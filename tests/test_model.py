@@ -430,6 +430,26 @@ def test_captured_labels_are_sealed_at_the_aligned_bilabials():
     assert (gap[10:16] < 0.01).all() and (gap[:10] > 0.25).all() and (gap[16:] > 0.25).all()
 
 
+def test_where_the_network_hears_a_seal_the_lips_close_over_a_jaw_half_shut():
+    """A real speaker's jaw barely dips at p/b/m: the network's rows seal the lips with MouthClose and move the
+    jaw only half way to shut (the phonetic engine shuts it); rows that hear no seal are left alone."""
+    from emoface.metrics import lip_gap
+    from emoface.model.config import SEALED
+    from emoface.model.infer import frames_from_rows
+    from emoface.phonetic.animate import CLOSED_JAW
+
+    out_names = list(OUTPUT_CURVES) + [SEALED]
+    rows = np.zeros((40, len(out_names)), np.float32)
+    rows[:, out_names.index("JawOpen")] = 0.3
+    rows[:, out_names.index("MouthLowerDownLeft")] = 0.2
+    rows[15:25, out_names.index(SEALED)] = 0.9
+    times = np.arange(40) / FRAME_RATE
+    anim = frames_from_rows(out_names, rows, times, times, FRAME_RATE)
+    gap = lip_gap(anim)
+    assert (gap[16:24] < 0.01).all() and (gap[:12] > 0.25).all() and (gap[28:] > 0.25).all()
+    assert np.allclose(anim["JawOpen"][16:24], (0.3 + CLOSED_JAW) / 2) and np.allclose(anim["JawOpen"][:12], 0.3)
+
+
 def test_grid_captures_made_with_another_basis_are_captured_again(tmp_path):
     """A cached GRID capture is a training label: when the shipped capture basis changes, `make train` must
     capture the clip again instead of training on what the old basis measured."""
