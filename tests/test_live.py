@@ -152,6 +152,33 @@ class UdpReceiver:
         return self.packets
 
 
+def test_livelink_can_fold_mouthclose_into_the_jaw_for_receivers_that_ignore_it():
+    """Epic's stock MetaHuman mapping of Live Link Face curves has no MouthClose: with ?mouthclose=fold the lips
+    sealed over an open jaw arrive as a jaw open only as far as the lips are; other curves as they were."""
+    from emoface.errors import InputError
+    from emoface.live.sinks import Frame
+
+    names = canonical_names()
+    values = np.zeros(len(names), np.float32)
+    values[names.index("JawOpen")], values[names.index("MouthClose")] = 0.3, 0.2
+    values[names.index("MouthSmileLeft")] = 0.4
+    got = {}
+    for option in ("", "?mouthclose=send", "?mouthclose=fold"):
+        rx = UdpReceiver()
+        sink = open_sink(f"livelink://127.0.0.1:{rx.port}{option}", "livelink")
+        sink.frame(Frame(0, 0.0, values))
+        sink.close()
+        (got[option],) = [decode_livelink(p)["values"] for p in rx.stop()]
+    np.testing.assert_array_equal(got[""], values)
+    np.testing.assert_array_equal(got["?mouthclose=send"], values)
+    folded = got["?mouthclose=fold"]
+    assert folded[names.index("JawOpen")] == pytest.approx(0.1) and folded[names.index("MouthClose")] == 0.0
+    keep = [i for i, n in enumerate(names) if n not in ("JawOpen", "MouthClose")]
+    np.testing.assert_array_equal(folded[keep], values[keep])
+    with pytest.raises(InputError, match="mouthclose"):
+        open_sink("livelink://127.0.0.1:11111?mouthclose=drop", "livelink")
+
+
 @pytest.fixture(scope="module")
 def short_line(tmp_path_factory):
     return speak("Bob popped the map.", tmp_path_factory.mktemp("live") / "short.wav")

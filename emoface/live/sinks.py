@@ -133,15 +133,22 @@ class LiveLinkSink(_UdpSink):
 
     rig = "livelink"
 
-    def __init__(self, url, host, port, subject: str = "emoface", device: str = "emoface"):
+    def __init__(self, url, host, port, subject: str = "emoface", device: str = "emoface", fold_close: bool = False):
         super().__init__(url, host, port)
         self.subject, self.device, self.fps = subject, device, 60.0
+        names = load_rig(self.rig).names
+        self.fold = (names.index("JawOpen"), names.index("MouthClose")) if fold_close else None
 
     def header(self, info: StreamInfo) -> None:
         self.fps = info.fps
 
     def frame(self, frame: Frame) -> None:
-        self.udp.send(livelink.packet(frame.on(self.rig), self.subject, self.device, frame.index, 0.0, self.fps))
+        values = frame.on(self.rig)
+        if self.fold:  # mouthclose=fold: for receivers that ignore MouthClose, the jaw opens as far as the lips do
+            jaw, close = self.fold
+            values = values.copy()
+            values[jaw], values[close] = max(values[jaw] - values[close], 0.0), 0.0
+        self.udp.send(livelink.packet(values, self.subject, self.device, frame.index, 0.0, self.fps))
 
 
 class VMCSink(_UdpSink):
@@ -219,7 +226,7 @@ def parse_target(url: str, default_rig: str):
     if scheme == "ws" and not (parse_qs(parts.query, keep_blank_values=True).get("token") or ["x"])[-1].strip():
         raise InputError(where, "token= is empty: give a non-empty token, or leave token= out to accept every "
                                 "client")
-    known = {"livelink": {"subject", "device", "character"}, "vmc": {"rig", "character"}, "osc": {"rig", "character"},
+    known = {"livelink": {"subject", "device", "character", "mouthclose"}, "vmc": {"rig", "character"}, "osc": {"rig", "character"},
              "ws": {"rig", "token"}}[scheme]
     if set(options) - known:
         raise InputError(where, f"unknown option {sorted(set(options) - known)[0]!r} "
@@ -229,6 +236,9 @@ def parse_target(url: str, default_rig: str):
         if size > livelink.MAX_STRING:
             raise InputError(where, f"{key} is {size} bytes; Live Link Face names are at most {livelink.MAX_STRING} "
                                     "(the receiver's packet buffer is about 1.3 KB)")
+    if options.get("mouthclose", "send") not in ("send", "fold"):
+        raise InputError(where, f"mouthclose={options['mouthclose'][:20]!r}: use send (the default) or fold (into "
+                                "JawOpen, for receivers that ignore MouthClose)")
     if "character" in options:
         from emoface.live.stage import check_name
 
@@ -249,7 +259,7 @@ def open_sink(url: str, default_rig: str, subject: str | None = None) -> Sink:
     try:
         if scheme == "livelink":
             return LiveLinkSink(url, host, port, subject or options.get("subject", "emoface"),
-                                options.get("device", "emoface"))
+                                options.get("device", "emoface"), options.get("mouthclose") == "fold")
         if scheme == "vmc":
             return VMCSink(url, host, port, options["rig"])
         if scheme == "osc":
