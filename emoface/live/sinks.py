@@ -136,7 +136,7 @@ class LiveLinkSink(_UdpSink):
     def __init__(self, url, host, port, subject: str = "emoface", device: str = "emoface", fold_close: bool = False):
         super().__init__(url, host, port)
         self.subject, self.device, self.fps = subject, device, 60.0
-        names = load_rig(self.rig).names
+        names = canonical_names()  # the Live Link rig is the canonical one
         self.fold = (names.index("JawOpen"), names.index("MouthClose")) if fold_close else None
 
     def header(self, info: StreamInfo) -> None:
@@ -226,8 +226,8 @@ def parse_target(url: str, default_rig: str):
     if scheme == "ws" and not (parse_qs(parts.query, keep_blank_values=True).get("token") or ["x"])[-1].strip():
         raise InputError(where, "token= is empty: give a non-empty token, or leave token= out to accept every "
                                 "client")
-    known = {"livelink": {"subject", "device", "character", "mouthclose"}, "vmc": {"rig", "character"}, "osc": {"rig", "character"},
-             "ws": {"rig", "token"}}[scheme]
+    known = {"livelink": {"subject", "device", "character", "mouthclose"}, "vmc": {"rig", "character"},
+             "osc": {"rig", "character"}, "ws": {"rig", "token"}}[scheme]
     if set(options) - known:
         raise InputError(where, f"unknown option {sorted(set(options) - known)[0]!r} "
                                 f"(known: {', '.join(sorted(known))})")

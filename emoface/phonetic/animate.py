@@ -91,7 +91,7 @@ def seal_lips(anim: Animation, env: np.ndarray, jaw_share: float = 1.0) -> None:
     through MouthClose."""
     jaw = anim["JawOpen"].copy()
     shut = jaw * (1 - env) + np.minimum(jaw, CLOSED_JAW) * env
-    anim["JawOpen"] = shut if jaw_share == 1 else jaw + jaw_share * (shut - jaw)
+    anim["JawOpen"] = shut if jaw_share == 1 else jaw + jaw_share * (shut - jaw)  # 1: the silver labels' bits
     for c in LIP_OPENERS:
         anim[c] = anim[c] * (1 - env)
     anim["MouthClose"] = np.maximum(anim["MouthClose"], anim["JawOpen"] * env)
