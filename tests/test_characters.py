@@ -273,3 +273,31 @@ def test_the_lead_follows_the_computing_time_and_no_send_moves():
     stage.adapt_lead()
     assert all(abs(c.session.lead_s - half) < 1e-9 for c in stage.characters.values())
     assert np.allclose([s.t0 + s.delay_s for s in sessions], grid, atol=1e-9)
+
+
+def test_characters_stepping_two_frames_at_a_time_take_turns():
+    """Two frames a step (the commands' default at 60 fps): each character animates every other tick, and the
+    stage puts half of them on each tick, so every tick animates half the characters; each one's delay is a frame
+    longer than at one frame a step, and its sends stay on the clock's ticks."""
+    from emoface.live.stage import Stage
+    from tests.test_live import stage_factory
+
+    stage = Stage(stage_factory(step=2))
+    for name in ("npc0", "npc1", "npc2", "npc3", "npc4"):
+        stage.join(name)
+    stage.g0 = time.monotonic()
+    for c in stage.characters.values():
+        stage._start(c)
+    sessions = [c.session for c in stage.characters.values()]
+    assert sorted(s.phase for s in sessions) == [0, 0, 0, 1, 1]
+    for tick in range(6):
+        assert len([s for s in sessions if s.due(tick)]) == (3 if tick % 2 == 0 else 2)
+    assert all(s.due(t) != s.due(t + 1) for s in sessions for t in range(4))  # every other tick, each
+    single = stage_factory()("solo")
+    single.lead_s = stage.lead_s
+    assert all(s.delay_s == pytest.approx(single.delay_s + 1 / stage.fps) for s in sessions)
+    for s in sessions:  # the sends (t0 + delay + k / fps) fall on the clock's ticks (g0 + n / fps)
+        ticks = (s.t0 + s.delay_s - stage.g0) * stage.fps
+        assert abs(ticks - round(ticks)) < 1e-6
+    stage.close("npc1")  # a newcomer takes the tick fewer characters use
+    assert stage.join("npc5").session.phase == sessions[1].phase

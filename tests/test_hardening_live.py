@@ -37,11 +37,11 @@ def s16(samples) -> bytes:
 
 async def serve(clients, seconds=30, token=None, **hub_options):
     """The pieces of `emoface serve` for as long as the clients take; each client gets (url, session)."""
-    from emoface.live.commands import _live_checkpoint
+    from emoface.live.commands import _live_checkpoint, default_step
     from emoface.live.server import WebSocketHub
 
-    animator = Animator(fps=FPS, checkpoint=_live_checkpoint())  # the network `emoface serve` runs
-    session = LiveSession(StreamingAnimator(animator, rig="livelink"), [], "livelink")
+    animator = Animator(fps=FPS, checkpoint=_live_checkpoint())  # the network and step `emoface serve` runs
+    session = LiveSession(StreamingAnimator(animator, rig="livelink"), [], "livelink", step=default_step(FPS))
     hub = WebSocketHub(session, "127.0.0.1", 0, token, True, **hub_options)
     session.warm_up()
     await hub.start()

@@ -184,19 +184,22 @@ def short_line(tmp_path_factory):
     return speak("Bob popped the map.", tmp_path_factory.mktemp("live") / "short.wav")
 
 
-def run_session(path, sinks, rig="livelink", **animator_options):
+def run_session(path, sinks, rig="livelink", step=1, **animator_options):
     animator = Animator(fps=60, **animator_options)
-    session = LiveSession(StreamingAnimator(animator, rig="livelink"), sinks, rig)
+    session = LiveSession(StreamingAnimator(animator, rig="livelink"), sinks, rig, step=step)
     stats = asyncio.run(session.run(FileSource(path)))
     for sink in sinks:
         sink.close()
     return session, stats
 
 
-def test_livelink_stream_over_udp_matches_the_bake(short_line):
+@pytest.mark.parametrize("step", [1, 2])
+def test_livelink_stream_over_udp_matches_the_bake(short_line, step):
+    """Every frame, in order, with the bake's values; animated one frame at a time or two (the commands' default
+    at 60 fps), which sends the same frames a frame interval later."""
     rx = UdpReceiver()
     session, stats = run_session(short_line, [open_sink(f"livelink://127.0.0.1:{rx.port}?subject=Guard", "livelink")],
-                                 blinks=False, gaze=False, head=False, accents=False)
+                                 step=step, blinks=False, gaze=False, head=False, accents=False)
     packets = [decode_livelink(p) for p in rx.stop()]
     baked = Animator(fps=60, blinks=False, gaze=False, head=False, accents=False).animate(load_audio(short_line))
     assert stats.sent == stats.expected == baked.n_frames == len(packets)
@@ -205,6 +208,8 @@ def test_livelink_stream_over_udp_matches_the_bake(short_line):
     np.testing.assert_allclose(np.stack([p["values"] for p in packets]), baked.values, atol=1e-4)
     summary = stats.summary(60)
     assert summary["latency_ms_p50"] > 100  # the look-ahead is really waited for
+    one_step = session.streamer.latency_s + session.lead_s + session.margin_s
+    assert session.delay_s == pytest.approx(one_step + (step - 1) / 60)
 
 
 def test_vmc_bundles_reach_a_python_osc_server(short_line):
@@ -275,7 +280,7 @@ def test_an_unreachable_target_does_not_stop_the_stream(short_line):
 
 # --- WebSocket ----------------------------------------------------------------------------------
 
-def stage_factory(fps=60, sinks=None, seed=0):
+def stage_factory(fps=60, sinks=None, seed=0, step=1):
     """make_session for a Stage, as `emoface serve` builds it: one network shared by every character."""
     from emoface.live.stage import character_seed
 
@@ -283,7 +288,7 @@ def stage_factory(fps=60, sinks=None, seed=0):
 
     def make_session(name):
         streamer = StreamingAnimator(animator, rig="livelink", seed=character_seed(seed, name))
-        return LiveSession(streamer, list((sinks or {}).get(name, [])), "livelink")
+        return LiveSession(streamer, list((sinks or {}).get(name, [])), "livelink", step=step)
 
     return make_session
 
@@ -409,6 +414,10 @@ def test_stream_command_and_its_errors(short_line, tmp_path):
     assert main(["stream", str(short_line), "--to", "udp://127.0.0.1:5"]) == 2
     assert main(["stream", str(tmp_path / "missing.wav"), "--to", "livelink://127.0.0.1:5"]) == 2
     assert main(["stream", str(short_line)]) == 2  # nowhere to send
+    for bad in ("0", "9", "1.5"):
+        run = subprocess.run([sys.executable, "-m", "emoface.cli", "stream", str(short_line), "--to",
+                              "livelink://127.0.0.1:5", "--frames-per-step", bad], capture_output=True, text=True)
+        assert run.returncode == 2 and "--frames-per-step" in run.stderr.strip().splitlines()[-1]
 
 
 def test_serve_exits_cleanly_on_ctrl_c():

@@ -10,9 +10,16 @@ import sys
 from emoface.engines import DEFAULT_ENGINE, ENGINES
 from emoface.emotion.spec import EMOTIONS, EmotionTrack, parse_emotion
 from emoface.errors import InputError
-from emoface.options import COUNT, FPS, INTENSITY, PORT, SEED
+from emoface.options import COUNT, FPS, INTENSITY, PORT, SEED, number
 
 log = logging.getLogger("emoface")
+STEP = number(1, 8, integer=True)
+STEP_S = 1 / 30  # how often the network steps by default (--frames-per-step): every other frame at 60 fps
+
+
+def default_step(fps: float) -> int:
+    """Frames a step animates unless --frames-per-step says: a step about every STEP_S (docs/LIVE.md, Timing)."""
+    return max(1, round(STEP_S * fps))
 
 
 def token(text: str) -> str:
@@ -37,6 +44,9 @@ def _common(p) -> None:
                    help="neural (default: 0.08 s behind the audio) or phonetic (phone loop on pieces cut at "
                         "pauses: about 2.4 s behind; also used when the network checkpoint is missing)")
     p.add_argument("--checkpoint", help="network checkpoint (default: the shipped low-latency live network)")
+    p.add_argument("--frames-per-step", type=STEP, metavar="N",
+                   help="frames animated at a time, 1-8 (default: a step every 1/30 s, 2 at 60 fps); each frame "
+                        "more adds a frame interval to the delay, and fewer steps cost less CPU")
     for flag, what in (("blinks", "blinks"), ("gaze", "eye saccades"), ("head", "head motion"),
                        ("accents", "brows and lids on accents")):
         p.add_argument(f"--no-{flag}", dest=flag, action="store_false", help=f"no {what}")
@@ -107,11 +117,12 @@ def _setup(args, serve: bool = False):
         engine = "phonetic"
         animator = Animator(engine=engine, **options)
     live = StreamingAnimator if engine == "neural" else PhoneticStreamer
+    step = args.frames_per_step or default_step(args.fps)
 
     def make_session(name: str) -> LiveSession:
         sinks = [sink for sink in (_sink_for(url, target, name, rig) for url, target in udp) if sink is not None]
         streamer = live(animator, emotion, rig="livelink", seed=character_seed(args.seed, name))
-        return LiveSession(streamer, sinks, rig)
+        return LiveSession(streamer, sinks, rig, step=step)
 
     return make_session, (ws[0][1] if ws else None)
 

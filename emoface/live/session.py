@@ -1,8 +1,9 @@
 """A live session: audio in at real-time pace, frames out on a fixed schedule stamped by the audio clock.
 
 Frame i shows the face at audio time i / fps and leaves at t0 + delay + i / fps, where t0 is the wall
-time of audio time 0 and delay covers the network's look-ahead and smoothing and the half frame before a send
-in which its frames are computed (about 0.07 s at 60 fps, the live network).
+time of audio time 0 and delay covers the network's look-ahead and smoothing, the half frame before a send in
+which its frames are computed, and the frames a step animates ahead of their sends (`step`): 0.084 s at 60 fps,
+two frames a step, with the live network.
 Deadlines are absolute, so sleeps never accumulate drift. When no audio arrives (a client stalls, the
 microphone is quiet) the clock still advances over silence: blinks, gaze and head keep moving.
 Control (emotion, rig, reset) is requested at any time and applied on the next tick, latest wins, so a
@@ -221,7 +222,8 @@ class Stats:
 class LiveSession:
     """Runs a StreamingAnimator against the wall clock and fans its frames out to sinks."""
 
-    def __init__(self, streamer: StreamingAnimator, sinks: list[Sink], rig: str, margin_s: float = 0.003):
+    def __init__(self, streamer: StreamingAnimator, sinks: list[Sink], rig: str, margin_s: float = 0.003,
+                 step: int = 1):
         if streamer.rig.name != CANONICAL_RIG:
             raise ValueError("a live session's animator makes canonical curves; sinks retarget them")
         self.streamer, self.sinks = streamer, list(sinks)
@@ -230,6 +232,11 @@ class LiveSession:
         self._rigs = {}
         self.margin_s = margin_s
         self.lead_s = COMPUTE_LEAD / self.fps  # how long before a tick's sends its audio is animated (move_lead)
+        # frames a step animates, one step every `step` ticks. A step has a cost of its own however little audio it
+        # takes (the network's layers, blinks, gaze and head: small numpy calls each), so two frames a step cost
+        # about 40% less animating than one (docs/LIVE.md); the frames wait for their sends: delay_s grows
+        self.step = int(step)
+        self.phase = 0  # its steps come on the ticks where (tick + phase) % step == 0 (a stage staggers them)
         self.buffer = PcmBuffer()
         self.stats = Stats()
         self.pending: deque = deque()
@@ -336,8 +343,8 @@ class LiveSession:
     @property
     def delay_s(self) -> float:
         """From audio time to send time: the animator's look-ahead, plus the lead of the computing before a send,
-        plus a margin."""
-        return self.streamer.latency_s + self.lead_s + self.margin_s
+        plus the frames a step animates ahead of their sends (`step`), plus a margin."""
+        return self.streamer.latency_s + self.lead_s + (self.step - 1) / self.fps + self.margin_s
 
     def _start(self) -> None:
         now, wall = time.monotonic(), time.time()
@@ -365,6 +372,10 @@ class LiveSession:
         self.lead_s = lead_s
         if change < 0:
             self._debt += int(round(-change * SAMPLE_RATE))
+
+    def due(self, tick: int) -> bool:
+        """Whether this session animates at clock tick `tick` (one tick in `step`)."""
+        return (tick + self.phase) % self.step == 0
 
     def _rig(self, name):
         if name not in self._rigs:
@@ -528,6 +539,7 @@ class LiveSession:
         self.warm_up()
         cpu0, wall0 = time.process_time(), time.monotonic()
         self.begin()
+        tick = 0
         try:
             while not stop.is_set():
                 wait = await until(self.send_time(self._next), stop)
@@ -535,8 +547,11 @@ class LiveSession:
                     break
                 self.send_tick()
                 await until(self.send_time(self._next) - self.lead_s, stop, fine=0.0)
-                if stop.is_set() or self.compute_tick(source):
+                if stop.is_set():
                     break
+                if self.compute_tick(source) if self.due(tick) else self._finished and not self.pending:
+                    break
+                tick += 1
                 if wait <= 0:
                     await asyncio.sleep(0)  # running late: still let clients' audio in, every tick
         finally:

@@ -78,6 +78,9 @@ class Stage:
             self.fps, self.lead_s = session.fps, COMPUTE_LEAD / session.fps
         elif session.fps != self.fps:
             raise ValueError("every character on one clock has the same fps")
+        # its steps on the ticks the fewest others take theirs (LiveSession.step): every tick has its share
+        taken = [c.session.phase for c in self.characters.values()]
+        session.phase = min(range(session.step), key=taken.count)
         character = Character(check_name(name), session, source)
         self.characters[name] = character
         for callback in self.on_new:
@@ -157,7 +160,8 @@ class Stage:
 
     async def run(self, stop: asyncio.Event) -> Stats:
         """Tick by tick until stop: every character's due frames go out, then, lead_s before the next sends (half a
-        frame, more for many characters: adapt_lead), each animates its new audio."""
+        frame, more for many characters: adapt_lead), each whose step it is (LiveSession.step) animates its new
+        audio."""
         cpu0, wall0 = time.process_time(), time.monotonic()
         self.g0 = time.monotonic()
         for character in self.characters.values():
@@ -176,7 +180,7 @@ class Stage:
                 if stop.is_set():
                     break
                 began = time.monotonic()
-                self._compute(characters)
+                self._compute([c for c in characters if c.session.due(n)])
                 self.compute_s.append(time.monotonic() - began)
                 if n % max(1, int(self.fps)) == 0:  # once a second
                     self.adapt_lead()
