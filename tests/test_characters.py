@@ -301,3 +301,39 @@ def test_characters_stepping_two_frames_at_a_time_take_turns():
         assert abs(ticks - round(ticks)) < 1e-6
     stage.close("npc1")  # a newcomer takes the tick fewer characters use
     assert stage.join("npc5").session.phase == sessions[1].phase
+
+
+def test_a_crowded_server_takes_longer_steps_and_comes_back():
+    """A server whose thread stays busier than BUSY_MORE animates a frame more a step (a step costs much the same
+    however many frames it animates), up to STEP_MAX; once the crowd has gone it comes back to the command's step,
+    never below. Every character's delay follows, its sends stay on the clock's ticks, and the characters' steps
+    are spread over the ticks again."""
+    from emoface.live.stage import BUSY_LESS, BUSY_MORE, STEP_HOLD_S, STEP_MAX, Stage
+    from tests.test_live import stage_factory
+
+    stage = Stage(stage_factory(step=2))
+    for name in ("npc0", "npc1", "npc2"):
+        stage.join(name)
+    stage.g0 = time.monotonic()
+    for c in stage.characters.values():
+        stage._start(c)
+    sessions = [c.session for c in stage.characters.values()]
+    grid, delay = [s.t0 + s.delay_s for s in sessions], sessions[0].delay_s
+    for _ in range(STEP_HOLD_S - 1):
+        stage.adapt_step(BUSY_MORE + 0.1)
+    stage.adapt_step(0.6)  # a quieter second: it starts counting again
+    assert stage.step == 2 and all(s.step == 2 for s in sessions)
+    for _ in range(STEP_HOLD_S):
+        stage.adapt_step(BUSY_MORE + 0.1)
+    assert stage.step == 3 and all(s.step == 3 for s in sessions)
+    assert sorted(s.phase for s in sessions) == [0, 1, 2]
+    assert all(s.delay_s == pytest.approx(delay + 1 / stage.fps) for s in sessions)
+    assert np.allclose([s.t0 + s.delay_s for s in sessions], grid, atol=1e-9)  # the sends did not move
+    assert stage.join("npc3").session.step == 3  # a newcomer steps as the others do
+    for _ in range(STEP_HOLD_S * 5):
+        stage.adapt_step(0.99)
+    assert stage.step == STEP_MAX
+    for _ in range(STEP_HOLD_S * 5):
+        stage.adapt_step(BUSY_LESS - 0.1)
+    assert stage.step == 2 and all(c.session.step == 2 for c in stage.characters.values())
+    assert np.allclose([s.t0 + s.delay_s for s in sessions], grid, atol=1e-9)

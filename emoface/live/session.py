@@ -366,10 +366,19 @@ class LiveSession:
         moves against the wall clock by the difference, so the delay grows or shrinks by it. Longer: the clock
         asks for that much audio sooner, and silence fills it if none came. Shorter: the audio that waits then
         waits that much longer, and is skipped at the next quiet moment as a sender's hiccup would be."""
-        change = lead_s - self.lead_s
+        self._delay_by(lead_s - self.lead_s)
+        self.lead_s = lead_s
+
+    def set_step(self, step: int) -> None:
+        """Animate `step` frames a step from now on, the sends staying where they are (as move_lead): the delay
+        grows or shrinks by a frame interval for each frame more or less a step."""
+        self._delay_by((step - self.step) / self.fps)
+        self.step = step
+
+    def _delay_by(self, change: float) -> None:
+        """Audio time moves `change` seconds earlier against the send grid (negative: later)."""
         self.t0 -= change
         self.t0_wall -= change
-        self.lead_s = lead_s
         if change < 0:
             self._debt += int(round(-change * SAMPLE_RATE))
 

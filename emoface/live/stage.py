@@ -28,6 +28,9 @@ log = logging.getLogger("emoface")
 DEFAULT_CHARACTER = "default"
 LINGER_S = 30.0  # a character nobody uses any more is closed after this long
 LEAD_SPARE_S = 0.0015  # the computing before the sends is given its recent p95 time and this much more
+# a crowded server takes longer steps rather than fall behind (Stage.adapt_step)
+BUSY_MORE, BUSY_LESS = 0.8, 0.4  # share of a core its thread is busy: above, a frame more a step; under, one less
+STEP_HOLD_S, STEP_MAX = 3, 4  # seconds beyond either before the step changes; the most frames a step
 NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}\Z")  # names become Live Link subjects: plain and short
 
 
@@ -72,12 +75,17 @@ class Stage:
         self.g0 = None  # monotonic time of the clock's tick 0 (None until run() starts it)
         self.lead_s = None  # how long before the sends every character animates (adapt_lead)
         self.compute_s: deque = deque(maxlen=120)  # the last ticks' computing times
+        self.step = self.base_step = None  # frames every character's step animates now; the command's (adapt_step)
+        self._strain = 0  # seconds in a row the thread was busier than BUSY_MORE (> 0) or idler than BUSY_LESS (< 0)
 
     def add(self, name: str, session: LiveSession, source) -> Character:
         if self.fps is None:
             self.fps, self.lead_s = session.fps, COMPUTE_LEAD / session.fps
         elif session.fps != self.fps:
             raise ValueError("every character on one clock has the same fps")
+        if self.step is None:
+            self.step = self.base_step = session.step
+        session.step = self.step  # before it starts: its delay follows
         # its steps on the ticks the fewest others take theirs (LiveSession.step): every tick has its share
         taken = [c.session.phase for c in self.characters.values()]
         session.phase = min(range(session.step), key=taken.count)
@@ -167,6 +175,7 @@ class Stage:
         for character in self.characters.values():
             self._start(character)
         n = 0
+        second = (time.process_time(), time.monotonic())
         try:
             while not stop.is_set():
                 deadline = self.g0 + n / self.fps
@@ -184,6 +193,9 @@ class Stage:
                 self.compute_s.append(time.monotonic() - began)
                 if n % max(1, int(self.fps)) == 0:  # once a second
                     self.adapt_lead()
+                    now = (time.process_time(), time.monotonic())
+                    self.adapt_step((now[0] - second[0]) / max(1e-3, now[1] - second[1]))
+                    second = now
                 self._retire(time.monotonic())
                 n += 1
                 if wait <= 0:
@@ -208,6 +220,28 @@ class Stage:
             self.lead_s = lead
             for character in self.characters.values():
                 character.session.move_lead(lead)
+
+    def adapt_step(self, busy: float) -> None:
+        """A crowded server takes longer steps rather than fall behind: a step costs much the same however many
+        frames it animates (docs/LIVE.md, Timing), and a thread that cannot keep up reads its clients' audio late,
+        so their delay grows without bound. `busy`: the share of a core the server used in the last second.
+        After STEP_HOLD_S seconds in a row above BUSY_MORE every character animates a frame more a step (up to
+        STEP_MAX), its delay a frame interval longer; after as long under BUSY_LESS, a frame less, back to the
+        command's step. The characters' steps are spread over the ticks again; their sends do not move."""
+        want = 1 if busy > BUSY_MORE else -1 if busy < BUSY_LESS else 0
+        self._strain = self._strain + want if want and self._strain * want >= 0 else want
+        if abs(self._strain) < STEP_HOLD_S or self.step is None:
+            return
+        step = min(STEP_MAX, max(self.base_step, self.step + want))
+        self._strain = 0
+        if step == self.step:
+            return
+        log.info("%d frames a step (the server's thread was %.0f%% busy)", step, 100 * busy)
+        self.step = step
+        for k, character in enumerate(self.characters.values()):
+            character.session.set_step(step)
+            character.session.phase = k % step
+        self.compute_s.clear()
 
     @staticmethod
     def _compute(characters: list[Character]) -> None:
