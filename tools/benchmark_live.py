@@ -11,6 +11,9 @@ stream and at the Live Link receiver), CPU (cores) and peak memory of the stream
 Then `emoface serve` as its own process with a client process pushing the same speech in --chunk-ms messages
 at real-time pace, first for one character, then for --characters at once (one connection each): frames late
 (by the server's own count), latency from audio arrival to send, frames lost at the clients, CPU and memory.
+Last, in this process and without any network I/O, --characters live animators fed the same speech as a server's
+clock feeds them (their networks run together, their steps spread over the ticks) at 1, 2 and 4 frames a step:
+the CPU of the animating alone, and its slowest tick.
 """
 
 from __future__ import annotations
@@ -218,13 +221,15 @@ def main() -> int:
     ap.add_argument("--characters", type=int, default=8, help="talking characters on one server (0: skip)")
     ap.add_argument("--crowd-minutes", type=float, default=2.0, help="speech per character in that run")
     ap.add_argument("--chunk-ms", type=int, default=10, help="audio per client message")
+    ap.add_argument("--animating-seconds", type=float, default=20.0,
+                    help="speech per character animated in this process at 1, 2 and 4 frames a step (0: skip)")
     ap.add_argument("--options", default="", help="more options for both commands (\"--frames-per-step 2\")")
     ap.add_argument("-o", "--output", type=Path)
     args = ap.parse_args()
     OPTIONS[:] = args.options.split()
     import torch
 
-    audio, source = speech(max(args.minutes, args.serve_minutes, args.crowd_minutes))
+    audio, source = speech(max(args.minutes, args.serve_minutes, args.crowd_minutes, args.animating_seconds / 60))
     sections = ["# Live link benchmark (loopback)", "",
                 f"Command: `.venv/bin/python tools/benchmark_live.py {' '.join(sys.argv[1:])}` "
                 f"({time.strftime('%Y-%m-%d')}); machine: {platform.machine()}, {os.cpu_count()} CPU threads, "
@@ -248,11 +253,54 @@ def main() -> int:
                          "character) and read the frames. Latency counts from the arrival of the message that "
                          "holds a frame's audio sample, so it includes that message's wait for the next tick.", "",
                          "| measure | result |", "|---|---|", *[f"| {k} | {v} |" for k, v in rows], ""]
+    if args.characters > 0 and args.animating_seconds > 0:
+        sections += [f"## Animating alone: {args.characters} characters, 1, 2 and 4 frames a step "
+                     f"({args.animating_seconds:g} s)", "",
+                     f"In this process, no network I/O: {args.characters} live animators (blinks, gaze, head, "
+                     "accents on) fed the same speech a tick at a time as `emoface serve`'s clock feeds its "
+                     "characters: their networks run together (emoface.model.stream.run_together) and their steps "
+                     "are spread over the ticks (emoface.live.stage). One BLAS thread.", "",
+                     "| frames a step | CPU (cores) | per character | slowest tick |", "|---|---|---|---|",
+                     *[f"| {step} | {cores:.3f} | {cores / args.characters:.4f} | {worst:.1f} ms |"
+                       for step, cores, worst in animating_rows(audio, args.characters, args.animating_seconds)],
+                     ""]
     text = "\n".join(sections)
     print(text)
     if args.output:
         args.output.write_text(text)
     return 0
+
+
+def animating_rows(audio: np.ndarray, characters: int, seconds: float) -> list[tuple[int, float, float]]:
+    """(frames a step, cores, slowest tick in ms) for `characters` live animators ticked as a server's stage."""
+    from threadpoolctl import threadpool_limits
+
+    from emoface.animator import Animator
+    from emoface.live.animator import StreamingAnimator
+    from emoface.live.commands import _live_checkpoint
+    from emoface.model.stream import run_together
+
+    animator = Animator(checkpoint=_live_checkpoint(), fps=FPS)
+    n = int(seconds * 16000)
+    lines = [np.roll(audio, -k * len(audio) // characters)[:n] for k in range(characters)]
+    tick = 16000 // FPS
+    out = []
+    with threadpool_limits(1, user_api="blas"):
+        for step in (1, 2, 4):
+            streamers = [StreamingAnimator(animator, rig="livelink", seed=k) for k in range(characters)]
+            for s in streamers:
+                s.warm_up()
+            cpu0, slowest = time.process_time(), 0.0
+            for t in range(n // tick):
+                due = [k for k in range(characters) if (t + k) % step == 0]  # phases spread as the stage does
+                began = time.perf_counter()
+                for k in due:
+                    streamers[k].feed(lines[k][max(0, t - step + 1) * tick:(t + 1) * tick])
+                for k, rows in zip(due, run_together([streamers[k].net for k in due])):
+                    streamers[k].collect(rows)
+                slowest = max(slowest, time.perf_counter() - began)
+            out.append((step, (time.process_time() - cpu0) / seconds, slowest * 1000))
+    return out
 
 
 def live_network() -> str:
