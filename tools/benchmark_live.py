@@ -175,8 +175,8 @@ def crowd_rows(audio: np.ndarray, characters: int, chunk_ms: int) -> list[tuple[
         pcm = Path(tmp) / "speech.s16"
         pcm.write_bytes((np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes())
         server = subprocess.Popen([sys.executable, "-m", "emoface.cli", "serve", "--port", "0", "--fps", str(FPS),
-                                   "--stats-json", *OPTIONS], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                  env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                                   "--stats-json", *OPTIONS], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
         line = server.stderr.readline()
         url = line[line.index("ws://"):].split()[0]
         client = subprocess.run([sys.executable, "-c", CROWD, url, str(pcm), str(characters), str(chunk_ms)],
@@ -286,7 +286,6 @@ def animating_rows(audio: np.ndarray, characters: int, seconds: float) -> list[t
     n = int(seconds * 16000)
     lines = [np.roll(audio, -k * len(audio) // characters)[:n] for k in range(characters)]
     tick = 16000 // FPS
-    out = []
     best: dict = {}
     with threadpool_limits(1, user_api="blas"):
         for _ in range(REPEATS):  # the steps taken in turn, each its best run: a shared machine's noise is one-sided

@@ -234,7 +234,7 @@ class LiveSession:
         self.lead_s = COMPUTE_LEAD / self.fps  # how long before a tick's sends its audio is animated (move_lead)
         # frames a step animates, one step every `step` ticks. A step has a cost of its own however little audio it
         # takes (the network's layers, blinks, gaze and head: small numpy calls each), so two frames a step cost
-        # about 40% less animating than one (docs/LIVE.md); the frames wait for their sends: delay_s grows
+        # a third less animating than one (docs/LIVE.md); the frames wait for their sends: delay_s grows
         self.step = int(step)
         self.phase = 0  # its steps come on the ticks where (tick + phase) % step == 0 (a stage staggers them)
         self.buffer = PcmBuffer()
