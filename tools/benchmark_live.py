@@ -12,7 +12,7 @@ Then `emoface serve` as its own process with a client process pushing the same s
 at real-time pace, first for one character, then for --characters at once (one connection each): frames late
 (by the server's own count), latency from audio arrival to send, frames lost at the clients, CPU and memory.
 Last, in this process and without any network I/O, --characters live animators fed the same speech as a server's
-clock feeds them (their networks run together, their steps spread over the ticks) at 1, 2 and 4 frames a step:
+clock feeds them (their networks run together, their steps on a server's ticks) at 1, 2 and 4 frames a step:
 the CPU of the animating alone and its slowest tick, best of three runs taken in turn.
 """
 
@@ -260,7 +260,8 @@ def main() -> int:
                      f"In this process, no network I/O: {args.characters} live animators (blinks, gaze, head, "
                      "accents on) fed the same speech a tick at a time as `emoface serve`'s clock feeds its "
                      "characters: their networks run together (emoface.model.stream.run_together) and their steps "
-                     "are spread over the ticks (emoface.live.stage). One BLAS thread; each step's best of "
+                     "fall on the ticks a server gives them (emoface.live.stage `phases`). One BLAS thread; each "
+                     "step's best of "
                      f"{REPEATS} runs, the steps taken in turn.", "",
                      "| frames a step | CPU (cores) | per character | slowest tick |", "|---|---|---|---|",
                      *[f"| {step} | {cores:.3f} | {cores / args.characters:.4f} | {worst:.1f} ms |"
@@ -280,6 +281,7 @@ def animating_rows(audio: np.ndarray, characters: int, seconds: float) -> list[t
     from emoface.animator import Animator
     from emoface.live.animator import StreamingAnimator
     from emoface.live.commands import _live_checkpoint
+    from emoface.live.stage import phases
     from emoface.model.stream import run_together
 
     animator = Animator(checkpoint=_live_checkpoint(), fps=FPS)
@@ -290,12 +292,13 @@ def animating_rows(audio: np.ndarray, characters: int, seconds: float) -> list[t
     with threadpool_limits(1, user_api="blas"):
         for _ in range(REPEATS):  # the steps taken in turn, each its best run: a shared machine's noise is one-sided
             for step in (1, 2, 4):
+                ticks = phases(step)  # the characters' steps over the ticks, as a server's stage puts them
                 streamers = [StreamingAnimator(animator, rig="livelink", seed=k) for k in range(characters)]
                 for s in streamers:
                     s.warm_up()
                 cpu0, slowest = time.process_time(), 0.0
                 for t in range(n // tick):
-                    due = [k for k in range(characters) if (t + k) % step == 0]  # phases spread as the stage does
+                    due = [k for k in range(characters) if (t + ticks[k % len(ticks)]) % step == 0]
                     began = time.perf_counter()
                     for k in due:
                         streamers[k].feed(lines[k][max(0, t - step + 1) * tick:(t + 1) * tick])

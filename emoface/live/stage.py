@@ -34,6 +34,14 @@ STEP_HOLD_S, STEP_MAX = 3, 4  # seconds beyond either before the step changes; t
 NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}\Z")  # names become Live Link subjects: plain and short
 
 
+def phases(step: int) -> list[int]:
+    """The ticks of a step on which characters take theirs: every tick at one or two frames a step; at more, two
+    ticks half a step apart, so each network pass carries half the characters (one pass every tick would cost its
+    per-call price every tick; all of them on one tick would take longer than a frame)."""
+    groups = min(step, 2)
+    return [g * (step // groups) for g in range(groups)]
+
+
 class StageFull(ValueError):
     """A new character was asked for while max_characters already run."""
 
@@ -88,7 +96,7 @@ class Stage:
         session.step = self.step  # before it starts: its delay follows
         # its steps on the ticks the fewest others take theirs (LiveSession.step): every tick has its share
         taken = [c.session.phase for c in self.characters.values()]
-        session.phase = min(range(session.step), key=taken.count)
+        session.phase = min(phases(session.step), key=taken.count)
         character = Character(check_name(name), session, source)
         self.characters[name] = character
         for callback in self.on_new:
@@ -227,7 +235,7 @@ class Stage:
         so their delay grows without bound. `busy`: the share of a core the server used in the last second.
         After STEP_HOLD_S seconds in a row above BUSY_MORE every character animates a frame more a step (up to
         STEP_MAX), its delay a frame interval longer; after as long under BUSY_LESS, a frame less, back to the
-        command's step. The characters' steps are spread over the ticks again; their sends do not move."""
+        command's step. The characters' steps are spread over the ticks again (phases); their sends do not move."""
         want = 1 if busy > BUSY_MORE else -1 if busy < BUSY_LESS else 0
         self._strain = self._strain + want if want and self._strain * want >= 0 else want
         if abs(self._strain) < STEP_HOLD_S or self.step is None:
@@ -238,9 +246,10 @@ class Stage:
             return
         log.info("%d frames a step (the server's thread was %.0f%% busy)", step, 100 * busy)
         self.step = step
+        ticks = phases(step)
         for k, character in enumerate(self.characters.values()):
             character.session.set_step(step)
-            character.session.phase = k % step
+            character.session.phase = ticks[k % len(ticks)]
         self.compute_s.clear()
 
     @staticmethod
