@@ -338,3 +338,15 @@ def test_a_crowded_server_takes_longer_steps_and_comes_back():
         stage.adapt_step(BUSY_LESS - 0.1)
     assert stage.step == 2 and all(c.session.step == 2 for c in stage.characters.values())
     assert np.allclose([s.t0 + s.delay_s for s in sessions], grid, atol=1e-9)
+
+
+def test_a_busy_server_never_takes_shorter_steps_than_asked():
+    """--frames-per-step 8 is more than adapt_step's own ceiling: a busy server keeps it, never going to fewer."""
+    from emoface.live.stage import BUSY_MORE, STEP_HOLD_S, Stage
+    from tests.test_live import stage_factory
+
+    stage = Stage(stage_factory(step=8))
+    stage.join("npc0")
+    for _ in range(STEP_HOLD_S * 3):
+        stage.adapt_step(BUSY_MORE + 0.1)
+    assert stage.step == 8 and stage.characters["npc0"].session.step == 8

@@ -240,7 +240,7 @@ class Stage:
         self._strain = self._strain + want if want and self._strain * want >= 0 else want
         if abs(self._strain) < STEP_HOLD_S or self.step is None:
             return
-        step = min(STEP_MAX, max(self.base_step, self.step + want))
+        step = min(max(STEP_MAX, self.base_step), max(self.base_step, self.step + want))  # never below the command's
         self._strain = 0
         if step == self.step:
             return
