@@ -382,6 +382,11 @@ class LiveSession:
         if change < 0:
             self._debt += int(round(-change * SAMPLE_RATE))
 
+    @property
+    def played(self) -> bool:
+        """A file has played and every frame of it is sent."""
+        return self._finished and not self.pending
+
     def due(self, tick: int) -> bool:
         """Whether this session animates at clock tick `tick` (one tick in `step`)."""
         return (tick + self.phase) % self.step == 0
@@ -535,7 +540,7 @@ class LiveSession:
             self._queue(self.streamer.finish())
             self._finished = True
         self._state()
-        return self._finished and not self.pending
+        return self.played
 
     def end(self) -> None:
         """The session's figures: a finished file expects exactly its frames; a live stream one per tick that
@@ -558,7 +563,7 @@ class LiveSession:
                 await until(self.send_time(self._next) - self.lead_s, stop, fine=0.0)
                 if stop.is_set():
                     break
-                if self.compute_tick(source) if self.due(tick) else self._finished and not self.pending:
+                if self.compute_tick(source) if self.due(tick) else self.played:
                     break
                 tick += 1
                 if wait <= 0:
