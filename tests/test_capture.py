@@ -289,6 +289,27 @@ def test_a_wide_eye_is_the_lids_apart_wherever_the_eye_sits():
     assert wide[0] < 0.02 and abs(wide[1] - 0.5) < 0.02 and abs(wide[2] - 0.5) < 0.02, wide
 
 
+def test_a_smile_narrowing_the_eye_is_not_a_blink():
+    """A smile's raised cheeks push the upper lid down a little: measured alone, that reads as a half-open
+    blink, which the rig's own smile would then close the eye on top of. Given the solve's smile, the lids
+    subtract what it does to them: the smile alone reads as no blink, a blink under a smile as the blink."""
+    from emoface.capture.basis import load_basis
+    from emoface.capture.lids import lid_curves
+
+    basis = load_basis()
+    smile = sum(basis.deltas[basis.names.index(n)] for n in ("MouthSmileLeft", "MouthSmileRight", "CheekSquintLeft",
+                                                             "CheekSquintRight"))
+    blink = basis.deltas[basis.names.index("EyeBlinkLeft")]
+    # a take: rest, a smile, a blink under the smile, a full blink (the take's deepest closure)
+    frames = basis.neutral + np.stack([0 * smile, smile, smile + 0.5 * blink, blink])
+    solved = {n: np.array([0.0, 1.0, 1.0, 0.0]) for n in ("MouthSmileLeft", "MouthSmileRight", "CheekSquintLeft",
+                                                           "CheekSquintRight")}
+    naive = lid_curves(frames, basis.neutral, basis)["EyeBlinkLeft"]
+    read = lid_curves(frames, basis.neutral, basis, solved)["EyeBlinkLeft"]
+    assert naive[1] > 0.2, naive  # what the lids alone say of a smile
+    assert read[1] < 0.02 and abs(read[2] - 0.5) < 0.05 and read[3] > 0.95, read
+
+
 def test_faint_motions_do_not_depend_on_where_the_crop_falls(take):
     """The landmarker's answer for a faint motion moves with the crop as much as with the face: two captures
     whose crops lie 6% of their side apart disagree on it. Averaging crops (the default --passes) makes them

@@ -8,7 +8,9 @@ How far each ARKit shape moves its lid comes from the basis head (a blink at 1.0
 way down on ICT FaceKit, a squint raises the lower lid a quarter). A landmarker rarely brings the lids of a closed
 eye all the way together, so a take's blinks are scaled to its own deepest closure (once that is deep enough to be
 a closed eye at all). Measured this way the lids beat the general solve: a smile's raised cheeks and lower lids no
-longer read as a blink (docs/CAPTURE.md).
+longer read as a blink (docs/CAPTURE.md). What is left of a smile on the upper lid (it comes 0.15 of the opening
+down on ICT FaceKit, and a rig's smile brings it down again) is taken off: the upper lid's fall less what the
+lower face's solved shapes do to it is the blink.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from emoface.capture.basis import Basis
 
 UPPER = {"Right": [159, 158, 160], "Left": [386, 385, 387]}  # character's right eye is the image's left
 LOWER = {"Right": [145, 153, 144], "Left": [374, 380, 373]}
+LID_SHAPES = ("EyeBlink", "EyeSquint", "EyeWide")  # what the lids measure
 CLOSED_QUANTILE, MIN_CLOSED = 0.995, 0.35  # the take's deepest closure, if the lid fell at least this far
 
 
@@ -48,15 +51,30 @@ def shape_reach(basis: Basis, side: str) -> dict[str, float]:
     return reach
 
 
-def lid_curves(frames: np.ndarray, neutral: np.ndarray, basis: Basis) -> dict[str, np.ndarray]:
-    """Pose-free landmarks [n, 468, 3] and the actor's neutral -> EyeBlink/EyeSquint/EyeWide per side, 0..1."""
+def explained_fall(basis: Basis, side: str, curves: dict[str, np.ndarray], n: int) -> np.ndarray:
+    """How far the curves measured otherwise (any shapes of the basis but the lids' own) bring the upper lid down,
+    as a share of the eye's opening, per frame: the basis's upper-lid motion per shape, summed."""
+    up, low = _heights(basis.neutral, side)
+    fall = np.zeros(n)
+    for name, values in curves.items():
+        if name in basis.names and not name.startswith(LID_SHAPES):
+            moved, _ = _heights(basis.neutral + basis.deltas[basis.names.index(name)], side)
+            fall += np.asarray(values, np.float64) * float(up - moved) / float(up - low)
+    return fall
+
+
+def lid_curves(frames: np.ndarray, neutral: np.ndarray, basis: Basis,
+               others: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+    """Pose-free landmarks [n, 468, 3] and the actor's neutral -> EyeBlink/EyeSquint/EyeWide per side, 0..1;
+    `others`: the take's other measured curves, whose share of the upper lid's fall is not a blink."""
     out = {}
     for side in ("Left", "Right"):
         reach = shape_reach(basis, side)
         up, low = _heights(frames, side)
         up0, low0 = _heights(neutral, side)
         opening = max(up0 - low0, 1e-9)
-        fall, rise = (up0 - up) / opening, (low - low0) / opening
+        fall = (up0 - up) / opening - explained_fall(basis, side, others or {}, len(frames))
+        rise = (low - low0) / opening
         widening = ((up - low) - (up0 - low0)) / opening
         if "EyeBlink" in reach:
             closed = float(np.clip(np.quantile(fall, CLOSED_QUANTILE), MIN_CLOSED, reach["EyeBlink"]))

@@ -19,7 +19,7 @@ from emoface.capture.basis import Basis, load_basis
 from emoface.capture.landmarks import EYE_CORNERS, LOWER_LIP, PASSES, UPPER_LIP, FaceLandmarker
 from emoface.capture.lids import lid_curves, lid_opening
 from emoface.capture.pose import RIGID, angles, reference, rigid_fit, to_face_axes
-from emoface.capture.solve import CHEEKS_NOSE_CHIN, LIPS, Solver
+from emoface.capture.solve import CHEEKS_NOSE_CHIN, LIPS, UPPER_SHAPES, Solver
 from emoface.errors import InputError
 from emoface.filters1d import gaussian_filter1d
 from emoface.post.gaze import look_curves
@@ -213,7 +213,11 @@ def solve_take(found: list, fps: float, basis: Basis | None = None, neutral_fram
     })
     for k, name in enumerate(solver.names):
         anim[name] = weights[:, k]
-    lids = lid_curves(undone, neutral, basis)
+    # the lids, less what the lower face's shapes do to them (a smile's cheeks narrow the eye); those are solved
+    # without the eyes' points, while the brows' weights (solved on them) and the gaze (an iris the closing lid
+    # covers) already hold part of a blink
+    lids = lid_curves(undone, neutral, basis, {n: w for n, w in zip(solver.names, weights.T)
+                                               if not n.startswith(UPPER_SHAPES)})
     smoothed = _smooth(np.stack(list(lids.values()), axis=1), tuple(lids), np.zeros(len(undone), bool), fps)
     for k, name in enumerate(lids):
         anim[name] = smoothed[:, k]
