@@ -282,6 +282,22 @@ def test_frames_are_finite_whatever_the_engine_makes():
         strict_json(json.dumps(frame_message("s", frame, rig), allow_nan=False))
 
 
+def test_frame_values_are_written_at_five_decimals_as_python_rounds_them():
+    """Receivers (and the Unreal plugin's vectors) read the values at 5 decimals, as Python's round() writes
+    them: the bulk rounding gives the same text, halfway values and signs included."""
+    from emoface.live.server import frame_message
+    from emoface.live.sinks import Frame
+
+    rng = np.random.default_rng(5)
+    values = np.concatenate([rng.uniform(-1, 1, 5000), (rng.integers(0, 100000, 5000) + 0.5) / 1e5,
+                             [0.0, -0.0, 1e-6, 5e-6, 1.5e-5, 0.999995, -0.000005]]).astype(np.float32)
+    for start in range(0, len(values), 61):
+        frame = Frame(0, 0.0, np.resize(values[start:start + 61], 61))
+        for rig in ("livelink", "metahuman"):
+            got = json.dumps(frame_message("s", frame, rig)["values"])
+            assert got == json.dumps([round(float(v), 5) for v in frame.on(rig)])
+
+
 HOSTILE = [
     ("emotion weights past 1", {"type": "emotion", "emotion": "happy:1+happy:1"}),
     ("Infinity sample rate", '{"type": "audio", "sample_rate": Infinity}'),

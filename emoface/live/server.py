@@ -120,8 +120,11 @@ def emotion_body(info: StreamInfo) -> dict:
 
 
 def frame_message(stream_id: str, frame: Frame, rig: str) -> dict:
+    """The values at 5 decimals: numpy's round of the float32 values in float64 is Python's round() exactly
+    (v x 1e5 is exact), in one call instead of one per value (a sixth of the time; a crowded server sends 480
+    frames a second)."""
     return {"type": "frame", "stream": stream_id, "frame": frame.index, "time": round(frame.time, 6),
-            "values": [round(float(v), 5) for v in frame.on(rig)]}
+            "values": np.round(frame.on(rig).astype(np.float64), 5).tolist()}
 
 
 class _Client:
