@@ -151,9 +151,12 @@ class _Client:
                 cut = int((frames - keep) * 16000 / self.rate)
                 data = memoryview(data)[:keep * frame]
         x = np.frombuffer(data, self.dtype).astype(np.float32)
-        if self.dtype.kind == "i":
-            x /= 32768.0
-        x = check_pcm(x).reshape(-1, self.channels).mean(axis=1)  # before the resampler: NaN would stay in it
+        if self.dtype.kind == "i":  # whole numbers scaled: finite and within full scale already
+            x *= np.float32(1 / 32768)
+        else:
+            x = check_pcm(x)  # before the resampler: NaN would stay in it
+        if self.channels > 1:
+            x = x.reshape(-1, self.channels).mean(axis=1)
         if self.rate != 16000:
             if self.resampler is None:
                 import soxr
