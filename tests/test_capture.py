@@ -76,6 +76,27 @@ def test_a_tilted_head_is_captured_as_an_upright_one(take, tmp_path):
         assert r > 0.9, (curve, round(r, 3))  # square crops: 0.73 smile, 0.78 blink, 0.59 brow
 
 
+def test_a_phone_portrait_take_is_turned_upright(take, tmp_path, capsys):
+    """A phone stores a portrait take sideways with a tag to turn it: capture reads it as a player shows it,
+    upright (the same curves as the upright file), and says nothing about the turn."""
+    _, path, _ = take
+    upright, phone = tmp_path / "upright.mp4", tmp_path / "phone.mov"
+    _ffmpeg("-i", str(path), "-vf", "crop=320:240:0:40", "-c:a", "copy", str(upright))
+    _ffmpeg("-i", str(upright), "-vf", "transpose=1", "-c:a", "copy", str(tmp_path / "sideways.mp4"))
+    _ffmpeg("-i", str(tmp_path / "sideways.mp4"), "-c", "copy", "-metadata:s:v:0", "rotate=90", str(phone))
+    got = {}
+    for video in (upright, phone):
+        capsys.readouterr()
+        assert main(["capture", str(video), "-o", str(tmp_path / f"{video.stem}.json"), "--neutral",
+                     str(NEUTRAL_AT_S), "-q"]) == 0
+        assert capsys.readouterr().err == ""
+        got[video.stem] = formats.read(tmp_path / f"{video.stem}.json")
+    for curve in ("JawOpen", "MouthSmileLeft", "EyeBlinkLeft", "HeadRoll"):
+        a, b = got["upright"][curve], got["phone"][curve]
+        assert np.abs(a - b).max() < 0.1, (curve, float(np.abs(a - b).max()))  # the sideways copy: re-encoded
+        assert curve == "HeadRoll" or np.corrcoef(a, b)[0, 1] > 0.97, curve
+
+
 def test_a_jaw_alone_reads_as_a_jaw(tmp_path):
     """Only the jaw moves on the built-in head (shipped basis, from another head): capture follows it, and the
     other mouth curves stay small (0.00-0.20 peak-to-peak here, funnel the most; docs/CAPTURE.md, cross-talk),

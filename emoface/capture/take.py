@@ -8,6 +8,7 @@ needs: the actor's own rest is the avatar's rest); gaze likewise is relative to 
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from pathlib import Path
@@ -64,10 +65,18 @@ def probe(path: Path) -> tuple[int, int]:
     raise InputError(path, f"not a readable video ({reason})")
 
 
+def _not_the_rotation(record: logging.LogRecord) -> bool:
+    """imageio-ffmpeg warns that a phone's portrait take (stored sideways, tagged to turn) is read at the turned
+    size: it is turned upright as it should be, and a user has nothing to do about it."""
+    return not record.getMessage().startswith("The frame size for reading")
+
+
 def read_video(path: Path):
-    """(frames per second, iterator of RGB frames) from any file ffmpeg reads; one clear error otherwise."""
+    """(frames per second, iterator of RGB frames, upright as a player shows them) from any file ffmpeg reads;
+    one clear error otherwise."""
     import imageio_ffmpeg
 
+    logging.getLogger("imageio_ffmpeg").addFilter(_not_the_rotation)  # once: a filter is added only once
     probe(path)
     try:
         reader = imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24")
