@@ -97,6 +97,25 @@ def test_a_phone_portrait_take_is_turned_upright(take, tmp_path, capsys):
         assert curve == "HeadRoll" or np.corrcoef(a, b)[0, 1] > 0.97, curve
 
 
+def test_a_variable_rate_take_keeps_time_with_its_sound(take, tmp_path):
+    """Phones record at a variable frame rate (here a second of frames missing, as in a dark stretch): the
+    curves span the take's real length and keep time with it, not one frame per picture at a nominal rate."""
+    _, path, _ = take
+    vfr = tmp_path / "vfr.mp4"
+    _ffmpeg("-i", str(path), "-vf", "select='not(between(n,45,74))'", "-vsync", "vfr", "-c:a", "copy", str(vfr))
+    got = {}
+    for video in (path, vfr):
+        assert main(["capture", str(video), "-o", str(tmp_path / f"{video.stem}.json"), "--neutral",
+                     str(NEUTRAL_AT_S), "-q"]) == 0
+        got[video.stem] = formats.read(tmp_path / f"{video.stem}.json")
+    whole, gappy = got[path.stem], got["vfr"]
+    assert abs(gappy.duration - whole.duration) < 2 / gappy.fps, (gappy.duration, whole.duration)
+    t = np.arange(gappy.n_frames) / gappy.fps
+    outside = (t < 1.4) | (t > 2.6)  # away from the missing second
+    jaw = np.interp(t, np.arange(whole.n_frames) / whole.fps, whole["JawOpen"])
+    assert np.corrcoef(jaw[outside], gappy["JawOpen"][outside])[0, 1] > 0.75  # 0.83: fewer pictures a second
+
+
 def test_a_jaw_alone_reads_as_a_jaw(tmp_path):
     """Only the jaw moves on the built-in head (shipped basis, from another head): capture follows it, and the
     other mouth curves stay small (0.00-0.20 peak-to-peak here, funnel the most; docs/CAPTURE.md, cross-talk),

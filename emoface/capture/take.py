@@ -42,8 +42,9 @@ MOUTH_CURVES = ("Jaw", "Mouth", "Cheek")
 LIDS_OPEN = 0.6  # gaze is held from the frames around where the lids are under 60% of their usual opening
 
 
-def probe(path: Path) -> tuple[int, int]:
-    """(width, height) of a video's picture, or one clear error: missing, unreadable, no video stream."""
+def probe(path: Path) -> tuple[int, int, float]:
+    """(width, height, average frames per second or 0 if ffmpeg names none) of a video's picture, or one clear
+    error: missing, unreadable, no video stream."""
     import subprocess
 
     from emoface.audio import ffmpeg_exe
@@ -53,9 +54,10 @@ def probe(path: Path) -> tuple[int, int]:
         raise InputError(path, "video not found")
     text = subprocess.run([ffmpeg_exe() or "ffmpeg", "-hide_banner", "-nostdin", "-i", str(path)],
                           capture_output=True, text=True, errors="replace").stderr
-    size = re.search(r"Stream #\S+.*?: Video: .*?(\d{2,5})x(\d{2,5})", text)
+    size = re.search(r"Stream #\S+.*?: Video: .*?(\d{2,5})x(\d{2,5})(.*)", text)
     if size:
-        return int(size.group(1)), int(size.group(2))
+        rate = re.search(r" (\d+(?:\.\d+)?) fps", size.group(3))
+        return int(size.group(1)), int(size.group(2)), float(rate.group(1)) if rate else 0.0
     if re.search(r"Stream #\S+.*?: Audio:", text):
         raise InputError(path, "has no video stream (a sound file?)")
     if "Input #0" in text:
@@ -77,14 +79,18 @@ def read_video(path: Path):
     import imageio_ffmpeg
 
     logging.getLogger("imageio_ffmpeg").addFilter(_not_the_rotation)  # once: a filter is added only once
-    probe(path)
+    rate = probe(path)[2]
+    # a phone records at a variable rate: frames come at exactly the average rate (repeated over a gap, dropped
+    # where they crowd), so frame i is the picture at i / fps and the curves stay with the sound; ffmpeg's own
+    # choice (the stream's base rate, 30 for a phone's 24.2 average) ran a take's curves 24% long
     try:
-        reader = imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24")
+        reader = imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24",
+                                            output_params=["-r", f"{rate:g}"] if rate > 0 else None)
         meta = next(reader)
     except (OSError, RuntimeError, StopIteration) as exc:
         reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else "ffmpeg could not read it"
         raise InputError(path, f"not a readable video ({reason})") from None
-    fps = float(meta.get("fps") or 0)
+    fps = rate or float(meta.get("fps") or 0)
     if not meta.get("size") or fps <= 0:
         raise InputError(path, "has no video stream")
     w, h = meta["size"]
