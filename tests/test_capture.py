@@ -132,6 +132,32 @@ def test_a_jaw_alone_reads_as_a_jaw(tmp_path):
     assert not leaks, leaks
 
 
+def test_head_roll_is_read_the_way_it_is_rendered_and_documented(tmp_path):
+    """HeadRoll > 0 tilts the head toward the character's left shoulder (emoface.post.head): a head rendered
+    rolling is captured rolling the same way (a capture's preview moves as its video does), and a still head
+    whose picture turns clockwise (its top toward the character's left, the picture's right) reads as roll > 0.
+    (The renderer once rolled the other way: captured r -0.99.)"""
+    from emoface.capture.roundtrip import jaw_alone, render_video
+    from emoface.capture.take import capture
+    from emoface.render.default_head import default_head
+
+    truth = jaw_alone(fps=FPS, seconds=4.0, cycles=3)
+    t = np.arange(truth.n_frames) / FPS
+    degrees = 8 * np.sin(2 * np.pi * t / 2.5)
+    truth["HeadRoll"] = degrees / 180
+    rolled = capture(render_video(truth, default_head(), tmp_path / "rolled.mp4", size=320, fps=FPS),
+                     neutral_s=NEUTRAL_AT_S)
+    assert np.corrcoef(truth["HeadRoll"], rolled["HeadRoll"][:truth.n_frames])[0, 1] > 0.9
+
+    truth["HeadRoll"] = 0.0
+    still = render_video(truth, default_head(), tmp_path / "still.mp4", size=320, fps=FPS)
+    turned = tmp_path / "turned.mp4"
+    _ffmpeg("-i", str(still), "-vf", "rotate=8*PI/180*sin(2*PI*t/2.5):c=black", str(turned))  # clockwise > 0
+    got = capture(turned, neutral_s=NEUTRAL_AT_S)["HeadRoll"]
+    n = min(len(got), len(degrees))
+    assert np.corrcoef(degrees[:n], got[:n])[0, 1] > 0.9
+
+
 def test_capture_writes_curves_audio_and_preview_on_any_rig(take, tmp_path):
     truth, path, wav = take
     out = tmp_path / "out"

@@ -99,8 +99,9 @@ def _eye_angles(canon: Animation, side: str) -> np.ndarray:
 
 
 def rotation(yaw_deg: float, pitch_deg: float, roll_deg: float = 0.0) -> np.ndarray:
-    """3x3: yaw about +y (toward +x, the character's left), pitch up, roll about +z (y up, facing +z)."""
-    y, p, r = np.radians([yaw_deg, -pitch_deg, roll_deg])
+    """3x3: yaw about +y (toward +x, the character's left), pitch up, roll about +z tilting the top of the head
+    toward +x, the character's left shoulder (emoface.post.head's conventions; y up, facing +z)."""
+    y, p, r = np.radians([yaw_deg, -pitch_deg, -roll_deg])
     ry = np.array([[np.cos(y), 0, np.sin(y)], [0, 1, 0], [-np.sin(y), 0, np.cos(y)]])
     rx = np.array([[1, 0, 0], [0, np.cos(p), -np.sin(p)], [0, np.sin(p), np.cos(p)]])
     rz = np.array([[np.cos(r), -np.sin(r), 0], [np.sin(r), np.cos(r), 0], [0, 0, 1]])
