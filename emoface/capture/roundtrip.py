@@ -86,6 +86,37 @@ def jaw_alone(fps: float = 30.0, seconds: float = 10.0, cycles: int = 8, top: fl
     return with_rest(anim)
 
 
+POSE_MOVES = (("turning", "HeadYaw", 20.0), ("nodding", "HeadPitch", 12.0), ("tilting", "HeadRoll", 12.0))
+POSE_OWN = ("Head", "LeftEye", "RightEye", "EyeLook")  # the pose and gaze curves themselves
+
+
+def head_alone(fps: float = 30.0, seconds: float = 4.0) -> Animation:
+    """A relaxed, still face whose head turns (yaw +-20 degrees), then nods (pitch +-12), then tilts (roll +-12),
+    `seconds` each, after a second of rest: whatever expression capture reads in it is the pose's, not the face's
+    (actors move their heads all the time)."""
+    from emoface.rigs import canonical_names
+
+    n = int(round(seconds * fps))
+    anim = Animation.zeros(canonical_names(), fps, n * len(POSE_MOVES), CANONICAL_RIG, {"source": "head alone"})
+    swing = np.sin(2 * np.pi * np.arange(n) / n)
+    for k, (_, curve, degrees) in enumerate(POSE_MOVES):
+        anim[curve][k * n:(k + 1) * n] = degrees * swing / 180
+    return with_rest(anim)
+
+
+def pose_talk(captured: Animation, fps: float = 30.0, seconds: float = 4.0) -> dict[str, dict[str, float]]:
+    """Per head move of a head_alone take: each expression curve's peak-to-peak over it (0 for a perfect
+    capture), the largest first."""
+    n, rest = int(round(seconds * fps)), int(round(REST_S * fps))
+    out = {}
+    for k, (move, _, _) in enumerate(POSE_MOVES):
+        part = captured.resampled(fps).values[rest + k * n: rest + (k + 1) * n]
+        spans = {name: float(np.ptp(part[:, j])) for j, name in enumerate(captured.names)
+                 if not name.startswith(POSE_OWN) and len(part)}
+        out[move] = dict(sorted(spans.items(), key=lambda kv: -kv[1]))
+    return out
+
+
 def cross_talk(captured: Animation) -> dict[str, tuple[float, float]]:
     """Per mouth curve: (r with the captured jaw, peak-to-peak) -- on a jaw-alone take both should be ~0."""
     jaw = captured["JawOpen"]
