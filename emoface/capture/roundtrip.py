@@ -108,11 +108,12 @@ def pose_talk(captured: Animation, fps: float = 30.0, seconds: float = 4.0) -> d
     """Per head move of a head_alone take: each expression curve's peak-to-peak over it (0 for a perfect
     capture), the largest first."""
     n, rest = int(round(seconds * fps)), int(round(REST_S * fps))
+    values = captured.resampled(fps).values
     out = {}
     for k, (move, _, _) in enumerate(POSE_MOVES):
-        part = captured.resampled(fps).values[rest + k * n: rest + (k + 1) * n]
+        part = values[rest + k * n: rest + (k + 1) * n]
         spans = {name: float(np.ptp(part[:, j])) for j, name in enumerate(captured.names)
-                 if not name.startswith(POSE_OWN) and len(part)}
+                 if not name.startswith(POSE_OWN)} if len(part) else {}
         out[move] = dict(sorted(spans.items(), key=lambda kv: -kv[1]))
     return out
 
