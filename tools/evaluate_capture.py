@@ -210,8 +210,9 @@ def markdown(rt: dict, leaks: dict, pose_leaks: dict, g: dict | None, fg: dict |
     keys = [k for k in KEY_CURVES]
     lines += ["| head | take | basis | " + " | ".join(keys) + " |", "|---|---|---|" + "---|" * len(keys)]
     for (head, take, basis), r in rt.items():
-        lines.append(f"| {head} | {take} | {basis} | " + " | ".join(f"{r[k]:.2f}" if k in r else "-" for k in keys)
-                     + " |")
+        if any(k in r for k in keys):  # (the head-alone take has its own section)
+            lines.append(f"| {head} | {take} | {basis} | " + " | ".join(f"{r[k]:.2f}" if k in r else "-"
+                                                                       for k in keys) + " |")
     lines += ["", "Every curve that moved, shipped basis:", ""]
     for (head, take, basis), r in rt.items():
         if basis == "shipped basis" and take not in ("jaw alone", "head alone"):
