@@ -46,12 +46,22 @@ def take(tmp_path_factory):
     return truth, path, wav
 
 
-def test_round_trip_recovers_the_curves_that_were_rendered(take, tmp_path):
+def _capture(video, out):
+    """`emoface capture VIDEO --neutral` (the take's rest second), read back."""
+    assert main(["capture", str(video), "-o", str(out), "--neutral", str(NEUTRAL_AT_S), "-q"]) == 0
+    return formats.read(out)
+
+
+@pytest.fixture(scope="module")
+def captured(take, tmp_path_factory):
+    """The take, captured once for the tests that compare with it."""
+    return _capture(take[1], tmp_path_factory.mktemp("captured") / "take.json")
+
+
+def test_round_trip_recovers_the_curves_that_were_rendered(take, captured):
     """Known curves -> video of the built-in head -> capture (shipped basis, from another head): jaw, lip
     opening, smile, blinks and gaze come back (floors under docs/CAPTURE.md's figures for this head)."""
-    truth, path, _ = take
-    assert main(["capture", str(path), "-o", str(tmp_path / "take.json"), "--neutral", str(NEUTRAL_AT_S), "-q"]) == 0
-    r = compare(truth, formats.read(tmp_path / "take.json"))
+    r = compare(take[0], captured)
     floors = {"JawOpen": 0.85, "LipOpening": 0.85, "MouthSmileLeft": 0.5, "MouthSmileRight": 0.5,
               "EyeBlinkLeft": 0.6, "EyeBlinkRight": 0.6, "EyeLookInLeft": 0.7}
     assert set(floors) <= set(r), sorted(r)  # each of them moved in the rendered take
@@ -59,17 +69,13 @@ def test_round_trip_recovers_the_curves_that_were_rendered(take, tmp_path):
     assert not low, (low, {k: round(v, 2) for k, v in r.items()})
 
 
-def test_a_tilted_head_is_captured_as_an_upright_one(take, tmp_path):
+def test_a_tilted_head_is_captured_as_an_upright_one(take, captured, tmp_path):
     """Actors tilt their heads: the same take turned 25 degrees in the frame gives the upright take's curves (the
     crops turn with the head's roll, as MediaPipe's do; square crops lost the mouth and the lids here)."""
     _, path, _ = take
     tilted = tmp_path / "tilted.mp4"
     _ffmpeg("-i", str(path), "-vf", "rotate=25*PI/180:ow=480:oh=480:c=black", "-c:a", "copy", str(tilted))
-    got = {}
-    for name, video in (("upright", path), ("tilted", tilted)):
-        assert main(["capture", str(video), "-o", str(tmp_path / f"{name}.json"), "--neutral", str(NEUTRAL_AT_S),
-                     "-q"]) == 0
-        got[name] = formats.read(tmp_path / f"{name}.json")
+    got = {"upright": captured, "tilted": _capture(tilted, tmp_path / "tilted.json")}
     # the curves capture measures on this head: its rounding reads as funnel (the captured pucker moves 0.005 here)
     for curve in ("JawOpen", "MouthSmileLeft", "MouthFunnel", "EyeBlinkLeft", "BrowInnerUp"):
         r = np.corrcoef(got["upright"][curve], got["tilted"][curve])[0, 1]
@@ -87,28 +93,21 @@ def test_a_phone_portrait_take_is_turned_upright(take, tmp_path, capsys):
     got = {}
     for video in (upright, phone):
         capsys.readouterr()
-        assert main(["capture", str(video), "-o", str(tmp_path / f"{video.stem}.json"), "--neutral",
-                     str(NEUTRAL_AT_S), "-q"]) == 0
+        got[video.stem] = _capture(video, tmp_path / f"{video.stem}.json")
         assert capsys.readouterr().err == ""
-        got[video.stem] = formats.read(tmp_path / f"{video.stem}.json")
     for curve in ("JawOpen", "MouthSmileLeft", "EyeBlinkLeft", "HeadRoll"):
         a, b = got["upright"][curve], got["phone"][curve]
         assert np.abs(a - b).max() < 0.1, (curve, float(np.abs(a - b).max()))  # the sideways copy: re-encoded
         assert curve == "HeadRoll" or np.corrcoef(a, b)[0, 1] > 0.97, curve
 
 
-def test_a_variable_rate_take_keeps_time_with_its_sound(take, tmp_path):
+def test_a_variable_rate_take_keeps_time_with_its_sound(take, captured, tmp_path):
     """Phones record at a variable frame rate (here a second of frames missing, as in a dark stretch): the
     curves span the take's real length and keep time with it, not one frame per picture at a nominal rate."""
     _, path, _ = take
     vfr = tmp_path / "vfr.mp4"
     _ffmpeg("-i", str(path), "-vf", "select='not(between(n,45,74))'", "-vsync", "vfr", "-c:a", "copy", str(vfr))
-    got = {}
-    for video in (path, vfr):
-        assert main(["capture", str(video), "-o", str(tmp_path / f"{video.stem}.json"), "--neutral",
-                     str(NEUTRAL_AT_S), "-q"]) == 0
-        got[video.stem] = formats.read(tmp_path / f"{video.stem}.json")
-    whole, gappy = got[path.stem], got["vfr"]
+    whole, gappy = captured, _capture(vfr, tmp_path / "vfr.json")
     assert abs(gappy.duration - whole.duration) < 2 / gappy.fps, (gappy.duration, whole.duration)
     t = np.arange(gappy.n_frames) / gappy.fps
     outside = (t < 1.4) | (t > 2.6)  # away from the missing second

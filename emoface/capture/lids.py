@@ -30,6 +30,11 @@ def _heights(points: np.ndarray, side: str) -> tuple[np.ndarray, np.ndarray]:
     return points[..., UPPER[side], 1].mean(axis=-1), points[..., LOWER[side], 1].mean(axis=-1)
 
 
+def _shape_heights(basis: Basis, name: str, side: str) -> tuple[float, float]:
+    """Upper and lower lid heights of one eye with the basis shape `name` at 1.0."""
+    return _heights(basis.neutral + basis.deltas[basis.names.index(name)], side)
+
+
 def lid_opening(points: np.ndarray, side: str) -> np.ndarray:
     """How far apart one eye's lids are (face axes units), points [..., 468, 3]."""
     up, low = _heights(points, side)
@@ -46,7 +51,7 @@ def shape_reach(basis: Basis, side: str) -> dict[str, float]:
                          ("EyeWide", lambda du, dl: du - dl)):
         name = shape + side
         if name in basis.names:
-            u, lo = _heights(basis.neutral + basis.deltas[basis.names.index(name)], side)
+            u, lo = _shape_heights(basis, name, side)
             reach[shape] = max(1e-3, float(moved(u - up, lo - low)) / opening)
     return reach
 
@@ -58,7 +63,7 @@ def explained_fall(basis: Basis, side: str, curves: dict[str, np.ndarray], n: in
     fall = np.zeros(n)
     for name, values in curves.items():
         if name in basis.names and not name.startswith(LID_SHAPES):
-            moved, _ = _heights(basis.neutral + basis.deltas[basis.names.index(name)], side)
+            moved, _ = _shape_heights(basis, name, side)
             fall += np.asarray(values, np.float64) * float(up - moved) / float(up - low)
     return fall
 
