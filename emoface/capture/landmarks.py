@@ -59,6 +59,7 @@ class Landmarks:
     points: np.ndarray  # [468, 3] float32: x, y in frame pixels; z in the same pixel scale (depth, relative)
     presence: float  # the mesh's own face-presence probability (0..1)
     iris: np.ndarray | None = None  # [2 eyes (character's right, left), 5 (centre, then the rim), 3], pixels
+    frame: tuple[int, int] = (0, 0)  # the picture's width and height: its centre is the camera's axis
 
     @property
     def lip_gap(self) -> float:
@@ -168,14 +169,16 @@ class FaceLandmarker:
 
     def __call__(self, frame: np.ndarray) -> Landmarks | None:
         frame = np.ascontiguousarray(frame, np.uint8)
+        found = None
         if self.previous is not None:  # track: the crop follows last frame's mesh
             found = self._mesh(frame, *self._box_of(self.previous))
-            if found is not None:
-                self.previous = found
-                return found
-        box = self.detect(frame)
-        self.previous = None if box is None else self._mesh(frame, box[0], box[1] * CROP_SCALE, box[2])
-        return self.previous
+        if found is None:
+            box = self.detect(frame)
+            found = None if box is None else self._mesh(frame, box[0], box[1] * CROP_SCALE, box[2])
+        if found is not None:
+            found.frame = (frame.shape[1], frame.shape[0])
+        self.previous = found
+        return found
 
     @staticmethod
     def _box_of(landmarks: Landmarks) -> tuple[np.ndarray, float, float]:

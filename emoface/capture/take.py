@@ -17,6 +17,7 @@ import numpy as np
 
 from emoface.animation import Animation
 from emoface.capture.basis import Basis, load_basis
+from emoface.capture.camera import focal_length, unproject
 from emoface.capture.landmarks import EYE_CORNERS, LOWER_LIP, PASSES, UPPER_LIP, FaceLandmarker
 from emoface.capture.lids import lid_curves, lid_opening
 from emoface.capture.pose import RIGID, angles, reference, rigid_fit, to_face_axes
@@ -192,10 +193,17 @@ def solve_take(found: list, fps: float, basis: Basis | None = None, neutral_fram
     basis = basis or load_basis()
     ok = np.array([f is not None for f in found])
     first = next(f for f in found if f is not None)
-    points = np.stack([to_face_axes(f.points) if f is not None else np.zeros_like(first.points, np.float64)
-                       for f in found])
-    irises = np.stack([to_face_axes(f.iris[:, 0]) if f is not None else np.zeros((2, 3)) for f in found])
+    seen = np.stack([np.concatenate([f.points, f.iris[:, 0]]) if f is not None else
+                     np.zeros((len(first.points) + 2, 3), np.float32) for f in found]).astype(np.float64)
     pick = np.flatnonzero(ok)
+    camera = {}
+    if min(first.frame) > 0:  # the picture's size is known: take the camera's perspective out
+        centre = (first.frame[0] / 2, first.frame[1] / 2)
+        focal, distance, measured = focal_length(seen[pick], centre)
+        seen[pick] = unproject(seen[pick], centre, focal)
+        camera = {"focal_px": round(focal, 1), "camera_m": round(distance, 2),
+                  "camera_from": "head motion" if measured else "assumed"}
+    points, irises = to_face_axes(seen[:, :-2]), to_face_axes(seen[:, -2:])
     ref = reference(points[pick[np.linspace(0, len(pick) - 1, min(len(pick), REFERENCE_FRAMES)).astype(int)]])
     undone, iris_undone = np.zeros_like(points), np.zeros_like(irises)
     head = np.zeros((len(found), 3))
@@ -224,7 +232,7 @@ def solve_take(found: list, fps: float, basis: Basis | None = None, neutral_fram
     anim = Animation.zeros(canonical_names(), fps, len(found), CANONICAL_RIG, {
         "source": source, **({"source_abs": os.path.abspath(source)} if source and os.path.isfile(source) else {}),
         "engine": "capture",
-        "capture": {"frames": len(found), "face_found": round(float(ok.mean()), 4), "video_fps": fps},
+        "capture": {"frames": len(found), "face_found": round(float(ok.mean()), 4), "video_fps": fps, **camera},
     })
     for k, name in enumerate(solver.names):
         anim[name] = weights[:, k]
