@@ -318,16 +318,20 @@ def pose_talk_section(pose_leaks: dict, rt: dict) -> list[str]:
         lines.append(f"| {head} | {basis} | " + " | ".join(
             ", ".join(f"{name} {span:.2f}" for name, span in list(spans.items())[:4]) for spans in moves.values())
             + " |")
-    lines += ["", "Turning and nodding read as expressions, the lids most: a turn of 20 degrees either way reads as "
-              "half a squint or more, and the mouth's corners and the brows follow. Part of it is the camera's "
-              "perspective, which a rigid head pose cannot undo (the near side of a turned face is magnified): "
-              "un-projecting the landmarks with the renderer's focal length before the pose fit took most of the "
-              "frown and brow out on both heads, but not the lids, and a real camera's focal length is not "
-              "known. The rest is the landmarker's answer to an eye seen from the side or from above. A "
-              "correction learnt from one head's turns (the landmarks' motion regressed on its angles) removed "
-              "two thirds of that head's cross-talk and added to the other head's, so it is the face's own and "
-              "not a fixed property of the pipeline. Not corrected yet: an actor who moves their head much "
-              "should keep it near the camera's axis, or expect squints and frowns that come and go with it."]
+    lines += ["", "Capture takes the camera's perspective out before the head pose (emoface.capture.camera): the near "
+              "side of a turned face is magnified, which a rigid pose cannot undo, and it read as a frown and "
+              "lowered brows. The camera's distance comes from the take itself where the head turns or nods (the "
+              "distance under which the forehead, nose bridge and eye corners stay most rigid; these renders' "
+              "camera is about 3.7 head-heights away). Before it, a 20-degree turn read as 0.42 of a frown and "
+              "0.45 of brow down on the built-in head, 0.38 of a frown on ICT FaceKit. What is left is mostly in the "
+              "lids: the landmarker's answer to an eye seen from the side or from above. Measuring the lids "
+              "against the eye corners, fixing each point's depth at the neutral's, and a correction learnt from "
+              "one head's turns (the landmarks' motion regressed on its angles) were tried: the first two moved "
+              "the leak around, the last removed two thirds of that head's cross-talk and added to the other "
+              "head's (it is the face's own). A per-take regression on the head's angles took the brows' leak "
+              "out but also took a quarter to half of the range-of-motion take's real lip presses, whose timing "
+              "crossed the head's by chance. An actor who moves their head much should expect squints that come "
+              "and go with it."]
     return lines
 
 

@@ -9,8 +9,8 @@ scaled by (1 + depth / f), depth measured from the face's rigid points.
 How strong the perspective is depends only on how far the camera is, in face sizes: f = the eyes' distance in
 pixels x the camera's distance / the eyes' real distance (63 mm for an adult). The take tells the distance when
 the head turns or nods: the forehead, nose bridge and eye corners are rigid, so the right distance is the one
-under which they stay most rigid. A still head fits every distance alike (and barely needs one): a webcam's or a
-phone's half a metre is assumed there.
+under which they stay most rigid. A still head fits every distance alike, and barely needs one (what a turn
+leaves over grows with its square): it is read as before, without guessing a camera.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from emoface.capture.landmarks import EYE_CORNERS
 from emoface.capture.pose import RIGID, angles, reference, rigid_fit, to_face_axes
 
 EYES_APART_M = 0.063  # an adult's interpupillary distance
-ASSUMED_M = 0.5  # a webcam's or a phone's distance from the face, when the take cannot tell
 DISTANCES_M = np.geomspace(0.2, 3.0, 24)  # the distances tried: a phone held close to a camera across a room
 MIN_SPREAD_DEG = 8.0  # the head's yaw or pitch must span this (5th to 95th percentile) to tell the distance
 CALIBRATION_FRAMES = 150
@@ -50,19 +49,16 @@ def _fits(points: np.ndarray) -> tuple[float, np.ndarray]:
     return misfit / max(len(points), 1), np.array(pose)
 
 
-def focal_length(points: np.ndarray, centre: tuple[float, float]) -> tuple[float, float, bool]:
-    """(focal length in pixels, the camera's distance in metres, whether the head's motion told it) from a
-    take's landmarks [n, 468 or more, 3] in picture pixels."""
+def focal_length(points: np.ndarray, centre: tuple[float, float]) -> tuple[float, float] | None:
+    """(focal length in pixels, the camera's distance in metres) from a take's landmarks [n, 468 or more, 3] in
+    picture pixels; None when the head moves too little to tell."""
     sample = points[np.linspace(0, len(points) - 1, min(len(points), CALIBRATION_FRAMES)).astype(int)]
     eyes = [sample[:, list(pair)].mean(axis=1) for pair in EYE_CORNERS]
     per_metre = float(np.median(np.linalg.norm(eyes[0] - eyes[1], axis=-1))) / EYES_APART_M
-
-    def misfit(distance: float) -> tuple[float, np.ndarray]:
-        return _fits(to_face_axes(unproject(sample, centre, per_metre * distance)))
-
-    _, pose = misfit(ASSUMED_M)
+    _, pose = _fits(to_face_axes(sample))
     spread = np.percentile(pose[:, :2], 95, axis=0) - np.percentile(pose[:, :2], 5, axis=0)
     if spread.max() < MIN_SPREAD_DEG:
-        return per_metre * ASSUMED_M, ASSUMED_M, False
-    best = float(DISTANCES_M[int(np.argmin([misfit(d)[0] for d in DISTANCES_M]))])
-    return per_metre * best, best, True
+        return None
+    misfit = [_fits(to_face_axes(unproject(sample, centre, per_metre * d)))[0] for d in DISTANCES_M]
+    best = float(DISTANCES_M[int(np.argmin(misfit))])
+    return per_metre * best, best

@@ -197,12 +197,13 @@ def solve_take(found: list, fps: float, basis: Basis | None = None, neutral_fram
                      np.zeros((len(first.points) + 2, 3), np.float32) for f in found]).astype(np.float64)
     pick = np.flatnonzero(ok)
     camera = {}
-    if min(first.frame) > 0:  # the picture's size is known: take the camera's perspective out
+    if min(first.frame) > 0:  # the picture's size is known: the camera's perspective out, if the take tells it
         centre = (first.frame[0] / 2, first.frame[1] / 2)
-        focal, distance, measured = focal_length(seen[pick], centre)
-        seen[pick] = unproject(seen[pick], centre, focal)
-        camera = {"focal_px": round(focal, 1), "camera_m": round(distance, 2),
-                  "camera_from": "head motion" if measured else "assumed"}
+        found_camera = focal_length(seen[pick], centre)
+        if found_camera is not None:
+            focal, distance = found_camera
+            seen[pick] = unproject(seen[pick], centre, focal)
+            camera = {"focal_px": round(focal, 1), "camera_m": round(distance, 2)}
     points, irises = to_face_axes(seen[:, :-2]), to_face_axes(seen[:, -2:])
     ref = reference(points[pick[np.linspace(0, len(pick) - 1, min(len(pick), REFERENCE_FRAMES)).astype(int)]])
     undone, iris_undone = np.zeros_like(points), np.zeros_like(irises)
