@@ -322,16 +322,22 @@ def pose_talk_section(pose_leaks: dict, rt: dict) -> list[str]:
               "side of a turned face is magnified, which a rigid pose cannot undo, and it read as a frown and "
               "lowered brows. The camera's distance comes from the take itself where the head turns or nods (the "
               "distance under which the forehead, nose bridge and eye corners stay most rigid; these renders' "
-              "camera is about 3.7 head-heights away). Before it, a 20-degree turn read as 0.42 of a frown and "
+              "camera is about 3.7 head-heights away). Where the head's yaw and pitch span under 10 degrees (a talker's "
+              "sway, as in the spoken lines) no camera is taken out: there it cost the faint lip shapes more than the "
+              "sway leaked (the built-in head's spoken lines: MouthPressLeft r 0.53 -> 0.13, even at the renderer's "
+              "own focal length). Before the perspective came out, a 20-degree turn read as 0.42 of a frown and "
               "0.45 of brow down on the built-in head, 0.38 of a frown on ICT FaceKit. What is left is mostly in the "
               "lids: the landmarker's answer to an eye seen from the side or from above. Measuring the lids "
               "against the eye corners, fixing each point's depth at the neutral's, and a correction learnt from "
               "one head's turns (the landmarks' motion regressed on its angles) were tried: the first two moved "
               "the leak around, the last removed two thirds of that head's cross-talk and added to the other "
-              "head's (it is the face's own). A per-take regression on the head's angles took the brows' leak "
-              "out but also took a quarter to half of the range-of-motion take's real lip presses, whose timing "
-              "crossed the head's by chance. An actor who moves their head much should expect squints that come "
-              "and go with it."]
+              "head's (it is the face's own). Reading the squint from the mesh's own lower lid instead of the "
+              "iris model's contour cut the built-in head's squint under a turn 0.68 -> 0.25, but on ICT FaceKit "
+              "it also cut the squint's own response by a third, so relative to it the turn leaked more. A "
+              "per-take regression on the head's angles took the brows' leak out but also the range-of-motion "
+              "take's real lip presses, whose timing crossed the head's by chance (MouthPressLeft r 0.49 -> -0.16 "
+              "on ICT FaceKit). An actor who moves their head much should expect squints that come and go with "
+              "it."]
     return lines
 
 

@@ -22,7 +22,9 @@ from emoface.capture.pose import RIGID, angles, reference, rigid_fit, to_face_ax
 
 EYES_APART_M = 0.063  # an adult's interpupillary distance
 DISTANCES_M = np.geomspace(0.2, 3.0, 24)  # the distances tried: a phone held close to a camera across a room
-MIN_SPREAD_DEG = 8.0  # the head's yaw or pitch must span this (5th to 95th percentile) to tell the distance
+MIN_SPREAD_DEG = 10.0  # the head's yaw or pitch must span this (5th to 95th percentile) to tell the distance;
+# under it (a talker's sway) the distance is poorly told, and taking a camera out cost the faint lip shapes more
+# than the turn leaked (docs/CAPTURE.md: spoken lines, whose heads sway +-2.5 degrees)
 CALIBRATION_FRAMES = 150
 
 
