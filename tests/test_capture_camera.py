@@ -7,6 +7,7 @@ from emoface.capture.basis import load_basis
 from emoface.capture.camera import EYES_APART_M, focal_length, unproject
 from emoface.capture.landmarks import EYE_CORNERS
 from emoface.capture.pose import RIGID, rigid_fit, to_face_axes
+from emoface.render.drive import rotation
 
 CENTRE = (640.0, 360.0)  # a 1280 x 720 webcam picture
 FOCAL = 900.0
@@ -24,10 +25,8 @@ def _filmed(face: np.ndarray, yaw_deg: np.ndarray, pitch_deg: np.ndarray, distan
     """What a landmarker reports of the face turned by yaw and pitch, `distance` metres in front of a pinhole
     camera: picture pixels, y down, and depth away from the camera in the face's pixel scale."""
     out = []
-    for yaw, pitch in zip(np.radians(yaw_deg), np.radians(pitch_deg)):
-        cy, sy, cp, sp = np.cos(yaw), np.sin(yaw), np.cos(pitch), np.sin(pitch)
-        turn = np.array([[cy, 0, sy], [0, 1, 0], [-sy, 0, cy]]) @ np.array([[1, 0, 0], [0, cp, sp], [0, -sp, cp]])
-        p = face @ turn.T
+    for yaw, pitch in zip(yaw_deg, pitch_deg):
+        p = face @ rotation(yaw, pitch).T
         away = distance - p[:, 2]  # the camera looks down -z of the face axes
         out.append(np.stack([CENTRE[0] + FOCAL * p[:, 0] / away, CENTRE[1] - FOCAL * p[:, 1] / away,
                              -p[:, 2] * FOCAL / distance], axis=1))
