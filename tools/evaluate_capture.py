@@ -234,7 +234,18 @@ def markdown(rt: dict, leaks: dict, pose_leaks: dict, g: dict | None, fg: dict |
               "rounding figures below; with the render's depth, pucker was 0.000 on rounded and 0.001 on spread "
               "phones, higher on rounded in 4% of clips). Jaw, lip opening and smiles are measured well on both "
               "heads, including across heads (the shipped basis is ICT FaceKit's; the built-in head is captured "
-              "with it); the real speaker below is what matters for training."]
+              "with it); the real speaker below is what matters for training.", "",
+              "An eye that looks down takes its upper lid with it, and the look shapes capture writes bring it "
+              "down again on a rig (the shipped basis's EyeLookDown lowers the lid 0.7 of its opening), so the "
+              "blink is the upper lid's fall less what the measured gaze does to it, as it is less what a smile "
+              "does. That gaze is held across every frame whose lids are under 85% open: a lid part-way down "
+              "pulls the iris model's centre down with it, and that look down would explain the blink away (held "
+              "only under 60%, as for the gaze capture writes, ICT FaceKit's range-of-motion blinks fell to r "
+              "0.51). Before, the range-of-motion takes, whose eyes look up and down throughout, read their blinks "
+              "at r 0.73/0.78 (built-in head) and 0.77/0.76 (ICT FaceKit), the spoken lines at 0.90/0.94 and "
+              "0.97/0.84, and the built-in head nodding 12 degrees at 0.55 of a blink. What is left on ICT "
+              "FaceKit's range of motion is mostly where a blink and a wide eye overlap: both move the upper lid, "
+              "the one down and the other up, and the lids alone cannot tell how much of each."]
     if g:
         lines += ["", "## GRID s1, held-out clips: lips against the aligned transcript", "",
                   "| clips | p/b/m | lips shut (+-1 frame) | lips shut (within the phone) | open vowels "

@@ -41,6 +41,9 @@ SMOOTH_S = 0.02  # Gaussian sigma, seconds: landmark jitter out, speech kept
 EYE_WIDTH_PER_RADIUS = 2.4  # palpebral fissure (~29 mm) over eyeball radius (~12 mm): iris shift -> angle
 MOUTH_CURVES = ("Jaw", "Mouth", "Cheek")
 LIDS_OPEN = 0.6  # gaze is held from the frames around where the lids are under 60% of their usual opening
+# the gaze that explains a lid's fall is held wherever the lids are under 85% open: a lid part-way down pulls the
+# iris model's centre down with it, and that look down would explain the blink away
+LIDS_OPEN_FOR_LOOKS = 0.85
 
 
 def probe(path: Path) -> tuple[int, int, float]:
@@ -237,25 +240,32 @@ def solve_take(found: list, fps: float, basis: Basis | None = None, neutral_fram
     })
     for k, name in enumerate(solver.names):
         anim[name] = weights[:, k]
-    # the lids, less what the lower face's shapes do to them (a smile's cheeks narrow the eye); those are solved
-    # without the eyes' points, while the brows' weights (solved on them) and the gaze (an iris the closing lid
-    # covers) already hold part of a blink
+    corners = np.stack([undone[:, list(pair)] for pair in EYE_CORNERS], axis=1)  # [n, 2 eyes, 2, 3]
+    gaze = np.stack(_gaze(iris_undone, corners), axis=1)
+    opening = sum(lid_opening(undone, side) for side in ("Left", "Right")) / 2
+    yaw, pitch = _held_gaze(gaze, ok & (opening > LIDS_OPEN * np.median(opening[ok])), fps)
+    # the lids, less what the lower face's shapes do to them (a smile's cheeks narrow the eye) and what the gaze
+    # does (an eye looking down takes its upper lid with it, and the look shapes written below bring it down again
+    # on a rig); those are solved without the eyes' points, while the brows' weights (solved on them) already hold
+    # part of a blink
+    looks = look_curves(*_held_gaze(gaze, ok & (opening > LIDS_OPEN_FOR_LOOKS * np.median(opening[ok])), fps))
     lids = lid_curves(undone, neutral, basis, {n: w for n, w in zip(solver.names, weights.T)
-                                               if not n.startswith(UPPER_SHAPES)})
+                                               if not n.startswith(UPPER_SHAPES)}
+                      | {n: np.clip(v, 0.0, 1.0) for n, v in looks.items() if n.startswith("EyeLook")})
     smoothed = _smooth(np.stack(list(lids.values()), axis=1), tuple(lids), np.zeros(len(undone), bool), fps)
     for k, name in enumerate(lids):
         anim[name] = smoothed[:, k]
     head = _smooth(head, ("Head",) * 3, np.zeros(len(head), bool), fps)
     for k, name in enumerate(("HeadYaw", "HeadPitch", "HeadRoll")):
         anim[name] = np.clip(head[:, k] / 180.0, -1.0, 1.0)
-    corners = np.stack([undone[:, list(pair)] for pair in EYE_CORNERS], axis=1)  # [n, 2 eyes, 2, 3]
-    gaze = np.stack(_gaze(iris_undone, corners), axis=1)
-    opening = sum(lid_opening(undone, side) for side in ("Left", "Right")) / 2
-    seen = ok & (opening > LIDS_OPEN * np.median(opening[ok]))  # under a closing lid the iris model guesses low
-    yaw, pitch = _bridge(gaze, seen).T if seen.any() else gaze.T
-    yaw, pitch = (_smooth(np.stack([yaw, pitch], 1), ("Eye",) * 2, np.zeros(len(yaw), bool), fps)).T
     _write_gaze(anim, yaw, pitch)
     return anim
+
+
+def _held_gaze(gaze: np.ndarray, seen: np.ndarray, fps: float) -> tuple[np.ndarray, np.ndarray]:
+    """Gaze [n, (yaw, pitch)] held across the frames not `seen` (an iris under a closing lid reads low), smoothed."""
+    held = _bridge(gaze, seen) if seen.any() else gaze
+    return _smooth(held, ("Eye",) * 2, np.zeros(len(held), bool), fps).T
 
 
 def _write_gaze(anim: Animation, yaw: np.ndarray, pitch: np.ndarray) -> None:
