@@ -235,17 +235,26 @@ def markdown(rt: dict, leaks: dict, pose_leaks: dict, g: dict | None, fg: dict |
               "phones, higher on rounded in 4% of clips). Jaw, lip opening and smiles are measured well on both "
               "heads, including across heads (the shipped basis is ICT FaceKit's; the built-in head is captured "
               "with it); the real speaker below is what matters for training.", "",
+              "The gaze is the iris centre against the eye corners once the head pose is out, so the iris needs "
+              "the face's depth, and the iris model gives it its eye crop's (its centre lay from 0.11 eye widths "
+              "behind the corners to 0.36 in front, from one GRID clip of the same speaker to the next): a wrong "
+              "depth turns with the head and reads as gaze. Capture gives the iris its lids' mean depth, as "
+              "MediaPipe's refinement does (what is left: the eye swings under the head moves below). Placing it "
+              "further in front, as an eyeball would, was tried at 0.1 and 0.2 eye widths: ICT FaceKit's turn "
+              "leaked less, the built-in head's more, and both heads' range-of-motion gaze read worse.", "",
               "An eye that looks down takes its upper lid with it, and the look shapes capture writes bring it "
               "down again on a rig (the shipped basis's EyeLookDown lowers the lid 0.7 of its opening), so the "
               "blink is the upper lid's fall less what the measured gaze does to it, as it is less what a smile "
               "does. That gaze is held across every frame whose lids are under 85% open: a lid part-way down "
               "pulls the iris model's centre down with it, and that look down would explain the blink away (held "
               "only under 60%, as for the gaze capture writes, ICT FaceKit's range-of-motion blinks fell to r "
-              "0.51). Before, the range-of-motion takes, whose eyes look up and down throughout, read their blinks "
-              "at r 0.73/0.78 (built-in head) and 0.77/0.76 (ICT FaceKit), the spoken lines at 0.90/0.94 and "
-              "0.97/0.84, and the built-in head nodding 12 degrees at 0.55 of a blink. What is left on ICT "
-              "FaceKit's range of motion is mostly where a blink and a wide eye overlap: both move the upper lid, "
-              "the one down and the other up, and the lids alone cannot tell how much of each."]
+              "0.66). Before these two, with the iris at its crop's depth and the whole fall read as a blink, "
+              "the range-of-motion takes (whose eyes look up and down throughout) read their blinks at r "
+              "0.73/0.78 (built-in head) and 0.77/0.76 (ICT FaceKit), their gaze at yaw r 0.93/0.89 and pitch "
+              "0.72/0.63; the spoken lines' blinks at 0.90/0.94 and 0.97/0.84; a 20-degree head turn at 27 and "
+              "28 degrees of eye yaw from side to side, a 12-degree nod at 17 and 23 of pitch and, on the "
+              "built-in head, 0.55 of a blink. Where a blink and a wide eye overlap, both move the upper lid, the "
+              "one down and the other up, and the lids alone cannot tell how much of each."]
     if g:
         lines += ["", "## GRID s1, held-out clips: lips against the aligned transcript", "",
                   "| clips | p/b/m | lips shut (+-1 frame) | lips shut (within the phone) | open vowels "

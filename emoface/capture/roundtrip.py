@@ -118,6 +118,16 @@ def pose_talk(captured: Animation, fps: float = 30.0, seconds: float = 4.0) -> d
     return out
 
 
+def gaze_swing(captured: Animation, fps: float = 30.0, seconds: float = 4.0) -> dict[str, tuple[float, float]]:
+    """Per head move of a head_alone take: the captured eyes' yaw and pitch peak-to-peak, degrees. The eyes stay
+    put in the head, so both would be 0 for a perfect capture."""
+    n, rest = int(round(seconds * fps)), int(round(REST_S * fps))
+    a = captured.resampled(fps)
+    return {move: tuple(float(np.ptp(a[c][rest + k * n: rest + (k + 1) * n]) * 180) if len(a[c]) > rest + k * n
+                        else 0.0 for c in ("LeftEyeYaw", "LeftEyePitch"))
+            for k, (move, _, _) in enumerate(POSE_MOVES)}
+
+
 def cross_talk(captured: Animation) -> dict[str, tuple[float, float]]:
     """Per mouth curve: (r with the captured jaw, peak-to-peak) -- on a jaw-alone take both should be ~0."""
     jaw = captured["JawOpen"]
