@@ -123,9 +123,11 @@ def gaze_swing(captured: Animation, fps: float = 30.0, seconds: float = 4.0) -> 
     put in the head, so both would be 0 for a perfect capture."""
     n, rest = int(round(seconds * fps)), int(round(REST_S * fps))
     a = captured.resampled(fps)
-    return {move: tuple(float(np.ptp(a[c][rest + k * n: rest + (k + 1) * n]) * 180) if len(a[c]) > rest + k * n
-                        else 0.0 for c in ("LeftEyeYaw", "LeftEyePitch"))
-            for k, (move, _, _) in enumerate(POSE_MOVES)}
+    out = {}
+    for k, (move, _, _) in enumerate(POSE_MOVES):
+        parts = [a[c][rest + k * n: rest + (k + 1) * n] for c in ("LeftEyeYaw", "LeftEyePitch")]
+        out[move] = tuple(float(np.ptp(p)) * 180 if len(p) else 0.0 for p in parts)
+    return out
 
 
 def cross_talk(captured: Animation) -> dict[str, tuple[float, float]]:
