@@ -41,7 +41,7 @@ import numpy as np  # noqa: E402
 
 from emoface.capture.landmarks import PASSES  # noqa: E402
 from emoface.capture.roundtrip import CROSS_TALK, KEY_CURVES, NEUTRAL_AT_S, POSE_MOVES, compare_takes, cross_talk, \
-    exercise, head_alone, jaw_alone, pose_talk, render_video, with_rest  # noqa: E402
+    exercise, gaze_swing, head_alone, jaw_alone, pose_talk, render_video, with_rest  # noqa: E402
 from emoface.train.data import GRID_PASSES  # noqa: E402
 
 LINES = (("The ship is due at noon, so we leave before the tide turns.", "happy"),
@@ -93,7 +93,7 @@ def round_trip(shared: Path, tmp: Path) -> dict:
                 if take_name == "jaw alone":
                     leaks[(head_name, basis_name)] = cross_talk(got[0])
                 if take_name == "head alone":
-                    pose_leaks[(head_name, basis_name)] = pose_talk(got[0])
+                    pose_leaks[(head_name, basis_name)] = pose_talk(got[0]), gaze_swing(got[0])
                 print(head_name, take_name, basis_name, {k: round(v, 2) for k, v in
                                                           results[(head_name, take_name, basis_name)].items()
                                                           if k in KEY_CURVES}, flush=True)
@@ -239,7 +239,7 @@ def markdown(rt: dict, leaks: dict, pose_leaks: dict, g: dict | None, fg: dict |
               "the face's depth, and the iris model gives it its eye crop's (its centre lay from 0.11 eye widths "
               "behind the corners to 0.36 in front, from one GRID clip of the same speaker to the next): a wrong "
               "depth turns with the head and reads as gaze. Capture gives the iris its lids' mean depth, as "
-              "MediaPipe's refinement does (what is left: the eye swings under the head moves below). Placing it "
+              "MediaPipe's refinement does (what is left: the eyes' swing under the head's moves, below). Placing it "
               "further in front, as an eyeball would, was tried at 0.1 and 0.2 eye widths: ICT FaceKit's turn "
               "leaked less, the built-in head's more, and both heads' range-of-motion gaze read worse.", "",
               "An eye that looks down takes its upper lid with it, and the look shapes capture writes bring it "
@@ -334,10 +334,18 @@ def pose_talk_section(pose_leaks: dict, rt: dict) -> list[str]:
                          if take == "head alone" and basis == "shipped basis") + ".", "",
              "| head | basis | " + " | ".join(move for move, _, _ in POSE_MOVES) + " |",
              "|---|---|" + "---|" * len(POSE_MOVES)]
-    for (head, basis), moves in pose_leaks.items():
+    for (head, basis), (moves, _) in pose_leaks.items():
         lines.append(f"| {head} | {basis} | " + " | ".join(
             ", ".join(f"{name} {span:.2f}" for name, span in list(spans.items())[:4]) for spans in moves.values())
             + " |")
+    lines += ["", "The eyes stay put in the head, so whatever gaze capture reads during these moves is the pose's too: "
+              "the captured eye yaw / pitch, peak-to-peak in degrees (with the iris at the iris model's own depth, "
+              "a 20-degree turn read as 27 and 28 degrees of eye yaw, a 12-degree nod as 17 and 23 of pitch):", "",
+              "| head | basis | " + " | ".join(move for move, _, _ in POSE_MOVES) + " |",
+              "|---|---|" + "---|" * len(POSE_MOVES)]
+    for (head, basis), (_, swings) in pose_leaks.items():
+        lines.append(f"| {head} | {basis} | " + " | ".join(f"{yaw:.1f} / {pitch:.1f}" for yaw, pitch in swings.values())
+                     + " |")
     lines += ["", "Capture takes the camera's perspective out before the head pose (emoface.capture.camera): the near "
               "side of a turned face is magnified, which a rigid pose cannot undo, and it read as a frown and "
               "lowered brows. The camera's distance comes from the take itself where the head turns or nods (the "
