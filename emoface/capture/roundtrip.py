@@ -104,14 +104,19 @@ def head_alone(fps: float = 30.0, seconds: float = 4.0) -> Animation:
     return with_rest(anim)
 
 
+def _move_frames(fps: float, seconds: float) -> dict[str, slice]:
+    """The frames of each head move of a head_alone take (`seconds` each, after its rest)."""
+    n, rest = int(round(seconds * fps)), int(round(REST_S * fps))
+    return {move: slice(rest + k * n, rest + (k + 1) * n) for k, (move, _, _) in enumerate(POSE_MOVES)}
+
+
 def pose_talk(captured: Animation, fps: float = 30.0, seconds: float = 4.0) -> dict[str, dict[str, float]]:
     """Per head move of a head_alone take: each expression curve's peak-to-peak over it (0 for a perfect
     capture), the largest first."""
-    n, rest = int(round(seconds * fps)), int(round(REST_S * fps))
     values = captured.resampled(fps).values
     out = {}
-    for k, (move, _, _) in enumerate(POSE_MOVES):
-        part = values[rest + k * n: rest + (k + 1) * n]
+    for move, frames in _move_frames(fps, seconds).items():
+        part = values[frames]
         spans = {name: float(np.ptp(part[:, j])) for j, name in enumerate(captured.names)
                  if not name.startswith(POSE_OWN)} if len(part) else {}
         out[move] = dict(sorted(spans.items(), key=lambda kv: -kv[1]))
@@ -121,13 +126,10 @@ def pose_talk(captured: Animation, fps: float = 30.0, seconds: float = 4.0) -> d
 def gaze_swing(captured: Animation, fps: float = 30.0, seconds: float = 4.0) -> dict[str, tuple[float, float]]:
     """Per head move of a head_alone take: the captured eyes' yaw and pitch peak-to-peak, degrees. The eyes stay
     put in the head, so both would be 0 for a perfect capture."""
-    n, rest = int(round(seconds * fps)), int(round(REST_S * fps))
     a = captured.resampled(fps)
-    out = {}
-    for k, (move, _, _) in enumerate(POSE_MOVES):
-        parts = [a[c][rest + k * n: rest + (k + 1) * n] for c in ("LeftEyeYaw", "LeftEyePitch")]
-        out[move] = tuple(float(np.ptp(p)) * 180 if len(p) else 0.0 for p in parts)
-    return out
+    return {move: tuple(float(np.ptp(part)) * 180 if len(part) else 0.0
+                        for part in (a["LeftEyeYaw"][frames], a["LeftEyePitch"][frames]))
+            for move, frames in _move_frames(fps, seconds).items()}
 
 
 def cross_talk(captured: Animation) -> dict[str, tuple[float, float]]:

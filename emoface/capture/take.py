@@ -243,22 +243,23 @@ def solve_take(found: list, fps: float, basis: Basis | None = None, neutral_fram
     corners = np.stack([undone[:, list(pair)] for pair in EYE_CORNERS], axis=1)  # [n, 2 eyes, 2, 3]
     gaze = np.stack(_gaze(iris_undone, corners), axis=1)
     opening = sum(lid_opening(undone, side) for side in ("Left", "Right")) / 2
-    yaw, pitch = _held_gaze(gaze, ok & (opening > LIDS_OPEN * np.median(opening[ok])), fps)
+    opening = opening / np.median(opening[ok])  # as a share of the lids' usual distance
+    yaw, pitch = _held_gaze(gaze, ok & (opening > LIDS_OPEN), fps)
     # the lids, less what the lower face's shapes do to them (a smile's cheeks narrow the eye) and what the gaze
     # does (an eye looking down takes its upper lid with it, and the look shapes written below bring it down again
     # on a rig); those are solved without the eyes' points, while the brows' weights (solved on them) already hold
     # part of a blink
-    looks = look_curves(*_held_gaze(gaze, ok & (opening > LIDS_OPEN_FOR_LOOKS * np.median(opening[ok])), fps))
+    looks = _gaze_curves(*_held_gaze(gaze, ok & (opening > LIDS_OPEN_FOR_LOOKS), fps))
     lids = lid_curves(undone, neutral, basis, {n: w for n, w in zip(solver.names, weights.T)
-                                               if not n.startswith(UPPER_SHAPES)}
-                      | {n: np.clip(v, 0.0, 1.0) for n, v in looks.items() if n.startswith("EyeLook")})
+                                               if not n.startswith(UPPER_SHAPES)} | looks)
     smoothed = _smooth(np.stack(list(lids.values()), axis=1), tuple(lids), np.zeros(len(undone), bool), fps)
     for k, name in enumerate(lids):
         anim[name] = smoothed[:, k]
     head = _smooth(head, ("Head",) * 3, np.zeros(len(head), bool), fps)
     for k, name in enumerate(("HeadYaw", "HeadPitch", "HeadRoll")):
         anim[name] = np.clip(head[:, k] / 180.0, -1.0, 1.0)
-    _write_gaze(anim, yaw, pitch)
+    for name, value in _gaze_curves(yaw, pitch).items():
+        anim[name] = value
     return anim
 
 
@@ -268,11 +269,11 @@ def _held_gaze(gaze: np.ndarray, seen: np.ndarray, fps: float) -> tuple[np.ndarr
     return _smooth(held, ("Eye",) * 2, np.zeros(len(held), bool), fps).T
 
 
-def _write_gaze(anim: Animation, yaw: np.ndarray, pitch: np.ndarray) -> None:
-    """Measured gaze as the look shapes and eye rotations the post-processor writes (without its lid coupling:
-    the lids were measured too)."""
-    for name, value in look_curves(yaw, pitch).items():
-        anim[name] = value if name.endswith(("Yaw", "Pitch")) else np.clip(value, 0.0, 1.0)
+def _gaze_curves(yaw: np.ndarray, pitch: np.ndarray) -> dict[str, np.ndarray]:
+    """Measured gaze as the look shapes (0..1) and eye rotations the post-processor writes (without its lid
+    coupling: the lids are measured too)."""
+    return {name: value if name.endswith(("Yaw", "Pitch")) else np.clip(value, 0.0, 1.0)
+            for name, value in look_curves(yaw, pitch).items()}
 
 
 def capture(path: Path, fps: float | None = None, basis: Basis | None = None, neutral_s: float | None = None,
