@@ -308,7 +308,7 @@ def test_a_crowded_server_takes_longer_steps_and_comes_back():
     however many frames it animates), up to STEP_MAX; once the crowd has gone it comes back to the command's step,
     never below. Every character's delay follows, its sends stay on the clock's ticks, and the characters' steps
     are spread over the ticks again."""
-    from emoface.live.stage import BUSY_LESS, BUSY_MORE, STEP_HOLD_S, STEP_MAX, Stage
+    from emoface.live.stage import BUSY_BACK, BUSY_MORE, STEP_HOLD_S, STEP_MAX, Stage
     from tests.test_live import stage_factory
 
     stage = Stage(stage_factory(step=2))
@@ -335,9 +335,32 @@ def test_a_crowded_server_takes_longer_steps_and_comes_back():
     assert stage.step == STEP_MAX
     assert {c.session.phase for c in stage.characters.values()} == {0, STEP_MAX // 2}  # half a step apart
     for _ in range(STEP_HOLD_S * 5):
-        stage.adapt_step(BUSY_LESS - 0.1)
+        stage.adapt_step(BUSY_BACK - 0.1)
     assert stage.step == 2 and all(c.session.step == 2 for c in stage.characters.values())
     assert np.allclose([s.t0 + s.delay_s for s in sessions], grid, atol=1e-9)
+
+
+def test_a_crowded_server_comes_back_once_a_burst_has_passed():
+    """A crowd that keeps a server's thread at 60% takes a frame more a step through a burst of load (the
+    machine's), and a frame less once the thread would have room for it again: not only once it is nearly idle,
+    which a crowd that stays never lets it be (every character kept that frame interval of delay for good).
+    Whether there is room is reckoned from the animating's share, which grows as steps get shorter."""
+    from emoface.live.stage import BUSY_MORE, STEP_HOLD_S, Stage
+    from tests.test_live import stage_factory
+
+    stage = Stage(stage_factory(step=2))
+    stage.join("npc0")
+    for _ in range(STEP_HOLD_S):
+        stage.adapt_step(BUSY_MORE + 0.05, 0.6)
+    assert stage.step == 3
+    for _ in range(STEP_HOLD_S * 3):  # 60% busy, 45% animating: 82% at two frames a step, too close
+        stage.adapt_step(0.6, 0.45)
+    assert stage.step == 3
+    for _ in range(STEP_HOLD_S - 1):  # the burst is over: 52% busy, 34% animating, 69% at two frames a step
+        stage.adapt_step(0.52, 0.34)
+    assert stage.step == 3  # not before STEP_HOLD_S seconds
+    stage.adapt_step(0.52, 0.34)
+    assert stage.step == 2 and stage.characters["npc0"].session.step == 2
 
 
 def test_a_busy_server_never_takes_shorter_steps_than_asked():

@@ -12,6 +12,7 @@ Limits: at most max_characters at once (global), and each character's own audio 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import re
 import time
@@ -29,7 +30,8 @@ DEFAULT_CHARACTER = "default"
 LINGER_S = 30.0  # a character nobody uses any more is closed after this long
 LEAD_SPARE_S = 0.0015  # the computing before the sends is given its recent p95 time and this much more
 # a crowded server takes longer steps rather than fall behind (Stage.adapt_step)
-BUSY_MORE, BUSY_LESS = 0.8, 0.4  # share of a core its thread is busy: above, a frame more a step; under, one less
+BUSY_MORE = 0.8  # share of a core its thread is busy: above, a frame more a step
+BUSY_BACK = 0.75  # a frame less a step once the thread would be under this share at it (Stage.adapt_step)
 STEP_HOLD_S, STEP_MAX = 3, 4  # seconds beyond either before the step changes; the most frames a step
 NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}\Z")  # names become Live Link subjects: plain and short
 
@@ -84,7 +86,7 @@ class Stage:
         self.lead_s = None  # how long before the sends every character animates (adapt_lead)
         self.compute_s: deque = deque(maxlen=120)  # the last ticks' computing times
         self.step = self.base_step = None  # frames every character's step animates now; the command's (adapt_step)
-        self._strain = 0  # seconds in a row the thread was busier than BUSY_MORE (> 0) or idler than BUSY_LESS (< 0)
+        self._strain = 0  # seconds in a row the thread was busier than BUSY_MORE (> 0), or would have room (< 0)
 
     def add(self, name: str, session: LiveSession, source) -> Character:
         if self.fps is None:
@@ -202,7 +204,9 @@ class Stage:
                 if n % max(1, int(self.fps)) == 0:  # once a second
                     self.adapt_lead()
                     now = (time.process_time(), time.monotonic())
-                    self.adapt_step((now[0] - second[0]) / max(1e-3, now[1] - second[1]))
+                    wall = max(1e-3, now[1] - second[1])
+                    self.adapt_step((now[0] - second[0]) / wall, sum(itertools.islice(
+                        reversed(self.compute_s), max(1, int(self.fps)))) / wall)
                     second = now
                 self._retire(time.monotonic())
                 n += 1
@@ -229,14 +233,19 @@ class Stage:
             for character in self.characters.values():
                 character.session.move_lead(lead)
 
-    def adapt_step(self, busy: float) -> None:
+    def adapt_step(self, busy: float, computing: float = 0.0) -> None:
         """A crowded server takes longer steps rather than fall behind: a step costs much the same however many
         frames it animates (docs/LIVE.md, Timing), and a thread that cannot keep up reads its clients' audio late,
-        so their delay grows without bound. `busy`: the share of a core the server used in the last second.
-        After STEP_HOLD_S seconds in a row above BUSY_MORE every character animates a frame more a step (up to
-        STEP_MAX), its delay a frame interval longer; after as long under BUSY_LESS, a frame less, back to the
-        command's step. The characters' steps are spread over the ticks again (phases); their sends do not move."""
-        want = 1 if busy > BUSY_MORE else -1 if busy < BUSY_LESS else 0
+        so their delay grows without bound. `busy`: the share of a core the server used in the last second;
+        `computing`: the share of it spent animating. After STEP_HOLD_S seconds in a row above BUSY_MORE every
+        character animates a frame more a step (up to STEP_MAX), its delay a frame interval longer; after as long
+        in which the thread would stay under BUSY_BACK at a frame less a step, a frame less, back to the command's
+        step: so a burst of load (the machine's, or a crowd that has gone) costs the delay only while it lasts.
+        That estimate takes the animating to cost as much a step at a frame less, so more a second (steps cost a
+        little less with fewer frames, so the thread is a little idler than estimated and the step does not hunt).
+        The characters' steps are spread over the ticks again (phases); their sends do not move."""
+        back = busy + computing / (self.step - 1) if self.step and self.step > 1 else busy  # at a frame less
+        want = 1 if busy > BUSY_MORE else -1 if back < BUSY_BACK else 0
         self._strain = self._strain + want if want and self._strain * want >= 0 else want
         if abs(self._strain) < STEP_HOLD_S or self.step is None:
             return
