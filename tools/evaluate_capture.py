@@ -50,6 +50,7 @@ LINES = (("The ship is due at noon, so we leave before the tide turns.", "happy"
 OPEN_VOWELS = ("AA", "AE", "AO", "AW", "AY")
 ROUNDED = ("UW", "UH", "OW", "OY", "W")  # lips rounded and pushed: "blue", "two", "soon", "one"
 SPREAD = ("IY", "IH", "EY", "EH", "AE")  # lips spread or neutral: "green", "three", "eight", "set"
+ROUNDING_SHOWN = 5  # the mouth curves that differ most between rounded and spread phones
 OPEN_GAP = 0.1
 
 
@@ -130,7 +131,7 @@ def grid(shared: Path) -> dict:
 
     shut = opened = 0
     closures, vowels, false_frames, vowel_frames, clips = [], [], 0, 0, 0
-    pucker = []  # per clip: mean MouthPucker on rounded, on spread phones
+    rounding = []  # per clip: each mouth curve's mean on the rounded phones, on the spread ones
     anims = []
     deepest = {True: [], False: []}  # per clip, lids refined or not: the lids' nearest approach / their median
     for clip, video, text in grid_items(shared, held_out=True):
@@ -141,28 +142,29 @@ def grid(shared: Path) -> dict:
         gap = lip_gap(anim)
         phones = [(p.name, p.start, p.end) for p in align(load_track(video).samples, text)]
         on = {ROUNDED: [], SPREAD: []}
+        mouth = [c for c in anim.names if c.startswith(("Mouth", "Jaw", "Cheek"))]
         for name, start, end in phones:
             i0 = int(start * anim.fps)
             i1 = max(i0 + 1, int(np.ceil(end * anim.fps)))
             for group in on:
                 if name in group:
-                    on[group] += list(anim["MouthPucker"][i0:i1])
+                    on[group] += [anim.values[i0:i1, [anim.names.index(c) for c in mouth]]]
             if name in ("P", "B", "M"):
                 strict = gap[i0:i1].min() < 0.05
                 closures.append((strict, gap[max(i0 - 1, 0):i1 + 1].min() < 0.05))
             elif name in OPEN_VOWELS:
                 vowels.append(gap[i0:i1].max() > OPEN_GAP)
         if on[ROUNDED] and on[SPREAD]:
-            pucker.append((np.mean(on[ROUNDED]), np.mean(on[SPREAD])))
+            rounding.append({c: (r, s) for c, r, s in zip(mouth, *(np.concatenate(on[g]).mean(0) for g in on))})
         f, n = closed_elsewhere(anim, phones)
         false_frames, vowel_frames, clips = false_frames + f, vowel_frames + n, clips + 1
     closures = np.array(closures)
     return {"clips": clips, "pbm": len(closures), "shut_strict": float(closures[:, 0].mean()),
             "shut": float(closures[:, 1].mean()), "open_vowels": len(vowels), "open": float(np.mean(vowels)),
             "false": false_frames / max(vowel_frames, 1), "vowel_frames": vowel_frames,
-            "pucker_clips": len(pucker), "pucker_rounded": float(np.mean([p[0] for p in pucker])),
-            "pucker_spread": float(np.mean([p[1] for p in pucker])),
-            "rounded_more": float(np.mean([p[0] > p[1] for p in pucker])),
+            "pucker_clips": len(rounding), "rounding": {c: tuple(float(np.mean([r[c][k] for r in rounding]))
+                                                            for k in (0, 1)) for c in rounding[0]},
+            "rounded_more": float(np.mean([r["MouthPucker"][0] > r["MouthPucker"][1] for r in rounding])),
             "deepest": {k: np.array(v) for k, v in deepest.items()}, "coupling": coupling(anims)}
 
 
@@ -265,8 +267,16 @@ def markdown(rt: dict, leaks: dict, pose_leaks: dict, g: dict | None, fg: dict |
                   "frames |",
                   "", f"Rounding: MouthPucker averaged over the rounded phones ({'/'.join(ROUNDED)}) and over the "
                   f"spread vowels ({'/'.join(SPREAD)}) of each clip that has both ({g['pucker_clips']} clips): "
-                  f"{g['pucker_rounded']:.3f} rounded, {g['pucker_spread']:.3f} spread; higher on the rounded "
-                  f"phones in {100 * g['rounded_more']:.0f}% of clips.", "",
+                  "{:.3f} rounded, {:.3f} spread; ".format(*g["rounding"]["MouthPucker"]) +
+                  f"higher on the rounded phones in {100 * g['rounded_more']:.0f}% of clips. The mouth curves that "
+                  "differ most between the two (mean over clips, rounded / spread): " + ", ".join(
+                      f"{c} {r:.3f} / {s_:.3f}" for c, (r, s_) in sorted(
+                          g["rounding"].items(), key=lambda kv: -abs(kv[1][0] - kv[1][1]))[:ROUNDING_SHOWN]) +
+                  ". Rounded lips come in at the corners and, on this speaker, down with the jaw: the shipped "
+                  "basis (what the landmarker reports on ICT FaceKit's renders) gives most of that to the frown, "
+                  "whose answer there is the corners in and down, and little to the pucker, whose answer is the "
+                  "corners in by a third of the skin's own motion and up. Capture's training labels leave the "
+                  "frown out (emoface.train.data CAPTURE_TRUSTED); an actor's captured take keeps it.", "",
                   "Blinks: each clip's deepest lid closure (the nearest the lids come, both eyes, as a share of "
                   "their median distance; GRID's speaker blinks in most clips, and a closed eye should read near "
                   "0). Capture moves the mesh's lid points onto the iris model's eye contour, as MediaPipe's "
