@@ -143,12 +143,13 @@ def grid(shared: Path) -> dict:
         phones = [(p.name, p.start, p.end) for p in align(load_track(video).samples, text)]
         on = {ROUNDED: [], SPREAD: []}
         mouth = [c for c in anim.names if c.startswith(("Mouth", "Jaw", "Cheek"))]
+        columns = [anim.names.index(c) for c in mouth]
         for name, start, end in phones:
             i0 = int(start * anim.fps)
             i1 = max(i0 + 1, int(np.ceil(end * anim.fps)))
             for group in on:
                 if name in group:
-                    on[group] += [anim.values[i0:i1, [anim.names.index(c) for c in mouth]]]
+                    on[group].append(anim.values[i0:i1, columns])
             if name in ("P", "B", "M"):
                 strict = gap[i0:i1].min() < 0.05
                 closures.append((strict, gap[max(i0 - 1, 0):i1 + 1].min() < 0.05))

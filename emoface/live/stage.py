@@ -12,7 +12,6 @@ Limits: at most max_characters at once (global), and each character's own audio 
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 import re
 import time
@@ -186,6 +185,7 @@ class Stage:
             self._start(character)
         n = 0
         second = (time.process_time(), time.monotonic())
+        computing = 0.0  # seconds spent animating since `second`
         try:
             while not stop.is_set():
                 deadline = self.g0 + n / self.fps
@@ -201,13 +201,13 @@ class Stage:
                 began = time.monotonic()
                 self._compute([c for c in characters if c.session.due(n)])
                 self.compute_s.append(time.monotonic() - began)
+                computing += self.compute_s[-1]
                 if n % max(1, int(self.fps)) == 0:  # once a second
                     self.adapt_lead()
                     now = (time.process_time(), time.monotonic())
                     wall = max(1e-3, now[1] - second[1])
-                    self.adapt_step((now[0] - second[0]) / wall, sum(itertools.islice(
-                        reversed(self.compute_s), max(1, int(self.fps)))) / wall)
-                    second = now
+                    self.adapt_step((now[0] - second[0]) / wall, computing / wall)
+                    second, computing = now, 0.0
                 self._retire(time.monotonic())
                 n += 1
                 if wait <= 0:
