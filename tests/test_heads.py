@@ -57,19 +57,37 @@ def test_pucker_narrows_the_mouth(name):
     right = skin[np.argmax(np.abs(shape(mesh, "MouthSmileRight")[skin]).sum(1))]
     puckered = mesh.neutral + shape(mesh, "MouthPucker")
     rest_w = np.linalg.norm(mesh.neutral[left] - mesh.neutral[right])
-    assert np.linalg.norm(puckered[left] - puckered[right]) < 0.92 * rest_w
+    assert np.linalg.norm(puckered[left] - puckered[right]) < 0.85 * rest_w  # ICT FaceKit: 0.81; built-in: 0.61
 
 
 @pytest.mark.parametrize("name", HEADS)
 def test_no_tooth_in_front_of_the_lips_at_rest(name):
+    mesh = load(name)
+    assert_teeth_behind_the_skin(mesh, mesh.neutral)
+
+
+@pytest.mark.parametrize("pose", [{"mouthPucker": 1.0}, {"mouthFunnel": 1.0},
+                                  {"jawOpen": 0.4, "mouthPucker": 1.0, "mouthFunnel": 1.0}])
+def test_rounded_lips_draw_the_skin_over_the_teeth(pose):
+    """The built-in head's lips gather a third of the mouth's width in: the cheeks drawn after them ride forward
+    over the teeth, which stay where they are."""
+    mesh = default_head()
+    weights = np.zeros(len(mesh.shape_names), np.float32)
+    for name, value in pose.items():
+        weights[mesh.shape_index(name)] = value
+    assert_teeth_behind_the_skin(mesh, mesh.vertices(weights))
+
+
+def assert_teeth_behind_the_skin(mesh, posed: np.ndarray) -> None:
+    """Seen from the front, no tooth is nearer than the face's skin over it (where the lips part, none is)."""
     from scipy.spatial import cKDTree
 
-    mesh = load(name)
     teeth = np.concatenate([np.arange(p.start, p.end) for p in mesh.parts if "teeth" in p.name and not p.hidden])
-    skin = mesh.neutral[skin_of(mesh)]
+    skin = posed[skin_of(mesh)]
+    skin = skin[skin[:, 2] > np.percentile(skin[:, 2], 60)]  # the face, not the back of the head
     tree = cKDTree(skin[:, :2])
     scale = float(np.ptp(mesh.neutral[teeth, 0]))
-    for v in mesh.neutral[teeth]:
+    for v in posed[teeth]:
         near = tree.query_ball_point(v[:2], 0.05 * scale)
         if near:  # the skin over this tooth, seen from the front
             assert v[2] < skin[near, 2].max(), v
@@ -129,7 +147,9 @@ def test_a_head_without_textures_gets_lips():
 
 @pytest.mark.parametrize("pose", [{"jawOpen": 1.0}, {"jawLeft": 1.0}, {"jawRight": 1.0}, {"mouthLeft": 1.0},
                                   {"mouthRight": 1.0}, {"jawOpen": 0.4, "mouthSmileLeft": 1.0, "mouthSmileRight": 1.0},
-                                  {"mouthFunnel": 1.0}, {"mouthStretchLeft": 1.0, "mouthStretchRight": 1.0}])
+                                  {"mouthFunnel": 1.0}, {"mouthStretchLeft": 1.0, "mouthStretchRight": 1.0},
+                                  {"mouthPucker": 1.0}, {"jawOpen": 0.3, "mouthFunnel": 0.5, "mouthPucker": 0.4},
+                                  {"jawOpen": 0.4, "mouthFunnel": 1.0, "mouthPucker": 1.0}])
 def test_the_mouth_shows_only_between_the_lips(pose):
     """No dark wedge or hole beside the lips in any pose: the inside of the mouth, drawn in a colour of its own,
     is seen only within the opening the lips' edges outline."""

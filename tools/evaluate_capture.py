@@ -235,7 +235,11 @@ def markdown(rt: dict, leaks: dict, pose_leaks: dict, g: dict | None, fg: dict |
               "speaker (GRID, below) in front. The shipped basis follows the real speaker (a pucker's depth from "
               "the skin), so a rendered pucker scores low here while GRID's rounded vowels are measured (the "
               "rounding figures below; with the render's depth, pucker was 0.000 on rounded and 0.001 on spread "
-              "phones, higher on rounded in 4% of clips). Jaw, lip opening and smiles are measured well on both "
+              "phones, higher on rounded in 4% of clips). A pucker alone reads mostly as MouthFrown (the corners "
+              "in), on the built-in head as in GRID's rounding. Since the built-in head's rounding gathers the "
+              "corners in as a person's does (2026-12-04; before, its lips squeezed within themselves), its "
+              "spoken lines' funnel and pucker read at 0.64 and 0.54 (0.38 and 0.47 before). Jaw, lip opening "
+              "and smiles are measured well on both "
               "heads, including across heads (the shipped basis is ICT FaceKit's; the built-in head is captured "
               "with it); the real speaker below is what matters for training.", "",
               "The gaze is the iris centre against the eye corners once the head pose is out, so the iris needs "
