@@ -69,7 +69,7 @@ def test_no_tooth_in_front_of_the_lips_at_rest(name):
 @pytest.mark.parametrize("pose", [{"mouthPucker": 1.0}, {"mouthFunnel": 1.0},
                                   {"jawOpen": 0.4, "mouthPucker": 1.0, "mouthFunnel": 1.0}])
 def test_rounded_lips_draw_the_skin_over_the_teeth(pose):
-    """The built-in head's lips gather a third of the mouth's width in: the cheeks drawn after them ride forward
+    """The built-in head's lips gather two fifths of the mouth's width in: the cheeks drawn after them ride forward
     over the teeth, which stay where they are."""
     mesh = default_head()
     weights = np.zeros(len(mesh.shape_names), np.float32)

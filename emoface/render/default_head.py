@@ -440,7 +440,7 @@ def _shape_deltas(skin: _Skin, neutral, pos, parts) -> dict[str, np.ndarray]:
     lips = front * _lip_x(x * 0.9) * np.exp(-((d_mouth / 1.4) ** 2))
     skin_delta("mouthClose", -jaw_move * (lower * mouthness * near_mouth)[:, None])
     # rounding (the ring muscle round the mouth): the lips and the skin around them gather toward the middle,
-    # the corners most (a pucker takes a third off the mouth's width), and push forward. A pucker bunches the
+    # the corners most (a pucker takes two fifths off the mouth's width), and push forward. A pucker bunches the
     # lips shut, taller; a funnel parts them in an O, each lip whole, its outer edge too
     gather = front * _smooth(MOUTH_HALF + 1.6, MOUTH_HALF - 0.2, ax) * np.exp(-((d_mouth / 1.6) ** 2))
     bunch = front * _lip_x(x * 0.9) * np.exp(-((d_mouth / 1.2) ** 2))
