@@ -79,10 +79,12 @@ class Animator:
         """Head, accents, gaze, then blinks (which like to land on the gaze shifts and speech pauses)."""
         n = anim.n_frames
         head_rng, gaze_rng, blink_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(self.seed).spawn(3))
+        # the syllables the head nods on are the ones the brows accent: found once
+        stressed = head.stressed_syllables(prosody, anim.fps) if self.head or self.accents else None
         if self.head:
-            anim = head.apply(anim, prosody, weights, head_rng)
+            anim = head.apply(anim, prosody, weights, head_rng, stressed)
         if self.accents:
-            anim = accents.apply(anim, prosody, weights)
+            anim = accents.apply(anim, prosody, weights, stressed)
             if self._engine.handles_emotion:  # the emotion layer already breathes with the voice
                 anim = accents.breathe(anim, prosody, weights)
         shifts = np.zeros(0, int)

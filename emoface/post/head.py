@@ -71,11 +71,13 @@ def write(anim: Animation, deg: dict) -> None:
     anim.values[:, cols] = anim.values[:, cols] + np.stack([deg[axis] for axis in ("yaw", "pitch", "roll")], 1) / 180.0
 
 
-def apply(anim: Animation, prosody: Prosody, emotion_weights: np.ndarray, rng: np.random.Generator) -> Animation:
+def apply(anim: Animation, prosody: Prosody, emotion_weights: np.ndarray, rng: np.random.Generator,
+          stressed: tuple[np.ndarray, np.ndarray] | None = None) -> Animation:
+    """stressed: stressed_syllables(prosody, anim.fps), when the caller has it already (accents nod on the same)."""
     out = anim.copy()
     n, fps = anim.n_frames, anim.fps
     deg = {axis: _drift(n, fps, rng, amp) for axis, amp in DRIFT_DEG.items()}
-    peaks, prom = stressed_syllables(prosody, fps)
+    peaks, prom = stressed if stressed is not None else stressed_syllables(prosody, fps)
     t = np.arange(n) / fps
     for p, s in zip(peaks, prom):
         pulse = nod_pulse(t, p / fps)
