@@ -53,3 +53,17 @@ def symmetric_filter1d(x: np.ndarray, weights: np.ndarray, axis: int = -1, mode:
     terms[1:] *= weights[:half].reshape((half,) + (1,) * moved.ndim)
     out = np.add.reduce(terms, axis=0)  # row by row, in order: scipy's sums
     return np.moveaxis(out, 0, axis).astype(out_type, copy=False)
+
+
+def circular_gaussian(x: np.ndarray, sigma: float, truncate: float = 4.0) -> np.ndarray:
+    """gaussian_filter1d(x, sigma, mode="wrap") of a 1-D float64 signal as one circular convolution through the FFT:
+    the same numbers to float rounding (1e-16, not to the bit), in three FFTs instead of a term per tap. For a
+    head drift's 433 taps, where the taps took a third of a bake's post-processing."""
+    x = np.asarray(x, np.float64)
+    if len(x) == 0:
+        return x.copy()
+    kernel = gaussian_kernel(sigma, truncate)
+    half = len(kernel) // 2
+    # the kernel wrapped onto the signal's period (a kernel longer than the signal wraps round more than once)
+    taps = np.bincount(np.arange(-half, half + 1) % len(x), weights=kernel, minlength=len(x))
+    return np.fft.irfft(np.fft.rfft(x) * np.fft.rfft(taps), len(x))

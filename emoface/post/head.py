@@ -8,7 +8,7 @@ the character's left shoulder.
 from __future__ import annotations
 
 import numpy as np
-from emoface.filters1d import gaussian_filter1d
+from emoface.filters1d import circular_gaussian, gaussian_filter1d
 
 from emoface.animation import Animation
 from emoface.emotion.spec import EMOTIONS
@@ -38,7 +38,7 @@ def _drift(n: int, fps: float, rng: np.random.Generator, amplitude: float) -> np
     """Slow noise of standard deviation `amplitude`, bounded at 3x. Scaled by the filter's own gain, never by
     the sample's spread: a short line's few frames of a slow drift barely move, and must not be blown up."""
     sigma = 0.9 * fps
-    noise = gaussian_filter1d(rng.standard_normal(n + int(4 * fps)), sigma=sigma, mode="wrap")[:n]
+    noise = circular_gaussian(rng.standard_normal(n + int(4 * fps)), sigma)[:n]
     unit = np.sqrt(2.0 * np.sqrt(np.pi) * sigma)  # 1 / std of unit white noise through this Gaussian
     return np.clip(amplitude * noise * unit, -3 * amplitude, 3 * amplitude)
 
