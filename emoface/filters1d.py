@@ -57,8 +57,8 @@ def symmetric_filter1d(x: np.ndarray, weights: np.ndarray, axis: int = -1, mode:
 
 def circular_gaussian(x: np.ndarray, sigma: float, truncate: float = 4.0) -> np.ndarray:
     """gaussian_filter1d(x, sigma, mode="wrap") of a 1-D float64 signal as one circular convolution through the FFT:
-    the same numbers to float rounding (1e-16, not to the bit), in three FFTs instead of a term per tap. For a
-    head drift's 433 taps, where the taps took a third of a bake's post-processing."""
+    the same numbers to float rounding (1e-15, not to the bit), in three FFTs instead of a term per tap. For a
+    head drift's 433 taps, where the taps took a quarter of a bake's post-processing."""
     x = np.asarray(x, np.float64)
     if len(x) == 0:
         return x.copy()

@@ -73,7 +73,7 @@ def write(anim: Animation, deg: dict) -> None:
 
 def apply(anim: Animation, prosody: Prosody, emotion_weights: np.ndarray, rng: np.random.Generator,
           stressed: tuple[np.ndarray, np.ndarray] | None = None) -> Animation:
-    """stressed: stressed_syllables(prosody, anim.fps), when the caller has it already (accents nod on the same)."""
+    """stressed: stressed_syllables(prosody, anim.fps), when the caller has it already (the brows accent the same)."""
     out = anim.copy()
     n, fps = anim.n_frames, anim.fps
     deg = {axis: _drift(n, fps, rng, amp) for axis, amp in DRIFT_DEG.items()}
