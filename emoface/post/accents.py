@@ -39,11 +39,10 @@ ARTICULATORS = ("Jaw", "MouthClose", "MouthRoll", "MouthPress", "MouthFunnel", "
 BREATH = 2.5  # how strongly expression follows the voice (the gain's swing around 1, times this)
 
 
-def accent_pulses(prosody: Prosody, fps: float, n: int,
-                  stressed: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
-    """0..1 per frame: each accent's prominence as a quick rise and a slower relax, overlapping ones capped.
-    stressed: stressed_syllables(prosody, fps), when the caller has it already."""
-    peaks, prominence = stressed if stressed is not None else stressed_syllables(prosody, fps)
+def accent_pulses(stressed: tuple[np.ndarray, np.ndarray], fps: float, n: int) -> np.ndarray:
+    """0..1 per frame: each accent's prominence (stressed_syllables' peaks and prominences) as a quick rise and a
+    slower relax, overlapping ones capped."""
+    peaks, prominence = stressed
     out = np.zeros(n)
     for peak, p in zip(peaks, prominence):  # each pulse over its own few hundred ms: a long take stays linear
         i0, i1 = max(0, int(peak - 4 * RISE_S * fps)), min(n, int(peak + 8 * HOLD_S * fps) + 1)
@@ -67,9 +66,12 @@ def _gains(emotion_weights: np.ndarray) -> np.ndarray:
 
 def apply(anim: Animation, prosody: Prosody, emotion_weights: np.ndarray,
           stressed: tuple[np.ndarray, np.ndarray] | None = None) -> Animation:
-    """Accent brows and lids added to the curves, and the TH tongue where the animation has timed phones."""
+    """Accent brows and lids added to the curves, and the TH tongue where the animation has timed phones.
+    stressed: stressed_syllables(prosody, anim.fps), when the caller has it already (the head nods on the same)."""
     out = anim.copy()
-    add_brows(out, accent_pulses(prosody, anim.fps, anim.n_frames, stressed), emotion_weights)
+    if stressed is None:
+        stressed = stressed_syllables(prosody, anim.fps)
+    add_brows(out, accent_pulses(stressed, anim.fps, anim.n_frames), emotion_weights)
     out["TongueOut"] = np.maximum(out["TongueOut"], tongue(anim))
     return out
 
