@@ -11,7 +11,9 @@ scored on the 100 held-out ones with `emoface eval`'s own score: what the phones
 of his mouth, with the transcript and his own captures, which the network never has at run time. (2) How much
 of each captured curve moves with the captured jaw, on GRID and on FACEGOOD's capture (a different solver and
 face): what a curve carries of the jaw rather than of its own shape. The network (default: the shipped one)
-is scored beside them on the same clips. Needs the GRID cache `emoface eval`/training builds.
+is scored beside them on the same clips, and so is the phonetic engine given each clip's transcript (forced
+alignment): the silver labels, the teacher the network learns every voice but GRID's and FACEGOOD's from.
+Needs the GRID cache `emoface eval`/training builds.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ def main() -> int:
     from emoface.features import FRAME_RATE
     from emoface.metrics import pearson
     from emoface.rigs import canonical_names
-    from emoface.train.data import CAPTURE_TRUSTED, build_grid, clip_from
+    from emoface.train.data import CAPTURE_TRUSTED, build_grid, clip_from, grid_items
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
@@ -82,11 +84,14 @@ def main() -> int:
 
     network = Animator(engine="neural", checkpoint=args.checkpoint, fps=FRAME_RATE, blinks=False, gaze=False,
                        head=False, accents=False)
-    scored = {"words": [], "network": []}
+    teacher = Animator(engine="phonetic", fps=FRAME_RATE, blinks=False, gaze=False, head=False, accents=False)
+    texts = {f"grid__{clip}": text for clip, _, text in grid_items(args.shared, held_out=True)}
+    scored = {"words": [], "network": [], "teacher": []}
     for clip in held:
         scored["words"].append(score(phone_features(clip.phones) @ weights, clip, None))
         audio = Audio(clip.audio, clip.key, 16000)
         scored["network"].append(score(network.animate_canonical(audio).values, clip, None))
+        scored["teacher"].append(score(teacher.animate_canonical(audio, None, texts[clip.key]).values, clip, None))
 
     curves = [c for c in MOUTH if c in CAPTURE_TRUSTED]
     jaw = names.index("JawOpen")
@@ -119,7 +124,9 @@ def main() -> int:
     ]
     for label, key in (("network, from the audio alone", "network"),
                        ("the words' linear fit: transcript phones, fitted to this speaker's own captures",
-                        "words")):
+                        "words"),
+                       ("the phonetic engine with the transcript: the silver labels other voices are taught by",
+                        "teacher")):
         rows = scored[key]
         lines.append(f"| {label} | {np.mean([r['jaw_r'] for r in rows]):.3f} | "
                      f"{np.mean([r['mouth_r'] for r in rows]):.3f} | "
@@ -142,6 +149,11 @@ def main() -> int:
         "that moves with the captured jaw on GRID but not on FACEGOOD is this speaker's mouth (or this head's "
         "jaw shape, which the solve makes up for with other curves), not something every voice implies; a "
         "network that learnt it from one speaker would put it on every speaker.",
+        "",
+        "The teacher's row is what every other voice in training (speech-en, the TTS lines: two fifths of the "
+        "crops) is labelled with: the phonetic engine, given the words and their timing. Against this real "
+        "speaker its jaw and mouth follow him far less than the network does, which learnt him from his "
+        "captures; on a voice it has not heard captured, the network's mouth is taught by that row.",
         "",
     ]
     args.out.write_text("\n".join(lines))
