@@ -72,6 +72,8 @@ def main(argv=None) -> int:
                     help="most a captured curve's error is scaled up to weigh like the silver labels' (1: not at all)")
     ap.add_argument("--grid-share", type=number(0, 1), default=TrainConfig.grid_share, metavar="SHARE",
                     help="share (0-1) of training crops drawn from the captured GRID s1 speaker, whatever its hours")
+    ap.add_argument("--facegood-share", type=number(0, 1), default=TrainConfig.facegood_share, metavar="SHARE",
+                    help="share (0-1) of training crops drawn from FACEGOOD's captured speaker")
     ap.add_argument("--speech-encoder", metavar="PATH", default="",
                     help="local Hugging Face wav2vec2/HuBERT/WavLM directory to use instead of log-mel (frozen)")
     ap.add_argument("--lookahead", type=ROWS, metavar="ROWS",
@@ -125,7 +127,7 @@ def main(argv=None) -> int:
     cfg = TrainConfig(steps=args.steps, minutes=args.minutes, batch=args.batch, seed=args.seed, lr=args.lr,
                       squared_weight=args.squared_weight, phone_weight=args.phone_weight,
                       background_voices=args.background_voices, capture_gain=args.capture_gain,
-                      grid_share=args.grid_share, speed_share=args.speed_share,
+                      grid_share=args.grid_share, facegood_share=args.facegood_share, speed_share=args.speed_share,
                       speed_range=tuple(sorted(args.speed_range)))
     args.out.parent.mkdir(parents=True, exist_ok=True)
 
