@@ -7,10 +7,13 @@ Runs: a folder of real dialogue-like lines (speech-en's vctk and vctk_extra fold
 and one 60 s line (speech-en clips joined), each baked by `emoface bake ... --force -q` to JSON with the default
 network: locally pinned to one core (taskset; the fastest of 3 runs), and with `--ray` on a local Ray instance of
 1 and 2 workers (one run each).
-Times are wall clock for the whole command; speed = seconds of audio per second. Peak memory is the largest
-sum of resident memory over the command's process tree (driver, Ray's processes and workers), sampled every
-0.1 s from /proc. The CEILING script times, in one process on one core, each stage of a bake of the folder on
-its own (start-up, reading, prosody, network, post-processing, writing) and log-mel + network alone.
+Times are wall clock for the whole command; speed = seconds of audio per second. emoface's modules are
+compiled to bytecode first, as a user's second run finds them (an editable install compiles on first import;
+with PYTHONDONTWRITEBYTECODE set, as in some sandboxes, every run would compile its ~60 modules again: 0.07 s).
+Peak memory is the largest sum of resident memory over the command's process tree (driver, Ray's processes
+and workers), sampled every 0.1 s from /proc. The CEILING script times, in one process on one core, each
+stage of a bake of the folder on its own (start-up, reading, prosody, network, post-processing, writing) and
+log-mel + network alone.
 --cheaper: the one-core runs and the network alone again with another checkpoint (a smaller network), to show
 what a cheaper network buys the whole process.
 """
@@ -211,6 +214,8 @@ def main() -> int:
     import numpy as np
     import soundfile as sf
 
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "emoface")], check=True,
+                   stdout=subprocess.DEVNULL)
     base = args.shared / "data" / "speech-en"
     lines = sorted(p for f in FOLDERS for p in (base / f / "audio").iterdir() if p.suffix == ".flac")
     if not lines:
@@ -258,6 +263,7 @@ def main() -> int:
     rows = "\n".join(f"| {label} | {seconds:.0f} | {wall:.1f} | {seconds / wall:.0f}x | {peak:.0f} |"
                      for label, seconds, wall, peak in runs)
     net_x = floor["audio_s"] / floor["network_s"]
+    rest_s = floor["import_s"] + floor["load_s"] + sum(v for k, v in floor["stages"].items() if k != "engine")
     text = f"""# Batch baking speed
 
 Command: `python tools/benchmark_batch.py{f' --cheaper {args.cheaper.name}' if args.cheaper else ''}` ({time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPU cores,
@@ -282,8 +288,12 @@ network by itself**, with nothing else of a bake counted. A whole process at 500
 {floor['audio_s'] / 500:.2f} s, less than the network alone needs, so no change to the rest of the pipeline
 can reach it on one core with this network ({parameters(CHECKPOINT):.2f} M parameters, about
 {multiply_adds(CHECKPOINT):.0f} M multiply-adds per second of audio). A network at least {500 / net_x:.1f}x faster is
-needed, and with it the rest of the bake (start-up, pitch, post-processing, writing) cut by as much: a decision about the model and the target, not a change to
-the pipeline; on a cluster it is a matter of workers (below).
+needed, and with it the rest of the bake cut by as much: without the network stage at all, start-up,
+reading, pitch, post-processing and writing alone ({rest_s:.2f} s) would run the folder at
+**{floor['audio_s'] / rest_s:.0f}x**: even beside a network that cost nothing, 500x needs them cut to
+{floor['audio_s'] / 500 / rest_s:.0%} of their time (reading the audio alone, libsndfile's decoding, is
+{floor['stages']['read']:.2f} s). A decision about the model and the target, not a change to the pipeline; on a
+cluster it is a matter of workers (below).
 
 {cheaper_text(cheaper, args.cheaper, floor, folder_s, long_s, runs)}The Ray runs include starting a local Ray instance (about 4 s) and loading the model once per worker. The
 network runs in numpy (emoface.model.numpy_net; a bake never imports torch), whose sums do not depend on the
