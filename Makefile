@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml Makefile
 	$(MAKE) system-deps
 	$(PYTHON) -m venv $(VENV)
 	# torch is pinned in the same command: that CPU wheel is on disk; a looser spec pulls a CUDA build.
-	$(BIN)/pip install --quiet torch==2.13.0 -e ".[test,train,backbone,capture,ray]"
+	$(BIN)/pip install --quiet torch==2.13.0 -e ".[test,train,backbone,capture,ray,eval]"
 	# after pyrender (which pins PyOpenGL 3.1.0): 3.1.7 is the release that works with OSMesa offscreen.
 	$(BIN)/pip install --quiet --no-deps PyOpenGL==3.1.7
 	touch $(STAMP)

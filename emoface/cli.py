@@ -245,7 +245,7 @@ def cmd_eval(args) -> int:
 
     if not (args.shared / "data").is_dir():
         raise InputError(args.shared, "no data/ folder here (point --shared at the shared data)")
-    results = evaluate.run(args.shared, args.cache, args.checkpoint, channels=args.channels)
+    results = evaluate.run(args.shared, args.cache, args.checkpoint, channels=args.channels, voices=args.voices)
     text = evaluate.markdown(results, "emoface " + " ".join(args.argv))
     print(text)
     if args.output:
@@ -287,6 +287,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--channels", action="store_true",
                    help="also score every clip heard through other recording channels (phone line, bright, dull, "
                         "thin and quiet microphones): six times the work")
+    e.add_argument("--voices", action="store_true",
+                   help="also score GRID's held-out clips said in other voices (deeper, a woman's, a child's: the "
+                        "WORLD vocoder, pip install -e \".[eval]\")")
     e.set_defaults(func=cmd_eval)
     t = sub.add_parser("train", help="adapt the network to an actor's captured takes (CPU, minutes)",
                        description="Fine-tune a checkpoint on captured takes (emoface capture outputs, Live Link Face "

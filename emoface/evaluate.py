@@ -93,6 +93,44 @@ CHANNELS = {  # the held-out audio heard through other recording chains (fixed f
 }
 
 
+VOICES = {  # GRID s1's talker (a man, median pitch ~115 Hz) made another's voice: (median pitch Hz, formant ratio)
+    "as recorded": None,
+    "deeper (90 Hz, formants x0.9)": (90.0, 0.9),
+    "a woman's (210 Hz, x1.18)": (210.0, 1.18),
+    "a child's (280 Hz, x1.3)": (280.0, 1.3),
+    "pitch alone (210 Hz)": (210.0, 1.0),
+    "formants alone (x1.18)": (None, 1.18),
+}
+
+
+def revoiced(audio, voice: str):
+    """The clip as another talker would say it, by the WORLD vocoder (pyworld: the `eval` extra), an analysis and
+    synthesis of its own, unlike training's resample-and-warp (emoface.train.augment.voice), so that a network
+    which learnt one transform's traces does not score for them: the pitch contour scaled to the voice's median,
+    the spectral envelope and aperiodicity warped in frequency by the formant ratio, timing kept."""
+    if VOICES[voice] is None:
+        return audio
+    try:
+        import pyworld
+    except ImportError:
+        raise RuntimeError('scoring other voices needs the WORLD vocoder: pip install -e ".[eval]"') from None
+    pitch, formants = VOICES[voice]
+    x = audio.samples.astype(np.float64)
+    f0, times = pyworld.dio(x, 16000, f0_floor=60.0, f0_ceil=500.0, frame_period=5.0)
+    f0 = pyworld.stonemask(x, f0, times, 16000)
+    envelope, aperiodicity = pyworld.cheaptrick(x, f0, times, 16000), pyworld.d4c(x, f0, times, 16000)
+    if pitch:
+        f0 = f0 * pitch / np.median(f0[f0 > 0])
+    bins = np.arange(envelope.shape[1])
+    warp = lambda rows: np.stack([np.interp(bins / formants, bins, r) for r in rows])  # noqa: E731
+    y = pyworld.synthesize(f0, warp(envelope), warp(aperiodicity), 16000, 5.0)
+    y = np.pad(y[:len(x)], (0, max(0, len(x) - len(y))))
+    voiced = np.convolve(np.repeat(f0 > 0, 80)[:len(x)].astype(np.float64), np.ones(160) / 160, "same")
+    voiced = np.pad(voiced, (0, len(x) - len(voiced)))
+    y = voiced * y + (1 - voiced) * x  # the voice is the vocoder's; breaths, bursts and the room the recording's
+    return Audio(np.clip(y, -1.0, 1.0).astype(np.float32), audio.source, audio.original_rate)
+
+
 def _talkers(x: np.ndarray) -> np.ndarray:
     """Three talkers' worth of speech that is not the line's: the line itself reversed in time, at three offsets
     (time-reversed speech keeps a voice's spectrum and rhythm without its words, the classic speech-like masker
@@ -135,8 +173,9 @@ def score(pred: np.ndarray, ref, phones) -> dict:
     return out
 
 
-def run(shared: Path, cache: Path, checkpoint=None, channels: bool = False) -> dict:
-    """{group: {system: scores}}; with `channels`, also {"channels": {group: {channel: {system: scores}}}}."""
+def run(shared: Path, cache: Path, checkpoint=None, channels: bool = False, voices: bool = False) -> dict:
+    """{group: {system: scores}}; with `channels`, also {"channels": {group: {channel: {system: scores}}}}; with
+    `voices`, {"voices": {group: {voice: {system: scores}}}} for the GRID clips (a real face under another voice)."""
     systems = {
         "network (no transcript)": Animator(engine="neural", checkpoint=checkpoint, fps=FRAME_RATE, blinks=False,
                                             gaze=False, head=False, accents=False),
@@ -145,7 +184,16 @@ def run(shared: Path, cache: Path, checkpoint=None, channels: bool = False) -> d
     }
     results: dict = {}
     heard: dict = {}
+    revoiced_by: dict = {}
     for group, audio, ref, phones in references(shared, cache):
+        if voices and group.startswith("GRID"):
+            for voice in list(VOICES)[1:]:
+                scores = _predict_and_score(systems, revoiced(audio, voice), ref, phones)
+                for name, s in scores.items():
+                    one = revoiced_by.setdefault(group, {}).setdefault(voice, {}).setdefault(name, {"jaw_r": [],
+                                                                                                    "mouth_r": []})
+                    one["jaw_r"].append(s["jaw_r"])
+                    one["mouth_r"].append(s["mouth_r"])
         for channel in CHANNELS if channels else ("as recorded",):
             scores = _predict_and_score(systems, through(audio, channel), ref, phones)
             for name, s in scores.items():
@@ -161,6 +209,10 @@ def run(shared: Path, cache: Path, checkpoint=None, channels: bool = False) -> d
                 one["mouth_r"].append(s["mouth_r"])
     if channels:
         results["channels"] = heard
+    if voices:
+        for group, by_voice in revoiced_by.items():
+            by_voice["as recorded"] = heard[group]["as recorded"]
+        results["voices"] = revoiced_by
     return results
 
 
@@ -188,7 +240,7 @@ def markdown(results: dict, command: str) -> str:
              "closed: what closing too often costs.",
              ""]
     heard = results.get("channels")
-    for group, systems in ((g, s) for g, s in results.items() if g != "channels"):
+    for group, systems in ((g, s) for g, s in results.items() if g not in ("channels", "voices")):
         lines += [f"### {group}", "", "| system | clips | JawOpen r | mouth curves r (mean) | velocity error (/s) | "
                   "lip closure at p/b/m | lips shut on vowels |", "|---|---|---|---|---|---|---|"]
         for name, b in systems.items():
@@ -206,10 +258,32 @@ def markdown(results: dict, command: str) -> str:
         lines.append("")
     if heard:
         lines += channel_markdown(heard)
+    if results.get("voices"):
+        lines += voice_markdown(results["voices"])
     lines += ["How well `emoface capture` itself measures a face (rendered heads with known curves, GRID against its "
               "aligned transcripts): [CAPTURE.md](CAPTURE.md). Fine-tuning on one actor's captured takes, before "
               "and after: [FINETUNE.md](FINETUNE.md).", ""]
     return "\n".join(lines)
+
+
+def voice_markdown(heard: dict) -> list[str]:
+    """JawOpen r and mouth-curve r on GRID's held-out clips per system and voice."""
+    lines = ["### In other voices", "",
+             "GRID s1's held-out clips said by other voices, the face being the speaker's own (captured): the "
+             "WORLD vocoder moves his pitch (a median of about 115 Hz) and his formants (the vocal tract's "
+             "resonances) and keeps the timing. Every talker but GRID's is taught by the phonetic engine's shapes; "
+             "what the network learnt from a real face must reach them too. JawOpen r / mouth curves r (mean):", ""]
+    return lines + _condition_rows(heard, list(VOICES))
+
+
+def _condition_rows(heard: dict, conditions: list[str]) -> list[str]:
+    lines = ["| set | system | " + " | ".join(conditions) + " |", "|---|---|" + "---|" * len(conditions)]
+    for group, by_condition in heard.items():
+        for k, system in enumerate(by_condition["as recorded"]):
+            cells = [f"{np.mean(by_condition[c][system]['jaw_r']):.3f} / "
+                     f"{np.mean(by_condition[c][system]['mouth_r']):.3f}" for c in conditions]
+            lines.append(f"| {group if k == 0 else ''} | {system} | " + " | ".join(cells) + " |")
+    return lines + [""]
 
 
 def channel_markdown(heard: dict) -> list[str]:
@@ -220,11 +294,5 @@ def channel_markdown(heard: dict) -> list[str]:
              "(filters and the room keep the level; noise and talkers are mixed in below it, the talkers being "
              "the line itself reversed in time at three offsets: a voice's spectrum and rhythm without words): "
              + "; ".join(channels[1:]) + ". A line's face should not depend on the microphone or the room it was "
-             "recorded in. JawOpen r / mouth curves r (mean), as above:", "",
-             "| set | system | " + " | ".join(channels) + " |", "|---|---|" + "---|" * len(channels)]
-    for group, by_channel in heard.items():
-        for k, system in enumerate(by_channel["as recorded"]):
-            cells = [f"{np.mean(by_channel[c][system]['jaw_r']):.3f} / {np.mean(by_channel[c][system]['mouth_r']):.3f}"
-                     for c in channels]
-            lines.append(f"| {group if k == 0 else ''} | {system} | " + " | ".join(cells) + " |")
-    return lines + [""]
+             "recorded in. JawOpen r / mouth curves r (mean), as above:", ""]
+    return lines + _condition_rows(heard, channels)

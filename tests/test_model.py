@@ -411,6 +411,71 @@ def test_background_talkers_are_mixed_in_below_the_line(bob, speech_line):
         assert len(mixed) == len(line) and 6.0 - 1e-3 <= below <= 25.0 + 1e-3
 
 
+def _formant_shift(x, y):
+    """The frequency ratio that best maps x's average spectral envelope over its voiced frames onto y's."""
+    from emoface.prosody import analyse
+    from emoface.train.augment import _frames_fft, envelope
+
+    voiced = analyse(x, len(x) // 160, 100).voiced  # per 10 ms frame
+    rows = [envelope(_frames_fft(np.asarray(a, np.float64), 512, 128)) for a in (x, y)]  # per 8 ms row
+    keep = voiced[np.minimum(np.arange(len(rows[0])) * 128 // 160, len(voiced) - 1)]
+    mean = [r[keep].mean(0)[8:200] for r in rows]  # 250 Hz .. 6.25 kHz
+    bins = np.arange(8, 200)
+    ratios = np.linspace(0.8, 1.5, 141)
+    fit = [np.corrcoef(np.interp(bins / r, bins, mean[0]), mean[1])[0, 1] for r in ratios]
+    return ratios[int(np.argmax(fit))]
+
+
+def test_another_voice_moves_pitch_and_formants_and_keeps_the_timing(speech_line):
+    """`--voice-share` lets one captured speaker teach every voice: the crop comes back with its pitch and its
+    formants moved by the ratios asked (a woman's voice from a man's: 1.8 and 1.18), pitch alone leaving the
+    formants where they were, and with its length, loudness and timing kept, so the captured labels still fit."""
+    from emoface.metrics import pearson
+    from emoface.prosody import analyse
+    from emoface.train import augment
+
+    x = load_audio(speech_line).samples
+    before = analyse(x, len(x) // 160, 100)
+    for pitch, formants in ((1.8, 1.18), (1.8, 1.0), (0.8, 0.92)):
+        y = augment.voice(x, pitch, formants)
+        after = analyse(y, len(y) // 160, 100)
+        assert len(y) == len(x) and abs(np.sqrt(np.mean(y ** 2) / np.mean(x ** 2)) - 1) < 0.01
+        moved = np.median(after.f0[after.voiced]) / np.median(before.f0[before.voiced])
+        assert abs(moved / pitch - 1) < 0.08, (pitch, moved)
+        assert abs(_formant_shift(x, y) - formants) < 0.05, (formants, _formant_shift(x, y))
+        assert pearson(before.loudness, after.loudness) > 0.9
+
+
+def test_other_voices_span_adults_and_children_whoever_was_captured():
+    """A captured man (110 Hz) and woman (220 Hz) are both heard as talkers from 85 to 300 Hz, their formants
+    moving with the pitch as talkers' do (up for a higher voice, down for a deeper one), never past 0.85-1.4."""
+    from emoface.train.loop import other_voice
+
+    rng = np.random.default_rng(0)
+    for own in (110.0, 220.0):
+        drawn = np.array([other_voice(own, rng) for _ in range(2000)])
+        heard = own * drawn[:, 0]
+        assert 85.0 - 1e-6 <= heard.min() < 95.0 and 280.0 < heard.max() <= 300.0 + 1e-6
+        assert drawn[:, 1].min() >= 0.85 and drawn[:, 1].max() <= 1.4
+        assert np.corrcoef(np.log(drawn[:, 0]), np.log(drawn[:, 1]))[0, 1] > 0.9
+
+
+def test_eval_says_a_line_in_another_voice_with_its_timing(speech_line):
+    """docs/EVALUATION.md's voices table: each voice is a fixed function of the clip (the same every run), keeps
+    its length and reaches the pitch its name gives; "as recorded" is the clip itself."""
+    pytest.importorskip("pyworld")
+    from emoface.evaluate import VOICES, revoiced
+    from emoface.prosody import analyse
+
+    audio = load_audio(speech_line)
+    assert revoiced(audio, "as recorded") is audio
+    woman = revoiced(audio, "a woman's (210 Hz, x1.18)").samples
+    assert len(woman) == len(audio.samples) and np.array_equal(woman, revoiced(audio, "a woman's (210 Hz, x1.18)").samples)
+    pro = analyse(woman, len(woman) // 160, 100)
+    assert abs(np.median(pro.f0[pro.voiced]) / 210.0 - 1) < 0.08
+    assert abs(_formant_shift(audio.samples, woman) - VOICES["a woman's (210 Hz, x1.18)"][1]) < 0.06
+
+
 def test_captured_labels_are_sealed_at_the_aligned_bilabials():
     """Video at 25 fps can miss most of a /b/: a captured clip's labels are closed over every p/b/m of its
     aligned transcript (else the network learns open bilabials from real capture), and left alone elsewhere."""

@@ -59,6 +59,9 @@ def main(argv=None) -> int:
     ap.add_argument("--background-voices", type=number(0, 1), default=TrainConfig.background_voices,
                     metavar="SHARE", help="share (0-1) of training crops with other talkers mixed in 6-25 dB below "
                                           "(0: none)")
+    ap.add_argument("--voice-share", type=number(0, 1), default=TrainConfig.voice_share, metavar="SHARE",
+                    help="share (0-1) of the captured speakers' (GRID, FACEGOOD) crops heard as another voice: pitch "
+                         "85-300 Hz, formants moved with it (0: none)")
     ap.add_argument("--speed-share", type=number(0, 1), default=TrainConfig.speed_share, metavar="SHARE",
                     help="share (0-1) of training crops played faster or slower, labels resampled alike")
     ap.add_argument("--speed-range", type=number(0.5, 2), nargs=2, default=TrainConfig.speed_range,
@@ -126,7 +129,7 @@ def main(argv=None) -> int:
     logging.info("train: %d clips (%.2f h), validation: %d clips", len(train_clips), hours, len(valid_clips))
     cfg = TrainConfig(steps=args.steps, minutes=args.minutes, batch=args.batch, seed=args.seed, lr=args.lr,
                       squared_weight=args.squared_weight, phone_weight=args.phone_weight,
-                      background_voices=args.background_voices, capture_gain=args.capture_gain,
+                      background_voices=args.background_voices, voice_share=args.voice_share, capture_gain=args.capture_gain,
                       grid_share=args.grid_share, facegood_share=args.facegood_share, speed_share=args.speed_share,
                       speed_range=tuple(sorted(args.speed_range)))
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,7 @@ from emoface.emotion.spec import EMOTIONS, EmotionTrack
 from emoface.features import FRAME_RATE, HOP, MEL_FLOOR, log_mel
 from emoface.model.net import SEALED, FaceNet, NetConfig
 from emoface.phonetic.visemes import PHONES
-from emoface.prosody import Prosody
+from emoface.prosody import Prosody, analyse
 from emoface.rigs import CANONICAL_RIG, canonical_names
 from emoface.train import augment
 from emoface.metrics import lip_gap
@@ -42,10 +42,32 @@ class TrainConfig:
     speed_share: float = 0.3  # share of crops played faster or slower (pitch moves with it): talkers' rates differ
     speed_range: tuple[float, float] = (0.9, 1.1)  # slowest and fastest playback factor
     background_voices: float = 0.0  # share of crops with other talkers mixed in behind (augment.background_voices)
+    voice_share: float = 0.0  # share of the real speakers' (GRID, FACEGOOD) crops heard as another voice (augment.voice)
     capture_gain: float = 8.0  # most a captured curve's error is scaled up to count as much as silver labels' (1: off)
     seed: int = 0
     log_every: int = 50
     workers: int = 1  # batch-making processes (0: in the training process)
+
+
+OTHER_VOICES = ("grid", "facegood")  # one captured speaker each: their mouths must teach every voice
+
+
+def median_pitch(clip: Clip) -> float:
+    """The clip's talker's median pitch (Hz) over voiced frames (120 where none is found)."""
+    if "f0" in clip.prosody:
+        f0, voiced = clip.prosody["f0"], clip.prosody["voiced"].astype(bool)
+    else:  # FACEGOOD's clips come without
+        pro = analyse(clip.audio, len(clip.labels), FRAME_RATE)
+        f0, voiced = pro.f0, pro.voiced
+    return float(np.median(f0[voiced])) if voiced.any() else 120.0
+
+
+def other_voice(own_pitch: float, rng: np.random.Generator) -> tuple[float, float]:
+    """(pitch ratio, formant ratio) that make a talker whose median pitch is `own_pitch` sound like another adult
+    or a child: a median pitch anywhere from 85 to 300 Hz, and formants that move with it as talkers' do (a man's
+    to a woman's voice is about 1.8x the pitch and 1.18x the formants: ratio ** 0.28, give or take 4%)."""
+    pitch = float(np.exp(rng.uniform(np.log(85.0), np.log(300.0)))) / max(own_pitch, 50.0)
+    return pitch, float(np.clip(pitch ** 0.28 * np.exp(rng.normal(0.0, 0.04)), 0.85, 1.4))
 
 
 def random_emotion_track(n_frames: int, rng: np.random.Generator) -> np.ndarray:
@@ -79,6 +101,7 @@ def emotion_targets(clip: Clip, weights: np.ndarray, lo: int = 0, hi: int | None
 class Batcher:
     def __init__(self, clips: list[Clip], cfg: TrainConfig, rng: np.random.Generator, mel_floor: float = MEL_FLOOR):
         self.cfg, self.rng, self.mel_floor = cfg, rng, mel_floor
+        self.pitches: dict[str, float] = {}  # clip key -> its talker's median pitch, for other voices
         pools = {"facegood": [c for c in clips if c.source == "facegood"],
                  "grid": [c for c in clips if c.source == "grid"],
                  "speech": [c for c in clips if c.source not in ("facegood", "grid")]}
@@ -148,6 +171,10 @@ class Batcher:
             lab = np.stack([np.interp(src, np.arange(len(lab)), lab[:, j]) for j in range(lab.shape[1])], 1)
             wts = wts[np.round(src).astype(int)]
             phones = phones[np.round(src).astype(int)]
+        if cfg.augment and clip.source in OTHER_VOICES and rng.random() < cfg.voice_share:
+            if clip.key not in self.pitches:
+                self.pitches[clip.key] = median_pitch(clip)
+            audio = augment.voice(audio, *other_voice(self.pitches[clip.key], rng))
         if cfg.augment:
             audio = self._augment(audio)
         return audio.astype(np.float32), lab, wts, mask, phones
