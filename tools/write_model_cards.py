@@ -70,7 +70,8 @@ FaceNet (`emoface/model/net.py`), {params / 1e6:.2f} M parameters, {path.stat().
 - Augmentation: gain (-30 to +6 dB), noise (white/pink), synthetic reverberation, the recording channel (a
   random spectral tilt, broad peaks and dips, sometimes a phone-like band limit, up to a codec's brick wall:
   emoface/train/augment.py `equalise`), speed
-  (labels time-warped), pitch shift.
+  (labels time-warped), pitch shift, and half of GRID's and FACEGOOD's crops said in another voice (pitch
+  85-300 Hz, formants moved with it: emoface/train/augment.py `voice`).
 
 ## Held out
 Speakers {', '.join(card['validation']['speakers'])}; FACEGOOD clip {card['validation']['facegood']}{grid_held(card)}.
@@ -129,9 +130,12 @@ def previous(card) -> str:
             "four after that (2000, 4000, 3000 and 3000 steps, the last with a seed of its own "
             "so that it drew other crops) drew the captured GRID s1 speaker for 0.4 of the training crops instead "
             "of 0.25 (`--grid-share 0.4`), so that the real speaker weighs more (docs/EVALUATION.md, \"What "
-            "weighing the real speaker more bought\"). The last, this file's own, ran the blocks at 50 Hz instead "
+            "weighing the real speaker more bought\"). The next ran the blocks at 50 Hz instead "
             "of 100 (`--stride 2`: dilations and look-aheads halved, the head's output interpolated back to 100 Hz), "
-            "half the arithmetic at the same accuracy (docs/EVALUATION.md, \"A trunk at 50 Hz\"). "
+            "half the arithmetic at the same accuracy (docs/EVALUATION.md, \"A trunk at 50 Hz\"); the last, this "
+            "file's own, 2000 steps, heard half of the captured speakers' crops in other voices (`--voice-share "
+            "0.5`: pitch 85-300 Hz, formants moved with it), so that GRID's real mouth reaches other talkers "
+            "(docs/EVALUATION.md, \"In other voices\"). "
             "`make train` trains the same network on all of the data above from scratch in one run.")
 
 
