@@ -386,7 +386,8 @@ def test_a_crop_played_faster_or_slower_keeps_its_labels_on_its_sound():
         def _augment(self, audio):
             return audio
 
-    cfg = TrainConfig(crop_s=3.0, speed_share=1.0, speed_range=(0.75, 1.4), facegood_share=1.0, grid_share=0.0)
+    cfg = TrainConfig(crop_s=3.0, speed_share=1.0, speed_range=(0.75, 1.4), facegood_share=1.0, grid_share=0.0,
+                      voice_share=0.0)
     batcher = Plain([clip], cfg, np.random.default_rng(0))
     lengths = set()
     for _ in range(30):
