@@ -23,7 +23,7 @@ from emoface.metrics import CLOSED_GAP, bilabial_closures, closed_elsewhere, pea
 from emoface.phonetic.recognize import align
 from emoface.prosody import analyse
 from emoface.rigs import canonical_names
-from emoface.train.augment import coloured, keep_loudness, mixed_below, pinkish, reverb
+from emoface.train.augment import coloured, keep_loudness, mixed_below, pinkish, reverb, warp_frequency
 from emoface.train.data import CAPTURE_TRUSTED, VALID_FACEGOOD, VALID_SPEAKERS, build_facegood, build_grid, \
     clip_from, grid_items, silver_labels, speech_en_items
 
@@ -121,9 +121,7 @@ def revoiced(audio, voice: str):
     envelope, aperiodicity = pyworld.cheaptrick(x, f0, times, 16000), pyworld.d4c(x, f0, times, 16000)
     if pitch:
         f0 = f0 * pitch / np.median(f0[f0 > 0])
-    bins = np.arange(envelope.shape[1])
-    warp = lambda rows: np.stack([np.interp(bins / formants, bins, r) for r in rows])  # noqa: E731
-    y = pyworld.synthesize(f0, warp(envelope), warp(aperiodicity), 16000, 5.0)
+    y = pyworld.synthesize(f0, warp_frequency(envelope, formants), warp_frequency(aperiodicity, formants), 16000, 5.0)
     y = np.pad(y[:len(x)], (0, max(0, len(x) - len(y))))
     voiced = np.convolve(np.repeat(f0 > 0, 80)[:len(x)].astype(np.float64), np.ones(160) / 160, "same")
     voiced = np.pad(voiced, (0, len(x) - len(voiced)))

@@ -415,15 +415,15 @@ def test_background_talkers_are_mixed_in_below_the_line(bob, speech_line):
 def _formant_shift(x, y):
     """The frequency ratio that best maps x's average spectral envelope over its voiced frames onto y's."""
     from emoface.prosody import analyse
-    from emoface.train.augment import _frames_fft, envelope
+    from emoface.train.augment import envelope, spectrogram, warp_frequency
 
     voiced = analyse(x, len(x) // 160, 100).voiced  # per 10 ms frame
-    rows = [envelope(_frames_fft(np.asarray(a, np.float64), 512, 128)) for a in (x, y)]  # per 8 ms row
+    rows = [envelope(spectrogram(np.asarray(a, np.float64))) for a in (x, y)]  # per 8 ms row
     keep = voiced[np.minimum(np.arange(len(rows[0])) * 128 // 160, len(voiced) - 1)]
-    mean = [r[keep].mean(0)[8:200] for r in rows]  # 250 Hz .. 6.25 kHz
-    bins = np.arange(8, 200)
+    mean = [r[keep].mean(0) for r in rows]
     ratios = np.linspace(0.8, 1.5, 141)
-    fit = [np.corrcoef(np.interp(bins / r, bins, mean[0]), mean[1])[0, 1] for r in ratios]
+    fit = [np.corrcoef(warp_frequency(mean[0][None], r)[0][8:200], mean[1][8:200])[0, 1]  # 250 Hz .. 6.25 kHz
+           for r in ratios]
     return ratios[int(np.argmax(fit))]
 
 

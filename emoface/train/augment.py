@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import soxr
-from scipy.signal import fftconvolve
+from scipy.signal import fftconvolve, istft, stft
 
 SR = 16000
 
@@ -148,21 +148,19 @@ def stretch(x, n_out, win=512, hop=128, tolerance=128):
     return out[:n_out] / np.maximum(norm[:n_out], 1e-3)
 
 
-def _frames_fft(x, n_fft, hop):
-    padded = np.pad(x, (n_fft // 2, n_fft // 2 + hop))
-    n = 1 + (len(x) + hop - 1) // hop
-    idx = np.arange(n_fft)[None, :] + hop * np.arange(n)[:, None]
-    return np.fft.rfft(padded[idx] * np.hanning(n_fft + 1)[:-1], axis=1)
+def spectrogram(x, n_fft=512, hop=128):
+    """[frames, bins] complex short-time spectrum (Hann windows), which `resynthesise` inverts."""
+    return stft(x, nperseg=n_fft, noverlap=n_fft - hop)[2].T
 
 
-def _overlap_add(spec, n, n_fft, hop):
-    w = np.hanning(n_fft + 1)[:-1]
-    frames = np.fft.irfft(spec, n_fft, axis=1) * w
-    out, norm = np.zeros(len(frames) * hop + n_fft), np.zeros(len(frames) * hop + n_fft)
-    for i, f in enumerate(frames):
-        out[i * hop: i * hop + n_fft] += f
-        norm[i * hop: i * hop + n_fft] += w * w
-    return (out / np.maximum(norm, 1e-6))[n_fft // 2: n_fft // 2 + n]
+def resynthesise(spec, n, n_fft=512, hop=128):
+    return istft(spec.T, nperseg=n_fft, noverlap=n_fft - hop)[1][:n]
+
+
+def warp_frequency(rows, ratio):
+    """Each row of a per-bin quantity (an envelope) moved up the frequency axis by `ratio` (f -> f x ratio)."""
+    bins = np.arange(rows.shape[1])
+    return np.stack([np.interp(bins / ratio, bins, row) for row in rows])
 
 
 def envelope(spec, lifter=30):
@@ -182,9 +180,7 @@ def voice(x, pitch_ratio, formant_ratio, n_fft=512, hop=128):
     said in a woman's voice (`emoface eval --voices`, whose vocoder is another method than this one)."""
     x = np.asarray(x, np.float64)
     shifted = stretch(soxr.resample(x, SR * pitch_ratio, SR, quality="HQ"), len(x))
-    source, moved = _frames_fft(x, n_fft, hop), _frames_fft(shifted, n_fft, hop)
-    bins = np.arange(source.shape[1])
-    wanted = envelope(source)
-    wanted = np.stack([np.interp(bins / formant_ratio, bins, row) for row in wanted])  # warp: f -> f x ratio
+    moved = spectrogram(shifted, n_fft, hop)
+    wanted = warp_frequency(envelope(spectrogram(x, n_fft, hop)), formant_ratio)
     gain = np.clip(wanted - envelope(moved), -6.0, 6.0)  # natural log: at most ~52 dB either way
-    return keep_loudness(_overlap_add(moved * np.exp(gain), len(x), n_fft, hop), x).astype(np.float32)
+    return keep_loudness(resynthesise(moved * np.exp(gain), len(x), n_fft, hop), x).astype(np.float32)
