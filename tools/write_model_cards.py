@@ -134,7 +134,8 @@ def previous(card) -> str:
             "of 100 (`--stride 2`: dilations and look-aheads halved, the head's output interpolated back to 100 Hz), "
             "half the arithmetic at the same accuracy (docs/EVALUATION.md, \"A trunk at 50 Hz\"); the last, this "
             "file's own, 2000 steps, heard half of the captured speakers' crops in other voices (`--voice-share "
-            "0.5`: pitch 85-300 Hz, formants moved with it), so that GRID's real mouth reaches other talkers "
+            "0.5`: pitch 85-300 Hz, formants moved with it, a deeper voice keeping the line's band above what "
+            "resampling leaves), so that GRID's real mouth reaches other talkers "
             "(docs/EVALUATION.md, \"In other voices\"). "
             "`make train` trains the same network on all of the data above from scratch in one run.")
 
@@ -185,9 +186,9 @@ The default network's held-out speakers, FACEGOOD clip and GRID clips. At the en
 ## Other talkers behind the line
 A quarter of its training crops had one to three other training lines mixed in 6-25 dB below the line
 (`--background-voices 0.25`), because a VR headset's microphone hears the room. With talkers 15 dB behind
-(`emoface eval --channels`) its JawOpen r is 0.699 on the held-out speech-en speakers, 0.613 on FACEGOOD and
-0.610 on GRID, where the default network, which bakes studio lines and was not trained so, falls to 0.530, 0.351
-and 0.368 (docs/EVALUATION.md, "Live network"). When that training was added (2026-12-01) it cost at most 0.015
+(`emoface eval --channels`) its JawOpen r is 0.699 on the held-out speech-en speakers, 0.607 on FACEGOOD and
+0.672 on GRID, where the default network, which bakes studio lines and was not trained so, falls to 0.536, 0.362
+and 0.405 (docs/EVALUATION.md, "Live network"). When that training was added (2026-12-01) it cost at most 0.015
 of r on clean lines.
 """
 
@@ -195,6 +196,11 @@ of r on clean lines.
 def runs_note(runs) -> str:
     if len(runs) < 2:
         return ""
+    if "--voice-share" in runs[0]["command"] and not any("--voice-share" in r["command"] for r in runs[1:]):
+        return ("\nThe last run went on from the live network before it with half of the captured speakers' (GRID's, "
+                "FACEGOOD's) crops said in other voices (`--voice-share 0.5`: pitch 85-300 Hz, formants moved with "
+                "it, a deeper voice keeping the line's top band), as the default network was, because a live link hears whoever wears the headset "
+                "(docs/EVALUATION.md, \"Live network\").")
     return ("\nEach run was stopped by its time budget (other work shared the CPU); each went on from the one before at "
             "a lower learning rate.")
 
