@@ -132,8 +132,9 @@ def previous(card) -> str:
             "of 0.25 (`--grid-share 0.4`), so that the real speaker weighs more (docs/EVALUATION.md, \"What "
             "weighing the real speaker more bought\"). The next ran the blocks at 50 Hz instead "
             "of 100 (`--stride 2`: dilations and look-aheads halved, the head's output interpolated back to 100 Hz), "
-            "half the arithmetic at the same accuracy (docs/EVALUATION.md, \"A trunk at 50 Hz\"); the last, this "
-            "file's own, 2000 steps, heard half of the captured speakers' crops in other voices (`--voice-share "
+            "half the arithmetic at the same accuracy (docs/EVALUATION.md, \"A trunk at 50 Hz\"); the last two "
+            "(2000 steps each; the second, this file's own, with a seed of its own) heard half of the "
+            "captured speakers' crops in other voices (`--voice-share "
             "0.5`: pitch 85-300 Hz, formants moved with it, a deeper voice keeping the line's band above what "
             "resampling leaves), so that GRID's real mouth reaches other talkers "
             "(docs/EVALUATION.md, \"In other voices\"). "
@@ -187,8 +188,8 @@ The default network's held-out speakers, FACEGOOD clip and GRID clips. At the en
 A quarter of its training crops had one to three other training lines mixed in 6-25 dB below the line
 (`--background-voices 0.25`), because a VR headset's microphone hears the room. With talkers 15 dB behind
 (`emoface eval --channels`) its JawOpen r is 0.699 on the held-out speech-en speakers, 0.607 on FACEGOOD and
-0.672 on GRID, where the default network, which bakes studio lines and was not trained so, falls to 0.536, 0.362
-and 0.405 (docs/EVALUATION.md, "Live network"). When that training was added (2026-12-01) it cost at most 0.015
+0.672 on GRID, where the default network, which bakes studio lines and was not trained so, falls to 0.547, 0.357
+and 0.395 (docs/EVALUATION.md, "Live network"). When that training was added (2026-12-01) it cost at most 0.015
 of r on clean lines.
 """
 
