@@ -186,25 +186,19 @@ def run(shared: Path, cache: Path, checkpoint=None, channels: bool = False, voic
     for group, audio, ref, phones in references(shared, cache):
         if voices and group.startswith("GRID"):
             for voice in list(VOICES)[1:]:
-                scores = _predict_and_score(systems, revoiced(audio, voice), ref, phones)
-                for name, s in scores.items():
-                    one = revoiced_by.setdefault(group, {}).setdefault(voice, {}).setdefault(name, {"jaw_r": [],
-                                                                                                    "mouth_r": []})
-                    one["jaw_r"].append(s["jaw_r"])
-                    one["mouth_r"].append(s["mouth_r"])
+                _add_rs(revoiced_by, group, voice, _predict_and_score(systems, revoiced(audio, voice), ref, phones))
         for channel in CHANNELS if channels else ("as recorded",):
             scores = _predict_and_score(systems, through(audio, channel), ref, phones)
+            _add_rs(heard, group, channel, scores)
+            if channel != "as recorded":
+                continue
             for name, s in scores.items():
-                if channel == "as recorded":
-                    bucket = results.setdefault(group, {}).setdefault(name, {
-                        "jaw_r": [], "mouth_r": [], "vel_err": [], "closed": [], "shut_vowels": [], "clips": 0,
-                        "per_curve": []})
-                    for k, v in s.items():
-                        bucket[k] += v if k in ("closed", "shut_vowels", "per_curve") else [v]
-                    bucket["clips"] += 1
-                one = heard.setdefault(group, {}).setdefault(channel, {}).setdefault(name, {"jaw_r": [], "mouth_r": []})
-                one["jaw_r"].append(s["jaw_r"])
-                one["mouth_r"].append(s["mouth_r"])
+                bucket = results.setdefault(group, {}).setdefault(name, {
+                    "jaw_r": [], "mouth_r": [], "vel_err": [], "closed": [], "shut_vowels": [], "clips": 0,
+                    "per_curve": []})
+                for k, v in s.items():
+                    bucket[k] += v if k in ("closed", "shut_vowels", "per_curve") else [v]
+                bucket["clips"] += 1
     if channels:
         results["channels"] = heard
     if voices:
@@ -212,6 +206,14 @@ def run(shared: Path, cache: Path, checkpoint=None, channels: bool = False, voic
             by_voice["as recorded"] = heard[group]["as recorded"]
         results["voices"] = revoiced_by
     return results
+
+
+def _add_rs(into: dict, group: str, condition: str, scores: dict) -> None:
+    """Each system's JawOpen r and mouth-curve r for one clip, under into[group][condition][system]."""
+    for name, s in scores.items():
+        one = into.setdefault(group, {}).setdefault(condition, {}).setdefault(name, {"jaw_r": [], "mouth_r": []})
+        one["jaw_r"].append(s["jaw_r"])
+        one["mouth_r"].append(s["mouth_r"])
 
 
 def _predict_and_score(systems: dict, audio, ref, phones) -> dict:

@@ -129,7 +129,8 @@ def main(argv=None) -> int:
     logging.info("train: %d clips (%.2f h), validation: %d clips", len(train_clips), hours, len(valid_clips))
     cfg = TrainConfig(steps=args.steps, minutes=args.minutes, batch=args.batch, seed=args.seed, lr=args.lr,
                       squared_weight=args.squared_weight, phone_weight=args.phone_weight,
-                      background_voices=args.background_voices, voice_share=args.voice_share, capture_gain=args.capture_gain,
+                      background_voices=args.background_voices, voice_share=args.voice_share,
+                      capture_gain=args.capture_gain,
                       grid_share=args.grid_share, facegood_share=args.facegood_share, speed_share=args.speed_share,
                       speed_range=tuple(sorted(args.speed_range)))
     args.out.parent.mkdir(parents=True, exist_ok=True)

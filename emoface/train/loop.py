@@ -42,7 +42,7 @@ class TrainConfig:
     speed_share: float = 0.3  # share of crops played faster or slower (pitch moves with it): talkers' rates differ
     speed_range: tuple[float, float] = (0.9, 1.1)  # slowest and fastest playback factor
     background_voices: float = 0.0  # share of crops with other talkers mixed in behind (augment.background_voices)
-    voice_share: float = 0.5  # share of the real speakers' (GRID, FACEGOOD) crops heard as another voice (augment.voice)
+    voice_share: float = 0.5  # share of the captured speakers' (GRID, FACEGOOD) crops in another voice (augment.voice)
     capture_gain: float = 8.0  # most a captured curve's error is scaled up to count as much as silver labels' (1: off)
     seed: int = 0
     log_every: int = 50
