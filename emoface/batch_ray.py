@@ -98,8 +98,10 @@ class _Baker:
 
     def __init__(self, animator_options: dict, fmt_name: str, max_duration_s: float):
         from emoface import formats
+        from emoface.allocator import keep_freed_memory
         from emoface.animator import Animator
 
+        keep_freed_memory()
         self.animator = Animator(**animator_options)
         self.fmt = formats.get(fmt_name)
         self.max_duration_s = max_duration_s

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from emoface import __version__, formats
+from emoface.allocator import keep_freed_memory
 from emoface.audio import DEFAULT_MAX_DURATION_S
 from emoface.emotion.spec import EMOTIONS, EmotionTrack, load_emotion_track, parse_emotion
 from emoface.engines import DEFAULT_ENGINE, ENGINES
@@ -334,6 +335,7 @@ class _OneLine(logging.Formatter):
 
 
 def main(argv=None) -> int:
+    keep_freed_memory()
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_OneLine())
     log.addHandler(handler)

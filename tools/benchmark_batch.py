@@ -100,6 +100,8 @@ CEILING = """
 import json, sys, time
 t = time.perf_counter()
 from emoface import cli, formats  # noqa: F401 - cli: a bake's start-up imports it
+from emoface.allocator import keep_freed_memory
+keep_freed_memory()  # as every emoface command does first
 from emoface.animation import frame_count
 from emoface.animator import Animator
 from emoface.audio import load_audio
@@ -264,6 +266,7 @@ def main() -> int:
                      for label, seconds, wall, peak in runs)
     net_x = floor["audio_s"] / floor["network_s"]
     rest_s = floor["import_s"] + floor["load_s"] + sum(v for k, v in floor["stages"].items() if k != "engine")
+    budget_s = floor["audio_s"] / 500
     text = f"""# Batch baking speed
 
 Command: `python tools/benchmark_batch.py{f' --cheaper {args.cheaper.name}' if args.cheaper else ''}` ({time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPU cores,
@@ -284,16 +287,20 @@ Measured in one process on one core (the tool's CEILING script), each stage of a
 {stage_rows(floor)}
 
 Log-mel + network alone take {floor['network_s']:.2f} s of the network stage: **{net_x:.0f}x real time for the
-network by itself**, with nothing else of a bake counted. A whole process at 500x would have to finish the folder in
-{floor['audio_s'] / 500:.2f} s, less than the network alone needs, so no change to the rest of the pipeline
-can reach it on one core with this network ({parameters(CHECKPOINT):.2f} M parameters, about
-{multiply_adds(CHECKPOINT):.0f} M multiply-adds per second of audio). A network at least {500 / net_x:.1f}x faster is
-needed, and with it the rest of the bake cut by as much: without the network stage at all, start-up,
-reading, pitch, post-processing and writing alone ({rest_s:.2f} s) would run the folder at
-**{floor['audio_s'] / rest_s:.0f}x**: even beside a network that cost nothing, 500x needs them cut to
-{floor['audio_s'] / 500 / rest_s:.0%} of their time (reading the audio alone, libsndfile's decoding, is
+network by itself**, with nothing else of a bake counted ({parameters(CHECKPOINT):.2f} M parameters, about
+{multiply_adds(CHECKPOINT):.0f} M multiply-adds per second of audio). A whole process at 500x would have to finish the
+folder in {budget_s:.2f} s: the network alone needs {floor['network_s'] / budget_s:.0%} of that, and start-up, reading,
+pitch, post-processing and writing alone ({rest_s:.2f} s) would run the folder at **{floor['audio_s'] / rest_s:.0f}x**
+beside a network that cost nothing. 500x needs the network and all the rest together cut to
+{budget_s / (floor['network_s'] + rest_s):.0%} of their time (reading the audio alone, libsndfile's decoding, is
 {floor['stages']['read']:.2f} s). A decision about the model and the target, not a change to the pipeline; on a
 cluster it is a matter of workers (below).
+
+Every emoface command first has glibc keep the memory numpy frees for the next arrays (emoface.allocator): on a
+virtual machine that hands freed pages back to its host, as this one does, faulting them in again had cost a tenth
+of a bake (2026-12-04, the same hour: the folder 205x -> 227x, the 60 s line 146x -> 156x, pitch 0.87 -> 0.63 s,
+the network stage 2.13 -> 1.78 s; peak memory 68 -> 76 MB;
+this machine's speed drifts by 10-20% from run to run, the table above being another).
 
 {cheaper_text(cheaper, args.cheaper, floor, folder_s, long_s, runs)}The Ray runs include starting a local Ray instance (about 4 s) and loading the model once per worker. The
 network runs in numpy (emoface.model.numpy_net; a bake never imports torch), whose sums do not depend on the

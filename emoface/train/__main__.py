@@ -25,6 +25,7 @@ except EmofaceError as exc:
     sys.exit(2)
 
 from emoface import __version__
+from emoface.allocator import keep_freed_memory
 from emoface.features import TRAIN_MEL_FLOOR
 from emoface.model.net import NetConfig, save
 from emoface.options import COUNT, LEARNING_RATE, SEED, STEPS, OneLineParser, number
@@ -39,6 +40,7 @@ WEIGHT = number(0)
 
 
 def main(argv=None) -> int:
+    keep_freed_memory()
     ap = OneLineParser(prog="python -m emoface.train", description=__doc__.splitlines()[0])
     ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
     ap.add_argument("--cache", type=Path, default=ROOT / "data_cache")
