@@ -11,6 +11,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 PAD_MODES = {"nearest": "edge", "wrap": "wrap", "reflect": "symmetric", "mirror": "reflect"}
+TERMS_BLOCK = 1 << 21  # float64 terms summed at once (16 MB)
 
 
 def gaussian_kernel(sigma: float, truncate: float = 4.0) -> np.ndarray:
@@ -35,11 +36,25 @@ def symmetric_filter1d(x: np.ndarray, weights: np.ndarray, axis: int = -1, mode:
     if len(weights) % 2 == 0 or not np.array_equal(weights, weights[::-1]):
         raise ValueError("symmetric_filter1d needs an odd-length symmetric kernel")
     out_type = x.dtype if np.issubdtype(x.dtype, np.floating) else np.float64
-    moved = np.moveaxis(np.asarray(x, np.float64), axis, 0)
+    moved = np.moveaxis(x, axis, 0)
     n = moved.shape[0]
     if n == 0:
         return np.asarray(x, out_type).copy()
-    padded = np.pad(moved, [(half, half)] + [(0, 0)] * (moved.ndim - 1), mode=PAD_MODES[mode])  # a new array
+    # which sample each row of the padded signal is (np.pad's rule for the mode), so that a block of outputs
+    # reads its rows and context straight from x: a whole padded float64 copy of a 30-minute line's 100 Hz rows,
+    # its output and the terms of all its taps at once took 350 MB
+    source = np.pad(np.arange(n), half, mode=PAD_MODES[mode])
+    out = np.empty(moved.shape, out_type)
+    rows = max(1, TERMS_BLOCK // ((half + 1) * max(1, int(np.prod(moved.shape[1:])))))
+    for a in range(0, n, rows):  # each output's sum is the same in any block
+        b = min(n, a + rows)
+        out[a:b] = _taps_summed(moved[source[a:b + 2 * half]].astype(np.float64), weights, half)
+    return np.moveaxis(out, 0, axis)
+
+
+def _taps_summed(padded: np.ndarray, weights: np.ndarray, half: int) -> np.ndarray:
+    """The filtered rows of a padded block (half rows of context at each end), in scipy's order."""
+    n = len(padded) - 2 * half
     # terms[0] is the centre tap; terms[1:] the pairs, outermost first: rows j = half..1 of the samples j before
     # and j after each output, as strided views of the padded signal (no loop over the taps: a head drift's
     # 433-tap kernel took 1.3 ms a call that way, 0.3 ms so)
@@ -47,12 +62,11 @@ def symmetric_filter1d(x: np.ndarray, weights: np.ndarray, axis: int = -1, mode:
     shape = (half, n) + padded.shape[1:]
     before = as_strided(padded, shape, (strides[0],) + strides, writeable=False)
     after = as_strided(padded[2 * half:], shape, (-strides[0],) + strides, writeable=False)
-    terms = np.empty((half + 1,) + moved.shape)
+    terms = np.empty((half + 1, n) + padded.shape[1:])
     np.multiply(padded[half:half + n], weights[half], out=terms[0])
     np.add(before, after, out=terms[1:])
-    terms[1:] *= weights[:half].reshape((half,) + (1,) * moved.ndim)
-    out = np.add.reduce(terms, axis=0)  # row by row, in order: scipy's sums
-    return np.moveaxis(out, 0, axis).astype(out_type, copy=False)
+    terms[1:] *= weights[:half].reshape((half,) + (1,) * (padded.ndim))
+    return np.add.reduce(terms, axis=0)  # row by row, in order: scipy's sums
 
 
 def circular_gaussian(x: np.ndarray, sigma: float, truncate: float = 4.0) -> np.ndarray:

@@ -510,6 +510,32 @@ def test_captured_labels_are_sealed_at_the_aligned_bilabials():
     assert (gap[10:16] < 0.01).all() and (gap[:10] > 0.25).all() and (gap[16:] > 0.25).all()
 
 
+def test_a_long_lines_frames_are_np_interp_of_each_curve_in_bounded_memory(monkeypatch):
+    """The 100 Hz rows become frames at any fps as np.interp would make each curve, a block of frames at a time
+    on a long line: a 30-minute line's frames had taken 200 MB of temporaries at once."""
+    import tracemalloc
+
+    from emoface.model import infer
+
+    rng = np.random.default_rng(0)
+    xp = np.arange(300) / 100.0
+    fp = rng.random((300, 5), dtype=np.float32)
+    x = np.linspace(-0.1, 3.2, 500)  # past both ends too
+    monkeypatch.setattr(infer, "INTERP_BLOCK", 37)
+    np.testing.assert_array_equal(infer.interp_columns(x, xp, fp),
+                                  np.stack([np.interp(x, xp, fp[:, k]) for k in range(5)], 1))
+    monkeypatch.undo()
+    rows = rng.random((180_000, 43), dtype=np.float32)  # 30 minutes at 100 Hz
+    frames = np.arange(108_000) / 60.0
+    tracemalloc.start()
+    try:
+        out = infer.interp_columns(frames, np.arange(len(rows)) / 100.0, rows)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2 * out.nbytes, f"{peak / 2 ** 20:.0f} MB"
+
+
 def test_where_the_network_hears_a_seal_the_lips_close_over_a_jaw_half_shut():
     """A real speaker's jaw barely dips at p/b/m: the network's rows seal the lips with MouthClose and move the
     jaw only half way to shut (the phonetic engine shuts it); rows that hear no seal are left alone."""

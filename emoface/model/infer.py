@@ -18,6 +18,7 @@ from emoface.rigs import CANONICAL_RIG, canonical_names
 SEAL_FROM, SEAL_SPAN = 0.25, 0.16  # seal probability 0.25 -> no effect, 0.41 and above -> fully sealed
 SEAL_JAW = 0.5  # at a seal the jaw goes half way to shut and MouthClose does the rest (docs/EVALUATION.md)
 BLOCK_ROWS = 1000  # network rows (10 s) per block on long lines
+INTERP_BLOCK = 1 << 14  # output frames interpolated at once
 
 
 def smooth_rows(rows: np.ndarray, half: int = 3) -> np.ndarray:
@@ -137,12 +138,19 @@ def frames_from_rows(out_names, rows: np.ndarray, row_times: np.ndarray, times: 
 def interp_columns(x: np.ndarray, xp: np.ndarray, fp: np.ndarray) -> np.ndarray:
     """np.interp(x, xp, fp[:, k]) for every column k at once, with np.interp's own float64 arithmetic (so the
     same numbers): a live frame's 42 curves in a few calls instead of 42 (xp increasing, no NaN)."""
-    x, xp, fp = np.asarray(x, np.float64), np.asarray(xp, np.float64), np.asarray(fp, np.float64)
+    x, xp = np.asarray(x, np.float64), np.asarray(xp, np.float64)
     if len(xp) < 2:
+        fp = np.asarray(fp, np.float64)
         return np.stack([np.interp(x, xp, fp[:, k]) for k in range(fp.shape[1])], 1).reshape(len(x), fp.shape[1])
+    if len(x) > INTERP_BLOCK:  # a long line a block of frames at a time: its temporaries were 200 MB at 30 minutes
+        out = np.empty((len(x), np.shape(fp)[1]))
+        for a in range(0, len(x), INTERP_BLOCK):
+            out[a:a + INTERP_BLOCK] = interp_columns(x[a:a + INTERP_BLOCK], xp, fp)
+        return out
+    fp = np.asarray(fp)
     j = np.searchsorted(xp, x, side="right") - 1  # the last xp <= x, as np.interp's binary search
     at = np.clip(j, 0, len(xp) - 2)
-    lo = fp[at]
+    lo = fp[at].astype(np.float64)
     slope = (fp[at + 1] - lo) / (xp[at + 1] - xp[at])[:, None]
     out = slope * (x - xp[at])[:, None] + lo
     out[j < 0] = fp[0]
