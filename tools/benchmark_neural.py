@@ -23,6 +23,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # one core: numpy's BLAS rea
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from emoface.allocator import keep_freed_memory  # noqa: E402
 from emoface.animator import Animator  # noqa: E402
 from emoface.audio import from_array, load_audio  # noqa: E402
 from emoface.emotion.spec import EmotionTrack, parse_emotion  # noqa: E402
@@ -48,6 +49,7 @@ def main():
     ap.add_argument("--checkpoint", default=None)
     ap.add_argument("-o", "--output", type=Path, default=ROOT / "docs" / "NEURAL_SPEED.md")
     args = ap.parse_args()
+    keep_freed_memory()  # as every emoface command does first
     torch.set_num_threads(1)
     model, torch_model = load_network(args.checkpoint), load_checkpoint(args.checkpoint)
     x = minute_of_speech()
