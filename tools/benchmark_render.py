@@ -21,6 +21,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from emoface.allocator import keep_freed_memory  # noqa: E402
 from emoface.animator import Animator  # noqa: E402
 from emoface.audio import load_audio  # noqa: E402
 from emoface.emotion.spec import EmotionTrack, parse_emotion  # noqa: E402
@@ -55,6 +56,7 @@ def main() -> int:
     parser.add_argument("--fps", type=float, default=30.0)
     parser.add_argument("-o", "--output", type=Path)
     args = parser.parse_args()
+    keep_freed_memory()  # as every emoface command does first
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
