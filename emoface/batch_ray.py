@@ -2,7 +2,7 @@
 
 Each worker is a Ray actor that loads the model once and bakes lines with the same code as a local bake
 (emoface.batch.bake_line), so its files are byte for byte what a local bake writes. The driver plans the batch
-(skipping lines already up to date, emoface.bake_index), hands lines to the actors as they free up, shows
+(skipping lines already up to date, emoface.bake_index), hands lines to the actors a few a call, a call ahead, shows
 progress, records each finished output in the index and lists the failures at the end. Workers read the
 audio and write the outputs at the paths the driver gives them: on a cluster of several machines those
 paths must be on storage every machine sees (a shared or network folder). Ctrl-C stops the workers and
@@ -11,6 +11,7 @@ leaves only whole files.
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 from pathlib import Path
@@ -18,6 +19,8 @@ from pathlib import Path
 from emoface.errors import InputError
 
 LOCAL = "local"  # --ray with no address: start a Ray instance on this machine
+IN_FLIGHT = 2  # calls handed to each worker ahead: it bakes one while the driver settles the last
+LINES_PER_CALL = 8  # at most: a Ray call costs milliseconds of the driver's and the worker's time
 
 
 def connect(address: str, workers: int | None):
@@ -61,21 +64,23 @@ def run(jobs, animator_options: dict, fmt, max_duration_s: float, address: str =
         baker = ray.remote(num_cpus=1)(_Baker)
         actors = [baker.remote(animator_options, fmt.NAME, max_duration_s) for _ in range(count)]
         queue = iter(range(len(todo)))
+        per_call = max(1, min(LINES_PER_CALL, len(todo) // (4 * count)))  # small batches still spread evenly
 
-        def give(actor):  # the next line to an actor that is free
-            k = next(queue, None)
-            if k is not None:
-                pending[actor.bake.remote(todo[k][0])] = (actor, k)
+        def give(actor):  # the next lines to an actor that is free
+            lines = list(itertools.islice(queue, per_call))
+            if lines:
+                pending[actor.bake.remote([todo[k][0] for k in lines])] = (actor, lines)
 
-        for actor in actors:
+        for actor in actors * IN_FLIGHT:  # its next call already queued when one finishes: no idle round trip
             give(actor)
         bar = tqdm(total=len(todo), desc=f"baking on {count} Ray workers", unit="line",
                    disable=not show_progress(progress) or len(todo) < 2, leave=False)
         while pending:
             ready, _ = ray.wait(list(pending), num_returns=1)
-            actor, k = pending.pop(ready[0])
-            batch.settle(report, index, *todo[k], ray.get(ready[0]))
-            bar.update(1)
+            actor, lines = pending.pop(ready[0])
+            for k, result in zip(lines, ray.get(ready[0])):
+                batch.settle(report, index, *todo[k], result)
+            bar.update(len(lines))
             give(actor)
         bar.close()
         return report
@@ -86,11 +91,12 @@ def run(jobs, animator_options: dict, fmt, max_duration_s: float, address: str =
         for actor in actors:
             ray.kill(actor)
         ray.shutdown()
-        for _, k in pending.values():  # stopped mid-write (Ctrl-C): no temporary file stays behind
-            from emoface.formats import temporary_files
+        from emoface.formats import temporary_files
 
-            for leftover in temporary_files(todo[k][0].out):
-                leftover.unlink(missing_ok=True)
+        for _, lines in pending.values():  # stopped mid-write (Ctrl-C): no temporary file stays behind
+            for k in lines:
+                for leftover in temporary_files(todo[k][0].out):
+                    leftover.unlink(missing_ok=True)
 
 
 class _Baker:
@@ -106,7 +112,7 @@ class _Baker:
         self.fmt = formats.get(fmt_name)
         self.max_duration_s = max_duration_s
 
-    def bake(self, job):
+    def bake(self, jobs):
         from emoface.batch import bake_line
 
-        return bake_line(job, self.animator, self.fmt, self.max_duration_s)
+        return [bake_line(job, self.animator, self.fmt, self.max_duration_s) for job in jobs]

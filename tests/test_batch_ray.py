@@ -41,6 +41,23 @@ def test_a_ray_bake_is_the_local_bake_byte_for_byte(lines, tmp_path, capsys):
     assert "0 of 5 line(s)" in capsys.readouterr().err  # the four are up to date; only the broken one is tried
 
 
+def test_lines_handed_to_a_worker_several_at_a_time_each_get_their_own_result(bob, tmp_path, capsys):
+    """Nine lines on one worker go two to a call (a Ray call costs milliseconds): a broken line among them fails
+    alone, and the files are still the local bake's."""
+    folder = tmp_path / "lines"
+    folder.mkdir()
+    for k in range(8):
+        shutil.copy(bob, folder / f"line{k}.wav")
+    (folder / "line3b.wav").write_bytes(b"RIFF....WAVEfmt nonsense")  # between good lines, in the same call
+    local, on_ray = tmp_path / "local", tmp_path / "ray"
+    assert main(["bake", str(folder), "-o", str(local), "--format", "json", "-q"]) == 1
+    capsys.readouterr()
+    assert main(["bake", str(folder), "-o", str(on_ray), "--ray", "--ray-workers", "1", "--format", "json"]) == 1
+    err = capsys.readouterr().err
+    assert "line3b.wav" in err and "8 of 9 line(s)" in err and "1 failed" in err
+    assert len(files(local)) == 8 and files(on_ray) == files(local)
+
+
 def test_ray_options_are_checked(lines, tmp_path, capsys):
     assert main(["bake", str(lines), "-o", str(tmp_path / "o"), "--ray", "--ray-workers", "0"]) == 2
     assert "--ray-workers" in capsys.readouterr().err
