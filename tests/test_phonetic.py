@@ -113,3 +113,23 @@ def test_a_line_s_phones_do_not_depend_on_the_lines_heard_before_it(speech_line,
     first = heard()
     recognise(other), align(other, "Whispering softly, she wandered far away")
     assert heard() == first
+
+
+def test_a_long_line_is_recognised_in_pieces_cut_at_a_pause(speech_line, monkeypatch):
+    """The phone loop decodes a long line in pieces (one 30-minute utterance held 700 MB in pocketsphinx): each
+    cut falls in a pause, and the pieces' phones follow one another over the whole line."""
+    from emoface.phonetic import recognize
+
+    speech = load_audio(speech_line).samples
+    gap = np.zeros(16000, np.float32)  # a second's pause between two sentences
+    line = np.concatenate([speech, gap, speech])
+    monkeypatch.setattr(recognize, "PIECE_S", (len(speech) + 12000) / 16000)
+    monkeypatch.setattr(recognize, "CUT_SEARCH_S", 1.0)
+    cut = recognize._quietest_cut(line, int(recognize.PIECE_S * 16000))
+    spoken_until = int(np.flatnonzero(np.abs(speech) > 0.01)[-1])  # the sentence's own trailing quiet counts
+    assert spoken_until < cut < len(speech) + len(gap)
+    phones = recognize.recognise(line)
+    assert phones[0].start == 0.0 and abs(phones[-1].end - len(line) / 16000) < 0.02
+    assert all(a.end <= b.start + 1e-9 for a, b in zip(phones, phones[1:]))
+    spoken = [p for p in phones if p.name != "SIL"]
+    assert any(p.end <= cut / 16000 for p in spoken) and any(p.start >= cut / 16000 for p in spoken)

@@ -14,6 +14,7 @@ from emoface.audio import SAMPLE_RATE, pcm16
 
 log = logging.getLogger("emoface")
 FRAME_S = 0.01  # pocketsphinx reports 10 ms frames
+PIECE_S, CUT_SEARCH_S = 120.0, 20.0  # the phone loop's longest piece of a line, and where before its end to cut
 
 
 @dataclass(frozen=True)
@@ -176,12 +177,29 @@ def _align(samples: np.ndarray, text: str) -> tuple[list[Phone], float]:
 
 
 def recognise(samples: np.ndarray) -> list[Phone]:
-    """Phone-loop decoding: no transcript, noisier phones whose viseme classes still mostly hold."""
+    """Phone-loop decoding: no transcript, noisier phones whose viseme classes still mostly hold. A line longer
+    than PIECE_S is decoded in pieces cut at its quietest moment before each PIECE_S: pocketsphinx's search over
+    one 30-minute utterance held 700 MB (a 10-minute one 340 MB); shorter lines are decoded whole, as before."""
     decoder = _phone_decoder()
-    _decode(decoder, pcm16(samples))
-    if decoder.hyp() is None:  # nothing decodable (a very short or noise-only line)
-        return []
-    return [Phone(_clean(s.word), s.start_frame * FRAME_S, (s.end_frame + 1) * FRAME_S) for s in decoder.seg()]
+    phones, start, piece = [], 0, int(PIECE_S * SAMPLE_RATE)
+    while start < len(samples):
+        stop = len(samples) if len(samples) - start <= piece else _quietest_cut(samples, start + piece)
+        _decode(decoder, pcm16(samples[start:stop]))
+        if decoder.hyp() is not None:  # else nothing decodable (a very short or noise-only piece)
+            at = start / SAMPLE_RATE
+            phones += [Phone(_clean(s.word), at + s.start_frame * FRAME_S, at + (s.end_frame + 1) * FRAME_S)
+                       for s in decoder.seg()]
+        start = stop
+    return phones
+
+
+def _quietest_cut(samples: np.ndarray, end: int) -> int:
+    """The sample to cut at before `end`: the middle of the quietest 10 ms frame of the CUT_SEARCH_S before it
+    (a pause between words, where a phone is least likely to be split)."""
+    hop = int(FRAME_S * SAMPLE_RATE)
+    first = max(hop, end - int(CUT_SEARCH_S * SAMPLE_RATE))
+    frames = samples[first:end][: (end - first) // hop * hop].reshape(-1, hop).astype(np.float64)
+    return first + int(np.argmin(np.einsum("ij,ij->i", frames, frames))) * hop + hop // 2
 
 
 @lru_cache(maxsize=1)
