@@ -125,7 +125,7 @@ def test_a_long_line_is_recognised_in_pieces_cut_at_a_pause(speech_line, monkeyp
     line = np.concatenate([speech, gap, speech])
     monkeypatch.setattr(recognize, "PIECE_S", (len(speech) + 12000) / 16000)
     monkeypatch.setattr(recognize, "CUT_SEARCH_S", 1.0)
-    cut = recognize._quietest_cut(line, int(recognize.PIECE_S * 16000))
+    cut = recognize._quietest_cut(line, 0, int(recognize.PIECE_S * 16000))
     spoken_until = int(np.flatnonzero(np.abs(speech) > 0.01)[-1])  # the sentence's own trailing quiet counts
     assert spoken_until < cut < len(speech) + len(gap)
     phones = recognize.recognise(line)

@@ -183,7 +183,7 @@ def recognise(samples: np.ndarray) -> list[Phone]:
     decoder = _phone_decoder()
     phones, start, piece = [], 0, int(PIECE_S * SAMPLE_RATE)
     while start < len(samples):
-        stop = len(samples) if len(samples) - start <= piece else _quietest_cut(samples, start + piece)
+        stop = len(samples) if len(samples) - start <= piece else _quietest_cut(samples, start, start + piece)
         _decode(decoder, pcm16(samples[start:stop]))
         if decoder.hyp() is not None:  # else nothing decodable (a very short or noise-only piece)
             at = start / SAMPLE_RATE
@@ -193,11 +193,11 @@ def recognise(samples: np.ndarray) -> list[Phone]:
     return phones
 
 
-def _quietest_cut(samples: np.ndarray, end: int) -> int:
-    """The sample to cut at before `end`: the middle of the quietest 10 ms frame of the CUT_SEARCH_S before it
-    (a pause between words, where a phone is least likely to be split)."""
+def _quietest_cut(samples: np.ndarray, start: int, end: int) -> int:
+    """The sample to cut a piece starting at `start` at, before `end`: the middle of the quietest 10 ms frame of
+    the CUT_SEARCH_S before it (a pause between words, where a phone is least likely to be split)."""
     hop = int(FRAME_S * SAMPLE_RATE)
-    first = max(hop, end - int(CUT_SEARCH_S * SAMPLE_RATE))
+    first = max(start + hop, end - int(CUT_SEARCH_S * SAMPLE_RATE))
     frames = samples[first:end][: (end - first) // hop * hop].reshape(-1, hop).astype(np.float64)
     return first + int(np.argmin(np.einsum("ij,ij->i", frames, frames))) * hop + hop // 2
 
