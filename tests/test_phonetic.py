@@ -133,3 +133,19 @@ def test_a_long_line_is_recognised_in_pieces_cut_at_a_pause(speech_line, monkeyp
     assert all(a.end <= b.start + 1e-9 for a, b in zip(phones, phones[1:]))
     spoken = [p for p in phones if p.name != "SIL"]
     assert any(p.end <= cut / 16000 for p in spoken) and any(p.start >= cut / 16000 for p in spoken)
+
+
+def test_a_line_too_long_to_align_is_animated_without_its_transcript(speech_line, monkeypatch):
+    """Forced alignment's memory grows with the square of the line (10 minutes with a transcript took 9.7 GB):
+    past ALIGN_MAX_S the transcript is set aside with a warning, and the line is still animated."""
+    from emoface.phonetic import recognize
+
+    text = "We found the treasure before sunset, and nobody saw us leave."
+    monkeypatch.setattr(recognize, "ALIGN_MAX_S", 1.0)
+    with pytest.raises(RuntimeError, match="s long"):
+        recognize.checked_align(load_audio(speech_line).samples, text)
+    for engine in ("neural", "phonetic"):
+        anim = bake(speech_line, text, engine=engine)
+        assert anim.metadata["phoneme_source"] in ("network", "recognised")
+        assert anim["JawOpen"].max() > 0.1
+    assert "s long" in bake(speech_line, text, engine="neural").metadata["transcript_rejected"]

@@ -15,6 +15,9 @@ from emoface.audio import SAMPLE_RATE, pcm16
 log = logging.getLogger("emoface")
 FRAME_S = 0.01  # pocketsphinx reports 10 ms frames
 PIECE_S, CUT_SEARCH_S = 120.0, 20.0  # the phone loop's longest piece of a line, and where before its end to cut
+# pocketsphinx's forced alignment holds every frame against every state of the transcript: its memory grows with the
+# square of the line (a 10-minute line with its transcript took 9.7 GB); longer lines are animated without it
+ALIGN_MAX_S = 90.0
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,9 @@ def align(samples: np.ndarray, text: str) -> list[Phone]:
 
 def _align(samples: np.ndarray, text: str) -> tuple[list[Phone], float]:
     """Phones and the alignment's mean acoustic score per frame (how well the audio fits those phones)."""
+    if len(samples) > ALIGN_MAX_S * SAMPLE_RATE:
+        raise RuntimeError(f"the line is {len(samples) / SAMPLE_RATE:.0f} s long; a transcript is aligned to lines of "
+                           f"at most {ALIGN_MAX_S:.0f} s")
     words = normalise_text(text)
     if not words:
         raise RuntimeError("transcript has no words")
