@@ -48,7 +48,7 @@ def symmetric_filter1d(x: np.ndarray, weights: np.ndarray, axis: int = -1, mode:
     rows = max(1, TERMS_BLOCK // ((half + 1) * max(1, int(np.prod(moved.shape[1:])))))
     for a in range(0, n, rows):  # each output's sum is the same in any block
         b = min(n, a + rows)
-        out[a:b] = _taps_summed(moved[source[a:b + 2 * half]].astype(np.float64), weights, half)
+        out[a:b] = _taps_summed(moved[source[a:b + 2 * half]].astype(np.float64, copy=False), weights, half)
     return np.moveaxis(out, 0, axis)
 
 
@@ -65,7 +65,7 @@ def _taps_summed(padded: np.ndarray, weights: np.ndarray, half: int) -> np.ndarr
     terms = np.empty((half + 1, n) + padded.shape[1:])
     np.multiply(padded[half:half + n], weights[half], out=terms[0])
     np.add(before, after, out=terms[1:])
-    terms[1:] *= weights[:half].reshape((half,) + (1,) * (padded.ndim))
+    terms[1:] *= weights[:half].reshape((half,) + (1,) * padded.ndim)
     return np.add.reduce(terms, axis=0)  # row by row, in order: scipy's sums
 
 
