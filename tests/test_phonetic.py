@@ -149,3 +149,22 @@ def test_a_line_too_long_to_align_is_animated_without_its_transcript(speech_line
         assert anim.metadata["phoneme_source"] in ("network", "recognised")
         assert anim["JawOpen"].max() > 0.1
     assert "s long" in bake(speech_line, text, engine="neural").metadata["transcript_rejected"]
+
+
+def test_words_are_recognised_and_aligned_a_piece_at_a_time(speech_line, monkeypatch):
+    """--recognizer words on a line longer than alignment takes (and whose whole recognition held 570 MB at 10
+    minutes): each piece, cut at a pause, is transcribed and aligned on its own, its phones in the line's time."""
+    from emoface.phonetic import recognize
+
+    speech = load_audio(speech_line).samples
+    line = np.concatenate([speech, np.zeros(16000, np.float32), speech])
+    monkeypatch.setattr(recognize, "WORDS_PIECE_S", 0.6 * len(line) / 16000)
+    monkeypatch.setattr(recognize, "CUT_SEARCH_S", 1.0)
+    assert len(recognize.pieces(line, recognize.WORDS_PIECE_S)) == 2
+    phones, how, measures = recognize.timed_phones(line, None, recognizer="words")
+    assert how == "transcribed" and set(measures) == {"fit", "agreement"}
+    cut = recognize.pieces(line, recognize.WORDS_PIECE_S)[0][1] / 16000
+    words = [p for p in phones if p.word]
+    assert any(p.end <= cut for p in words) and any(p.start >= cut for p in words)
+    assert all(a.end <= b.start + 1e-9 for a, b in zip(phones, phones[1:]))
+    assert abs(phones[-1].end - len(line) / 16000) < 0.05

@@ -18,6 +18,7 @@ PIECE_S, CUT_SEARCH_S = 120.0, 20.0  # the phone loop's longest piece of a line,
 # pocketsphinx's forced alignment holds every frame against every state of the transcript: its memory grows with the
 # square of the line (a 10-minute line with its transcript took 9.7 GB); longer lines are animated without it
 ALIGN_MAX_S = 90.0
+WORDS_PIECE_S = 30.0  # --recognizer words transcribes and aligns a line this much at a time (90 s took 450 MB)
 
 
 @dataclass(frozen=True)
@@ -187,16 +188,25 @@ def recognise(samples: np.ndarray) -> list[Phone]:
     than PIECE_S is decoded in pieces cut at its quietest moment before each PIECE_S: pocketsphinx's search over
     one 30-minute utterance held 700 MB (a 10-minute one 340 MB); shorter lines are decoded whole, as before."""
     decoder = _phone_decoder()
-    phones, start, piece = [], 0, int(PIECE_S * SAMPLE_RATE)
-    while start < len(samples):
-        stop = len(samples) if len(samples) - start <= piece else _quietest_cut(samples, start, start + piece)
+    phones = []
+    for start, stop in pieces(samples, PIECE_S):
         _decode(decoder, pcm16(samples[start:stop]))
         if decoder.hyp() is not None:  # else nothing decodable (a very short or noise-only piece)
             at = start / SAMPLE_RATE
             phones += [Phone(_clean(s.word), at + s.start_frame * FRAME_S, at + (s.end_frame + 1) * FRAME_S)
                        for s in decoder.seg()]
-        start = stop
     return phones
+
+
+def pieces(samples: np.ndarray, longest_s: float) -> list[tuple[int, int]]:
+    """(start, stop) samples of a line cut into pieces of at most `longest_s`, each cut at its quietest moment
+    (_quietest_cut); a line no longer than that is one piece."""
+    out, start, longest = [], 0, int(longest_s * SAMPLE_RATE)
+    while start < len(samples):
+        stop = len(samples) if len(samples) - start <= longest else _quietest_cut(samples, start, start + longest)
+        out.append((start, stop))
+        start = stop
+    return out
 
 
 def _quietest_cut(samples: np.ndarray, start: int, end: int) -> int:
@@ -253,13 +263,35 @@ def timed_phones(samples: np.ndarray, text: str | None, source: str = "",
             log.warning("%s: forced alignment failed (%s); recognising phones without the transcript",
                         source, exc)
     elif recognizer == "words":
-        words = transcribe(samples)
-        if words:
-            try:
-                return _aligned(samples, words, "transcribed")
-            except RuntimeError:
-                pass
+        return _transcribed(samples)
     return recognise(samples), "recognised", None
+
+
+def _transcribed(samples: np.ndarray) -> tuple[list[Phone], str, dict | None]:
+    """Words recognised, then aligned, a piece of at most WORDS_PIECE_S at a time (cut at pauses: alignment's
+    memory grows with the square of what it aligns, and recognising a whole 10-minute line held 570 MB); a
+    piece whose words are not found or do not align keeps the phone loop's phones. The measures are the
+    aligned pieces' means, weighted by their length."""
+    phones, fits, agreements, lengths = [], [], [], []
+    for start, stop in pieces(samples, min(WORDS_PIECE_S, ALIGN_MAX_S)):
+        piece, at = samples[start:stop], start / SAMPLE_RATE
+        words = transcribe(piece)
+        try:
+            found, measures = checked_align(piece, words) if words else ([], None)
+        except RuntimeError:
+            found, measures = [], None
+        if measures is None:
+            found = recognise(piece)
+        else:
+            fits.append(measures["fit"])
+            agreements.append(measures["agreement"])
+            lengths.append(stop - start)
+        phones += [Phone(p.name, at + p.start, at + p.end, p.word) for p in found]
+    if not lengths:
+        return phones, "recognised", None
+    measures = {"fit": round(float(np.average(fits, weights=lengths)), 1),
+                "agreement": round(float(np.average(agreements, weights=lengths)), 3)}
+    return phones, "transcribed", measures
 
 
 def _aligned(samples, text, how):
