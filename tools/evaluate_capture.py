@@ -20,6 +20,8 @@
 4. Where the crop falls: the first 30 held-out GRID clips captured twice, with every crop moved 3% of its side
    to the left and to the right; per curve, r between the two captures, from one crop per frame and from the
    default number of crops averaged (--passes). What two captures of one face disagree on is noise.
+5. What the landmarker sees of each mouth shape: jaw, smile, funnel and pucker alone at five strengths on each
+   head, landmarked; the share of the skin's own lip motion (the mesh under each landmark) it reports.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from emoface.capture.landmarks import PASSES  # noqa: E402
+from emoface.capture.rounding import ROUNDED, SPREAD, phone_frames  # noqa: E402
 from emoface.capture.roundtrip import CROSS_TALK, KEY_CURVES, NEUTRAL_AT_S, POSE_MOVES, compare_takes, cross_talk, \
     exercise, gaze_swing, head_alone, jaw_alone, pose_talk, render_video, with_rest  # noqa: E402
 from emoface.train.data import GRID_PASSES  # noqa: E402
@@ -48,8 +51,6 @@ LINES = (("The ship is due at noon, so we leave before the tide turns.", "happy"
          ("Who opened the gate? Nobody was supposed to be here!", "surprise"),
          ("Put the map back where you found it, and go home.", "angry"))
 OPEN_VOWELS = ("AA", "AE", "AO", "AW", "AY")
-ROUNDED = ("UW", "UH", "OW", "OY", "W")  # lips rounded and pushed: "blue", "two", "soon", "one"
-SPREAD = ("IY", "IH", "EY", "EH", "AE")  # lips spread or neutral: "green", "three", "eight", "set"
 ROUNDING_SHOWN = 5  # the mouth curves that differ most between rounded and spread phones
 OPEN_GAP = 0.1
 
@@ -101,6 +102,69 @@ def round_trip(shared: Path, tmp: Path) -> dict:
     return results, leaks, pose_leaks
 
 
+SHARE_SHAPES = ("JawOpen", "MouthSmileLeft", "MouthFunnel", "MouthPucker")
+SHARE_STRENGTHS = (0.2, 0.4, 0.6, 0.8, 1.0)
+
+
+def landmarker_share(shared: Path) -> dict:
+    """Per head and mouth shape: at each strength alone, how much of the skin's own lip motion the landmarker
+    reports (the projection of its lip points' motion onto the skin's under them; 1 = all of it), in the picture
+    plane and in depth. What a basis built from a render's landmarks can and cannot teach the solve."""
+    from emoface.capture.basis import _skin_ties, canonical_shapes
+    from emoface.capture.landmarks import FaceLandmarker
+    from emoface.capture.pose import RIGID, rigid_fit, to_face_axes
+    from emoface.capture.solve import LIPS
+    from emoface.render.default_head import default_head
+    from emoface.render.mesh import load_mesh
+    from emoface.render.renderer import FaceRenderer
+
+    ict_path = shared / "assets" / "ict-facekit" / "ict_facekit_arkit.npz"
+    heads = {"built-in head": default_head()} | ({"ICT FaceKit": load_mesh(ict_path, paint=False)}
+                                                 if ict_path.is_file() else {})
+    out = {}
+    for head_name, mesh in heads.items():
+        shapes = canonical_shapes(mesh.shape_names)
+        landmarker = FaceLandmarker()
+        with FaceRenderer(mesh, 512, frame="face") as renderer:
+            def seen(weights):
+                return to_face_axes(landmarker(renderer.render(weights)).points)
+
+            rest_weights = np.zeros(len(mesh.shape_names), np.float32)
+            rest = seen(rest_weights)
+            skin = _skin_ties(mesh, renderer, rest)
+            for shape in SHARE_SHAPES:
+                unit = skin(shapes[shape])[LIPS]
+                row = []
+                for strength in SHARE_STRENGTHS:
+                    weights = rest_weights.copy()
+                    weights[shapes[shape]] = strength
+                    got = seen(weights)
+                    r, s, t = rigid_fit(rest[RIGID], got[RIGID])
+                    moved, expected = (((got - t) @ r) / s - rest)[LIPS], strength * unit
+                    row.append(tuple(float((moved[:, axes] * expected[:, axes]).sum() / (expected[:, axes] ** 2).sum())
+                                     for axes in ([0, 1], [2])))
+                out[(head_name, shape)] = row
+    return out
+
+
+def share_section(shares: dict) -> list[str]:
+    lines = ["", "## What the landmarker sees of each mouth shape", "",
+             "Each shape alone at five strengths on each head, landmarked: the share of the skin's own lip motion "
+             "the landmarker reports, in the picture plane / in depth (1 / 1 would be the skin's motion; a "
+             "negative depth puts the lips behind where the skin goes).", "",
+             "| head | shape | " + " | ".join(f"{s:g}" for s in SHARE_STRENGTHS) + " |",
+             "|---|---|" + "---|" * len(SHARE_STRENGTHS)]
+    lines += [f"| {head} | {shape} | " + " | ".join(f"{xy:.2f} / {z:.2f}" for xy, z in row) + " |"
+              for (head, shape), row in shares.items()]
+    lines += ["", "A jaw and a smile are reported at most of their motion, at every strength; a funnel at half to all "
+              "of it in the picture plane, its depth fading to backwards as it grows. A pucker is reported at "
+              "a third to a half of its motion in the picture plane, and in depth a tenth to a fifth on the built-in "
+              "head and backwards on ICT FaceKit, at any strength: what the landmarker knows of pushed lips it "
+              "learnt from people, not from these renders. So the shipped basis's pucker is neither: it is learnt "
+              "from a real speaker's rounded phones (emoface.capture.rounding)."]
+    return lines
+
+
 def coupling(anims) -> dict[str, float]:
     """Median over takes of each CROSS_TALK curve's r with JawOpen (takes where both move)."""
     out = {}
@@ -122,8 +186,12 @@ def facegood_coupling(shared: Path) -> dict[str, float] | None:
     return coupling([t.anim for t in read_takes(folder) if not isinstance(t, tuple)])
 
 
+FOLLOWS = ("MouthPucker", "MouthFunnel", "MouthFrownLeft")
+
+
 def grid(shared: Path) -> dict:
     from emoface.audio import load_track
+    from emoface.filters1d import gaussian_filter1d
     from emoface.capture.take import capture
     from emoface.metrics import closed_elsewhere, lip_gap
     from emoface.phonetic.recognize import align
@@ -132,6 +200,7 @@ def grid(shared: Path) -> dict:
     shut = opened = 0
     closures, vowels, false_frames, vowel_frames, clips = [], [], 0, 0, 0
     rounding = []  # per clip: each mouth curve's mean on the rounded phones, on the spread ones
+    follows = []  # per clip: r of FOLLOWS with the rounded phones (1 on them, 0 elsewhere)
     anims = []
     deepest = {True: [], False: []}  # per clip, lids refined or not: the lids' nearest approach / their median
     for clip, video, text in grid_items(shared, held_out=True):
@@ -157,6 +226,9 @@ def grid(shared: Path) -> dict:
                 vowels.append(gap[i0:i1].max() > OPEN_GAP)
         if on[ROUNDED] and on[SPREAD]:
             rounding.append({c: (r, s) for c, r, s in zip(mouth, *(np.concatenate(on[g]).mean(0) for g in on))})
+            rounded = gaussian_filter1d(phone_frames(phones, anim.n_frames, anim.fps, ROUNDED).astype(float), 1.0)
+            follows.append({c: float(np.corrcoef(rounded, anim[c])[0, 1]) if anim[c].std() > 1e-6 else 0.0
+                            for c in FOLLOWS})
         f, n = closed_elsewhere(anim, phones)
         false_frames, vowel_frames, clips = false_frames + f, vowel_frames + n, clips + 1
     closures = np.array(closures)
@@ -166,6 +238,7 @@ def grid(shared: Path) -> dict:
             "pucker_clips": len(rounding), "rounding": {c: tuple(float(np.mean([r[c][k] for r in rounding]))
                                                             for k in (0, 1)) for c in rounding[0]},
             "rounded_more": float(np.mean([r["MouthPucker"][0] > r["MouthPucker"][1] for r in rounding])),
+            "follows": {c: float(np.mean([f[c] for f in follows])) for c in FOLLOWS},
             "deepest": {k: np.array(v) for k, v in deepest.items()}, "coupling": coupling(anims)}
 
 
@@ -202,7 +275,7 @@ def deepest_closure(video: Path, refined: bool) -> float:
     return float(opening.min() / np.median(opening))
 
 
-def markdown(rt: dict, leaks: dict, pose_leaks: dict, g: dict | None, fg: dict | None, command: str,
+def markdown(rt: dict, leaks: dict, pose_leaks: dict, g: dict | None, fg: dict | None, shares: dict, command: str,
              seconds: float) -> str:
     lines = ["# Capture: how well `emoface capture` measures a face", "",
              f"Command: `{command}` ({time.strftime('%Y-%m-%d')}, {seconds / 60:.0f} min on 2 CPU cores). "
@@ -229,16 +302,17 @@ def markdown(rt: dict, leaks: dict, pose_leaks: dict, g: dict | None, fg: dict |
               "FaceKit's browless forehead weakly. The built-in head, since it has an adult's "
               "proportions, lips with a vermilion border and brows (issue 13), is tracked like a face: lip, lid "
               "and brow contours sit on its features, and its brows are measured at r 0.70-0.96 on spoken lines "
-              "(0.34-0.69 on the earlier mannequin head), jaw at 0.98. Funnel and pucker, which differ "
-              "mostly in depth, are barely separated from the front, and the faces disagree on that depth: on "
-              "ICT FaceKit's renders the landmarker puts a pucker's pushed lips behind the rest pose, on a real "
-              "speaker (GRID, below) in front. The shipped basis follows the real speaker (a pucker's depth from "
-              "the skin), so a rendered pucker scores low here while GRID's rounded vowels are measured (the "
-              "rounding figures below; with the render's depth, pucker was 0.000 on rounded and 0.001 on spread "
-              "phones, higher on rounded in 4% of clips). A pucker alone reads mostly as MouthFrown (the corners "
-              "in), on the built-in head as in GRID's rounding. Since the built-in head's rounding gathers the "
-              "corners in as a person's does (2026-12-04; before, its lips squeezed within themselves), its "
-              "spoken lines' funnel and pucker read at 0.64 and 0.54 (0.38 and 0.47 before). Jaw, lip opening "
+              "(0.34-0.69 on the earlier mannequin head), jaw at 0.98. A rendered pucker is what the landmarker reads "
+              "worst (below, \"What the landmarker sees of each mouth shape\"), and a real speaker's rounded lips "
+              "look like neither a render's answer nor a head's skin, so the shipped basis's pucker is learnt from "
+              "GRID s1's training clips (emoface.capture.rounding, 2026-12-04): what a real speaker's rounded phones "
+              "add to the face beyond the other shapes. Capture so measures a real speaker's rounding (GRID below) "
+              "and reads a render's pucker as the part of it that looks like a person's: these rows' pucker is "
+              "what is left of a rendered pucker seen so. Before, from the renders (the landmarker's answer to ICT "
+              "FaceKit's pucker in the picture plane, the skin's depth), these rows read pucker at 0.13 / 0.54 "
+              "(built-in head, range of motion / spoken lines) and -0.06 / 0.28 (ICT FaceKit), funnel at 0.38 / 0.64 "
+              "and 0.66 / 0.73, and gave GRID's rounded vowels to the frown; with the skin's own pucker motion, "
+              "pucker 0.43 / 0.64 and -0.05 / 0.47, the rounding still the frown's. Jaw, lip opening "
               "and smiles are measured well on both "
               "heads, including across heads (the shipped basis is ICT FaceKit's; the built-in head is captured "
               "with it); the real speaker below is what matters for training.", "",
@@ -277,11 +351,15 @@ def markdown(rt: dict, leaks: dict, pose_leaks: dict, g: dict | None, fg: dict |
                   "differ most between the two (mean over clips, rounded / spread): " + ", ".join(
                       f"{c} {r:.3f} / {s_:.3f}" for c, (r, s_) in sorted(
                           g["rounding"].items(), key=lambda kv: -abs(kv[1][0] - kv[1][1]))[:ROUNDING_SHOWN]) +
-                  ". Rounded lips come in at the corners and, on this speaker, down with the jaw: the shipped "
-                  "basis (what the landmarker reports on ICT FaceKit's renders) gives most of that to the frown, "
-                  "whose answer there is the corners in and down, and little to the pucker, whose answer is the "
-                  "corners in by a third of the skin's own motion and up. Capture's training labels leave the "
-                  "frown out (emoface.train.data CAPTURE_TRUSTED); an actor's captured take keeps it.", "",
+                  ". Each curve's r with the rounded phones (1 on them, 0 elsewhere, smoothed by a frame), mean over "
+                  "those clips: " + ", ".join(f"{c} {r:.2f}" for c, r in g["follows"].items()) +
+                  ". The pucker is learnt from the training clips' rounding (emoface.capture.rounding: 122 clips, "
+                  "none of these). With the pucker from ICT FaceKit's renders, the same 100 clips read 0.062 "
+                  "rounded and 0.039 spread (higher on the rounded phones in 80% of clips) and gave the rounding to "
+                  "the frown (MouthFrownRight 0.271 / 0.092, MouthFrownLeft 0.244 / 0.097); on the first 40 of them, "
+                  "r with the rounded phones was MouthPucker 0.33 and MouthFrownLeft 0.50 (0.52 and 0.41 with the "
+                  "learnt pucker, the same landmarks). Capture's training labels leave the frown out "
+                  "(emoface.train.data CAPTURE_TRUSTED); an actor's captured take keeps it.", "",
                   "Blinks: each clip's deepest lid closure (the nearest the lids come, both eyes, as a share of "
                   "their median distance; GRID's speaker blinks in most clips, and a closed eye should read near "
                   "0). Capture moves the mesh's lid points onto the iris model's eye contour, as MediaPipe's "
@@ -290,6 +368,7 @@ def markdown(rt: dict, leaks: dict, pose_leaks: dict, g: dict | None, fg: dict |
         for refined, label in ((True, "refined (capture)"), (False, "the mesh's own")):
             d = g["deepest"][refined]
             lines.append(f"| {label} | {len(d)} | {np.median(d):.2f} | {100 * np.mean(d < 0.5):.0f}% |")
+    lines += share_section(shares)
     lines += cross_talk_section(leaks, g, fg)
     lines += pose_talk_section(pose_leaks, rt)
     if g and "agreement" in g:
@@ -398,7 +477,8 @@ def main() -> int:
         print(g)
     command = "python tools/evaluate_capture.py" + (" --no-grid" if args.no_grid else "")
     fg = None if args.no_grid else facegood_coupling(args.shared)
-    args.output.write_text(markdown(rt, leaks, pose_leaks, g, fg, command, time.time() - start))
+    shares = landmarker_share(args.shared)
+    args.output.write_text(markdown(rt, leaks, pose_leaks, g, fg, shares, command, time.time() - start))
     print(f"wrote {args.output}")
     return 0
 

@@ -2,10 +2,11 @@
 
 A blendshape head is rendered at rest and with each shape at three strengths, and every picture is landmarked
 exactly as a capture is. The basis is what the landmarker reports, not the mesh's own vertex motion: the
-landmarker answers a closed eye or a pucker with less motion than the skin makes (and moves the brows of an
-opening mouth), and a solve must invert what it will be given. The shipped basis is built from ICT FaceKit's
-scanned human head (checkpoints/capture-basis-ict.npz, tools/build_capture_basis.py; a human face, because the
-landmarker was trained on people); `--basis` takes any blendshape head instead, or `default` for the built-in.
+landmarker answers a closing jaw with its own gain (and moves the brows of an opening mouth), and a solve must
+invert what it will be given. The shipped basis is built from ICT FaceKit's scanned human head
+(checkpoints/capture-basis-ict.npz, tools/build_capture_basis.py; a human face, because the landmarker was
+trained on people), its pucker learnt from a real speaker's rounded lips (emoface.capture.rounding); `--basis`
+takes any blendshape head instead, or `default` for the built-in.
 """
 
 from __future__ import annotations
@@ -20,8 +21,7 @@ from emoface.errors import InputError
 
 SHIPPED = "capture-basis-ict.npz"
 STRENGTHS = (1 / 3, 2 / 3, 1.0)
-SKIN_SHAPES = ("Brow", "Eye")  # solved from the skin's motion, not the landmarker's answer
-SKIN_DEPTH_SHAPES = ("MouthPucker",)  # the landmarker's answer in the picture plane, the skin's in depth
+SKIN_SHAPES = ("Brow", "Eye", "MouthPucker")  # solved from the skin's motion, not the landmarker's answer
 NOT_SKIN = ("eye", "lash", "lacrimal", "mouth", "teeth", "tongue", "gum", "ear")  # part names starting so
 NEIGHBOURS = 3
 
@@ -89,12 +89,12 @@ def canonical_shapes(shape_names) -> dict[str, list[int]]:
 def build_basis(mesh, size: int = 512) -> Basis:
     """Render `mesh` (a BlendshapeMesh) at rest and each ARKit shape at three strengths, landmark every
     picture as capture would (head pose undone against the rest), and keep each shape's landmark motion per
-    unit weight (the least-squares slope through the three). Brow and eye shapes instead take the skin's own
-    motion under each landmark: a rendered head's painted brows and glassy lids are what a landmarker trained
-    on people reads worst, so its answer there would teach the solve a timid brow and a half blink. A pucker
-    keeps the skin's depth (lips forward): on a render the landmarker puts pushed lips behind the rest pose,
-    on a real speaker in front, and a basis with the render's sign gave GRID s1's rounded vowels to the
-    frown (docs/CAPTURE.md)."""
+    unit weight (the least-squares slope through the three). Brow, eye and pucker shapes instead take the skin's
+    own motion under each landmark: a rendered head's painted brows, glassy lids and pushed lips are what a
+    landmarker trained on people reads worst, so its answer there would teach the solve a timid brow, a half
+    blink and a pucker that is not one (on ICT FaceKit it reports a third of the lips' motion and puts them behind
+    the rest pose, where a real speaker's come forward: docs/CAPTURE.md; the shipped basis goes further and
+    learns the pucker from a real speaker, emoface.capture.rounding)."""
     from emoface.capture.landmarks import FaceLandmarker
     from emoface.capture.pose import RIGID, rigid_fit, to_face_axes
     from emoface.render.renderer import FaceRenderer
@@ -124,10 +124,7 @@ def build_basis(mesh, size: int = 512) -> Basis:
                 r, s, t = rigid_fit(rest[RIGID], seen[RIGID])
                 slope += strength * (((seen - t) @ r) / s - rest)
                 norm += strength ** 2
-            slope = slope / norm if norm else slope
-            if name.startswith(SKIN_DEPTH_SHAPES):
-                slope[:, 2] = ties(indices)[:, 2]
-            deltas.append(slope)
+            deltas.append(slope / norm if norm else slope)
     return symmetric(Basis(tuple(shapes), rest, np.stack(deltas)))
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -190,10 +191,20 @@ def _gaze(iris: np.ndarray, corners: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return deg[:, 0], deg[:, 1]
 
 
-def solve_take(found: list, fps: float, basis: Basis | None = None, neutral_frame: int | None = None,
-               source: str = "") -> Animation:
-    """Landmarks per frame (None where no face) -> canonical Animation at the video's frame rate."""
-    basis = basis or load_basis()
+@dataclass
+class PoseFree:
+    """A take's landmarks with the camera's perspective and the head's pose taken out."""
+    points: np.ndarray  # [frames, 468, 3] face axes, in the take's reference face's place and scale
+    irises: np.ndarray  # [frames, 2, 3] the iris centres, likewise
+    head: np.ndarray  # [frames, 3] yaw, pitch, roll (degrees) against the reference
+    ok: np.ndarray  # [frames] a face was found (the others are bridged from their neighbours)
+    gap: np.ndarray  # [frames] inner-lip gap as a share of the mouth's median width
+    reference: np.ndarray  # the rigid points of the take's mean face
+    camera: dict  # the camera found, for the metadata ({} where none was taken out)
+
+
+def pose_free(found: list) -> PoseFree:
+    """Landmarks per frame (None where no face) -> the face's own motion."""
     ok = np.array([f is not None for f in found])
     first = next(f for f in found if f is not None)
     seen = np.stack([np.concatenate([f.points, f.iris[:, 0]]) if f is not None else
@@ -217,26 +228,41 @@ def solve_take(found: list, fps: float, basis: Basis | None = None, neutral_fram
         iris_undone[i] = ((irises[i] - t) @ r) / s
         head[i] = angles(r)
     undone, iris_undone, head = _bridge(undone, ok), _bridge(iris_undone, ok), _bridge(head, ok)
-
     width = np.linalg.norm(undone[:, MOUTH_CORNERS[0]] - undone[:, MOUTH_CORNERS[1]], axis=1)
     gap = np.linalg.norm(undone[:, UPPER_LIP, :2] - undone[:, LOWER_LIP, :2], axis=1) / np.median(width)
-    if neutral_frame is not None:  # the actor's relaxed face: the frames around the moment given
+    return PoseFree(undone, iris_undone, head, ok, gap, ref, camera)
+
+
+def actor_neutral(face: PoseFree, fps: float, neutral_frame: int | None = None) -> np.ndarray:
+    """The actor's relaxed face [468, 3]: the frames around `neutral_frame`, or else the take's median face with
+    the mouth of its most closed frames."""
+    if neutral_frame is not None:
         reach = max(1, int(round(NEUTRAL_REACH_S * fps)))
-        around = [i for i in range(neutral_frame - reach, neutral_frame + reach + 1) if 0 <= i < len(ok) and ok[i]]
-        neutral = np.median(undone[around], axis=0)
-    else:
-        neutral = np.median(undone, axis=0)
-        closed = gap <= np.quantile(gap, CLOSED_SHARE)
-        mouth = LIPS + CHEEKS_NOSE_CHIN
-        neutral[mouth] = np.median(undone[closed][:, mouth], axis=0)
-    solver = Solver(basis, ref)
+        around = [i for i in range(neutral_frame - reach, neutral_frame + reach + 1)
+                  if 0 <= i < len(face.ok) and face.ok[i]]
+        return np.median(face.points[around], axis=0)
+    neutral = np.median(face.points, axis=0)
+    closed = face.gap <= np.quantile(face.gap, CLOSED_SHARE)
+    mouth = LIPS + CHEEKS_NOSE_CHIN
+    neutral[mouth] = np.median(face.points[closed][:, mouth], axis=0)
+    return neutral
+
+
+def solve_take(found: list, fps: float, basis: Basis | None = None, neutral_frame: int | None = None,
+               source: str = "") -> Animation:
+    """Landmarks per frame (None where no face) -> canonical Animation at the video's frame rate."""
+    basis = basis or load_basis()
+    face = pose_free(found)
+    undone, iris_undone, head, ok, gap = face.points, face.irises, face.head, face.ok, face.gap
+    neutral = actor_neutral(face, fps, neutral_frame)
+    solver = Solver(basis, face.reference)
     shut = shut_frames(gap, fps)
     weights = _close_lips(_smooth(solver(undone, neutral), solver.names, shut, fps), solver.names, shut)
 
     anim = Animation.zeros(canonical_names(), fps, len(found), CANONICAL_RIG, {
         "source": source, **({"source_abs": os.path.abspath(source)} if source and os.path.isfile(source) else {}),
         "engine": "capture",
-        "capture": {"frames": len(found), "face_found": round(float(ok.mean()), 4), "video_fps": fps, **camera},
+        "capture": {"frames": len(found), "face_found": round(float(ok.mean()), 4), "video_fps": fps, **face.camera},
     })
     for k, name in enumerate(solver.names):
         anim[name] = weights[:, k]
