@@ -60,8 +60,8 @@ FaceNet (`emoface/model/net.py`), {params / 1e6:.2f} M parameters, {path.stat().
   phoneme events.
 - FACEGOOD capture (MIT): jaw and mouth curves only (others masked out of the loss).
 - GRID s1: one real English speaker on video (50 min), captured by `emoface capture` (each frame landmarked in
-  {GRID_PASSES} crops and averaged, so faint curves are the face's and not the crop's; a pucker's depth from the skin,
-  so rounded vowels are measured); the mouth curves capture
+  {GRID_PASSES} crops and averaged, so faint curves are the face's and not the crop's; the pucker as the landmarker
+  sees his own rounded phones, so rounded vowels read as rounding, not as a frown); the mouth curves capture
   measures well replace the silver labels of each clip's transcript (docs/CAPTURE.md). Credit, as CC BY 4.0
   asks: the GRID audiovisual sentence corpus, Martin Cooke, Jon Barker, Stuart Cunningham and Xu Shao (2006),
   "An audio-visual corpus for speech perception and automatic speech recognition", JASA 120(5):2421-2424,
@@ -132,13 +132,14 @@ def previous(card) -> str:
             "of 0.25 (`--grid-share 0.4`), so that the real speaker weighs more (docs/EVALUATION.md, \"What "
             "weighing the real speaker more bought\"). The next ran the blocks at 50 Hz instead "
             "of 100 (`--stride 2`: dilations and look-aheads halved, the head's output interpolated back to 100 Hz), "
-            "half the arithmetic at the same accuracy (docs/EVALUATION.md, \"A trunk at 50 Hz\"); the last two "
-            "(2000 steps each; the second, this file's own, with a seed of its own) heard half of the "
+            "half the arithmetic at the same accuracy (docs/EVALUATION.md, \"A trunk at 50 Hz\"); the two after "
+            "that (2000 steps each; the second with a seed of its own) heard half of the "
             "captured speakers' crops in other voices (`--voice-share "
             "0.5`: pitch 85-300 Hz, formants moved with it, a deeper voice keeping the line's band above what "
             "resampling leaves), so that GRID's real mouth reaches other talkers "
-            "(docs/EVALUATION.md, \"In other voices\"). "
-            "`make train` trains the same network on all of the data above from scratch in one run.")
+            "(docs/EVALUATION.md, \"In other voices\"); the last, this file's own, learnt GRID s1 from captures "
+            "whose pucker is learnt from his rounded phones (docs/EVALUATION.md, \"Rounded lips from a real "
+            "speaker\"). `make train` trains the same network on all of the data above from scratch in one run.")
 
 
 def live_card():
