@@ -188,9 +188,9 @@ The default network's held-out speakers, FACEGOOD clip and GRID clips. At the en
 ## Other talkers behind the line
 A quarter of its training crops had one to three other training lines mixed in 6-25 dB below the line
 (`--background-voices 0.25`), because a VR headset's microphone hears the room. With talkers 15 dB behind
-(`emoface eval --channels`) its JawOpen r is 0.699 on the held-out speech-en speakers, 0.607 on FACEGOOD and
-0.672 on GRID, where the default network, which bakes studio lines and was not trained so, falls to 0.547, 0.357
-and 0.395 (docs/EVALUATION.md, "Live network"). When that training was added (2026-12-01) it cost at most 0.015
+(`emoface eval --channels`) its JawOpen r is 0.703 on the held-out speech-en speakers, 0.618 on FACEGOOD and
+0.690 on GRID, where the default network, which bakes studio lines and was not trained so, falls to 0.543, 0.349
+and 0.403 (docs/EVALUATION.md, "Live network"). When that training was added (2026-12-01) it cost at most 0.015
 of r on clean lines.
 """
 
@@ -198,11 +198,15 @@ of r on clean lines.
 def runs_note(runs) -> str:
     if len(runs) < 2:
         return ""
-    if "--voice-share" in runs[0]["command"] and not any("--voice-share" in r["command"] for r in runs[1:]):
-        return ("\nThe last run went on from the live network before it with half of the captured speakers' (GRID's, "
-                "FACEGOOD's) crops said in other voices (`--voice-share 0.5`: pitch 85-300 Hz, formants moved with "
-                "it, a deeper voice keeping the line's top band), as the default network was, because a live link hears whoever wears the headset "
-                "(docs/EVALUATION.md, \"Live network\").")
+    voices = next((k for k, r in enumerate(runs) if "--voice-share" in r["command"]), None)
+    if voices in (0, 1):
+        return (f"\nThe {'last run' if voices == 0 else 'run before the last'} went on from the live network before it "
+                "with half of the captured speakers' (GRID's, FACEGOOD's) crops said in other voices (`--voice-share "
+                "0.5`: pitch 85-300 Hz, formants moved with it, a deeper voice keeping the line's top band), as the "
+                "default network was, because a live link hears whoever wears the headset (docs/EVALUATION.md, "
+                "\"Live network\")." + ("" if voices == 0 else
+                " The last went on from that for 2000 steps on GRID s1 captured with a pucker learnt from his rounded "
+                "phones, as the default network did (docs/EVALUATION.md, \"Rounded lips from a real speaker\")."))
     return ("\nEach run was stopped by its time budget (other work shared the CPU); each went on from the one before at "
             "a lower learning rate.")
 
