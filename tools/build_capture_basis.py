@@ -6,7 +6,7 @@
 
 The shipped basis's pucker is learnt from GRID s1's training clips (emoface.capture.rounding): every
 ROUNDING_EVERY-th of them, up to ROUNDING_CLIPS, tracked as a capture is and force-aligned to its transcript
-(about 15 minutes on one core); the held-out clips are never seen.
+(about 5 minutes on one core); the held-out clips are never seen.
 """
 
 from __future__ import annotations
@@ -30,9 +30,9 @@ ROUNDING_EVERY, ROUNDING_CLIPS = 6, 150
 
 
 def rounding_takes(shared: Path):
-    """(takes for emoface.capture.rounding, the teacher's pucker on rounded less spread phones per take) from
-    GRID s1's training clips: each tracked, and its transcript aligned by the phonetic engine, whose curves are
-    the teacher's."""
+    """(takes for emoface.capture.rounding, the teacher's mean pucker on rounded less spread phones) from GRID
+    s1's training clips: each tracked, and its transcript aligned by the phonetic engine, whose curves are the
+    teacher's."""
     import numpy as np
 
     from emoface.animator import Animator
