@@ -37,7 +37,7 @@ def rounding_takes(shared: Path):
 
     from emoface.animator import Animator
     from emoface.audio import load_track
-    from emoface.capture.rounding import ROUNDED, SPREAD, phone_frames
+    from emoface.capture.rounding import ROUNDED, SPREAD, phone_mask
     from emoface.capture.take import track
     from emoface.features import FRAME_RATE
     from emoface.train.data import grid_items
@@ -50,7 +50,7 @@ def rounding_takes(shared: Path):
         if anim.metadata.get("phoneme_source") != "aligned":
             continue
         phones = anim.metadata["phonemes"]
-        rounded, spread = (phone_frames(phones, anim.n_frames, FRAME_RATE, names) for names in (ROUNDED, SPREAD))
+        rounded, spread = (phone_mask(phones, anim.n_frames, FRAME_RATE, names) for names in (ROUNDED, SPREAD))
         if rounded.any() and spread.any():
             differences.append(float(anim["MouthPucker"][rounded].mean() - anim["MouthPucker"][spread].mean()))
         fps, found = track(video)

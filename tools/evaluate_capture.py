@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from emoface.capture.landmarks import PASSES  # noqa: E402
-from emoface.capture.rounding import ROUNDED, SPREAD, phone_frames  # noqa: E402
+from emoface.capture.rounding import ROUNDED, SPREAD, phone_mask  # noqa: E402
 from emoface.capture.roundtrip import CROSS_TALK, KEY_CURVES, NEUTRAL_AT_S, POSE_MOVES, compare_takes, cross_talk, \
     exercise, gaze_swing, head_alone, jaw_alone, pose_talk, render_video, with_rest  # noqa: E402
 from emoface.train.data import GRID_PASSES  # noqa: E402
@@ -226,7 +226,7 @@ def grid(shared: Path) -> dict:
                 vowels.append(gap[i0:i1].max() > OPEN_GAP)
         if on[ROUNDED] and on[SPREAD]:
             rounding.append({c: (r, s) for c, r, s in zip(mouth, *(np.concatenate(on[g]).mean(0) for g in on))})
-            rounded = gaussian_filter1d(phone_frames(phones, anim.n_frames, anim.fps, ROUNDED).astype(float), 1.0)
+            rounded = gaussian_filter1d(phone_mask(phones, anim.n_frames, anim.fps, ROUNDED).astype(float), 1.0)
             follows.append({c: float(np.corrcoef(rounded, anim[c])[0, 1]) if anim[c].std() > 1e-6 else 0.0
                             for c in FOLLOWS})
         f, n = closed_elsewhere(anim, phones)

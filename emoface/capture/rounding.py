@@ -13,7 +13,6 @@ from __future__ import annotations
 import numpy as np
 
 from emoface.capture.basis import Basis, symmetric
-from emoface.capture.pose import RIGID, rigid_fit
 from emoface.capture.solve import SOLVED, UPPER, Solver
 
 ROUNDED = ("UW", "UH", "OW", "OY", "W")  # lips rounded
@@ -23,7 +22,7 @@ ALIKE = ("MouthPucker", "MouthFrownLeft", "MouthFrownRight")  # left out of the 
 # the frown is what a real speaker's rounding went to
 
 
-def phone_frames(phones, n_frames: int, fps: float, names) -> np.ndarray:
+def phone_mask(phones, n_frames: int, fps: float, names) -> np.ndarray:
     """Frames [n] that fall in any phone named in `names` (phones: (name, start s, end s))."""
     out = np.zeros(n_frames, bool)
     for name, start, end in phones:
@@ -48,10 +47,9 @@ def rounding_motion(takes, basis: Basis) -> tuple[np.ndarray, int]:
         solver = Solver(others, face.reference)
         rows = ((face.points - actor_neutral(face, fps))[:, lower] * solver.row_weight).reshape(len(face.ok), -1)
         residual = (rows - solver.lower(rows) @ solver.lower.a.T).reshape(len(rows), -1, 3) / solver.row_weight
-        rounded, spread = (phone_frames(phones, len(rows), fps, names) & face.ok for names in (ROUNDED, SPREAD))
-        if rounded.sum() >= 2 and spread.sum() >= 2:
-            r, s, _ = rigid_fit(basis.neutral[RIGID], face.reference)  # the basis head -> this take's face
-            motions.append((residual[rounded].mean(0) - residual[spread].mean(0)) @ r / s)
+        rounded, spread = (phone_mask(phones, len(rows), fps, names) & face.ok for names in (ROUNDED, SPREAD))
+        if rounded.sum() >= 2 and spread.sum() >= 2:  # back from this take's face to the basis head
+            motions.append((residual[rounded].mean(0) - residual[spread].mean(0)) @ solver.rotation / solver.scale)
     out = np.zeros_like(basis.neutral)
     if motions:
         out[lower] = np.mean(motions, axis=0)

@@ -48,6 +48,7 @@ class Solver:
         keep = [k for k, n in enumerate(basis.names)
                 if not n.startswith(NOT_SOLVED) and size[k] >= MIN_VISIBLE * size.max()]
         r, s, _ = rigid_fit(basis.neutral[RIGID], reference)  # basis head -> actor reference
+        self.rotation, self.scale = r, s  # (a motion in the actor's frame back to the basis's: @ r / s)
         self.row_weight = np.sqrt([1.0, 1.0, DEPTH_WEIGHT])
         deltas = s * basis.deltas[keep][:, SOLVED] @ r.T * self.row_weight  # [shapes, points, 3]
         names = [basis.names[k] for k in keep]
