@@ -63,6 +63,7 @@ class NeuralEngine:
             emotion: EmotionTrack) -> Animation:
         from emoface.model.infer import predict
         from emoface.phonetic.animate import close_bilabials
+        from emoface.phonetic.long_align import aligned_phones
         from emoface.phonetic.recognize import checked_align
 
         anim = predict(self.model, audio.samples, emotion, n_frames, fps)
@@ -70,12 +71,12 @@ class NeuralEngine:
         anim.metadata["phoneme_source"] = "network"
         if text and text.strip() and not audio.is_silent:
             try:
-                phones, measures = checked_align(audio.samples, text)
+                phones, measures = checked_align(audio.samples, text, audio.source)
             except RuntimeError as exc:
                 log.warning("%s: forced alignment failed (%s); using the network alone", audio.source, exc)
                 anim.metadata["transcript_rejected"] = str(exc)
             else:
-                close_bilabials(anim, phones)
+                close_bilabials(anim, aligned_phones(phones, measures))  # the phone loop's p/b/m are not sure
                 anim.metadata["phoneme_source"] = "aligned"
                 anim.metadata["alignment"] = measures
                 anim.metadata["phonemes"] = [[p.name, round(p.start, 3), round(p.end, 3)] for p in phones]

@@ -135,20 +135,88 @@ def test_a_long_line_is_recognised_in_pieces_cut_at_a_pause(speech_line, monkeyp
     assert any(p.end <= cut / 16000 for p in spoken) and any(p.start >= cut / 16000 for p in spoken)
 
 
-def test_a_line_too_long_to_align_is_animated_without_its_transcript(speech_line, monkeypatch):
-    """Forced alignment's memory grows with the square of the line (10 minutes with a transcript took 9.7 GB):
-    past ALIGN_MAX_S the transcript is set aside with a warning, and the line is still animated."""
-    from emoface.phonetic import recognize
+SENTENCES = ("We found the treasure before sunset, and nobody saw us leave.",
+             "Bob popped the big map on the table.",
+             "Keep your voice down, the guards are listening.")
 
-    text = "We found the treasure before sunset, and nobody saw us leave."
-    monkeypatch.setattr(recognize, "ALIGN_MAX_S", 1.0)
-    with pytest.raises(RuntimeError, match="s long"):
-        recognize.checked_align(load_audio(speech_line).samples, text)
-    for engine in ("neural", "phonetic"):
-        anim = bake(speech_line, text, engine=engine)
-        assert anim.metadata["phoneme_source"] in ("network", "recognised")
-        assert anim["JawOpen"].max() > 0.1
-    assert "s long" in bake(speech_line, text, engine="neural").metadata["transcript_rejected"]
+
+@pytest.fixture(scope="module")
+def three_sentences(tmp_path_factory):
+    """Three spoken sentences a second apart, where each starts (s), and each word's start (s) from aligning
+    each sentence on its own."""
+    from emoface.phonetic.recognize import checked_align
+
+    folder = tmp_path_factory.mktemp("long")
+    parts, starts, words, at = [], [], [], 0
+    for k, text in enumerate(SENTENCES):
+        samples = load_audio(speak(text, folder / f"{k}.wav")).samples
+        starts.append(at / 16000)
+        words += _word_starts(checked_align(samples, text)[0], at / 16000)
+        parts += [samples, np.zeros(16000, np.float32)]
+        at += len(samples) + 16000
+    return np.concatenate(parts), starts, words
+
+
+def _word_starts(phones, offset: float = 0.0) -> list[tuple[str, float]]:
+    """(word, start s) of each aligned word, in order (the pronunciation the aligner chose left out: on(2))."""
+    out = []
+    for a, b in zip([None] + phones, phones):
+        if b.word and (a is None or a.word != b.word or a.end < b.start - 1e-6):
+            out.append((b.word.split("(")[0], round(b.start + offset, 3)))
+    return out
+
+
+def _as_one_long_line(monkeypatch, line):
+    """Alignment's limit and its pieces scaled down, so a 15 s line is 'long' and cut at pauses into pieces."""
+    from emoface.phonetic import long_align, recognize
+
+    monkeypatch.setattr(recognize, "ALIGN_MAX_S", 5.0)
+    monkeypatch.setattr(long_align, "PIECE_S", 0.4 * len(line) / 16000)
+    monkeypatch.setattr(recognize, "CUT_SEARCH_S", 1.5)
+    return [stop / 16000 for _, stop in recognize.pieces(line, long_align.PIECE_S)[:-1]]
+
+
+def test_a_long_line_is_aligned_to_its_transcript_a_piece_at_a_time(three_sentences, monkeypatch):
+    """Forced alignment's memory grows with the square of the line (10 minutes took 9.7 GB): a line past
+    ALIGN_MAX_S is cut at its pauses, its transcript split where the phone loop hears the cuts, and each word
+    starts where aligning its own sentence put it."""
+    from emoface.phonetic.long_align import split_words
+    from emoface.phonetic.recognize import checked_align, recognise
+
+    line, starts, truth = three_sentences
+    cuts = _as_one_long_line(monkeypatch, line)
+    assert len(cuts) >= 2
+    words = normalise_text(" ".join(SENTENCES))
+    assert [w for w, _ in truth] == words
+    assert split_words(words, recognise(line), cuts) == [sum(t < c for _, t in truth) for c in cuts]
+    phones, measures = checked_align(line, " ".join(SENTENCES))
+    assert set(measures) == {"fit", "agreement"}
+    found = _word_starts(phones)
+    assert [w for w, _ in found] == words
+    assert np.mean([abs(a - b) < 0.05 for (_, a), (_, b) in zip(found, truth)]) >= 0.9
+    assert all(a.end <= b.start + 1e-9 for a, b in zip(phones, phones[1:]))
+
+
+def test_a_piece_the_transcript_does_not_match_keeps_the_phone_loop(three_sentences, monkeypatch, caplog, tmp_path):
+    """One wrong sentence in a long line's transcript costs its own piece, not the line: the rest is aligned, the
+    piece is named in a warning and in the metadata, and the network's lips are closed only where aligned."""
+    import soundfile as sf
+
+    from emoface.phonetic.recognize import checked_align
+
+    line, starts, _ = three_sentences
+    _as_one_long_line(monkeypatch, line)
+    script = " ".join([SENTENCES[0], "Seventeen thousand horses were sold at Ashford yesterday.", SENTENCES[2]])
+    with caplog.at_level("WARNING", logger="emoface"):
+        phones, measures = checked_align(line, script, "scene.wav")
+    (lo, hi), = measures["unaligned"]
+    assert lo < starts[1] < hi <= starts[2]  # the piece that holds the wrong sentence
+    assert "scene.wav: the transcript did not align from" in caplog.text
+    assert [p for p in phones if p.word == "treasure"] and [p for p in phones if p.word == "guards"]
+    assert not [p for p in phones if p.word in ("seventeen", "horses")]
+    sf.write(tmp_path / "scene.wav", line, 16000)
+    anim = bake(tmp_path / "scene.wav", script, engine="neural")
+    assert anim.metadata["phoneme_source"] == "aligned" and anim.metadata["alignment"]["unaligned"] == [[lo, hi]]
 
 
 def test_words_are_recognised_and_aligned_a_piece_at_a_time(speech_line, monkeypatch):

@@ -16,7 +16,7 @@ log = logging.getLogger("emoface")
 FRAME_S = 0.01  # pocketsphinx reports 10 ms frames
 PIECE_S, CUT_SEARCH_S = 120.0, 20.0  # the phone loop's longest piece of a line, and where before its end to cut
 # pocketsphinx's forced alignment holds every frame against every state of the transcript: its memory grows with the
-# square of the line (a 10-minute line with its transcript took 9.7 GB); longer lines are animated without it
+# square of the line (a 10-minute line with its transcript took 9.7 GB); longer lines are aligned in pieces
 ALIGN_MAX_S = 90.0
 WORDS_PIECE_S = 30.0  # --recognizer words transcribes and aligns a line this much at a time (90 s took 450 MB)
 
@@ -237,12 +237,17 @@ def transcribe(samples: np.ndarray) -> str:
 RECOGNIZERS = ("loop", "words")
 
 
-def checked_align(samples: np.ndarray, text: str) -> tuple[list[Phone], dict]:
+def checked_align(samples: np.ndarray, text: str, source: str = "") -> tuple[list[Phone], dict]:
     """Forced alignment that must also fit the audio or agree with what the phone loop hears
     (emoface.phonetic.confidence): (phones, {"fit", "agreement"}); RuntimeError when the transcript cannot be
-    aligned or does not match the audio."""
+    aligned or does not match the audio. A line longer than ALIGN_MAX_S is aligned a piece at a time
+    (emoface.phonetic.long_align), and its measures say which pieces did not align ("unaligned")."""
     from emoface.phonetic import confidence
 
+    if len(samples) > ALIGN_MAX_S * SAMPLE_RATE:
+        from emoface.phonetic.long_align import align_in_pieces
+
+        return align_in_pieces(samples, text, source)
     phones, fit = _align(samples, text)
     agree = confidence.agreement(phones, recognise(samples), len(samples) / SAMPLE_RATE)
     measures = {"fit": round(fit, 1), "agreement": round(agree, 3)}
@@ -258,7 +263,7 @@ def timed_phones(samples: np.ndarray, text: str | None, source: str = "",
     aligned, or 'recognised' by the phone loop) and the alignment's measures (None when not aligned)."""
     if text and text.strip():
         try:
-            return _aligned(samples, text, "aligned")
+            return _aligned(samples, text, "aligned", source)
         except RuntimeError as exc:
             log.warning("%s: forced alignment failed (%s); recognising phones without the transcript",
                         source, exc)
@@ -294,6 +299,6 @@ def _transcribed(samples: np.ndarray) -> tuple[list[Phone], str, dict | None]:
     return phones, "transcribed", measures
 
 
-def _aligned(samples, text, how):
-    phones, measures = checked_align(samples, text)
+def _aligned(samples, text, how, source=""):
+    phones, measures = checked_align(samples, text, source)
     return phones, how, measures
