@@ -11,8 +11,6 @@ one ad-lib or a wrong page of the script costs its own piece, not the line.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
 
 from emoface.audio import SAMPLE_RATE
@@ -24,17 +22,17 @@ HEARD_SILENCE_COST = 0.5  # a silence the loop hears inside a word (a stop's clo
 SAME_VISEME_COST = 0.5  # substituting a phone that looks the same (p/b/m, t/d) costs less than another
 
 
-@lru_cache(maxsize=1)
-def _lexicon() -> dict[str, list[str]]:
-    """cmudict's first pronunciation of each word (the dictionary the aligner reads)."""
+def _lexicon(words: set[str]) -> dict[str, list[str]]:
+    """cmudict's first pronunciation of each of `words` found in it (the dictionary the aligner reads; the whole
+    of it as Python lists would hold 50 MB)."""
     from emoface.phonetic.recognize import _model_paths
 
     out = {}
     with open(_model_paths()[1], encoding="utf-8") as f:
         for line in f:
-            parts = line.split()
-            if len(parts) > 1 and "(" not in parts[0]:
-                out[parts[0]] = parts[1:]
+            word, _, phones = line.partition(" ")
+            if word in words and word not in out:
+                out[word] = phones.split()
     return out
 
 
@@ -42,7 +40,7 @@ def _transcript_phones(words: list[str]) -> list[tuple[str, int]]:
     """(phone, word index) of the transcript, an optional silence before each word and after the last."""
     from emoface.phonetic.recognize import pronunciations
 
-    lexicon, out = _lexicon(), []
+    lexicon, out = _lexicon(set(words)), []
     for k, word in enumerate(words):
         phones = lexicon.get(word) or next(iter(pronunciations(word)), [])
         out += [(SILENCE, k)] + [(p, k) for p in phones]
