@@ -16,8 +16,9 @@ from emoface.model.config import N_EMOTIONS, NetConfig
 
 LAYER_NORM_EPS = np.float32(1e-5)  # torch.nn.LayerNorm's default, which FaceNet uses
 # values up to which GELU takes scipy's erf (one call) rather than the approximation's dozen numpy calls, whose
-# overhead outweighs their arithmetic on a streaming step's row or two (~10 us a layer)
-SMALL = 4096
+# overhead outweighs their arithmetic on a streaming step's row or two (~10 us a layer). Small enough that a bake's
+# last block never does: importing scipy costs a bake 0.2-0.5 s (a 112-channel network's 60 s line: 0.46 s -> 0.31)
+SMALL = 1024
 
 
 class NumpyNet:
