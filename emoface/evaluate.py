@@ -29,6 +29,7 @@ from emoface.train.data import CAPTURE_TRUSTED, VALID_FACEGOOD, VALID_SPEAKERS, 
 
 MOUTH = ("JawOpen", "MouthClose", "MouthFunnel", "MouthPucker", "MouthSmileLeft", "MouthStretchLeft",
          "MouthLowerDownLeft", "MouthUpperUpLeft", "MouthRollLower", "MouthPressLeft")
+ROUNDING = ("MouthPucker", "MouthFunnel")  # what rounded lips show on the rig
 
 
 def references(shared: Path, cache: Path):
@@ -168,7 +169,21 @@ def score(pred: np.ndarray, ref, phones) -> dict:
         anim = Animation(names, FRAME_RATE, pred, "livelink")
         out["closed"] = list(bilabial_closures(anim, phones) < CLOSED_GAP)
         out["shut_vowels"] = [closed_elsewhere(anim, phones)]
+        out["rounding"] = rounding(pred, target, phones)
     return out
+
+
+def rounding(pred: np.ndarray, target: np.ndarray, phones) -> list:
+    """[(system, reference)] each [curve, (rounded phones, spread vowels)]: ROUNDING's means on a clip's rounded
+    phones and on its spread vowels (none when the clip lacks either). A speaker's 'oo' must purse the lips and his
+    'ee' must not, which a correlation over the whole clip does not show."""
+    from emoface.capture.rounding import ROUNDED, SPREAD, phone_mask
+
+    groups = [phone_mask(phones, len(pred), FRAME_RATE, names) for names in (ROUNDED, SPREAD)]
+    if not all(g.any() for g in groups):
+        return []
+    cols = [canonical_names().index(c) for c in ROUNDING]
+    return [tuple(np.array([[x[g][:, c].mean() for g in groups] for c in cols]) for x in (pred, target))]
 
 
 def run(shared: Path, cache: Path, checkpoint=None, channels: bool = False, voices: bool = False) -> dict:
@@ -195,9 +210,9 @@ def run(shared: Path, cache: Path, checkpoint=None, channels: bool = False, voic
             for name, s in scores.items():
                 bucket = results.setdefault(group, {}).setdefault(name, {
                     "jaw_r": [], "mouth_r": [], "vel_err": [], "closed": [], "shut_vowels": [], "clips": 0,
-                    "per_curve": []})
+                    "per_curve": [], "rounding": []})
                 for k, v in s.items():
-                    bucket[k] += v if k in ("closed", "shut_vowels", "per_curve") else [v]
+                    bucket[k] += v if k in ("closed", "shut_vowels", "per_curve", "rounding") else [v]
                 bucket["clips"] += 1
     if channels:
         results["channels"] = heard
@@ -256,6 +271,7 @@ def markdown(results: dict, command: str) -> str:
                      else None for c in MOUTH]
             lines.append(f"| {name} | " + " | ".join("-" if v is None else f"{v:.2f}" for v in cells) + " |")
         lines.append("")
+        lines += rounding_markdown(systems)
     if heard:
         lines += channel_markdown(heard)
     if results.get("voices"):
@@ -264,6 +280,22 @@ def markdown(results: dict, command: str) -> str:
               "aligned transcripts): [CAPTURE.md](CAPTURE.md). Fine-tuning on one actor's captured takes, before "
               "and after: [FINETUNE.md](FINETUNE.md).", ""]
     return "\n".join(lines)
+
+
+def rounding_markdown(systems: dict) -> list[str]:
+    """The rounding table of one set: each system's and the reference's ROUNDING on rounded vs spread phones."""
+    from emoface.capture.rounding import ROUNDED, SPREAD
+
+    first = next(iter(systems.values()))["rounding"]
+    if not first:
+        return []
+    rows = [("reference", np.mean([ref for _, ref in first], axis=0))]
+    rows += [(name, np.mean([own for own, _ in b["rounding"]], axis=0)) for name, b in systems.items()]
+    return [f"Rounding: mean over the {len(first)} clips that have both of each curve on the rounded phones "
+            f"({' '.join(ROUNDED)}) / on the spread vowels ({' '.join(SPREAD)}):", "",
+            "| system | " + " | ".join(f"{c} rounded / spread" for c in ROUNDING) + " |",
+            "|---|" + "---|" * len(ROUNDING)] + \
+        [f"| {name} | " + " | ".join(f"{r:.3f} / {s:.3f}" for r, s in m) + " |" for name, m in rows] + [""]
 
 
 def voice_markdown(heard: dict) -> list[str]:

@@ -491,6 +491,27 @@ def test_eval_says_a_line_in_another_voice_with_its_timing(speech_line):
     assert abs(_formant_shift(audio.samples, woman) - VOICES["a woman's (210 Hz, x1.18)"][1]) < 0.06
 
 
+def test_eval_tells_rounded_lips_from_spread_ones():
+    """docs/EVALUATION.md's rounding tables: a system that purses the lips on 'oo' and not on 'ee' shows it (a
+    whole-clip correlation does not), beside the reference; a clip without both kinds of vowel is left out."""
+    from emoface.evaluate import ROUNDING, rounding, rounding_markdown
+    from emoface.rigs import canonical_names
+
+    names = canonical_names()
+    pred, target = np.zeros((100, len(names)), np.float32), np.zeros((100, len(names)), np.float32)
+    pred[:20, names.index("MouthPucker")] = 0.6  # "oo" over the first 0.2 s
+    target[:20, names.index("MouthPucker")] = 0.5
+    target[30:50, names.index("MouthFunnel")] = 0.2
+    phones = [["UW", 0.0, 0.2], ["SIL", 0.2, 0.3], ["IY", 0.3, 0.5]]
+    (own, ref), = rounding(pred, target, phones)
+    assert own.shape == (len(ROUNDING), 2) and np.allclose(own[ROUNDING.index("MouthPucker")], [0.6, 0.0])
+    assert np.allclose(ref[ROUNDING.index("MouthFunnel")], [0.0, 0.2])
+    assert rounding(pred, target, phones[:2]) == []
+    table = rounding_markdown({"network": {"rounding": [(own, ref)]}, "loudness": {"rounding": [(0 * own, ref)]}})
+    assert "| reference | 0.500 / 0.000 | 0.000 / 0.200 |" in table
+    assert "| network | 0.600 / 0.000 | 0.000 / 0.000 |" in table
+
+
 def test_captured_labels_are_sealed_at_the_aligned_bilabials():
     """Video at 25 fps can miss most of a /b/: a captured clip's labels are closed over every p/b/m of its
     aligned transcript (else the network learns open bilabials from real capture), and left alone elsewhere."""
