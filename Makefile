@@ -52,7 +52,7 @@ train: $(STAMP)
 train-live: $(STAMP)
 	$(BIN)/python -m emoface.train --shared ../shared --init checkpoints/emoface-default.pt \
 		--out checkpoints/emoface-live.pt --lookahead 2 --row-smoothing 1 --steps 4500 --minutes 40 --lr 1e-3 \
-		--background-voices 0.25
+		--background-voices 0.25 --music 0.25
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

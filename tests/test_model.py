@@ -412,6 +412,27 @@ def test_background_talkers_are_mixed_in_below_the_line(bob, speech_line):
         assert len(mixed) == len(line) and 6.0 - 1e-3 <= below <= 25.0 + 1e-3
 
 
+def test_music_is_mixed_in_below_the_line_and_differs_every_crop(bob):
+    """`--music` teaches the network to leave the mouth at rest where only music plays (the shipped network had
+    opened the lips on every frame of a band alone: docs/MUSIC.md): music of the crop's length, 0-20 dB below the
+    line, finite, a different tune each crop, with pitched notes (not noise) in most."""
+    from emoface.prosody import analyse
+    from emoface.train import augment
+
+    line = load_audio(bob).samples
+    tunes = []
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        mixed = augment.music_bed(line, rng)
+        below = 10 * np.log10(np.mean(line ** 2) / np.mean((mixed - line) ** 2))
+        assert len(mixed) == len(line) and mixed.dtype == np.float32 and np.isfinite(mixed).all()
+        assert 0.0 - 1e-3 <= below <= 20.0 + 1e-3
+        tunes.append(augment.music(16000, np.random.default_rng(seed)))
+    assert min(np.abs(a - b).max() for a, b in zip(tunes, tunes[1:])) > 0.1
+    pitched = [analyse(t / np.abs(t).max() * 0.3, 100, 100).voiced.mean() > 0.2 for t in tunes]
+    assert np.mean(pitched) >= 0.5
+
+
 def _formant_shift(x, y):
     """The frequency ratio that best maps x's average spectral envelope over its voiced frames onto y's."""
     from emoface.prosody import analyse

@@ -61,6 +61,8 @@ def main(argv=None) -> int:
     ap.add_argument("--background-voices", type=number(0, 1), default=TrainConfig.background_voices,
                     metavar="SHARE", help="share (0-1) of training crops with other talkers mixed in 6-25 dB below "
                                           "(0: none)")
+    ap.add_argument("--music", type=number(0, 1), default=TrainConfig.music, metavar="SHARE",
+                    help="share (0-1) of training crops with synthetic music mixed in 0-20 dB below (0: none)")
     ap.add_argument("--voice-share", type=number(0, 1), default=TrainConfig.voice_share, metavar="SHARE",
                     help="share (0-1) of the captured speakers' (GRID, FACEGOOD) crops heard as another voice: pitch "
                          "85-300 Hz, formants moved with it (0: none)")
@@ -131,7 +133,7 @@ def main(argv=None) -> int:
     logging.info("train: %d clips (%.2f h), validation: %d clips", len(train_clips), hours, len(valid_clips))
     cfg = TrainConfig(steps=args.steps, minutes=args.minutes, batch=args.batch, seed=args.seed, lr=args.lr,
                       squared_weight=args.squared_weight, phone_weight=args.phone_weight,
-                      background_voices=args.background_voices, voice_share=args.voice_share,
+                      background_voices=args.background_voices, music=args.music, voice_share=args.voice_share,
                       capture_gain=args.capture_gain,
                       grid_share=args.grid_share, facegood_share=args.facegood_share, speed_share=args.speed_share,
                       speed_range=tuple(sorted(args.speed_range)))

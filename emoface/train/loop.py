@@ -42,6 +42,7 @@ class TrainConfig:
     speed_share: float = 0.3  # share of crops played faster or slower (pitch moves with it): talkers' rates differ
     speed_range: tuple[float, float] = (0.9, 1.1)  # slowest and fastest playback factor
     background_voices: float = 0.0  # share of crops with other talkers mixed in behind (augment.background_voices)
+    music: float = 0.0  # share of crops with music mixed in behind (augment.music_bed)
     voice_share: float = 0.5  # share of the captured speakers' (GRID, FACEGOOD) crops in another voice (augment.voice)
     capture_gain: float = 8.0  # most a captured curve's error is scaled up to count as much as silver labels' (1: off)
     seed: int = 0
@@ -193,6 +194,8 @@ class Batcher:
             audio = augment.noise(audio, rng)
         if self.cfg.background_voices and rng.random() < self.cfg.background_voices:  # 0: the stream as before
             audio = augment.background_voices(audio, [self._any_audio() for _ in range(rng.integers(1, 4))], rng)
+        if self.cfg.music and rng.random() < self.cfg.music:
+            audio = augment.music_bed(audio, rng)
         return augment.gain(audio, rng)
 
     def _any_audio(self):
