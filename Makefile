@@ -46,7 +46,7 @@ test: $(STAMP)
 
 # Reproduce checkpoints/emoface-default.pt (about 2 hours on 2 CPU cores, GRID capture included; needs ../shared).
 train: $(STAMP)
-	$(BIN)/python -m emoface.train --shared ../shared --out checkpoints/emoface-default.pt
+	$(BIN)/python -m emoface.train --shared ../shared --out checkpoints/emoface-default.pt --music 0.25
 
 # The low-latency live network, fine-tuned from the default one (about 40 minutes on 2 CPU cores).
 train-live: $(STAMP)
