@@ -74,8 +74,7 @@ def split_words(words: list[str], heard: list, cut_s: list[float]) -> list[int]:
     heard = [h for k, h in enumerate(heard) if not (h.name == SILENCE and k and heard[k - 1].name == SILENCE)]
     symbols = sorted({p for p, _ in spoken} | {h.name for h in heard})
     index = {s: k for k, s in enumerate(symbols)}
-    looks = [PHONE_VISEMES.get(s, s) for s in symbols]
-    viseme = np.array([sorted(set(looks)).index(v) for v in looks])
+    _, viseme = np.unique([PHONE_VISEMES.get(s, s) for s in symbols], return_inverse=True)
     cost = np.where(viseme[:, None] == viseme[None, :], SAME_VISEME_COST, 1.0)
     np.fill_diagonal(cost, 0.0)
     rows = np.array([index[p] for p, _ in spoken])
@@ -99,8 +98,8 @@ def align_in_pieces(samples: np.ndarray, text: str, source: str = "") -> tuple[l
     """(phones, measures) as recognize.checked_align gives for a short line, the measures weighted by the aligned
     pieces' lengths and, where a piece did not align, "unaligned": [[start s, end s], ...] (its phones there are
     the phone loop's; a warning names each). RuntimeError when no piece aligns."""
-    from emoface.phonetic import confidence
-    from emoface.phonetic.recognize import Phone, _align, log, normalise_text, pieces, recognise
+    from emoface.phonetic.recognize import Phone, log, normalise_text, pieces, recognise, trusted_align, \
+        weighted_measures
 
     words = normalise_text(text)
     if not words:
@@ -116,10 +115,7 @@ def align_in_pieces(samples: np.ndarray, text: str, source: str = "") -> tuple[l
         try:
             if hi <= lo:
                 raise RuntimeError("no words of the transcript fall here")
-            found, fit = _align(samples[start:stop], " ".join(words[lo:hi]))
-            agree = confidence.agreement(found, here, end - at)
-            if not confidence.trusted(fit, agree):
-                raise RuntimeError(f"acoustic fit {fit:.1f} per frame, agreement {agree:.2f}: too low")
+            found, fit, agree = trusted_align(samples[start:stop], " ".join(words[lo:hi]), here)
         except RuntimeError as exc:
             found = here
             if any(p.name != SILENCE for p in here):
@@ -135,8 +131,7 @@ def align_in_pieces(samples: np.ndarray, text: str, source: str = "") -> tuple[l
     if not lengths:
         raise RuntimeError(f"the transcript does not match the audio in any of its {len(cuts)} pieces "
                            f"({reasons[0] if reasons else 'no speech'})")
-    measures = {"fit": round(float(np.average(fits, weights=lengths)), 1),
-                "agreement": round(float(np.average(agreements, weights=lengths)), 3)}
+    measures = weighted_measures(fits, agreements, lengths)
     if unaligned:
         measures["unaligned"] = unaligned
     return phones, measures

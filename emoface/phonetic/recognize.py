@@ -242,19 +242,31 @@ def checked_align(samples: np.ndarray, text: str, source: str = "") -> tuple[lis
     (emoface.phonetic.confidence): (phones, {"fit", "agreement"}); RuntimeError when the transcript cannot be
     aligned or does not match the audio. A line longer than ALIGN_MAX_S is aligned a piece at a time
     (emoface.phonetic.long_align), and its measures say which pieces did not align ("unaligned")."""
-    from emoface.phonetic import confidence
-
     if len(samples) > ALIGN_MAX_S * SAMPLE_RATE:
         from emoface.phonetic.long_align import align_in_pieces
 
         return align_in_pieces(samples, text, source)
+    phones, fit, agree = trusted_align(samples, text, recognise(samples))
+    return phones, {"fit": round(fit, 1), "agreement": round(agree, 3)}
+
+
+def trusted_align(samples: np.ndarray, text: str, heard: list[Phone]) -> tuple[list[Phone], float, float]:
+    """(phones, acoustic fit, agreement with `heard`, the phone loop's phones of the same samples) of a forced
+    alignment short enough to run whole; RuntimeError unless emoface.phonetic.confidence trusts it."""
+    from emoface.phonetic import confidence
+
     phones, fit = _align(samples, text)
-    agree = confidence.agreement(phones, recognise(samples), len(samples) / SAMPLE_RATE)
-    measures = {"fit": round(fit, 1), "agreement": round(agree, 3)}
+    agree = confidence.agreement(phones, heard, len(samples) / SAMPLE_RATE)
     if not confidence.trusted(fit, agree):
         raise RuntimeError(f"the transcript does not match the audio (acoustic fit {fit:.1f} per frame, "
                            f"agreement with the recognised phones {agree:.2f}: too low)")
-    return phones, measures
+    return phones, fit, agree
+
+
+def weighted_measures(fits: list[float], agreements: list[float], lengths: list[float]) -> dict:
+    """A line's alignment measures from its aligned pieces': their means weighted by the pieces' lengths."""
+    return {"fit": round(float(np.average(fits, weights=lengths)), 1),
+            "agreement": round(float(np.average(agreements, weights=lengths)), 3)}
 
 
 def timed_phones(samples: np.ndarray, text: str | None, source: str = "",
@@ -294,9 +306,7 @@ def _transcribed(samples: np.ndarray) -> tuple[list[Phone], str, dict | None]:
         phones += [Phone(p.name, at + p.start, at + p.end, p.word) for p in found]
     if not lengths:
         return phones, "recognised", None
-    measures = {"fit": round(float(np.average(fits, weights=lengths)), 1),
-                "agreement": round(float(np.average(agreements, weights=lengths)), 3)}
-    return phones, "transcribed", measures
+    return phones, "transcribed", weighted_measures(fits, agreements, lengths)
 
 
 def _aligned(samples, text, how, source=""):
