@@ -433,6 +433,34 @@ def test_music_is_mixed_in_below_the_line_and_differs_every_crop(bob):
     assert np.mean(pitched) >= 0.5
 
 
+def test_music_alone_crops_teach_the_face_at_rest():
+    """Of the crops --music touches, some are music with no voice: their labels are the face at rest in the crop's
+    emotion (jaw shut, lips sealed, the emotion's own shapes), the phone head hears silence, and the music is
+    audible (a crop of zeros would teach nothing)."""
+    from emoface.emotion.spec import EMOTIONS
+    from emoface.phonetic.visemes import PHONES
+    from emoface.train.data import OUTPUT_CURVES, Clip
+    from emoface.train.loop import MUSIC_ALONE, Batcher
+
+    n = 300
+    speech = Clip("speech-en", np.zeros(n * 160, np.float32), np.full((n, 61), 0.3, np.float32), np.ones(61, bool),
+                  {"loudness": np.zeros(n), "f0": np.zeros(n), "voiced": np.zeros(n), "speech": np.ones(n)},
+                  "speaker", "speech-en")
+    batcher = Batcher([speech], TrainConfig(music=1.0), np.random.default_rng(0))
+    crops = [batcher.sample() for _ in range(60)]
+    alone = [c for c in crops if (c[4] == PHONES.index("SIL")).all()]  # the clip itself names no phones
+    assert abs(len(alone) / len(crops) - MUSIC_ALONE) < 0.12
+    for audio, lab, weights, mask, phones in alone:
+        assert len(audio) == len(lab) * 160 and np.sqrt(np.mean(audio ** 2)) > 1e-4 and np.isfinite(audio).all()
+        assert lab[:, OUTPUT_CURVES.index("JawOpen")].max() < 0.25 and (mask > 0).all()  # an emotion's own jaw
+        if (weights[:, EMOTIONS.index("neutral")] == 1).all():
+            assert lab[:, :-1].max() == 0.0 and (lab[:, -1] == 1.0).all()  # at rest, lips sealed
+    assert all(c[1][:, OUTPUT_CURVES.index("JawOpen")].max() > 0.1 for c in crops if not (c[4] >= 0).all())
+    assert any((c[2][:, EMOTIONS.index("neutral")] == 1).all() for c in alone)
+    happy = next(c for c in alone if c[2][:, EMOTIONS.index("happy")].min() > 0.3)
+    assert happy[1][:, OUTPUT_CURVES.index("MouthSmileLeft")].min() > 0.05
+
+
 def _formant_shift(x, y):
     """The frequency ratio that best maps x's average spectral envelope over its voiced frames onto y's."""
     from emoface.prosody import analyse

@@ -87,7 +87,8 @@ def main() -> int:
 Command: `{command}` ({time.strftime('%Y-%m-%d')}). Method: the tool's docstring.
 {len(items)} held-out speech-en clips; each cell is JawOpen's 95th percentile / the share of frames with the lips
 apart (lip gap over {APART}), averaged over the clips. On music alone both should be near 0, as on silence.
-What training with music behind the lines changed: docs/EVALUATION.md, "Music without a voice".
+What training with music behind the lines, then with music alone, changed: docs/EVALUATION.md, "Music without a voice"
+and "Music alone in training".
 
 | system | {' | '.join(CONDITIONS)} |
 |---|---|---|---|
