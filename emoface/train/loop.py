@@ -168,8 +168,7 @@ class Batcher:
         audio = clip.audio[start * HOP: stop * HOP]
         wts = weights[start:stop]
         phones = clip.phones[start:stop] if clip.phones is not None else np.full(stop - start, -1, np.int8)
-        sealed = (lip_gap(Animation(canonical_names(), FRAME_RATE, lab, CANONICAL_RIG)) < SEALED_GAP)
-        lab = np.concatenate([lab[:, self.cols], sealed[:, None].astype(np.float32)], axis=1)
+        lab = self.targets(lab)
         mask = np.append(clip.mask[self.cols], clip.source != "facegood") * gains  # capture has no seal labels
         if factor != 1.0:
             audio = augment.speed(audio, factor)
@@ -186,6 +185,12 @@ class Batcher:
             audio = self._augment(audio)
         return audio.astype(np.float32), lab, wts, mask, phones
 
+    def targets(self, labels: np.ndarray) -> np.ndarray:
+        """Canonical labels [frames, canonical] -> the network's targets: its outputs, then whether the lips are
+        sealed."""
+        sealed = lip_gap(Animation(canonical_names(), FRAME_RATE, labels, CANONICAL_RIG)) < SEALED_GAP
+        return np.concatenate([labels[:, self.cols], sealed[:, None].astype(np.float32)], axis=1)
+
     def music_alone(self):
         """A crop of music with no voice (a score between lines, a headset hearing the game): the face at rest,
         in the crop's emotion, as the teacher's face is where nobody speaks."""
@@ -196,9 +201,7 @@ class Batcher:
         quiet = np.zeros(n, np.float32)
         rest = emotion_layer.apply(Animation.zeros(canonical_names(), FRAME_RATE, n, CANONICAL_RIG), weights,
                                    Prosody(quiet, quiet, quiet, quiet.astype(bool), quiet.astype(bool))).values
-        sealed = lip_gap(Animation(canonical_names(), FRAME_RATE, rest, CANONICAL_RIG)) < SEALED_GAP
-        lab = np.concatenate([rest[:, self.cols], sealed[:, None].astype(np.float32)], axis=1)
-        return (self._augment(audio.astype(np.float32)).astype(np.float32), lab, weights,
+        return (self._augment(audio.astype(np.float32)).astype(np.float32), self.targets(rest), weights,
                 np.ones(len(self.cols) + 1, np.float32), np.full(n, PHONES.index("SIL"), np.int8))
 
     def _augment(self, audio):
