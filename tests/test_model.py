@@ -1,6 +1,5 @@
 """The network: bounded look-ahead, streaming equals batch, emotion conditioning, training that learns."""
 
-import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -18,11 +17,10 @@ from emoface.train.loop import TrainConfig, train
 from tests.conftest import speak
 
 
-def tiny_net(seed=0, mel_floor=MEL_FLOOR, stride=1, learnt_rows=False):
+def tiny_net(seed=0, mel_floor=MEL_FLOOR, stride=1):
     torch.manual_seed(seed)
     cfg = NetConfig(channels=32, emotion_dim=16, out_names=list(OUTPUT_CURVES), mel_floor=mel_floor)
-    cfg = cfg.with_stride(stride) if stride > 1 else cfg
-    net = FaceNet(dataclasses.replace(cfg, row_head=learnt_rows)).eval()
+    net = FaceNet(cfg.with_stride(stride) if stride > 1 else cfg).eval()
     for block in net.blocks:  # FiLM starts at identity; give it something to do
         torch.nn.init.normal_(block.film.weight, std=0.2)
     return net
@@ -41,14 +39,13 @@ def _first_row_hearing(net, at=200, n=300):
     return int(np.flatnonzero((a - b).abs().sum(-1)[0] > 0)[0])
 
 
-@pytest.mark.parametrize("rows, stride, learnt_rows", [
-    (None, 1, False), (2, 1, False), (30, 1, False), (None, 2, False), (2, 2, False), (3, 2, False), (30, 2, False),
-    (None, 4, False), (5, 4, False), (30, 4, False), (None, 4, True), (5, 4, True)])
-def test_look_ahead_is_what_the_network_says(rows, stride, learnt_rows):
+@pytest.mark.parametrize("rows, stride", [(None, 1), (2, 1), (30, 1), (None, 2), (2, 2), (3, 2), (30, 2), (None, 4),
+                                          (5, 4), (30, 4)])
+def test_look_ahead_is_what_the_network_says(rows, stride):
     """Live waits exactly the look-ahead its network states (bake: the default's; live: 2 rows; a longer one
-    grown by a block; a trunk at 50 or 25 Hz, whose rows between trunk frames wait for the later, learnt or
-    interpolated), no more and no less."""
-    net = tiny_net(stride=stride, learnt_rows=learnt_rows)
+    grown by a block; a trunk at 50 or 25 Hz, whose rows between trunk frames wait for the later), no more and no
+    less."""
+    net = tiny_net(stride=stride)
     if rows is not None:
         torch.manual_seed(1)
         net = FaceNet(net.config.with_lookahead(rows)).eval()
@@ -81,12 +78,11 @@ def test_a_longer_look_ahead_starts_from_the_network_it_extends(bob):
         torch.testing.assert_close(grown(mel, w)[..., :len(OUTPUT_CURVES)], net(mel, w), atol=1e-5, rtol=0)
 
 
-@pytest.mark.parametrize("mel_floor, stride, learnt_rows", [(MEL_FLOOR, 1, False), (1e-9, 1, False),
-                                                             (MEL_FLOOR, 2, False), (MEL_FLOOR, 4, True)])
-def test_streaming_gives_the_batch_numbers(bob, mel_floor, stride, learnt_rows):
+@pytest.mark.parametrize("mel_floor, stride", [(MEL_FLOOR, 1), (1e-9, 1), (MEL_FLOOR, 2), (MEL_FLOOR, 4)])
+def test_streaming_gives_the_batch_numbers(bob, mel_floor, stride):
     """A quiet line (-30 dB) too: its upper bands sit near the floor, where the two must agree as well. A trunk at
     50 Hz too: its stem runs every other frame of the stream, and the rows between come as the next arrives."""
-    net = tiny_net(1, mel_floor, stride, learnt_rows)
+    net = tiny_net(1, mel_floor, stride)
     x = load_audio(bob).samples * np.float32(10 ** (-30 / 20))
     w = parse_emotion("happy:0.6+fear:0.4")
     with torch.inference_mode():
@@ -133,17 +129,16 @@ def test_streams_run_together_give_each_its_own_numbers(bob, speech_line, networ
         np.testing.assert_allclose(b, a, atol=1e-5)
 
 
-@pytest.mark.parametrize("emotion, stride, learnt_rows", [("neutral", 1, False), ("track", 1, False),
-                                                         ("neutral", 2, False), ("track", 2, False),
-                                                         ("track", 4, False), ("track", 4, True)])
-def test_the_numpy_network_gives_the_torch_numbers(bob, emotion, stride, learnt_rows):
+@pytest.mark.parametrize("emotion, stride", [("neutral", 1), ("track", 1), ("neutral", 2), ("track", 2),
+                                            ("track", 4)])
+def test_the_numpy_network_gives_the_torch_numbers(bob, emotion, stride):
     """Bakes, previews and live links run the network in numpy (no torch to import); training runs it in torch.
     The two must be the same network: the same rows to float rounding, for a steady emotion and a changing one,
     and for a trunk at 50 Hz."""
     from emoface.model.infer import predict_100hz
     from emoface.model.numpy_net import NumpyNet
 
-    net = tiny_net(4, stride=stride, learnt_rows=learnt_rows)
+    net = tiny_net(4, stride=stride)
     x = load_audio(bob).samples
     track = EmotionTrack.constant(parse_emotion("neutral")) if emotion == "neutral" else \
         EmotionTrack(np.array([0.0, 0.8]), np.stack([parse_emotion("sad"), parse_emotion("happy:0.7")]), transition=0.3)
@@ -246,35 +241,13 @@ def test_a_strided_trunk_maps_onto_a_coarser_one():
         at_50.with_stride(3)
 
 
-def test_learnt_rows_start_as_the_interpolation_they_replace():
-    """A 25 Hz network given learnt rows (`--learnt-rows`) is at first the same network, curve by curve: the
-    rows between trunk frames are what interpolation made of them, so fine-tuning starts from where it was."""
-    from emoface.train.loop import copy_head
-
-    plain = tiny_net(6, stride=4)
-    torch.nn.init.normal_(plain.head.weight, std=0.3)
-    learnt = FaceNet(dataclasses.replace(plain.config, row_head=True)).eval()
-    learnt.load_state_dict({k: v for k, v in plain.state_dict().items() if not k.startswith("head.")},
-                           strict=False)
-    copy_head(learnt, plain)
-    assert learnt.head.weight.shape == (7 * len(OUTPUT_CURVES), 32)
-    mel, w = torch.randn(1, 203, 80), torch.rand(1, 203, 7)
-    with torch.inference_mode():
-        torch.testing.assert_close(learnt(mel, w), plain(mel, w), atol=1e-6, rtol=0)
-    with pytest.raises(ValueError, match="learnt rows"):
-        copy_head(plain, learnt)
-    with pytest.raises(ValueError, match="writes 4 rows"):
-        learnt.config.with_stride(8)
-
-
-@pytest.mark.parametrize("stride, learnt_rows", [(1, False), (2, False), (4, False), (4, True)])
-def test_checkpoint_round_trip(tmp_path, stride, learnt_rows):
-    net = tiny_net(3, stride=stride, learnt_rows=learnt_rows)
+@pytest.mark.parametrize("stride", [1, 2, 4])
+def test_checkpoint_round_trip(tmp_path, stride):
+    net = tiny_net(3, stride=stride)
     save(net, tmp_path / "m.pt", {"note": "test"})
     back = load(tmp_path / "m.pt")
     assert back.card == {"note": "test"} and back.config.out_names == list(OUTPUT_CURVES)
     assert back.config.stride == stride and back.config.blocks == net.config.blocks
-    assert back.config.row_head == learnt_rows
     mel, w = torch.randn(1, 50, 80), torch.rand(1, 50, 7)
     with torch.inference_mode():
         torch.testing.assert_close(back(mel, w), net(mel, w))

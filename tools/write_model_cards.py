@@ -92,9 +92,6 @@ def trunk(cfg) -> str:
     stride = cfg.get("stride", 1)
     if stride == 1:
         return ""
-    if cfg.get("row_head"):
-        return (f" and stride {stride}: the blocks run at {100 // stride} frames/s, and the head\n  writes the "
-                f"{stride} rows at 100 Hz of each trunk frame itself from it and the next (learnt rows)")
     return (f" and stride {stride}: the blocks run at {100 // stride} frames/s, the head's output\n  is interpolated "
             "back to 100 Hz")
 

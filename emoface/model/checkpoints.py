@@ -98,9 +98,6 @@ def checked_config(config):
         raise ValueError(f"network sizes {sizes} are out of range")
     if not (isinstance(config.stride, int) and 1 <= config.stride <= 8):
         raise ValueError(f"network stride {config.stride!r} is out of range")
-    if not isinstance(config.row_head, bool) or (config.row_head and config.stride == 1):
-        raise ValueError(f"learnt rows {config.row_head!r} for stride {config.stride!r}: only true or false, "
-                         "and true only with a stride")
     if not (isinstance(config.mel_floor, float) and 0.0 < config.mel_floor < 1.0):
         raise ValueError(f"mel floor {config.mel_floor!r} is out of range")
     return config

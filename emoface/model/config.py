@@ -31,17 +31,6 @@ class NetConfig:
     # mel frames per trunk frame: 2 runs the stem every other frame and the blocks at 50 Hz (dilations and
     # look-aheads in those frames), half the arithmetic; the outputs come back to 100 Hz by linear interpolation
     stride: int = 1
-    # with a stride, the head writes the 100 Hz rows between two trunk frames itself, from both (learnt rows),
-    # instead of interpolating them: a p/b/m press shorter than a trunk frame keeps its depth and its time (at
-    # 25 Hz, interpolated, the held-out speakers' lips shut on 72% of p/b/m, not 79%). The row at a trunk frame
-    # is that frame's own, as interpolated, so the look-ahead is the same
-    row_head: bool = False
-
-    @property
-    def head_width(self) -> int:
-        """The head's outputs per trunk frame: the curves, or with learnt rows this frame's part of its stride
-        rows and its part of the stride - 1 rows before it that lie after the frame before."""
-        return (2 * self.stride - 1) * len(self.out_names) if self.row_head else len(self.out_names)
 
     @property
     def lookahead(self) -> int:
@@ -77,8 +66,6 @@ class NetConfig:
         strided one, and fine-tuning re-aligns them. From a strided trunk, only to a multiple of its stride."""
         if stride < 1 or stride % self.stride:
             raise ValueError(f"stride {stride} of a network with stride {self.stride}: only to a multiple of it")
-        if self.row_head and stride != self.stride:
-            raise ValueError(f"stride {stride} of a network whose head writes {self.stride} rows a trunk frame")
         factor = stride // self.stride
         blocks = []
         for d, la in self.blocks:

@@ -72,7 +72,7 @@ class FaceNet(nn.Module):
         n_in = self.backbone.config.hidden_size if self.backbone is not None else c.n_mels
         self.stem = _Conv(n_in, c.channels, c.stem_kernel, 1, c.stem_lookahead, c.stride)
         self.blocks = nn.ModuleList(_Block(c.channels, c.emotion_dim, d, la) for d, la in c.blocks)
-        self.head = nn.Linear(c.channels, c.head_width)
+        self.head = nn.Linear(c.channels, len(c.out_names))
         self.phone_head = nn.Linear(c.channels, c.n_phones) if c.n_phones else None
 
     def embed_emotion(self, weights):
@@ -101,8 +101,7 @@ class FaceNet(nn.Module):
             x = block(x, emo)
         h = x.transpose(1, 2)
         n, stride = mel.shape[1], self.config.stride
-        z = self.head(h)
-        curves = torch.sigmoid(learnt_rows(z, stride, n) if self.config.row_head else upsample(z, stride, n))
+        curves = torch.sigmoid(upsample(self.head(h), stride, n))
         return (curves, upsample(self.phone_head(h), stride, n)) if with_phones else curves
 
     def normalize(self, mel):
@@ -119,27 +118,6 @@ def upsample(z, stride: int, n: int):
     frac = torch.arange(stride, dtype=z.dtype, device=z.device) / stride  # [stride]
     rows = z[:, :, None] + frac[None, None, :, None] * (nxt - z)[:, :, None]  # [b, j, stride, k]
     return rows.flatten(1, 2)[:, :n]
-
-
-def learnt_rows(z, stride: int, n: int):
-    """A row head's trunk rows [b, j, (2 stride - 1) k] -> n rows at 100 Hz: row stride x j + r is trunk row j's
-    r-th part of its first stride x k outputs plus, for r >= 1, row j + 1's r-th of the rest (the last trunk row
-    held past the end), as upsample's row r lies between the two."""
-    k = z.shape[-1] // (2 * stride - 1)
-    u, v = z[..., :stride * k], z[..., stride * k:]
-    nxt = torch.nn.functional.pad(torch.cat([v[:, 1:], v[:, -1:]], dim=1), (k, 0))
-    return (u + nxt).reshape(z.shape[0], -1, k)[:, :n]
-
-
-def row_head_from(weight, bias, stride: int):
-    """A plain head's weights [k, c], [k] as a row head's that writes what upsample interpolates: row r is
-    (1 - r / stride) of this trunk frame's head plus r / stride of the next's. Fine-tuning starts from the same
-    network, then learns what lies between trunk frames."""
-    frac = torch.arange(stride, dtype=weight.dtype) / stride
-    parts = torch.cat([1 - frac, frac[1:]])[:, None, None] * weight[None]  # [2 stride - 1, k, c]
-    k = weight.shape[0]
-    return (parts.reshape(-1, weight.shape[1]),
-            torch.cat([bias.repeat(stride), torch.zeros((stride - 1) * k, dtype=bias.dtype)]))
 
 
 def _load_backbone(path: str):

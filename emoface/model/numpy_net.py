@@ -67,13 +67,7 @@ class NumpyNet:
         x = self.convolve(0, (mel - self.mel_mean) / self.mel_std)
         for i, block in enumerate(self.blocks):
             x = finish(block, x, self.convolve(i + 1, x), film_terms(block, emo))
-        return self.squash(self.rows(self.logits(x), len(mel)))
-
-    def rows(self, z: np.ndarray, n: int) -> np.ndarray:
-        """The head's trunk rows z [j, width] -> n rows at 100 Hz (learnt or interpolated; before the sigmoid)."""
-        if self.config.row_head:
-            return learnt_rows(z, self.config.stride, n)
-        return upsample(z, self.config.stride, n)
+        return self.squash(upsample(self.logits(x), stride, len(mel)))
 
     def logits(self, h: np.ndarray) -> np.ndarray:
         """Last block's features [t, c] -> the head's output before the sigmoid."""
@@ -114,14 +108,6 @@ def upsample(z: np.ndarray, stride: int, n: int) -> np.ndarray:
     nxt = np.concatenate([z[1:], z[-1:]])
     frac = (np.arange(stride, dtype=np.float32) / np.float32(stride))[None, :, None]
     return (z[:, None] + frac * (nxt - z)[:, None]).reshape(-1, z.shape[1])[:n]
-
-
-def learnt_rows(z: np.ndarray, stride: int, n: int) -> np.ndarray:
-    """net.learnt_rows on [j, (2 stride - 1) k] rows."""
-    k = z.shape[1] // (2 * stride - 1)
-    u, v = z[:, :stride * k], z[:, stride * k:]
-    nxt = np.concatenate([np.zeros((len(z), k), z.dtype), np.concatenate([v[1:], v[-1:]])], axis=1)
-    return (u + nxt).reshape(-1, k)[:n]
 
 
 def film_terms(block, emo: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -195,11 +181,11 @@ def _conv(a: dict, prefix: str, dilation: int, pad: tuple[int, int], stride: int
 
 def _check_shapes(c: NetConfig, state: dict) -> None:
     """Every weight FaceNet(c) has, with its shape; nothing else but the training-only phone head."""
-    e, ch = c.emotion_dim, c.channels
+    e, ch, n_out = c.emotion_dim, c.channels, len(c.out_names)
     want = {"mel_mean": (c.n_mels,), "mel_std": (c.n_mels,), "emotions.weight": (N_EMOTIONS, e),
             "emotion_mlp.0.weight": (e, e), "emotion_mlp.0.bias": (e,), "emotion_mlp.2.weight": (e, e),
             "emotion_mlp.2.bias": (e,), "stem.conv.weight": (ch, c.n_mels, c.stem_kernel), "stem.conv.bias": (ch,),
-            "head.weight": (c.head_width, ch), "head.bias": (c.head_width,)}
+            "head.weight": (n_out, ch), "head.bias": (n_out,)}
     for i in range(len(c.blocks)):
         p = f"blocks.{i}"
         want |= {f"{p}.conv.conv.weight": (ch, ch, 3), f"{p}.conv.conv.bias": (ch,), f"{p}.norm.weight": (ch,),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from emoface.features import FRAME_RATE, HOP, N_FFT, mel_of_windows
-from emoface.model.numpy_net import NumpyNet, film_terms, finish, side_by_side, taps_product
+from emoface.model.numpy_net import NumpyNet, film_terms, finish, side_by_side, taps_product, upsample
 
 _PAD = N_FFT // 2  # batch STFT centres frame k on sample k * HOP
 
@@ -85,7 +85,7 @@ class StreamingNet:
         self.layers = [_ConvStream(self.w.convs[0], c.n_mels)] + \
             [_ConvStream(conv, c.channels) for conv in self.w.convs[1:]]
         # the head's output per trunk frame from trunk frame z_first, while 100 Hz rows still lie between them
-        self.z = np.zeros((0, c.head_width), np.float32)
+        self.z = np.zeros((0, len(c.out_names)), np.float32)
         self.z_first = 0
         self.emo = np.zeros((0, c.emotion_dim), np.float32)  # emotion embedding per frame from emo_first
         self.emo_first = 0
@@ -175,9 +175,9 @@ class StreamingNet:
         n_trunk = self.z_first + len(self.z)
         stop = self.n_mel if final else s * (n_trunk - 1) + 1
         if stop <= self.n_out or not len(self.z):
-            return np.zeros((0, len(self.w.config.out_names)), np.float32)
+            return np.zeros((0, self.z.shape[1]), np.float32)
         j = self.n_out // s
-        out = self.w.rows(self.z[j - self.z_first:], stop - s * j)[self.n_out - s * j:]
+        out = upsample(self.z[j - self.z_first:], s, stop - s * j)[self.n_out - s * j:]
         self.n_out = stop
         keep = stop // s - self.z_first  # the trunk row the next 100 Hz row starts from
         self.z, self.z_first = self.z[keep:], self.z_first + keep

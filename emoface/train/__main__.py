@@ -86,12 +86,9 @@ def main(argv=None) -> int:
     ap.add_argument("--lookahead", type=ROWS, metavar="ROWS",
                     help="future 100 Hz frames the network may hear (default 6: 60 ms); fewer for a live network")
     ap.add_argument("--stride", type=int, choices=(1, 2, 4),
-                    help="2: the trunk at 50 Hz, half the arithmetic of a bake; 4: at 25 Hz (an --init network's "
-                         "blocks are mapped onto it); outputs stay at 100 Hz. Default: the --init network's; from scratch 2, "
-                         "as the default network")
-    ap.add_argument("--learnt-rows", action="store_true",
-                    help="with a stride, the head writes the 100 Hz rows between trunk frames itself instead of "
-                         "interpolating them (an --init network's head starts as that interpolation)")
+                    help="2: the trunk at 50 Hz, half the arithmetic of a bake; 4: at 25 Hz, faster again but "
+                         "p/b/m presses suffer (an --init network's blocks are mapped onto it); outputs stay at 100 "
+                         "Hz. Default: the --init network's; from scratch 2, as the default network")
     ap.add_argument("--row-smoothing", type=ROWS, metavar="ROWS",
                     help="half-width of the inference smoothing triangle in 100 Hz rows (default 3: +-30 ms)")
     args = ap.parse_args(argv)
@@ -124,14 +121,10 @@ def main(argv=None) -> int:
             stride = net_cfg.stride if init is not None else 2
         if stride != net_cfg.stride:  # an --init network's weights fit: fewer taps, at about the same times
             net_cfg = net_cfg.with_stride(stride)
-        if args.learnt_rows and not net_cfg.row_head:  # the plain head's interpolation, as a start
-            if net_cfg.stride == 1:
-                raise ValueError("--learnt-rows needs a strided trunk (--stride 2 or 4)")
-            net_cfg = dataclasses.replace(net_cfg, row_head=True)
         if args.lookahead is not None:  # the same weights fit: only the layers' padding moves
             net_cfg = net_cfg.with_lookahead(args.lookahead)
     except ValueError as err:
-        ap.error(f"--stride/--lookahead/--learnt-rows: {err}")
+        ap.error(f"--stride/--lookahead: {err}")
     if args.row_smoothing is not None:
         net_cfg = dataclasses.replace(net_cfg, row_half=max(0, args.row_smoothing))
     build_cache(args.shared, args.cache, workers=args.workers)

@@ -14,7 +14,7 @@ from emoface.animation import Animation
 from emoface.emotion import layer as emotion_layer
 from emoface.emotion.spec import EMOTIONS, EmotionTrack
 from emoface.features import FRAME_RATE, HOP, MEL_FLOOR, log_mel
-from emoface.model.net import SEALED, FaceNet, NetConfig, row_head_from
+from emoface.model.net import SEALED, FaceNet, NetConfig
 from emoface.phonetic.visemes import PHONES
 from emoface.prosody import Prosody, analyse
 from emoface.rigs import CANONICAL_RIG, canonical_names
@@ -288,25 +288,6 @@ def mel_stats(clips: list[Clip], limit: int = 200, mel_floor: float = MEL_FLOOR)
     return allm.mean(0), allm.std(0).clamp(min=1e-3)
 
 
-def copy_head(model: FaceNet, init: FaceNet) -> None:
-    """The init network's head, curve by name, into the model's (curves it lacks stay as they are); a plain head
-    into learnt rows as the interpolation it did (so fine-tuning starts from the same network)."""
-    weight, bias = init.head.weight.detach(), init.head.bias.detach()
-    if model.config.row_head and not init.config.row_head:
-        weight, bias = row_head_from(weight, bias, model.config.stride)
-    elif init.config.row_head and not model.config.row_head:
-        raise ValueError("a network with learnt rows cannot start a network without them")
-    parts = 2 * model.config.stride - 1 if model.config.row_head else 1  # [parts, curves, ...]
-    weight, bias = weight.view(parts, -1, weight.shape[-1]), bias.view(parts, -1)
-    to_w, to_b = model.head.weight.view(parts, -1, weight.shape[-1]), model.head.bias.view(parts, -1)
-    with torch.no_grad():
-        for j, name in enumerate(model.config.out_names):
-            if name in init.config.out_names:
-                k = init.config.out_names.index(name)
-                to_w[:, j] = weight[:, k]
-                to_b[:, j] = bias[:, k]
-
-
 def train(clips: list[Clip], cfg: TrainConfig, net_cfg: NetConfig | None = None, valid: list[Clip] | None = None,
           on_checkpoint=None, init: FaceNet | None = None) -> tuple[FaceNet, list[float]]:
     """Train from scratch; returns the model and the training loss per logged interval."""
@@ -330,7 +311,12 @@ def train(clips: list[Clip], cfg: TrainConfig, net_cfg: NetConfig | None = None,
         if init.config.mel_floor != net_cfg.mel_floor:  # other features: normalise them by their own statistics
             model.mel_mean.copy_(mean)
             model.mel_std.copy_(std)
-        copy_head(model, init)
+        with torch.no_grad():
+            for j, name in enumerate(net_cfg.out_names):
+                if name in init.config.out_names:
+                    k = init.config.out_names.index(name)
+                    model.head.weight[j] = init.head.weight[k]
+                    model.head.bias[j] = init.head.bias[k]
     trainable = [p for p in model.parameters() if p.requires_grad]  # a pretrained backbone stays frozen
     opt = torch.optim.AdamW(trainable, lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(
