@@ -306,7 +306,8 @@ beside a network that cost nothing. 500x needs the network and all the rest toge
 {budget_s / (floor['network_s'] + rest_s):.0%} of their time (reading the audio alone, libsndfile's decoding, is
 {floor['stages']['read']:.2f} s). A decision about the model and the target, not a change to the pipeline (a network cut to
 112 channels bakes the folder 1.15x faster and loses 0.03 of mouth-curve r on held-out speakers: EVALUATION.md,
-"A narrower network for speed"); on a cluster it is a matter of workers (below).
+"A narrower network for speed"; its blocks at 25 Hz instead of 50, 1.15-1.2x, and the held-out speakers' lips shut on
+72% of p/b/m instead of 79%: "A trunk at 25 Hz"); on a cluster it is a matter of workers (below).
 
 Every emoface command first has glibc keep the memory numpy frees for the next arrays (emoface.allocator): on a
 virtual machine that hands freed pages back to its host, as this one does, faulting them in again had cost a tenth
