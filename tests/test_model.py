@@ -81,7 +81,8 @@ def test_a_longer_look_ahead_starts_from_the_network_it_extends(bob):
 @pytest.mark.parametrize("mel_floor, stride", [(MEL_FLOOR, 1), (1e-9, 1), (MEL_FLOOR, 2), (MEL_FLOOR, 4)])
 def test_streaming_gives_the_batch_numbers(bob, mel_floor, stride):
     """A quiet line (-30 dB) too: its upper bands sit near the floor, where the two must agree as well. A trunk at
-    50 Hz too: its stem runs every other frame of the stream, and the rows between come as the next arrives."""
+    50 or 25 Hz too: its stem runs every other (fourth) frame of the stream, and the rows between come as the next
+    arrives."""
     net = tiny_net(1, mel_floor, stride)
     x = load_audio(bob).samples * np.float32(10 ** (-30 / 20))
     w = parse_emotion("happy:0.6+fear:0.4")
