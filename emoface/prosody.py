@@ -99,7 +99,9 @@ def yin_frames(frames: np.ndarray) -> np.ndarray:
     # FFT, not scipy's, whose import (0.3 s) was a third of a short line's bake
     assert YIN_FFT >= YIN_FRAME + hi  # no wrap-around up to lag hi, the last one read
     spec = np.fft.rfft(frames, n=YIN_FFT, axis=-1)
-    acf = np.fft.irfft(spec.real ** 2 + spec.imag ** 2, n=YIN_FFT, axis=-1)[:, :hi + 1]
+    # the power spectrum handed over as complex: given real float32, irfft casts it in its ufunc's buffered loop,
+    # 3x slower than the transform (a 60 s line's pitch 54 -> 35 ms)
+    acf = np.fft.irfft((spec.real ** 2 + spec.imag ** 2).astype(spec.dtype), n=YIN_FFT, axis=-1)[:, :hi + 1]
     del spec
     d = np.empty((len(frames), hi + 1), frames.dtype)
     np.cumsum(np.square(frames[:, :hi]), out=d[:, :hi], axis=-1)  # the energy is only read up to lag hi
