@@ -116,12 +116,18 @@ def pcm16(samples: np.ndarray) -> bytes:
 
 # --- libsndfile ---------------------------------------------------------------------------------------------
 
+def native_path(path: Path) -> str | bytes:
+    """The path as libsndfile opens it: on POSIX the OS's own bytes, so a name that is not valid UTF-8 (from a
+    Latin-1 zip, an old share) opens as Python lists it; soundfile would encode the str strictly and fail."""
+    return str(path) if os.name == "nt" else os.fsencode(path)
+
+
 def _check_header(path: Path, max_duration_s: float) -> tuple[sf._SoundFileInfo, bool]:
     """(libsndfile's view of the file, whether its length is declared rather than guessed: an MP3 without a
     Xing/Info/VBRI header has only an estimate, checked while decoding instead)."""
     try:
         with quiet_stderr():  # libsndfile's mpg123 prints "Note: Illegal Audio-MPEG-Header" lines itself
-            info = sf.info(str(path))
+            info = sf.info(native_path(path))
     except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
         raise InputError(path, f"not a readable audio file ({_why_unreadable(path, exc)})") from None
     if not MIN_RATE <= info.samplerate <= MAX_RATE:
@@ -146,7 +152,7 @@ def _decode_sndfile(path: Path, max_duration_s: float) -> tuple[np.ndarray, int]
     stream = soxr.ResampleStream(rate, SAMPLE_RATE, 1, dtype="float32", quality="HQ") if rate != SAMPLE_RATE else None
     n_read, mpeg = 0, info.format in MPEG_FORMATS
     try:
-        with quiet_stderr(mpeg), sf.SoundFile(str(path)) as f:
+        with quiet_stderr(mpeg), sf.SoundFile(native_path(path)) as f:
             # f.read, not f.blocks: blocks() hands back a whole block even when the decoder stops early (a cut
             # MP3), the rest of it uninitialised memory, so a truncated file used to bake as if whole
             while len(block := f.read(READ_BLOCK, dtype="float32", always_2d=True)):
@@ -157,7 +163,9 @@ def _decode_sndfile(path: Path, max_duration_s: float) -> tuple[np.ndarray, int]
                 mono = block.mean(axis=1) if block.shape[1] > 1 else block[:, 0]
                 out.add(stream.resample_chunk(mono) if stream else mono)
     except (sf.LibsndfileError, RuntimeError, ValueError) as exc:
-        raise InputError(path, f"corrupt or unreadable audio data ({_reason(exc)})") from None
+        cut = f"; its header declares {info.frames / rate:.2f} s: a truncated or damaged file?" \
+            if n_read < info.frames else ""
+        raise InputError(path, f"corrupt or unreadable audio data ({_reason(exc)}{cut})") from None
     if stream:
         out.add(stream.resample_chunk(np.zeros(0, np.float32), last=True))
     if n_read and mpeg:

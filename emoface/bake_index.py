@@ -77,13 +77,15 @@ def settings_of(animator, fmt) -> dict:
 
 
 def line_key(audio: Path, emotion, text: str | None, settings: dict) -> str:
-    """The key of one line: its audio bytes, emotion (a track's keyframes, or 'auto'), transcript, settings."""
-    if isinstance(emotion, str):  # 'auto': recognised from the audio by the shipped recogniser
+    """The key of one line: its audio bytes, emotion (a track's keyframes, or batch.Auto), transcript, settings."""
+    if hasattr(emotion, "intensity"):  # batch.Auto: recognised from the audio by the shipped recogniser
         from importlib import resources
 
         from emoface.emotion.recognize import SER_NAME
 
         feeling = {"auto": _digest_once(Path(str(resources.files("emoface._checkpoints") / SER_NAME)))}
+        if emotion.intensity != 1.0:  # the key of a line baked before intensity scaled auto stays its own
+            feeling["intensity"] = round(float(emotion.intensity), 6)
     elif emotion is None:
         feeling = None
     else:

@@ -24,14 +24,28 @@ from emoface.progress import bar, say, show_progress
 log = logging.getLogger("emoface")
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".mp3", ".aiff", ".aif", ".opus") + FFMPEG_SUFFIXES
 MANIFEST_COLUMNS = ("audio", "emotion", "intensity", "text", "out")
-AUTO = "auto"  # emotion recognised from the audio itself
+AUTO = "auto"  # the emotion keyword for: recognised from the audio itself
+
+
+@dataclass(frozen=True)
+class Auto:
+    """--emotion auto: each line's emotion recognised from its own audio, scaled by an intensity as a named
+    emotion is."""
+
+    intensity: float = 1.0
+
+    def track(self, samples) -> EmotionTrack:
+        from emoface.emotion.recognize import predict_track
+
+        track = predict_track(samples)
+        return EmotionTrack(track.times, track.vectors * self.intensity, track.transition)
 
 
 @dataclass
 class Job:
     audio: Path
     out: Path
-    emotion: EmotionTrack | str | None = None  # a track, or AUTO
+    emotion: EmotionTrack | Auto | None = None
     text: str | None = None
     label: str = ""
 
@@ -60,9 +74,22 @@ def expand_inputs(inputs: list[str], suffixes: tuple[str, ...] = AUDIO_SUFFIXES)
     return found
 
 
+def output_for(out: Path, suffix: str, label) -> Path:
+    """out as a file of the format whose files end in `suffix`: kept when it ends as they do (in its last
+    extension: .json for json and visemes), given the suffix when its extension is no format's (guard.v2 ->
+    guard.v2.json), refused when it names another format's file (r11.txt baked as JSON)."""
+    if out.name.lower().endswith("." + suffix.rsplit(".", 1)[-1]):
+        return out
+    named = formats.for_suffix(out)
+    if named:
+        raise InputError(label, f"{out.name} names a file of format {named}, but the lines are baked as "
+                                f"{formats.for_suffix('x' + suffix)} (--format)")
+    return out.with_name(out.name + suffix)
+
+
 def plan_outputs(found, out: Path, suffix: str, single_file: bool) -> list[tuple[Path, Path]]:
     if single_file:
-        return [(found[0][0], out)]
+        return [(found[0][0], output_for(out, suffix, "-o"))]
     return [(audio, out / rel.with_suffix(suffix)) for audio, rel in found]
 
 
@@ -96,11 +123,11 @@ def read_manifest(path: Path, out_dir: Path, suffix: str) -> tuple[list[Job], li
             except ValueError:
                 raise InputError(label, f"intensity {row.get('intensity')!r} is not a number") from None
             emotion = (row.get("emotion") or "neutral").strip()
-            track = AUTO if emotion == AUTO else EmotionTrack.constant(parse_emotion(emotion, intensity, label))
+            track = Auto(intensity) if emotion == AUTO else EmotionTrack.constant(parse_emotion(emotion, intensity,
+                                                                                                 label))
             out = (row.get("out") or "").strip()
-            target = inside(out_dir, out, label) if out else out_dir / Path(audio).with_suffix(suffix).name
-            if out and not Path(out).suffix:
-                target = target.with_suffix(suffix)
+            target = output_for(inside(out_dir, out, label), suffix, label) if out else \
+                out_dir / Path(audio).with_suffix(suffix).name
             jobs.append(Job(base / audio, target, track, (row.get("text") or "").strip() or None, label))
         except EmofaceError as exc:
             bad.append((label, str(exc).split(": ", 1)[-1]))
@@ -123,7 +150,11 @@ def _sheet_rows(path: Path, reader) -> tuple[list[str], list[tuple[int, list[str
     if not header or "audio" not in header:
         near = [n for n in header or () if difflib.get_close_matches(n.lower(), ["audio"], n=1, cutoff=0.6)]
         found = f"its header has {near[0]!r}; " if near else ""
+        if not near and header and len(header) == 1 and any(d in header[0] for d in ";\t|"):
+            found = f"its header is one column, {header[0]!r}: save the sheet with commas between cells; "
         raise InputError(path, f"manifest needs an 'audio' column ({found}columns: {known})")
+    if not rows:  # a sheet saved before its lines were filled in: nothing baked is not success
+        raise InputError(path, "manifest has a header but no lines to bake")
     seen = set()
     for name in header:
         if not name:
@@ -183,11 +214,7 @@ def bake_line(job: Job, animator, fmt, max_duration_s: float) -> tuple[str, str]
     name = job.label or str(job.audio)
     try:
         audio = load_audio(job.audio, max_duration_s)
-        emotion = job.emotion
-        if emotion == AUTO:
-            from emoface.emotion.recognize import predict_track
-
-            emotion = predict_track(audio.samples)
+        emotion = job.emotion.track(audio.samples) if isinstance(job.emotion, Auto) else job.emotion
         anim = animator.animate(audio, emotion, job.text)
         try:
             formats.write_atomic(fmt, anim, job.out)

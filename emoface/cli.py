@@ -17,7 +17,8 @@ from emoface.audio import DEFAULT_MAX_DURATION_S
 from emoface.emotion.spec import EMOTIONS, EmotionTrack, load_emotion_track, parse_emotion
 from emoface.engines import DEFAULT_ENGINE, ENGINES
 from emoface.errors import EmofaceError, InputError, need_torch
-from emoface.options import DURATION, FPS, INTENSITY, LEARNING_RATE, SEED, STEPS, OneLineParser, quiet_broken_pipe
+from emoface.options import (DURATION, FPS, INTENSITY, LEARNING_RATE, SEED, STEPS, OneLineParser, output,
+                             quiet_broken_pipe)
 
 log = logging.getLogger("emoface")
 
@@ -25,7 +26,7 @@ log = logging.getLogger("emoface")
 def _bake_parser(sub):
     p = sub.add_parser("bake", help="audio -> rig curve files", description="Bake speech to facial animation.")
     p.add_argument("inputs", nargs="*", metavar="INPUT", help="audio files, directories or globs")
-    p.add_argument("-o", "--output", required=True, help="output file (one input) or directory")
+    p.add_argument("-o", "--output", type=output, required=True, help="output file (one input) or directory")
     p.add_argument("--format", choices=list(formats.FORMATS), help="default: from -o's suffix, else json")
     p.add_argument("--rig", help="arkit, livelink, metahuman, metahuman-expressions, or a rig profile .json "
                                  "(default: what the format needs, else livelink)")
@@ -87,6 +88,8 @@ def cmd_bake(args) -> int:
     if args.emotion_track and args.intensity is not None:
         raise InputError("--intensity", "scales --emotion; an --emotion-track gives each keyframe its intensity")
     fmt, rig = _resolve_format_and_rig(args)
+    if args.ray_workers is not None and not args.ray:
+        raise InputError("--ray-workers", "applies to a bake with --ray")
     if args.ray_workers is not None and not 1 <= args.ray_workers <= 4096:
         raise InputError("--ray-workers", f"{args.ray_workers} is not a number of workers (1-4096)")
     options = dict(engine=args.engine, rig=rig, fps=args.fps, seed=args.seed, blinks=args.blinks, gaze=args.gaze,
@@ -103,10 +106,12 @@ def cmd_bake(args) -> int:
         from emoface.emotion.recognize import load as load_recognizer
 
         load_recognizer()  # fail now, once, if the optional checkpoint is missing
-        emotion = batch.AUTO
+        emotion = batch.Auto(args.intensity)
     else:
         emotion = EmotionTrack.constant(parse_emotion(args.emotion, args.intensity))
     text = args.text
+    if text is not None and not text.strip():  # --text "$UNSET": not a line baked without its transcript unnoticed
+        raise InputError("--text", "the transcript is empty (leave --text out to bake without one)")
     if args.text_file:
         if not args.text_file.is_file():
             raise InputError(args.text_file, "transcript file not found")
@@ -115,6 +120,8 @@ def cmd_bake(args) -> int:
         except UnicodeDecodeError as exc:
             raise InputError(args.text_file, f"--text-file is not UTF-8 text (byte {exc.start}); save the "
                                              "transcript as UTF-8") from None
+        if not text.strip():
+            raise InputError(args.text_file, "the transcript file is empty")
 
     jobs, bad, single = [], [], False
     if args.inputs:
@@ -159,7 +166,8 @@ def cmd_bake(args) -> int:
 
 def _check_output_folder(out: Path) -> None:
     if out.exists() and not out.is_dir():
-        raise InputError(out, "is a file; with several lines (or --manifest) -o names an output folder")
+        raise InputError(out, "is a file; -o names an output folder for several lines, a --manifest, or a name "
+                              "without a format's suffix such as .json")
 
 
 def check_engine_options(args) -> None:
@@ -168,6 +176,9 @@ def check_engine_options(args) -> None:
     if neural and getattr(args, "recognizer", None):
         raise InputError("--recognizer", "applies to --engine phonetic; the network needs no phone recognizer "
                                          "(give --text for exact lip closures)")
+    if neural and getattr(args, "smooth", True) is False:
+        raise InputError("--no-smooth", "applies to --engine phonetic; the network's smoothing is part of what it "
+                                        "learnt")
     if not neural and (args.checkpoint or getattr(args, "speech_encoder", None)):
         raise InputError("--checkpoint" if args.checkpoint else "--speech-encoder", "applies to --engine neural")
     encoder = getattr(args, "speech_encoder", None)
@@ -284,7 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--shared", type=Path, default=Path("../shared"))
     e.add_argument("--cache", type=Path, default=Path("data_cache"), help="where converted capture is kept")
     e.add_argument("--checkpoint", help="network checkpoint (default: the shipped one)")
-    e.add_argument("-o", "--output", type=Path, help="also write the markdown table here")
+    e.add_argument("-o", "--output", type=output, help="also write the markdown table here")
     e.add_argument("--channels", action="store_true",
                    help="also score every clip heard through other recording channels (phone line, bright, dull, "
                         "thin and quiet microphones): six times the work")
@@ -298,7 +309,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "held-out takes. The full recipe is `make train`.")
     t.add_argument("--capture", nargs="+", type=Path, required=True, metavar="DIR", help="folders of takes")
     t.add_argument("--from", dest="source", metavar="CKPT", help="checkpoint to start from (default: the shipped one)")
-    t.add_argument("-o", "--output", type=Path, required=True, help="the fine-tuned checkpoint (.pt)")
+    t.add_argument("-o", "--output", type=output, required=True, help="the fine-tuned checkpoint (.pt)")
     t.add_argument("--minutes", type=DURATION, default=10.0, help="training time budget (default 10)")
     t.add_argument("--steps", type=STEPS, default=2000,
                    help="at most this many steps, 1 or more (default 2000)")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from pathlib import Path
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -36,6 +37,14 @@ def number(lo: float | None = None, hi: float | None = None, *, integer: bool = 
 
     parse.__name__ = "integer" if integer else "number"  # argparse names the type in some messages
     return parse
+
+
+def output(text: str) -> Path:
+    """-o: a file or folder. Empty or blank (`-o "$UNSET_VAR"`) would write into the current folder unnoticed,
+    so it is refused."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the output path is empty: name a file or folder")
+    return Path(text)
 
 
 FPS = number(1, 240)

@@ -35,6 +35,22 @@ def test_auto_emotion_bakes_with_a_recognised_track(speech_line, tmp_path, recog
     assert np.allclose(w.sum(axis=1), 1.0, atol=1e-4)
 
 
+def test_intensity_scales_the_recognised_emotion(speech_line, tmp_path, recognizer):
+    """--intensity (and a sheet's intensity column) scales what auto recognises, as it scales a named emotion:
+    at 0 the face is the one of no emotion at all."""
+    outs = {}
+    for name, extra in (("auto0", ["--emotion", "auto", "--intensity", "0"]), ("auto", ["--emotion", "auto"]),
+                        ("none", ["--emotion", "neutral", "--intensity", "0"])):
+        outs[name] = tmp_path / f"{name}.json"
+        assert main(["bake", str(speech_line), "-o", str(outs[name]), "-q", *extra]) == 0
+    auto0, auto, none = (formats.read(outs[k]).values for k in ("auto0", "auto", "none"))
+    assert np.array_equal(auto0, none) and not np.array_equal(auto, none)
+    sheet = tmp_path / "lines.csv"
+    sheet.write_text(f"audio,emotion,intensity\n{speech_line},auto,0\n")
+    assert main(["bake", "--manifest", str(sheet), "-o", str(tmp_path / "sheet"), "-q"]) == 0
+    assert np.array_equal(formats.read(tmp_path / "sheet" / f"{speech_line.stem}.json").values, none)
+
+
 def test_acted_emotions_are_recognised(shared, recognizer):
     """Sanity on RAVDESS (the recogniser saw these actors in training; speaker-independent accuracy is in
     its model card): strongly acted angry and happy lines come out as such."""

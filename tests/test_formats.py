@@ -67,6 +67,33 @@ def test_livelink_csv_reader_maps_columns_by_name(tmp_path):
     np.testing.assert_allclose(back["JawLeft"], anim["JawLeft"], atol=1e-6)
 
 
+def test_a_live_link_csv_without_a_curve_names_what_it_lacks(tmp_path):
+    anim = sample("livelink", 4)
+    names = [n for n in anim.names if n != "MouthDimpleRight"]
+    path = tmp_path / "cut.csv"
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["Timecode", "BlendshapeCount", *names])
+        w.writerows([livelink_csv.timecode(k, 60), 60, *[f"{anim[n][k]:.6f}" for n in names]] for k in range(4))
+    with pytest.raises(ValueError, match="lacks MouthDimpleRight"):
+        livelink_csv.read(path)
+
+
+def test_a_json_whose_frame_count_disagrees_with_its_frames_is_refused(tmp_path):
+    """A file cut short, or rows edited without the count: read silently, it played as whichever one the
+    reader trusted."""
+    import json
+
+    from emoface.errors import InputError
+
+    path = formats.write_atomic(formats.get("json"), sample("arkit", 6), tmp_path / "a.json")
+    doc = json.loads(path.read_text())
+    doc["frame_count"] = 999
+    path.write_text(json.dumps(doc))
+    with pytest.raises(InputError, match="frame_count says 999 frames but it holds 6"):
+        formats.read(path)
+
+
 def test_format_refuses_the_wrong_rig(tmp_path):
     with pytest.raises(ValueError, match="metahuman rig only"):
         formats.write_atomic(emoface_txt, sample("arkit", 3), tmp_path / "x.txt")

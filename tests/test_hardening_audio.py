@@ -3,6 +3,7 @@ long audio analysed in bounded blocks (with the same numbers as one pass over th
 
 import json
 import logging
+import os
 import re
 import subprocess
 import sys
@@ -82,6 +83,27 @@ def test_truncated_wav_rf64_and_aiff_are_refused_whole_ones_load(tmp_path, fmt, 
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(InputError, match=r"audio data ends at 1\.\d\d s but the header says 3\.00 s"):
         load_audio(path)
+
+
+def test_a_cut_flac_says_it_may_be_truncated(tmp_path):
+    """libsndfile's FLAC decoder only says it lost sync; the line now says what that usually means."""
+    path = tmp_path / "line.flac"
+    sf.write(path, speechy(3.0), SAMPLE_RATE, format="FLAC")
+    path.write_bytes(path.read_bytes()[:20000])
+    with pytest.raises(InputError, match=r"header declares 3\.00 s: a truncated or damaged file\?\)$"):
+        load_audio(path)
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX file names are bytes")
+def test_a_file_name_that_is_not_utf8_bakes(tmp_path):
+    """A Latin-1 name (from an old zip or share) had been an internal error in every format."""
+    path = tmp_path / os.fsdecode(b"caf\xe9.flac")
+    sf.write(tmp_path / "cafe.flac", speechy(1.0), SAMPLE_RATE, format="FLAC")
+    os.rename(tmp_path / "cafe.flac", path)
+    assert load_audio(path).duration == pytest.approx(1.0)
+    result = cli("bake", path, "-o", tmp_path / "out", "--format", "npz")
+    assert result.returncode == 0, result.stderr
+    assert b"caf\xe9.npz" in os.listdir(os.fsencode(tmp_path / "out"))
 
 
 # --- 16: files that are not what they say; m4a/AAC through ffmpeg --------------------------------------------

@@ -111,6 +111,9 @@ def test_bad_emotion_track_numbers(tmp_path, doc, problem):
     (["--emotion", "happy", "--emotion-track", "t.json"], "not allowed with"),
     (["--recognizer", "words"], "--recognizer"),
     (["--speech-encoder", "/nonexistent/encoder"], "speech encoder folder not found"),
+    (["--no-smooth"], "--no-smooth"),  # the network's own smoothing: it did nothing, silently
+    (["--ray-workers", "2"], "--ray"),
+    (["--text", "  "], "transcript is empty"),
 ])
 def test_bad_options_one_line(bob, tmp_path, args, needle):
     out = tmp_path / "x.json"
@@ -119,6 +122,16 @@ def test_bad_options_one_line(bob, tmp_path, args, needle):
     assert result.returncode == 2
     one_error_line(result.stderr, needle)
     assert not out.exists()
+
+
+@pytest.mark.parametrize("command", [["bake"], ["capture"], ["render"], ["plot"]])
+def test_an_empty_output_path_is_refused_not_the_current_folder(bob, tmp_path, command):
+    """-o "$UNSET" would have baked into the current folder and said it was done."""
+    result = subprocess.run([sys.executable, "-m", "emoface.cli", *command, str(bob), "-o", ""],
+                            capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 2
+    one_error_line(result.stderr, "output path is empty")
+    assert not list(tmp_path.iterdir())
 
 
 def test_intensity_with_an_emotion_track_is_refused(bob, tmp_path, capsys):

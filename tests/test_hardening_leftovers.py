@@ -82,10 +82,17 @@ def _replies(messages, audio=True):
     ('{"type": "audio", "channels": 1.5}', "channels must be an integer 1-8, not 1.5"),
     ('{"type": "audio", "sample_rate": 16000.5}', "sample_rate must be an integer 8000-96000, not 16000.5"),
     ('{"type": "audio", "channels": ' + "9" * 99 + "}", "channels must be an integer 1-8"),
+    ('{"type": "audio", "channels": "2"}', 'channels must be an integer 1-8, not "2"'),  # a string, quoted
 ])
 def test_a_non_integer_audio_layout_gets_an_error_reply(message, needle):
     [error] = _replies([message])
     assert needle in error
+
+
+def test_a_message_that_is_not_json_is_told_so():
+    """It had been told only the parser's own words ('Expecting value: line 1 column 1 (char 0)')."""
+    [error] = _replies(["hello"])
+    assert error == "message is not JSON (Expecting value at character 0)"
 
 
 def test_whole_numbers_still_set_the_audio_layout():

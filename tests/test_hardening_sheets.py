@@ -78,6 +78,36 @@ def test_bad_header_refuses_the_sheet(tmp_path, capsys, header, problem):
     assert not out.exists() or not any(out.iterdir())
 
 
+def test_an_out_name_gets_its_formats_suffix_or_is_refused_when_it_names_another(tmp_path):
+    """A dotted name (guard.v2, take_3.final) kept no suffix and r11.txt was written as JSON; now a name ends as
+    its format's files do, and one that names another format's file fails alone, naming its row."""
+    path = sheet(tmp_path, "audio,out\na.wav,npc/guard.v2\nb.wav,r11.txt\nc.wav,plain\nd.wav,d.JSON\n"
+                           "e.wav,e.visemes.json\n")
+    jobs, bad = batch.read_manifest(path, tmp_path / "out", ".json")
+    bad = dict(bad)
+    assert [j.out.relative_to(tmp_path / "out").as_posix() for j in jobs] == \
+        ["npc/guard.v2.json", "plain.json", "d.JSON", "e.visemes.json"]
+    assert list(bad) == [f"{path}:3"] and "emoface-txt" in bad[f"{path}:3"] and "json" in bad[f"{path}:3"]
+    visemes, _ = batch.read_manifest(path, tmp_path / "out", ".visemes.json")
+    assert visemes[0].out.name == "guard.v2.visemes.json" and visemes[2].out.name == "d.JSON"
+
+
+def test_one_output_named_as_another_formats_file_is_refused(bob, tmp_path, capsys):
+    out = tmp_path / "conf.json"
+    assert main(["bake", str(bob), "-o", str(out), "--format", "npz", "-q"]) == 2
+    one_error_line(capsys.readouterr().err, "conf.json", "npz")
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("text, problem", [("audio,emotion\n\n", "no lines to bake"),
+                                           ("audio;emotion\nline.wav;happy\n", "with commas")])
+def test_a_sheet_without_lines_or_commas_is_one_line(tmp_path, text, problem):
+    """A header alone had baked 0 of 0 lines and exited 0; a semicolon sheet (a European spreadsheet's CSV) only
+    said it lacked an 'audio' column."""
+    with pytest.raises(InputError, match=problem):
+        batch.read_manifest(sheet(tmp_path, text), tmp_path / "out", ".json")
+
+
 def test_spaces_around_column_names_are_fine(tmp_path):
     path = sheet(tmp_path, "audio , emotion\ngood.wav, sad\n")
     jobs, _ = batch.read_manifest(path, tmp_path / "out", ".json")

@@ -14,13 +14,13 @@ VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".mkv", ".avi", ".webm", ".mpg", ".mpe
 def add_parsers(sub) -> None:
     from emoface import formats
     from emoface.capture.landmarks import PASSES
-    from emoface.options import FPS, number
+    from emoface.options import FPS, number, output
 
     p = sub.add_parser("capture", help="face video -> rig curves (and its audio): capture an actor, no iPhone",
                        description="Measure the face in videos: head pose, blendshapes, blinks and gaze, as curves.")
     p.add_argument("inputs", nargs="+", metavar="VIDEO", help="video files, directories or globs (any container "
                                                               "ffmpeg reads)")
-    p.add_argument("-o", "--output", required=True, help="output file (one video) or directory")
+    p.add_argument("-o", "--output", type=output, required=True, help="output file (one video) or directory")
     p.add_argument("--format", choices=list(formats.FORMATS), help="default: from -o's suffix, else json")
     p.add_argument("--rig", help="arkit, livelink, metahuman, metahuman-expressions, or a rig profile .json "
                                  "(default livelink)")
@@ -108,7 +108,7 @@ def capture_one(video: Path, target: Path, args, basis):
     before the minutes of tracking)."""
     import soundfile as sf
 
-    from emoface.audio import SAMPLE_RATE, load_track
+    from emoface.audio import SAMPLE_RATE, load_track, native_path
     from emoface.capture.take import capture, probe
     from emoface.formats import atomic_output
 
@@ -127,7 +127,7 @@ def capture_one(video: Path, target: Path, args, basis):
         wav = target.with_suffix(".wav")
         target.parent.mkdir(parents=True, exist_ok=True)
         with atomic_output(wav, suffix=".wav") as tmp:
-            sf.write(tmp, audio.samples, SAMPLE_RATE, subtype="PCM_16", format="WAV")
+            sf.write(native_path(tmp), audio.samples, SAMPLE_RATE, subtype="PCM_16", format="WAV")
         anim.metadata["audio"] = wav.name
     return anim
 

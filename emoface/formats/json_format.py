@@ -53,7 +53,11 @@ def read(path) -> Animation:
     metadata = doc.get("metadata", {})
     if not isinstance(metadata, dict):
         raise InputError(path, f"metadata must be an object (got {show(metadata)})")
-    return Animation(names, doc["fps"], _values(path, doc["frames"], names), doc["rig"], metadata)
+    values = _values(path, doc["frames"], names)
+    count = doc.get("frame_count", len(values))
+    if count != len(values):  # a file cut short, or rows edited without the count: which one is meant?
+        raise InputError(path, f"frame_count says {show(count)} frames but it holds {len(values)}")
+    return Animation(names, doc["fps"], values, doc["rig"], metadata)
 
 
 def _values(path, frames, names: list) -> np.ndarray:

@@ -51,5 +51,9 @@ def read(path, fps: float | None = None) -> Animation:
         ffs = [int(r[0].split(".")[0].split(":")[3]) for r in body]
         fps = float(max(ffs) + 1) if ffs and max(ffs) >= 23 else 60.0
     rig = load_rig(RIG)
+    missing = [n for n in rig.names if n not in names]
+    if missing:
+        raise ValueError(f"{path}: a Live Link Face CSV has all {len(rig.names)} curves; this one lacks "
+                         f"{', '.join(missing[:3])}{' and more' if len(missing) > 3 else ''}")
     order = [names.index(n) for n in rig.names]  # by name, whatever the column order
     return Animation(rig.names, fps, values[:, order], RIG, {"source": str(path)})

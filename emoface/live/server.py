@@ -74,6 +74,8 @@ def loads(text) -> object:
         return json.loads(text, parse_constant=_refuse_constant, parse_int=_parse_int)
     except RecursionError:
         raise ValueError("message nested too deeply") from None
+    except json.JSONDecodeError as exc:  # the parser's own words say where, not what
+        raise ValueError(f"message is not JSON ({exc.msg} at character {exc.pos})") from None
 
 
 def _number(msg: dict, key: str, default, lo: float, hi: float, integer: bool = False) -> float:
@@ -83,7 +85,7 @@ def _number(msg: dict, key: str, default, lo: float, hi: float, integer: bool = 
             or (isinstance(value, float) and not (math.isfinite(value) and (value.is_integer() or not integer))) \
             or not lo <= value <= hi:  # ints are compared as they are: a 99-digit one is no float
         raise ValueError(f"{key} must be {'an integer' if integer else 'a number'} {lo:g}-{hi:g}, "
-                         f"not {str(value)[:40]}")
+                         f"not {json.dumps(value)[:40]}")
     return value
 
 

@@ -14,13 +14,13 @@ AUDIO_ONLY = ("--emotion", "--intensity", "--text", "--fps", "--seed", "--engine
 
 def add_parsers(sub) -> None:
     from emoface.engines import DEFAULT_ENGINE, ENGINES
-    from emoface.options import FPS, INTENSITY, SEED
+    from emoface.options import FPS, INTENSITY, SEED, output
     from emoface.render import plot
 
     p = sub.add_parser("render", help="a face mesh animated to MP4 with the audio (no GPU needed)",
                        description="Render a line to an MP4 preview: the default head or your own blendshape mesh.")
     p.add_argument("input", type=Path, help="audio to animate, or a baked animation (.json, .csv, .txt, .npz, .glb)")
-    p.add_argument("-o", "--output", type=Path, required=True, help="the .mp4 to write")
+    p.add_argument("-o", "--output", type=output, required=True, help="the .mp4 to write")
     p.add_argument("--emotion", help="audio input: emotion or blend, as for bake (default neutral)")
     p.add_argument("--intensity", type=INTENSITY, help="audio input: 0-1, scales --emotion (default 1)")
     p.add_argument("--text", help="audio input: transcript (forced alignment)")

@@ -118,12 +118,12 @@ def plot_animation(anim: Animation, path, samples: np.ndarray | None = None, rat
 
 
 def add_parser(sub) -> None:
-    from emoface.options import FPS, number
+    from emoface.options import FPS, number, output
 
     p = sub.add_parser("plot", help="draw the main curves under the waveform (png, svg, pdf)",
                        description="Plot a baked animation, or an audio line animated now, as curves over time.")
     p.add_argument("input", type=Path, help="baked animation (.json, .csv, .txt, .npz) or audio to animate")
-    p.add_argument("-o", "--output", type=Path, required=True, help="image: .png, .svg or .pdf")
+    p.add_argument("-o", "--output", type=output, required=True, help="image: .png, .svg or .pdf")
     p.add_argument("--audio", type=Path,
                    help="waveform to draw (default: the animation's source audio if it exists, or the input audio)")
     p.add_argument("--emotion", help="audio input: emotion or blend, as for bake (default neutral)")
