@@ -91,6 +91,8 @@ def test_emotion_past_one_on_the_command_line_manifest_and_track(bob, tmp_path, 
     ([{"time": float("nan"), "emotion": "sad"}], "keyframe time nan"),
     ([{"time": float("inf"), "emotion": "sad"}], "not a finite number"),
     ([{"time": 0, "emotion": "sad", "intensity": "x"}], "keyframe intensity 'x'"),
+    ([{"time": 0, "emotion": "sad"}, {"time": 1.5, "emotion": "happy"}, {"time": 1.5, "emotion": "angry"}],
+     "two keyframes at 1.5 s"),  # the later had won unseen
 ])
 def test_bad_emotion_track_numbers(tmp_path, doc, problem):
     path = tmp_path / "track.json"

@@ -134,6 +134,9 @@ def load_emotion_track(path) -> EmotionTrack:
         times.append(time)
         vecs.append(parse_emotion(str(k["emotion"]), intensity, str(path)))
     order = np.argsort(times, kind="stable")
+    same = np.flatnonzero(np.diff(np.array(times)[order]) == 0)
+    if len(same):  # the later one would win unseen: which face did the writer mean?
+        raise InputError(path, f"two keyframes at {times[order[same[0]]]:g} s (one emotion per moment)")
     return EmotionTrack(np.array(times)[order], np.array(vecs, np.float32)[order], transition)
 
 
