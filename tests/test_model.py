@@ -10,10 +10,11 @@ from emoface.animator import Animator
 from emoface.audio import load_audio
 from emoface.emotion.spec import EmotionTrack, parse_emotion
 from emoface.features import FRAME_RATE, MEL_FLOOR, log_mel, n_frames as n_mel_frames
+from emoface.model.config import SEALED
 from emoface.model.net import FaceNet, NetConfig, load, save
 from emoface.model.stream import StreamingNet
 from emoface.train.data import OUTPUT_CURVES, clip_from, silver_labels
-from emoface.train.loop import TrainConfig, train
+from emoface.train.loop import TrainConfig, mel_stats, train
 from tests.conftest import speak
 
 
@@ -252,6 +253,31 @@ def test_checkpoint_round_trip(tmp_path, stride):
     mel, w = torch.randn(1, 50, 80), torch.rand(1, 50, 7)
     with torch.inference_mode():
         torch.testing.assert_close(back(mel, w), net(mel, w))
+
+
+def test_a_network_learns_its_teachers_curves(bob):
+    """--distill: a smaller network trained beside a teacher gives the teacher's curves on the speech it heard,
+    nearer them than the same training on the labels alone."""
+    teacher = FaceNet(NetConfig(channels=32, emotion_dim=16, out_names=[*OUTPUT_CURVES, SEALED]).with_stride(2))
+    for block in teacher.blocks:  # a teacher whose curves are not the labels'
+        torch.nn.init.normal_(block.film.weight, std=0.2)
+    audio = load_audio(bob)
+    clips = [clip_from("bob", silver_labels(audio, "Bob popped the big map", "tts0", source="tts"))]
+    mean, std = mel_stats(clips)
+    teacher.mel_mean.copy_(mean)  # log-mel as a trained network hears it: curves that move, not stuck at 0 or 1
+    teacher.mel_std.copy_(std)
+    cfg = TrainConfig(steps=60, batch=2, crop_s=1.0, lr=3e-3, log_every=10, workers=0, augment=False,
+                      phone_weight=0.0, distill_weight=3.0)
+    small = NetConfig(channels=16, emotion_dim=16).with_stride(2)
+    taught, _ = train(clips, cfg, small, teacher=teacher.eval())
+    alone, _ = train(clips, cfg, NetConfig(channels=16, emotion_dim=16).with_stride(2))
+    mel = log_mel(audio.samples)[None]
+    w = torch.zeros(1, mel.shape[1], 7)
+    w[..., 4] = 1
+    with torch.inference_mode():
+        target = teacher(mel, w)
+        taught_off, alone_off = ((net(mel, w) - target).abs().mean().item() for net in (taught, alone))
+    assert taught_off < 0.75 * alone_off, (taught_off, alone_off)
 
 
 @pytest.mark.slow

@@ -27,9 +27,11 @@ except EmofaceError as exc:
 from emoface import __version__
 from emoface.allocator import keep_freed_memory
 from emoface.features import TRAIN_MEL_FLOOR
+from emoface.model.config import SEALED
 from emoface.model.net import NetConfig, save
 from emoface.options import COUNT, LEARNING_RATE, SEED, STEPS, OneLineParser, number
-from emoface.train.data import GRID_HELD_OUT_EVERY, VALID_FACEGOOD, VALID_SPEAKERS, build_cache, load_cache
+from emoface.train.data import (GRID_HELD_OUT_EVERY, OUTPUT_CURVES, VALID_FACEGOOD, VALID_SPEAKERS, build_cache,
+                                  load_cache)
 from emoface.train.loop import TrainConfig, train, validate
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -89,6 +91,10 @@ def main(argv=None) -> int:
                     help="2: the trunk at 50 Hz, half the arithmetic of a bake; 4: at 25 Hz, faster again but "
                          "p/b/m presses suffer (an --init network's blocks are mapped onto it); outputs stay at 100 "
                          "Hz. Default: the --init network's; from scratch 2, as the default network")
+    ap.add_argument("--distill", type=Path, metavar="TEACHER",
+                    help="also learn this trained network's curves on every crop (a smaller network from a larger)")
+    ap.add_argument("--distill-weight", type=WEIGHT, default=TrainConfig.distill_weight,
+                    help="weight of matching the --distill network beside the labels")
     ap.add_argument("--row-smoothing", type=ROWS, metavar="ROWS",
                     help="half-width of the inference smoothing triangle in 100 Hz rows (default 3: +-30 ms)")
     args = ap.parse_args(argv)
@@ -127,6 +133,13 @@ def main(argv=None) -> int:
         ap.error(f"--stride/--lookahead: {err}")
     if args.row_smoothing is not None:
         net_cfg = dataclasses.replace(net_cfg, row_half=max(0, args.row_smoothing))
+    teacher = None
+    if args.distill:
+        from emoface.model.net import load
+
+        teacher = load(args.distill).eval()
+        if teacher.backbone is not None or list(teacher.config.out_names) != [*OUTPUT_CURVES, SEALED]:
+            ap.error(f"--distill {args.distill}: not a log-mel network with this version's outputs")
     build_cache(args.shared, args.cache, workers=args.workers)
     train_clips, valid_clips = load_cache(args.cache)
     hours = sum(len(c.labels) for c in train_clips) / 100 / 3600
@@ -134,7 +147,7 @@ def main(argv=None) -> int:
     cfg = TrainConfig(steps=args.steps, minutes=args.minutes, batch=args.batch, seed=args.seed, lr=args.lr,
                       squared_weight=args.squared_weight, phone_weight=args.phone_weight,
                       background_voices=args.background_voices, music=args.music, voice_share=args.voice_share,
-                      capture_gain=args.capture_gain,
+                      capture_gain=args.capture_gain, distill_weight=args.distill_weight,
                       grid_share=args.grid_share, facegood_share=args.facegood_share, speed_share=args.speed_share,
                       speed_range=tuple(sorted(args.speed_range)))
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -158,7 +171,8 @@ def main(argv=None) -> int:
     def checkpoint(model, steps_done):
         save(model, args.out, card(model, steps_done))
 
-    model, history = train(train_clips, cfg, net_cfg, valid_clips, on_checkpoint=checkpoint, init=init)
+    model, history = train(train_clips, cfg, net_cfg, valid_clips, on_checkpoint=checkpoint, init=init,
+                           teacher=teacher)
     final = card(model, len(history) * cfg.log_every)
     save(model, args.out, final)
     print(json.dumps(final["validation"], indent=1))

@@ -45,6 +45,7 @@ class TrainConfig:
     music: float = 0.0  # share of crops with music mixed in behind (augment.music_bed)
     voice_share: float = 0.5  # share of the captured speakers' (GRID, FACEGOOD) crops in another voice (augment.voice)
     capture_gain: float = 8.0  # most a captured curve's error is scaled up to count as much as silver labels' (1: off)
+    distill_weight: float = 1.0  # with a teacher network: weight of matching its curves on every crop
     seed: int = 0
     log_every: int = 50
     workers: int = 1  # batch-making processes (0: in the training process)
@@ -289,8 +290,11 @@ def mel_stats(clips: list[Clip], limit: int = 200, mel_floor: float = MEL_FLOOR)
 
 
 def train(clips: list[Clip], cfg: TrainConfig, net_cfg: NetConfig | None = None, valid: list[Clip] | None = None,
-          on_checkpoint=None, init: FaceNet | None = None) -> tuple[FaceNet, list[float]]:
-    """Train from scratch; returns the model and the training loss per logged interval."""
+          on_checkpoint=None, init: FaceNet | None = None, teacher: FaceNet | None = None
+          ) -> tuple[FaceNet, list[float]]:
+    """Train from scratch; returns the model and the training loss per logged interval. With a teacher (a
+    trained network with the same outputs), the model also learns its curves on every crop, as heard through the
+    same augmentation: all of its outputs on every frame, where the labels cover some curves of some clips."""
     torch.manual_seed(cfg.seed)
     net_cfg = net_cfg or NetConfig()
     net_cfg.out_names = list(OUTPUT_CURVES) + [SEALED]
@@ -334,7 +338,14 @@ def train(clips: list[Clip], cfg: TrainConfig, net_cfg: NetConfig | None = None,
                 loss = loss + cfg.phone_weight * torch.nn.functional.cross_entropy(
                     logits.flatten(0, 1), phones.flatten(), ignore_index=-1)
         else:
-            loss = masked_loss(model(mel, weights, audio), labels, mask, cfg.velocity_weight, cfg.squared_weight)
+            pred = model(mel, weights, audio)
+            loss = masked_loss(pred, labels, mask, cfg.velocity_weight, cfg.squared_weight)
+        if teacher is not None:
+            with torch.no_grad():
+                taught = teacher(mel, weights, audio)
+            frames = (mask.amax(dim=-1, keepdim=True) > 0).expand_as(taught).float()  # a crop's real frames
+            loss = loss + cfg.distill_weight * masked_loss(pred, taught, frames, cfg.velocity_weight,
+                                                           cfg.squared_weight)
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
