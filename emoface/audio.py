@@ -39,6 +39,7 @@ READ_BLOCK = 1 << 18  # frames per read (5.5 s at 48 kHz)
 # Data shorter than the header says by more than this is a truncated file (less: codec padding, a warning);
 # a container's duration as ffmpeg reports it is approximate, so there 1% of it is allowed too.
 TRUNCATED_S, CONTAINER_SLACK = 0.1, 0.01
+PADDING_S = 0.1  # most decoded audio past a container's length that is taken for a codec's end padding
 # An MP3 decoder may pad or trim a few codec frames against the header's length (no Xing/Info tag: an estimate).
 MP3_SLACK_FRAMES = 4
 MPEG_FORMATS = ("MP3", "MPEG")  # libsndfile's name for MPEG audio (soundfile 0.13+ says "MP3")
@@ -396,8 +397,13 @@ def _decode_ffmpeg(path: Path, max_duration_s: float) -> tuple[np.ndarray, int]:
     declared = re.search(r"Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)", text)
     if len(samples) and declared and "Estimating duration from bitrate" not in text:  # a guess declares nothing
         h, m, s = declared.groups()
-        _check_complete(path, len(samples) / SAMPLE_RATE, int(h) * 3600 + int(m) * 60 + float(s),
-                        slack=CONTAINER_SLACK, warn=False)
+        declared_s = int(h) * 3600 + int(m) * 60 + float(s)
+        _check_complete(path, len(samples) / SAMPLE_RATE, declared_s, slack=CONTAINER_SLACK, warn=False)
+        # ffmpeg leaves an AAC/Opus encoder's end padding on (up to ~60 ms, a frame or more of silence past the
+        # line): cut back to the container's length, rounded up to the 10 ms ffmpeg prints it in
+        keep = int(np.ceil((declared_s + 0.01) * SAMPLE_RATE))
+        if keep < len(samples) <= keep + PADDING_S * SAMPLE_RATE:
+            samples = samples[:keep]
     return samples, int(rate.group(1)) if rate else SAMPLE_RATE
 
 

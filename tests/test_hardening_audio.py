@@ -147,9 +147,10 @@ def test_m4a_speech_bakes_like_its_wav(spoken_m4a, tmp_path):
     out = tmp_path / "line.json"
     assert main(["bake", str(m4a), "-o", str(out), "--quiet"]) == 0
     doc = json.loads(out.read_text())
-    assert doc["frame_count"] == pytest.approx(sf.info(str(wav)).duration * 60, abs=4)  # AAC pads ~20 ms
+    # the encoder's end padding (1-2 AAC frames, 25-45 ms) is cut back to the container's length
+    assert 0 <= doc["frame_count"] - np.ceil(sf.info(str(wav)).duration * 60) <= 1
     a, b = load_audio(m4a), load_audio(wav)
-    assert a.original_rate == 44100 and abs(a.duration - b.duration) < 0.05
+    assert a.original_rate == 44100 and 0 <= a.duration - b.duration <= 0.011
     # the same speech: loudness envelopes agree (AAC is lossy, and its decoder delay shifts a few ms)
     env_a, env_b = (prosody._frame_rms_db(x.samples)[:150] for x in (a, b))
     assert np.corrcoef(env_a, env_b)[0, 1] > 0.95
