@@ -165,6 +165,12 @@ def cmd_bake(args) -> int:
 
 
 def _check_output_folder(out: Path) -> None:
+    named = formats.for_suffix(out)
+    if named and not out.is_dir():  # `-o lines.json` for a folder of lines made a folder of that name
+        raise InputError(out, f"names a {named} file, but these lines are baked into an output folder: name one "
+                              "(-o baked/)")
+    if str(out) == "-":
+        raise InputError("-o", "emoface writes files, not standard output: name a file or folder")
     if out.exists() and not out.is_dir():
         raise InputError(out, "is a file; -o names an output folder for several lines, a --manifest, or a name "
                               "without a format's suffix such as .json")

@@ -202,6 +202,14 @@ def test_output_folder_that_is_a_file(bob, tmp_path, capsys):
     assert existing.read_text() == "mine"
 
 
+@pytest.mark.parametrize("name, problem", [("lines.json", "names a json file"), ("-", "not standard output")])
+def test_an_output_folder_named_as_a_file_or_stdout_is_refused(bob, tmp_path, capsys, name, problem):
+    """Several lines into `-o lines.json` (or `-o -`) had made a folder of that name and said it was done."""
+    assert main(["bake", str(bob), str(bob), "-o", str(tmp_path / name) if name != "-" else name]) == 2
+    one_error_line(capsys.readouterr().err, problem)
+    assert not (tmp_path / name).exists()
+
+
 def test_output_under_a_file_is_a_line_about_the_output(bob, tmp_path, capsys):
     blocker = tmp_path / "afile"
     blocker.write_text("x")
