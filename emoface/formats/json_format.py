@@ -55,7 +55,9 @@ def read(path) -> Animation:
         raise InputError(path, f"metadata must be an object (got {show(metadata)})")
     values = _values(path, doc["frames"], names)
     count = doc.get("frame_count", len(values))
-    if count != len(values):  # a file cut short, or rows edited without the count: which one is meant?
+    # a file cut short, or rows edited without the count: which is meant? (none at all: formats.read's "has no
+    # frames")
+    if len(values) and count != len(values):
         raise InputError(path, f"frame_count says {show(count)} frames but it holds {len(values)}")
     return Animation(names, doc["fps"], values, doc["rig"], metadata)
 
