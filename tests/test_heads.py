@@ -180,3 +180,33 @@ def test_the_mouth_shows_only_between_the_lips(pose):
     opening = Outline(centre + 1.15 * (hull - centre) + np.sign(hull - centre) * 2)  # a pixel or two of slack
     outside = ~opening.contains_points(green[:, ::-1] + 0.5)
     assert outside.sum() <= 3, f"{outside.sum()} pixels of the mouth's inside show beside the lips"
+
+
+@pytest.mark.parametrize("pose", [{"jawOpen": 0.4, "mouthSmileLeft": 1.0, "mouthSmileRight": 1.0},
+                                  {"jawOpen": 0.3, "mouthSmileLeft": 0.8, "mouthSmileRight": 0.8},
+                                  {"jawOpen": 0.5, "mouthSmileLeft": 1.0},
+                                  {"jawOpen": 0.4, "mouthStretchLeft": 1.0, "mouthStretchRight": 1.0},
+                                  {"jawOpen": 0.3, "mouthSmileLeft": 1.0, "mouthSmileRight": 1.0,
+                                   "mouthLowerDownLeft": 0.6, "mouthLowerDownRight": 0.6}])
+def test_a_smile_over_an_open_jaw_shows_no_hole_at_the_corners(pose):
+    """The mouth's inside widens with the corners a smile or a stretch draws out: the background had shown
+    through the head beside the teeth (a user's preview of a happy line)."""
+    from matplotlib.path import Path as Outline
+    from scipy.spatial import ConvexHull
+
+    from emoface.render.default_head import MOUTH_HALF, Y_MOUTH
+    from emoface.render.renderer import BACKGROUND, FaceRenderer
+
+    mesh = default_head()
+    skin = mesh.neutral[:mesh.parts[0].end]
+    edge = np.flatnonzero((np.abs(skin[:, 1] - Y_MOUTH) < 1e-4) & (np.abs(skin[:, 0]) < MOUTH_HALF + 0.1))
+    weights = np.zeros(len(mesh.shape_names))
+    for name, value in pose.items():
+        weights[mesh.shape_index(name)] = value
+    with FaceRenderer(mesh, 512) as renderer:
+        image = renderer.render(weights).astype(int)
+        lips = renderer.project(renderer.posed_vertices(weights)[edge])
+    hull = lips[ConvexHull(lips).vertices]
+    seen = np.argwhere(np.abs(image - np.array(BACKGROUND) * 255).sum(-1) < 25)
+    through = Outline(hull).contains_points(seen[:, ::-1] + 0.5)
+    assert through.sum() <= 10, f"{through.sum()} pixels of background show through the mouth"
