@@ -343,6 +343,10 @@ def cmd_train(args) -> int:
     b, a = report["before"], report["after"]
     print(f"held-out takes: jaw r {b['jaw_r']:.3f} -> {a['jaw_r']:.3f}, mouth r {b['mouth_r']:.3f} -> "
           f"{a['mouth_r']:.3f}; wrote {args.output}", file=sys.stderr)
+    if a["mouth_r"] < b["mouth_r"] and a["jaw_r"] < b["jaw_r"]:
+        log.warning("the adapted network follows the held-out takes less well than the one it started from (which "
+                    "may know this speaker already: the shipped one learnt GRID s1); keep that one, or capture "
+                    "more takes")
     return 0
 
 

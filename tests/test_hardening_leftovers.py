@@ -157,3 +157,20 @@ def test_a_number_too_long_in_a_rig_profile_is_one_line(tmp_path, capsys):
     assert main(["rigs", "show", str(rig)]) == 2
     line = one_error_line(capsys.readouterr().err, str(rig), "number too long")
     assert "set_int_max_str_digits" not in line
+
+
+def test_an_adapted_network_that_does_worse_on_held_out_takes_is_told_so(tmp_path, monkeypatch, capsys):
+    """A user adapting the shipped network to GRID s1's speaker (whom it already learnt) got a worse network
+    and no word of it."""
+    from emoface.cli import main
+    from emoface.train import actor
+
+    worse = {"before": {"jaw_r": 0.946, "mouth_r": 0.643}, "after": {"jaw_r": 0.878, "mouth_r": 0.550}}
+    monkeypatch.setattr(actor, "finetune", lambda *args, **kwargs: worse)
+    assert main(["train", "--capture", str(tmp_path), "-o", str(tmp_path / "actor.pt"), "-q"]) == 0
+    err = capsys.readouterr().err
+    assert "0.946 -> 0.878" in err and "less well than the one it started from" in err
+    better = {"before": worse["after"], "after": worse["before"]}
+    monkeypatch.setattr(actor, "finetune", lambda *args, **kwargs: better)
+    assert main(["train", "--capture", str(tmp_path), "-o", str(tmp_path / "actor.pt"), "-q"]) == 0
+    assert "less well" not in capsys.readouterr().err

@@ -57,7 +57,7 @@ def main() -> int:
 Command: `python tools/evaluate_finetune.py --takes {args.takes} --minutes {args.minutes:g}`
 ({time.strftime('%Y-%m-%d')}, 2 CPU cores). Method: the tool's docstring.
 
-The actor is GRID s1's speaker: {args.takes} of his clips ({args.takes * 3 / 60:.0f} minutes of video) captured by
+The actor is GRID s1's speaker: {args.takes} of his clips ({args.takes * 3 / 60:g} minutes of video) captured by
 `emoface capture` in {captured / 60:.1f} min; {report['train_takes']} takes trained on for {report['minutes']} min,
 {report['held_out_takes']} held out. Start: {'a checkpoint that never saw GRID' if args.source is None else source}.
 

@@ -140,7 +140,8 @@ class _Client:
     def pcm(self, data: bytes, room: int | None = None) -> tuple[np.ndarray, int]:
         """A PCM message -> (16 kHz mono samples, 16 kHz samples cut off unread). room: what the character's
         queue can still take; the message's audio past it (and a 10 ms margin for the resampler) is refused
-        without being decoded, so a big message costs no more than the audio that fits."""
+        without being decoded, so decoding a big message costs no more than the audio that fits (reading its bytes
+        still takes the loop its time: docs/LIVE.md, Message size)."""
         frame = self.dtype.itemsize * self.channels
         if len(data) % frame:
             raise ValueError(f"PCM message of {len(data)} bytes is not whole {self.channels}-channel "
