@@ -69,6 +69,13 @@ def frame_message(frame: int, time_s: float, values) -> bytes:
 
 def names_messages(rig: str, names) -> list[bytes]:
     """The names in as many /emoface/names messages as keep each under one datagram."""
+    return list(_names_messages(rig, tuple(names)))
+
+
+@lru_cache(maxsize=64)
+def _names_messages(rig: str, names: tuple[str, ...]) -> tuple[bytes, ...]:
+    """Made once per rig: the sinks send them every second, and building them (10-13 ms for the MetaHuman rigs)
+    had been the OSC stream's jitter (p99 12-15 ms against 4 ms for Live Link's 61 names)."""
     out, start = [], 0
     names = list(names)
     while start < len(names) or not out:
@@ -78,7 +85,7 @@ def names_messages(rig: str, names) -> list[bytes]:
             stop += 1
         out.append(message("/emoface/names", start, len(names), rig, *names[start:stop]).dgram)
         start = stop
-    return out
+    return tuple(out)
 
 
 def emotion_message(summary: str, weights) -> bytes:
