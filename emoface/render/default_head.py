@@ -475,8 +475,9 @@ def _shape_deltas(skin: _Skin, neutral, pos, parts) -> dict[str, np.ndarray]:
         skin_delta(f"mouthStretch{suffix}", np.outer(corner, (0.6 * sign, -0.15, -0.2))
                    + np.outer(edge * lower * side, (0, -0.2, 0)))
         skin_delta(f"mouthDimple{suffix}", np.outer(corner, (0.25 * sign, 0.05, -0.4)))
-        # the mouth's dark inside widens on that side with the corner it drawn out, or a smile parted over an open
-        # jaw shows the inside of the head past its rim (the rim is narrower than the lips where it opens)
+        # the mouth's dark inside widens on that side with the corner the shape draws out (and goes back, to stay
+        # behind the cheeks), or a smile parted over an open jaw shows the background past its rim, which is
+        # narrower than the lips where it opens
         for shape, out_x, up in (("mouthSmile", 2.0, 0.9), ("mouthStretch", 2.6, 0.0), ("mouthDimple", 0.5, 0.0)):
             part_delta(f"{shape}{suffix}", parts["mouth"], lambda p, s=sign, k=out_x, u=up: np.outer(
                 _smooth(0.2, 1.6, s * p[:, 0]) * _smooth(p[:, 2].max() - 2.5, p[:, 2].max() - 0.5, p[:, 2])
