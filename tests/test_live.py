@@ -421,8 +421,9 @@ def test_stream_command_and_its_errors(short_line, tmp_path):
 
 
 def test_serve_exits_cleanly_on_ctrl_c():
-    proc = subprocess.Popen([sys.executable, "-m", "emoface.cli", "serve", "--port", "0"], stderr=subprocess.PIPE,
-                            text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    proc = subprocess.Popen([sys.executable, "-m", "emoface.cli", "serve", "--port", "0", "--to",
+                             "livelink://127.0.0.1:5"], stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
         line = proc.stderr.readline()
         assert "ws://127.0.0.1:" in line, line
@@ -433,6 +434,7 @@ def test_serve_exits_cleanly_on_ctrl_c():
     finally:
         proc.kill()
     assert "frames sent" in err and "Traceback" not in err
+    assert "emoface:   default: livelink://127.0.0.1:5: " in err  # whose sends each target line counts
 
 
 def test_without_a_network_the_phonetic_engine_streams_its_own_bake(speech_line):

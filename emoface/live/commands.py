@@ -189,7 +189,9 @@ def _run(runner, source, hub, args) -> int:
         where = f"ws://{hub.host}:{hub.port}" if hub else "stream"
         raise InputError(where, f"cannot serve: {exc.strerror or exc}") from None
     finally:
-        sessions = [c.session for c in runner.characters.values()] if isinstance(runner, Stage) else [runner]
+        named = [(f"{c.name}: ", c.session) for c in runner.characters.values()] if isinstance(runner, Stage) \
+            else [("", runner)]  # on a stage every character sends to the targets: each line says whose
+        sessions = [session for _, session in named]
         for session in sessions:
             for sink in session.sinks:
                 sink.close()
@@ -197,7 +199,7 @@ def _run(runner, source, hub, args) -> int:
             source.close()
     fps = sessions[0].fps if sessions else args.fps
     stats = runner.total() if isinstance(runner, Stage) else runner.stats
-    summary = {**stats.summary(fps), "sinks": [s.stats() for session in sessions for s in session.sinks]}
+    summary = {**stats.summary(fps), "sinks": [who + s.stats() for who, session in named for s in session.sinks]}
     if isinstance(runner, Stage):
         summary["characters"] = {c.name: c.session.stats.summary(fps) for c in runner.characters.values()}
     if hub is not None:
