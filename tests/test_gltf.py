@@ -1,6 +1,8 @@
 import json
 import struct
 
+from pathlib import Path
+
 import numpy as np
 import pygltflib
 import pytest
@@ -211,6 +213,25 @@ def test_weights_round_trip_through_the_format(tmp_path):
     np.testing.assert_allclose(back["eyeBlinkLeft"], anim["EyeBlinkLeft"], atol=1e-6)
     np.testing.assert_allclose(back["browInnerUp"], 0.25, atol=1e-6)
     assert np.all(back["eyeBlinkRight"] == 0) and np.all(back["mouthSmileLeft"] == 0)
+
+
+def test_a_baked_glb_keeps_its_source_audio_for_previews(bob, tmp_path):
+    """`emoface render line.glb` had been silent: a .glb kept no record of the audio it was baked from."""
+    import subprocess
+    import sys
+
+    from emoface.cli import main
+
+    assert main(["bake", str(bob), "-o", str(tmp_path / "line.glb"), "-q"]) == 0
+    assert formats.read(tmp_path / "line.glb").metadata["source_abs"] == str(Path(bob).resolve())
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    run = subprocess.run([sys.executable, "-m", "emoface.cli", "render", "../line.glb", "-o", "p.mp4", "--size", "64",
+                          "-q"], cwd=elsewhere, capture_output=True, text=True)
+    assert run.returncode == 0 and "silent" not in run.stderr, run.stderr
+    streams = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_type", "-of", "csv=p=0",
+                              str(elsewhere / "p.mp4")], capture_output=True, text=True).stdout.split()
+    assert sorted(streams) == ["audio", "video"]
 
 
 def test_read_glb_side_rules(tmp_path):

@@ -20,7 +20,8 @@ def write(anim: Animation, path, mesh=None) -> None:
     if mesh is None:
         from emoface.render.default_head import default_head
         mesh = default_head()
-    write_glb(mesh, drive.mesh_motion(anim, mesh.shape_names), path)
+    write_glb(mesh, drive.mesh_motion(anim, mesh.shape_names), path,
+              sources={k: anim.metadata[k] for k in ("source", "source_abs") if k in anim.metadata})
 
 
 def read(path) -> Animation:

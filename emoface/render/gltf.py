@@ -81,9 +81,11 @@ def head_quaternions(head_deg: np.ndarray) -> np.ndarray:
 EYE_NODES = ("eye_L", "eye_R")
 
 
-def write_glb(mesh: BlendshapeMesh, motion: MeshMotion, path, name: str = "emoface") -> None:
+def write_glb(mesh: BlendshapeMesh, motion: MeshMotion, path, name: str = "emoface", sources: dict | None = None
+              ) -> None:
     """Write the head (node 0), its eyes (child nodes), the driven morph targets and the "speech" animation
-    (weights, head rotation, eye rotations) to `path`, in metres."""
+    (weights, head rotation, eye rotations) to `path`, in metres. sources: the bake's audio ("source",
+    "source_abs"), kept in the animation's extras so a preview of the file finds its sound."""
     scale = np.float32(mesh.metres_per_unit())
     eyes = mesh.eyeballs()
     in_eye = np.zeros(mesh.n_vertices, bool)
@@ -136,8 +138,8 @@ def write_glb(mesh: BlendshapeMesh, motion: MeshMotion, path, name: str = "emofa
     for k, (_, side, _) in enumerate(eyes):
         gaze = np.c_[motion.eyes[:, side], np.zeros(motion.n_frames)]
         track(1 + k, "rotation", blob.accessor(head_quaternions(gaze), "VEC4"))
-    gltf.animations.append(gl.Animation(name="speech", samplers=samplers, channels=channels,
-                                        extras={"fps": float(motion.fps)}))
+    extras = {"fps": float(motion.fps), **{k: v for k, v in (sources or {}).items() if isinstance(v, str)}}
+    gltf.animations.append(gl.Animation(name="speech", samplers=samplers, channels=channels, extras=extras))
 
     gltf.buffers.append(gl.Buffer(byteLength=len(blob.data)))
     gltf.set_binary_blob(bytes(blob.data))
@@ -238,7 +240,9 @@ def read_glb(path) -> Animation:
 
     keys = [split_side(n) for n in names]
     rig = load_rig("arkit")
-    anim = Animation.zeros(rig.names, fps, len(times), "arkit", {"source": path.name})
+    extras = gltf.animations[0].extras or {}
+    sources = {k: extras[k] for k in ("source", "source_abs") if isinstance(extras.get(k), str)}
+    anim = Animation.zeros(rig.names, fps, len(times), "arkit", sources or {"source": path.name})
     for curve in rig.names:
         base, side = split_side(curve)
         cols = [i for i, k in enumerate(keys) if k == (base, side)] or \
