@@ -1,6 +1,5 @@
 import json
 import struct
-
 from pathlib import Path
 
 import numpy as np
