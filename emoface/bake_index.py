@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from emoface.batch import Auto
+
 INDEX_NAME = ".emoface-bake.jsonl"
 
 
@@ -78,7 +80,7 @@ def settings_of(animator, fmt) -> dict:
 
 def line_key(audio: Path, emotion, text: str | None, settings: dict) -> str:
     """The key of one line: its audio bytes, emotion (a track's keyframes, or batch.Auto), transcript, settings."""
-    if hasattr(emotion, "intensity"):  # batch.Auto: recognised from the audio by the shipped recogniser
+    if isinstance(emotion, Auto):  # recognised from the audio by the shipped recogniser
         from importlib import resources
 
         from emoface.emotion.recognize import SER_NAME
