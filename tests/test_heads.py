@@ -210,3 +210,37 @@ def test_a_smile_over_an_open_jaw_shows_no_hole_at_the_corners(pose):
     seen = np.argwhere(np.abs(image - np.array(BACKGROUND) * 255).sum(-1) < 25)
     through = Outline(hull).contains_points(seen[:, ::-1] + 0.5)
     assert through.sum() <= 10, f"{through.sum()} pixels of background show through the mouth"
+
+
+@pytest.mark.parametrize("pose", [{"jawOpen": 0.16, "tongueOut": 0.35}, {"tongueOut": 1.0},
+                                  {"jawOpen": 0.3, "tongueOut": 1.0}])
+def test_the_tongue_comes_out_between_the_lips(pose):
+    """A TH (the phonetic engine's jaw, the accents' TongueOut) shows the tongue's tip between the teeth, and a
+    tongue out lies between the lips: it had come out through the lower lip, a second lip under the first."""
+    from emoface.post.accents import TONGUE_OUT
+    from emoface.render.default_head import MOUTH_HALF, Y_MOUTH
+    from emoface.render.renderer import FaceRenderer
+
+    assert pose.get("tongueOut") in (TONGUE_OUT, 1.0)
+    mesh = default_head()
+    tongue = mesh.part("tongue")
+    kept = mesh.vertex_colors[tongue.start:tongue.end].copy()
+    mesh.vertex_colors[tongue.start:tongue.end] = (0.0, 1.0, 0.0)
+    skin = mesh.neutral[:mesh.parts[0].end]
+    edge = np.flatnonzero((np.abs(skin[:, 1] - Y_MOUTH) < 1e-4) & (np.abs(skin[:, 0]) < MOUTH_HALF + 0.1))
+    seen = {}
+    try:
+        with FaceRenderer(mesh, 256) as renderer:
+            for name, out in (("with", pose), ("without", {**pose, "tongueOut": 0.0})):
+                weights = np.zeros(len(mesh.shape_names))
+                for shape, value in out.items():
+                    weights[mesh.shape_index(shape)] = value
+                image = renderer.render(weights).astype(int)
+                seen[name] = np.argwhere((image[:, :, 1] > 2 * image[:, :, 0] + 20)
+                                         & (image[:, :, 1] > 2 * image[:, :, 2] + 20))
+                if name == "with":
+                    line = renderer.project(renderer.posed_vertices(weights)[edge])[:, 1].mean()
+    finally:
+        mesh.vertex_colors[tongue.start:tongue.end] = kept  # the cached head is shared with other tests
+    assert len(seen["with"]) > 2 * len(seen["without"]) + 20, (len(seen["with"]), len(seen["without"]))
+    assert abs(np.median(seen["with"][:, 0]) - line) <= 4, "the tongue shows below the lips, not between them"

@@ -388,9 +388,9 @@ def default_head() -> BlendshapeMesh:
     gum_l = (lower_pts[:, 1] < Y_MOUTH - 0.85)[:, None]
     teeth_u = b.add("teeth_upper", upper_pts, upper_tris, np.where(gum_u, [0.8, 0.45, 0.45], tooth), 0.35)
     teeth_l = b.add("teeth_lower", lower_pts, lower_tris, np.where(gum_l, [0.8, 0.45, 0.45], tooth), 0.35)
-    tongue_pts, tongue_tris, _ = _uv_sphere(np.array([0, Y_MOUTH - 0.95, lips_z - 3.9]), np.array([1.8, 0.55, 2.3]),
+    tongue_pts, tongue_tris, _ = _uv_sphere(np.array([0, Y_MOUTH - 0.8, lips_z - 3.7]), np.array([1.8, 0.55, 2.3]),
                                             24, 12)
-    tongue = b.add("tongue", tongue_pts, tongue_tris, np.array([0.78, 0.38, 0.40]), roughness=0.45)
+    tongue = b.add("tongue", tongue_pts, tongue_tris, np.array([0.70, 0.33, 0.37]), roughness=0.45)
     for side, cx in (("l", EYE_X), ("r", -EYE_X)):
         pts, tris, unit = _uv_sphere(np.array([cx, Y_EYE, _eye_z()]), R_EYE, 36, 48, pole_forward=True)
         b.add(f"eyeball_{side}", pts, tris, eye_colors(unit, np.zeros(3), iris_deg=29.0), roughness=0.15)
@@ -432,8 +432,12 @@ def _shape_deltas(skin: _Skin, neutral, pos, parts) -> dict[str, np.ndarray]:
             part_delta(shape, part, lambda p, v=vec, w=weight: np.outer(w(p), v))
     for shape, vec in (("jawLeft", (0.7, 0, 0)), ("jawRight", (-0.7, 0, 0)), ("jawForward", (0, 0, 0.6))):
         skin_delta(shape, np.outer(jaw_w, vec))
-    part_delta("tongueOut", parts["tongue"],  # the tip comes out most
-               lambda p: np.outer(_smooth(p[:, 2].min() + 0.3, p[:, 2].max(), p[:, 2]) + 0.3, (0, -0.35, 2.3)))
+    # the tip comes out most, forward and up to the line between the teeth (a TH shows it there), and the lower lip
+    # gives way in the middle so that it comes out between the lips, not through them
+    part_delta("tongueOut", parts["tongue"],
+               lambda p: np.outer(_smooth(p[:, 2].min() + 0.3, p[:, 2].max(), p[:, 2]) + 0.3, (0, 0.8, 2.1)))
+    skin_delta("tongueOut", np.outer(lower * front * _lip_x(x * 1.6) * np.exp(np.minimum(d_mouth, 0) / 0.6),
+                                     (0, -0.45, 0.25)))
 
     near_mouth = front * np.exp(-((np.maximum(-d_mouth - 0.9, 0) / 0.9) ** 2))  # the lower lip whole; chin stretches
     edge = front * _lip_x(x) * np.exp(-((d_mouth / 0.55) ** 2))
