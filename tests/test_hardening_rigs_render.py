@@ -192,7 +192,7 @@ def test_render_fps_zero_is_one_line(tmp_path, capsys):
 # --- 12: render refuses options a baked file would silently ignore ------------------------------------------
 
 @pytest.mark.parametrize("option", [["--emotion", "happy"], ["--intensity", "0.5"], ["--text", "hi"],
-                                    ["--fps", "30"], ["--seed", "3"], ["--engine", "phonetic"]])
+                                    ["--seed", "3"], ["--engine", "phonetic"]])  # --fps: test_hardening_previews
 def test_render_baked_file_refuses_audio_options(tmp_path, capsys, option):
     baked = formats.write_atomic(formats.get("json"), Animation.zeros(canonical_names(), 30, 3, "livelink"),
                                  tmp_path / "line.json")

@@ -12,6 +12,7 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
+from emoface.errors import InputError
 from emoface.formats import emoface_txt, glb, json_format, livelink_csv, npz_format, rhubarb_tsv, visemes_json
 
 FORMATS = {m.NAME: m for m in (emoface_txt, livelink_csv, json_format, npz_format, glb, visemes_json, rhubarb_tsv)}
@@ -38,6 +39,30 @@ def write_atomic(fmt, anim, path, **options) -> Path:
     with atomic_output(path) as tmp:
         fmt.write(anim, tmp, **options)
     return Path(path)
+
+
+def check_writable(path, what: str = "the output") -> None:
+    """Before the work (a render, minutes of tracking or training): one InputError if `path` cannot be written, as
+    a folder of that name, a file where one of its folders should be, or a folder this user may not write in."""
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(path, f"cannot write {what}: a folder has that name")
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise InputError(path, f"cannot write {what}: {folder} is a file, not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise InputError(path, f"cannot write {what}: {folder} may not be written (permission denied)")
+
+
+@contextmanager
+def writing(path, what: str = "the output"):
+    """An OSError while writing `path` (a full or read-only disk, a name too long) as one InputError naming it."""
+    try:
+        yield
+    except OSError as exc:
+        raise InputError(path, f"cannot write {what} ({exc.strerror or exc})") from None
 
 
 @contextmanager

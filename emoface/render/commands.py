@@ -9,7 +9,7 @@ from pathlib import Path
 from emoface.errors import InputError
 
 log = logging.getLogger("emoface")
-AUDIO_ONLY = ("--emotion", "--intensity", "--text", "--fps", "--seed", "--engine", "--checkpoint")  # animate audio
+AUDIO_ONLY = ("--emotion", "--intensity", "--text", "--seed", "--engine", "--checkpoint")  # animate audio
 
 
 def add_parsers(sub) -> None:
@@ -28,7 +28,8 @@ def add_parsers(sub) -> None:
                    help="'default' (the head built in) or a blendshape .npz, e.g. ICT FaceKit's (docs/RENDER.md)")
     p.add_argument("--grid", choices=["emotions"], help="the same line in all 7 emotions side by side, labelled")
     p.add_argument("--size", type=int, default=512, help="pixels per side of each view (default 512)")
-    p.add_argument("--fps", type=FPS, help="audio input: frame rate, 1-240 (default 30); a baked file keeps its own")
+    p.add_argument("--fps", type=FPS, help="audio input: frame rate, 1-240 (default 30); a baked .txt: its frame rate "
+                                           "if not 60 (the format records none; other files keep their own)")
     p.add_argument("--seed", type=SEED, help="audio input: seed for blinks, gaze and head motion (default 0)")
     p.add_argument("--engine", choices=sorted(ENGINES), help=f"audio input: default {DEFAULT_ENGINE}")
     p.add_argument("--checkpoint", help="audio input: network checkpoint for --engine neural")
@@ -66,9 +67,16 @@ def cmd_render(args) -> int:
         raise InputError(args.export, "--export writes a .glb")
     if not 64 <= args.size <= 2048:
         raise InputError("--size", f"{args.size} is outside 64-2048")
+    if args.size % 2:
+        raise InputError("--size", f"{args.size} is odd: H.264 video (yuv420p) has even sides; give {args.size + 1}")
     if not args.input.exists():
         raise InputError(args.input, "file not found")
+    for out, what in ((args.output, "the video"), (args.export, "the glTF")):
+        if out is not None:  # before any frame is drawn, not after
+            formats.check_writable(out, what)
     is_audio = args.input.suffix.lower() in AUDIO_SUFFIXES
+    if is_audio and args.audio is not None:
+        raise InputError("--audio", f"is the sound of a baked input; {args.input.name} is audio, its own sound track")
     if args.grid and not is_audio:
         raise InputError(args.input, "--grid emotions animates the line 7 times: give the audio, not a baked file")
     if args.grid and (args.emotion is not None or args.intensity is not None):
@@ -95,12 +103,12 @@ def cmd_render(args) -> int:
                  for e in emotions]
         audio_path = audio_path or args.input
     else:
-        if args.audio:
-            load_audio(args.audio)  # a bad sound track fails before any frame is drawn
-        anims = [read_animation(args.input)]
+        anims = [read_animation(args.input, args.fps)]
         audio_path = audio_path or source_audio(anims[0], args.input)
         if audio_path is None:
             log.warning("%s: no source audio found (give --audio); the video is silent", args.input)
+        else:  # a bad sound track fails here, before any frame is drawn
+            _check_lengths(args.input, anims[0], load_audio(audio_path).duration, audio_path)
     motions = [mesh_motion(a, mesh.shape_names) for a in anims]
     if not motions[0].matched:
         raise InputError(args.mesh, "no blendshape of this mesh has an ARKit name (eyeBlinkLeft, jawOpen, ...)")
@@ -113,12 +121,25 @@ def cmd_render(args) -> int:
             size = (args.size, args.size)
             images = video.frames(renderer, motions[0])
         n = max(m.n_frames for m in motions)
-        video.write_mp4(images, n, motions[0].fps, size, args.output, audio_path, progress=not args.quiet)
+        with formats.writing(args.output, "the video"):
+            video.write_mp4(images, n, motions[0].fps, size, args.output, audio_path, progress=not args.quiet)
     if args.export:
         from emoface.rigs import CANONICAL_RIG, retarget
 
-        formats.write_atomic(formats.get("glb"), retarget(anims[0], CANONICAL_RIG), args.export, mesh=mesh)
+        with formats.writing(args.export, "the glTF"):
+            formats.write_atomic(formats.get("glb"), retarget(anims[0], CANONICAL_RIG), args.export, mesh=mesh)
     if not args.quiet:
         print(f"rendered {n} frames ({n / motions[0].fps:.2f} s at {motions[0].fps:g} fps) to {args.output}",
               file=sys.stderr)
     return 0
+
+
+def _check_lengths(path: Path, anim, audio_s: float, audio_path) -> None:
+    """A baked file and a sound of other lengths (another line's sound, or a .txt baked at another rate, which it
+    does not record) make a face out of step with its voice: said in one line. The sound is cut at the video's end."""
+    if abs(anim.duration - audio_s) <= max(2 / anim.fps, 0.1):
+        return
+    hint = (f" (a .txt records no frame rate: read at {anim.fps:g} fps; if it was baked at another, give --fps)"
+            if path.suffix.lower() == ".txt" else "")
+    log.warning("%s lasts %.2f s but its sound %s %.2f s: the face is out of step with it%s", path.name,
+                anim.duration, Path(audio_path).name, audio_s, hint)

@@ -10,14 +10,26 @@ from emoface.errors import InputError
 from emoface.rigs import CANONICAL_RIG, retarget
 
 
-def read_animation(path: Path) -> Animation:
-    """Any baked file -> Animation; one InputError for every way a file can fail to be one."""
-    if formats.for_suffix(path) is None:
+MOUTH_SHAPES = ("visemes", "rhubarb")  # formats that hold mouth shapes, not curves a face can be driven by
+
+
+def read_animation(path: Path, fps: float | None = None) -> Animation:
+    """Any baked file of curves -> Animation; one InputError for every way a file can fail to be one.
+    fps: a .txt's frame rate (it records none; 60 otherwise); any other file keeps its own and refuses another."""
+    name = formats.for_suffix(path)
+    if name in MOUTH_SHAPES:
+        raise InputError(path, "holds mouth shapes (visemes), not rig curves: give the audio, or a curve bake of it "
+                               "(.json, .csv, .txt, .npz, .glb)")
+    if name is None:
         raise InputError(path, "not an emoface animation file (suffix is not one of "
-                         f"{', '.join(sorted({m.SUFFIX for m in formats.FORMATS.values()}))} or audio)")
+                         f"{', '.join(sorted({m.SUFFIX for n, m in formats.FORMATS.items() if n not in MOUTH_SHAPES}))}"
+                         " or audio)")
     try:
         # retarget here so an unknown or mismatched rig fails naming the file
-        return retarget(formats.read(path), CANONICAL_RIG)
+        if fps and name == "emoface-txt":
+            anim = retarget(formats.checked_read(formats.get(name).read(path, fps), path), CANONICAL_RIG)
+        else:
+            anim = retarget(formats.read(path), CANONICAL_RIG)
     except InputError as exc:
         if exc.source == str(path):  # the reader's own line about this file (fps, frames, a damaged glTF)
             raise InputError(path, exc.problem) from None
@@ -25,6 +37,10 @@ def read_animation(path: Path) -> Animation:
     except Exception as exc:  # noqa: BLE001 - json, csv, numpy and zip each raise their own kinds
         reason = str(exc).removeprefix(f"{path}: ").splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(path, f"not an emoface animation file ({reason})") from None
+    if fps and abs(anim.fps - fps) > 1e-6:
+        raise InputError("--fps", f"{path.name} records its own frame rate ({anim.fps:g} fps); --fps is for a .txt, "
+                                  "which records none")
+    return anim
 
 
 def source_audio(anim: Animation, anim_path: Path) -> Path | None:

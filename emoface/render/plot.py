@@ -129,8 +129,8 @@ def add_parser(sub) -> None:
     p.add_argument("--emotion", help="audio input: emotion or blend, as for bake (default neutral)")
     p.add_argument("--text", help="audio input: transcript")
     p.add_argument("--fps", type=FPS,
-                   help="audio input: frame rate, 1-240 (default 60); animation input: its frame rate if not 60 "
-                        "(a .txt file does not record one)")
+                   help="audio input: frame rate, 1-240 (default 60); a .txt: its frame rate if not 60 (the "
+                        "format records none; other files keep their own)")
     p.add_argument("--title", help="default: source file and emotion from the animation")
     p.add_argument("--width", type=number(*WIDTH), default=12.0,
                    help=f"inches, {WIDTH[0]:g}-{WIDTH[1]:g} (default 12; png at {DPI} dpi)")
@@ -145,6 +145,7 @@ def cmd_plot(args) -> int:
         raise InputError(args.output, f"unknown plot suffix (use {', '.join(SUFFIXES)})")
     if not args.input.exists():
         raise InputError(args.input, "file not found")
+    formats.check_writable(args.output, "the plot")
     is_audio = args.input.suffix.lower() in AUDIO_SUFFIXES
     audio = None
     if is_audio:
@@ -158,9 +159,7 @@ def cmd_plot(args) -> int:
         for flag in ("emotion", "text"):
             if getattr(args, flag):
                 raise InputError(f"--{flag}", "applies to an audio input only")
-        anim = read_animation(args.input)
-        if args.fps:
-            anim = anim.copy(fps=args.fps)
+        anim = read_animation(args.input, args.fps)
     if args.audio:
         audio = load_audio(args.audio)
     elif audio is None and (source := source_audio(anim, args.input)):
@@ -168,6 +167,8 @@ def cmd_plot(args) -> int:
             audio = load_audio(source)
         except InputError as exc:  # the waveform is a convenience: plot the curves anyway
             log.warning("%s; plotting without the waveform", exc)
-    plot_animation(anim, args.output, None if audio is None else audio.samples, SAMPLE_RATE, args.title, args.width)
+    with formats.writing(args.output, "the plot"):
+        plot_animation(anim, args.output, None if audio is None else audio.samples, SAMPLE_RATE, args.title,
+                       args.width)
     print(f"plotted {anim.n_frames} frames to {args.output}", file=sys.stderr)
     return 0

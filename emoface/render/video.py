@@ -60,7 +60,8 @@ def _font(size: int):
 
 def write_mp4(images, n_frames: int, fps: float, size: tuple[int, int], path, audio_path=None,
               progress: bool = True, desc: str = "rendering") -> Path:
-    """Encode RGB frames (an iterable of [h, w, 3] uint8) to H.264, with the audio file as AAC if given."""
+    """Encode RGB frames (an iterable of [h, w, 3] uint8) to H.264, with the audio file as AAC if given (cut at the
+    video's end: a longer sound would go on under a still face)."""
     import imageio_ffmpeg
 
     path = Path(path)
@@ -69,7 +70,8 @@ def write_mp4(images, n_frames: int, fps: float, size: tuple[int, int], path, au
             tmp, size, fps=fps, codec="libx264", pix_fmt_in="rgb24", pix_fmt_out="yuv420p", quality=None,
             macro_block_size=2, ffmpeg_log_level="error", audio_path=str(audio_path) if audio_path else None,
             audio_codec="aac" if audio_path else None,
-            output_params=["-preset", "veryfast", "-crf", "20", "-movflags", "+faststart"])
+            output_params=["-preset", "veryfast", "-crf", "20", "-movflags", "+faststart",
+                           *(["-t", f"{n_frames / fps:.6f}"] if audio_path else [])])  # a longer sound: cut
         writer.send(None)
         for image in tqdm(images, total=n_frames, desc=desc, unit="frame", disable=not show_progress(progress),
                           leave=False):
