@@ -88,7 +88,8 @@ def load_track(path, max_duration_s: float = DEFAULT_MAX_DURATION_S) -> Audio:
     """The sound of a video, whatever its container (ffmpeg decodes it)."""
     path = Path(path)
     try:
-        samples, rate = _decode_ffmpeg(path, max_duration_s)
+        # a container's duration is its longest stream's, often the picture's: no reason to call the sound cut short
+        samples, rate = _decode_ffmpeg(path, max_duration_s, container_is_sound=False)
     except InputError as exc:
         if "no audio stream" in str(exc):
             raise InputError(path, "has no audio track") from None
@@ -359,7 +360,7 @@ def ffmpeg_exe() -> str | None:
         return None
 
 
-def _decode_ffmpeg(path: Path, max_duration_s: float) -> tuple[np.ndarray, int]:
+def _decode_ffmpeg(path: Path, max_duration_s: float, container_is_sound: bool = True) -> tuple[np.ndarray, int]:
     """ffmpeg decodes the first audio stream straight to 16 kHz mono float32 on a pipe, read a block at a
     time; its complaints become one line."""
     exe = ffmpeg_exe()
@@ -398,7 +399,8 @@ def _decode_ffmpeg(path: Path, max_duration_s: float) -> tuple[np.ndarray, int]:
     if len(samples) and declared and "Estimating duration from bitrate" not in text:  # a guess declares nothing
         h, m, s = declared.groups()
         declared_s = int(h) * 3600 + int(m) * 60 + float(s)
-        _check_complete(path, len(samples) / SAMPLE_RATE, declared_s, slack=CONTAINER_SLACK, warn=False)
+        if container_is_sound:
+            _check_complete(path, len(samples) / SAMPLE_RATE, declared_s, slack=CONTAINER_SLACK, warn=False)
         # ffmpeg leaves an AAC/Opus encoder's end padding on (up to ~60 ms, a frame or more of silence past the
         # line): cut back to the container's length, rounded up to the 10 ms ffmpeg prints it in
         keep = int(np.ceil((declared_s + 0.01) * SAMPLE_RATE))

@@ -167,13 +167,13 @@ def cmd_bake(args) -> int:
 def _check_output_folder(out: Path) -> None:
     named = formats.for_suffix(out)
     if named and not out.is_dir():  # `-o lines.json` for a folder of lines made a folder of that name
-        raise InputError(out, f"names a {named} file, but these lines are baked into an output folder: name one "
-                              "(-o baked/)")
+        raise InputError(out, f"names a {named} file, but several inputs are written into an output folder: name "
+                              "one (-o baked/)")
     if str(out) == "-":
         raise InputError("-o", "emoface writes files, not standard output: name a file or folder")
     if out.exists() and not out.is_dir():
-        raise InputError(out, "is a file; -o names an output folder for several lines, a --manifest, or a name "
-                              "without a format's suffix such as .json")
+        raise InputError(out, "is a file; -o names an output folder for several inputs (or a bake's --manifest), "
+                              "or a name without a format's suffix such as .json")
 
 
 def check_engine_options(args) -> None:
@@ -335,6 +335,11 @@ def cmd_train(args) -> int:
 
     if args.output.suffix != ".pt":
         raise InputError(args.output, "the fine-tuned checkpoint is written as .pt")
+    formats.check_writable(args.output, "the checkpoint")  # before the minutes of training, not after
+    for folder in args.capture:
+        if not Path(folder).is_dir():
+            raise InputError(folder, "is a file, not a folder: give the folder that holds the takes"
+                             if Path(folder).exists() else "capture folder not found")
     if args.source and not Path(args.source).is_file():
         raise InputError(args.source, "checkpoint not found")
     report = finetune(args.capture, args.source, args.output, args.minutes, args.steps, args.lr, args.seed,
@@ -343,7 +348,7 @@ def cmd_train(args) -> int:
     b, a = report["before"], report["after"]
     print(f"held-out takes: jaw r {b['jaw_r']:.3f} -> {a['jaw_r']:.3f}, mouth r {b['mouth_r']:.3f} -> "
           f"{a['mouth_r']:.3f}; wrote {args.output}", file=sys.stderr)
-    if a["mouth_r"] < b["mouth_r"] and a["jaw_r"] < b["jaw_r"]:
+    if round(a["mouth_r"], 3) < round(b["mouth_r"], 3) and round(a["jaw_r"], 3) < round(b["jaw_r"], 3):
         log.warning("the adapted network follows the held-out takes less well than the one it started from (which "
                     "may know this speaker already: the shipped one learnt GRID s1); keep that one, or capture "
                     "more takes")

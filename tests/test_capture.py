@@ -278,12 +278,13 @@ def test_a_batch_goes_on_past_a_bad_video(take, tmp_path, capsys):
 
 
 def test_a_pair_is_written_whole_or_not_at_all(take, tmp_path, capsys):
-    """The curves cannot be written (a folder stands in their place): no wav is left without them."""
+    """The curves cannot be written (a folder stands in their place): refused before the tracking, naming them,
+    and no wav is left without them."""
     _, path, _ = take
     (tmp_path / "out" / "take.json").mkdir(parents=True)
     assert main(["capture", str(path), "-o", str(tmp_path / "out"), "-q"]) == 1
     assert not (tmp_path / "out" / "take.wav").exists()
-    one_error_line(capsys.readouterr().err, "take.mp4", "cannot write the output")
+    one_error_line(capsys.readouterr().err, "take.json: cannot write the curves: a folder has that name")
 
 
 def test_import_layouts_and_mismatched_pairs(tmp_path):

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from emoface.errors import EmofaceError, InputError
 
-VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".mkv", ".avi", ".webm", ".mpg", ".mpeg", ".wmv", ".flv")
+VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".mkv", ".avi", ".webm", ".mpg", ".mpeg", ".wmv", ".flv", ".mts", ".m2ts",
+                  ".3gp")
 
 
 def add_parsers(sub) -> None:
@@ -24,7 +25,8 @@ def add_parsers(sub) -> None:
     p.add_argument("--format", choices=list(formats.FORMATS), help="default: from -o's suffix, else json")
     p.add_argument("--rig", help="arkit, livelink, metahuman, metahuman-expressions, or a rig profile .json "
                                  "(default livelink)")
-    p.add_argument("--fps", type=FPS, help="frame rate of the curves, 1-240 (default: the video's)")
+    p.add_argument("--fps", type=FPS, help="frame rate of the curves, 1-240 (default: the video's; 60 for EmoFace's "
+                                           ".txt, which records none and is read at 60)")
     p.add_argument("--basis", metavar="NPZ", help="what each shape looks like to the landmarker: a blendshape head "
                                                   "(.npz), 'default' (the built-in head) or a saved basis "
                                                   "(default: the shipped one, from a scanned human head)")
@@ -52,6 +54,8 @@ def cmd_capture(args) -> int:
     from emoface.rigs import load_rig, retarget
 
     fmt, rig = _resolve_format_and_rig(args)
+    if fmt.NAME == "emoface-txt" and args.fps is None:
+        args.fps = 60.0  # a .txt does not say its rate: EmoFace's tools (and emoface) play it at 60
     load_rig(rig)  # a bad --rig is one error (exit 2) now, as in bake, not a failure per video after its tracking
     if args.neutral is not None and not 0 <= args.neutral < float("inf"):
         raise InputError("--neutral", f"{args.neutral} is not a time in the video (seconds from its start)")
@@ -59,6 +63,9 @@ def cmd_capture(args) -> int:
     if not videos:
         raise InputError(" ".join(args.inputs), "no videos found")
     out = Path(args.output)
+    if out.suffix.lower() in (".wav", ".flac"):
+        raise InputError(out, "-o names the curves (or a folder of them); each take's sound is written beside its "
+                              "curves as a .wav")
     single = len(videos) == 1 and formats.for_suffix(out) is not None and not out.is_dir()
     if not single:
         _check_output_folder(out)
@@ -67,32 +74,47 @@ def cmd_capture(args) -> int:
             raise InputError(args.preview, "--preview writes a .mp4")
         if len(videos) > 1 and args.preview.suffix:
             raise InputError(args.preview, "with several videos --preview names a folder")
+    plan = []  # (video, curves, preview) per video
+    for video, rel in videos:
+        preview = None if not args.preview else args.preview if len(videos) == 1 else \
+            args.preview / rel.with_suffix(".mp4")
+        plan.append((video, out if single else out / rel.with_suffix(fmt.SUFFIX), preview))
+    takes = {video.resolve() for video, _ in videos}
+    for video, target, preview in plan:  # a take cannot be shot again: nothing of it is ever written over
+        for path in (target, target.with_suffix(".wav") if args.audio else None, preview):
+            if path is not None and path.resolve() in takes:
+                raise InputError(path, "is one of the videos being captured: capture never writes over a take "
+                                       "(choose another -o or --preview)")
     basis = load_basis(args.basis)
     failed, written, seen = [], 0, {}
-    for video, rel in tqdm(videos, desc="capturing", unit="video",
-                           disable=not show_progress(not args.quiet) or len(videos) < 2, leave=False):
-        target = out if single else out / rel.with_suffix(fmt.SUFFIX)
+    for video, target, preview in tqdm(plan, desc="capturing", unit="video",
+                                       disable=not show_progress(not args.quiet) or len(videos) < 2, leave=False):
+        kept = []  # what this video has written: removed again if the rest of it fails
         try:
             if target.resolve() in seen:
                 raise InputError(video, f"output {target} would overwrite the one from {seen[target.resolve()]}")
             seen[target.resolve()] = video
+            _check_outputs(target, args.audio, preview)  # before the minutes of tracking, not after
             anim = capture_one(video, target, args, basis)
-            try:
+            if "audio" in anim.metadata:
+                kept.append(target.with_suffix(".wav"))
+            with formats.writing(target, "the curves"):
                 formats.write_atomic(fmt, retarget(anim, rig), target)
-            except BaseException:
-                if "audio" in anim.metadata:  # a pair is written whole or not at all
-                    target.with_suffix(".wav").unlink(missing_ok=True)
-                raise
+            kept.append(target)
+            if preview is not None:  # a pair and its preview are written whole or not at all
+                with formats.writing(preview, "the preview"):
+                    write_preview(video, anim, preview, args.audio, progress=not args.quiet)
+            kept.clear()
             written += 1
-            if args.preview:
-                preview = args.preview if len(videos) == 1 else args.preview / rel.with_suffix(".mp4")
-                write_preview(video, anim, preview, args.audio, progress=not args.quiet)
         except EmofaceError as exc:
             failed.append((str(video), str(exc).removeprefix(f"{video}: ")))
             tqdm.write(f"emoface: error: {exc}", file=sys.stderr)
-        except OSError as exc:
+        except OSError as exc:  # what writing() does not cover: a folder made on the way, a full disk mid-video
             failed.append((str(video), f"cannot write the output ({exc.strerror or exc})"))
             tqdm.write(f"emoface: error: {video}: cannot write the output ({exc.strerror or exc})", file=sys.stderr)
+        finally:
+            for path in kept:
+                path.unlink(missing_ok=True)
     if (len(videos) > 1 and failed) or (not args.quiet and not failed):
         print(f"captured {written} of {len(videos)} video(s) to {out} ({fmt.NAME}, rig "
               f"{getattr(fmt, 'CARRIES', rig)})", file=sys.stderr)
@@ -108,6 +130,7 @@ def capture_one(video: Path, target: Path, args, basis):
     before the minutes of tracking)."""
     import soundfile as sf
 
+    from emoface import formats
     from emoface.audio import SAMPLE_RATE, load_track, native_path
     from emoface.capture.take import capture, probe
     from emoface.formats import atomic_output
@@ -126,10 +149,53 @@ def capture_one(video: Path, target: Path, args, basis):
     if audio is not None:
         wav = target.with_suffix(".wav")
         target.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_output(wav, suffix=".wav") as tmp:
-            sf.write(native_path(tmp), audio.samples, SAMPLE_RATE, subtype="PCM_16", format="WAV")
+        with formats.writing(wav, "the sound track"), atomic_output(wav, suffix=".wav") as tmp:
+            sf.write(native_path(tmp), fitted_sound(video, audio.samples, anim.duration), SAMPLE_RATE,
+                     subtype="PCM_16", format="WAV")
         anim.metadata["audio"] = wav.name
     return anim
+
+
+def fitted_sound(video: Path, samples, seconds: float):
+    """A take's sound as long as its picture's curves, so that the two are a pair (a camera's sound track may
+    start or end apart from its picture): past the picture cut, short of it padded with silence, and said."""
+    import logging
+
+    import numpy as np
+
+    from emoface.audio import SAMPLE_RATE
+
+    n = int(round(seconds * SAMPLE_RATE))
+    gap = (len(samples) - n) / SAMPLE_RATE
+    if abs(gap) > 0.1:
+        logging.getLogger("emoface").warning(
+            "%s: the sound track is %.2f s, the picture %.2f s: the sound is %s", video, len(samples) / SAMPLE_RATE,
+            seconds, "cut at the picture's end" if gap > 0 else "padded with silence to the picture's end")
+    return samples[:n] if len(samples) >= n else np.concatenate([samples, np.zeros(n - len(samples), np.float32)])
+
+
+def _check_outputs(target: Path, audio: bool, preview: Path | None) -> None:
+    """A video's outputs, checked before it is tracked: each can be written, and a .wav there already is a sound
+    track capture wrote (16 kHz mono), never an actor's own recording of the take that shares its name."""
+    from emoface import formats
+
+    formats.check_writable(target, "the curves")
+    if preview is not None:
+        formats.check_writable(preview, "the preview")
+    wav = target.with_suffix(".wav")
+    if audio and wav.is_file():
+        import soundfile as sf
+
+        from emoface.audio import SAMPLE_RATE, native_path
+
+        try:
+            info = sf.info(native_path(wav))
+            ours = info.samplerate == SAMPLE_RATE and info.channels == 1 and info.subtype == "PCM_16"
+        except (RuntimeError, OSError):  # not a sound file libsndfile reads
+            ours = False
+        if not ours:
+            raise InputError(wav, "is not a sound track capture wrote (16 kHz mono): capture writes the take's "
+                                  "sound there, so it is left alone; move it, or choose another -o")
 
 
 def write_preview(video: Path, anim, path: Path, with_audio: bool, size: int = 384, progress: bool = True):

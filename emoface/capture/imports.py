@@ -4,8 +4,8 @@ Four layouts are recognised in a folder (each searched recursively):
 - emoface capture outputs, or any curve file emoface reads (.json, .npz, Live Link .csv, EmoFace .txt) with a
   sound file or video of the same name beside it;
 - Live Link Face takes: the iPhone app's CSV (Timecode, BlendshapeCount, 61 curves) with its .mov or .wav;
-- EmoFace's layout: WAV/<name>.wav with VALID_CTR/<name>.txt, 174 MetaHuman controls at 60 fps, mapped back
-  to the canonical rig;
+- EmoFace's layout: WAV/<name>.wav with VALID_CTR/<name>.txt, 174 MetaHuman controls (at 60 fps, or the common
+  rate that makes them as long as their audio, as for any .txt), mapped back to the canonical rig;
 - FACEGOOD (curves_30fps.npz, clips/, arkit_map.csv): only the curves its map marks valid are measured.
 A pair whose audio and curves disagree in length, or that cannot be read, is reported in one line and skipped.
 """
@@ -26,10 +26,11 @@ from emoface.errors import EmofaceError, InputError
 from emoface.rigs import CANONICAL_RIG, canonical_names, retarget
 
 SOUND = (".wav", ".flac", ".ogg", ".mp3")
-VIDEO = (".mov", ".mp4", ".m4v", ".mkv", ".webm", ".avi")
+VIDEO = (".mov", ".mp4", ".m4v", ".mkv", ".webm", ".avi", ".mts", ".m2ts", ".3gp")
 CURVES = (".json", ".npz", ".csv", ".txt")
 LENGTH_SLACK_S, LENGTH_SLACK = 0.25, 0.05  # audio and curves may differ by this much (or this share)
 COMMON_FPS = (24, 25, 30, 48, 50, 60, 100, 120)
+MIN_TAKE_S = 0.5  # shorter takes (a stray frame or two) are refused
 MEASURED_BY_CAPTURE = ("Jaw", "Mouth", "Cheek", "Nose", "Brow", "Eye", "Head", "LeftEye", "RightEye")
 
 
@@ -56,8 +57,8 @@ def read_takes(folder: Path) -> Iterator[Take | tuple[str, str]]:
     found = False
     for curves in sorted(p for p in folder.rglob("*") if p.suffix.lower() in CURVES and p.is_file()):
         sound = next((curves.with_suffix(s) for s in SOUND + VIDEO if curves.with_suffix(s).is_file()), None)
-        if curves.suffix.lower() == ".txt" and sound is None:
-            continue  # a stray text file, not a take
+        if sound is None and (curves.suffix.lower() == ".txt" or not _is_curves(curves)):
+            continue  # a stray text, JSON or CSV file (notes, a sheet, metadata), not a take
         found = True
         yield _paired(curves, sound)
     if not found:
@@ -78,20 +79,34 @@ def _paired(curves: Path, sound: Path | None) -> Take | tuple[str, str]:
 
 def _read_curves(path: Path, duration: float) -> Animation:
     """A curve file on the canonical rig. EmoFace's .txt does not say its frame rate: the one that makes it as
-    long as its audio, if that is a common rate, else EmoFace's 60."""
+    long as its audio, if that is a common rate or a whole one, else EmoFace's 60."""
     try:
         anim = formats.read(path)
         if path.suffix.lower() == ".txt" and duration > 0:
             rate = anim.n_frames / duration
             common = min(COMMON_FPS, key=lambda f: abs(f - rate))
+            if abs(common - rate) >= 0.03 * common:  # `capture --fps 15`: a whole rate, if one fits as well
+                common = max(1, round(rate))
             if abs(common - rate) < 0.03 * common:
                 anim = anim.copy(fps=float(common))
-    except (ValueError, KeyError, OSError, IndexError) as exc:
-        raise InputError(path, f"not a curve file emoface reads ({exc})") from None
+    except Exception as exc:  # noqa: BLE001 - json, csv, numpy and zip (a cut .npz) each raise their own kinds
+        reason = str(exc).removeprefix(f"{path}: ").splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(path, f"not a curve file emoface reads ({reason})") from None
     return retarget(anim, CANONICAL_RIG)
 
 
+def _is_curves(path: Path) -> bool:
+    """Whether a file is an animation emoface reads (a take that lost its sound), not some other JSON or CSV."""
+    try:
+        formats.read(path)
+    except Exception:  # noqa: BLE001 - whatever it is, it is not curves
+        return False
+    return True
+
+
 def _checked(name: str, audio: Audio, anim: Animation, label: str, measured=None) -> Take:
+    if audio.duration < MIN_TAKE_S:  # nothing to learn from, and held out it would score as 0
+        raise InputError(label, f"is {audio.duration:.2f} s long: a take needs at least {MIN_TAKE_S:g} s")
     gap = abs(audio.duration - anim.duration)
     if gap > max(LENGTH_SLACK_S, LENGTH_SLACK * audio.duration):
         raise InputError(label, f"audio is {audio.duration:.2f} s but the curves are {anim.duration:.2f} s: "
@@ -113,23 +128,24 @@ def _emoface_layout(folder: Path) -> Iterator[Take | tuple[str, str]]:
             yield label, f"no {'controls (VALID_CTR/)' if stem not in ctrls else 'audio (WAV/)'} for {stem}"
             continue
         try:
-            try:
-                anim = formats.get("emoface-txt").read(ctrls[stem])
-            except ValueError as exc:
-                raise InputError(ctrls[stem], str(exc).removeprefix(f"{ctrls[stem]}: ")) from None
-            yield _checked(stem, load_audio(wavs[stem]), retarget(anim, CANONICAL_RIG), label)
+            audio = load_audio(wavs[stem])
+            yield _checked(stem, audio, _read_curves(ctrls[stem], audio.duration), label)
         except EmofaceError as exc:
             yield label, str(exc).removeprefix(f"{label}: ")
 
 
 def _facegood(folder: Path) -> Iterator[Take | tuple[str, str]]:
     """FACEGOOD's own curve names, mapped to ARKit by its arkit_map.csv; invalid ones are not measured."""
-    curves = np.load(folder / "curves_30fps.npz")
-    names = [str(n) for n in curves["names"]]
+    try:
+        curves = np.load(folder / "curves_30fps.npz")
+        names = [str(n) for n in curves["names"]]
+        with open(folder / "arkit_map.csv", encoding="utf-8") as f:
+            rows = [r for r in csv.DictReader(f) if r["valid"] == "True" and r["source_expression"]]
+    except Exception as exc:  # noqa: BLE001 - a cut npz, a missing or foreign map: the folder, in one line
+        yield str(folder), f"not a whole FACEGOOD folder ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})"
+        return
     canon = canonical_names()
     lookup = {n.lower(): i for i, n in enumerate(canon)}
-    with open(folder / "arkit_map.csv", encoding="utf-8") as f:
-        rows = [r for r in csv.DictReader(f) if r["valid"] == "True" and r["source_expression"]]
     for clip in (k for k in curves.files if k != "names"):
         label = str(folder / "clips" / f"{clip}.flac")
         try:

@@ -307,7 +307,7 @@ def capture(path: Path, fps: float | None = None, basis: Basis | None = None, ne
     """A face video -> its canonical Animation, at the video's frame rate or `fps` (`passes`: crops landmarked
     per frame and averaged; fewer is faster and noisier)."""
     video_fps, found = track(path, progress, FaceLandmarker(passes=passes))
-    neutral = None if neutral_s is None else int(round(neutral_s * video_fps))
+    neutral = None if neutral_s is None else int(neutral_s * video_fps + 1e-6)  # the frame shown at that time
     if neutral is not None and not (0 <= neutral < len(found) and found[neutral] is not None):
         raise InputError("--neutral", f"{neutral_s} s is not a frame of {Path(path).name} with a face")
     anim = solve_take(found, video_fps, basis, neutral, str(path))

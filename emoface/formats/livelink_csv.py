@@ -47,9 +47,10 @@ def read(path, fps: float | None = None) -> Animation:
         raise ValueError(f"{path}: not a Live Link Face CSV (header starts {header[:2]})")
     names = header[2:]
     values = np.array([[float(v) for v in r[2:]] for r in body], np.float32).reshape(len(body), len(names))
-    if fps is None:  # infer from the timecodes' frame field: the largest FF + 1, rounded to common rates
-        ffs = [int(r[0].split(".")[0].split(":")[3]) for r in body]
-        fps = float(max(ffs) + 1) if ffs and max(ffs) >= 23 else 60.0
+    if fps is None:  # from the timecodes: a take that passes a whole second has passed FF = fps - 1 on the way
+        stamps = [tuple(int(x) for x in r[0].split(".")[0].split(":")) for r in body]
+        crosses = len({stamp[:3] for stamp in stamps}) > 1
+        fps = float(max(stamp[3] for stamp in stamps) + 1) if crosses else 60.0  # under a second: the app's 60
     rig = load_rig(RIG)
     missing = [n for n in rig.names if n not in names]
     if missing:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emoface import __version__
+from emoface import __version__, formats
 from emoface.errors import InputError
 
 log = logging.getLogger("emoface")
@@ -102,11 +102,12 @@ def finetune(folders: list[Path], source: str | None, out: Path, minutes: float,
     fit_before = score(source, train_clips)
     torch.manual_seed(seed)
     model, history = train(train_clips, cfg, dataclasses.replace(init.config), init=init)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    save(model, out, {"version": __version__, "fine_tuned": {
+    card = {"version": __version__, "fine_tuned": {
         "from": str(source), "takes": [c.key for c in train_clips], "held_out": [c.key for c in valid],
-        "minutes": round((time.time() - started) / 60, 1), "steps": len(history) * cfg.log_every,
-        "loss_first": history[0] if history else None, "loss_last": history[-1] if history else None}})
+        "minutes": round((time.time() - started) / 60, 1), "steps": model.trained_steps,
+        "loss_first": history[0] if history else None, "loss_last": history[-1] if history else None}}
+    with formats.writing(out, "the checkpoint"), formats.atomic_output(out) as tmp:
+        save(model, tmp, card)
     after = score(out, valid)
     fit_after = score(out, train_clips)
     report = {"before": before, "after": after, "train_takes": len(train_clips), "held_out_takes": len(valid),

@@ -364,7 +364,10 @@ def train(clips: list[Clip], cfg: TrainConfig, net_cfg: NetConfig | None = None,
             log.info(msg)
         if cfg.minutes and time.time() - t0 > cfg.minutes * 60:
             log.info("time budget reached at step %d", step + 1)
+            if running:  # the steps since the last log count too (a short fine-tune may never reach one)
+                history.append(float(np.mean(running)))
             break
+    model.trained_steps = step + 1  # what the budget allowed of cfg.steps, for the checkpoint's card
     return model.eval(), history
 
 
