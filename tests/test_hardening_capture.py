@@ -111,3 +111,15 @@ def test_a_file_given_as_the_takes_folder_is_named_so(tmp_path, capsys):
     take.write_text("{}")
     assert main(["train", "--capture", str(take), "-o", str(tmp_path / "a.pt")]) == 2
     one_error_line(capsys.readouterr().err, "is a file, not a folder")
+
+
+def test_a_sideways_face_is_said_to_be(shared, tmp_path, caplog):
+    """A portrait take without its rotation tag: the mouth reads, the lids do not; capture says to turn it."""
+    source = shared / "data" / "grid-s1" / "video" / "bbaf2n.mp4"
+    if not source.is_file():
+        pytest.skip("needs ../shared/data/grid-s1")
+    side = tmp_path / "side.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(source), "-t", "1", "-vf", "transpose=2", "-c:a", "aac",
+                    str(side)], check=True)
+    assert main(["capture", str(side), "-o", str(tmp_path / "side.json"), "-q", "--passes", "1"]) == 0
+    assert "the face lies on its side" in caplog.text

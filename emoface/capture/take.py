@@ -19,7 +19,7 @@ import numpy as np
 from emoface.animation import Animation
 from emoface.capture.basis import Basis, load_basis
 from emoface.capture.camera import focal_length, unproject
-from emoface.capture.landmarks import EYE_CORNERS, LOWER_LIP, PASSES, UPPER_LIP, FaceLandmarker
+from emoface.capture.landmarks import EYE_CORNERS, LOWER_LIP, PASSES, UPPER_LIP, FaceLandmarker, _roll
 from emoface.capture.lids import lid_curves, lid_opening
 from emoface.capture.pose import RIGID, angles, reference, rigid_fit, to_face_axes
 from emoface.capture.solve import CHEEKS_NOSE_CHIN, LIPS, UPPER_SHAPES, Solver
@@ -37,6 +37,7 @@ VALLEY_S, VALLEY_SHARE, VALLEY_CEILING = 0.12, 0.7, 0.5  # a valley: under 70% o
 PARTING = ("MouthLowerDown", "MouthUpperUp", "MouthFunnel")  # shapes that part the lips by themselves
 CLOSED_SHARE = 0.1  # the neutral mouth: the median of the take's most closed tenth
 REFERENCE_FRAMES = 300
+log = logging.getLogger("emoface")
 NEUTRAL_REACH_S = 0.2  # --neutral T: the median face over T +- this
 SMOOTH_S = 0.02  # Gaussian sigma, seconds: landmark jitter out, speech kept
 EYE_WIDTH_PER_RADIUS = 2.4  # palpebral fissure (~29 mm) over eyeball radius (~12 mm): iris shift -> angle
@@ -45,6 +46,7 @@ LIDS_OPEN = 0.6  # gaze is held from the frames around where the lids are under 
 # the gaze that explains a lid's fall is held wherever the lids are under 85% open: a lid part-way down pulls the
 # iris model's centre down with it, and that look down would explain the blink away
 LIDS_OPEN_FOR_LOOKS = 0.85
+SIDEWAYS_DEG = 60.0  # a head rolled this far most of a take: a sideways video (a portrait take without its tag)
 
 
 def probe(path: Path) -> tuple[int, int, float]:
@@ -311,5 +313,10 @@ def capture(path: Path, fps: float | None = None, basis: Basis | None = None, ne
     if neutral is not None and not (0 <= neutral < len(found) and found[neutral] is not None):
         raise InputError("--neutral", f"{neutral_s} s is not a frame of {Path(path).name} with a face")
     anim = solve_take(found, video_fps, basis, neutral, str(path))
+    rolls = [abs(_roll(*(lm.points[eye[0], :2] for eye in EYE_CORNERS))) for lm in found if lm is not None]
+    roll = float(np.degrees(np.median(rolls))) if rolls else 0.0  # in the picture (HeadRoll is from the neutral)
+    if roll > SIDEWAYS_DEG:  # the mouth still reads; the lids, seen from the side of the landmarker's crop, do not
+        log.warning("%s: the face lies on its side (head roll %.0f degrees): its eyes are not read reliably; turn "
+                    "the video upright first (ffmpeg -vf transpose=1, or 2)", path, roll)
     return anim if fps is None else anim.resampled(fps)
 
