@@ -204,6 +204,7 @@ def _run(runner, source, hub, args) -> int:
         summary["characters"] = {c.name: c.session.stats.summary(fps) for c in runner.characters.values()}
     if hub is not None:
         summary["ws_clients_dropped"] = hub.dropped
+        summary["sinks"].append(hub.stats())
     if args.stats_json:
         print(json.dumps(summary))
     print(f"emoface: {stats.line(fps)}", file=sys.stderr)

@@ -189,6 +189,7 @@ class WebSocketHub:
         self.clients: dict = {}
         self.server = None
         self.dropped = 0
+        self.served = 0  # clients that connected, for the exit line
         for character in stage.characters.values():
             self._attach(character)
         stage.on_new.append(self._attach)
@@ -210,6 +211,15 @@ class WebSocketHub:
         if not self.token and not is_loopback(self.host):
             log.warning("ws://%s:%d is reachable beyond this machine without a token: anyone who can reach it can "
                         "send audio and read frames (set --token)", self.host, self.port)
+
+    @property
+    def url(self) -> str:
+        return f"ws://{f'[{self.host}]' if ':' in self.host else self.host}:{self.port}"
+
+    def stats(self) -> str:
+        """The exit line's for this target, as each UDP target has its own."""
+        return f"{self.url}: {self.served} client(s)" + (f", {self.dropped} dropped for not reading"
+                                                           if self.dropped else "")
 
     async def close(self) -> None:
         if self.server is not None:
@@ -333,6 +343,7 @@ class WebSocketHub:
         if sock is not None:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
         self.clients[conn.id] = client
+        self.served += 1
         try:
             await conn.send(dumps(self._header(client.character, client.character.session.info())))
             turn = time.monotonic()
@@ -381,6 +392,8 @@ class WebSocketHub:
             spec = _string(msg, "emotion", "happy:0.7+surprise:0.3")
             session.request_emotion(parse_emotion(spec, intensity, source="emotion"))
         elif kind == "reset":
+            if not self.audio:  # a file's clock cannot start again mid-file: every target would wait for it
+                raise ValueError("this stream plays a file; a reset starts a new line of clients' audio (serve)")
             session.request_reset()
         elif kind == "rig":
             rig = _string(msg, "rig", "metahuman")
@@ -394,7 +407,7 @@ class WebSocketHub:
             if not self.audio:  # as for binary audio: say so rather than accept a format nothing will use
                 raise ValueError("this stream plays a file; it takes no audio from clients")
             fmt = msg.get("format", "s16le")
-            if fmt not in PCM_FORMATS:
+            if not isinstance(fmt, str) or fmt not in PCM_FORMATS:
                 raise ValueError(f"audio: format must be {' or '.join(PCM_FORMATS)}")
             rate = int(_number(msg, "sample_rate", 16000, 8000, MAX_RATE, integer=True))
             channels = int(_number(msg, "channels", 1, 1, MAX_CHANNELS, integer=True))
@@ -420,7 +433,7 @@ async def run_with_hub(runner, source, hub: WebSocketHub | None, stop: asyncio.E
     gc.freeze()
     if hub is not None:
         await hub.start()
-        log.info("WebSocket stream on ws://%s:%d", hub.host, hub.port)
+        log.info("WebSocket stream on %s", hub.url)
     try:
         return await (runner.run(stop) if isinstance(runner, Stage) else runner.run(source, stop))
     finally:

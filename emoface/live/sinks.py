@@ -157,8 +157,12 @@ class VMCSink(_UdpSink):
     def __init__(self, url, host, port, rig: str = "livelink"):
         super().__init__(url, host, port)
         self.rig = rig
-        names = load_rig(rig).names
-        self.keep = [i for i, n in enumerate(names) if not n.endswith(("Yaw", "Pitch", "Roll"))]  # blend shapes only
+        profile = load_rig(rig)
+        names = profile.names
+        # blend shapes only: a head or eye rotation (a name for one, with a range that turns both ways) is not one,
+        # a user's 0-1 shape that happens to be called LipRoll is
+        self.keep = [i for i, (n, lo) in enumerate(zip(names, profile.lo))
+                     if not (n.endswith(("Yaw", "Pitch", "Roll")) and lo < 0)]
         self.names = [names[i] for i in self.keep]
 
     def frame(self, frame: Frame) -> None:
@@ -247,7 +251,10 @@ def parse_target(url: str, default_rig: str):
         except ValueError as exc:
             raise InputError(where, str(exc)) from None
     if "rig" in options:
-        load_rig(options["rig"])  # an unknown rig is an error now, not mid-stream
+        try:
+            load_rig(options["rig"])  # an unknown rig is an error now, not mid-stream
+        except InputError as exc:
+            raise InputError(where, f"rig={exc}") from None
     options.setdefault("rig", default_rig if scheme in ("osc", "ws") else "livelink")
     return scheme, parts.hostname or "127.0.0.1", port, options
 

@@ -1,0 +1,60 @@
+"""What a user audit of `emoface stream` and `emoface serve` found (2026-12-05): a client's reset stopped a file
+stream's every target for as long as the file had played, an audio format given as a list was answered in
+Python's words, a user rig's 0-1 shape named like a rotation never reached VMC, an unknown rig in a target URL did
+not name the URL, and the WebSocket target had no exit line."""
+
+import json
+
+import pytest
+
+from emoface.errors import InputError
+from emoface.live.server import WebSocketHub
+from emoface.live.sinks import VMCSink, parse_target
+from tests.test_hardening_leftovers import _replies
+
+
+def test_a_reset_to_a_stream_that_plays_a_file_gets_an_error_reply():
+    [error] = _replies(['{"type": "reset"}'], audio=False)
+    assert error.startswith("this stream plays a file; a reset")
+
+
+def test_a_reset_still_starts_a_new_line_on_serve():
+    [after] = _replies(['{"type": "reset"}'])
+    assert "unknown message type" in after  # the reset was taken: the next reply is the dance's
+
+
+def test_an_audio_format_that_is_not_a_string_is_told_the_formats():
+    [error] = _replies(['{"type": "audio", "format": ["s16le"]}'])
+    assert error == "audio: format must be s16le or f32le"
+
+
+def test_vmc_keeps_a_user_shape_named_like_a_rotation(tmp_path):
+    profile = tmp_path / "mychar.json"
+    profile.write_text(json.dumps({"name": "mychar", "curves": {"Mouth_Open": {"JawOpen": 1},
+                                                               "LipRoll": {"MouthRollLower": 1},
+                                                               "Head_Yaw": {"HeadYaw": 180}}}))
+    sink = VMCSink("vmc://127.0.0.1:39539", "127.0.0.1", 39539, str(profile))
+    try:
+        assert sink.names == ["Mouth_Open", "LipRoll"]
+    finally:
+        sink.close()
+    builtin = VMCSink("vmc://127.0.0.1:39539", "127.0.0.1", 39539, "arkit")
+    try:
+        assert len(builtin.names) == 52 and not any(n.endswith(("Yaw", "Pitch", "Roll")) for n in builtin.names)
+    finally:
+        builtin.close()
+
+
+def test_an_unknown_rig_in_a_target_names_the_url():
+    with pytest.raises(InputError) as err:
+        parse_target("vmc://127.0.0.1:39539?rig=nope", "livelink")
+    assert str(err.value).startswith("vmc://127.0.0.1:39539?rig=nope: rig=")
+
+
+@pytest.mark.parametrize("host,url", [("127.0.0.1", "ws://127.0.0.1:8765"), ("::1", "ws://[::1]:8765")])
+def test_the_websocket_target_has_an_exit_line_and_a_url(host, url):
+    from emoface.live.stage import Stage
+
+    hub = WebSocketHub(Stage(), host, 8765)
+    hub.served, hub.dropped = 3, 1
+    assert hub.url == url and hub.stats() == f"{url}: 3 client(s), 1 dropped for not reading"
