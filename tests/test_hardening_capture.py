@@ -123,3 +123,18 @@ def test_a_sideways_face_is_said_to_be(shared, tmp_path, caplog):
                     str(side)], check=True)
     assert main(["capture", str(side), "-o", str(tmp_path / "side.json"), "-q", "--passes", "1"]) == 0
     assert "the face lies on its side" in caplog.text
+
+
+def test_sets_in_an_actors_subfolders_are_found(tmp_path):
+    """EmoFace's WAV/ + VALID_CTR/ one folder down, beside a flat take: both read."""
+    anim = Animation.zeros(canonical_names(), 60.0, 120, "livelink")
+    from emoface.rigs import retarget
+
+    session = tmp_path / "session1"
+    (session / "WAV").mkdir(parents=True)
+    (session / "VALID_CTR").mkdir()
+    formats.write_atomic(formats.get("emoface-txt"), retarget(anim, "metahuman"), session / "VALID_CTR" / "a.txt")
+    sf.write(session / "WAV" / "a.wav", np.zeros(32000, np.float32), 16000)
+    formats.write_atomic(formats.get("json"), anim, tmp_path / "b.json")
+    sf.write(tmp_path / "b.wav", np.zeros(32000, np.float32), 16000)
+    assert sorted(t.name for t in read_takes(tmp_path)) == ["a", "b"]

@@ -43,19 +43,21 @@ class Take:
 
 
 def read_takes(folder: Path) -> Iterator[Take | tuple[str, str]]:
-    """Every take under `folder`, or (label, reason) for one that cannot be used."""
+    """Every take under `folder`, or (label, reason) for one that cannot be used. A FACEGOOD or EmoFace set is
+    recognised at any depth (an actor's folder of sets); every other file pairs with the sound beside it."""
     folder = Path(folder)
     if not folder.is_dir():
         yield str(folder), "capture folder not found"
         return
-    if (folder / "curves_30fps.npz").is_file() and (folder / "clips").is_dir():
-        yield from _facegood(folder)
-        return
-    if (folder / "WAV").is_dir() and (folder / "VALID_CTR").is_dir():
-        yield from _emoface_layout(folder)
-        return
+    sets = [d for d in (folder, *sorted(p for p in folder.rglob("*") if p.is_dir())) if _layout(d)]
+    sets = [d for d in sets if not any(o != d and o in d.parents for o in sets)]  # the outermost of nested ones
     found = False
+    for root in sets:
+        found = True
+        yield from (_facegood if _layout(root) == "facegood" else _emoface_layout)(root)
     for curves in sorted(p for p in folder.rglob("*") if p.suffix.lower() in CURVES and p.is_file()):
+        if any(root == curves.parent or root in curves.parents for root in sets):
+            continue  # read with its set
         sound = next((curves.with_suffix(s) for s in SOUND + VIDEO if curves.with_suffix(s).is_file()), None)
         if sound is None and (curves.suffix.lower() == ".txt" or not _is_curves(curves)):
             continue  # a stray text, JSON or CSV file (notes, a sheet, metadata), not a take
@@ -63,6 +65,14 @@ def read_takes(folder: Path) -> Iterator[Take | tuple[str, str]]:
         yield _paired(curves, sound)
     if not found:
         yield str(folder), "no takes found (curve files with a sound file or video of the same name)"
+
+
+def _layout(folder: Path) -> str | None:
+    if (folder / "curves_30fps.npz").is_file() and (folder / "clips").is_dir():
+        return "facegood"
+    if (folder / "WAV").is_dir() and (folder / "VALID_CTR").is_dir():
+        return "emoface"
+    return None
 
 
 def _paired(curves: Path, sound: Path | None) -> Take | tuple[str, str]:
