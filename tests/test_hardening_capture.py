@@ -122,7 +122,7 @@ def test_a_sideways_face_is_said_to_be(shared, tmp_path, caplog):
     subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(source), "-t", "1", "-vf", "transpose=2", "-c:a", "aac",
                     str(side)], check=True)
     assert main(["capture", str(side), "-o", str(tmp_path / "side.json"), "-q", "--passes", "1"]) == 0
-    assert "the face lies on its side" in caplog.text
+    assert "the face is not upright in the picture" in caplog.text
 
 
 def test_sets_in_an_actors_subfolders_are_found(tmp_path):

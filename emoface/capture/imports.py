@@ -22,11 +22,12 @@ import numpy as np
 from emoface import formats
 from emoface.animation import Animation
 from emoface.audio import Audio, load_audio, load_track
+from emoface.capture.commands import VIDEO_SUFFIXES
 from emoface.errors import EmofaceError, InputError
 from emoface.rigs import CANONICAL_RIG, canonical_names, retarget
 
 SOUND = (".wav", ".flac", ".ogg", ".mp3")
-VIDEO = (".mov", ".mp4", ".m4v", ".mkv", ".webm", ".avi", ".mts", ".m2ts", ".3gp")
+VIDEO = VIDEO_SUFFIXES  # what capture reads, found beside curves as their sound
 CURVES = (".json", ".npz", ".csv", ".txt")
 LENGTH_SLACK_S, LENGTH_SLACK = 0.25, 0.05  # audio and curves may differ by this much (or this share)
 COMMON_FPS = (24, 25, 30, 48, 50, 60, 100, 120)

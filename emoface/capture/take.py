@@ -29,6 +29,8 @@ from emoface.post.gaze import look_curves
 from emoface.progress import show_progress
 from emoface.rigs import CANONICAL_RIG, canonical_names
 
+log = logging.getLogger("emoface")
+
 MIN_FOUND = 0.5  # the share of frames that must show a face
 MOUTH_CORNERS = (61, 291)
 SHUT_SHARE = 0.08  # lips shut: inner-lip gap within 8% of the way from the take's closed to its open lips
@@ -37,7 +39,6 @@ VALLEY_S, VALLEY_SHARE, VALLEY_CEILING = 0.12, 0.7, 0.5  # a valley: under 70% o
 PARTING = ("MouthLowerDown", "MouthUpperUp", "MouthFunnel")  # shapes that part the lips by themselves
 CLOSED_SHARE = 0.1  # the neutral mouth: the median of the take's most closed tenth
 REFERENCE_FRAMES = 300
-log = logging.getLogger("emoface")
 NEUTRAL_REACH_S = 0.2  # --neutral T: the median face over T +- this
 SMOOTH_S = 0.02  # Gaussian sigma, seconds: landmark jitter out, speech kept
 EYE_WIDTH_PER_RADIUS = 2.4  # palpebral fissure (~29 mm) over eyeball radius (~12 mm): iris shift -> angle
@@ -316,7 +317,7 @@ def capture(path: Path, fps: float | None = None, basis: Basis | None = None, ne
     rolls = [abs(_roll(*(lm.points[eye[0], :2] for eye in EYE_CORNERS))) for lm in found if lm is not None]
     roll = float(np.degrees(np.median(rolls))) if rolls else 0.0  # in the picture (HeadRoll is from the neutral)
     if roll > SIDEWAYS_DEG:  # the mouth still reads; the lids, seen from the side of the landmarker's crop, do not
-        log.warning("%s: the face lies on its side (head roll %.0f degrees): its eyes are not read reliably; turn "
-                    "the video upright first (ffmpeg -vf transpose=1, or 2)", path, roll)
+        log.warning("%s: the face is not upright in the picture (turned %.0f degrees): its eyes are not read "
+                    "reliably; turn the video upright first (ffmpeg -vf transpose=1, or 2)", path, roll)
     return anim if fps is None else anim.resampled(fps)
 
