@@ -58,3 +58,21 @@ def test_the_websocket_target_has_an_exit_line_and_a_url(host, url):
     hub = WebSocketHub(Stage(), host, 8765)
     hub.served, hub.dropped = 3, 1
     assert hub.url == url and hub.stats() == f"{url}: 3 client(s), 1 dropped for not reading"
+
+
+def test_a_host_that_does_not_resolve_is_one_line_at_the_start(bob, capsys):
+    from emoface.cli import main
+    from tests.test_hardening_cli import one_error_line
+
+    assert main(["stream", str(bob), "--to", "livelink://nosuch.invalid:11111"]) == 2
+    one_error_line(capsys.readouterr().err, "livelink://nosuch.invalid:11111: cannot resolve the host 'nosuch.invalid'")
+
+
+def test_a_name_is_looked_up_once_not_per_frame():
+    from emoface.live.sinks import UdpTarget
+
+    target = UdpTarget("localhost", 9, "livelink://localhost:9")
+    try:
+        assert target.address[0] in ("127.0.0.1", "::1")  # sends go to the address, not the name
+    finally:
+        target.close()

@@ -70,8 +70,15 @@ class StreamInfo:
 
 class UdpTarget:
     def __init__(self, host: str, port: int, what: str):
-        self.address, self.what = (host, port), what
-        self.sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
+        # the name is resolved once, here: a socket given a name looks it up again on every send, on the thread
+        # that sends every target's frames, and a name that does not resolve is a typo to say now, not a warning
+        try:
+            family, _, _, _, self.address = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)[0]
+        except socket.gaierror as exc:
+            raise InputError(_short(what), f"cannot resolve the host {host!r} ({exc.strerror}): give an IP address "
+                                           "or a name this machine resolves") from None
+        self.what = what
+        self.sock = socket.socket(family, socket.SOCK_DGRAM)
         self.sock.setblocking(False)
         self.sent = self.errors = 0
         try:  # connected, the socket hears ICMP "port unreachable" and we can say so
