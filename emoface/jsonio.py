@@ -8,12 +8,28 @@ from pathlib import Path
 from emoface.errors import InputError
 
 
+class _Repeated(ValueError):
+    pass
+
+
+def _no_repeats(pairs):
+    """An object whose key appears twice (a copy-pasted curve) is refused: json would keep the last in silence."""
+    seen = {}
+    for key, value in pairs:
+        if key in seen:
+            raise _Repeated(key)
+        seen[key] = value
+    return seen
+
+
 def read_json(path, what: str):
     path = Path(path)
     if not path.is_file():
         raise InputError(path, f"{what} not found")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
+    try:  # utf-8-sig: Notepad and Excel save JSON with a byte-order mark, as they save sheets and transcripts
+        return json.loads(path.read_text(encoding="utf-8-sig"), object_pairs_hook=_no_repeats)
+    except _Repeated as exc:
+        raise InputError(path, f"{what} gives {str(exc)[:60]!r} twice in one object: keep one") from None
     except json.JSONDecodeError as exc:
         raise InputError(path, f"{what} is not valid JSON ({exc.msg} at line {exc.lineno})") from None
     except UnicodeDecodeError:

@@ -33,6 +33,7 @@ PROFILE_KEY = "rig_profile"  # metadata entry: a user rig's definition, so files
 LIMIT = 1e6  # largest weight or range end a profile may give (beyond it float32 curves lose meaning)
 _CURVE_KEYS = {"name", "from", "range", "derived"}
 _CONTROL_KEYS = {"name", "type", "range", "positive", "negative"}
+_PROFILE_KEYS = {"name", "description", "kind", "curves", "expressions", "controls"}
 
 
 def _builtin_dir():
@@ -183,6 +184,9 @@ def _from_data(data, source: str, builtin: bool = False) -> Rig:
     """Build a rig from its JSON definition, validating every field: one InputError naming the file."""
     if not isinstance(data, dict):
         raise InputError(source, "a rig profile is a JSON object with a name and curves")
+    unknown = sorted(set(data) - _PROFILE_KEYS)
+    if unknown:  # a misspelt "descripton" or "curvs" must not pass unseen, as a curve's "rnage" does not
+        raise InputError(source, f"unknown key {unknown[0]!r} (a rig profile has {', '.join(sorted(_PROFILE_KEYS))})")
     name = _text(data.get("name"), "name", source)
     if not builtin and name in builtin_names():
         raise InputError(source, f"name {name!r} is a built-in rig's: give your rig its own name")
@@ -303,9 +307,10 @@ def _entries(items: list, kind: str, keys: set, source: str):
                                      f"(got {_show(entry)})")
         name = _text(entry.get("name"), f"{kind} {k} name", source)
         where = f"{kind} {name!r}"
-        if name in seen:
-            raise InputError(source, f"{where} appears twice ({kind} names repeat)")
-        seen.add(name)
+        if name.casefold() in seen:  # Unreal's names (FName) ignore case: Blink and blink would be one curve there
+            raise InputError(source, f"{where} appears twice ({kind} names repeat; engines compare them "
+                                     "regardless of case)")
+        seen.add(name.casefold())
         unknown = sorted(set(entry) - keys)
         if unknown:
             raise InputError(source, f"{where}: unknown key {unknown[0]!r} (a {kind} has "
@@ -343,12 +348,12 @@ def _span(value, what: str, source: str, ordered: bool = True) -> tuple[float, f
     """[lo, hi] of finite numbers, lo < hi (board controls may run high to low: lo != hi)."""
     if not isinstance(value, (list, tuple)) or len(value) != 2:
         raise InputError(source, f"{what} must be [low, high] (got {_show(value)})")
-    lo, hi = (_number(v, what, source) for v in value)
-    if ordered and lo >= hi:
+    lo, hi = (float(np.float32(_number(v, what, source))) for v in value)  # as the rig holds them
+    if lo == hi:
+        raise InputError(source, f"{what} needs two different ends (got {_show(list(value))}, as float32 numbers)")
+    if ordered and lo > hi:
         raise InputError(source, f"{what} must have low < high (got {_show(list(value))}; a reversed curve "
                                  "takes a negative weight)")
-    if lo == hi:
-        raise InputError(source, f"{what} needs two different ends (got {_show(list(value))})")
     return lo, hi
 
 

@@ -5,6 +5,7 @@ Everything becomes an EmotionTrack, whose weights() gives one 7-vector (weight x
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -132,7 +133,10 @@ def load_emotion_track(path) -> EmotionTrack:
         if time < 0:
             raise InputError(path, f"keyframe time {time} is negative")
         times.append(time)
-        vecs.append(parse_emotion(str(k["emotion"]), intensity, str(path)))
+        if not isinstance(k["emotion"], str):
+            raise InputError(path, f"keyframe at {time:g} s: emotion must be a string such as "
+                                   f"\"happy:0.7+surprise:0.3\" (got {json.dumps(k['emotion'])[:60]})")
+        vecs.append(parse_emotion(k["emotion"], intensity, str(path)))
     order = np.argsort(times, kind="stable")
     same = np.flatnonzero(np.diff(np.array(times)[order]) == 0)
     if len(same):  # the later one would win unseen: which face did the writer mean?
