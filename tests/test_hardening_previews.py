@@ -96,3 +96,39 @@ def test_mouth_shape_files_are_not_previews(bob, tmp_path, capsys, suffix):
     shapes = _bake(bob, tmp_path, "line" + suffix)
     assert main(["render", str(shapes), "-o", str(tmp_path / "x.mp4")]) == 2
     one_error_line(capsys.readouterr().err, "holds mouth shapes (visemes), not rig curves")
+
+
+def test_a_csv_renders_with_the_sound_of_its_name_beside_it(bob, tmp_path, capsys):
+    import shutil
+
+    csv = _bake(bob, tmp_path, "line.csv")
+    shutil.copy(bob, tmp_path / "line.wav")
+    video = tmp_path / "line.mp4"
+    assert main(["render", str(csv), "-o", str(video), "--size", "64", "-q"]) == 0
+    assert "silent" not in capsys.readouterr().err and "audio" in _durations(video)
+
+
+def test_a_short_csv_takes_fps_and_a_plot_says_when_the_lengths_disagree(bob, tmp_path, capsys):
+    anim = Animation.zeros(canonical_names(), 30.0, 24, "livelink")  # 0.8 s: its timecodes never pass a second
+    csv = formats.write_atomic(formats.get("livelink-csv"), anim, tmp_path / "short.csv")
+    out = tmp_path / "short.png"
+    assert main(["plot", str(csv), "-o", str(out), "--fps", "30"]) == 0
+    capsys.readouterr()
+    assert main(["plot", str(csv), "-o", str(out), "--audio", str(bob)]) == 0  # read at 60, 0.4 s of a longer line
+    assert "give --fps" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("change", ["BlendShapeCount", "bom", "trailing comma"])
+def test_live_link_csv_as_other_tools_write_it(tmp_path, change):
+    from emoface.render.inputs import read_animation
+
+    anim = Animation.zeros(canonical_names(), 60.0, 90, "livelink")
+    anim["JawOpen"] = np.linspace(0, 1, 90)
+    path = formats.write_atomic(formats.get("livelink-csv"), anim, tmp_path / "take.csv")
+    text = path.read_text()
+    text = {"BlendShapeCount": text.replace("BlendshapeCount", "BlendShapeCount", 1),
+            "bom": "\ufeff" + text,
+            "trailing comma": "\n".join(line + "," for line in text.splitlines()) + "\n"}[change]
+    path.write_text(text, encoding="utf-8")
+    back = read_animation(path)
+    assert back.n_frames == 90 and back.fps == 60.0 and abs(back["JawOpen"][-1] - 1) < 1e-5

@@ -40,13 +40,21 @@ def write(anim: Animation, path) -> None:
 
 
 def read(path, fps: float | None = None) -> Animation:
-    with open(path, newline="") as f:
-        rows = list(csv.reader(f))
+    """fps: the take's rate, where its timecodes cannot say it (a take under a second; a rate not whole)."""
+    with open(path, newline="", encoding="utf-8-sig") as f:  # a spreadsheet's re-save adds a byte-order mark
+        rows = [_trimmed(r) for r in csv.reader(f)]
     header, body = rows[0], [r for r in rows[1:] if r]
-    if header[:2] != ["Timecode", "BlendshapeCount"]:
+    if [h.strip().lower() for h in header[:2]] != ["timecode", "blendshapecount"]:  # writers spell it both ways
         raise ValueError(f"{path}: not a Live Link Face CSV (header starts {header[:2]})")
-    names = header[2:]
-    values = np.array([[float(v) for v in r[2:]] for r in body], np.float32).reshape(len(body), len(names))
+    names = [h.strip() for h in header[2:]]
+    for line, r in enumerate(body, 2):
+        if len(r) != len(header):
+            raise ValueError(f"{path}: line {line} has {len(r)} cells for the header's {len(header)}")
+    try:
+        values = np.array([[float(v) for v in r[2:]] for r in body], np.float32).reshape(len(body), len(names))
+    except ValueError:
+        line = next(k for k, r in enumerate(body, 2) if not _numbers(r[2:]))
+        raise ValueError(f"{path}: line {line} has a value that is not a number") from None
     if fps is None:  # from the timecodes: a take that passes a whole second has passed FF = fps - 1 on the way
         stamps = [tuple(int(x) for x in r[0].split(".")[0].split(":")) for r in body]
         crosses = len({stamp[:3] for stamp in stamps}) > 1
@@ -58,3 +66,18 @@ def read(path, fps: float | None = None) -> Animation:
                          f"{', '.join(missing[:3])}{' and more' if len(missing) > 3 else ''}")
     order = [names.index(n) for n in rig.names]  # by name, whatever the column order
     return Animation(rig.names, fps, values[:, order], RIG, {"source": str(path)})
+
+
+def _trimmed(row: list[str]) -> list[str]:
+    """A row without the empty cells a trailing comma leaves."""
+    while row and not row[-1].strip():
+        row = row[:-1]
+    return row
+
+
+def _numbers(cells) -> bool:
+    try:
+        [float(v) for v in cells]
+    except ValueError:
+        return False
+    return True

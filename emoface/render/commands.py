@@ -28,8 +28,9 @@ def add_parsers(sub) -> None:
                    help="'default' (the head built in) or a blendshape .npz, e.g. ICT FaceKit's (docs/RENDER.md)")
     p.add_argument("--grid", choices=["emotions"], help="the same line in all 7 emotions side by side, labelled")
     p.add_argument("--size", type=int, default=512, help="pixels per side of each view (default 512)")
-    p.add_argument("--fps", type=FPS, help="audio input: frame rate, 1-240 (default 30); a baked .txt: its frame rate "
-                                           "if not 60 (the format records none; other files keep their own)")
+    p.add_argument("--fps", type=FPS, help="audio input: frame rate, 1-240 (default 30); a baked .txt or Live Link "
+                                           "CSV: its rate if not what the file says (a .txt says none: 60; other "
+                                           "files keep their own)")
     p.add_argument("--seed", type=SEED, help="audio input: seed for blinks, gaze and head motion (default 0)")
     p.add_argument("--engine", choices=sorted(ENGINES), help=f"audio input: default {DEFAULT_ENGINE}")
     p.add_argument("--checkpoint", help="audio input: network checkpoint for --engine neural")
@@ -58,7 +59,7 @@ def cmd_render(args) -> int:
     from emoface.emotion.spec import EMOTIONS, EmotionTrack, parse_emotion
     from emoface.render import video
     from emoface.render.drive import mesh_motion
-    from emoface.render.inputs import read_animation, source_audio
+    from emoface.render.inputs import check_lengths, read_animation, source_audio
     from emoface.render.renderer import FaceRenderer
 
     if args.output.suffix.lower() != ".mp4":
@@ -108,7 +109,7 @@ def cmd_render(args) -> int:
         if audio_path is None:
             log.warning("%s: no source audio found (give --audio); the video is silent", args.input)
         else:  # a bad sound track fails here, before any frame is drawn
-            _check_lengths(args.input, anims[0], load_audio(audio_path).duration, audio_path)
+            check_lengths(args.input, anims[0], load_audio(audio_path).duration, audio_path)
     motions = [mesh_motion(a, mesh.shape_names) for a in anims]
     if not motions[0].matched:
         raise InputError(args.mesh, "no blendshape of this mesh has an ARKit name (eyeBlinkLeft, jawOpen, ...)")
@@ -133,13 +134,3 @@ def cmd_render(args) -> int:
               file=sys.stderr)
     return 0
 
-
-def _check_lengths(path: Path, anim, audio_s: float, audio_path) -> None:
-    """A baked file and a sound of other lengths (another line's sound, or a .txt baked at another rate, which it
-    does not record) make a face out of step with its voice: said in one line. The sound is cut at the video's end."""
-    if abs(anim.duration - audio_s) <= max(2 / anim.fps, 0.1):
-        return
-    hint = (f" (a .txt records no frame rate: read at {anim.fps:g} fps; if it was baked at another, give --fps)"
-            if path.suffix.lower() == ".txt" else "")
-    log.warning("%s lasts %.2f s but its sound %s %.2f s: the face is out of step with it%s", path.name,
-                anim.duration, Path(audio_path).name, audio_s, hint)

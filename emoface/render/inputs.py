@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from emoface import formats
@@ -9,13 +10,17 @@ from emoface.animation import Animation
 from emoface.errors import InputError
 from emoface.rigs import CANONICAL_RIG, retarget
 
+log = logging.getLogger("emoface")
+
 
 MOUTH_SHAPES = ("visemes", "rhubarb")  # formats that hold mouth shapes, not curves a face can be driven by
+RATE_UNSAID = ("emoface-txt", "livelink-csv")  # a .txt records no rate; a CSV's timecodes only a whole one, past 1 s
 
 
 def read_animation(path: Path, fps: float | None = None) -> Animation:
     """Any baked file of curves -> Animation; one InputError for every way a file can fail to be one.
-    fps: a .txt's frame rate (it records none; 60 otherwise); any other file keeps its own and refuses another."""
+    fps: the rate of a .txt (it records none: 60 otherwise) or a Live Link CSV (its timecodes say a whole rate, and
+    only once they pass a second: 60 otherwise); any other file keeps its own and refuses another."""
     name = formats.for_suffix(path)
     if name in MOUTH_SHAPES:
         raise InputError(path, "holds mouth shapes (visemes), not rig curves: give the audio, or a curve bake of it "
@@ -26,7 +31,7 @@ def read_animation(path: Path, fps: float | None = None) -> Animation:
                          " or audio)")
     try:
         # retarget here so an unknown or mismatched rig fails naming the file
-        if fps and name == "emoface-txt":
+        if fps and name in RATE_UNSAID:
             anim = retarget(formats.checked_read(formats.get(name).read(path, fps), path), CANONICAL_RIG)
         else:
             anim = retarget(formats.read(path), CANONICAL_RIG)
@@ -38,8 +43,8 @@ def read_animation(path: Path, fps: float | None = None) -> Animation:
         reason = str(exc).removeprefix(f"{path}: ").splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(path, f"not an emoface animation file ({reason})") from None
     if fps and abs(anim.fps - fps) > 1e-6:
-        raise InputError("--fps", f"{path.name} records its own frame rate ({anim.fps:g} fps); --fps is for a .txt, "
-                                  "which records none")
+        raise InputError("--fps", f"{path.name} records its own frame rate ({anim.fps:g} fps); --fps is for a .txt or "
+                                  "a Live Link CSV, which do not")
     return anim
 
 
@@ -55,7 +60,9 @@ def source_audio(anim: Animation, anim_path: Path) -> Path | None:
 
     source, absolute = anim.metadata.get("source"), anim.metadata.get("source_abs")
     if not isinstance(source, str) or not source or Path(source).suffix.lower() not in AUDIO_SUFFIXES:
-        return None
+        # a .csv or .txt records no source: a sound of its name beside it, as the take importer pairs them
+        beside = (Path(anim_path).with_suffix(s) for s in (".wav", ".flac", ".ogg", ".mp3", ".m4a", ".mov"))
+        return next((p for p in beside if p.is_file()), None)
     here = Path(anim_path).absolute().parent
     candidates = [Path(source)]
     if isinstance(absolute, str) and absolute:
@@ -64,3 +71,14 @@ def source_audio(anim: Animation, anim_path: Path) -> Path | None:
         candidates += [folder / source for folder in (here, *here.parents)]
     candidates.append(here / Path(source).name)
     return next((p for p in candidates if p.is_file()), None)
+
+
+def check_lengths(path: Path, anim: Animation, audio_s: float, audio_path) -> None:
+    """A baked file and a sound of other lengths (another line's sound, or a .txt or CSV baked at a rate it does not
+    record) make a face out of step with its voice: said in one line."""
+    if abs(anim.duration - audio_s) <= max(2 / anim.fps, 0.1):
+        return
+    hint = (f" (read at {anim.fps:g} fps: a .txt records no frame rate and a Live Link CSV only a whole one; if it "
+            "was baked at another, give --fps)" if formats.for_suffix(path) in RATE_UNSAID else "")
+    log.warning("%s lasts %.2f s but its sound %s %.2f s: the face is out of step with it%s", path.name,
+                anim.duration, Path(audio_path).name, audio_s, hint)

@@ -16,7 +16,7 @@ import numpy as np
 from emoface import formats
 from emoface.animation import Animation
 from emoface.errors import InputError
-from emoface.render.inputs import read_animation, source_audio
+from emoface.render.inputs import check_lengths, read_animation, source_audio
 from emoface.rigs import CANONICAL_RIG, retarget
 
 log = logging.getLogger("emoface")
@@ -129,8 +129,8 @@ def add_parser(sub) -> None:
     p.add_argument("--emotion", help="audio input: emotion or blend, as for bake (default neutral)")
     p.add_argument("--text", help="audio input: transcript")
     p.add_argument("--fps", type=FPS,
-                   help="audio input: frame rate, 1-240 (default 60); a .txt: its frame rate if not 60 (the "
-                        "format records none; other files keep their own)")
+                   help="audio input: frame rate, 1-240 (default 60); a .txt or Live Link CSV: its rate if not "
+                        "what the file says (a .txt says none: 60; other files keep their own)")
     p.add_argument("--title", help="default: source file and emotion from the animation")
     p.add_argument("--width", type=number(*WIDTH), default=12.0,
                    help=f"inches, {WIDTH[0]:g}-{WIDTH[1]:g} (default 12; png at {DPI} dpi)")
@@ -167,6 +167,8 @@ def cmd_plot(args) -> int:
             audio = load_audio(source)
         except InputError as exc:  # the waveform is a convenience: plot the curves anyway
             log.warning("%s; plotting without the waveform", exc)
+    if audio is not None and not is_audio:
+        check_lengths(args.input, anim, audio.duration, audio.source)
     with formats.writing(args.output, "the plot"):
         plot_animation(anim, args.output, None if audio is None else audio.samples, SAMPLE_RATE, args.title,
                        args.width)
