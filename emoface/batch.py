@@ -77,10 +77,12 @@ def expand_inputs(inputs: list[str], suffixes: tuple[str, ...] = AUDIO_SUFFIXES)
 def output_for(out: Path, suffix: str, label) -> Path:
     """out as a file of the format whose files end in `suffix`: kept when it ends as they do (in its last
     extension: .json for json and visemes), given the suffix when its extension is no format's (guard.v2 ->
-    guard.v2.json), refused when it names another format's file (r11.txt baked as JSON)."""
-    if out.name.lower().endswith("." + suffix.rsplit(".", 1)[-1]):
-        return out
+    guard.v2.json), refused when it names another format's file (r11.txt baked as JSON, or line.visemes.json:
+    every reader would take it for visemes)."""
     named = formats.for_suffix(out)
+    longer = named is not None and len(formats.get(named).SUFFIX) > len(suffix)
+    if out.name.lower().endswith("." + suffix.rsplit(".", 1)[-1]) and not longer:
+        return out
     if named:
         raise InputError(label, f"{out.name} names a file of format {named}, but the lines are baked as "
                                 f"{formats.for_suffix('x' + suffix)} (--format)")

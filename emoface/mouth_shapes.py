@@ -78,9 +78,12 @@ def frame_shapes(anim: Animation) -> np.ndarray:
 
 
 def mouth_cues(anim: Animation) -> list[tuple[float, float, str]]:
-    """Rhubarb's cues: (start s, end s, shape), contiguous from 0 to the duration truncated to 0.01 s."""
+    """Rhubarb's cues: (start s, end s, shape), contiguous from 0 to the recording's duration truncated to 0.01 s
+    (the frames' end where the recording's is not known: at 1 fps they run up to a second past it)."""
     shapes = frame_shapes(anim)
-    n = int(np.floor(anim.duration * CUE_RATE + 1e-6))
+    recorded = anim.metadata.get("duration_s")
+    seconds = float(recorded) if isinstance(recorded, (int, float)) and 0 < recorded <= anim.duration else anim.duration
+    n = int(np.floor(seconds * CUE_RATE + 1e-6))
     shapes = shapes[:n] if len(shapes) >= n else np.concatenate([shapes, np.full(n - len(shapes), "X")])
     runs: list[list] = []
     for i, s in enumerate(shapes):

@@ -86,8 +86,9 @@ def test_an_out_name_gets_its_formats_suffix_or_is_refused_when_it_names_another
     jobs, bad = batch.read_manifest(path, tmp_path / "out", ".json")
     bad = dict(bad)
     assert [j.out.relative_to(tmp_path / "out").as_posix() for j in jobs] == \
-        ["npc/guard.v2.json", "plain.json", "d.JSON", "e.visemes.json"]
-    assert list(bad) == [f"{path}:3"] and "emoface-txt" in bad[f"{path}:3"] and "json" in bad[f"{path}:3"]
+        ["npc/guard.v2.json", "plain.json", "d.JSON"]
+    assert list(bad) == [f"{path}:3", f"{path}:6"] and "emoface-txt" in bad[f"{path}:3"] and "json" in bad[f"{path}:3"]
+    assert "format visemes" in bad[f"{path}:6"]  # every reader would take a JSON bake of that name for visemes
     visemes, _ = batch.read_manifest(path, tmp_path / "out", ".visemes.json")
     assert visemes[0].out.name == "guard.v2.visemes.json" and visemes[2].out.name == "d.JSON"
 
