@@ -76,3 +76,18 @@ def test_a_name_is_looked_up_once_not_per_frame():
         assert target.address[0] in ("127.0.0.1", "::1")  # sends go to the address, not the name
     finally:
         target.close()
+
+
+def test_a_profile_rig_is_sent_by_its_name_not_its_path(tmp_path):
+    from emoface.live.server import header_message
+    from emoface.live.sinks import OSCSink, StreamInfo
+
+    profile = tmp_path / "mychar.json"
+    profile.write_text(json.dumps({"name": "mychar", "curves": {"Mouth_Open": {"JawOpen": 1}}}))
+    info = StreamInfo("s1", str(profile), ("Mouth_Open",), 60.0, 0.0, "neutral", [1.0] + [0.0] * 6)
+    assert header_message(info)["rig"] == "mychar"
+    sink = OSCSink("osc://127.0.0.1:9", "127.0.0.1", 9, str(profile))
+    try:
+        assert all(str(tmp_path).encode() not in m for m in sink.names) and b"mychar" in sink.names[0]
+    finally:
+        sink.close()

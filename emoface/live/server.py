@@ -32,7 +32,7 @@ from emoface.errors import EmofaceError
 from emoface.live.session import LiveSession, check_pcm
 from emoface.live.sinks import Frame, StreamInfo
 from emoface.live.stage import DEFAULT_CHARACTER, Character, Stage, StageFull
-from emoface.rigs import builtin_names
+from emoface.rigs import builtin_names, load_rig
 
 log = logging.getLogger("emoface")
 SCHEMA_VERSION = 1
@@ -112,7 +112,7 @@ def is_loopback(host: str) -> bool:
 
 def header_message(info: StreamInfo, character: str = DEFAULT_CHARACTER) -> dict:
     return {"type": "header", "version": SCHEMA_VERSION, "stream": info.stream_id, "character": character,
-            "rig": info.rig,
+            "rig": load_rig(info.rig).name,  # a profile's name, never its path on this machine
             "names": list(info.names), "fps": info.fps, "audio_t0": round(info.audio_t0, 6),
             "sample_rate": 16000, "emotion": emotion_body(info)}
 

@@ -184,6 +184,8 @@ class OSCSink(_UdpSink):
     def __init__(self, url, host, port, rig: str):
         super().__init__(url, host, port)
         self.rig = rig
+        profile = load_rig(rig)  # once: a profile's file is not read again every second
+        self.names = osc.names_messages(profile.name, profile.names)  # its name, never its path on this machine
         self.info = None
         self.since_names = 0
 
@@ -193,7 +195,7 @@ class OSCSink(_UdpSink):
 
     def _announce(self) -> None:
         self.since_names = 0
-        for m in osc.names_messages(self.rig, load_rig(self.rig).names):
+        for m in self.names:
             self.udp.send(m)
         if self.info is not None:
             self.udp.send(osc.emotion_message(self.info.emotion, self.info.emotion_weights))
