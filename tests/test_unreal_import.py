@@ -149,6 +149,7 @@ def test_reimport_updates_the_same_assets(ue, line):
 def test_audio_is_found_beside_a_moved_bake(ue, line, tmp_path):
     d = doc(line.mh)
     d["metadata"]["source"] = "C:\\takes\\vo\\take7.wav"  # baked on another machine
+    d["metadata"]["source_abs"] = "C:\\takes\\vo\\take7.wav"
     (tmp_path / "moved.json").write_text(json.dumps(d))
     shutil.copy(line.wav, tmp_path / "take7.wav")
     result = ue.mod.import_bake(tmp_path / "moved.json", SKELETON)
@@ -162,6 +163,22 @@ def test_audio_is_found_beside_a_moved_bake(ue, line, tmp_path):
     explicit = ue.mod.import_bake(tmp_path / "moved.json", SKELETON, name="explicit", audio=line.wav)
     assert Path(asset(ue, explicit["sound"]).source_file) == line.wav
     assert ue.mod.import_bake(line.mh, SKELETON, name="none", audio=False)["sound"] is None
+
+
+def test_audio_is_found_for_a_bake_made_from_the_folder_above(ue, line, tmp_path, monkeypatch):
+    """`emoface bake vo/guard.wav -o baked/guard.json` records source vo/guard.wav (relative to where it ran) and
+    its absolute path: the importer found neither, and made a silent sequence on the machine that baked it."""
+    (tmp_path / "vo").mkdir()
+    shutil.copy(line.wav, tmp_path / "vo" / "guard.wav")
+    monkeypatch.chdir(tmp_path)
+    baked = bake(Path("vo/guard.wav"), Path("baked/guard.json"), "--rig", "metahuman-expressions")
+    result = ue.mod.import_bake(tmp_path / baked, SKELETON, name="guard")
+    assert Path(asset(ue, result["sound"]).source_file) == tmp_path / "vo" / "guard.wav"
+    d = doc(tmp_path / baked)
+    del d["metadata"]["source_abs"]  # a bake from before it was recorded: the source, from the folder above
+    (tmp_path / "baked" / "old.json").write_text(json.dumps(d))
+    result = ue.mod.import_bake(tmp_path / "baked" / "old.json", SKELETON, name="old")
+    assert Path(asset(ue, result["sound"]).source_file) == tmp_path / "vo" / "guard.wav"
 
 
 @pytest.mark.parametrize("name, text, problem", [

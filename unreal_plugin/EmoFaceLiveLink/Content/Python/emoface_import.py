@@ -229,9 +229,21 @@ def _find_audio(bake: Bake, audio) -> str | None:
         return audio
     here = os.path.dirname(os.path.abspath(bake.path))
     candidates = []
-    if bake.audio:  # written on the baking machine: maybe another OS, so try its file name beside the bake too
-        candidates += [bake.audio if os.path.isabs(bake.audio) else os.path.join(here, bake.audio),
-                       os.path.join(here, re.split(r"[\\/]", bake.audio)[-1])]
+    absolute = bake.metadata.get("source_abs")
+    if isinstance(absolute, str) and absolute:  # where it was on the baking machine, which may be this one
+        candidates.append(absolute)
+    if bake.audio:  # as given to the bake: relative to the folder it ran in, which is the bake's or one above
+        if os.path.isabs(bake.audio):
+            candidates.append(bake.audio)
+        else:
+            folder = here
+            while True:
+                candidates.append(os.path.join(folder, bake.audio))
+                if os.path.dirname(folder) == folder:
+                    break
+                folder = os.path.dirname(folder)
+        # written on the baking machine: maybe another OS, so try its file name beside the bake too
+        candidates.append(os.path.join(here, re.split(r"[\\/]", bake.audio)[-1]))
     candidates.append(os.path.join(here, os.path.splitext(os.path.basename(bake.path))[0] + ".wav"))
     return next((c for c in candidates if os.path.isfile(c)), None)
 
