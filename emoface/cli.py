@@ -74,6 +74,8 @@ def _resolve_format_and_rig(args) -> tuple:
     carries = getattr(fmt, "CARRIES", fmt.RIG)
     rig = args.rig or fmt.RIG or "livelink"
     if fmt.RIG and rig not in (fmt.RIG, carries):
+        if fmt.RIG in ("visemes", "rhubarb") or carries in ("visemes", "rhubarb"):  # mouth shapes, not a rig
+            raise InputError("--rig", f"does not apply to format {name}: it holds mouth shapes, whatever the rig")
         raise InputError("--rig", f"format {name} holds the {carries} rig only, not {rig}")
     return fmt, fmt.RIG or rig
 
@@ -203,9 +205,11 @@ def cmd_rigs(args) -> int:
     from emoface.rigs import builtin_names, load_rig
 
     if args.action == "list":
-        for name in builtin_names():
-            rig = load_rig(name)
-            print(f"{name:24s} {len(rig.names):4d} curves  {rig.description}")
+        rigs = [load_rig(name) for name in builtin_names()]
+        if args.json:
+            print(json.dumps([rig.describe() for rig in rigs], indent=1))
+        for rig in rigs if not args.json else ():
+            print(f"{rig.name:24s} {len(rig.names):4d} curves  {rig.description}")
         return 0
     if not args.name:
         raise InputError("rigs show", "name a rig (see `emoface rigs list`)")

@@ -19,3 +19,16 @@ def test_rhubarb_ends_with_the_recording_at_any_fps(bob, tmp_path):
         assert main(["bake", str(bob), "-o", str(out), "--fps", fps, "-q"]) == 0
         ends.add(out.read_text().splitlines()[-1])
     assert len(ends) == 1, ends
+
+
+def test_rig_does_not_apply_to_mouth_shapes(bob, tmp_path, capsys):
+    assert main(["bake", str(bob), "-o", str(tmp_path / "x.visemes.json"), "--rig", "arkit"]) == 2
+    one_error_line(capsys.readouterr().err, "--rig: does not apply to format visemes")
+
+
+def test_rigs_list_as_json(capsys):
+    import json
+
+    assert main(["rigs", "list", "--json"]) == 0
+    rigs = json.loads(capsys.readouterr().out)
+    assert {r["name"] for r in rigs} >= {"arkit", "livelink", "metahuman", "metahuman-expressions"}
