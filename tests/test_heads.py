@@ -1,6 +1,7 @@
 """The heads people see: the built-in one (always) and ICT FaceKit (with ../shared): shapes that do what
 Apple's reference shows, and a scanned head painted where it brings no textures."""
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,30 @@ def skin_of(mesh) -> np.ndarray:
 def shape(mesh, canonical: str) -> np.ndarray:
     """[V, 3] motion of a canonical curve at 1.0 (both halves of a split shape)."""
     return sum(mesh.shape_delta(mesh.shape_names[k]) for k in canonical_shapes(mesh.shape_names)[canonical])
+
+
+@contextmanager
+def painted_green(mesh, part_name: str):
+    """The mesh with one part drawn pure green, to find it in a render; the cached head is restored after."""
+    part = mesh.part(part_name)
+    kept = mesh.vertex_colors[part.start:part.end].copy()
+    mesh.vertex_colors[part.start:part.end] = (0.0, 1.0, 0.0)
+    try:
+        yield
+    finally:
+        mesh.vertex_colors[part.start:part.end] = kept
+
+
+def green_pixels(image) -> np.ndarray:
+    return np.argwhere((image[:, :, 1] > 2 * image[:, :, 0] + 20) & (image[:, :, 1] > 2 * image[:, :, 2] + 20))
+
+
+def lip_line(mesh) -> np.ndarray:
+    """The skin vertices of the line between the lips (the built-in head's mouth is cut along it)."""
+    from emoface.render.default_head import MOUTH_HALF, Y_MOUTH
+
+    skin = mesh.neutral[:mesh.parts[0].end]
+    return np.flatnonzero((np.abs(skin[:, 1] - Y_MOUTH) < 1e-4) & (np.abs(skin[:, 0]) < MOUTH_HALF + 0.1))
 
 
 def eyes_and_chin(mesh):
@@ -156,25 +181,17 @@ def test_the_mouth_shows_only_between_the_lips(pose):
     from matplotlib.path import Path as Outline
     from scipy.spatial import ConvexHull
 
-    from emoface.render.default_head import MOUTH_HALF, Y_MOUTH
     from emoface.render.renderer import FaceRenderer
 
     mesh = default_head()
-    mouth = mesh.part("mouth")
-    kept = mesh.vertex_colors[mouth.start:mouth.end].copy()
-    mesh.vertex_colors[mouth.start:mouth.end] = (0.0, 1.0, 0.0)
-    skin = mesh.neutral[:mesh.parts[0].end]
-    edge = np.flatnonzero((np.abs(skin[:, 1] - Y_MOUTH) < 1e-4) & (np.abs(skin[:, 0]) < MOUTH_HALF + 0.1))
+    edge = lip_line(mesh)
     weights = np.zeros(len(mesh.shape_names))
     for name, value in pose.items():
         weights[mesh.shape_index(name)] = value
-    try:
-        with FaceRenderer(mesh, 256) as renderer:
-            image = renderer.render(weights).astype(int)
-            lips = renderer.project(renderer.posed_vertices(weights)[edge])
-    finally:
-        mesh.vertex_colors[mouth.start:mouth.end] = kept  # the cached head is shared with other tests
-    green = np.argwhere((image[:, :, 1] > 2 * image[:, :, 0] + 20) & (image[:, :, 1] > 2 * image[:, :, 2] + 20))
+    with painted_green(mesh, "mouth"), FaceRenderer(mesh, 256) as renderer:
+        image = renderer.render(weights).astype(int)
+        lips = renderer.project(renderer.posed_vertices(weights)[edge])
+    green = green_pixels(image)
     hull = lips[ConvexHull(lips).vertices]
     centre = hull.mean(axis=0)
     opening = Outline(centre + 1.15 * (hull - centre) + np.sign(hull - centre) * 2)  # a pixel or two of slack
@@ -194,12 +211,10 @@ def test_a_smile_over_an_open_jaw_shows_no_hole_at_the_corners(pose):
     from matplotlib.path import Path as Outline
     from scipy.spatial import ConvexHull
 
-    from emoface.render.default_head import MOUTH_HALF, Y_MOUTH
     from emoface.render.renderer import BACKGROUND, FaceRenderer
 
     mesh = default_head()
-    skin = mesh.neutral[:mesh.parts[0].end]
-    edge = np.flatnonzero((np.abs(skin[:, 1] - Y_MOUTH) < 1e-4) & (np.abs(skin[:, 0]) < MOUTH_HALF + 0.1))
+    edge = lip_line(mesh)
     weights = np.zeros(len(mesh.shape_names))
     for name, value in pose.items():
         weights[mesh.shape_index(name)] = value
@@ -218,29 +233,19 @@ def test_the_tongue_comes_out_between_the_lips(pose):
     """A TH (the phonetic engine's jaw, the accents' TongueOut) shows the tongue's tip between the teeth, and a
     tongue out lies between the lips: it had come out through the lower lip, a second lip under the first."""
     from emoface.post.accents import TONGUE_OUT
-    from emoface.render.default_head import MOUTH_HALF, Y_MOUTH
     from emoface.render.renderer import FaceRenderer
 
     assert pose.get("tongueOut") in (TONGUE_OUT, 1.0)
     mesh = default_head()
-    tongue = mesh.part("tongue")
-    kept = mesh.vertex_colors[tongue.start:tongue.end].copy()
-    mesh.vertex_colors[tongue.start:tongue.end] = (0.0, 1.0, 0.0)
-    skin = mesh.neutral[:mesh.parts[0].end]
-    edge = np.flatnonzero((np.abs(skin[:, 1] - Y_MOUTH) < 1e-4) & (np.abs(skin[:, 0]) < MOUTH_HALF + 0.1))
+    edge = lip_line(mesh)
     seen = {}
-    try:
-        with FaceRenderer(mesh, 256) as renderer:
-            for name, out in (("with", pose), ("without", {**pose, "tongueOut": 0.0})):
-                weights = np.zeros(len(mesh.shape_names))
-                for shape, value in out.items():
-                    weights[mesh.shape_index(shape)] = value
-                image = renderer.render(weights).astype(int)
-                seen[name] = np.argwhere((image[:, :, 1] > 2 * image[:, :, 0] + 20)
-                                         & (image[:, :, 1] > 2 * image[:, :, 2] + 20))
-                if name == "with":
-                    line = renderer.project(renderer.posed_vertices(weights)[edge])[:, 1].mean()
-    finally:
-        mesh.vertex_colors[tongue.start:tongue.end] = kept  # the cached head is shared with other tests
+    with painted_green(mesh, "tongue"), FaceRenderer(mesh, 256) as renderer:
+        for name, out in (("with", pose), ("without", {**pose, "tongueOut": 0.0})):
+            weights = np.zeros(len(mesh.shape_names))
+            for shape, value in out.items():
+                weights[mesh.shape_index(shape)] = value
+            seen[name] = green_pixels(renderer.render(weights).astype(int))
+            if name == "with":
+                line = renderer.project(renderer.posed_vertices(weights)[edge])[:, 1].mean()
     assert len(seen["with"]) > 2 * len(seen["without"]) + 20, (len(seen["with"]), len(seen["without"]))
     assert abs(np.median(seen["with"][:, 0]) - line) <= 4, "the tongue shows below the lips, not between them"

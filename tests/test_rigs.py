@@ -107,6 +107,13 @@ def test_user_profile_is_a_rig(tmp_path):
     ("{not json", "not valid JSON"),
     ('{"name": "x", "curves": {"A": {"NoSuchCurve": 1}}}', "unknown canonical curve"),
     ('{"name": "x", "curves": []}', "no curves"),
+    # from a user audit (2026-12-05): these had passed, the last key or a constant curve winning in silence
+    ('{"name":"dup","curves":{"Mouth_Open":{"JawOpen":1},"Mouth_Open":{"MouthClose":1}}}',
+     "gives 'Mouth_Open' twice in one object"),
+    ('{"name":"a","curves":{"A":{"JawOpen":1}},"name":"b"}', "gives 'name' twice"),
+    ('{"name":"c","curves":{"Blink":{"EyeBlinkLeft":1},"blink":{"EyeBlinkRight":1}}}', "appears twice"),
+    ('{"name":"t","curves":{"A":{"from":{"JawOpen":1},"range":[0,1e-300]}}}', "needs two different ends"),
+    ('{"name":"k","descripton":"typo","curves":{"A":{"JawOpen":1}}}', "unknown key 'descripton'"),
 ])
 def test_bad_profiles_name_the_file_and_problem(tmp_path, content, problem):
     path = tmp_path / "bad.json"
