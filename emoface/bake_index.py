@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import stat
 from functools import lru_cache
@@ -26,6 +27,8 @@ from pathlib import Path
 import numpy as np
 
 from emoface.batch import Auto
+
+log = logging.getLogger("emoface")
 
 INDEX_NAME = ".emoface-bake.jsonl"
 
@@ -107,6 +110,7 @@ class BakeIndex:
         self.keys: dict[str, str] = {}
         self.files: dict[str, tuple[int, int, str] | None] = {}  # output -> (size, mtime_ns, sha256) written
         self._torn = False  # the last line was cut short: the next record starts on a line of its own
+        self.unwritable = False  # said once: the index could not be written
         if self.path.is_file():
             text = self.path.read_text(encoding="utf-8", errors="replace")
             self._torn = bool(text) and not text.endswith("\n")
@@ -154,10 +158,17 @@ class BakeIndex:
         except OSError:  # gone already: nothing to record, the next run bakes it again
             return
         self.keys[name], self.files[name] = key, made
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         entry = {"out": name, "key": key, "size": made[0], "mtime_ns": made[1], "sha256": made[2]}
-        with open(self.path, "a", encoding="utf-8") as f:
-            f.write(("\n" if self._torn else "") + json.dumps(entry) + "\n")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.path, "a", encoding="utf-8") as f:
+                f.write(("\n" if self._torn else "") + json.dumps(entry) + "\n")
+        except OSError as exc:  # a full disk, a folder in its place: the bake goes on; only resuming is lost
+            if not self.unwritable:
+                log.warning("%s: cannot record the bake (%s): the lines are baked, but a re-run will bake them "
+                            "again", self.path, exc.strerror or exc)
+            self.unwritable = True
+            return
         self._torn = False
 
 

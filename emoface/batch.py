@@ -11,6 +11,7 @@ import csv
 import difflib
 import glob
 import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,6 +58,20 @@ class Report:
     skipped: list = field(default_factory=list)  # outputs already made from the same inputs
 
 
+def _walk(folder: Path):
+    """Every file under `folder`, through linked folders too (a studio links its voice-over folders in; rglob
+    passes them by), each real folder once (a link back up does not loop)."""
+    seen = set()
+    for root, dirs, files in os.walk(folder, followlinks=True):
+        real = os.path.realpath(root)
+        if real in seen:
+            dirs[:] = []
+            continue
+        seen.add(real)
+        dirs.sort()
+        yield from (Path(root) / name for name in files)
+
+
 def expand_inputs(inputs: list[str], suffixes: tuple[str, ...] = AUDIO_SUFFIXES) -> list[tuple[Path, Path]]:
     """(file, its path relative to where it was found) for every file, directory member (with one of the
     suffixes) and glob match."""
@@ -64,7 +79,7 @@ def expand_inputs(inputs: list[str], suffixes: tuple[str, ...] = AUDIO_SUFFIXES)
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            members = sorted(p for p in path.rglob("*") if p.suffix.lower() in suffixes and p.is_file())
+            members = sorted(p for p in _walk(path) if p.suffix.lower() in suffixes and p.is_file())
             found += [(p, p.relative_to(path)) for p in members]
         elif not path.exists() and glob.has_magic(item):
             found += [(Path(p), Path(Path(p).name)) for p in sorted(glob.glob(item, recursive=True))

@@ -87,6 +87,12 @@ def run(jobs, animator_options: dict, fmt, max_duration_s: float, address: str =
     except ray.exceptions.RayActorError as exc:
         raise InputError("--ray", f"a worker died ({str(exc).splitlines()[0]}); the same command again bakes the "
                                   "lines still missing") from None
+    except SystemError as exc:  # SIGTERM's exception, raised while Ray's own wait ran, comes out wrapped in this
+        from emoface.cli import Terminated
+
+        if isinstance(exc.__cause__, (KeyboardInterrupt, Terminated)):
+            raise exc.__cause__ from None  # exit 130 / 143 as a local bake, no traceback
+        raise
     finally:
         for actor in actors:
             ray.kill(actor)

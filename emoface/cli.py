@@ -267,11 +267,18 @@ def cmd_eval(args) -> int:
 
     if not (args.shared / "data").is_dir():
         raise InputError(args.shared, "no data/ folder here (point --shared at the shared data)")
-    results = evaluate.run(args.shared, args.cache, args.checkpoint, channels=args.channels, voices=args.voices)
+    if args.output:
+        formats.check_writable(args.output, "the tables")  # before the minutes of scoring, not after
+    try:
+        results = evaluate.run(args.shared, args.cache, args.checkpoint, channels=args.channels, voices=args.voices)
+    except FileNotFoundError as exc:  # a shared folder with some of its data sets, or part of one
+        raise InputError(args.shared, f"is missing {exc.filename} (the data sets emoface eval scores: "
+                                      "speech-en, facegood, grid-s1)") from None
     text = evaluate.markdown(results, "emoface " + " ".join(args.argv))
     print(text)
     if args.output:
-        args.output.write_text(text)
+        with formats.writing(args.output, "the tables"), formats.atomic_output(args.output) as tmp:
+            Path(tmp).write_text(text)
     return 0
 
 

@@ -280,7 +280,7 @@ def main() -> int:
     budget_s = floor["audio_s"] / 500
     text = f"""# Batch baking speed
 
-Command: `python tools/benchmark_batch.py{f' --cheaper {args.cheaper.name}' if args.cheaper else ''}` ({time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPU cores,
+Command: `python tools/benchmark_batch.py{''.join(' ' + a for a in sys.argv[1:])}` ({time.strftime('%Y-%m-%d')}, {os.cpu_count()} CPU cores,
 {platform.machine()}, no GPU). Method: the tool's docstring. Whole process, start-up included: `emoface bake
 ... --format json --force -q` with the default network, blinks, gaze, head and accents on.
 

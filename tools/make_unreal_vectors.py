@@ -58,6 +58,9 @@ def edge_cases(session: list[dict]) -> list[dict]:
 
 
 def main() -> int:
+    import argparse
+
+    argparse.ArgumentParser(description=__doc__.strip().splitlines()[0]).parse_args()  # --help: say, write nothing
     with tempfile.TemporaryDirectory() as tmp:
         wav = Path(tmp) / "bob.wav"
         subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(wav), "Bob popped the big map."], check=True)

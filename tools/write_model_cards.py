@@ -322,6 +322,9 @@ def voices(card) -> str:
 
 
 if __name__ == "__main__":
+    import argparse
+
+    argparse.ArgumentParser(description=__doc__.strip().splitlines()[0]).parse_args()  # --help: say, write nothing
     (CKPT / "emoface-default.md").write_text(default_card())
     text = live_card()
     if text:
