@@ -110,8 +110,10 @@ def plan_outputs(found, out: Path, suffix: str, single_file: bool) -> list[tuple
     return [(audio, out / rel.with_suffix(suffix)) for audio, rel in found]
 
 
-def read_manifest(path: Path, out_dir: Path, suffix: str) -> tuple[list[Job], list[tuple[str, str]]]:
-    """Rows of audio, emotion, intensity, text, out (only audio required; paths relative to the manifest).
+def read_manifest(path: Path, out_dir: Path, suffix: str, emotion: str = "neutral",
+                  intensity: float = 1.0) -> tuple[list[Job], list[tuple[str, str]]]:
+    """Rows of audio, emotion, intensity, text, out (only audio required; paths relative to the manifest; an
+    empty emotion or intensity is `emotion` / `intensity`, the command line's; an `out` ending in / a folder).
 
     A row is labelled `sheet.csv:N` with N the file line it starts on (blank lines and quoted cells that span
     lines counted). A header naming a column emoface does not read (a misspelt `emotin`) or naming one twice
@@ -136,15 +138,18 @@ def read_manifest(path: Path, out_dir: Path, suffix: str) -> tuple[list[Job], li
                 raise InputError(label, "empty audio column")
             text = (row.get("intensity") or "").strip()
             try:
-                intensity = float(text) if text else 1.0
+                row_intensity = float(text) if text else intensity
             except ValueError:
                 raise InputError(label, f"intensity {row.get('intensity')!r} is not a number") from None
-            emotion = (row.get("emotion") or "neutral").strip()
-            track = Auto(intensity) if emotion == AUTO else EmotionTrack.constant(parse_emotion(emotion, intensity,
-                                                                                                 label))
+            row_emotion = (row.get("emotion") or "").strip() or emotion
+            track = Auto(row_intensity) if row_emotion.lower() == AUTO else \
+                EmotionTrack.constant(parse_emotion(row_emotion, row_intensity, label))
             out = (row.get("out") or "").strip()
-            target = output_for(inside(out_dir, out, label), suffix, label) if out else \
-                out_dir / Path(audio).with_suffix(suffix).name
+            name = Path(audio).with_suffix(suffix).name
+            if out.endswith(("/", "\\")):  # a folder: the line keeps its audio's name inside it
+                target = inside(out_dir, out.rstrip("/\\") + "/" + name, label)
+            else:
+                target = output_for(inside(out_dir, out, label), suffix, label) if out else out_dir / name
             jobs.append(Job(base / audio, target, track, (row.get("text") or "").strip() or None, label))
         except EmofaceError as exc:
             bad.append((label, str(exc).split(": ", 1)[-1]))

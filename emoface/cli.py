@@ -99,6 +99,10 @@ def cmd_bake(args) -> int:
                    checkpoint=args.checkpoint, speech_encoder=args.speech_encoder)
     animator = Animator(**options)  # here too with --ray: a bad option or model fails once, before any worker
     out = Path(args.output)
+    if args.manifest and not args.inputs and (args.text is not None or args.text_file or args.emotion_track):
+        raise InputError("--text" if args.text is not None else "--text-file" if args.text_file else "--emotion-track",
+                         "applies to one audio INPUT: a sheet gives each of its lines its own (text, emotion)")
+    sheet_defaults = dict(emotion=args.emotion or "neutral", intensity=1.0 if args.intensity is None else args.intensity)
     args.emotion = "neutral" if args.emotion is None else args.emotion  # --emotion "" is refused, not neutral
     args.intensity = 1.0 if args.intensity is None else args.intensity
     if args.emotion_track:
@@ -138,19 +142,22 @@ def cmd_bake(args) -> int:
         jobs += [batch.Job(a, o, emotion, text) for a, o in batch.plan_outputs(found, out, fmt.SUFFIX, single)]
     if args.manifest:
         _check_output_folder(out)
-        m_jobs, bad = batch.read_manifest(args.manifest, out, fmt.SUFFIX)
-        if args.emotion_track:
-            for j in m_jobs:
-                j.emotion = emotion
+        m_jobs, bad = batch.read_manifest(args.manifest, out, fmt.SUFFIX, **sheet_defaults)
         jobs += m_jobs
     where = dict(progress=not args.quiet, index_folder=None if single else out, force=args.force)
-    if args.ray:
-        from emoface import batch_ray
+    try:
+        if args.ray:
+            from emoface import batch_ray
 
-        report = batch_ray.run(jobs, options, fmt, args.max_duration, address=args.ray, workers=args.ray_workers,
-                               **where)
-    else:
-        report = batch.run(jobs, animator, fmt, args.max_duration, **where)
+            report = batch_ray.run(jobs, options, fmt, args.max_duration, address=args.ray,
+                                   workers=args.ray_workers, **where)
+        else:
+            report = batch.run(jobs, animator, fmt, args.max_duration, **where)
+    except (KeyboardInterrupt, Terminated):
+        if len(jobs) > 1:  # what a stopped batch leaves: whole files only, and a way on
+            print("emoface: interrupted: the lines baked so far are kept whole; the same command again bakes the "
+                  "rest", file=sys.stderr)
+        raise
     report.failed = bad + report.failed
     for label, reason in bad:
         print(f"emoface: error: {label}: {reason}", file=sys.stderr)

@@ -42,3 +42,35 @@ def test_a_folder_bakes_its_linked_subfolders_once(bob, tmp_path):
     out = tmp_path / "out"
     assert main(["bake", str(vo), "-o", str(out), "-q"]) == 0
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.json")) == ["linked/guard.json", "own.json"]
+
+
+def _sheet(tmp_path, bob, text: str):
+    shutil.copy(bob, tmp_path / "a.wav")
+    shutil.copy(bob, tmp_path / "b.wav")
+    path = tmp_path / "lines.csv"
+    path.write_text(text)
+    return path
+
+
+def test_the_command_line_emotion_is_the_default_of_a_sheet(bob, tmp_path):
+    import json
+
+    sheet = _sheet(tmp_path, bob, "audio,emotion,intensity\na.wav,,\nb.wav,happy,1\n")
+    out = tmp_path / "out"
+    assert main(["bake", "--manifest", str(sheet), "-o", str(out), "--emotion", "angry", "--intensity", "0.9",
+                 "-q"]) == 0
+    emotions = {p.stem: json.loads(p.read_text())["metadata"]["emotion"] for p in out.glob("*.json")}
+    assert emotions["a"].startswith("angry:0.90") and emotions["b"].startswith("happy:1.00"), emotions
+
+
+def test_text_and_tracks_are_refused_with_a_sheet_alone(bob, tmp_path, capsys):
+    sheet = _sheet(tmp_path, bob, "audio\na.wav\n")
+    assert main(["bake", "--manifest", str(sheet), "-o", str(tmp_path / "out"), "--text", "Wrong words"]) == 2
+    one_error_line(capsys.readouterr().err, "--text", "a sheet gives each of its lines its own")
+
+
+def test_an_out_ending_in_a_slash_is_a_folder(bob, tmp_path):
+    sheet = _sheet(tmp_path, bob, "audio,out\na.wav,npc/\n")
+    out = tmp_path / "out"
+    assert main(["bake", "--manifest", str(sheet), "-o", str(out), "-q"]) == 0
+    assert [p.relative_to(out).as_posix() for p in out.rglob("*.json")] == ["npc/a.json"]
