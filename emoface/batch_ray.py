@@ -12,8 +12,10 @@ leaves only whole files.
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import signal
+import sys
 from pathlib import Path
 
 from emoface.errors import InputError
@@ -78,7 +80,9 @@ def run(jobs, animator_options: dict, fmt, max_duration_s: float, address: str =
         while pending:
             ready, _ = ray.wait(list(pending), num_returns=1)
             actor, lines = pending.pop(ready[0])
-            for k, result in zip(lines, ray.get(ready[0])):
+            for k, (result, warnings) in zip(lines, ray.get(ready[0])):
+                for message in warnings:
+                    bar.write(f"emoface: warning: {message}", file=sys.stderr)
                 batch.settle(report, index, *todo[k], result)
             bar.update(len(lines))
             give(actor)
@@ -119,6 +123,31 @@ class _Baker:
         self.max_duration_s = max_duration_s
 
     def bake(self, jobs):
+        """Each line's result, and the warnings it logged (a silent line, a transcript refused): the driver says
+        them as a local bake does, where the worker's own log would go nowhere."""
+        import logging
+
         from emoface.batch import bake_line
 
-        return [bake_line(job, self.animator, self.fmt, self.max_duration_s) for job in jobs]
+        heard: list[str] = []
+        handler = _Collect(heard)
+        logger = logging.getLogger("emoface")
+        logger.addHandler(handler)
+        try:
+            out = []
+            for job in jobs:
+                result = bake_line(job, self.animator, self.fmt, self.max_duration_s)
+                out.append((result, heard[:]))
+                heard.clear()
+            return out
+        finally:
+            logger.removeHandler(handler)
+
+
+class _Collect(logging.Handler):
+    def __init__(self, into: list):
+        super().__init__(logging.WARNING)
+        self.into = into
+
+    def emit(self, record):
+        self.into.append(record.getMessage())

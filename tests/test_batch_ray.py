@@ -61,3 +61,14 @@ def test_lines_handed_to_a_worker_several_at_a_time_each_get_their_own_result(bo
 def test_ray_options_are_checked(lines, tmp_path, capsys):
     assert main(["bake", str(lines), "-o", str(tmp_path / "o"), "--ray", "--ray-workers", "0"]) == 2
     assert "--ray-workers" in capsys.readouterr().err
+
+
+def test_a_ray_bake_says_the_warnings_a_local_one_does(tmp_path, capsys):
+    """A worker's log went nowhere: a silent line, a refused transcript were said only by a local bake."""
+    import numpy as np
+    import soundfile as sf
+
+    sf.write(tmp_path / "silent.wav", np.zeros(16000, np.float32), 16000)
+    assert main(["bake", str(tmp_path / "silent.wav"), "-o", str(tmp_path / "out"), "--ray", "--ray-workers", "1",
+                 "-q"]) == 0
+    assert "silent.wav: audio is silent" in capsys.readouterr().err
