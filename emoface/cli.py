@@ -102,7 +102,8 @@ def cmd_bake(args) -> int:
     if args.manifest and not args.inputs and (args.text is not None or args.text_file or args.emotion_track):
         raise InputError("--text" if args.text is not None else "--text-file" if args.text_file else "--emotion-track",
                          "applies to one audio INPUT: a sheet gives each of its lines its own (text, emotion)")
-    sheet_defaults = dict(emotion=args.emotion or "neutral", intensity=1.0 if args.intensity is None else args.intensity)
+    sheet_defaults = dict(emotion=args.emotion or "neutral",
+                          intensity=1.0 if args.intensity is None else args.intensity)
     args.emotion = "neutral" if args.emotion is None else args.emotion  # --emotion "" is refused, not neutral
     args.intensity = 1.0 if args.intensity is None else args.intensity
     if args.emotion_track:

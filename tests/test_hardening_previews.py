@@ -73,7 +73,8 @@ def test_an_output_that_cannot_be_written_is_one_line_before_any_frame(bob, tmp_
     video, export = {"a folder": (tmp_path / "taken.mp4", None),
                      "under a file": (baked / "x.mp4", None),
                      "export under a file": (tmp_path / "ok.mp4", baked / "x.glb")}[where]
-    argv = ["render", str(baked), "-o", str(video), "--size", "64", "-q"] + (["--export", str(export)] if export else [])
+    argv = ["render", str(baked), "-o", str(video), "--size", "64", "-q"]
+    argv += ["--export", str(export)] if export else []
     assert main(argv) == 2
     one_error_line(capsys.readouterr().err, "cannot write")
     assert not (tmp_path / "ok.mp4").exists()  # refused before the video, not after it
