@@ -83,6 +83,7 @@ def _resolve_format_and_rig(args) -> tuple:
 def cmd_bake(args) -> int:
     from emoface import batch
     from emoface.animator import Animator
+    from emoface.rigs import load_rig
 
     if not args.inputs and not args.manifest:
         raise InputError("bake", "give audio INPUTs or --manifest")
@@ -166,7 +167,7 @@ def cmd_bake(args) -> int:
     if (total > 1 and report.failed) or (not args.quiet and not report.failed):
         skipped = f", {len(report.skipped)} already up to date (--force bakes them again)" if report.skipped else ""
         print(f"baked {len(report.written)} of {total} line(s) to {out} ({fmt.NAME}, rig "
-              f"{getattr(fmt, 'CARRIES', rig)}){skipped}", file=sys.stderr)
+              f"{getattr(fmt, 'CARRIES', None) or load_rig(rig).name}){skipped}", file=sys.stderr)
     if report.failed and total > 1:
         print(f"{len(report.failed)} failed:", file=sys.stderr)
         for label, reason in report.failed:

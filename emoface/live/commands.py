@@ -33,8 +33,9 @@ def token(text: str) -> str:
 
 def _common(p) -> None:
     p.add_argument("--to", action="append", default=[], metavar="URL",
-                   help="livelink://host:port[?subject=NAME&mouthclose=fold], vmc://host:port[?rig=R], "
-                        "osc://host:port[?rig=R], ws://host:port (a WebSocket server); repeat for several")
+                   help="livelink://host:port[?subject=NAME&device=ID&mouthclose=fold], vmc://host:port[?rig=R], "
+                        "osc://host:port[?rig=R], ws://host:port[?rig=R&token=T] (a WebSocket server); repeat for "
+                        "several")
     p.add_argument("--rig", default="livelink", help="rig of osc:// and ws:// frames (default livelink)")
     p.add_argument("--fps", type=FPS, default=60.0, help="frames per second, 1-240 (default 60)")
     p.add_argument("--emotion", default="neutral", help=f"{'|'.join(EMOTIONS)} or a blend (happy:0.7+surprise:0.3)")
