@@ -238,10 +238,7 @@ def bake_line(job: Job, animator, fmt, max_duration_s: float) -> tuple[str, str]
         audio = load_audio(job.audio, max_duration_s)
         emotion = job.emotion.track(audio.samples) if isinstance(job.emotion, Auto) else job.emotion
         anim = animator.animate(audio, emotion, job.text)
-        try:
-            formats.write_atomic(fmt, anim, job.out)
-        except OSError as exc:  # unwritable folder, a file where a folder should be, a full disk
-            raise InputError(job.out, f"cannot write the output ({exc.strerror or exc})") from None
+        formats.write_atomic(fmt, anim, job.out)  # an unwritable output is one InputError naming it
         return None
     except EmofaceError as exc:
         reason = str(exc).removeprefix(name + ": ")

@@ -217,8 +217,9 @@ def cmd_rigs(args) -> int:
         rigs = [load_rig(name) for name in builtin_names()]
         if args.json:
             print(json.dumps([rig.describe() for rig in rigs], indent=1))
-        for rig in rigs if not args.json else ():
-            print(f"{rig.name:24s} {len(rig.names):4d} curves  {rig.description}")
+        else:
+            for rig in rigs:
+                print(f"{rig.name:24s} {len(rig.names):4d} curves  {rig.description}")
         return 0
     if not args.name:
         raise InputError("rigs show", "name a rig (see `emoface rigs list`)")
@@ -286,7 +287,7 @@ def cmd_eval(args) -> int:
     text = evaluate.markdown(results, "emoface " + " ".join(args.argv))
     print(text)
     if args.output:
-        with formats.writing(args.output, "the tables"), formats.atomic_output(args.output) as tmp:
+        with formats.atomic_output(args.output, what="the tables") as tmp:
             Path(tmp).write_text(text)
     return 0
 

@@ -98,18 +98,16 @@ def cmd_capture(args) -> int:
             anim = capture_one(video, target, args, basis)
             if "audio" in anim.metadata:
                 kept.append(target.with_suffix(".wav"))
-            with formats.writing(target, "the curves"):
-                formats.write_atomic(fmt, retarget(anim, rig), target)
+            formats.write_atomic(fmt, retarget(anim, rig), target)
             kept.append(target)
             if preview is not None:  # a pair and its preview are written whole or not at all
-                with formats.writing(preview, "the preview"):
-                    write_preview(video, anim, preview, args.audio, progress=not args.quiet)
+                write_preview(video, anim, preview, args.audio, progress=not args.quiet)
             kept.clear()
             written += 1
         except EmofaceError as exc:
             failed.append((str(video), str(exc).removeprefix(f"{video}: ")))
             tqdm.write(f"emoface: error: {exc}", file=sys.stderr)
-        except OSError as exc:  # what writing() does not cover: a folder made on the way, a full disk mid-video
+        except OSError as exc:  # what atomic_output does not cover: the folder capture_one makes for the pair
             failed.append((str(video), f"cannot write the output ({exc.strerror or exc})"))
             tqdm.write(f"emoface: error: {video}: cannot write the output ({exc.strerror or exc})", file=sys.stderr)
         finally:
@@ -130,7 +128,6 @@ def capture_one(video: Path, target: Path, args, basis):
     before the minutes of tracking)."""
     import soundfile as sf
 
-    from emoface import formats
     from emoface.audio import SAMPLE_RATE, load_track, native_path
     from emoface.capture.take import capture, probe
     from emoface.formats import atomic_output
@@ -149,7 +146,7 @@ def capture_one(video: Path, target: Path, args, basis):
     if audio is not None:
         wav = target.with_suffix(".wav")
         target.parent.mkdir(parents=True, exist_ok=True)
-        with formats.writing(wav, "the sound track"), atomic_output(wav, suffix=".wav") as tmp:
+        with atomic_output(wav, suffix=".wav", what="the sound track") as tmp:
             sf.write(native_path(tmp), fitted_sound(video, audio.samples, anim.duration), SAMPLE_RATE,
                      subtype="PCM_16", format="WAV")
         anim.metadata["audio"] = wav.name

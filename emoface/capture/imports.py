@@ -59,13 +59,19 @@ def read_takes(folder: Path) -> Iterator[Take | tuple[str, str]]:
     for curves in sorted(p for p in folder.rglob("*") if p.suffix.lower() in CURVES and p.is_file()):
         if any(root == curves.parent or root in curves.parents for root in sets):
             continue  # read with its set
-        sound = next((curves.with_suffix(s) for s in SOUND + VIDEO if curves.with_suffix(s).is_file()), None)
+        sound = sound_beside(curves)
         if sound is None and (curves.suffix.lower() == ".txt" or not _is_curves(curves)):
             continue  # a stray text, JSON or CSV file (notes, a sheet, metadata), not a take
         found = True
         yield _paired(curves, sound)
     if not found:
         yield str(folder), "no takes found (curve files with a sound file or video of the same name)"
+
+
+def sound_beside(curves: Path) -> Path | None:
+    """The sound of a curve file that records none: a sound file or video of its name beside it (a Live Link Face
+    take's .mov, a capture's .wav)."""
+    return next((curves.with_suffix(s) for s in SOUND + VIDEO if curves.with_suffix(s).is_file()), None)
 
 
 def _layout(folder: Path) -> str | None:

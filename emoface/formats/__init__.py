@@ -57,30 +57,25 @@ def check_writable(path, what: str = "the output") -> None:
 
 
 @contextmanager
-def writing(path, what: str = "the output"):
-    """An OSError while writing `path` (a full or read-only disk, a name too long) as one InputError naming it."""
+def atomic_output(path, suffix: str = ".part", what: str = "the output"):
+    """A temporary path beside `path`, renamed onto it when the block succeeds and removed when it fails:
+    every file emoface writes (bakes, plots, videos, checkpoints) appears whole or not at all, and an OSError
+    on the way (a full or read-only disk, a folder in its place, a name too long) is one InputError naming `path`
+    and `what` it is. `suffix` for writers that pick their format from it (ffmpeg)."""
+    path = Path(path)
     try:
-        yield
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=temporary_prefix(path, suffix), suffix=suffix, dir=path.parent)
+        os.close(fd)
+        try:
+            yield tmp
+            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; the output is an ordinary file
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
     except OSError as exc:
         raise InputError(path, f"cannot write {what} ({exc.strerror or exc})") from None
-
-
-@contextmanager
-def atomic_output(path, suffix: str = ".part"):
-    """A temporary path beside `path`, renamed onto it when the block succeeds and removed when it fails:
-    every file emoface writes (bakes, plots, videos) appears whole or not at all. `suffix` for writers that
-    pick their format from it (ffmpeg)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=temporary_prefix(path, suffix), suffix=suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        yield tmp
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; the output is an ordinary file
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 TEMP_RANDOM = 8  # characters mkstemp puts between the prefix and the suffix

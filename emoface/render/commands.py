@@ -122,13 +122,11 @@ def cmd_render(args) -> int:
             size = (args.size, args.size)
             images = video.frames(renderer, motions[0])
         n = max(m.n_frames for m in motions)
-        with formats.writing(args.output, "the video"):
-            video.write_mp4(images, n, motions[0].fps, size, args.output, audio_path, progress=not args.quiet)
+        video.write_mp4(images, n, motions[0].fps, size, args.output, audio_path, progress=not args.quiet)
     if args.export:
         from emoface.rigs import CANONICAL_RIG, retarget
 
-        with formats.writing(args.export, "the glTF"):
-            formats.write_atomic(formats.get("glb"), retarget(anims[0], CANONICAL_RIG), args.export, mesh=mesh)
+        formats.write_atomic(formats.get("glb"), retarget(anims[0], CANONICAL_RIG), args.export, mesh=mesh)
     if not args.quiet:
         print(f"rendered {n} frames ({n / motions[0].fps:.2f} s at {motions[0].fps:g} fps) to {args.output}",
               file=sys.stderr)

@@ -60,9 +60,9 @@ def source_audio(anim: Animation, anim_path: Path) -> Path | None:
 
     source, absolute = anim.metadata.get("source"), anim.metadata.get("source_abs")
     if not isinstance(source, str) or not source or Path(source).suffix.lower() not in AUDIO_SUFFIXES:
-        # a .csv or .txt records no source: a sound of its name beside it, as the take importer pairs them
-        beside = (Path(anim_path).with_suffix(s) for s in (".wav", ".flac", ".ogg", ".mp3", ".m4a", ".mov"))
-        return next((p for p in beside if p.is_file()), None)
+        from emoface.capture.imports import sound_beside
+
+        return sound_beside(Path(anim_path))  # a .csv or .txt records none: paired as the take importer pairs it
     here = Path(anim_path).absolute().parent
     candidates = [Path(source)]
     if isinstance(absolute, str) and absolute:

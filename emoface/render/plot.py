@@ -112,7 +112,7 @@ def plot_animation(anim: Animation, path, samples: np.ndarray | None = None, rat
     title = title or _title(anim)
     if title:
         fig.suptitle(title)
-    with formats.atomic_output(path) as tmp:
+    with formats.atomic_output(path, what="the plot") as tmp:
         fig.savefig(tmp, format=kind, dpi=DPI)
     return path
 
@@ -169,8 +169,6 @@ def cmd_plot(args) -> int:
             log.warning("%s; plotting without the waveform", exc)
     if audio is not None and not is_audio:
         check_lengths(args.input, anim, audio.duration, audio.source)
-    with formats.writing(args.output, "the plot"):
-        plot_animation(anim, args.output, None if audio is None else audio.samples, SAMPLE_RATE, args.title,
-                       args.width)
+    plot_animation(anim, args.output, None if audio is None else audio.samples, SAMPLE_RATE, args.title, args.width)
     print(f"plotted {anim.n_frames} frames to {args.output}", file=sys.stderr)
     return 0

@@ -65,7 +65,7 @@ def write_mp4(images, n_frames: int, fps: float, size: tuple[int, int], path, au
     import imageio_ffmpeg
 
     path = Path(path)
-    with atomic_output(path, suffix=".mp4") as tmp:  # ffmpeg picks the container from the suffix
+    with atomic_output(path, suffix=".mp4", what="the video") as tmp:  # ffmpeg picks the container from the suffix
         writer = imageio_ffmpeg.write_frames(
             tmp, size, fps=fps, codec="libx264", pix_fmt_in="rgb24", pix_fmt_out="yuv420p", quality=None,
             macro_block_size=2, ffmpeg_log_level="error", audio_path=str(audio_path) if audio_path else None,

@@ -106,7 +106,7 @@ def finetune(folders: list[Path], source: str | None, out: Path, minutes: float,
         "from": str(source), "takes": [c.key for c in train_clips], "held_out": [c.key for c in valid],
         "minutes": round((time.time() - started) / 60, 1), "steps": model.trained_steps,
         "loss_first": history[0] if history else None, "loss_last": history[-1] if history else None}}
-    with formats.writing(out, "the checkpoint"), formats.atomic_output(out) as tmp:
+    with formats.atomic_output(out, what="the checkpoint") as tmp:
         save(model, tmp, card)
     after = score(out, valid)
     fit_after = score(out, train_clips)
