@@ -13,7 +13,7 @@ import numpy as np
 
 from emoface import __version__, formats
 from emoface.allocator import keep_freed_memory
-from emoface.audio import DEFAULT_MAX_DURATION_S
+from emoface.audio import DEFAULT_MAX_DURATION_S, FFMPEG_SUFFIXES
 from emoface.emotion.spec import EMOTIONS, EmotionTrack, load_emotion_track, parse_emotion
 from emoface.engines import DEFAULT_ENGINE, ENGINES
 from emoface.errors import EmofaceError, InputError, need_torch
@@ -21,6 +21,8 @@ from emoface.options import (DURATION, FPS, INTENSITY, LEARNING_RATE, SEED, STEP
                              quiet_broken_pipe)
 
 log = logging.getLogger("emoface")
+# names no bake writes: `-o line.mp4` is a user after a preview (or sound), not a folder of that name
+MEDIA_SUFFIXES = FFMPEG_SUFFIXES + (".wav", ".flac", ".ogg", ".mp3", ".avi", ".gif", ".png", ".jpg", ".jpeg")
 
 
 def _bake_parser(sub):
@@ -182,6 +184,9 @@ def _check_output_folder(out: Path) -> None:
                               "one (-o baked/)")
     if str(out) == "-":
         raise InputError("-o", "emoface writes files, not standard output: name a file or folder")
+    if out.suffix.lower() in MEDIA_SUFFIXES and not out.is_dir():  # `-o line.mp4` had made a folder of that name
+        raise InputError(out, f"names a {out.suffix} file, but bake writes animation files (.json, .txt, .csv, .npz, "
+                              ".glb, .tsv) or a folder of them; a video preview is `emoface render`")
     if out.exists() and not out.is_dir():
         raise InputError(out, "is a file; -o names an output folder for several inputs (or a bake's --manifest), "
                               "or a name without a format's suffix such as .json")

@@ -74,3 +74,13 @@ def test_an_out_ending_in_a_slash_is_a_folder(bob, tmp_path):
     out = tmp_path / "out"
     assert main(["bake", "--manifest", str(sheet), "-o", str(out), "-q"]) == 0
     assert [p.relative_to(out).as_posix() for p in out.rglob("*.json")] == ["npc/a.json"]
+
+
+def test_a_media_name_for_a_bake_is_refused_not_made_a_folder(bob, tmp_path, capsys):
+    for name in ("line.mp4", "line.wav"):  # after a preview, or a sound: not a folder named so
+        assert main(["bake", str(bob), "-o", str(tmp_path / name), "-q"]) == 2
+        one_error_line(capsys.readouterr().err, name, "emoface render")
+        assert not (tmp_path / name).exists()
+    (tmp_path / "takes.mov").mkdir()  # a folder a user did name so is still one
+    assert main(["bake", str(bob), "-o", str(tmp_path / "takes.mov"), "-q"]) == 0
+    assert (tmp_path / "takes.mov" / f"{bob.stem}.json").is_file()
