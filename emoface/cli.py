@@ -148,6 +148,8 @@ def cmd_bake(args) -> int:
         _check_output_folder(out)
         m_jobs, bad = batch.read_manifest(args.manifest, out, fmt.SUFFIX, **sheet_defaults)
         jobs += m_jobs
+    for label, reason in bad:  # now, not after hours of baking: a sheet's bad rows can be mended while it runs
+        print(f"emoface: error: {label}: {reason}", file=sys.stderr)
     where = dict(progress=not args.quiet, index_folder=None if single else out, force=args.force)
     try:
         if args.ray:
@@ -163,8 +165,6 @@ def cmd_bake(args) -> int:
                   "rest", file=sys.stderr)
         raise
     report.failed = bad + report.failed
-    for label, reason in bad:
-        print(f"emoface: error: {label}: {reason}", file=sys.stderr)
     total = len(jobs) + len(bad)
     if (total > 1 and report.failed) or (not args.quiet and not report.failed):
         skipped = f", {len(report.skipped)} already up to date (--force bakes them again)" if report.skipped else ""

@@ -236,3 +236,15 @@ def test_rig_curve_with_an_explicit_empty_from_is_a_placeholder(tmp_path):
                                                            {"name": "b", "from": {"JawOpen": 1}}]}))
     assert load_rig(str(path)).names == ("a", "b")
     assert len(load_rig("metahuman-expressions").names) == 232 and load_rig("metahuman").names
+
+
+def test_a_sheets_bad_rows_are_said_before_the_bake_not_after_it(bob, tmp_path, capsys):
+    import shutil
+
+    shutil.copy(bob, tmp_path / "good.wav")
+    path = sheet(tmp_path, "audio,emotion\nmissing.wav,happy\ngood.wav,grumpy\ngood.wav,sad\n")
+    assert main(["bake", "--manifest", str(path), "-o", str(tmp_path / "out"), "-q"]) == 1
+    err = capsys.readouterr().err
+    # the row that cannot be read is named at once; the line that fails while baking, when it is baked
+    assert err.index("grumpy") < err.index("missing.wav")
+    assert (tmp_path / "out" / "good.json").is_file()
