@@ -17,7 +17,7 @@ from pathlib import Path
 
 from emoface import formats
 from emoface.audio import FFMPEG_SUFFIXES, load_audio
-from emoface.emotion.spec import EmotionTrack, parse_emotion
+from emoface.emotion.spec import EmotionTrack, parse_emotion, with_neutral
 from emoface.errors import EmofaceError, InputError
 from emoface.paths import inside
 from emoface.progress import bar, say, show_progress
@@ -39,7 +39,7 @@ class Auto:
         from emoface.emotion.recognize import predict_track
 
         track = predict_track(samples)
-        return EmotionTrack(track.times, track.vectors * self.intensity, track.transition)
+        return EmotionTrack(track.times, with_neutral(track.vectors * self.intensity), track.transition)
 
 
 @dataclass

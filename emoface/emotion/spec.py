@@ -31,7 +31,8 @@ def _emotion_index(name: str, source: str) -> int:
 
 
 def parse_emotion(spec: str, intensity: float = 1.0, source: str = "--emotion") -> np.ndarray:
-    """'happy', 'happy:0.7+surprise:0.3' -> 7-vector of weight x intensity (neutral where nothing is left).
+    """'happy', 'happy:0.7+surprise:0.3' -> 7-vector of weight x intensity, neutral where nothing is left
+    ('happy:0' and intensity 0 are neutral).
 
     A blend's weights share one face, so they may not sum past 1 ('happy:1+happy:1' is not 'happy:2')."""
     if not 0.0 <= intensity <= 1.0:  # also refuses NaN
@@ -56,12 +57,18 @@ def parse_emotion(spec: str, intensity: float = 1.0, source: str = "--emotion") 
         if not 0.0 <= w <= 1.0:
             raise InputError(source, f"weight {w} for {name!r} is outside 0-1")
         vec[_emotion_index(name, source)] += w
-    if not vec.any():
-        raise InputError(source, f"empty emotion {spec!r}")
     if vec.sum() > 1.0 + 1e-4:
         raise InputError(source, f"weights in {spec!r} sum to {vec.sum():g}, past 1 (a blend shares one face: "
                                  "e.g. happy:0.7+surprise:0.3)")
-    vec *= intensity
+    return with_neutral(vec * intensity)
+
+
+def with_neutral(vec: np.ndarray) -> np.ndarray:
+    """The face's share no emotion takes is neutral's: 'happy' at intensity 0.3 is happy:0.3+neutral:0.7.
+    Without it a mild emotion lost the accents neutral speech has, and intensity 0 (all zeros, a vector the
+    network never learnt from) pursed the lower lip."""
+    vec = np.array(vec, np.float32)  # one vector [7] or one per keyframe [k, 7]
+    vec[..., EMOTIONS.index("neutral")] += np.maximum(1.0 - vec.sum(-1), 0.0)
     return vec
 
 
