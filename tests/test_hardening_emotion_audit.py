@@ -33,3 +33,13 @@ def test_a_blend_short_of_one_is_filled_with_neutral():
     vec = parse_emotion("happy:0.5+surprise:0.3", 0.5)
     assert np.isclose(vec.sum(), 1.0) and np.isclose(vec[EMOTIONS.index("neutral")], 0.6)
     assert np.isclose(parse_emotion("neutral", 0.2).sum(), 1.0)
+
+
+def test_a_live_message_with_a_misspelt_key_is_refused_not_played_at_full_strength():
+    from tests.test_hardening_leftovers import _replies
+
+    misspelt, extra, after = _replies(['{"type": "emotion", "emotion": "happy", "intensty": 0.3}',
+                                       '{"type": "emotion", "emotion": "sad", "transition": 2}',
+                                       '{"type": "rig", "rig": "arkit", "character": "x"}'])
+    assert misspelt == "unknown key 'intensty' in this emotion message (it has type, emotion, intensity)"
+    assert extra.startswith("unknown key 'transition'") and after.startswith("unknown key 'character' in this rig")

@@ -45,6 +45,9 @@ MAX_RATE, MAX_CHANNELS = 96000, 8  # the most an `audio` message may declare
 # One message may carry all the audio that may wait ahead (MAX_AHEAD_S) in any format a client may declare
 # (5 s of 96 kHz 8-channel f32le: 15.4 MB), so whatever could be queued at all gets an `error` reply for what
 # is not, never a dropped connection. Past it the WebSocket library closes with 1009 before the message is read.
+# each control message's keys besides "type"
+CONTROL_KEYS = {"emotion": ("emotion", "intensity"), "reset": (), "rig": ("rig",),
+                "audio": ("format", "sample_rate", "channels"), "character": ("character",)}
 MAX_MESSAGE_BYTES = 16 * 2 ** 20  # >= MAX_AHEAD_S * MAX_RATE * MAX_CHANNELS * 4 (tests/test_hardening_live_batch.py)
 MAX_QUEUE = 4  # messages read ahead per client (websockets' default 16 x 16 MiB would be 256 MiB a client)
 MAX_CONTROL_CHARS = 64 * 1024  # a JSON control message is a few dozen bytes: longer ones are refused unparsed
@@ -385,6 +388,11 @@ class WebSocketHub:
         if not isinstance(msg, dict) or not isinstance(msg.get("type"), str):
             raise ValueError('a control message is a JSON object with a "type"')
         kind = msg["type"]
+        if kind in CONTROL_KEYS:  # a misspelt "intensty" must not play the emotion at full strength unsaid
+            unknown = [key for key in msg if key != "type" and key not in CONTROL_KEYS[kind]]
+            if unknown:
+                raise ValueError(f"unknown key {str(unknown[0])[:40]!r} in this {kind} message (it has "
+                                 f"{', '.join(('type',) + CONTROL_KEYS[kind])})")
         character = client.character
         session = character.session
         if kind == "emotion":
@@ -420,7 +428,7 @@ class WebSocketHub:
                 client.resampler = None  # a new stream: nothing of the old one's audio carries over
             return self._header(client.character, client.character.session.info())
         else:
-            raise ValueError(f"unknown message type {kind[:40]!r} (emotion, reset, rig, audio, character)")
+            raise ValueError(f"unknown message type {kind[:40]!r} ({', '.join(CONTROL_KEYS)})")
         return None
 
 
