@@ -18,7 +18,7 @@ from pathlib import Path
 from emoface import formats
 from emoface.audio import FFMPEG_SUFFIXES, load_audio
 from emoface.emotion.spec import EmotionTrack, parse_emotion, with_neutral
-from emoface.errors import EmofaceError, InputError
+from emoface.errors import EmofaceError, InputError, need_torch
 from emoface.paths import inside
 from emoface.progress import bar, say, show_progress
 
@@ -40,6 +40,14 @@ class Auto:
 
         track = predict_track(samples)
         return EmotionTrack(track.times, with_neutral(track.vectors * self.intensity), track.transition)
+
+
+def line_emotion(spec: str | None, intensity: float, audio) -> EmotionTrack:
+    """One line's --emotion (render, plot): a label or blend, or `auto`, recognised from the line's own audio."""
+    if spec is not None and spec.strip().lower() == AUTO:
+        need_torch("--emotion auto")
+        return Auto(intensity).track(audio.samples)
+    return EmotionTrack.constant(parse_emotion("neutral" if spec is None else spec, intensity))
 
 
 @dataclass
@@ -237,6 +245,11 @@ def bake_line(job: Job, animator, fmt, max_duration_s: float) -> tuple[str, str]
     try:
         audio = load_audio(job.audio, max_duration_s)
         emotion = job.emotion.track(audio.samples) if isinstance(job.emotion, Auto) else job.emotion
+        late = [] if emotion is None else emotion.times[1:][emotion.times[1:] > audio.duration]
+        if len(late):  # a track in milliseconds, or another line's
+            log.warning("%s: the emotion track's keyframe(s) at %s lie past the line's end (%.2f s) and never "
+                        "show whole (times are seconds)", name, ", ".join(f"{t:g} s" for t in late[:3]),
+                        audio.duration)
         anim = animator.animate(audio, emotion, job.text)
         formats.write_atomic(fmt, anim, job.out)  # an unwritable output is one InputError naming it
         return None

@@ -19,12 +19,16 @@ ALIASES = {"anger": "angry", "ang": "angry", "dis": "disgust", "disgusted": "dis
            "fearful": "fear", "afraid": "fear", "hap": "happy", "joy": "happy", "neu": "neutral",
            "calm": "neutral", "sadness": "sad", "sur": "surprise", "surprised": "surprise"}
 DEFAULT_TRANSITION_S = 0.4
+MAX_TRACK_S = 1e6  # seconds: past any line (11 days)
 _TRACK_KEYS = ("transition", "keyframes")
 _KEYFRAME_KEYS = ("time", "emotion", "intensity")
 
 
 def _emotion_index(name: str, source: str) -> int:
     key = ALIASES.get(name.strip().lower(), name.strip().lower())
+    if key == "auto":  # bake, render and plot take it whole; a live stream has no whole line to hear
+        raise InputError(source, "'auto' (the emotion recognised from a whole line) is for the --emotion of bake, "
+                                 "render and plot alone, not part of a blend nor a live stream's emotion")
     if key not in EMOTIONS:
         raise InputError(source, f"unknown emotion {name!r} (choose from {', '.join(EMOTIONS)})")
     return EMOTIONS.index(key)
@@ -79,11 +83,15 @@ def describe(vec: np.ndarray) -> str:
 
 @dataclass
 class EmotionTrack:
-    """Keyframes (time s, 7-vector); between keyframes the face eases (smoothstep) over `transition` s."""
+    """Keyframes (time s, 7-vector). A keyframe's emotion is whole at its time, as in an animation tool: the face
+    eases into it (smoothstep) over the `transition` s before, never from before the keyframe ahead of it, and the
+    first keyframe holds from the start. `starts`, where given, says when each keyframe's ease begins instead
+    (live changes: from the moment they are asked for)."""
 
     times: np.ndarray
     vectors: np.ndarray
     transition: float = DEFAULT_TRANSITION_S
+    starts: np.ndarray | None = None
 
     @classmethod
     def constant(cls, vec: np.ndarray) -> "EmotionTrack":
@@ -92,24 +100,36 @@ class EmotionTrack:
     def weights(self, n_frames: int, fps: float) -> np.ndarray:
         return self.at(np.arange(n_frames) / fps)
 
+    def ease_starts(self) -> np.ndarray:
+        if self.starts is not None:
+            return self.starts
+        return np.maximum(np.concatenate([[-np.inf], self.times[:-1]]), self.times - self.transition)
+
     def at(self, t: np.ndarray) -> np.ndarray:
         """Weights [len(t), 7] at times t (s)."""
         t = np.asarray(t, np.float64)
         out = np.repeat(self.vectors[:1], len(t), axis=0).astype(np.float32)
+        starts = self.ease_starts()
         for k in range(1, len(self.times)):
-            start = self.times[k] - self.transition / 2
-            a = np.clip((t - start) / max(self.transition, 1e-6), 0.0, 1.0)
+            a = np.clip((t - starts[k]) / max(self.times[k] - starts[k], 1e-6), 0.0, 1.0)
             a = a * a * (3 - 2 * a)
             out = out * (1 - a[:, None]) + self.vectors[k][None, :] * a[:, None]
         return out.astype(np.float32)
 
+    def shifted(self, seconds: float) -> "EmotionTrack":
+        """The same track on a clock that starts `seconds` later."""
+        starts = None if self.starts is None else self.starts - seconds
+        return EmotionTrack(self.times - seconds, self.vectors, self.transition, starts)
+
     def then(self, time: float, vec: np.ndarray) -> "EmotionTrack":
-        """This track with a change to vec that starts easing in at `time` (live control)."""
-        keep = self.times < time + self.transition / 2
-        settled = np.flatnonzero(keep & (self.times + self.transition / 2 <= time))
-        keep[: settled[-1] if len(settled) else 0] = False  # fully eased in: what came before no longer matters
-        return EmotionTrack(np.append(self.times[keep], time + self.transition / 2),
-                            np.concatenate([self.vectors[keep], np.asarray(vec, np.float32)[None]]), self.transition)
+        """This track with a change to vec that starts easing in at `time` (live control); an ease under way goes on
+        beneath it."""
+        starts = self.ease_starts()
+        settled = np.flatnonzero(self.times <= time)
+        keep = np.arange(settled[-1] if len(settled) else 0, len(self.times))  # what came before no longer matters
+        return EmotionTrack(np.append(self.times[keep], time + self.transition),
+                            np.concatenate([self.vectors[keep], np.asarray(vec, np.float32)[None]]),
+                            self.transition, np.append(starts[keep], time))
 
     def summary(self) -> str:
         if len(self.times) == 1:
@@ -125,8 +145,8 @@ def load_emotion_track(path) -> EmotionTrack:
     if isinstance(data, dict):
         _known_keys(data, _TRACK_KEYS, path, "an emotion track")
         transition = _number(data.get("transition", transition), path, "transition")
-        if transition < 0:
-            raise InputError(path, f"transition {transition} is negative")
+        if not 0 <= transition <= MAX_TRACK_S:
+            raise InputError(path, f"transition {transition:g} is outside 0-{MAX_TRACK_S:g} s")
         data = data.get("keyframes")
     if not isinstance(data, list) or not data:
         raise InputError(path, "emotion track needs a non-empty list of keyframes")
@@ -139,6 +159,9 @@ def load_emotion_track(path) -> EmotionTrack:
         intensity = _number(k.get("intensity", 1.0), path, "keyframe intensity")
         if time < 0:
             raise InputError(path, f"keyframe time {time} is negative")
+        if time > MAX_TRACK_S:  # 1e308 had overflowed in the easing and gone into the metadata
+            raise InputError(path, f"keyframe time {time:g} is past any line (times are seconds, at most "
+                                   f"{MAX_TRACK_S:g})")
         times.append(time)
         if not isinstance(k["emotion"], str):
             raise InputError(path, f"keyframe at {time:g} s: emotion must be a string such as "

@@ -229,7 +229,7 @@ class PhoneticStreamer(LiveAnimator):
         piece = self.audio[max(0, s0): s1]
         t0 = self.n_out / self.fps
         if n > 0 and not is_silent(piece):
-            track = EmotionTrack(self.emotion.times - t0, self.emotion.vectors, self.emotion.transition)
+            track = self.emotion.shifted(t0)
             anim = self.batch.animate_canonical(from_array(piece, SAMPLE_RATE, "live"), track).values[:n]
             vals[: len(anim)] = anim
             vals[len(anim):] = anim[-1] if len(anim) else 0

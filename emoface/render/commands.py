@@ -21,8 +21,8 @@ def add_parsers(sub) -> None:
                        description="Render a line to an MP4 preview: the default head or your own blendshape mesh.")
     p.add_argument("input", type=Path, help="audio to animate, or a baked animation (.json, .csv, .txt, .npz, .glb)")
     p.add_argument("-o", "--output", type=output, required=True, help="the .mp4 to write")
-    p.add_argument("--emotion", help="audio input: emotion or blend, as for bake (default neutral)")
-    p.add_argument("--intensity", type=INTENSITY, help="audio input: 0-1, scales --emotion (default 1)")
+    p.add_argument("--emotion", help="audio input: emotion, blend or auto, as for bake (default neutral)")
+    p.add_argument("--intensity", type=INTENSITY, help="audio input: 0-1, scales --emotion or --grid emotions (default 1)")
     p.add_argument("--text", help="audio input: transcript (forced alignment)")
     p.add_argument("--mesh", default="default",
                    help="'default' (the head built in) or a blendshape .npz, e.g. ICT FaceKit's (docs/RENDER.md)")
@@ -56,7 +56,8 @@ def cmd_render(args) -> int:
     from emoface.audio import load_audio
     from emoface.batch import AUDIO_SUFFIXES
     from emoface.engines import DEFAULT_ENGINE
-    from emoface.emotion.spec import EMOTIONS, EmotionTrack, parse_emotion
+    from emoface.batch import line_emotion
+    from emoface.emotion.spec import EMOTIONS
     from emoface.render import video
     from emoface.render.drive import mesh_motion
     from emoface.render.inputs import check_lengths, read_animation, source_audio
@@ -80,9 +81,8 @@ def cmd_render(args) -> int:
         raise InputError("--audio", f"is the sound of a baked input; {args.input.name} is audio, its own sound track")
     if args.grid and not is_audio:
         raise InputError(args.input, "--grid emotions animates the line 7 times: give the audio, not a baked file")
-    if args.grid and (args.emotion is not None or args.intensity is not None):
-        raise InputError("--emotion" if args.emotion is not None else "--intensity",
-                         "--grid emotions shows all seven at full intensity: give one or the other")
+    if args.grid and args.emotion is not None:
+        raise InputError("--emotion", "--grid emotions shows all seven (at --intensity): give one or the other")
     if not is_audio:  # a baked file is already animated: these would be silently ignored
         for flag in AUDIO_ONLY:
             if getattr(args, flag.lstrip("-").replace("-", "_")) is not None:
@@ -98,10 +98,9 @@ def cmd_render(args) -> int:
         check_engine_options(args)
         audio = load_audio(args.input)
         animator = Animator(engine=args.engine, fps=args.fps or 30.0, seed=args.seed or 0, checkpoint=args.checkpoint)
-        emotions = list(EMOTIONS) if args.grid else ["neutral" if args.emotion is None else args.emotion]
+        emotions = list(EMOTIONS) if args.grid else [args.emotion]
         intensity = 1.0 if args.intensity is None else args.intensity
-        anims = [animator.animate(audio, EmotionTrack.constant(parse_emotion(e, intensity)), args.text)
-                 for e in emotions]
+        anims = [animator.animate(audio, line_emotion(e, intensity, audio), args.text) for e in emotions]
         audio_path = audio_path or args.input
     else:
         anims = [read_animation(args.input, args.fps)]

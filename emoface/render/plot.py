@@ -126,7 +126,7 @@ def add_parser(sub) -> None:
     p.add_argument("-o", "--output", type=output, required=True, help="image: .png, .svg or .pdf")
     p.add_argument("--audio", type=Path,
                    help="waveform to draw (default: the animation's source audio if it exists, or the input audio)")
-    p.add_argument("--emotion", help="audio input: emotion or blend, as for bake (default neutral)")
+    p.add_argument("--emotion", help="audio input: emotion, blend or auto, as for bake (default neutral)")
     p.add_argument("--text", help="audio input: transcript")
     p.add_argument("--fps", type=FPS,
                    help="audio input: frame rate, 1-240 (default 60); a .txt or Live Link CSV: its rate if not "
@@ -150,10 +150,10 @@ def cmd_plot(args) -> int:
     audio = None
     if is_audio:
         from emoface.animator import Animator
-        from emoface.emotion.spec import EmotionTrack, parse_emotion
+        from emoface.batch import line_emotion
 
-        emotion = EmotionTrack.constant(parse_emotion("neutral" if args.emotion is None else args.emotion))
         audio = load_audio(args.input)
+        emotion = line_emotion(args.emotion, 1.0, audio)
         anim = Animator(fps=args.fps or 60.0).animate(audio, emotion, args.text)
     else:
         for flag in ("emotion", "text"):
