@@ -190,6 +190,11 @@ def test_serve_sends_each_character_to_live_link_under_its_own_name():
                     vmc_packets += 1
                 except socket.timeout:
                     pass
+        from websockets.exceptions import InvalidStatus
+
+        with pytest.raises(InvalidStatus) as taken:  # it would share default's subject: two faces on one
+            connect(f"{url}/?character=emoface")
+        assert taken.value.response.status_code == 400
     finally:
         proc.terminate()
         proc.wait(timeout=20)

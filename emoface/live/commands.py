@@ -244,7 +244,14 @@ def cmd_serve(args) -> int:
     from emoface.live.stage import DEFAULT_CHARACTER, Stage
 
     make_session, _ = _setup(args, serve=True)
-    stage = Stage(make_session, max_characters=args.max_characters)
+    # `default` goes out on a livelink:// target under the URL's subject: a character of that name would share it
+    taken = {}
+    for to in args.to:
+        scheme, _, _, options = parse_target(to, args.rig)
+        subject = options.get("subject") or "emoface"
+        if scheme == "livelink" and "character" not in options and subject != DEFAULT_CHARACTER:
+            taken[subject] = f"{to} sends `default` as that Live Link subject"
+    stage = Stage(make_session, max_characters=args.max_characters, taken=taken)
     stage.join(DEFAULT_CHARACTER)  # always there: the UDP targets' character, and clients' that name none
     hub = _hub(stage, parse_target(url, args.rig), args, audio=True)
     return _run(stage, None, hub, args)

@@ -74,8 +74,10 @@ class Stage:
     """The characters of a server and their shared clock. make_session(name) builds a new character's session;
     None: a stage of the characters added to it only (a stream of one file or microphone)."""
 
-    def __init__(self, make_session=None, max_characters: int = 16, linger_s: float = LINGER_S):
+    def __init__(self, make_session=None, max_characters: int = 16, linger_s: float = LINGER_S,
+                 taken: dict | None = None):
         self.make_session, self.max_characters, self.linger_s = make_session, max_characters, linger_s
+        self.taken = taken or {}  # names no character may have -> why (a Live Link subject `default` is sent as)
         self.characters: dict[str, Character] = {}
         self.on_new = []  # callables(character): the WebSocket server attaches its listener
         self.closed = Stats()  # figures of characters already closed
@@ -111,6 +113,8 @@ class Stage:
         check_name(name)
         if name in self.characters:
             return
+        if name in self.taken:
+            raise ValueError(f"character {name!r}: {self.taken[name]}; choose another name")
         if self.make_session is None:
             raise ValueError(f"this stream has one character ({', '.join(self.characters)}); "
                              f"{name[:40]!r} is not one of them")
