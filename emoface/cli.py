@@ -79,6 +79,8 @@ def _resolve_format_and_rig(args) -> tuple:
         if fmt.RIG in ("visemes", "rhubarb") or carries in ("visemes", "rhubarb"):  # mouth shapes, not a rig
             raise InputError("--rig", f"does not apply to format {name}: it holds mouth shapes, whatever the rig")
         raise InputError("--rig", f"format {name} holds the {carries} rig only, not {rig}")
+    if getattr(args, "fps", None):
+        formats.check_fps(fmt, args.fps, "--fps")
     return fmt, fmt.RIG or rig
 
 

@@ -39,7 +39,7 @@ def test_json_carries_metadata_and_rig_choice(bob, tmp_path):
     assert len(doc["frames"]) == doc["frame_count"]
     meta = doc["metadata"]
     assert meta["source"] == str(bob) and meta["seed"] == 4 and meta["engine"] == "neural"
-    assert meta["emotion"] == "sad:0.50" and meta["version"]
+    assert meta["emotion"] == "sad:0.50+neutral:0.50" and meta["version"]
 
 
 def test_same_input_same_bytes(bob, tmp_path):
@@ -85,7 +85,7 @@ def test_manifest_dialogue_sheet(bob, tmp_path, capsys):
     assert main(["bake", "--manifest", str(sheet), "-o", str(out), "--format", "json"]) == 1
     err = capsys.readouterr().err
     one = json.loads((out / "npc" / "guard_01.json").read_text())
-    assert one["metadata"]["emotion"] == "happy:0.80" and one["metadata"]["phoneme_source"] == "aligned"
+    assert one["metadata"]["emotion"] == "happy:0.80+neutral:0.20" and one["metadata"]["phoneme_source"] == "aligned"
     assert json.loads((out / "l2.json").read_text())["metadata"]["emotion"] == "sad:1.00"
     assert "lines.csv:4" in err and "file not found" in err and "lines.csv:5" in err and "unknown emotion" in err
 

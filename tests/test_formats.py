@@ -5,6 +5,7 @@ import pytest
 
 from emoface import formats
 from emoface.animation import Animation
+from emoface.errors import InputError
 from emoface.formats import emoface_txt, livelink_csv
 from emoface.rigs import load_rig, retarget
 from tests.test_rigs import plausible_canonical
@@ -45,10 +46,28 @@ def test_livelink_csv_header_and_timecode(tmp_path):
     path = formats.write_atomic(livelink_csv, sample("livelink", 130), tmp_path / "a.csv")
     rows = list(csv.reader(open(path)))
     assert rows[0][:2] == ["Timecode", "BlendshapeCount"]
-    assert rows[0][2:] == list(load_rig("livelink").names)
+    names = list(load_rig("livelink").names)  # in the app's header order: right before left for jaw and mouth
+    for left, right in (("JawLeft", "JawRight"), ("MouthLeft", "MouthRight")):
+        i, j = names.index(left), names.index(right)
+        names[i], names[j] = names[j], names[i]
+    assert rows[0][2:] == names
     assert rows[1][:2] == ["00:00:00:00.000", "61"]
     assert rows[61][0] == "00:00:01:00.000" and rows[130][0] == "00:00:02:09.000"
     assert livelink_csv.parse_timecode(rows[130][0], 60) == pytest.approx(129 / 60)
+    back = livelink_csv.read(path)
+    np.testing.assert_allclose(back.values, np.round(sample("livelink", 130).values, 6), atol=1e-6)
+
+
+def test_livelink_csv_timecodes_label_every_frame_and_stay_two_digit(tmp_path):
+    """29.97 fps is non-drop-frame timecode (wall-clock labels skipped one every 1000 frames); past 99 fps the
+    frame field would need three digits, so the rate is refused."""
+    labels = [livelink_csv.timecode(k, 29.97) for k in range(2100)]
+    assert len(set(labels)) == 2100 and labels[999] == "00:00:33:09.000" and labels[1000] == "00:00:33:10.000"
+    with pytest.raises(InputError, match="at most 99 fps"):
+        fast = sample("livelink", 10)
+        fast.fps = 120.0
+        formats.write_atomic(livelink_csv, fast, tmp_path / "b.csv")
+    assert not (tmp_path / "b.csv").exists()
 
 
 def test_livelink_csv_reader_maps_columns_by_name(tmp_path):

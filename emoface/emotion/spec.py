@@ -78,7 +78,8 @@ def with_neutral(vec: np.ndarray) -> np.ndarray:
 
 def describe(vec: np.ndarray) -> str:
     """Inverse of parse_emotion for metadata: 'happy:0.70+surprise:0.30'."""
-    return "+".join(f"{EMOTIONS[i]}:{vec[i]:.2f}" for i in np.flatnonzero(vec > 1e-6)) or "neutral:0.00"
+    order = sorted(np.flatnonzero(vec > 1e-6), key=lambda i: EMOTIONS[i] == "neutral")  # neutral, the rest, last
+    return "+".join(f"{EMOTIONS[i]}:{vec[i]:.2f}" for i in order) or "neutral:0.00"
 
 
 @dataclass
@@ -145,8 +146,10 @@ def load_emotion_track(path) -> EmotionTrack:
     if isinstance(data, dict):
         _known_keys(data, _TRACK_KEYS, path, "an emotion track")
         transition = _number(data.get("transition", transition), path, "transition")
-        if not 0 <= transition <= MAX_TRACK_S:
-            raise InputError(path, f"transition {transition:g} is outside 0-{MAX_TRACK_S:g} s")
+        if transition < 0:
+            raise InputError(path, f"transition {transition} is negative")
+        if transition > MAX_TRACK_S:
+            raise InputError(path, f"transition {transition:g} s is past any line (at most {MAX_TRACK_S:g})")
         data = data.get("keyframes")
     if not isinstance(data, list) or not data:
         raise InputError(path, "emotion track needs a non-empty list of keyframes")

@@ -36,9 +36,18 @@ def write_atomic(fmt, anim, path, **options) -> Path:
     """Write through a temporary file; options (such as glb's mesh=) go to fmt.write."""
     if fmt.RIG and anim.rig != fmt.RIG:
         raise ValueError(f"{fmt.NAME} holds the {fmt.RIG} rig only (got {anim.rig})")
+    check_fps(fmt, anim.fps, path)
     with atomic_output(path) as tmp:
         fmt.write(anim, tmp, **options)
     return Path(path)
+
+
+def check_fps(fmt, fps: float, what) -> None:
+    """A format whose frame labels cannot count past a rate (Live Link CSV's two-digit FF) refuses a faster one."""
+    limit = getattr(fmt, "MAX_FPS", None)
+    if limit is not None and fps > limit:
+        raise InputError(what, f"{fmt.NAME} holds at most {limit:g} fps ({fmt.MAX_FPS_WHY}), not {fps:g}: "
+                               f"--fps {limit:g} or lower, or json/npz")
 
 
 def check_writable(path, what: str = "the output") -> None:

@@ -14,12 +14,17 @@ from emoface.formats import decimals
 from emoface.rigs import load_rig
 
 NAME, SUFFIX, RIG = "livelink-csv", ".csv", "livelink"
+MAX_FPS, MAX_FPS_WHY = 99, "its timecodes' frame field has two digits; the app records at most 60"
 BLOCK = 1000  # frames formatted at a time
+# the app's own header lists these pairs right before left (../shared/reference/livelink_face.md); readers that go
+# by position, as some take tools do, read the app's order
+APP_ORDER_SWAPS = (("JawLeft", "JawRight"), ("MouthLeft", "MouthRight"))
 
 
 def timecode(frame: int, fps: float) -> str:
-    whole = int(round(fps))
-    seconds, ff = divmod(frame, whole) if whole == fps else divmod(int(frame * whole / fps), whole)
+    """Non-drop-frame timecode: at 29.97 fps the labels count 30 frames a labelled second, every frame its own label
+    (wall-clock labels skipped one every 1000 frames)."""
+    seconds, ff = divmod(frame, int(round(fps)))
     hh, rem = divmod(seconds, 3600)
     mm, ss = divmod(rem, 60)
     return f"{hh:02d}:{mm:02d}:{ss:02d}:{ff:02d}.000"
@@ -31,11 +36,22 @@ def parse_timecode(text: str, fps: float) -> float:
     return hh * 3600 + mm * 60 + ss + (ff + (float("0." + sub) if sub else 0.0)) / round(fps)
 
 
+def app_order(names: list[str]) -> list[int]:
+    """Column order of the app's CSV header for these curve names (indices into names)."""
+    order = list(range(len(names)))
+    for left, right in APP_ORDER_SWAPS:
+        if left in names and right in names:
+            i, j = names.index(left), names.index(right)
+            order[i], order[j] = order[j], order[i]
+    return order
+
+
 def write(anim: Animation, path) -> None:
+    order = app_order(anim.names)
     with open(path, "w", newline="") as f:
-        csv.writer(f, lineterminator="\n").writerow(["Timecode", "BlendshapeCount", *anim.names])
+        csv.writer(f, lineterminator="\n").writerow(["Timecode", "BlendshapeCount", *[anim.names[k] for k in order]])
         for start in range(0, anim.n_frames, BLOCK):  # values as f"{v:.6f}", formatted a block at a time
-            rows = decimals.fixed_rows(anim.values[start:start + BLOCK]).splitlines()
+            rows = decimals.fixed_rows(anim.values[start:start + BLOCK, order]).splitlines()
             f.write("".join(f"{timecode(start + i, anim.fps)},{len(anim.names)},{row}\n" for i, row in enumerate(rows)))
 
 
