@@ -91,3 +91,11 @@ def test_a_profile_rig_is_sent_by_its_name_not_its_path(tmp_path):
         assert all(str(tmp_path).encode() not in m for m in sink.names) and b"mychar" in sink.names[0]
     finally:
         sink.close()
+
+
+def test_vmc_refuses_a_rig_whose_controls_go_both_ways():
+    with pytest.raises(InputError) as err:  # the board's -1..1 controls had gone out as negative weights
+        parse_target("vmc://127.0.0.1:39539?rig=metahuman", "livelink")
+    assert str(err.value).startswith("vmc://127.0.0.1:39539?rig=metahuman: rig=metahuman has controls that go both")
+    assert parse_target("vmc://127.0.0.1:39539?rig=metahuman-expressions", "livelink")[3]["rig"] == \
+        "metahuman-expressions"

@@ -158,6 +158,9 @@ class LiveLinkSink(_UdpSink):
         self.udp.send(livelink.packet(values, self.subject, self.device, frame.index, 0.0, self.fps))
 
 
+ROTATIONS = ("Yaw", "Pitch", "Roll")  # a curve named so that turns both ways is a head or eye rotation
+
+
 class VMCSink(_UdpSink):
     """VMC blend shapes (perfect-sync ARKit names by default) for VSeeFace / Warudo-style receivers."""
 
@@ -168,8 +171,7 @@ class VMCSink(_UdpSink):
         names = profile.names
         # blend shapes only: a head or eye rotation (a name for one, with a range that turns both ways) is not one,
         # a user's 0-1 shape that happens to be called LipRoll is
-        self.keep = [i for i, (n, lo) in enumerate(zip(names, profile.lo))
-                     if not (n.endswith(("Yaw", "Pitch", "Roll")) and lo < 0)]
+        self.keep = [i for i, (n, lo) in enumerate(zip(names, profile.lo)) if not (n.endswith(ROTATIONS) and lo < 0)]
         self.names = [names[i] for i in self.keep]
 
     def frame(self, frame: Frame) -> None:
@@ -265,6 +267,13 @@ def parse_target(url: str, default_rig: str):
         except InputError as exc:
             raise InputError(where, f"rig={exc}") from None
     options.setdefault("rig", default_rig if scheme in ("osc", "ws") else "livelink")
+    if scheme == "vmc":  # VMC blend shapes are weights 0-1 on every receiver
+        profile = load_rig(options["rig"])
+        both = [n for n, lo in zip(profile.names, profile.lo) if lo < 0 and not n.endswith(ROTATIONS)]
+        if both:
+            raise InputError(where, f"rig={profile.name} has controls that go both ways ({both[0]}: "
+                                    f"{len(both)} of them); VMC blend shapes are 0-1: use rig=metahuman-expressions, "
+                                    "arkit or livelink")
     return scheme, parts.hostname or "127.0.0.1", port, options
 
 
