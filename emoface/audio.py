@@ -9,6 +9,7 @@ every failure is one InputError line naming the file.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -75,10 +76,15 @@ def load_audio(path, max_duration_s: float = DEFAULT_MAX_DURATION_S) -> Audio:
         raise InputError(path, "file not found")
     if path.is_dir():
         raise InputError(path, "is a directory, not an audio file")
+    _check_regular(path)
     if path.suffix.lower() in FFMPEG_SUFFIXES:
         samples, rate = _decode_ffmpeg(path, max_duration_s)
     else:
-        samples, rate = _decode_sndfile(path, max_duration_s)
+        try:
+            samples, rate = _decode_sndfile(path, max_duration_s)
+        except _SndfileCannot as exc:
+            # libsndfile does not know the format (AAC named .wav, Ogg FLAC...): ffmpeg may, whatever the name
+            samples, rate = _ffmpeg_or(path, max_duration_s, exc)
     if not len(samples):
         raise InputError(path, "audio is empty (zero length)")
     return Audio(samples, str(path), rate)
@@ -87,6 +93,7 @@ def load_audio(path, max_duration_s: float = DEFAULT_MAX_DURATION_S) -> Audio:
 def load_track(path, max_duration_s: float = DEFAULT_MAX_DURATION_S) -> Audio:
     """The sound of a video, whatever its container (ffmpeg decodes it)."""
     path = Path(path)
+    _check_regular(path)
     try:
         # a container's duration is its longest stream's, often the picture's: no reason to call the sound cut short
         samples, rate = _decode_ffmpeg(path, max_duration_s, container_is_sound=False)
@@ -97,6 +104,34 @@ def load_track(path, max_duration_s: float = DEFAULT_MAX_DURATION_S) -> Audio:
     if not len(samples):
         raise InputError(path, "audio track is empty (zero length)")
     return Audio(samples, str(path), rate)
+
+
+def _check_regular(path: Path) -> None:
+    """A named pipe, device or socket would block the decoder forever (or read a stream that never ends)."""
+    if path.exists() and not path.is_file():
+        raise InputError(path, "is not a regular file (a named pipe, device or socket?); give an audio file")
+
+
+class _SndfileCannot(Exception):
+    """libsndfile could not open or decode a file from its start: the InputError to raise if ffmpeg cannot either."""
+
+    def __init__(self, error: InputError, opened: bool = False):
+        super().__init__(str(error))
+        self.error, self.opened = error, opened
+
+
+def _ffmpeg_or(path: Path, max_duration_s: float, cannot: _SndfileCannot) -> tuple[np.ndarray, int]:
+    """ffmpeg's decode of a file libsndfile cannot read; if ffmpeg cannot read it either (or is missing), the
+    libsndfile reason, which sniffs text files and the like. A file libsndfile knew but could not decode (a
+    FLAC cut or damaged in its first block) keeps libsndfile's reason for any refusal."""
+    if ffmpeg_exe() is None:
+        raise cannot.error
+    try:
+        return _decode_ffmpeg(path, max_duration_s)
+    except InputError as exc:
+        if cannot.opened or exc.problem.startswith("not a readable audio file"):
+            raise cannot.error from None
+        raise
 
 
 def from_array(data: np.ndarray, rate: int, source: str = "<array>", original_rate: int | None = None) -> Audio:
@@ -131,10 +166,11 @@ def _check_header(path: Path, max_duration_s: float) -> tuple[sf._SoundFileInfo,
         with quiet_stderr():  # libsndfile's mpg123 prints "Note: Illegal Audio-MPEG-Header" lines itself
             info = sf.info(native_path(path))
     except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
-        raise InputError(path, f"not a readable audio file ({_why_unreadable(path, exc)})") from None
-    if not MIN_RATE <= info.samplerate <= MAX_RATE:
-        raise InputError(path, f"sample rate {info.samplerate} Hz is outside {MIN_RATE}-{MAX_RATE} Hz")
+        raise _SndfileCannot(InputError(path, f"not a readable audio file ({_why_unreadable(path, exc)})")) from None
+    _check_rate(path, info.samplerate)
     if info.frames == 0:
+        if info.format == "OGG" and not _ogg_ends_cleanly(path):
+            raise InputError(path, "the Ogg stream ends before its first whole audio page (truncated file?)")
         raise InputError(path, "audio is empty (zero length)")
     declared = info.format not in MPEG_FORMATS or _mp3_declares_length(path)
     if declared:
@@ -142,8 +178,9 @@ def _check_header(path: Path, max_duration_s: float) -> tuple[sf._SoundFileInfo,
     return info, declared
 
 
-def _decode_sndfile(path: Path, max_duration_s: float) -> tuple[np.ndarray, int]:
-    """Read, downmix and resample a block at a time into one 16 kHz array."""
+def _decode_sndfile(path: Path, max_duration_s: float, channel: int | None = None) -> tuple[np.ndarray, int]:
+    """Read, downmix (or take `channel` alone) and resample a block at a time into one 16 kHz array. Channels
+    that cancel in the mix (one polarity-inverted) are read again, the loudest one alone."""
     info, declared = _check_header(path, max_duration_s)
     if not declared and ffmpeg_exe():
         # libsndfile stops at its estimated length, which cuts a VBR file without a Xing tag short; ffmpeg
@@ -153,6 +190,7 @@ def _decode_sndfile(path: Path, max_duration_s: float) -> tuple[np.ndarray, int]
     out = _Growing(int(info.frames * SAMPLE_RATE / rate) + 64 if info.frames > 0 else SAMPLE_RATE * 60)
     stream = soxr.ResampleStream(rate, SAMPLE_RATE, 1, dtype="float32", quality="HQ") if rate != SAMPLE_RATE else None
     n_read, mpeg = 0, info.format in MPEG_FORMATS
+    mix_energy, channel_energy = 0.0, np.zeros(info.channels if channel is None and info.channels > 1 else 0)
     try:
         with quiet_stderr(mpeg), sf.SoundFile(native_path(path)) as f:
             # f.read, not f.blocks: blocks() hands back a whole block even when the decoder stops early (a cut
@@ -162,12 +200,25 @@ def _decode_sndfile(path: Path, max_duration_s: float) -> tuple[np.ndarray, int]
                 _check_length(path, n_read / rate, max_duration_s)
                 if not np.all(np.isfinite(block)):
                     raise InputError(path, "audio data contains NaN or infinite samples")
-                mono = block.mean(axis=1) if block.shape[1] > 1 else block[:, 0]
+                if channel is not None:
+                    mono = block[:, channel]
+                elif block.shape[1] > 1:
+                    mono = block.mean(axis=1)
+                    mix_energy += float(np.dot(mono, mono))
+                    channel_energy += np.einsum("ij,ij->j", block, block, dtype=np.float64)
+                else:
+                    mono = block[:, 0]
                 out.add(stream.resample_chunk(mono) if stream else mono)
     except (sf.LibsndfileError, RuntimeError, ValueError) as exc:
         cut = f"; its header declares {info.frames / rate:.2f} s: a truncated or damaged file?" \
             if n_read < info.frames else ""
-        raise InputError(path, f"corrupt or unreadable audio data ({_reason(exc)}{cut})") from None
+        error = InputError(path, f"corrupt or unreadable audio data ({_reason(exc)}{cut})")
+        if n_read == 0:  # not one block decoded (Ogg FLAC, a codec this libsndfile lacks): ffmpeg may read it
+            raise _SndfileCannot(error, opened=True) from None
+        raise error from None
+    loudest = _cancelling_channels(path, mix_energy, channel_energy)
+    if loudest is not None:
+        return _decode_sndfile(path, max_duration_s, channel=loudest)
     if stream:
         out.add(stream.resample_chunk(np.zeros(0, np.float32), last=True))
     if n_read and mpeg:
@@ -315,6 +366,8 @@ def _why_unreadable(path: Path, exc: Exception) -> str:
     sniffed = _sniff(head)
     if sniffed:
         return sniffed
+    if head[:4] == b"OggS" and not _ogg_ends_cleanly(path):
+        return "the Ogg stream ends inside its headers: a truncated file?"
     if getattr(exc, "code", None) == 7:  # SFE_BAD_FILE... for a file that is there: the decoder found no audio
         return "format not recognised: no audio frames found"
     return _reason(exc)
@@ -360,15 +413,17 @@ def ffmpeg_exe() -> str | None:
         return None
 
 
-def _decode_ffmpeg(path: Path, max_duration_s: float, container_is_sound: bool = True) -> tuple[np.ndarray, int]:
-    """ffmpeg decodes the first audio stream straight to 16 kHz mono float32 on a pipe, read a block at a
-    time; its complaints become one line."""
-    exe = ffmpeg_exe()
-    if exe is None:
-        raise InputError(path, f"{path.suffix} audio needs ffmpeg, which is not installed (apt install ffmpeg)")
-    cmd = [exe, "-nostdin", "-hide_banner", "-nostats", "-v", "info", "-i", str(path), "-map", "0:a:0", "-vn",
-           "-ac", "1", "-ar", str(SAMPLE_RATE), "-f", "f32le", "-"]
-    out = _Growing(SAMPLE_RATE * 60)
+def _ffmpeg_url(path: Path) -> str:
+    """The path as ffmpeg must see it: a file, even when its name starts like a protocol ("concat:a.m4a",
+    "pipe:1.m4a", "subfile:x.m4a" would otherwise be opened as those)."""
+    return "file:" + str(path)
+
+
+def _run_ffmpeg(exe: str, path: Path, max_duration_s: float, channels: int = 1) -> tuple[np.ndarray, str, int]:
+    """(the first audio stream as 16 kHz float32, `channels` interleaved; ffmpeg's log; its exit code)."""
+    cmd = [exe, "-nostdin", "-hide_banner", "-nostats", "-v", "info", "-i", _ffmpeg_url(path), "-map", "0:a:0",
+           "-vn", "-ac", str(channels), "-ar", str(SAMPLE_RATE), "-f", "f32le", "-"]
+    out = _Growing(SAMPLE_RATE * 60 * channels)
     with tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err)
         try:
@@ -378,7 +433,7 @@ def _decode_ffmpeg(path: Path, max_duration_s: float, container_is_sound: bool =
                 usable = len(chunk) - len(chunk) % 4
                 out.add(np.frombuffer(chunk[:usable], "<f4"))
                 pending = chunk[usable:]
-                _check_length(path, out.n / SAMPLE_RATE, max_duration_s)
+                _check_length(path, out.n / channels / SAMPLE_RATE, max_duration_s)
             code = proc.wait()
         finally:
             if proc.poll() is None:
@@ -387,26 +442,122 @@ def _decode_ffmpeg(path: Path, max_duration_s: float, container_is_sound: bool =
             proc.stdout.close()
         err.seek(0)
         text = err.read().decode(errors="replace")
+    return out.result(), text, code
+
+
+def _decode_ffmpeg(path: Path, max_duration_s: float, container_is_sound: bool = True) -> tuple[np.ndarray, int]:
+    """ffmpeg decodes the first audio stream straight to 16 kHz mono float32 on a pipe, read a block at a
+    time; its complaints become one line. A sound shorter than its file's picture is the line; a sound that
+    starts well after the picture gets that much silence first, so frame 0 is the picture's first frame."""
+    exe = ffmpeg_exe()
+    if exe is None:
+        raise InputError(path, f"{path.suffix} audio needs ffmpeg, which is not installed (apt install ffmpeg)")
+    samples, text, code = _run_ffmpeg(exe, path, max_duration_s)
     if code != 0:
         with open(path, "rb") as f:
             reason = _sniff(f.read(4096)) or f"ffmpeg: {_ffmpeg_reason(text, path)}"
         raise InputError(path, f"not a readable audio file ({reason})")
-    rate = re.search(r"Audio: .*?(\d+) Hz", text)
-    samples = out.result()
+    inputs = text.split("Stream mapping:")[0]  # what ffmpeg says of the input, not of its own output
+    stream = re.search(r"Audio: .*?(\d+) Hz(?:, ([^,\n]+))?", inputs)
+    rate = int(stream.group(1)) if stream else SAMPLE_RATE
+    if stream:
+        _check_rate(path, rate)
     if not np.all(np.isfinite(samples)):
         raise InputError(path, "audio data contains NaN or infinite samples")
+    if container_is_sound and stream and stream.group(2) not in (None, "mono") and len(samples):
+        samples = _uncancelled(exe, path, max_duration_s, samples)
     declared = re.search(r"Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)", text)
+    offset = 0.0
     if len(samples) and declared and "Estimating duration from bitrate" not in text:  # a guess declares nothing
         h, m, s = declared.groups()
         declared_s = int(h) * 3600 + int(m) * 60 + float(s)
+        got_s = len(samples) / SAMPLE_RATE
         if container_is_sound:
-            _check_complete(path, len(samples) / SAMPLE_RATE, declared_s, slack=CONTAINER_SLACK, warn=False)
+            # the container's duration is its longest stream's (a picture that outlasts the sound), counted
+            # from the earliest stream's start: the sound's own start and length, where ffprobe tells them
+            short = declared_s - got_s > max(TRUNCATED_S, CONTAINER_SLACK * declared_s)
+            picture = re.search(r"Stream #\d+:\d+.*: Video: (?!.*attached pic)", inputs)
+            sound = _probe_sound(exe, path) if short or picture else None
+            if sound is not None:
+                offset, own_s = sound
+                if short:
+                    declared_s = own_s if own_s is not None else declared_s - offset
+            elif short and picture:
+                declared_s = got_s  # no ffprobe to say the sound's own length: take it as it decodes
+            _check_complete(path, got_s, declared_s, slack=CONTAINER_SLACK, warn=False)
         # ffmpeg leaves an AAC/Opus encoder's end padding on (up to ~60 ms, a frame or more of silence past the
         # line): cut back to the container's length, rounded up to the 10 ms ffmpeg prints it in
         keep = int(np.ceil((declared_s + 0.01) * SAMPLE_RATE))
         if keep < len(samples) <= keep + PADDING_S * SAMPLE_RATE:
             samples = samples[:keep]
-    return samples, int(rate.group(1)) if rate else SAMPLE_RATE
+    if offset > TRUNCATED_S:
+        log.warning("%s: the sound starts %.2f s after the picture; the animation starts with the picture "
+                    "(%.2f s of silence first)", path, offset, offset)
+        samples = np.concatenate([np.zeros(int(round(offset * SAMPLE_RATE)), np.float32), samples])
+    return samples, rate
+
+
+def _ffprobe_exe(ffmpeg: str) -> str | None:
+    """ffprobe beside the ffmpeg in use (the system's; imageio-ffmpeg bundles none)."""
+    beside = Path(ffmpeg).with_name("ffprobe" + Path(ffmpeg).suffix)
+    return str(beside) if beside.is_file() else shutil.which("ffprobe")
+
+
+def _probe_sound(ffmpeg: str, path: Path) -> tuple[float, float | None] | None:
+    """(how long after the file's earliest stream the first audio stream starts, its own duration or None),
+    or None without ffprobe or an answer from it."""
+    probe = _ffprobe_exe(ffmpeg)
+    if probe is None:
+        return None
+    try:
+        done = subprocess.run([probe, "-v", "error", "-select_streams", "a:0", "-show_entries",
+                               "stream=start_time,duration:format=start_time", "-of", "json", _ffmpeg_url(path)],
+                              stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+        found = json.loads(done.stdout or b"{}")
+        audio, container = (found.get("streams") or [{}])[0], found.get("format") or {}
+    except (OSError, subprocess.SubprocessError, ValueError, AttributeError):
+        return None
+
+    def seconds(value) -> float | None:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            return None
+        return number if np.isfinite(number) else None
+
+    start, first = seconds(audio.get("start_time")), seconds(container.get("start_time"))
+    offset = max(0.0, start - first) if start is not None and first is not None else 0.0
+    return offset, seconds(audio.get("duration"))
+
+
+def _uncancelled(exe: str, path: Path, max_duration_s: float, mix: np.ndarray) -> np.ndarray:
+    """ffmpeg's mono mix, or the loudest channel alone where the channels cancel in it. A mix that is not
+    quiet (RMS above -30 dBFS) cannot have lost 20 dB of a line: no second decode for those."""
+    if float(np.dot(mix, mix)) / len(mix) > 10 ** (-30 / 10):
+        return mix
+    count = _probe_channels(exe, path)
+    if not count or count < 2:
+        return mix
+    samples, _, code = _run_ffmpeg(exe, path, max_duration_s, channels=count)
+    if code != 0 or len(samples) % count:
+        return mix
+    block = samples.reshape(-1, count)
+    loudest = _cancelling_channels(path, float(np.dot(mix, mix)), np.einsum("ij,ij->j", block, block,
+                                                                            dtype=np.float64))
+    return mix if loudest is None else np.ascontiguousarray(block[:, loudest])
+
+
+def _probe_channels(ffmpeg: str, path: Path) -> int | None:
+    probe = _ffprobe_exe(ffmpeg)
+    if probe is None:
+        return None
+    try:
+        done = subprocess.run([probe, "-v", "error", "-select_streams", "a:0", "-show_entries", "stream=channels",
+                               "-of", "csv=p=0", _ffmpeg_url(path)], stdin=subprocess.DEVNULL, capture_output=True,
+                              timeout=60)
+        return int(done.stdout.split()[0])
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+        return None
 
 
 def _ffmpeg_reason(text: str, path: Path) -> str:
@@ -415,14 +566,50 @@ def _ffmpeg_reason(text: str, path: Path) -> str:
         return "no audio stream"
     last = lines[-1] if lines else "failed"
     last = re.sub(r"^\[[^]]*\]\s*", "", last)  # "[mov,mp4,... @ 0x55d0] moov atom not found"
-    return last.removeprefix(f"{path}: ").removeprefix("Error opening input: ").rstrip(".")
+    for name in (_ffmpeg_url(path), str(path)):
+        last = last.removeprefix(f"{name}: ")
+    return last.removeprefix("Error opening input: ").rstrip(".")
 
 
 # --- shared checks ------------------------------------------------------------------------------------------
 
 def _check_length(path: Path, seconds: float, max_duration_s: float) -> None:
     if seconds > max_duration_s:
-        raise InputError(path, f"audio is {seconds:.0f} s long, over the {max_duration_s:.0f} s limit")
+        got, limit = _seconds(seconds, max_duration_s)
+        raise InputError(path, f"audio is {got} s long, over the {limit} s limit")
+
+
+def _seconds(got: float, limit: float) -> tuple[str, str]:
+    """The limit as given, the length with as many decimals (2 to 6) as it takes to differ from it:
+    "10.3 s long, over the 10 s limit", not "10 s ... 10 s"."""
+    shown = f"{limit:.6f}".rstrip("0").rstrip(".")
+    for places in range(2, 7):
+        a = f"{got:.{places}f}".rstrip("0").rstrip(".")
+        if a != shown:
+            break
+    return a, shown
+
+
+def _check_rate(path: Path, rate: int) -> None:
+    if not MIN_RATE <= rate <= MAX_RATE:
+        raise InputError(path, f"sample rate {rate} Hz is outside {MIN_RATE}-{MAX_RATE} Hz")
+
+
+CANCEL_DB = 20.0  # a mix this far below its channels' energy has lost the voice to channels in opposite phase
+
+
+def _cancelling_channels(path: Path, mix_energy: float, channel_energy: np.ndarray) -> int | None:
+    """The loudest channel's index where the mono mix lost most of the channels' energy (one channel
+    polarity-inverted: a miswired cable or mic pair), else None. A warning says so."""
+    if not len(channel_energy) or not channel_energy.max() > 0:
+        return None
+    if mix_energy >= channel_energy.mean() * 10 ** (-CANCEL_DB / 10):
+        return None
+    loudest = int(np.argmax(channel_energy))
+    drop = 10 * np.log10(channel_energy.mean() / max(mix_energy, 1e-30))
+    log.warning("%s: the channels cancel when mixed to mono (the mix is %.0f dB down: one in opposite phase?); "
+                "using channel %d alone", path, min(drop, 99.0), loudest + 1)
+    return loudest
 
 
 def _check_complete(path: Path, got_s: float, declared_s: float, slack: float = 0.0, warn: bool = True,
