@@ -98,12 +98,10 @@ def align_in_pieces(samples: np.ndarray, text: str, source: str = "") -> tuple[l
     """(phones, measures) as recognize.checked_align gives for a short line, the measures weighted by the aligned
     pieces' lengths and, where a piece did not align, "unaligned": [[start s, end s], ...] (its phones there are
     the phone loop's; a warning names each). RuntimeError when no piece aligns."""
-    from emoface.phonetic.recognize import Phone, log, normalise_text, pieces, recognise, trusted_align, \
-        weighted_measures
+    from emoface.phonetic.recognize import Phone, log, pieces, recognise, trusted_align, weighted_measures, \
+        words_to_align
 
-    words = normalise_text(text)
-    if not words:
-        raise RuntimeError("transcript has no words")
+    words = words_to_align(text)
     heard = recognise(samples)
     cuts = pieces(samples, PIECE_S)
     first = [0] + split_words(words, heard, [stop / SAMPLE_RATE for _, stop in cuts[:-1]]) + [len(words)]

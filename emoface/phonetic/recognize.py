@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import subprocess
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -42,11 +43,175 @@ def _dictionary() -> frozenset[str]:
         return frozenset(line.split(" ", 1)[0].split("(")[0] for line in f if line.strip())
 
 
+# Letters NFKD does not take apart: folded by hand, so "Ærø" or "Straße" keep their words
+_FOLD = str.maketrans({"ß": "ss", "æ": "ae", "œ": "oe", "ø": "o", "ð": "d", "þ": "th", "ł": "l", "đ": "d",
+                       "ı": "i", "ħ": "h", "ŋ": "ng", "’": "'", "‘": "'", "ʼ": "'", "`": "'"})
+# A number as a dialogue sheet writes it: "$5", "1,000", "3.5", "50%", "2nd", "1990s", "10:30"
+_NUMBER = r"[$£€]?\d+(?:[,.:]\d+)*(?:%|st|nd|rd|th|s\b)?"
+_SYMBOLS = {"&": "and", "@": "at", "%": "percent"}
+_TOKEN = re.compile(rf"{_NUMBER}|[a-z']+|[&@%]")
+
+
+def fold(text: str) -> str:
+    """Lower case, accents removed (NFKD, combining marks dropped: "Zoë" -> "zoe", "café" -> "cafe")."""
+    text = unicodedata.normalize("NFKD", text.lower().translate(_FOLD))
+    return "".join(c for c in text if not unicodedata.combining(c)).translate(_FOLD)
+
+
+def transcript_words(text: str) -> list[str]:
+    """The words forced alignment reads: letter words (accents removed), numbers as written ("1,000", "$5",
+    said as pronunciations() spells them) and &, @, % as the words they stand for. Other scripts are dropped
+    (unread_text names them)."""
+    words = []
+    for token in _TOKEN.findall(fold(text).replace("-", " ")):
+        token = _SYMBOLS.get(token, token).strip("'")
+        if token:
+            words.append(token)
+    return words
+
+
 def normalise_text(text: str) -> list[str]:
-    """Lower case, letters and apostrophes only: what set_align_text accepts."""
-    text = text.lower().replace("’", "'").replace("-", " ")
-    words = re.sub(r"[^a-z' ]+", " ", text).split()
-    return [w.strip("'") for w in words if w.strip("'")]
+    """Lower case, letters and apostrophes only (accents removed): a transcript's words spelt in letters."""
+    return [w for w in transcript_words(text) if re.fullmatch(r"[a-z']+", w)]
+
+
+def unread_text(text: str) -> list[str]:
+    """The runs of letters and digits in a transcript that transcript_words does not read (other scripts)."""
+    return re.findall(r"[^\W_]+", re.sub(r"[a-z0-9]+", " ", fold(text)))
+
+
+def words_to_align(text: str) -> list[str]:
+    """transcript_words, or RuntimeError saying why there are none."""
+    words = transcript_words(text)
+    if not words:
+        unread = " ".join(unread_text(text))
+        raise RuntimeError(f"the transcript has no words to align: only letters a-z (accents removed), digits "
+                           f"and & @ % are read" + (f"; not {unread!r}" if unread else ""))
+    return words
+
+
+def is_number(word: str) -> bool:
+    return re.fullmatch(_NUMBER, word) is not None
+
+
+_ONES = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+         "seventeen eighteen nineteen").split()
+_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+_SCALES = ((10 ** 12, "trillion"), (10 ** 9, "billion"), (10 ** 6, "million"), (1000, "thousand"))
+_CURRENCY = {"$": ("dollar", "dollars", "cent", "cents"), "£": ("pound", "pounds", "penny", "pence"),
+             "€": ("euro", "euros", "cent", "cents")}
+_ORDINAL = {"one": "first", "two": "second", "three": "third", "five": "fifth", "eight": "eighth",
+            "nine": "ninth", "twelve": "twelfth"}
+
+
+def _under_1000(n: int, british: bool) -> list[str]:
+    out = []
+    if n >= 100:
+        out += [_ONES[n // 100], "hundred"] + (["and"] if british and n % 100 else [])
+        n %= 100
+    if n >= 20:
+        out += [_TENS[n // 10]] + ([_ONES[n % 10]] if n % 10 else [])
+    elif n or not out:
+        out.append(_ONES[n])
+    return out
+
+
+def cardinal(n: int, british: bool = False) -> list[str]:
+    """An integer in words: 1000 -> one thousand (british: 120 -> one hundred and twenty)."""
+    out = []
+    for size, name in _SCALES:
+        if n >= size:
+            out += cardinal(n // size, british) + [name]
+            n %= size
+    if n or not out:
+        if british and out and n < 100:
+            out.append("and")
+        out += _under_1000(n, british)
+    return out
+
+
+def _year(n: int) -> list[str]:
+    """1997 -> nineteen ninety seven, 1905 -> nineteen oh five, 1900 -> nineteen hundred."""
+    hi, lo = divmod(n, 100)
+    return _under_1000(hi, False) + (["hundred"] if lo == 0 else ["oh"] + _ONES[lo:lo + 1] if lo < 10
+                                     else _under_1000(lo, False))
+
+
+def _ordinal(words: list[str]) -> list[str]:
+    last = words[-1]
+    last = _ORDINAL.get(last) or (last[:-1] + "ieth" if last.endswith("y") else last + "th")
+    return words[:-1] + [last]
+
+
+def _plural(words: list[str]) -> list[str]:
+    last = words[-1]
+    return words[:-1] + [last[:-1] + "ies" if last.endswith("y") else last + ("es" if last == "six" else "s")]
+
+
+def _digits(text: str) -> list[list[str]]:
+    return [[_ONES[int(d)] for d in text], ["oh" if d == "0" else _ONES[int(d)] for d in text]]
+
+
+def _integer_readings(text: str) -> list[list[str]]:
+    """How a speaker may say an integer written as `text` (commas allowed)."""
+    if len(text) > 1 and text.startswith("0") or len(text) > 15:
+        return _digits(text)  # 007, a phone number
+    n = int(text.replace(",", ""))
+    out = [cardinal(n), cardinal(n, british=True)]
+    if "," not in text and len(text) == 4 and n % 1000 >= 10:
+        out.insert(0, _year(n))  # 1997, 2024; 2007 is two thousand seven
+    for words in list(out):
+        if words[0] == "one" and words[1:2] in (["hundred"], ["thousand"], ["million"]):
+            out.append(["a"] + words[1:])  # a thousand
+    return out
+
+
+def _clock_part(text: str) -> list[str]:
+    """The minutes of 10:30, 10:05 (oh five), 10:00 (o'clock)."""
+    n = int(text)
+    return ["o'clock"] if n == 0 else ["oh", _ONES[n]] if n < 10 and text.startswith("0") else cardinal(n)
+
+
+def spell_number(token: str) -> list[list[str]]:
+    """The ways a number token of transcript_words may be said, most likely first: "$5" -> [five dollars, ...],
+    "1997" -> [nineteen ninety seven, one thousand nine hundred ninety seven, ...], "3.5" -> [three point
+    five], "2nd" -> [second], "50%" -> [fifty percent], "10:30" -> [ten thirty]."""
+    currency = token[0] if token[0] in _CURRENCY else ""
+    body = token[len(currency):]
+    suffix = re.search(r"(%|st|nd|rd|th|s)$", body)
+    suffix = suffix.group(1) if suffix else ""
+    body = body[: len(body) - len(suffix)]
+    if ":" in body:  # a time or a score: each part said on its own
+        out = [sum((_clock_part(p) if k else cardinal(int(p)) for k, p in enumerate(body.split(":"))), [])]
+    else:
+        whole, _, frac = body.partition(".") if re.fullmatch(r"[\d,]+\.\d+", body) else (body, "", "")
+        out = _integer_readings(whole.replace(".", ""))
+        if currency and frac and len(frac) == 2:
+            one, many, cent, cents = _CURRENCY[currency]
+            cents_words = cardinal(int(frac))
+            money = [w + [one if w == ["one"] else many] for w in out]
+            out = [m + cents_words for m in money] + [w + cents_words for w in out] + \
+                  [m + ["and"] + cents_words + [cent if frac == "01" else cents] for m in money]
+            currency = ""
+        elif frac:
+            out = [w + ["point"] + d for w in out for d in _digits(frac)]
+    if suffix == "%":
+        out = [w + ["percent"] for w in out]
+    elif suffix == "s":  # the 1990s
+        out = [_plural(w) for w in out[:1]]
+    elif suffix:
+        out = [_ordinal(w) for w in out]
+    if currency:
+        one, many = _CURRENCY[currency][:2]
+        out = [w + [one if w in (["one"], ["a"]) else many] for w in out]
+    unique = []
+    for words in out:
+        if words not in unique:
+            unique.append(words)
+    return unique[:MAX_READINGS]
+
+
+MAX_READINGS = 6  # most pronunciations of one number given to the aligner
 
 
 # IPA (as espeak-ng prints it) -> ARPAbet, for words missing from cmudict. Longest match first.
@@ -87,13 +252,31 @@ def espeak_pronunciation(word: str, voice: str = "en-us") -> list[str]:
 
 
 def pronunciations(word: str) -> list[list[str]]:
-    """American and British guesses: the aligner picks whichever fits the audio (cmudict-style variants)."""
+    """American and British guesses: the aligner picks whichever fits the audio (cmudict-style variants). A
+    number's are its readings (spell_number) in cmudict's phones: espeak-ng says "$5" as "dollar five"."""
+    if is_number(word):
+        return _number_pronunciations(word)
     out = []
     for voice in ("en-us", "en"):
         phones = espeak_pronunciation(word, voice)
         if phones and phones not in out:
             out.append(phones)
     return out
+
+
+@lru_cache(maxsize=256)
+def _number_pronunciations(token: str) -> list[list[str]]:
+    from emoface.phonetic.long_align import _lexicon
+
+    readings = spell_number(token)
+    lexicon = _lexicon({w for words in readings for w in words})
+    out = []
+    for words in readings:
+        phones = [p for w in words for p in (lexicon.get(w) or next(iter(pronunciations(w)), []))]
+        if phones and phones not in out:
+            out.append(phones)
+    guess = espeak_pronunciation(token)  # how espeak-ng reads it (and says it, for lines it spoke)
+    return out + [guess] if guess and guess not in out else out
 
 
 ALIGN_PAD_S = 0.3  # silence around the line: alignment fails when speech starts at the very first frame
@@ -144,9 +327,7 @@ def _align(samples: np.ndarray, text: str) -> tuple[list[Phone], float]:
     if len(samples) > ALIGN_MAX_S * SAMPLE_RATE:
         raise RuntimeError(f"the line is {len(samples) / SAMPLE_RATE:.0f} s long; a transcript is aligned to lines of "
                            f"at most {ALIGN_MAX_S:.0f} s")
-    words = normalise_text(text)
-    if not words:
-        raise RuntimeError("transcript has no words")
+    words = words_to_align(text)
     missing = set(words) - _dictionary()
     guesses = {w: pronunciations(w) for w in sorted(missing)}
     words = [w for w in words if w not in missing or guesses[w]]
@@ -242,6 +423,11 @@ def checked_align(samples: np.ndarray, text: str, source: str = "") -> tuple[lis
     (emoface.phonetic.confidence): (phones, {"fit", "agreement"}); RuntimeError when the transcript cannot be
     aligned or does not match the audio. A line longer than ALIGN_MAX_S is aligned a piece at a time
     (emoface.phonetic.long_align), and its measures say which pieces did not align ("unaligned")."""
+    unread = unread_text(text)
+    if unread and transcript_words(text):
+        log.warning("%s: the transcript's %s not read (only letters a-z, accents removed, and digits are)",
+                    source, " ".join(repr(u) for u in unread[:10]) + (" ..." if len(unread) > 10 else "") +
+                    (" is" if len(unread) == 1 else " are"))
     if len(samples) > ALIGN_MAX_S * SAMPLE_RATE:
         from emoface.phonetic.long_align import align_in_pieces
 

@@ -1,0 +1,103 @@
+"""Audit 2, findings 5 and 6: transcripts as a game's dialogue sheet writes them, and quiet lines.
+
+5: the transcript kept only [a-z'], so "700 ... 1,000" was rejected as not matching the audio (its p/b/m
+closures lost), "$5" and "1997" vanished, and "Zoë", "café" split into fragments aligned to the wrong phones.
+6: a quiet real line (peak about -64 dBFS) was announced as "silent; writing an idle animation" while the
+network animated it, and a transcript given with it was dropped without a word.
+"""
+
+import logging
+
+import numpy as np
+import pytest
+
+from emoface.animator import Animator
+from emoface.audio import load_audio
+from emoface.phonetic.recognize import checked_align, normalise_text, spell_number, transcript_words
+
+from .conftest import speak
+
+
+def _words(phones) -> list[str]:
+    out = []
+    for p in phones:
+        if p.word and (not out or out[-1] != p.word):
+            out.append(p.word)
+    return [w.split("(")[0] for w in out]
+
+
+def _phones_of(phones, word: str) -> list[str]:
+    return [p.name for p in phones if p.word.split("(")[0] == word]
+
+
+# --- 5: numbers, symbols and accents ------------------------------------------------------------------------
+
+def test_numbers_symbols_and_accents_become_words():
+    assert transcript_words("Give me 700 coins, not 1,000!") == ["give", "me", "700", "coins", "not", "1,000"]
+    assert transcript_words("In 1997 I paid $5.") == ["in", "1997", "i", "paid", "$5"]
+    assert transcript_words("Zoë and Renée met at the café, naïve as ever.") == \
+        ["zoe", "and", "renee", "met", "at", "the", "cafe", "naive", "as", "ever"]
+    assert transcript_words("Tom & Jerry: 50% off the 2nd, Dr. Who at 10:30 in the 1990s; 3.5 kg") == \
+        ["tom", "and", "jerry", "50%", "off", "the", "2nd", "dr", "who", "at", "10:30", "in", "the", "1990s",
+         "3.5", "kg"]
+    assert spell_number("700")[0] == ["seven", "hundred"]
+    assert spell_number("1,000")[0] == ["one", "thousand"]
+    assert spell_number("1997")[0] == ["nineteen", "ninety", "seven"]
+    assert ["one", "thousand", "nine", "hundred", "ninety", "seven"] in spell_number("1997")
+    assert spell_number("$5")[0] == ["five", "dollars"] and spell_number("$1")[0] == ["one", "dollar"]
+    assert spell_number("3.5")[0] == ["three", "point", "five"]
+    assert spell_number("50%")[0] == ["fifty", "percent"]
+    assert spell_number("2nd")[0] == ["second"] and spell_number("21st")[0] == ["twenty", "first"]
+    assert spell_number("1990s")[0] == ["nineteen", "nineties"]
+    assert spell_number("10:05")[0] == ["ten", "oh", "five"]
+    assert spell_number("£5.50")[0] == ["five", "pounds", "fifty"]
+
+
+def test_plain_english_transcripts_read_as_before():
+    """Letters-only transcripts give the aligner the same words as before; normalise_text keeps its contract."""
+    for text in ["We found the treasure before sunset, and nobody saw us leave.", "Bob popped the big map",
+                 "It's o'clock—ok? Well-known words; 'quoted' ones."]:
+        assert transcript_words(text) == normalise_text(text)
+    assert normalise_text("Hello, World! It's 5 o'clock—ok?") == ["hello", "world", "it's", "o'clock", "ok"]
+
+
+def test_a_line_with_digits_bakes_aligned_with_its_closures(tmp_path):
+    """The audit's line: written "700 ... 1,000", it was rejected and the network baked alone."""
+    line = speak("Give me 700 coins, not 1,000", tmp_path / "coins.wav")
+    anim = Animator().animate_canonical(load_audio(line), text="Give me 700 coins, not 1,000")
+    meta = anim.metadata
+    assert meta["phoneme_source"] == "aligned" and "transcript_rejected" not in meta, meta
+    names = [p[0] for p in meta["phonemes"]]
+    assert "M" in names  # "me": the closure the transcript enforces
+    phones, _ = checked_align(load_audio(line).samples, "Give me 700 coins, not 1,000")
+    assert _words(phones) == ["give", "me", "700", "coins", "not", "1,000"]
+    assert _phones_of(phones, "700")[:10] == ["S", "EH", "V", "AH", "N", "HH", "AH", "N", "D", "R"]  # seven hundred
+    assert _phones_of(phones, "1,000") == ["W", "AH", "N", "TH", "AW", "Z", "AH", "N", "D"]  # one thousand
+
+
+def test_a_year_and_a_price_align_as_a_speaker_says_them(tmp_path):
+    """"In 1997 I paid $5" became "in i paid"; said as a voice actor reads it, it aligns word for word."""
+    line = speak("In nineteen ninety seven I paid five dollars.", tmp_path / "paid.wav")
+    phones, measures = checked_align(load_audio(line).samples, "In 1997 I paid $5.")
+    assert _words(phones) == ["in", "1997", "i", "paid", "$5"], measures
+    assert _phones_of(phones, "$5") == ["F", "AY", "V", "D", "AA", "L", "ER", "Z"]
+
+
+def test_accented_names_align_whole(tmp_path):
+    """"Zoë", "Renée", "café" were split into zo, ren, e, caf: fragments aligned to the wrong phones."""
+    line = load_audio(speak("Zoe met Renee at the cafe.", tmp_path / "cafe.wav")).samples
+    accented, _ = checked_align(line, "Zoë met Renée at the café.")
+    plain, _ = checked_align(line, "Zoe met Renee at the cafe.")
+    assert _words(accented) == ["zoe", "met", "renee", "at", "the", "cafe"]
+    assert [(p.name, p.start, p.end) for p in accented] == [(p.name, p.start, p.end) for p in plain]
+
+
+def test_a_transcript_in_another_script_says_what_it_does_not_read(tmp_path, caplog):
+    line = load_audio(speak("Bob popped the big map", tmp_path / "bob.wav")).samples
+    with pytest.raises(RuntimeError, match="no words to align.*你好"):
+        checked_align(line, "你好。")
+    with caplog.at_level(logging.WARNING, logger="emoface"):
+        phones, _ = checked_align(line, "Bob popped the big map 地图", "bob.wav")
+    assert "地图" in caplog.text and "not read" in caplog.text
+    assert _words(phones) == ["bob", "popped", "the", "big", "map"]
+
