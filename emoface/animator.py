@@ -13,7 +13,7 @@ import numpy as np
 
 from emoface import __version__
 from emoface.animation import Animation, frame_count
-from emoface.audio import Audio
+from emoface.audio import SILENCE_PEAK, Audio
 from emoface.emotion import layer as emotion_layer
 from emoface.emotion.spec import EmotionTrack, parse_emotion
 from emoface.engines import DEFAULT_ENGINE, get_engine
@@ -54,12 +54,12 @@ class Animator:
     def animate_canonical(self, audio: Audio, emotion=None, text=None) -> Animation:
         emotion = emotion or EmotionTrack.constant(parse_emotion("neutral"))
         n = frame_count(audio.duration, self.fps)
-        if audio.is_silent:
-            log.warning("%s: audio is silent; writing an idle animation", audio.source)
         prosody = analyse(audio.samples, n, self.fps)
         weights = emotion.weights(n, self.fps)
 
         anim = self._engine.run(audio, prosody, n, self.fps, text, emotion)
+        if audio.is_silent:
+            self._say_silent(audio, anim, text)
         if not self._engine.handles_emotion:
             anim = emotion_layer.apply(anim, weights, prosody)
         if self.smooth and not self._engine.smooths:
@@ -74,6 +74,22 @@ class Animator:
             "version": __version__, "duration_s": round(audio.duration, 6), **anim.metadata,
         }
         return anim
+
+    @staticmethod
+    def _say_silent(audio: Audio, anim: Animation, text: str | None) -> None:
+        """A line under SILENCE_PEAK: say what was written. The network animates a quiet line as speech (its
+        features reach far below -60 dBFS); the phonetic engine writes an idle face. Neither aligns a transcript
+        there: the warning and the metadata's transcript_rejected say so, rather than dropping it unsaid."""
+        peak = max(float(np.max(np.abs(audio.samples), initial=0.0)), 0.0)
+        level = f"peak {20 * np.log10(peak):.1f} dBFS" if peak > 0 else "no signal"
+        animated = peak > 0 and anim.metadata.get("phoneme_source") not in ("silent", None)
+        said = (f"audio is very quiet ({level}); animating it as speech" if animated
+                else f"audio is silent ({level}); writing an idle animation")
+        if text and text.strip() and anim.metadata.get("phoneme_source") != "aligned":
+            why = f"audio below {20 * np.log10(SILENCE_PEAK):.0f} dBFS ({level}) is not aligned to a transcript"
+            anim.metadata.setdefault("transcript_rejected", why)
+            said += "; its transcript is not used"
+        log.warning("%s: %s", audio.source, said)
 
     def _post(self, anim: Animation, prosody, weights: np.ndarray) -> Animation:
         """Head, accents, gaze, then blinks (which like to land on the gaze shifts and speech pauses)."""

@@ -101,3 +101,49 @@ def test_a_transcript_in_another_script_says_what_it_does_not_read(tmp_path, cap
     assert "地图" in caplog.text and "not read" in caplog.text
     assert _words(phones) == ["bob", "popped", "the", "big", "map"]
 
+
+# --- 6: a quiet line -----------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def quiet_line(tmp_path_factory):
+    """Real speech scaled to a peak of -64 dBFS: under the -60 dBFS silence test, clearly speech."""
+    import soundfile as sf
+
+    path = speak("Bob popped the big map", tmp_path_factory.mktemp("quiet") / "loud.wav")
+    x, rate = sf.read(path, dtype="float32")
+    quiet = path.with_name("quiet.wav")
+    sf.write(quiet, x / np.abs(x).max() * 10 ** (-64 / 20), rate, subtype="FLOAT")
+    return quiet
+
+
+def test_a_quiet_line_the_network_animates_is_not_called_silent(quiet_line, caplog):
+    with caplog.at_level(logging.WARNING, logger="emoface"):
+        anim = Animator().animate_canonical(load_audio(quiet_line))
+    assert "very quiet (peak -64.0 dBFS)" in caplog.text and "silent" not in caplog.text
+    assert "idle" not in caplog.text and anim["JawOpen"].max() > 0.2  # animated, as the warning says
+    assert "transcript_rejected" not in anim.metadata
+
+
+def test_a_quiet_lines_transcript_is_not_dropped_unsaid(quiet_line, caplog):
+    with caplog.at_level(logging.WARNING, logger="emoface"):
+        anim = Animator().animate_canonical(load_audio(quiet_line), text="Bob popped the big map")
+    assert "very quiet (peak -64.0 dBFS)" in caplog.text
+    if anim.metadata["phoneme_source"] == "aligned":  # used: nothing to say about it
+        assert "transcript" not in caplog.text
+    else:  # not aligned: said in the warning and in the metadata
+        assert anim.metadata["phoneme_source"] == "network" and "its transcript is not used" in caplog.text
+        assert "-64.0 dBFS" in anim.metadata["transcript_rejected"]
+
+
+def test_the_phonetic_engine_says_it_writes_a_still_face_and_drops_the_transcript(quiet_line, caplog):
+    with caplog.at_level(logging.WARNING, logger="emoface"):
+        anim = Animator(engine="phonetic").animate_canonical(load_audio(quiet_line), text="Bob popped the big map")
+    assert "audio is silent (peak -64.0 dBFS); writing an idle animation; its transcript is not used" in caplog.text
+    assert anim.metadata["phoneme_source"] == "silent" and "transcript_rejected" in anim.metadata
+
+
+def test_digital_silence_is_still_silent(silence, caplog):
+    with caplog.at_level(logging.WARNING, logger="emoface"):
+        anim = Animator().animate_canonical(load_audio(silence))
+    assert "audio is silent (no signal); writing an idle animation" in caplog.text
+    assert "transcript_rejected" not in anim.metadata
