@@ -125,6 +125,8 @@ def cmd_bake(args) -> int:
     if text is not None and not text.strip():  # --text "$UNSET": not a line baked without its transcript unnoticed
         raise InputError("--text", "the transcript is empty (leave --text out to bake without one)")
     if args.text_file:
+        if args.text_file.is_dir():
+            raise InputError(args.text_file, "is a folder; --text-file names one transcript file")
         if not args.text_file.is_file():
             raise InputError(args.text_file, "transcript file not found")
         try:

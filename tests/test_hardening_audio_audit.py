@@ -221,3 +221,14 @@ def test_a_folder_finds_aifc_caf_au_and_w64(tmp_path):
         sf.write(tmp_path / "vo" / name, x, SAMPLE_RATE, format=fmt, subtype=subtype)
     found = [p.name for p, _ in expand_inputs([str(tmp_path / "vo")])]
     assert found == ["a.aifc", "b.caf", "c.au", "d.w64"]
+
+
+def test_an_output_under_a_file_and_a_transcript_folder_say_what_they_are(bob, tmp_path, capsys):
+    from emoface.cli import main
+    from tests.test_hardening_cli import one_error_line
+
+    (tmp_path / "notes").write_text("a file, not a folder")
+    assert main(["bake", str(bob), "-o", str(tmp_path / "notes" / "line.json"), "-q"]) == 1  # the line failed
+    one_error_line(capsys.readouterr().err, "notes is a file, not a folder")
+    assert main(["bake", str(bob), "-o", str(tmp_path / "x.json"), "--text-file", str(tmp_path), "-q"]) == 2
+    one_error_line(capsys.readouterr().err, "is a folder; --text-file names one transcript file")

@@ -84,6 +84,7 @@ def atomic_output(path, suffix: str = ".part", what: str = "the output"):
             Path(tmp).unlink(missing_ok=True)
             raise
     except OSError as exc:
+        check_writable(path, what)  # says which: a file where a folder should be ("File exists" did not)
         raise InputError(path, f"cannot write {what} ({exc.strerror or exc})") from None
 
 

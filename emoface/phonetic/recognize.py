@@ -94,6 +94,7 @@ def is_number(word: str) -> bool:
     return re.fullmatch(_NUMBER, word) is not None
 
 
+# Numbers in words by hand, English only: num2words, the library for it, is LGPL, and this project's core is MIT
 _ONES = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
          "seventeen eighteen nineteen").split()
 _TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
