@@ -148,9 +148,11 @@ def test_bulk_number_text_is_what_python_writes():
     values = _awkward_values()
     want_json = json.dumps([[round(float(v), 6) for v in row] for row in values], separators=(",", ":"))[1:-1]
     assert decimals.json_rows(values) == want_json
-    assert decimals.fixed_rows(values) == "".join(",".join(f"{v:.6f}" for v in row) + "\n" for row in values)
-    assert decimals.fixed_rows(values[:2], sep=" ", row_end=";") == \
-        "".join(" ".join(f"{v:.6f}" for v in row) + ";" for row in values[:2])
+    # f"{v:.6f}", but a value that rounds to zero has no sign (EmoFace's tools and diffs read -0.000000 as negative)
+    fixed = [[f"{v:.6f}".replace("-0.000000", "0.000000") for v in row] for row in values]
+    assert decimals.fixed_rows(values) == "".join(",".join(row) + "\n" for row in fixed)
+    assert "-0.000000" not in decimals.fixed_rows(values) and "-0.000000" in f"{np.float32(-1e-8):.6f}"
+    assert decimals.fixed_rows(values[:2], sep=" ", row_end=";") == "".join(" ".join(row) + ";" for row in fixed[:2])
     assert decimals.json_rows(values[:0]) == "" and decimals.json_rows(values[:1, :1]) == f"[{round(float(values[0, 0]), 6)}]"
     bad = values[:3].copy()
     bad[1, 2] = np.nan

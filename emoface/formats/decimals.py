@@ -1,6 +1,7 @@
 """Curve values to text in bulk: a block of frames becomes the exact characters Python prints for each value
-(repr of round(v, 6) for JSON, f"{v:.6f}" for CSV and text), built as one character matrix in numpy. Python
-formatting one float at a time was most of a bake's writing time (issue 14); the bytes are the same.
+(repr of round(v, 6) for JSON, f"{v:.6f}" for CSV and text, with no sign on a zero), built as one character
+matrix in numpy. Python formatting one float at a time was most of a bake's writing time (issue 14); the bytes
+are the same.
 
 Exact because a float32 times 1e6 is exact in float64 (24 + 20 bits), so rint() rounds it as Python's
 correctly rounded formatting does (ties to even); for JSON, numpy's round(v, 6) is that same rint / 1e6, and
@@ -37,11 +38,12 @@ def json_rows(block: np.ndarray) -> str:
 
 
 def fixed_rows(block: np.ndarray, sep: str = ",", row_end: str = "\n") -> str:
-    """The rows of f"{v:.6f}" values joined by sep, each row ended by row_end (CSV and text writers)."""
+    """The rows of f"{v:.6f}" values joined by sep, each row ended by row_end (CSV and text writers), except that
+    a value that rounds to zero has no sign: -0.000000 read as a negative slider in a text diff."""
     block = np.asarray(block)
-    k = np.rint(block.astype(np.float64) * 1e6)
+    k = np.rint(block.astype(np.float64) * 1e6) + 0.0  # + 0.0: -0.0 -> 0.0
     if block.dtype != np.float32 or not _bulk_ok(k):  # float64 times 1e6 is not exact: Python's own digits
-        return "".join(sep.join(f"{v:.6f}" for v in row) + row_end for row in block)
+        return "".join(sep.join(f"{round(float(v), 6) + 0.0:.6f}" for v in row) + row_end for row in block)
     return _text(k, shortest=False, sep=sep, row_end=row_end, last_end=row_end)
 
 
