@@ -22,8 +22,17 @@ VECTORS = ROOT / "unreal_plugin" / "tests" / "vectors"
 
 
 def frame_rate(fps: float) -> list[int]:
-    """The FFrameRate the plugin stamps frames with: fps/1, or thousandths for a fractional rate."""
-    return [int(fps), 1] if float(fps).is_integer() else [int(round(fps * 1000)), 1000]
+    """The FFrameRate the plugin stamps frames with: fps/1; an NTSC rate as the server's Live Link packets carry
+    it (29.97 -> 30000/1001); else thousandths in lowest terms."""
+    from math import gcd
+
+    if float(fps).is_integer():
+        return [int(fps), 1]
+    ntsc = round(fps * 1.001)
+    if abs(fps - ntsc / 1.001) < 5e-3:
+        return [ntsc * 1000, 1001]
+    thousandths = int(round(fps * 1000))
+    return [thousandths // gcd(thousandths, 1000), 1000 // gcd(thousandths, 1000)]
 
 
 def replay(messages: list[dict]) -> dict:

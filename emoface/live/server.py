@@ -116,7 +116,7 @@ def is_loopback(host: str) -> bool:
 def header_message(info: StreamInfo, character: str = DEFAULT_CHARACTER) -> dict:
     return {"type": "header", "version": SCHEMA_VERSION, "stream": info.stream_id, "character": character,
             "rig": load_rig(info.rig).name,  # a profile's name, never its path on this machine
-            "names": list(info.names), "fps": info.fps, "audio_t0": round(info.audio_t0, 6),
+            "names": list(info.names), "fps": float(info.fps), "audio_t0": round(info.audio_t0, 6),
             "sample_rate": 16000, "emotion": emotion_body(info)}
 
 

@@ -149,8 +149,23 @@ FFrameRate EmoFaceFrameRate(double Fps)
 	{
 		return FFrameRate(static_cast<int32>(Fps), 1);
 	}
-	// Thousandths keep 29.97 or 59.94 exact enough for frame numbers (the server stamps time = frame / fps).
-	return FFrameRate(static_cast<int32>(FMath::RoundToDouble(Fps * 1000.0)), 1000);
+	// NTSC rates as the server's Live Link packets stamp them (29.97 -> 30000/1001, 59.94 -> 60000/1001): the same
+	// character reaches Unreal at one rate whichever way it comes
+	const double Ntsc = FMath::RoundToDouble(Fps * 1.001);
+	if (FMath::Abs(Fps - Ntsc / 1.001) < 5e-3)
+	{
+		return FFrameRate(static_cast<int32>(Ntsc) * 1000, 1001);
+	}
+	// other rates in thousandths, in lowest terms (12.5 -> 25/2)
+	const int32 Thousandths = static_cast<int32>(FMath::RoundToDouble(Fps * 1000.0));
+	int32 Divisor = Thousandths, Rest = 1000;
+	while (Rest != 0)
+	{
+		const int32 Next = Divisor % Rest;
+		Divisor = Rest;
+		Rest = Next;
+	}
+	return FFrameRate(Thousandths / Divisor, 1000 / Divisor);
 }
 
 FQualifiedFrameTime EmoFaceSceneTime(const FEmoFaceFrame& Frame, double Fps)

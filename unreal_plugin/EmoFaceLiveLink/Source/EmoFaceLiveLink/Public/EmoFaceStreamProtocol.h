@@ -79,7 +79,8 @@ struct FEmoFaceFrame
  */
 EMOFACELIVELINK_API EEmoFaceMessage ParseEmoFaceMessage(const FString& Json, FEmoFaceHeader& OutHeader, FEmoFaceFrame& OutFrame, FString& OutText);
 
-/** The rate frames are stamped with: Fps/1 when it is a whole number, else thousandths (29.97 -> 29970/1000). */
+/** The rate frames are stamped with: Fps/1 when it is a whole number, an NTSC rate as the server's Live Link
+ * packets carry it (29.97 -> 30000/1001), else thousandths in lowest terms (12.5 -> 25/2). */
 EMOFACELIVELINK_API FFrameRate EmoFaceFrameRate(double Fps);
 
 /** A frame's scene time: frame number Frame (no sub-frame) at EmoFaceFrameRate(Fps), i.e. its audio time. */
