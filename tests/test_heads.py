@@ -249,3 +249,27 @@ def test_the_tongue_comes_out_between_the_lips(pose):
                 line = renderer.project(renderer.posed_vertices(weights)[edge])[:, 1].mean()
     assert len(seen["with"]) > 2 * len(seen["without"]) + 20, (len(seen["with"]), len(seen["without"]))
     assert abs(np.median(seen["with"][:, 0]) - line) <= 4, "the tongue shows below the lips, not between them"
+
+
+@pytest.mark.parametrize("pose", [{"mouthSmileLeft": 1.0, "mouthSmileRight": 1.0},
+                                  {"mouthSmileLeft": 0.7, "mouthSmileRight": 0.7, "cheekSquintLeft": 0.56,
+                                   "cheekSquintRight": 0.56},
+                                  {"noseSneerLeft": 0.7, "noseSneerRight": 0.7}])
+def test_a_smile_or_a_sneer_keeps_shut_lips_shut(pose):
+    """Happy and disgusted lines have their p/b/m: the built-in head's smile curves the lips and lifts the cheeks,
+    its sneer lifts the nose's wings, and neither parts the lips over the teeth (a first smile had)."""
+    from emoface.render.renderer import FaceRenderer
+
+    mesh = default_head()
+    weights = np.zeros(len(mesh.shape_names))
+    for name, value in pose.items():
+        weights[mesh.shape_index(name)] = value
+    with painted_green(mesh, "teeth_upper"), painted_green(mesh, "mouth"), FaceRenderer(mesh, 256) as renderer:
+        assert len(green_pixels(renderer.render(weights).astype(int))) <= 3
+
+
+def test_a_sneer_shows_on_the_built_in_head():
+    """Disgust reads: the sneer lifts the nose's wings half a centimetre (it had moved them 3.5 mm, unseen)."""
+    mesh = default_head()
+    lift = shape(mesh, "NoseSneerLeft")[skin_of(mesh), 1]
+    assert lift.max() >= 0.5

@@ -473,8 +473,12 @@ def _shape_deltas(skin: _Skin, neutral, pos, parts) -> dict[str, np.ndarray]:
         sx = sign * x
         side = _smooth(-0.3, 0.4, sx)
         corner = front * _gauss(sx, y, MOUTH_HALF, Y_MOUTH + 0.1, 1.5, 1.3)
-        cheek = front * _gauss(sx, y, 3.4, -0.4, 1.7, 1.5)  # a smile lifts and rounds the cheek (AU12 with AU6)
-        skin_delta(f"mouthSmile{suffix}", np.outer(corner, (0.6 * sign, 0.9, -0.4)) + np.outer(cheek, (0, 0.55, 0.4)))
+        cheek = front * _gauss(sx, y, 3.3, -0.8, 1.3, 1.4)  # a smile lifts and rounds the cheek (AU12 with AU6)
+        # the corners draw up and back, the cheeks lift and round, and both lips rise a little across their width
+        # and the lower one thins against the teeth, so the mouth curves, not only its corners; the lips stay
+        # together (a p/b/m said smiling is still shut)
+        skin_delta(f"mouthSmile{suffix}", np.outer(corner, (0.7 * sign, 0.9, -0.5)) + np.outer(cheek, (0, 0.75, 0.8))
+                   + np.outer(edge * upper * side, (0, 0.12, -0.05)) + np.outer(edge * lower * side, (0, 0.12, -0.15)))
         skin_delta(f"mouthFrown{suffix}", np.outer(corner, (0.1 * sign, -0.75, -0.1)))
         skin_delta(f"mouthStretch{suffix}", np.outer(corner, (0.6 * sign, -0.15, -0.2))
                    + np.outer(edge * lower * side, (0, -0.2, 0)))
@@ -496,8 +500,13 @@ def _shape_deltas(skin: _Skin, neutral, pos, parts) -> dict[str, np.ndarray]:
         skin_delta(f"browDown{suffix}", np.outer(brow, (-0.3 * sign, -0.75, 0.2)))
         skin_delta(f"browOuterUp{suffix}", np.outer(front * _gauss(sx, y, 4.3, Y_EYE + 1.6, 1.4, 1.1), (0, 0.55, 0)))
         skin_delta(f"cheekSquint{suffix}", np.outer(front * _gauss(sx, y, 3.6, 1.1, 1.7, 1.2), (0, 0.5, 0.3)))
-        sneer = front * _gauss(sx, y, 1.2, 0.6, 0.8, 1.2)
-        skin_delta(f"noseSneer{suffix}", np.outer(sneer, (0, 0.35, 0.05)) + np.outer(edge * upper * side, (0, 0.1, 0)))
+        # AU9: the nose's wings and the skin beside them draw up, the skin above the upper lip's sides with them
+        # (its edge stays: a p/b/m said in disgust is still shut), and the skin of the nose's bridge bunches down
+        sneer = front * _gauss(sx, y, 1.2, -0.6, 0.9, 1.1)
+        snarl = front * upper * _smooth(0.0, 0.5, d_mouth) * _gauss(sx, y, 1.0, Y_MOUTH + 0.6, 1.1, 0.8)
+        bridge = front * _gauss(sx, y, 0.4, 2.0, 0.6, 0.9)
+        skin_delta(f"noseSneer{suffix}", np.outer(sneer, (0.1 * sign, 0.6, 0.1)) + np.outer(snarl, (0, 0.3, 0.1))
+                   + np.outer(bridge, (0, -0.25, 0)))
     skin_delta("browInnerUp", np.outer(front * _gauss(ax, y, 1.3, Y_EYE + 1.5, 1.3, 1.2), (0, 0.6, 0)))
     skin_delta("cheekPuff", np.stack([np.sign(x) * 0.9, 0 * x, 0.5 * np.ones_like(x)], -1)
                * (front * _gauss(ax, y, 3.6, -3.2, 1.6, 1.6))[:, None])
