@@ -460,6 +460,10 @@ def _decode_ffmpeg(path: Path, max_duration_s: float, container_is_sound: bool =
     inputs = text.split("Stream mapping:")[0]  # what ffmpeg says of the input, not of its own output
     stream = re.search(r"Audio: .*?(\d+) Hz(?:, ([^,\n]+))?", inputs)
     rate = int(stream.group(1)) if stream else SAMPLE_RATE
+    tracks = len(re.findall(r"Stream #\d+:\d+.*?: Audio:", inputs))
+    if tracks > 1 and container_is_sound:  # a guide track first, the actor's second: which one is the line?
+        log.warning("%s: %d audio streams; the first is used (extract the one you mean: ffmpeg -i IN -map 0:a:1 "
+                    "line.wav)", path, tracks)
     if stream:
         _check_rate(path, rate)
     if not np.all(np.isfinite(samples)):

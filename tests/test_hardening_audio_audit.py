@@ -232,3 +232,15 @@ def test_an_output_under_a_file_and_a_transcript_folder_say_what_they_are(bob, t
     one_error_line(capsys.readouterr().err, "notes is a file, not a folder")
     assert main(["bake", str(bob), "-o", str(tmp_path / "x.json"), "--text-file", str(tmp_path), "-q"]) == 2
     one_error_line(capsys.readouterr().err, "is a folder; --text-file names one transcript file")
+
+
+def test_a_file_with_two_audio_streams_says_which_one_is_baked(bob, tmp_path, capsys):
+    import subprocess
+
+    from emoface.cli import main
+
+    two = tmp_path / "two.m4a"
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-f", "lavfi", "-i", "anullsrc=r=16000:cl=mono", "-i", str(bob),
+                    "-map", "0:a", "-map", "1:a", "-t", "2", "-c:a", "aac", str(two)], check=True)
+    assert main(["bake", str(two), "-o", str(tmp_path / "two.json"), "-q"]) == 0  # a silent guide track first
+    assert "2 audio streams; the first is used" in capsys.readouterr().err
