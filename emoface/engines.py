@@ -69,7 +69,7 @@ class NeuralEngine:
         anim = predict(self.model, audio.samples, emotion, n_frames, fps)
         anim.metadata["checkpoint"] = Path(self.checkpoint).name
         anim.metadata["phoneme_source"] = "network"
-        if text and text.strip() and not audio.is_silent:
+        if text and text.strip() and audio.samples.any():  # a quiet line aligns too (-64 dBFS did)
             try:
                 phones, measures = checked_align(audio.samples, text, audio.source)
             except RuntimeError as exc:
