@@ -207,11 +207,12 @@ def test_weights_round_trip_through_the_format(tmp_path):
     path = formats.write_atomic(formats.get("glb"), anim, tmp_path / "a.glb", mesh=mesh)
     assert [p.name for p in tmp_path.iterdir()] == ["a.glb"]
     back = formats.read(path)
-    assert back.rig == "arkit" and back.fps == 30.0 and back.n_frames == anim.n_frames
-    np.testing.assert_allclose(back["jawOpen"], anim["JawOpen"], atol=1e-6)
-    np.testing.assert_allclose(back["eyeBlinkLeft"], anim["EyeBlinkLeft"], atol=1e-6)
-    np.testing.assert_allclose(back["browInnerUp"], 0.25, atol=1e-6)
-    assert np.all(back["eyeBlinkRight"] == 0) and np.all(back["mouthSmileLeft"] == 0)
+    assert back.rig == "livelink" and back.fps == 30.0 and back.n_frames == anim.n_frames  # head turns: Live Link's
+    np.testing.assert_allclose(back["JawOpen"], anim["JawOpen"], atol=1e-6)
+    np.testing.assert_allclose(back["EyeBlinkLeft"], anim["EyeBlinkLeft"], atol=1e-6)
+    np.testing.assert_allclose(back["BrowInnerUp"], 0.25, atol=1e-6)
+    np.testing.assert_allclose(back["HeadYaw"], anim["HeadYaw"], atol=1e-5)
+    assert np.all(back["EyeBlinkRight"] == 0) and np.all(back["MouthSmileLeft"] == 0)
 
 
 def test_a_baked_glb_keeps_its_source_audio_for_previews(bob, tmp_path):
@@ -243,10 +244,10 @@ def test_read_glb_side_rules(tmp_path):
     write_glb(mesh, motion, tmp_path / "b.glb")
     back = read_glb(tmp_path / "b.glb")
     assert back.fps == 25.0
-    np.testing.assert_allclose(back["browInnerUp"], 0.75 * anim["BrowInnerUp"], atol=1e-6)
+    np.testing.assert_allclose(back["BrowInnerUp"], 0.75 * anim["BrowInnerUp"], atol=1e-6)
     eye = (anim["EyeBlinkLeft"] + anim["EyeBlinkRight"]) / 2
-    np.testing.assert_allclose(back["eyeBlinkLeft"], eye, atol=1e-6)
-    np.testing.assert_allclose(back["eyeBlinkRight"], eye, atol=1e-6)
+    np.testing.assert_allclose(back["EyeBlinkLeft"], eye, atol=1e-6)
+    np.testing.assert_allclose(back["EyeBlinkRight"], eye, atol=1e-6)
 
 
 def test_bad_files_raise_input_error(tmp_path):
@@ -271,7 +272,7 @@ def test_default_head_export(tmp_path):
     assert set(doc["meshes"][0]["extras"]["targetNames"]) <= set(mesh.shape_names)
     back = formats.read(path)
     if ("jawopen", None) in {drive.split_side(n) for n in doc["meshes"][0]["extras"]["targetNames"]}:
-        np.testing.assert_allclose(back["jawOpen"], speech()["JawOpen"], atol=1e-6)
+        np.testing.assert_allclose(back["JawOpen"], speech()["JawOpen"], atol=1e-6)
 
 
 def test_default_head_is_in_metres_with_eyes_that_turn(tmp_path):
@@ -316,3 +317,27 @@ def test_a_mesh_file_states_its_units(tmp_path):
     np.savez(tmp_path / "bad.npz", **arrays)
     with pytest.raises(InputError, match="units must be one of m, cm, mm"):
         load_mesh(tmp_path / "bad.npz")
+
+
+def test_a_baked_glb_reads_back_its_head_and_eye_turns(bob, tmp_path, capsys):
+    """plot and render of a .glb had shown a still head: only the morph weights were read back."""
+    import json
+
+    from emoface import formats
+    from emoface.cli import main
+
+    assert main(["bake", str(bob), "-o", str(tmp_path / "a.json"), "-q", "--emotion", "surprise"]) == 0
+    assert main(["bake", str(bob), "-o", str(tmp_path / "a.glb"), "-q", "--emotion", "surprise"]) == 0
+    back, doc = formats.read(tmp_path / "a.glb"), json.loads((tmp_path / "a.json").read_text())
+    frames = np.array(doc["frames"])
+    for curve in ("HeadYaw", "HeadPitch", "HeadRoll", "LeftEyeYaw", "RightEyePitch", "JawOpen"):
+        want = frames[:, doc["names"].index(curve)]
+        np.testing.assert_allclose(back[curve], want, atol=2e-4)
+    assert np.abs(back["HeadPitch"]).max() > 0.005  # it moves (about a degree or more)
+    # --export may not write over the input, nor pick one of a grid's seven
+    assert main(["render", str(tmp_path / "a.glb"), "-o", str(tmp_path / "v.mp4"), "--export",
+                 str(tmp_path / "a.glb")]) == 2
+    assert "is the input" in capsys.readouterr().err
+    assert main(["render", str(bob), "-o", str(tmp_path / "g.mp4"), "--grid", "emotions", "--export",
+                 str(tmp_path / "g.glb")]) == 2
+    assert "give one or the other" in capsys.readouterr().err

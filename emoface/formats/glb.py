@@ -1,7 +1,8 @@
 """glTF binary: a blendshape head with the animation as morph-target weights, for Blender, three.js and engines.
 
 Unlike the curve formats this carries a mesh: the built-in head unless the caller passes one. Reading gives back
-the weights on the arkit rig (head rotation and anything the mesh has no shape for are not recovered).
+the weights, and the head's and eyes' turns where the file animates them (livelink rig; else arkit); curves the mesh
+has no shape for are not recovered.
 The render modules (and pygltflib) are imported inside the functions so that importing emoface.formats stays cheap.
 """
 

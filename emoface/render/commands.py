@@ -67,6 +67,10 @@ def cmd_render(args) -> int:
         raise InputError(args.output, "render writes .mp4 (use bake --format glb for glTF)")
     if args.export and args.export.suffix.lower() != ".glb":
         raise InputError(args.export, "--export writes a .glb")
+    if args.export and args.grid:  # it had written the first tile's (angry) alone, unsaid
+        raise InputError("--export", "writes one animation; --grid emotions animates seven: give one or the other")
+    if args.export and args.export.exists() and args.input.exists() and args.export.samefile(args.input):
+        raise InputError(args.export, "is the input: --export would write over the animation being rendered")
     if not 64 <= args.size <= 2048:
         raise InputError("--size", f"{args.size} is outside 64-2048")
     if args.size % 2:

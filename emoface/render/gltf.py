@@ -202,7 +202,8 @@ def _view_rows(gltf, blob, view_index, offset, count, width, dtype) -> np.ndarra
 
 
 def read_glb(path) -> Animation:
-    """The first animation's morph-target weights as an Animation on the arkit rig.
+    """The first animation's morph-target weights as an Animation: on the livelink rig with the head's and eyes'
+    rotations where the file animates them (write_glb's nodes), else on the arkit rig.
 
     Each ARKit curve is the mean of the targets with its split_side key (eyeBlink_L, eyeBlinkLeft, eyeBlink.L are
     one); failing that, an unsided curve takes the mean of the _L/_R targets and a sided curve the unsided target.
@@ -227,6 +228,7 @@ def read_glb(path) -> Animation:
         names = list((mesh.extras or {}).get("targetNames") or [])
         times = read_accessor(gltf, blob, sampler.input)[:, 0]
         weights = read_accessor(gltf, blob, sampler.output)[:, 0]
+        turns = _rotation_tracks(gltf, blob, gltf.animations[0], channel.target.node, len(times))
     except StopIteration:
         raise InputError(path, "the glTF has no morph-target weights animation") from None
     except Exception as exc:  # noqa: BLE001 - a damaged file fails in many ways inside pygltflib/numpy
@@ -239,14 +241,41 @@ def read_glb(path) -> Animation:
         else float((gltf.animations[0].extras or {}).get("fps", 30.0))
 
     keys = [split_side(n) for n in names]
-    rig = load_rig("arkit")
+    rig = load_rig("livelink" if turns else "arkit")
     extras = gltf.animations[0].extras or {}
     sources = {k: extras[k] for k in ("source", "source_abs") if isinstance(extras.get(k), str)}
-    anim = Animation.zeros(rig.names, fps, len(times), "arkit", sources or {"source": path.name})
+    anim = Animation.zeros(rig.names, fps, len(times), rig.name, sources or {"source": path.name})
     for curve in rig.names:
         base, side = split_side(curve)
         cols = [i for i, k in enumerate(keys) if k == (base, side)] or \
             [i for i, k in enumerate(keys) if k[0] == base and (k[1] in ("l", "r") if side is None else k[1] is None)]
         if cols:
             anim[curve] = weights[:, cols].mean(axis=1)
+    for prefix, degrees in turns.items():  # the curves carry degrees / 180
+        for axis, column in zip(("Yaw", "Pitch", "Roll"), degrees.T):
+            anim[f"{prefix}{axis}"] = column / 180.0
     return anim
+
+
+def _rotation_tracks(gltf: gl.GLTF2, blob: bytes, animation, head_node: int, n_frames: int) -> dict:
+    """{"Head" | "LeftEye" | "RightEye": [frames, 3] yaw, pitch, roll degrees} from the rotation channels of the
+    head node and write_glb's eye nodes, one key a frame (other files' tracks are not resampled: left out)."""
+    nodes = {head_node: "Head"}
+    for k, node in enumerate(gltf.nodes):
+        if node.name in EYE_NODES:
+            nodes[k] = ("LeftEye", "RightEye")[EYE_NODES.index(node.name)]
+    out = {}
+    for ch in animation.channels:
+        if ch.target.path != "rotation" or ch.target.node not in nodes:
+            continue
+        quats = read_accessor(gltf, blob, animation.samplers[ch.sampler].output)
+        if len(quats) == n_frames and quats.shape[1] == 4:
+            out[nodes[ch.target.node]] = head_degrees(quats)
+    return out
+
+
+def head_degrees(quats: np.ndarray) -> np.ndarray:
+    """head_quaternions' inverse: [frames, 4] xyzw -> [frames, 3] yaw, pitch, roll degrees (drive.rotation is
+    yaw about y, then pitch about x and roll about z, both negated)."""
+    yaw, pitch, roll = Rotation.from_quat(quats).as_euler("YXZ", degrees=True).T
+    return np.stack([yaw, -pitch, -roll], axis=1)
