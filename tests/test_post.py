@@ -238,3 +238,16 @@ def test_emotion_track_is_followed_over_time(speech_line):
     n = anim.n_frames
     assert anim["MouthSmileLeft"][: n // 5].mean() < 0.1 < anim["MouthSmileLeft"][-n // 5:].mean()
     assert anim["MouthFrownLeft"][: n // 5].mean() > anim["MouthFrownLeft"][-n // 5:].mean()
+
+
+def test_the_head_moves_less_in_sad_speech_and_more_in_angry_speech(speech_line):
+    """An angry line's head had moved as much as a sad one's (only its pose differed), which read as robotic."""
+    audio = load_audio(speech_line)
+    n = int(np.ceil(audio.duration * FPS))
+    pro = analyse(audio.samples, n, FPS)
+    spread = {}
+    for emotion in ("neutral", "sad", "angry"):
+        w = np.repeat(parse_emotion(emotion)[None], n, axis=0)
+        anim = head.apply(Animation.zeros(canonical_names(), FPS, n, "livelink"), pro, w, np.random.default_rng(0))
+        spread[emotion] = np.ptp(anim["HeadPitch"] - np.median(anim["HeadPitch"]))
+    assert spread["sad"] < 0.7 * spread["neutral"] and spread["angry"] > 1.3 * spread["neutral"]

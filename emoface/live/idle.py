@@ -99,7 +99,7 @@ class LiveHead:
         self.last_nod_i = -10 ** 9
         self.nods: list[tuple[float, dict]] = []  # (peak time s, degrees per axis)
         self.accents: list[tuple[float, float, float]] = []  # (peak s, prominence, heard at s) of syllables
-        self.pose_of: tuple = (None, {})  # (emotion row's bytes, its pose in degrees)
+        self.pose_of: tuple = (None, {}, 1.0)  # (emotion row's bytes, its pose in degrees, its liveliness)
 
     def step(self, i: int, emotion: np.ndarray, loudness: float) -> dict:
         t = i / self.fps
@@ -121,10 +121,11 @@ class LiveHead:
             for axis, amount in d.items():
                 deg[axis] += amount * pulse
         key = np.asarray(emotion, np.float64).tobytes()
-        if key != self.pose_of[0]:  # the emotion's pose, again only when the emotion changes
-            self.pose_of = key, {axis: float(o[0]) for axis, o in head.pose_degrees(emotion[None]).items()}
+        if key != self.pose_of[0]:  # the emotion's pose and liveliness, again only when the emotion changes
+            self.pose_of = key, {axis: float(o[0]) for axis, o in head.pose_degrees(emotion[None]).items()}, \
+                float(head.liveliness(np.asarray(emotion)[None])[0])
         for axis, offset in self.pose_of[1].items():
-            deg[axis] += offset
+            deg[axis] = deg[axis] * self.pose_of[2] + offset
         return deg
 
 

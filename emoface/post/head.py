@@ -19,6 +19,10 @@ DRIFT_DEG = {"yaw": 2.0, "pitch": 1.2, "roll": 0.8}
 POSE_DEG = {"sad": (0.0, -5.0, 1.0), "happy": (0.0, 1.5, 2.0), "angry": (0.0, -2.5, 0.0),
             "surprise": (0.0, 3.0, 0.0), "fear": (-2.0, -1.5, 0.0), "disgust": (3.0, 0.5, -2.0)}
 NOD_PEAK_S = 0.18  # time from a stressed syllable's start to the bottom of its nod
+# emotion -> how much the head moves (drift and nods) at intensity 1: sad speech moves the head least, angry and
+# happy speech most (Busso et al. 2007, "Rigid head motion in expressive speech animation"); it had moved as much
+# in every emotion, only its pose changing
+MOTION = {"sad": 0.6, "happy": 1.3, "angry": 1.4, "surprise": 1.3, "fear": 1.15, "disgust": 1.0}
 
 
 def stressed_syllables(prosody: Prosody, fps: float) -> tuple[np.ndarray, np.ndarray]:
@@ -55,6 +59,11 @@ def nod_degrees(prominence: float, rng: np.random.Generator) -> dict:
             "yaw": rng.normal(0.0, 0.6) * prominence}
 
 
+def liveliness(emotion_weights: np.ndarray) -> np.ndarray:
+    """Per frame, how much the head's drift and nods move in this emotion (1 for neutral)."""
+    return 1.0 + sum((MOTION.get(e, 1.0) - 1.0) * emotion_weights[:, k] for k, e in enumerate(EMOTIONS))
+
+
 def pose_degrees(emotion_weights: np.ndarray) -> dict:
     """The emotion's head pose (degrees per axis, per frame)."""
     deg = {axis: np.zeros(len(emotion_weights)) for axis in ("yaw", "pitch", "roll")}
@@ -83,7 +92,8 @@ def apply(anim: Animation, prosody: Prosody, emotion_weights: np.ndarray, rng: n
         pulse = nod_pulse(t, p / fps)
         for axis, amount in nod_degrees(s, rng).items():
             deg[axis] += amount * pulse
+    lively = liveliness(emotion_weights)
     for axis, offset in pose_degrees(emotion_weights).items():
-        deg[axis] += offset
+        deg[axis] = deg[axis] * lively + offset
     write(out, deg)
     return out
