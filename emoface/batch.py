@@ -23,7 +23,8 @@ from emoface.paths import inside
 from emoface.progress import bar, say, show_progress
 
 log = logging.getLogger("emoface")
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".mp3", ".aiff", ".aif", ".aifc", ".caf", ".au", ".w64", ".opus") + FFMPEG_SUFFIXES
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".mp3", ".aiff", ".aif", ".aifc", ".caf", ".au", ".w64",
+                  ".opus") + FFMPEG_SUFFIXES
 MANIFEST_COLUMNS = ("audio", "emotion", "intensity", "text", "out")
 AUTO = "auto"  # the emotion keyword for: recognised from the audio itself
 

@@ -22,7 +22,8 @@ def add_parsers(sub) -> None:
     p.add_argument("input", type=Path, help="audio to animate, or a baked animation (.json, .csv, .txt, .npz, .glb)")
     p.add_argument("-o", "--output", type=output, required=True, help="the .mp4 to write")
     p.add_argument("--emotion", help="audio input: emotion, blend or auto, as for bake (default neutral)")
-    p.add_argument("--intensity", type=INTENSITY, help="audio input: 0-1, scales --emotion or --grid emotions (default 1)")
+    p.add_argument("--intensity", type=INTENSITY,
+                   help="audio input: 0-1, scales --emotion or --grid emotions (default 1)")
     p.add_argument("--text", help="audio input: transcript (forced alignment)")
     p.add_argument("--mesh", default="default",
                    help="'default' (the head built in) or a blendshape .npz, e.g. ICT FaceKit's (docs/RENDER.md)")
@@ -54,9 +55,8 @@ def _mesh(spec: str):
 def cmd_render(args) -> int:
     from emoface import formats
     from emoface.audio import load_audio
-    from emoface.batch import AUDIO_SUFFIXES
+    from emoface.batch import AUDIO_SUFFIXES, line_emotion
     from emoface.engines import DEFAULT_ENGINE
-    from emoface.batch import line_emotion
     from emoface.emotion.spec import EMOTIONS
     from emoface.render import video
     from emoface.render.drive import mesh_motion
