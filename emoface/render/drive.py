@@ -17,16 +17,43 @@ from emoface.animation import Animation
 from emoface.post.gaze import LOOK_FULL_DEG
 from emoface.rigs import CANONICAL_RIG, retarget
 
-_SIDED = re.compile(r"^(?P<base>.+?)(?:[_.](?P<s1>[lLrR]|left|right|Left|Right)|(?P<s2>Left|Right))$")
+_SIDE_WORDS = {"l": "l", "left": "l", "r": "r", "right": "r"}
+# a side after the name (eyeBlink_L, eyeBlink.L, eye_blink_left, EYEBLINK_L, eyeblinkleft, eyeBlinkL) or before it
+# (L_eyeBlink, Left_eyeBlink, LeftEyeBlink), in any case
+_SUFFIX = re.compile(r"^(?P<base>.+?)(?:[_.\-\s](?P<s1>l|r|left|right)|(?P<s2>left|right))$", re.I)
+_CAMEL_SUFFIX = re.compile(r"^(?P<base>.*[a-z0-9])(?P<s>[LR])$")
+_PREFIX = re.compile(r"^(?P<s>l|r|left|right)[_.\-\s](?P<base>.+)$", re.I)
+_CAMEL_PREFIX = re.compile(r"^(?P<s>Left|Right)(?P<base>[A-Z0-9].*)$")
+
+
+def strip_node(name: str) -> str:
+    """A shape name without the node or namespace Maya, FBX and Blender put before it: 'blendShape1.jawOpen',
+    'face:jawOpen', 'head|jawOpen' -> 'jawOpen'; a '.L' / 'L.' side stays ('blendShape1.eyeBlink.L' ->
+    'eyeBlink.L')."""
+    name = re.split(r"[:|/]", str(name).strip())[-1]
+    parts = name.split(".")
+    if len(parts) < 2:
+        return name
+    if parts[-1].lower() in _SIDE_WORDS or parts[-2].lower() in _SIDE_WORDS:
+        return ".".join(parts[-2:])
+    return parts[-1] or name
 
 
 def split_side(name: str) -> tuple[str, str | None]:
-    """'eyeBlink_L' -> ('eyeblink', 'l'); 'jawOpen' -> ('jawopen', None)."""
-    m = _SIDED.match(name)
-    if not m:
-        return name.lower(), None
-    side = (m.group("s1") or m.group("s2"))[0].lower()
-    return m.group("base").lower(), side
+    """An ARKit name in any spelling -> (base, side): 'eyeBlink_L', 'eyeblinkleft', 'EYE_BLINK_L', 'L_eyeBlink',
+    'blendShape1.eyeBlink.L' -> ('eyeblink', 'l'); 'jawOpen', 'JAW_OPEN' -> ('jawopen', None). The base is
+    lower case without separators, so case and underscores do not matter."""
+    name = strip_node(name)
+    base, side = name, None
+    for pattern in (_SUFFIX, _CAMEL_SUFFIX, _PREFIX, _CAMEL_PREFIX):
+        m = pattern.match(name)
+        if m:
+            groups = m.groupdict()
+            word = groups.get("s") or groups.get("s1") or groups.get("s2")
+            base, side = m.group("base"), _SIDE_WORDS[word.lower()]
+            break
+    key = re.sub(r"[^0-9a-z]", "", base.lower())
+    return (key, side) if key else (re.sub(r"[^0-9a-z]", "", name.lower()), None)
 
 
 @dataclass
@@ -42,19 +69,77 @@ class MeshMotion:
         return len(self.weights)
 
 
-def shape_sources(shape_names, curve_names) -> dict[int, list[int]]:
-    """For each drivable shape index, the curve indices whose mean drives it."""
+@dataclass
+class ShapeMatch:
+    sources: dict[int, list[int]]  # drivable shape index -> the curve indices whose mean drives it
+    duplicates: list[tuple[str, str]]  # (driven shape, a shape with the same ARKit name left undriven)
+
+
+def match_shapes(shape_names, curve_names) -> ShapeMatch:
+    """Which curves drive which shapes. A name is read in any spelling (split_side); one the curves do not know is
+    tried again without leading words ('ARKit_jawOpen', 'head_geo_jawOpen' -> jawOpen). Two shapes with one ARKit
+    name (eyeBlink_L and eyeBlinkLeft merged from two sources) would both take the whole curve and add up to twice
+    the motion: the first (a name read as written before one read without a prefix) is driven, the other is left
+    at 0 and reported in `duplicates`."""
     curves: dict[tuple[str, str | None], int] = {split_side(n): i for i, n in enumerate(curve_names)}
-    out = {}
-    for k, name in enumerate(shape_names):
-        base, side = split_side(name)
+
+    def sources_of(base, side):
         if (base, side) in curves:
-            out[k] = [curves[(base, side)]]
-        elif side and (base, None) in curves:
-            out[k] = [curves[(base, None)]]
-        elif side is None and (base, "l") in curves and (base, "r") in curves:
-            out[k] = [curves[(base, "l")], curves[(base, "r")]]
-    return out
+            return [curves[(base, side)]]
+        if side and (base, None) in curves:
+            return [curves[(base, None)]]
+        if side is None and (base, "l") in curves and (base, "r") in curves:
+            return [curves[(base, "l")], curves[(base, "r")]]
+        return None
+
+    found = {}  # shape index -> (rank: 0 read as written / 1 without leading words, key, sources)
+    for k, name in enumerate(shape_names):
+        key = split_side(name)
+        src = sources_of(*key)
+        rank = 0
+        if src is None:
+            words = re.split(r"[_\-\s]+", strip_node(name))
+            for i in range(1, len(words)):
+                key = split_side("_".join(words[i:]))
+                src = sources_of(*key)
+                if src is not None:
+                    rank = 1
+                    break
+        if src is not None:
+            found[k] = (rank, key, src)
+    sources, duplicates, owner = {}, [], {}
+    for k in sorted(found, key=lambda k: (found[k][0], k)):
+        _, key, src = found[k]
+        if key in owner:
+            duplicates.append((str(shape_names[owner[key]]), str(shape_names[k])))
+            continue
+        owner[key] = k
+        sources[k] = src
+    return ShapeMatch(dict(sorted(sources.items())), duplicates)
+
+
+def shape_sources(shape_names, curve_names) -> dict[int, list[int]]:
+    """For each drivable shape index, the curve indices whose mean drives it (match_shapes)."""
+    return match_shapes(shape_names, curve_names).sources
+
+
+def undriven_curves(shape_names) -> tuple[int, list[str]]:
+    """(how many of the 52 ARKit curves drive some shape, the ARKit names of those that drive none: a pair
+    missing on both sides as 'eyeLookUp*')."""
+    from emoface.rigs import canonical_names
+
+    arkit = [n for n in canonical_names() if not n.startswith(("Head", "LeftEye", "RightEye"))]
+    sources = shape_sources(shape_names, arkit)
+    driven = {i for src in sources.values() for i in src}
+    missing = [n[0].lower() + n[1:] for i, n in enumerate(arkit) if i not in driven]
+    shown = []
+    for n in missing:
+        for a, b in (("Left", "Right"), ("Right", "Left")):
+            if n.endswith(a) and n[:-len(a)] + b in missing and n[:-len(a)] not in ("jaw", "mouth"):
+                n = n[:-len(a)] + "*"
+        if n not in shown:
+            shown.append(n)
+    return len(arkit) - len(missing), shown
 
 
 def mesh_motion(anim: Animation, shape_names) -> MeshMotion:
@@ -73,12 +158,19 @@ def mesh_motion(anim: Animation, shape_names) -> MeshMotion:
 # shapes that bring a lid toward the other and little else (a cheek's squint also lifts the cheek, which must
 # not drop at every blink of a smile)
 LID_CLOSERS = ("eyelookdown", "eyesquint")
+# shapes that open the lids and little else: a shut lid stays shut under them (a surprised blink)
+LID_OPENERS = ("eyewide", "eyelookup")
+# shapes that raise the brows and with them the upper lid: only their lid part fades under a blink
+# (BlendshapeMesh.vertices), the brows stay up
+BROW_RAISERS = ("browinnerup", "browouterup")
 
 
 def _shut_lids_stay(weights: np.ndarray, shape_names) -> None:
-    """A blinking lid cannot close further: the other shapes that lower the upper lid or raise the lower one
-    fade as that side's blink closes, or the lids of a blink made while looking down or squinting would pass
-    through each other and show the eye through a fold (linear shapes add up past shut)."""
+    """A blinking lid cannot close further, nor be held open: the other shapes that lower the upper lid or raise
+    the lower one, and those that open the lids (eyeWide, eyeLookUp), fade as that side's blink closes, or the lids
+    of a blink made while looking down or squinting would pass through each other and show the eye through a fold,
+    and a blink made wide-eyed or looking up would stop short and show the eye through a slit (linear shapes add
+    up past shut, or short of it)."""
     split = [split_side(n) for n in shape_names]
     for side in ("l", "r"):
         blink = [k for k, key in enumerate(split) if key == ("eyeblink", side)]
@@ -86,7 +178,7 @@ def _shut_lids_stay(weights: np.ndarray, shape_names) -> None:
             continue
         keep = 1.0 - np.clip(weights[:, blink[0]], 0.0, 1.0)
         for k, (base, s) in enumerate(split):
-            if s == side and base in LID_CLOSERS:
+            if s == side and (base in LID_CLOSERS or base in LID_OPENERS):
                 weights[:, k] *= keep
 
 

@@ -14,6 +14,7 @@ shells such as ICT's occlusion/blend/lacrimal meshes are hidden), so a plain ICT
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,8 @@ import numpy as np
 from scipy import sparse
 
 from emoface.errors import InputError
+
+log = logging.getLogger("emoface")
 
 SKIN = (0.80, 0.62, 0.52, 1.0)
 UNITS = {"m": 1.0, "cm": 0.01, "mm": 0.001}  # metres per unit
@@ -58,6 +61,7 @@ class BlendshapeMesh:
     source: str = "default"
     units: str | None = None  # "m", "cm", "mm"; None: told from the head's size (metres_per_unit)
     _shape_index: dict = field(init=False, repr=False)
+    _lid_fix: list | None = field(init=False, repr=False, default=None)
 
     def __post_init__(self):
         self.neutral = np.ascontiguousarray(self.neutral, np.float32)
@@ -73,8 +77,40 @@ class BlendshapeMesh:
         return self._shape_index[name]
 
     def vertices(self, weights: np.ndarray) -> np.ndarray:
-        """Neutral plus the weighted deltas: [S] -> [V, 3]."""
-        return self.neutral + (self.deltas @ np.asarray(weights, np.float32)).reshape(-1, 3).astype(np.float32)
+        """Neutral plus the weighted deltas: [S] -> [V, 3]; a blink undoes the brow raises' lift of its lid
+        (lid_fixes)."""
+        weights = np.asarray(weights, np.float32)
+        v = self.neutral + (self.deltas @ weights).reshape(-1, 3).astype(np.float32)
+        for blink, raisers, matrix in self.lid_fixes():
+            shut = float(np.clip(weights[blink], 0.0, 1.0))
+            if shut > 0 and np.any(weights[raisers]):
+                v -= (shut * (matrix @ weights[raisers])).reshape(-1, 3).astype(np.float32)
+        return v
+
+    def lid_fixes(self) -> list:
+        """Per side, (blink shape, brow-raise shapes, their motion on the blink's lid): a brow raise lifts the upper
+        lid with the brow, and added to a blink it held a shut lid open on a slit of eyeball (every blink of a
+        surprised line). As the blink closes, the raises' motion fades where the blink moves the lid: fully where
+        it moves it by half its most or more, not at all under 15% (the brows), so the lid shuts and the brows
+        stay up."""
+        if self._lid_fix is None:
+            from emoface.render.drive import BROW_RAISERS, split_side
+
+            split = [split_side(n) for n in self.shape_names]
+            self._lid_fix = []
+            for side in ("l", "r"):
+                blink = [k for k, key in enumerate(split) if key == ("eyeblink", side)]
+                raisers = [k for k, (base, s) in enumerate(split) if base in BROW_RAISERS and s in (side, None)]
+                if not blink or not raisers:
+                    continue
+                lid = np.linalg.norm(self.shape_delta(self.shape_names[blink[0]]), axis=1)
+                if lid.max() <= 0:
+                    continue
+                mask = np.repeat(np.clip((lid / lid.max() - 0.15) / 0.35, 0.0, 1.0), 3)
+                matrix = sparse.csr_matrix(sparse.diags(mask.astype(np.float32)) @ self.deltas[:, raisers])
+                matrix.eliminate_zeros()
+                self._lid_fix.append((blink[0], np.array(raisers), matrix))
+        return self._lid_fix
 
     def shape_delta(self, name: str) -> np.ndarray:
         """The dense [V, 3] offsets of one shape."""
@@ -92,12 +128,19 @@ class BlendshapeMesh:
         return 1.0 if height < 1.5 else 0.01 if height < 150 else 0.001
 
     def eyeballs(self) -> list[tuple[Part, int, np.ndarray]]:
-        """(part, 0 left / 1 right, sphere centre) for each visible eyeball: what turns for gaze."""
+        """(part, 0 left / 1 right, sphere centre) for each visible eyeball: what turns for gaze. The side is the
+        name's (eyeball_l, L_eyeball, LeftEye, eye.R), else the centre's side of the head (+x: its left)."""
         out = []
+        mid = None
         for p in self.parts:
             if not p.hidden and is_eyeball(p.name) and p.end > p.start:
-                side = 0 if p.name.lower().endswith(("_l", "left", ".l")) else 1
-                out.append((p, side, sphere_centre(self.neutral[p.start:p.end])))
+                centre = sphere_centre(self.neutral[p.start:p.end])
+                side = part_side(p.name)
+                if side is None:
+                    if mid is None:
+                        mid = float(self.neutral[:, 0].min() + self.neutral[:, 0].max()) / 2
+                    side = 0 if centre[0] > mid else 1
+                out.append((p, side, centre))
         return out
 
     def part(self, name: str) -> Part | None:
@@ -195,9 +238,29 @@ def eye_colors(points: np.ndarray, centre: np.ndarray, iris_deg: float = 26.0) -
     return np.where((angle < 9 * iris_deg / 26)[:, None], np.array([0.03, 0.03, 0.04]), col).astype(np.float32)
 
 
+def name_words(name: str) -> list[str]:
+    """'L_eyeball' -> ['l', 'eyeball']; 'LeftEye' -> ['left', 'eye']; 'eye.R' -> ['eye', 'r']."""
+    return [w.lower() for w in re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+", str(name))]
+
+
+_SIDES = {"l": 0, "left": 0, "r": 1, "right": 1}
+_EYE_WORDS = {"eye", "eyes", "eyeball", "eyeballs", "ball", "geo", "mesh", "grp", "group"} | set(_SIDES)
+
+
+def part_side(name: str) -> int | None:
+    """0 (the character's left), 1 (right) or None, from a side word before or after the name."""
+    sides = {_SIDES[w] for w in name_words(name) if w in _SIDES}
+    return sides.pop() if len(sides) == 1 else None
+
+
 def is_eyeball(name: str) -> bool:
+    """eyeball_l, L_eyeball, Eyeballs, eye_left, LeftEye, Eye_R, Eyes: an eyeball part (not eye_socket,
+    eyelashes, eye_blend...)."""
     low = name.lower()
-    return "eyeball" in low or low in ("eye_l", "eye_r", "eye_left", "eye_right")
+    if "eyeball" in low or low in ("eye_l", "eye_r", "eye_left", "eye_right"):
+        return True
+    words = name_words(name)
+    return bool(words) and bool({"eye", "eyes"} & set(words)) and set(words) <= _EYE_WORDS
 
 
 def material_for(name: str) -> tuple[tuple, float, bool]:
@@ -205,6 +268,8 @@ def material_for(name: str) -> tuple[tuple, float, bool]:
     for pattern, color, roughness, hidden in NAMED_MATERIALS:
         if re.search(pattern, low):
             return color, roughness, hidden
+    if is_eyeball(name):  # LeftEye, Eyes
+        return (0.95, 0.95, 0.93, 1.0), 0.2, False
     return SKIN, 0.6, False
 
 
@@ -218,7 +283,17 @@ def load_mesh(path, paint: bool = True) -> BlendshapeMesh:
         raise InputError(path, "mesh file not found")
     try:
         with np.load(path, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files}
+            arrays = {}
+            for k in data.files:
+                try:
+                    arrays[k] = data[k]
+                except ValueError as exc:
+                    if "allow_pickle" not in str(exc):
+                        raise
+                    raise InputError(path, f"{k} is an object (pickled) array: save it as str "
+                                           f"(np.array(names, dtype=str))") from None
+    except InputError:
+        raise
     except Exception as exc:  # noqa: BLE001 - numpy raises many kinds for a file that is not an npz
         raise InputError(path, f"not a blendshape mesh npz ({type(exc).__name__})") from None
     need = ("neutral", "triangles", "shape_names", "delta_index", "delta_value", "delta_offsets")
@@ -234,7 +309,7 @@ def load_mesh(path, paint: bool = True) -> BlendshapeMesh:
     if triangles.ndim != 2 or triangles.shape[1] != 3 or triangles.size == 0:
         raise InputError(path, "triangles must be [faces, 3] indices into the vertices")
     offsets = check.indices("delta_offsets")
-    names = [str(s) for s in np.atleast_1d(arrays["shape_names"])]
+    names = _strings(arrays["shape_names"])
     index = check.indices("delta_index", n)
     value = check.numbers("delta_value", np.float32)
     if value.size % 3 or offsets.ndim != 1 or len(offsets) != len(names) + 1 or offsets[0] != 0 \
@@ -246,13 +321,14 @@ def load_mesh(path, paint: bool = True) -> BlendshapeMesh:
     if len(shapes) != len(names):
         raise InputError(path, "shape_names repeat")
     shape_names, deltas = build_deltas(shapes, n)
-    parts = _read_parts(check, n)
+    parts = _split_eye_pairs(path, neutral, _read_parts(check, n))
     colors = None
     if "vertex_colors" in arrays:
         colors = check.numbers("vertex_colors", np.float32, 0, 255)
         if colors.ndim != 2 or colors.shape[0] != n or colors.shape[1] not in (3, 4):
             raise InputError(path, f"vertex_colors must be [{n} vertices, 3 or 4], got {colors.shape}")
-        colors = colors[:, :3] / 255.0 if colors.max() > 1.0 else colors[:, :3]
+        integer = np.asarray(arrays["vertex_colors"]).dtype.kind in "iu"  # uint8 (or int) colours are 0-255
+        colors = colors[:, :3] / 255.0 if integer or colors.max() > 1.0 else colors[:, :3]
     elif paint and "group_colors" not in arrays:  # no colours of its own: paint what a texture would show
         from emoface.render.paint import paint as paint_head
 
@@ -266,7 +342,125 @@ def load_mesh(path, paint: bool = True) -> BlendshapeMesh:
     units = str(arrays["units"]) if "units" in arrays else None
     if units is not None and units not in UNITS:
         raise InputError(path, f"units must be one of {', '.join(UNITS)} (got {units!r})")
-    return BlendshapeMesh(neutral, triangles, shape_names, deltas, parts, colors, source=str(path), units=units)
+    mesh = BlendshapeMesh(neutral, triangles, shape_names, deltas, parts, colors, source=str(path), units=units)
+    _check_usable(path, mesh)
+    return mesh
+
+
+def _check_usable(path: Path, mesh: BlendshapeMesh) -> None:
+    """Refuse a head no curve can move (quoting the names it has); warn, one line each, about what will silently
+    not work: ARKit curves that drive nothing, two shapes with one ARKit name, eyes that will not turn, a face
+    that does not look along +z with y up, triangles wound inside out."""
+    from emoface.render.drive import match_shapes, undriven_curves
+    from emoface.rigs import canonical_names
+
+    names = mesh.shape_names
+    found = match_shapes(names, canonical_names())
+    if not found.sources:
+        quoted = ", ".join(repr(n) for n in names[:3]) + (", ..." if len(names) > 3 else "")
+        raise InputError(path, "no blendshape of this mesh has an ARKit name (eyeBlinkLeft, jawOpen, ...): "
+                               + (f"its {len(names)} shapes are named {quoted}" if names else "it has no shapes"))
+    driven, missing = undriven_curves(names)
+    if missing:
+        shown = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
+        log.warning("%s: drives %d of %d ARKit curves; none for %s", path, driven, driven + _count(missing),
+                    shown)
+    for kept, dropped in found.duplicates:
+        log.warning("%s: shapes %r and %r have one ARKit name: %r alone is driven (both would add up to twice the "
+                    "motion); rename or remove the other", path, kept, dropped, kept)
+    if not mesh.eyeballs():
+        log.warning("%s: no eyeball parts recognised (group_names such as eyeball_l/eyeball_r, L_eyeball, "
+                    "LeftEye): the eyes will not turn", path)
+    for problem in _orientation_problems(mesh, found.sources):
+        log.warning("%s: %s", path, problem)
+
+
+def _count(missing: list[str]) -> int:
+    return sum(2 if n.endswith("*") else 1 for n in missing)
+
+
+def _orientation_problems(mesh: BlendshapeMesh, sources: dict) -> list[str]:
+    """What y up, the face along +z and counter-clockwise triangles (docs/RENDER.md) would show, if broken: up from
+    the mouth shapes to the blink shapes, the character's left from the right blink to the left, forward their
+    cross product; the winding from the signed volume about the visible mesh's centre."""
+    from emoface.rigs import canonical_names
+
+    problems = []
+    canon = canonical_names()
+    v = mesh.neutral.astype(np.float64)
+
+    def where(curves):
+        ks = [k for k, src in sources.items() if any(canon[i] in curves for i in src)]
+        if not ks:
+            return None
+        motion = abs(mesh.deltas[:, ks]).max(axis=1).toarray().reshape(-1, 3).max(axis=1)
+        w = motion * (motion > 0.2 * motion.max()) if motion.max() > 0 else motion
+        return (v * w[:, None]).sum(axis=0) / w.sum() if w.sum() > 0 else None
+
+    axes = ("+x", "-x", "+y", "-y", "+z", "-z")
+
+    def axis(d):
+        k = int(np.argmax(np.abs(d)))
+        return axes[2 * k + (d[k] < 0)]
+
+    left, right = where({"EyeBlinkLeft"}), where({"EyeBlinkRight"})
+    mouth = where({"JawOpen", "MouthClose", "MouthFunnel", "MouthPucker", "MouthRollLower", "MouthRollUpper"})
+    if left is not None and right is not None and mouth is not None and np.linalg.norm(left - right) > 0:
+        up = (left + right) / 2 - mouth
+        up /= max(np.linalg.norm(up), 1e-12)
+        across = (left - right) / np.linalg.norm(left - right)
+        forward = np.cross(across, up)
+        if up[1] < 0.5 or forward[2] < 0.5:
+            problems.append(f"the face looks along {axis(forward)} with {axis(up)} up (from its blink and mouth "
+                            "shapes), not along +z with +y up: the preview will show the "
+                            + ("crown" if up[2] > 0.5 or forward[1] < -0.5 else "chin" if up[2] < -0.5
+                               else "back of the head" if forward[2] < -0.5 else "head from the side")
+                            + " (turn the head so y is up and the face looks along +z)")
+    shown = np.zeros(mesh.n_vertices, bool)
+    for p in mesh.parts:
+        shown[p.start:p.end] = not p.hidden
+    tris = mesh.triangles[shown[mesh.triangles].all(axis=1)]
+    if len(tris):
+        used = np.unique(tris)
+        c = v[used].mean(axis=0)
+        a, b, d = v[tris[:, 0]] - c, v[tris[:, 1]] - c, v[tris[:, 2]] - c
+        volume = np.einsum("ij,ij->i", a, np.cross(b, d)).sum() / 6
+        box = float(np.prod(np.maximum(np.ptp(v[used], axis=0), 1e-12)))
+        if volume < -0.05 * box:
+            problems.append("its triangles wind clockwise (the surface faces inward): the preview and glTF show it "
+                            "inside out; reverse them (triangles[:, ::-1])")
+    return problems
+
+
+def _split_eye_pairs(path: Path, neutral: np.ndarray, parts: list[Part]) -> list[Part]:
+    """One eyeball part holding both eyes (a single "Eyes" mesh) -> a part per eye, split by the sign of x, so each
+    turns about its own centre; refused if the two eyes' vertices are interleaved (parts are vertex ranges)."""
+    out = []
+    for p in parts:
+        if not is_eyeball(p.name) or part_side(p.name) is not None or p.end - p.start < 8:
+            out.append(p)
+            continue
+        points = neutral[p.start:p.end].astype(np.float64)
+        mid = (points[:, 0].min() + points[:, 0].max()) / 2
+        left = points[:, 0] > mid
+        if left.sum() < 4 or (~left).sum() < 4:
+            out.append(p)
+            continue
+        cl, cr = sphere_centre(points[left]), sphere_centre(points[~left])
+        radius = np.mean([np.median(np.linalg.norm(points[left] - cl, axis=1)),
+                          np.median(np.linalg.norm(points[~left] - cr, axis=1))])
+        if np.linalg.norm(cl - cr) < 2 * radius:  # one eye, on its own
+            out.append(p)
+            continue
+        cuts = np.flatnonzero(np.diff(left.astype(np.int8)))
+        if len(cuts) != 1:
+            raise InputError(path, f"part {p.name!r} holds both eyeballs with their vertices interleaved: give each "
+                                   "eye a part of its own (eyeball_l, eyeball_r) so they can turn")
+        cut = p.start + int(cuts[0]) + 1
+        first, second = ("l", "r") if left[0] else ("r", "l")
+        out += [Part(f"{p.name}_{first}", p.start, cut, p.color, p.roughness, p.hidden),
+                Part(f"{p.name}_{second}", cut, p.end, p.color, p.roughness, p.hidden)]
+    return out
 
 
 class _Checker:
@@ -295,11 +489,22 @@ class _Checker:
         return a.astype(np.int64)
 
 
+def _strings(a: np.ndarray) -> list[str]:
+    """Names as str, bytes (h5py's dtype S) decoded."""
+    a = np.atleast_1d(a)
+    if a.dtype.kind == "S":
+        return [bytes(s).decode("utf-8", "replace") for s in a]
+    return [str(s) for s in a]
+
+
 def _read_parts(check: _Checker, n: int) -> list[Part]:
     arrays = check.arrays
     if "group_names" not in arrays:
+        if "group_ranges" in arrays:
+            raise InputError(check.path, "group_ranges without group_names: name each part (group_names [G], "
+                                         "e.g. face, eyeball_l, eyeball_r, teeth), or drop the ranges")
         return [Part("face", 0, n)]
-    names = [str(s) for s in np.atleast_1d(arrays["group_names"])]
+    names = _strings(arrays["group_names"])
     g = len(names)
     ranges = check.indices("group_ranges", n + 1) if "group_ranges" in arrays else None
     if ranges is None or ranges.shape != (g, 2) or np.any(ranges[:, 0] > ranges[:, 1]):

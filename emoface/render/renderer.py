@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emoface.render.drive import rotation
+from emoface.render.drive import rotation, shape_sources
 from emoface.render.mesh import BlendshapeMesh, normal_incidence, vertex_normals
 
 BACKGROUND = (0.20, 0.22, 0.26)
@@ -110,9 +110,14 @@ class FaceRenderer:
         self._offscreen._renderer._program_cache = program_cache()
 
     def _frame_camera(self, mesh, lo, hi, frame: str = "head"):
-        """Look from in front at what the shapes move (the face), whatever the head's size or units; for "head"
-        up to the crown as well, so the top of the head is not cut off."""
-        motion = abs(mesh.deltas).max(axis=1).toarray().reshape(-1, 3).max(axis=1)
+        """Look from in front at what the ARKit shapes move (the face), whatever the head's size or units; for
+        "head" up to the crown as well, so the top of the head is not cut off. Shapes no curve drives (a character
+        export's body morphs, correctives) do not count: a body morph would frame the whole body."""
+        from emoface.rigs import canonical_names
+
+        driven = sorted(shape_sources(mesh.shape_names, canonical_names()))
+        deltas = mesh.deltas[:, driven] if driven else mesh.deltas
+        motion = abs(deltas).max(axis=1).toarray().reshape(-1, 3).max(axis=1)
         visible = np.zeros(mesh.n_vertices, bool)
         visible[self._geometry.tris.ravel()] = True
         moving = visible & (motion > 0.05 * motion.max()) if motion.max() > 0 else visible
