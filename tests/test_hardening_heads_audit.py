@@ -331,3 +331,32 @@ def test_uint8_vertex_colours_are_0_255_whatever_their_largest(tmp_path, arrays)
     dark = np.ones_like(arrays["vertex_colors"], np.uint8)
     mesh = load_mesh(write(tmp_path, arrays, vertex_colors=dark))
     np.testing.assert_allclose(mesh.vertex_colors, 1 / 255, atol=1e-6)
+
+
+# --- 3: a whole character in metres --------------------------------------------------------------------------
+
+def test_a_whole_character_in_metres_is_read_in_metres(tmp_path, arrays):
+    """A character exported whole (1.8 m tall, no `units`) had been read as centimetres by its height and exported
+    1.8 cm tall: the units come from the face (the eyes' spacing, else what the shapes move)."""
+    n = len(arrays["neutral"])
+    head = arrays["neutral"] * 0.01  # the built-in head is in centimetres
+    box = np.array([[x, y, z] for x in (-0.2, 0.2) for y in (-1.6, 0.0) for z in (-0.12, 0.12)],
+                   np.float32) + [0, head[:, 1].min(), 0]
+    quads = np.array([[0, 1, 3], [0, 3, 2], [4, 6, 7], [4, 7, 5], [0, 4, 5], [0, 5, 1],
+                      [2, 3, 7], [2, 7, 6], [0, 2, 6], [0, 6, 4], [1, 5, 7], [1, 7, 3]]) + n
+    body = {k: v for k, v in arrays.items() if k != "units"}
+    body.update(neutral=np.concatenate([head, box]), delta_value=arrays["delta_value"] * 0.01,
+                triangles=np.concatenate([arrays["triangles"], quads]),
+                group_names=np.append(arrays["group_names"], "body"),
+                group_ranges=np.concatenate([arrays["group_ranges"], [[n, n + 8]]]),
+                group_colors=np.concatenate([arrays["group_colors"], [[0.5, 0.5, 0.5, 1.0]]]),
+                group_roughness=np.append(arrays["group_roughness"], 0.6),
+                group_hidden=np.append(arrays["group_hidden"], False),
+                vertex_colors=np.concatenate([arrays["vertex_colors"], np.full((8, 3), 255, np.uint8)]))
+    path = tmp_path / "character.npz"
+    np.savez(path, **body)
+    character = load_mesh(path)
+    assert np.ptp(character.neutral[:, 1]) > 1.5 and character.metres_per_unit() == 1.0
+    no_eyes = dict(body, group_names=np.array([str(g).replace("eyeball", "orb") for g in body["group_names"]]))
+    np.savez(path, **no_eyes)
+    assert load_mesh(path).metres_per_unit() == 1.0  # from what the shapes move

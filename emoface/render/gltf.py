@@ -1,7 +1,7 @@
 """glTF 2.0 binary (.glb) export of an animated blendshape head, and reading its weights back as an Animation.
 
 Metres, as glTF requires (a head made in centimetres would import 100 times too large): BlendshapeMesh's
-units, or its height read as a person's. The head node holds one mesh of the visible parts (hidden eye-shading
+units, or its face's size read as a person's. The head node holds one mesh of the visible parts (hidden eye-shading
 shells dropped) with smooth normals and the part colours as COLOR_0; each driven shape is a sparse morph target,
 so a head with hundreds of shapes that each move a few hundred vertices stays small; target names go in
 mesh.extras.targetNames, the convention Blender, three.js and Unreal read. Each eyeball is a child node

@@ -117,14 +117,22 @@ class BlendshapeMesh:
         return self.deltas[:, self._shape_index[name]].toarray().reshape(-1, 3)
 
     def metres_per_unit(self) -> float:
-        """The stated units, else the visible head's height read as a person's (a head with neck is 0.2-0.4 m):
-        under 1.5 units it is metres, under 150 centimetres, else millimetres."""
+        """The stated units, else a person's face read in the mesh: the eyes' spacing (about 0.063 m: under 0.5
+        units it is metres, under 50 centimetres, else millimetres), else the height of what the shapes move (a
+        face, 0.1-0.3 m: under 1.5, 150). Not the whole mesh's height, which had read a whole character in metres
+        (1.8 m) as centimetres and exported it 1.8 cm tall."""
         if self.units:
             return UNITS[self.units]
+        eyes = [centre for _, _, centre in self.eyeballs()]
+        if len(eyes) == 2 and np.linalg.norm(eyes[0] - eyes[1]) > 0:
+            spacing = float(np.linalg.norm(eyes[0] - eyes[1]))
+            return 1.0 if spacing < 0.5 else 0.01 if spacing < 50 else 0.001
+        moved = np.abs(self.deltas).max(axis=1).toarray().reshape(-1, 3).max(axis=1) > 0
         shown = np.zeros(self.n_vertices, bool)
         for p in self.parts:
             shown[p.start:p.end] = not p.hidden
-        height = float(np.ptp(self.neutral[shown if shown.any() else slice(None), 1]))
+        pick = moved if moved.any() else shown if shown.any() else slice(None)
+        height = float(np.ptp(self.neutral[pick, 1]))
         return 1.0 if height < 1.5 else 0.01 if height < 150 else 0.001
 
     def eyeballs(self) -> list[tuple[Part, int, np.ndarray]]:
