@@ -265,15 +265,14 @@ def test_a_surprised_blink_shows_no_eye_in_the_render():
 
 # --- 8: framing on what the curves drive --------------------------------------------------------------------
 
-def test_a_body_morph_does_not_decide_the_framing(tmp_path, arrays):
-    from emoface.render.renderer import FaceRenderer
-
-    n = len(arrays["neutral"])
-    lo = arrays["neutral"].min(axis=0)
-    box = np.array([[x, y, z] for x in (-20, 20) for y in (-150, 0) for z in (-12, 12)], np.float32) + [0, lo[1], 0]
+def with_body(arrays, head: np.ndarray, unit: float) -> dict:
+    """The arrays of `head` (the built-in head's vertices, in some unit) on a box body 1.5 m tall (`unit` metres
+    a unit), as a character exported whole."""
+    n = len(head)
+    box = np.array([[x, y, z] for x in (-20, 20) for y in (-150, 0) for z in (-12, 12)], np.float32) * unit
     quads = np.array([[0, 1, 3], [0, 3, 2], [4, 6, 7], [4, 7, 5], [0, 4, 5], [0, 5, 1],
                       [2, 3, 7], [2, 7, 6], [0, 2, 6], [0, 6, 4], [1, 5, 7], [1, 7, 3]]) + n
-    body = dict(neutral=np.concatenate([arrays["neutral"], box]),
+    return dict(neutral=np.concatenate([head, box + [0, head[:, 1].min(), 0]]),
                 triangles=np.concatenate([arrays["triangles"], quads]),
                 group_names=np.append(arrays["group_names"], "body"),
                 group_ranges=np.concatenate([arrays["group_ranges"], [[n, n + 8]]]),
@@ -281,6 +280,13 @@ def test_a_body_morph_does_not_decide_the_framing(tmp_path, arrays):
                 group_roughness=np.append(arrays["group_roughness"], 0.6),
                 group_hidden=np.append(arrays["group_hidden"], False),
                 vertex_colors=np.concatenate([arrays["vertex_colors"], np.full((8, 3), 255, np.uint8)]))
+
+
+def test_a_body_morph_does_not_decide_the_framing(tmp_path, arrays):
+    from emoface.render.renderer import FaceRenderer
+
+    n = len(arrays["neutral"])
+    body = with_body(arrays, arrays["neutral"], 1.0)
     plain = load_mesh(write(tmp_path, arrays, "body.npz", **body))
     morph = dict(shape_names=np.append(arrays["shape_names"], "BodyFat"),
                  delta_index=np.concatenate([arrays["delta_index"], np.arange(n, n + 8)]),
@@ -338,25 +344,12 @@ def test_uint8_vertex_colours_are_0_255_whatever_their_largest(tmp_path, arrays)
 def test_a_whole_character_in_metres_is_read_in_metres(tmp_path, arrays):
     """A character exported whole (1.8 m tall, no `units`) had been read as centimetres by its height and exported
     1.8 cm tall: the units come from the face (the eyes' spacing, else what the shapes move)."""
-    n = len(arrays["neutral"])
-    head = arrays["neutral"] * 0.01  # the built-in head is in centimetres
-    box = np.array([[x, y, z] for x in (-0.2, 0.2) for y in (-1.6, 0.0) for z in (-0.12, 0.12)],
-                   np.float32) + [0, head[:, 1].min(), 0]
-    quads = np.array([[0, 1, 3], [0, 3, 2], [4, 6, 7], [4, 7, 5], [0, 4, 5], [0, 5, 1],
-                      [2, 3, 7], [2, 7, 6], [0, 2, 6], [0, 6, 4], [1, 5, 7], [1, 7, 3]]) + n
-    body = {k: v for k, v in arrays.items() if k != "units"}
-    body.update(neutral=np.concatenate([head, box]), delta_value=arrays["delta_value"] * 0.01,
-                triangles=np.concatenate([arrays["triangles"], quads]),
-                group_names=np.append(arrays["group_names"], "body"),
-                group_ranges=np.concatenate([arrays["group_ranges"], [[n, n + 8]]]),
-                group_colors=np.concatenate([arrays["group_colors"], [[0.5, 0.5, 0.5, 1.0]]]),
-                group_roughness=np.append(arrays["group_roughness"], 0.6),
-                group_hidden=np.append(arrays["group_hidden"], False),
-                vertex_colors=np.concatenate([arrays["vertex_colors"], np.full((8, 3), 255, np.uint8)]))
+    body = {k: v for k, v in arrays.items() if k != "units"}  # the built-in head is in centimetres: now metres
+    body.update(with_body(arrays, arrays["neutral"] * 0.01, 0.01), delta_value=arrays["delta_value"] * 0.01)
     path = tmp_path / "character.npz"
     np.savez(path, **body)
     character = load_mesh(path)
-    assert np.ptp(character.neutral[:, 1]) > 1.5 and character.metres_per_unit() == 1.0
+    assert np.ptp(character.neutral[:, 1]) > 1.4 and character.metres_per_unit() == 1.0
     no_eyes = dict(body, group_names=np.array([str(g).replace("eyeball", "orb") for g in body["group_names"]]))
     np.savez(path, **no_eyes)
     assert load_mesh(path).metres_per_unit() == 1.0  # from what the shapes move
