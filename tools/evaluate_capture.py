@@ -68,7 +68,7 @@ def spoken_lines(tmp: Path):
         yield with_rest(animator.animate(load_audio(wav), EmotionTrack.constant(parse_emotion(emotion, 1.0))))
 
 
-def round_trip(shared: Path, tmp: Path) -> dict:
+def round_trip(shared: Path, tmp: Path, only: str | None = None) -> dict:
     from emoface.capture.basis import load_basis
     from emoface.capture.take import capture
     from emoface.render.default_head import default_head
@@ -78,6 +78,8 @@ def round_trip(shared: Path, tmp: Path) -> dict:
     heads = {"built-in head": (default_head(), "default")}
     if ict_path.is_file():
         heads["ICT FaceKit"] = (load_mesh(ict_path, paint=False), str(ict_path))  # bare, as the basis was
+    if only:
+        heads = {k: v for k, v in heads.items() if k == only}
     takes = {"range of motion": [exercise()], "spoken lines": list(spoken_lines(tmp)), "jaw alone": [jaw_alone()],
              "head alone": [head_alone()]}
     shipped = load_basis()
@@ -277,6 +279,17 @@ def deepest_closure(video: Path, refined: bool) -> float:
     return float(opening.min() / np.median(opening))
 
 
+def round_trip_rows(rt: dict) -> list[str]:
+    """The round trip's table: a row per head, take and basis, r of each KEY_CURVES curve."""
+    keys = list(KEY_CURVES)
+    lines = ["| head | take | basis | " + " | ".join(keys) + " |", "|---|---|---|" + "---|" * len(keys)]
+    for (head, take, basis), r in rt.items():
+        if any(k in r for k in keys):  # (the head-alone take has its own section)
+            lines.append(f"| {head} | {take} | {basis} | " + " | ".join(f"{r[k]:.2f}" if k in r else "-"
+                                                                       for k in keys) + " |")
+    return lines
+
+
 def markdown(rt: dict, leaks: dict, pose_leaks: dict, g: dict | None, fg: dict | None, shares: dict, command: str,
              seconds: float) -> str:
     lines = ["# Capture: how well `emoface capture` measures a face", "",
@@ -285,12 +298,7 @@ def markdown(rt: dict, leaks: dict, pose_leaks: dict, g: dict | None, fg: dict |
              "## Round trip: known curves -> rendered video -> capture", "",
              "Pearson r between the curves rendered and the curves captured. LipOpening = JawOpen - MouthClose "
              "(what shows of the jaw through the lips). Curves that did not move in a take are left out (-).", ""]
-    keys = [k for k in KEY_CURVES]
-    lines += ["| head | take | basis | " + " | ".join(keys) + " |", "|---|---|---|" + "---|" * len(keys)]
-    for (head, take, basis), r in rt.items():
-        if any(k in r for k in keys):  # (the head-alone take has its own section)
-            lines.append(f"| {head} | {take} | {basis} | " + " | ".join(f"{r[k]:.2f}" if k in r else "-"
-                                                                       for k in keys) + " |")
+    lines += round_trip_rows(rt)
     lines += ["", "Every curve that moved, shipped basis:", ""]
     for (head, take, basis), r in rt.items():
         if basis == "shipped basis" and take not in ("jaw alone", "head alone"):
@@ -470,8 +478,15 @@ def main() -> int:
     ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
     ap.add_argument("-o", "--output", type=Path, default=ROOT / "docs" / "CAPTURE.md")
     ap.add_argument("--no-grid", action="store_true")
+    ap.add_argument("--round-trip-only", metavar="HEAD", choices=["built-in head", "ICT FaceKit"],
+                    help="print that head's round-trip rows of the table, writing nothing (a head's shapes changed)")
     args = ap.parse_args()
     start = time.time()
+    if args.round_trip_only:
+        with tempfile.TemporaryDirectory() as tmp:
+            rt, _, _ = round_trip(args.shared, Path(tmp), args.round_trip_only)
+        print("\n".join(round_trip_rows(rt)))
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
         rt, leaks, pose_leaks = round_trip(args.shared, Path(tmp))
     g = None if args.no_grid or not (args.shared / "data" / "grid-s1").is_dir() else grid(args.shared)
