@@ -201,8 +201,9 @@ def _run(runner, source, hub, args) -> int:
     fps = sessions[0].fps if sessions else args.fps
     stats = runner.total() if isinstance(runner, Stage) else runner.stats
     summary = {**stats.summary(fps), "sinks": [who + s.stats() for who, session in named for s in session.sinks]}
-    if isinstance(runner, Stage):
-        summary["characters"] = {c.name: c.session.stats.summary(fps) for c in runner.characters.values()}
+    if isinstance(runner, Stage):  # closed characters too: the per-character figures add up to the totals
+        summary["sinks"] = runner.sink_lines()
+        summary["characters"] = {name: s.summary(fps) for name, s in runner.per_character().items()}
     if hub is not None:
         summary["ws_clients_dropped"] = hub.dropped
         summary["sinks"].append(hub.stats())

@@ -23,7 +23,8 @@ import logging
 import math
 import socket
 import time
-from urllib.parse import parse_qs, urlsplit
+from collections import deque
+from urllib.parse import parse_qsl, urlsplit
 
 import numpy as np
 
@@ -31,14 +32,37 @@ from emoface.emotion.spec import EMOTIONS, parse_emotion
 from emoface.errors import EmofaceError
 from emoface.live.session import LiveSession, check_pcm
 from emoface.live.sinks import Frame, StreamInfo
-from emoface.live.stage import DEFAULT_CHARACTER, Character, Stage, StageFull
+from emoface.live.stage import DEFAULT_CHARACTER, Bucket, Character, Stage, StageFull
 from emoface.rigs import builtin_names, load_rig
 
 log = logging.getLogger("emoface")
 SCHEMA_VERSION = 1
 SEND_BUFFER = 64 * 1024  # kernel send buffer per client: frames must not sit for seconds in a slow one
 SLOW_BYTES = 64 * 1024  # more than this waiting in our buffer as well (~1 s of frames): skip frames for it
-DROP_AFTER_S = 5.0  # skipped this long without catching up: close it
+# The kernel buffers on both sides (the client's receive buffer above all: autotuned up to megabytes) hold many
+# seconds of frames before our own buffer grows, so a client's reading is judged by its pongs: a client answers
+# a ping once it has read everything sent before it. A ping unanswered BEHIND_S: it reads frames that old (or
+# none): frames are skipped for it. One that has answered no ping and sent nothing for DROP_AFTER_S is closed;
+# one that still sends (a speaker that never reads its frames) is kept, and sent no frames.
+PING_EVERY_S = 1.0  # a ping to every client this often (at most one waits for its pong)
+BEHIND_S = 1.0
+DROP_AFTER_S = 5.0  # more than SLOW_BYTES waiting this long, or silent and not reading this long: close it
+# One socket read is parsed whole by websockets in one call that nothing can interrupt: asyncio reads 256 KiB,
+# 32,768 two-byte messages, 89-99 ms on the thread that sends every character's frames. Reads of READ_BYTES bound a
+# call to about 3 ms of parsing (1024 two-byte messages; 16 KiB took 5.8 ms, longer than the 2 ms the frame clock
+# wakes early), and the frames' timer runs between reads. Audio as it is captured is 320 bytes a message.
+READ_BYTES = 8 * 1024
+# messages a client may send a second, with bursts of up to MESSAGE_BURST (a token bucket). Audio in 10 ms
+# messages is 100 a second; a burst of thousands of control messages is coalesced (the latest wins) and passes.
+# Past it messages are refused unread, with one `error` reply a second; a client still past it after
+# FLOOD_CLOSE_S seconds is closed with 1008 (policy violation)
+MAX_MESSAGES_PER_S, MESSAGE_BURST = 1000, 10000
+FLOOD_CLOSE_S = 3.0
+# `character` messages a connection may send a second (a burst of CHARACTER_BURST): a move starts the character's
+# line anew, and a move that creates one builds a session (a few milliseconds each, on the frame clock's thread)
+CHARACTER_MOVES_PER_S, CHARACTER_BURST = 2.0, 4
+CREATES_PER_MINUTE = 8  # characters one connection may create a minute (its handshake's included)
+QUERY_KEYS = ("character", "token")  # what a client's URL may say
 YIELD_AFTER_S = 0.002  # a client's messages are handled in turns of this long, then the frames get the loop
 PCM_FORMATS = {"s16le": np.dtype("<i2"), "f32le": np.dtype("<f4")}
 MAX_RATE, MAX_CHANNELS = 96000, 8  # the most an `audio` message may declare
@@ -99,6 +123,21 @@ def _string(msg: dict, key: str, example: str) -> str:
     return value
 
 
+def parse_query(path: str) -> dict:
+    """A client's URL query -> {key: value}: only QUERY_KEYS, each once; a misspelt `?charcter=npc` or an empty
+    `?character=` must not put a client on `default` unsaid (ValueError)."""
+    query = {}
+    for key, value in parse_qsl(urlsplit(path).query, keep_blank_values=True):
+        if key not in QUERY_KEYS:
+            raise ValueError(f"unknown query key {key[:40]!r} (a client's URL takes {' and '.join(QUERY_KEYS)})")
+        if key in query:
+            raise ValueError(f"{key} is given twice in the URL")
+        query[key] = value
+    if "character" in query and not query["character"]:
+        raise ValueError("character is empty (leave it out for `default`)")
+    return query
+
+
 def origin_key(origin: str) -> str:
     """An Origin as browsers compare them: scheme://host[:port], case-insensitive, no trailing slash."""
     return origin.strip().rstrip("/").lower()
@@ -139,6 +178,11 @@ class _Client:
         self.resampler = None
         self.slow_since = None
         self.skipped = 0
+        self.heard_from = time.monotonic()  # its last message
+        self.messages = Bucket(MAX_MESSAGES_PER_S, MESSAGE_BURST)  # past it: refused unread (a flood)
+        self.refused, self.flood_since, self.last_refused, self.flood_told = 0, None, -math.inf, -math.inf
+        self.moves = Bucket(CHARACTER_MOVES_PER_S, CHARACTER_BURST)  # `character` messages
+        self.created: deque = deque()  # when this connection created characters (the last minute's)
 
     def pcm(self, data: bytes, room: int | None = None) -> tuple[np.ndarray, int]:
         """A PCM message -> (16 kHz mono samples, 16 kHz samples cut off unread). room: what the character's
@@ -208,12 +252,13 @@ class WebSocketHub:
         # deflating each frame and inflating each audio message was 4% of an 8-character server's time (and a zlib
         # state each way per connection)
         self.server = await serve(self._handler, self.host, self.port, process_request=self._check_request,
-                                  max_size=MAX_MESSAGE_BYTES, max_queue=MAX_QUEUE, ping_interval=5,
-                                  ping_timeout=10, compression=None)
+                                  max_size=MAX_MESSAGE_BYTES, max_queue=MAX_QUEUE, ping_interval=None,
+                                  ping_timeout=None, compression=None)  # our own pings: _ping
+        self._pinger = asyncio.create_task(self._ping())
         self.port = self.server.sockets[0].getsockname()[1]
         if not self.token and not is_loopback(self.host):
-            log.warning("ws://%s:%d is reachable beyond this machine without a token: anyone who can reach it can "
-                        "send audio and read frames (set --token)", self.host, self.port)
+            log.warning("%s is reachable beyond this machine without a token: anyone who can reach it can "
+                        "send audio and read frames (set --token)", self.url)
 
     @property
     def url(self) -> str:
@@ -224,7 +269,21 @@ class WebSocketHub:
         return f"{self.url}: {self.served} client(s)" + (f", {self.dropped} dropped for not reading"
                                                            if self.dropped else "")
 
+    async def _ping(self) -> None:
+        """A ping to each client every PING_EVERY_S unless one still waits for its pong (_behind reads their age;
+        websockets' keepalive would close a speaker that never reads its frames, and waits for none of them)."""
+        pings = set()
+        while True:
+            await asyncio.sleep(PING_EVERY_S)
+            for client in list(self.clients.values()):
+                if not getattr(client.conn, "pending_pings", None):
+                    task = asyncio.ensure_future(client.conn.ping())  # it waits while the client's buffer drains
+                    pings.add(task)
+                    task.add_done_callback(lambda t: (pings.discard(t), t.cancelled() or t.exception()))
+
     async def close(self) -> None:
+        if getattr(self, "_pinger", None) is not None:
+            self._pinger.cancel()
         if self.server is not None:
             self.server.close()
             await self.server.wait_closed()
@@ -239,16 +298,19 @@ class WebSocketHub:
                 return connection.respond(http.HTTPStatus.FORBIDDEN,
                                           "cross-origin WebSocket connections are refused "
                                           f"(Origin: {origins[0][:100]}); the server allows it with --allow-origin\n")
-        query = parse_qs(urlsplit(request.path).query)
+        try:
+            query = parse_query(request.path)
+        except ValueError as exc:
+            return connection.respond(http.HTTPStatus.BAD_REQUEST, f"{exc}\n")
         if self.token:
-            given = (query.get("token") or [""])[-1]
+            given = query.get("token", "")
             auth = request.headers.get_all("Authorization")
             scheme, _, credentials = (auth[0] if len(auth) == 1 else "").strip().partition(" ")
             if scheme.lower() == "bearer":  # auth schemes are case-insensitive (RFC 9110)
                 given = credentials.strip()
             if not hmac.compare_digest(given.encode(), self.token.encode()):
                 return connection.respond(http.HTTPStatus.UNAUTHORIZED, "a valid token is needed (?token=...)\n")
-        name = (query.get("character") or [DEFAULT_CHARACTER])[-1]
+        name = query.get("character", DEFAULT_CHARACTER)
         try:
             self._room(name)
         except StageFull as exc:
@@ -304,13 +366,14 @@ class WebSocketHub:
         for client in list(character.clients.values()):
             transport = client.conn.transport
             backlog = transport.get_write_buffer_size() if transport is not None else 0
-            if backlog <= SLOW_BYTES:
-                client.slow_since = None
+            behind = self._behind(client.conn)
+            client.slow_since = (client.slow_since or now) if backlog > SLOW_BYTES else None
+            if backlog <= SLOW_BYTES and behind <= BEHIND_S:
                 ready.append(client.conn)
                 continue
             client.skipped += 1
-            client.slow_since = client.slow_since or now
-            if now - client.slow_since > DROP_AFTER_S:
+            stuck = behind > DROP_AFTER_S and now - client.heard_from > DROP_AFTER_S  # reads nothing, says nothing
+            if stuck or (client.slow_since is not None and now - client.slow_since > DROP_AFTER_S):
                 log.warning("dropping a WebSocket client that stopped reading (%d frames skipped)", client.skipped)
                 self.dropped += 1
                 self._leave(client)
@@ -319,6 +382,17 @@ class WebSocketHub:
                     transport.abort()
         broadcast(ready, dumps(message))
 
+    @staticmethod
+    def _behind(conn) -> float:
+        """How long the client's oldest unanswered ping has waited: it has read nothing sent since (0: none)."""
+        pings = getattr(conn, "pending_pings", None)  # websockets: ping data -> (pong waiter, loop time sent)
+        if not pings:
+            return 0.0
+        try:
+            return conn.loop.time() - min(sent for _, sent in pings.values())
+        except (AttributeError, TypeError, ValueError):  # another websockets' layout: the byte count alone
+            return 0.0
+
     # --- in ------------------------------------------------------------------------------------
     def _leave(self, client: _Client) -> None:
         if client.character.clients.pop(client.conn.id, None) is not None:
@@ -326,32 +400,59 @@ class WebSocketHub:
 
     def _join(self, client: _Client, name: str) -> None:
         """Moves the client to character `name` (created if new): its frames, and a header now."""
+        now = time.monotonic()
+        while client.created and now - client.created[0] > 60:
+            client.created.popleft()
+        creates = name not in self.stage.characters
+        if creates and len(client.created) >= CREATES_PER_MINUTE:
+            raise ValueError(f"this connection created {CREATES_PER_MINUTE} characters in the last minute, its "
+                             f"limit; join one that exists or wait")
         character = self.stage.join(name)
+        if creates:
+            client.created.append(now)
         if client.character is not None:
             self._leave(client)
         client.character = character
         character.clients[client.conn.id] = client
 
     async def _handler(self, conn) -> None:
-        query = parse_qs(urlsplit(conn.request.path).query) if conn.request is not None else {}
-        name = (query.get("character") or [DEFAULT_CHARACTER])[-1]
         client = _Client(conn, None)
         try:
+            name = parse_query(conn.request.path).get("character", DEFAULT_CHARACTER) \
+                if conn.request is not None else DEFAULT_CHARACTER
             self._room(name)  # again: others may have joined since the handshake was checked
             self._join(client, name)
         except ValueError as exc:
             await conn.close(1013, str(exc)[:120])  # 1013: try again later
             return
-        sock = conn.transport.get_extra_info("socket") if conn.transport is not None else None
+        transport = conn.transport
+        sock = transport.get_extra_info("socket") if transport is not None else None
         if sock is not None:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
+        try:  # CPython's selector transport reads recv(self.max_size) (a class attribute, 256 KiB): ours is smaller
+            if transport is not None and isinstance(getattr(transport, "max_size", None), int):
+                transport.max_size = READ_BYTES
+        except AttributeError:  # another event loop's transport: the message rate limit still holds
+            pass
         self.clients[conn.id] = client
         self.served += 1
         try:
             await conn.send(dumps(self._header(client.character, client.character.session.info())))
             turn = time.monotonic()
             async for message in conn:
-                reply = self._handle(client, message)
+                now = client.heard_from = time.monotonic()
+                if client.messages.take(now):
+                    reply = self._handle(client, message)
+                else:
+                    reply = self._flood(client, now)
+                    if client.flood_since is not None and now - client.flood_since > FLOOD_CLOSE_S:
+                        log.warning("closing a WebSocket client that sent more than %d messages a second for %g s",
+                                    MAX_MESSAGES_PER_S, FLOOD_CLOSE_S)
+                        self._leave(client)
+                        conn.close_timeout = 1.0  # it may not read our close either
+                        await conn.close(1008, f"more than {MAX_MESSAGES_PER_S} messages a second for "
+                                               f"{FLOOD_CLOSE_S:g} s")
+                        break
                 if reply is not None:
                     await conn.send(dumps(reply))
                 if time.monotonic() - turn > YIELD_AFTER_S:  # a flood must not hold the loop: frames go out
@@ -363,6 +464,21 @@ class WebSocketHub:
             self.clients.pop(conn.id, None)
             self._leave(client)
 
+    @staticmethod
+    def _flood(client: _Client, now: float) -> dict | None:
+        """A message past the client's rate, refused unread: an `error` reply at most once a second."""
+        client.refused += 1
+        if now - client.last_refused > 1.0:  # refusals with a second between them: a new burst
+            client.flood_since = now
+        client.last_refused = now
+        if now - client.flood_told < 1.0:
+            return None
+        client.flood_told = now
+        return {"type": "error", "message": f"more than {MAX_MESSAGES_PER_S} messages a second: {client.refused} "
+                                            f"refused unread so far (send audio as it is captured, 10-100 ms a "
+                                            f"message); past it for {FLOOD_CLOSE_S:g} s the connection is closed "
+                                            f"(1008)"}
+
     def _handle(self, client: _Client, message) -> dict | None:
         """One client message -> None, or a reply. Nothing a client sends ends its connection."""
         try:
@@ -371,6 +487,7 @@ class WebSocketHub:
                     raise ValueError("this stream plays a file; it takes no audio from clients")
                 buffer = client.character.session.buffer
                 samples, cut = client.pcm(message, buffer.room)
+                client.character.heard = client.character.heard or len(samples) > 0
                 buffer.append(samples, refused_before=cut)
                 return None
             if len(message) > MAX_CONTROL_CHARS:  # parsing megabytes of JSON would hold every character's frames
@@ -422,6 +539,9 @@ class WebSocketHub:
             client.dtype, client.rate, client.channels, client.resampler = PCM_FORMATS[fmt], rate, channels, None
         elif kind == "character":
             name = _string(msg, "character", "npc_guard")
+            if not client.moves.take():  # a move starts a line anew, or builds a character: not a flood of them
+                raise ValueError(f"more than {CHARACTER_MOVES_PER_S:g} character messages a second (a burst of "
+                                 f"{CHARACTER_BURST}): refused; the connection stays with {character.name}")
             if name != character.name:
                 self._room(name, new_client=False)
                 self._join(client, name)

@@ -3,10 +3,13 @@ rig, clock, blinks), and all of them run on one send clock, so every character's
 a tick and no character's network pass delays another's packets.
 
 A character exists while someone uses it: clients name it when they connect (docs/LIVE.md), the first one
-creates it, and it is closed LINGER_S after its last client left (`default`, the character of clients that
-name none and of the UDP targets, always stays); one that nobody receives is paused until a client joins.
-Limits: at most max_characters at once (global), and each character's own audio bound
-(emoface.live.session.PcmBuffer), so one character's flood fills only its queue.
+creates it, and it is closed LINGER_S after its last client left, or at once if it never had audio (`default`,
+the character of clients that name none and of the UDP targets, always stays); one that nobody receives is paused
+until a client joins. Limits: at most max_characters at once (global), at most STARTS_PER_S characters created or
+woken a second (each builds or resets a session on the clock's thread), and each character's own audio bound
+(emoface.live.session.PcmBuffer), so one character's flood fills only its queue. Names compare without case
+(Live Link subjects are Unreal FNames, which ignore it). A closed character's figures are kept for the exit
+lines (per_character, sink_lines).
 """
 
 from __future__ import annotations
@@ -32,6 +35,9 @@ LEAD_SPARE_S = 0.0015  # the computing before the sends is given its recent p95 
 BUSY_MORE = 0.8  # share of a core its thread is busy: above, a frame more a step
 BUSY_BACK = 0.75  # a frame less a step once the thread would be under this share at it (Stage.adapt_step)
 STEP_HOLD_S, STEP_MAX = 3, 4  # seconds beyond either before the step changes; the most frames a step
+STARTS_PER_S, STARTS_BURST = 10.0, 20  # characters created or woken from a pause, server-wide (a few ms each)
+MAX_CLOSED_NAMES = 256  # closed characters whose figures are kept by name; later ones are summed as OTHERS
+OTHERS = "(other closed characters)"
 NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}\Z")  # names become Live Link subjects: plain and short
 
 
@@ -41,6 +47,50 @@ def phases(step: int) -> list[int]:
     per-call price every tick; all of them on one tick would take longer than a frame)."""
     groups = min(step, 2)
     return [g * (step // groups) for g in range(groups)]
+
+
+class Bucket:
+    """A token bucket: `rate` a second, up to `burst` at once."""
+
+    def __init__(self, rate: float, burst: float):
+        self.rate, self.burst = rate, burst
+        self.tokens, self.at = float(burst), time.monotonic()
+
+    def take(self, now: float | None = None) -> bool:
+        now = time.monotonic() if now is None else now
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+_SCALARS = ("expected", "sent", "late", "underrun_s", "skipped_s")
+
+
+def _pack(stats: Stats) -> tuple:
+    """A closed character's figures, small: a Stats holds two 800 KB histograms, mostly empty bins."""
+    def sparse(h):
+        nz = np.flatnonzero(h.counts)
+        return nz.astype(np.int32), h.counts[nz]
+    return {k: getattr(stats, k) for k in _SCALARS}, sparse(stats.latency), sparse(stats.jitter)
+
+
+def _unpack(packed: tuple) -> Stats:
+    scalars, latency, jitter = packed
+    stats = Stats(**scalars)
+    stats.latency.counts[latency[0]] = latency[1]
+    stats.jitter.counts[jitter[0]] = jitter[1]
+    return stats
+
+
+def _sink_line(sinks: list) -> str:
+    """One target's exit line over the sessions of one character name (a name closed and made again)."""
+    if len(sinks) > 1 and all(hasattr(s, "udp") and hasattr(s, "url") for s in sinks):
+        sent, errors = sum(s.udp.sent for s in sinks), sum(s.udp.errors for s in sinks)
+        return f"{sinks[0].url}: {sent} datagrams" + (f", {errors} send errors" if errors else "")
+    return "; ".join(s.stats() for s in sinks)
 
 
 class StageFull(ValueError):
@@ -68,6 +118,7 @@ class Character:
     header_due: bool = False  # frame_rig changed: a header goes out before the next frame
     empty_since: float | None = None
     paused: bool = False  # nobody receives it: not animated (Stage._paused)
+    heard: bool = False  # a client's audio reached it: it lingers after its last client (else closed at once)
 
 
 class Stage:
@@ -81,6 +132,9 @@ class Stage:
         self.characters: dict[str, Character] = {}
         self.on_new = []  # callables(character): the WebSocket server attaches its listener
         self.closed = Stats()  # figures of characters already closed
+        self.closed_by_name: dict = {}  # their figures by name (_pack), for the exit lines
+        self.closed_sinks: dict = {}  # (name, target url) -> the closed sessions' sinks, for their exit lines
+        self.starts = Bucket(STARTS_PER_S, STARTS_BURST)
         self.stats = Stats()  # the clock's own CPU and wall time
         self.fps = None
         self.g0 = None  # monotonic time of the clock's tick 0 (None until run() starts it)
@@ -113,8 +167,14 @@ class Stage:
         check_name(name)
         if name in self.characters:
             return
-        if name in self.taken:
-            raise ValueError(f"character {name!r}: {self.taken[name]}; choose another name")
+        key = name.lower()  # names become Live Link subjects, Unreal FNames: `NPC` and `npc` are one
+        for taken, why in self.taken.items():
+            if taken.lower() == key:
+                raise ValueError(f"character {name!r}: {why} (names ignore case); choose another name")
+        for other in self.characters:
+            if other.lower() == key:
+                raise ValueError(f"character {name!r}: {other!r} is on stage, and names ignore case (Live Link "
+                                 f"subjects are Unreal names); join {other!r} or choose another name")
         if self.make_session is None:
             raise ValueError(f"this stream has one character ({', '.join(self.characters)}); "
                              f"{name[:40]!r} is not one of them")
@@ -124,6 +184,9 @@ class Stage:
     def join(self, name: str) -> Character:
         """The character of this name, created if it is new (may raise, as can_join)."""
         self.can_join(name)
+        wakes = name not in self.characters or self.characters[name].paused
+        if wakes and name != DEFAULT_CHARACTER and self.g0 is not None and not self.starts.take():
+            raise StageFull(f"the server creates or wakes at most {STARTS_PER_S:g} characters a second; try again")
         if name not in self.characters:
             session = self.make_session(name)
             if name != DEFAULT_CHARACTER:  # that one is there from the start
@@ -145,7 +208,7 @@ class Stage:
         return character.paused
 
     def left(self, character: Character) -> None:
-        """A client of it left: with none left, its linger starts."""
+        """A client of it left: with none left, its linger starts (none if it never had audio: _retire)."""
         if not character.clients and character.empty_since is None:
             character.empty_since = time.monotonic()
 
@@ -163,17 +226,54 @@ class Stage:
 
     def _retire(self, now: float) -> None:
         for name, character in list(self.characters.items()):
+            # one that never had audio holds no slot once its clients left (a client hopping through names
+            # without talking would fill the stage for the linger)
+            linger = self.linger_s if character.heard else 0.0
             if name != DEFAULT_CHARACTER and not character.clients and character.empty_since is not None \
-                    and now - character.empty_since > self.linger_s:
+                    and now - character.empty_since >= linger:
                 self.close(name)
 
     def close(self, name: str) -> None:
         character = self.characters.pop(name)
         character.session.end()
         self.closed.merge(character.session.stats)
+        key = name if name in self.closed_by_name or len(self.closed_by_name) < MAX_CLOSED_NAMES else OTHERS
+        stats = character.session.stats
+        if key in self.closed_by_name:
+            stats = _unpack(self.closed_by_name[key])
+            stats.merge(character.session.stats)
+        self.closed_by_name[key] = _pack(stats)
         for sink in character.session.sinks:
             sink.close()
-        log.info("character %s closed (nobody used it for %g s)", name, self.linger_s)
+            kept = self.closed_sinks.setdefault((key, getattr(sink, "url", type(sink).__name__)), [])
+            if kept and hasattr(sink, "udp") and hasattr(kept[-1], "udp"):  # one line's sums: keep one sink
+                kept[-1].udp.sent += sink.udp.sent
+                kept[-1].udp.errors += sink.udp.errors
+            else:
+                kept.append(sink)
+        log.info("character %s closed (%s)", name, f"nobody used it for {self.linger_s:g} s" if character.heard
+                 else "its last client left and it never had audio")
+
+    def per_character(self) -> dict:
+        """name -> Stats of every character the server had: those on stage and those closed (a name closed and
+        made again: its sessions summed), so they add up to total()."""
+        out = {name: _unpack(packed) for name, packed in self.closed_by_name.items()}
+        for name, character in self.characters.items():
+            if name in out:
+                out[name].merge(character.session.stats)
+            else:
+                out[name] = character.session.stats
+        return out
+
+    def sink_lines(self) -> list[str]:
+        """The exit lines of every character's UDP targets, closed characters' too: `name: target: figures`."""
+        sinks = {key: list(kept) for key, kept in self.closed_sinks.items()}
+        for name, character in self.characters.items():
+            for sink in character.session.sinks:
+                sinks.setdefault((name, getattr(sink, "url", type(sink).__name__)), []).append(sink)
+        live = [k for k in sinks if k[0] in self.characters]  # on stage first, as before
+        return [f"{name}: {_sink_line(sinks[(name, url)])}" for name, url in
+                live + [k for k in sinks if k not in live]]
 
     def warm_up(self) -> None:
         for character in self.characters.values():
