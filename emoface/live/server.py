@@ -69,13 +69,13 @@ MAX_RATE, MAX_CHANNELS = 96000, 8  # the most an `audio` message may declare
 # One message may carry all the audio that may wait ahead (MAX_AHEAD_S) in any format a client may declare
 # (5 s of 96 kHz 8-channel f32le: 15.4 MB), so whatever could be queued at all gets an `error` reply for what
 # is not, never a dropped connection. Past it the WebSocket library closes with 1009 before the message is read.
-# each control message's keys besides "type"
-CONTROL_KEYS = {"emotion": ("emotion", "intensity"), "reset": (), "rig": ("rig",),
-                "audio": ("format", "sample_rate", "channels"), "character": ("character",)}
 MAX_MESSAGE_BYTES = 16 * 2 ** 20  # >= MAX_AHEAD_S * MAX_RATE * MAX_CHANNELS * 4 (tests/test_hardening_live_batch.py)
 MAX_QUEUE = 4  # messages read ahead per client (websockets' default 16 x 16 MiB would be 256 MiB a client)
 MAX_CONTROL_CHARS = 64 * 1024  # a JSON control message is a few dozen bytes: longer ones are refused unparsed
 MAX_INT_DIGITS = 100  # an integer in a control message; longer ones are refused (not Python's int-size limit)
+# each control message's keys besides "type"
+CONTROL_KEYS = {"emotion": ("emotion", "intensity"), "reset": (), "rig": ("rig",),
+                "audio": ("format", "sample_rate", "channels"), "character": ("character",)}
 
 
 def dumps(message: dict) -> str:
