@@ -13,30 +13,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.test_live import stage_factory
+from tests.test_live import _serve, stage_factory
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 async def _with_hub(clients, stage_options=None, hub_options=None):
     """A running stage and hub; each client coroutine gets (url, hub). Returns (hub, total stats, results)."""
-    from emoface.live.server import WebSocketHub
-    from emoface.live.stage import DEFAULT_CHARACTER, Stage
-
-    stage = Stage(stage_factory(), **(stage_options or {}))
-    stage.join(DEFAULT_CHARACTER)
-    hub = WebSocketHub(stage, "127.0.0.1", 0, None, True, **(hub_options or {}))
-    stage.warm_up()
-    await hub.start()
-    stop = asyncio.Event()
-    runner = asyncio.create_task(stage.run(stop))
-    try:
-        results = await asyncio.wait_for(asyncio.gather(*(c(f"ws://127.0.0.1:{hub.port}", hub) for c in clients)),
-                                         30)
-    finally:
-        stop.set()
-        total = await runner
-        await hub.close()
+    hub, _, total, results = await _serve(20, clients, hub_options=hub_options, stage_options=stage_options,
+                                          pass_hub=True)
     return hub, total, results
 
 

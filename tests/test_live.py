@@ -293,9 +293,9 @@ def stage_factory(fps=60, sinks=None, seed=0, step=1):
     return make_session
 
 
-async def _serve(seconds, clients, token=None, hub_options=None, stage_options=None):
-    """Run `emoface serve`'s pieces for a while with client coroutines; returns (hub, the default character's
-    session, all characters' stats, the clients' results)."""
+async def _serve(seconds, clients, token=None, hub_options=None, stage_options=None, pass_hub=False):
+    """Run `emoface serve`'s pieces for a while with client coroutines (each given the URL, and the hub with
+    pass_hub); returns (hub, the default character's session, all characters' stats, the clients' results)."""
     from emoface.live.server import WebSocketHub
     from emoface.live.stage import DEFAULT_CHARACTER, Stage
 
@@ -307,7 +307,8 @@ async def _serve(seconds, clients, token=None, hub_options=None, stage_options=N
     stop = asyncio.Event()
     runner = asyncio.create_task(stage.run(stop))
     try:
-        results = await asyncio.wait_for(asyncio.gather(*(c(f"ws://127.0.0.1:{hub.port}") for c in clients)),
+        url = f"ws://127.0.0.1:{hub.port}"
+        results = await asyncio.wait_for(asyncio.gather(*(c(url, hub) if pass_hub else c(url) for c in clients)),
                                          seconds + 10)
     finally:
         stop.set()
