@@ -36,6 +36,9 @@ SILENCE_PEAK = 10 ** (-60 / 20)  # -60 dBFS: below this the line is treated as s
 # Containers and codecs libsndfile does not read; ffmpeg decodes them.
 FFMPEG_SUFFIXES = (".m4a", ".m4b", ".aac", ".mp4", ".m4v", ".mov", ".mkv", ".mka", ".webm", ".wma", ".ac3",
                    ".amr", ".3gp")
+# what a folder bake or a preview takes as audio (libsndfile's formats, then ffmpeg's)
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".mp3", ".aiff", ".aif", ".aifc", ".caf", ".au", ".w64",
+                  ".opus") + FFMPEG_SUFFIXES
 READ_BLOCK = 1 << 18  # frames per read (5.5 s at 48 kHz)
 # Data shorter than the header says by more than this is a truncated file (less: codec padding, a warning);
 # a container's duration as ffmpeg reports it is approximate, so there 1% of it is allowed too.
@@ -507,20 +510,28 @@ def _ffprobe_exe(ffmpeg: str) -> str | None:
     return str(beside) if beside.is_file() else shutil.which("ffprobe")
 
 
-def _probe_sound(ffmpeg: str, path: Path) -> tuple[float, float | None] | None:
-    """(how long after the file's earliest stream the first audio stream starts, its own duration or None),
-    or None without ffprobe or an answer from it."""
+def _probe(ffmpeg: str, path: Path, entries: str) -> tuple[dict, dict] | None:
+    """ffprobe's answer for the first audio stream: (its entries, the container's), or None without ffprobe or an
+    answer from it."""
     probe = _ffprobe_exe(ffmpeg)
     if probe is None:
         return None
     try:
-        done = subprocess.run([probe, "-v", "error", "-select_streams", "a:0", "-show_entries",
-                               "stream=start_time,duration:format=start_time", "-of", "json", _ffmpeg_url(path)],
-                              stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+        done = subprocess.run([probe, "-v", "error", "-select_streams", "a:0", "-show_entries", entries, "-of", "json",
+                               _ffmpeg_url(path)], stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
         found = json.loads(done.stdout or b"{}")
-        audio, container = (found.get("streams") or [{}])[0], found.get("format") or {}
+        return (found.get("streams") or [{}])[0], found.get("format") or {}
     except (OSError, subprocess.SubprocessError, ValueError, AttributeError):
         return None
+
+
+def _probe_sound(ffmpeg: str, path: Path) -> tuple[float, float | None] | None:
+    """(how long after the file's earliest stream the first audio stream starts, its own duration or None),
+    or None without ffprobe or an answer from it."""
+    found = _probe(ffmpeg, path, "stream=start_time,duration:format=start_time")
+    if found is None:
+        return None
+    audio, container = found
 
     def seconds(value) -> float | None:
         try:
@@ -539,8 +550,9 @@ def _uncancelled(exe: str, path: Path, max_duration_s: float, mix: np.ndarray) -
     quiet (RMS above -30 dBFS) cannot have lost 20 dB of a line: no second decode for those."""
     if float(np.dot(mix, mix)) / len(mix) > 10 ** (-30 / 10):
         return mix
-    count = _probe_channels(exe, path)
-    if not count or count < 2:
+    found = _probe(exe, path, "stream=channels")
+    count = found[0].get("channels") if found else None
+    if not isinstance(count, int) or count < 2:
         return mix
     samples, _, code = _run_ffmpeg(exe, path, max_duration_s, channels=count)
     if code != 0 or len(samples) % count:
@@ -549,19 +561,6 @@ def _uncancelled(exe: str, path: Path, max_duration_s: float, mix: np.ndarray) -
     loudest = _cancelling_channels(path, float(np.dot(mix, mix)), np.einsum("ij,ij->j", block, block,
                                                                             dtype=np.float64))
     return mix if loudest is None else np.ascontiguousarray(block[:, loudest])
-
-
-def _probe_channels(ffmpeg: str, path: Path) -> int | None:
-    probe = _ffprobe_exe(ffmpeg)
-    if probe is None:
-        return None
-    try:
-        done = subprocess.run([probe, "-v", "error", "-select_streams", "a:0", "-show_entries", "stream=channels",
-                               "-of", "csv=p=0", _ffmpeg_url(path)], stdin=subprocess.DEVNULL, capture_output=True,
-                              timeout=60)
-        return int(done.stdout.split()[0])
-    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
-        return None
 
 
 def _ffmpeg_reason(text: str, path: Path) -> str:

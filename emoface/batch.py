@@ -16,15 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from emoface import formats
-from emoface.audio import FFMPEG_SUFFIXES, load_audio
+from emoface.audio import AUDIO_SUFFIXES, load_audio
 from emoface.emotion.spec import EmotionTrack, parse_emotion, with_neutral
 from emoface.errors import EmofaceError, InputError, need_torch
 from emoface.paths import inside
 from emoface.progress import bar, say, show_progress
 
 log = logging.getLogger("emoface")
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".mp3", ".aiff", ".aif", ".aifc", ".caf", ".au", ".w64",
-                  ".opus") + FFMPEG_SUFFIXES
 MANIFEST_COLUMNS = ("audio", "emotion", "intensity", "text", "out")
 AUTO = "auto"  # the emotion keyword for: recognised from the audio itself
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from emoface import __version__, formats
 from emoface.allocator import keep_freed_memory
-from emoface.audio import DEFAULT_MAX_DURATION_S, FFMPEG_SUFFIXES
+from emoface.audio import AUDIO_SUFFIXES, DEFAULT_MAX_DURATION_S
 from emoface.emotion.spec import EMOTIONS, EmotionTrack, load_emotion_track, parse_emotion
 from emoface.engines import DEFAULT_ENGINE, ENGINES
 from emoface.errors import EmofaceError, InputError, need_torch
@@ -22,7 +22,7 @@ from emoface.options import (DURATION, FPS, INTENSITY, LEARNING_RATE, SEED, STEP
 
 log = logging.getLogger("emoface")
 # names no bake writes: `-o line.mp4` is a user after a preview (or sound), not a folder of that name
-MEDIA_SUFFIXES = FFMPEG_SUFFIXES + (".wav", ".flac", ".ogg", ".mp3", ".avi", ".gif", ".png", ".jpg", ".jpeg")
+MEDIA_SUFFIXES = AUDIO_SUFFIXES + (".avi", ".mpg", ".mpeg", ".wmv", ".flv", ".gif", ".png", ".jpg", ".jpeg")
 
 
 def _bake_parser(sub):

@@ -54,8 +54,8 @@ def _mesh(spec: str):
 
 def cmd_render(args) -> int:
     from emoface import formats
-    from emoface.audio import load_audio
-    from emoface.batch import AUDIO_SUFFIXES, line_emotion
+    from emoface.audio import AUDIO_SUFFIXES, load_audio
+    from emoface.batch import line_emotion
     from emoface.engines import DEFAULT_ENGINE
     from emoface.emotion.spec import EMOTIONS
     from emoface.render import video

@@ -56,7 +56,7 @@ def source_audio(anim: Animation, anim_path: Path) -> Path | None:
     the baked file's folder and each folder above it (a project moved as a whole, its bake folder inside it),
     then a file of that name beside the baked file.
     """
-    from emoface.batch import AUDIO_SUFFIXES
+    from emoface.audio import AUDIO_SUFFIXES
 
     source, absolute = anim.metadata.get("source"), anim.metadata.get("source_abs")
     if not isinstance(source, str) or not source or Path(source).suffix.lower() not in AUDIO_SUFFIXES:

@@ -138,8 +138,7 @@ def add_parser(sub) -> None:
 
 
 def cmd_plot(args) -> int:
-    from emoface.audio import SAMPLE_RATE, load_audio
-    from emoface.batch import AUDIO_SUFFIXES
+    from emoface.audio import AUDIO_SUFFIXES, SAMPLE_RATE, load_audio
 
     if args.output.suffix.lower() not in SUFFIXES:
         raise InputError(args.output, f"unknown plot suffix (use {', '.join(SUFFIXES)})")
