@@ -58,10 +58,7 @@ class _Blob:
 def visible_submesh(mesh: BlendshapeMesh, drop: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(kept vertex indices, reindexed triangles): hidden parts (and `drop`ped vertices) go, with every triangle
     touching them."""
-    keep = np.ones(mesh.n_vertices, bool) if drop is None else ~drop
-    for p in mesh.parts:
-        if p.hidden:
-            keep[p.start:p.end] = False
+    keep = mesh.shown() if drop is None else mesh.shown() & ~drop
     kept = np.flatnonzero(keep)
     remap = np.full(mesh.n_vertices, -1, np.int64)
     remap[kept] = np.arange(kept.size)

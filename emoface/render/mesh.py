@@ -128,12 +128,18 @@ class BlendshapeMesh:
             spacing = float(np.linalg.norm(eyes[0] - eyes[1]))
             return 1.0 if spacing < 0.5 else 0.01 if spacing < 50 else 0.001
         moved = np.abs(self.deltas).max(axis=1).toarray().reshape(-1, 3).max(axis=1) > 0
-        shown = np.zeros(self.n_vertices, bool)
-        for p in self.parts:
-            shown[p.start:p.end] = not p.hidden
+        shown = self.shown()
         pick = moved if moved.any() else shown if shown.any() else slice(None)
         height = float(np.ptp(self.neutral[pick, 1]))
         return 1.0 if height < 1.5 else 0.01 if height < 150 else 0.001
+
+    def shown(self) -> np.ndarray:
+        """[V] bool: the vertices drawn (all but the hidden parts' eye-shading shells)."""
+        out = np.ones(self.n_vertices, bool)
+        for p in self.parts:
+            if p.hidden:
+                out[p.start:p.end] = False
+        return out
 
     def eyeballs(self) -> list[tuple[Part, int, np.ndarray]]:
         """(part, 0 left / 1 right, sphere centre) for each visible eyeball: what turns for gaze. The side is the
@@ -424,10 +430,7 @@ def _orientation_problems(mesh: BlendshapeMesh, sources: dict) -> list[str]:
                             + ("crown" if up[2] > 0.5 or forward[1] < -0.5 else "chin" if up[2] < -0.5
                                else "back of the head" if forward[2] < -0.5 else "head from the side")
                             + " (turn the head so y is up and the face looks along +z)")
-    shown = np.zeros(mesh.n_vertices, bool)
-    for p in mesh.parts:
-        shown[p.start:p.end] = not p.hidden
-    tris = mesh.triangles[shown[mesh.triangles].all(axis=1)]
+    tris = mesh.triangles[mesh.shown()[mesh.triangles].all(axis=1)]
     if len(tris):
         used = np.unique(tris)
         c = v[used].mean(axis=0)
