@@ -196,14 +196,16 @@ def crowd_rows(audio: np.ndarray, characters: int, chunk_ms: int) -> list[tuple[
         ("audio pushed", f"{len(audio) / 16000 / 60:.1f} min per character in {chunk_ms} ms messages, each sent "
                          "when its last sample would have been captured"),
         ("frames sent (all characters)", f"{stats['frames_sent']} of {stats['frames_expected']} (late by more than a "
-                                         f"frame: {stats['frames_late']})"),
+                                         f"frame: {stats['frames_late']}; dropped, past their moment: "
+                                         f"{stats['frames_dropped']})"),
         ("lost at the clients while they spoke", str(sum(g["span"] - g["frames"] for g in got))),
         ("the pushing process's own lateness, p99 / max (worst character)",
          f"{max(g['send_late_ms_p99'] for g in got):.1f} / {max(g['send_late_ms_max'] for g in got):.1f} ms after "
          "each message's capture time"),
         ("silence filled where pushed audio came after the clock needed it (all characters)",
          f"{sum(v['silence_filled_s'] for v in talking):.2f} s; quiet audio skipped to catch up: "
-         f"{sum(v['quiet_skipped_s'] for v in talking):.2f} s"),
+         f"{sum(v['quiet_skipped_s'] for v in talking):.2f} s; after stalls, speech too: "
+         f"{sum(v['stall_skipped_s'] for v in talking):.2f} s"),
         ("latency, audio sample in -> packet out (all characters)",
          f"p50 {stats['latency_ms_p50']} ms, p99 {stats['latency_ms_p99']} ms"),
         ("latency p99, best / worst character", f"{min(v['latency_ms_p99'] for v in talking)} / "
@@ -349,7 +351,8 @@ def stream_rows(audio: np.ndarray) -> list[tuple[str, str]]:
     return [
         ("audio", f"{len(audio) / 16000 / 60:.1f} min, {FPS} fps, {expected} frames expected"),
         ("frames sent by the stream", f"{stats['frames_sent']} of {stats['frames_expected']} "
-                                      f"(late by more than a frame: {stats['frames_late']})"),
+                                      f"(late by more than a frame: {stats['frames_late']}; dropped, past their "
+                                      f"moment: {stats['frames_dropped']})"),
         ("lost at the Live Link receiver", str(expected - len(ll_frames))),
         ("lost at the VMC receiver (Apply messages)", str(expected - sum(n for _, n in vmc_items))),
         ("lost at the WebSocket client", str(expected - len(set(ws.frames)))),

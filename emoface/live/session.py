@@ -33,8 +33,13 @@ from emoface.rigs import CANONICAL_RIG, load_rig
 log = logging.getLogger("emoface")
 MAX_AHEAD_S = 5.0  # audio that may wait ahead of the clock: a burst, not a file sent at once
 LATE_AFTER_FRAMES = 1  # a frame is late if it leaves more than this many frame intervals after its send time
+# live, a face this far behind its voice is worse than a frame missing: a frame that would leave more than
+# MAX_LATE_S after its send time is dropped, and a clock that far behind (its thread starved or stalled) skips
+# to the tick due now instead of sending every tick it missed
+MAX_LATE_S = 0.25
 # catching up after a sender's hiccup (LiveSession._catch_up)
 CATCH_UP_EVERY_S, KEEP_WAITING_S, HICCUP_S = 0.5, 0.002, 2.0
+STALL_SKIP_S = 0.5  # late audio waiting longer than this (a stall) is skipped at once, speech too
 SKIP_MIN = SAMPLE_RATE // 1000  # samples: skips are whole milliseconds or more
 FILLED = -1.0  # the 'arrival time' of silence the clock filled when no audio had come
 COMPUTE_LEAD = 0.5  # frame intervals: a tick's audio is animated this long before its frames leave
@@ -185,13 +190,18 @@ class Histogram:
         return (k + 0.5) * self.BIN_MS
 
 
+SCALARS = ("expected", "sent", "late", "dropped", "underrun_s", "skipped_s", "stall_skipped_s")  # Stats' sums
+
+
 @dataclass
 class Stats:
     expected: int = 0
     sent: int = 0
     late: int = 0
+    dropped: int = 0  # frames that would have left more than MAX_LATE_S late (a starved or stalled thread)
     underrun_s: float = 0.0
     skipped_s: float = 0.0  # quiet pushed audio skipped to catch up after a sender's hiccup
+    stall_skipped_s: float = 0.0  # late audio skipped at once, speech too: it had waited past STALL_SKIP_S
     latency: Histogram = field(default_factory=Histogram)  # audio sample in -> packet out, ms
     jitter: Histogram = field(default_factory=Histogram)  # |send interval - 1/fps|, ms
     cpu_s: float = 0.0
@@ -199,23 +209,26 @@ class Stats:
 
     def merge(self, other: "Stats") -> None:
         """Another session's frames and timings added to these (CPU and wall time are the caller's)."""
-        for name in ("expected", "sent", "late", "underrun_s", "skipped_s"):
+        for name in SCALARS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.latency.merge(other.latency)
         self.jitter.merge(other.jitter)
 
     def summary(self, fps: float) -> dict:
         return {"frames_sent": self.sent, "frames_expected": self.expected, "frames_late": self.late,
+                "frames_dropped": self.dropped,
                 "latency_ms_p50": round(self.latency.percentile(50), 1),
                 "latency_ms_p99": round(self.latency.percentile(99), 1),
                 "jitter_ms_p99": round(self.jitter.percentile(99), 2),
                 "cpu_cores": round(self.cpu_s / self.wall_s, 3) if self.wall_s else 0.0,
-                "silence_filled_s": round(self.underrun_s, 2), "quiet_skipped_s": round(self.skipped_s, 2)}
+                "silence_filled_s": round(self.underrun_s, 2), "quiet_skipped_s": round(self.skipped_s, 2),
+                "stall_skipped_s": round(self.stall_skipped_s, 2)}
 
     def line(self, fps: float) -> str:
         s = self.summary(fps)
-        return (f"frames sent {s['frames_sent']}/{s['frames_expected']} (late {s['frames_late']}), latency p50 "
-                f"{s['latency_ms_p50']} ms p99 {s['latency_ms_p99']} ms, jitter p99 {s['jitter_ms_p99']} ms, "
+        dropped = f", dropped {s['frames_dropped']}" if s["frames_dropped"] else ""
+        return (f"frames sent {s['frames_sent']}/{s['frames_expected']} (late {s['frames_late']}{dropped}), "
+                f"latency p50 {s['latency_ms_p50']} ms p99 {s['latency_ms_p99']} ms, jitter p99 {s['jitter_ms_p99']} ms, "
                 f"CPU {s['cpu_cores']:.2f} cores")
 
 
@@ -251,7 +264,7 @@ class LiveSession:
         self._controls: dict = {}  # requested changes, applied on the next tick (latest wins)
         self.warm = False
         self._gap = self._debt = 0  # samples: silence filled since audio last flowed; late audio's extra wait
-        self._least_waiting, self._catch_up_at = None, 0.0
+        self._least_waiting, self._catch_up_at, self._excess = None, 0.0, 0
         self._failed_sinks: set = set()
         self.align = None  # a shared clock (emoface.live.stage): t0 on its send grid
         self._finished = False
@@ -310,7 +323,7 @@ class LiveSession:
         self.pending.clear()
         self._arrivals, self._consumed, self._last_sent = [], 0, None
         self._gap = self._debt = 0
-        self._least_waiting = None
+        self._least_waiting, self._excess = None, 0
         self.stream_id = uuid.uuid4().hex[:12]
         self._start()
         self.announce()
@@ -426,24 +439,33 @@ class LiveSession:
         """Pushed audio that arrives after the clock needed it follows the silence filled meanwhile, so all the
         audio after it waits that much longer, for good: a sender's hiccup, or only its message size (the
         clock asks for audio up to now; a sender of 10 ms messages has sent audio up to 0-10 ms ago), would add
-        to the delay for the rest of the session. When audio has waited the whole last CATCH_UP_EVERY_S beyond
-        KEEP_WAITING_S, that much of the debt is skipped from the queue's quiet part (never speech), and the
-        delay comes back. Audio a client
-        sends ahead on purpose (a whole line after a reset) builds no debt and is never skipped."""
+        to the delay for the rest of the session. Audio that has waited the whole last CATCH_UP_EVERY_S beyond
+        KEEP_WAITING_S is that much too late (up to the debt): it is skipped where the queue's head is quiet, on
+        any tick until the next reckoning, so the delay comes back at the next pause. More than STALL_SKIP_S too
+        late (a stall of the sender or of this thread) is skipped at once, speech too: a face that far behind its
+        voice is worse than a syllable it misses. Audio a client sends ahead on purpose (a whole line after a
+        reset) builds no debt and is never skipped."""
         waiting = self.buffer.queued
         self._least_waiting = waiting if self._least_waiting is None else min(self._least_waiting, waiting)
-        if now < self._catch_up_at:
+        if now >= self._catch_up_at:
+            self._excess = max(0, min(self._debt, self._least_waiting - int(KEEP_WAITING_S * SAMPLE_RATE)))
+            self._least_waiting, self._catch_up_at = None, now + CATCH_UP_EVERY_S
+            if self._excess > STALL_SKIP_S * SAMPLE_RATE:
+                stalled = sum(len(piece) for piece, _ in self.buffer.take(self._excess))
+                self.stats.stall_skipped_s += stalled / SAMPLE_RATE
+                self._debt -= stalled
+                self._excess = 0
+        if self._excess < SKIP_MIN:
             return
-        excess = min(self._debt, self._least_waiting - int(KEEP_WAITING_S * SAMPLE_RATE))
-        self._least_waiting, self._catch_up_at = None, now + CATCH_UP_EVERY_S
         block = SAMPLE_RATE // 100  # quiet is judged over the next 10 ms; less may be skipped (the excess's rest)
         quiet = 10 ** (max(self.streamer.loudness.level - 30.0, -60.0) / 10)  # the live speech detector's floor
         skipped = 0
-        while excess - skipped >= SKIP_MIN:
+        while self._excess - skipped >= SKIP_MIN:
             head = self.buffer.peek(block)
             if len(head) < block or np.mean(head.astype(np.float64) ** 2) > quiet:
                 break
-            skipped += sum(len(piece) for piece, _ in self.buffer.take(min(block, excess - skipped)))
+            skipped += sum(len(piece) for piece, _ in self.buffer.take(min(block, self._excess - skipped)))
+        self._excess -= skipped
         self._debt -= skipped
         self.stats.skipped_s += skipped / SAMPLE_RATE
 
@@ -457,8 +479,12 @@ class LiveSession:
         return self._arrivals[max(0, k)][1]
 
     def _send_due(self, index_limit: int) -> None:
+        now = time.monotonic()
         while self.pending and self.pending[0][0] <= index_limit:
             i, values = self.pending.popleft()
+            if now - self.send_time(i) > MAX_LATE_S:  # its moment has passed: the face goes on from now
+                self.stats.dropped += 1
+                continue
             frame = Frame(i, i / self.fps, values)
             self._to_sinks("frame", frame)
             self._notify("frame", frame)
@@ -559,6 +585,9 @@ class LiveSession:
                 wait = await until(self.send_time(self._next), stop)
                 if stop.is_set():
                     break
+                if wait < -MAX_LATE_S:  # starved or stalled: the ticks missed are not sent late, one by one
+                    behind = self.index_at(time.monotonic()) - self._next
+                    self._next, tick = self._next + behind, tick + behind
                 self.send_tick()
                 await until(self.send_time(self._next) - self.lead_s, stop, fine=0.0)
                 if stop.is_set():

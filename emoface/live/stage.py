@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from emoface.live.session import COMPUTE_LEAD, LiveSession, PushSource, Stats, until
+from emoface.live.session import COMPUTE_LEAD, MAX_LATE_S, SCALARS, LiveSession, PushSource, Stats, until
 from emoface.model.stream import run_together
 
 log = logging.getLogger("emoface")
@@ -35,6 +35,7 @@ LEAD_SPARE_S = 0.0015  # the computing before the sends is given its recent p95 
 BUSY_MORE = 0.8  # share of a core its thread is busy: above, a frame more a step
 BUSY_BACK = 0.75  # a frame less a step once the thread would be under this share at it (Stage.adapt_step)
 STEP_HOLD_S, STEP_MAX = 3, 4  # seconds beyond either before the step changes; the most frames a step
+BEHIND_MORE, STEP_CALM_S = 0.05, 10  # share of a second's ticks begun late: behind; seconds on time before a step back
 STARTS_PER_S, STARTS_BURST = 10.0, 20  # characters created or woken from a pause, server-wide (a few ms each)
 MAX_CLOSED_NAMES = 256  # closed characters whose figures are kept by name; later ones are summed as OTHERS
 OTHERS = "(other closed characters)"
@@ -66,15 +67,12 @@ class Bucket:
         return False
 
 
-_SCALARS = ("expected", "sent", "late", "underrun_s", "skipped_s")
-
-
 def _pack(stats: Stats) -> tuple:
     """A closed character's figures, small: a Stats holds two 800 KB histograms, mostly empty bins."""
     def sparse(h):
         nz = np.flatnonzero(h.counts)
         return nz.astype(np.int32), h.counts[nz]
-    return {k: getattr(stats, k) for k in _SCALARS}, sparse(stats.latency), sparse(stats.jitter)
+    return {k: getattr(stats, k) for k in SCALARS}, sparse(stats.latency), sparse(stats.jitter)
 
 
 def _unpack(packed: tuple) -> Stats:
@@ -142,6 +140,7 @@ class Stage:
         self.compute_s: deque = deque(maxlen=120)  # the last ticks' computing times
         self.step = self.base_step = None  # frames every character's step animates now; the command's (adapt_step)
         self._strain = 0  # seconds in a row the thread was busier than BUSY_MORE (> 0), or would have room (< 0)
+        self._calm = 0  # seconds in a row the clock kept time (adapt_step)
 
     def add(self, name: str, session: LiveSession, source) -> Character:
         if self.fps is None:
@@ -289,13 +288,17 @@ class Stage:
             self._start(character)
         n = 0
         second = (time.process_time(), time.monotonic())
-        computing = 0.0  # seconds spent animating since `second`
+        computing, late_ticks = 0.0, 0  # since `second`: seconds spent animating; ticks begun a frame late or more
         try:
             while not stop.is_set():
                 deadline = self.g0 + n / self.fps
                 wait = await until(deadline, stop)
                 if stop.is_set():
                     break
+                if wait < -MAX_LATE_S:  # starved or stalled: on to the tick due now (the frames missed are dropped)
+                    n = int((time.monotonic() - self.g0) * self.fps)
+                    deadline = self.g0 + n / self.fps
+                late_ticks += wait < -1 / self.fps
                 characters = [c for c in self.characters.values() if not self._paused(c)]
                 for character in characters:
                     character.session.send_tick(character.session.index_at(deadline))
@@ -306,12 +309,12 @@ class Stage:
                 self._compute([c for c in characters if c.session.due(n)])
                 self.compute_s.append(time.monotonic() - began)
                 computing += self.compute_s[-1]
-                if n % max(1, int(self.fps)) == 0:  # once a second
+                if time.monotonic() - second[1] >= 1.0:  # once a second
                     self.adapt_lead()
                     now = (time.process_time(), time.monotonic())
                     wall = max(1e-3, now[1] - second[1])
-                    self.adapt_step((now[0] - second[0]) / wall, computing / wall)
-                    second, computing = now, 0.0
+                    self.adapt_step((now[0] - second[0]) / wall, computing / wall, late_ticks / self.fps)
+                    second, computing, late_ticks = now, 0.0, 0
                 self._retire(time.monotonic())
                 n += 1
                 if wait <= 0:
@@ -337,7 +340,7 @@ class Stage:
             for character in self.characters.values():
                 character.session.move_lead(lead)
 
-    def adapt_step(self, busy: float, computing: float = 0.0) -> None:
+    def adapt_step(self, busy: float, computing: float = 0.0, behind: float = 0.0) -> None:
         """A crowded server takes longer steps rather than fall behind: a step costs much the same however many
         frames it animates (docs/LIVE.md, Timing), and a thread that cannot keep up reads its clients' audio late,
         so their delay grows without bound. `busy`: the share of a core the server used in the last second;
@@ -347,9 +350,14 @@ class Stage:
         step: so a burst of load (the machine's, or a crowd that has gone) costs the delay only while it lasts.
         That estimate takes the animating to cost as much a step at a frame less, so more a second (steps cost a
         little less with fewer frames, so the thread is a little idler than estimated and the step does not hunt).
+        `behind`: the share of the last second's ticks begun a frame late or more. A thread that other processes
+        starve of the CPU is not busy but behind: above BEHIND_MORE it counts as busy, and a frame less a step is
+        tried only after STEP_CALM_S seconds on time (its estimate knows nothing of the others' load).
         The characters' steps are spread over the ticks again (phases); their sends do not move."""
         back = busy + computing / (self.step - 1) if self.step and self.step > 1 else busy  # at a frame less
-        want = 1 if busy > BUSY_MORE else -1 if back < BUSY_BACK else 0
+        self._calm = 0 if behind > BEHIND_MORE else self._calm + 1
+        want = 1 if busy > BUSY_MORE or behind > BEHIND_MORE else -1 if back < BUSY_BACK and \
+            self._calm >= STEP_CALM_S else 0
         self._strain = self._strain + want if want and self._strain * want >= 0 else want
         if abs(self._strain) < STEP_HOLD_S or self.step is None:
             return
