@@ -52,6 +52,31 @@ _SYMBOLS = {"&": "and", "@": "at", "%": "percent"}
 _TOKEN = re.compile(rf"{_NUMBER}|[a-z']+|[&@%]")
 
 
+# Abbreviations a dialogue line writes with a full stop, as they are said (without one, "gen" or "no" is a word).
+# cmudict reads "dr" as "drive" first and "st" as "street"; before a name they are "doctor" and "saint".
+_ABBREVIATIONS = {"capt": "captain", "cmdr": "commander", "col": "colonel", "cpl": "corporal", "det": "detective",
+                  "fr": "father", "gen": "general", "gov": "governor", "insp": "inspector",
+                  "jr": "junior", "lt": "lieutenant", "maj": "major", "mt": "mount", "no": "number",
+                  "pres": "president", "prof": "professor", "pvt": "private", "rev": "reverend",
+                  "sen": "senator", "sgt": "sergeant", "sr": "senior", "supt": "superintendent", "vs": "versus"}
+_BEFORE_A_NAME = {"dr": ("doctor", "drive"), "st": ("saint", "street")}
+_ABBREVIATION = re.compile(r"\b([A-Za-z]+)\.(?=(\s+)(\S)?|$)")
+
+
+def _expand_abbreviations(text: str) -> str:
+    """"Dr. Reyes" -> "doctor Reyes", "Elm St." -> "Elm street", "Capt." -> "captain", "No. 5" -> "number 5"."""
+    def say(m):
+        word = m.group(1).lower()
+        follows = m.group(3) or ""
+        if word in _BEFORE_A_NAME:
+            name, place = _BEFORE_A_NAME[word]
+            return name if follows.isupper() else place
+        if word == "no" and not follows.isdigit():  # "No." ending a sentence is the word no
+            return m.group(0)
+        return _ABBREVIATIONS.get(word, m.group(0))
+    return _ABBREVIATION.sub(say, text)
+
+
 def fold(text: str) -> str:
     """Lower case, accents removed (NFKD, combining marks dropped: "Zoë" -> "zoe", "café" -> "cafe")."""
     text = unicodedata.normalize("NFKD", text.lower().translate(_FOLD))
@@ -60,10 +85,10 @@ def fold(text: str) -> str:
 
 def transcript_words(text: str) -> list[str]:
     """The words forced alignment reads: letter words (accents removed), numbers as written ("1,000", "$5",
-    said as pronunciations() spells them) and &, @, % as the words they stand for. Other scripts are dropped
-    (unread_text names them)."""
+    said as pronunciations() spells them), &, @, % and abbreviations ("Dr.", "Capt.") as the words they stand
+    for. Other scripts are dropped (unread_text names them)."""
     words = []
-    for token in _TOKEN.findall(fold(text).replace("-", " ")):
+    for token in _TOKEN.findall(fold(_expand_abbreviations(text)).replace("-", " ")):
         token = _SYMBOLS.get(token, token).strip("'")
         if token:
             words.append(token)
