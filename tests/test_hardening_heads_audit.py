@@ -129,6 +129,34 @@ def test_two_shapes_with_one_arkit_name_drive_once_and_say_so(tmp_path, arrays, 
     assert "eyeBlink_L" not in motion.matched and not motion.weights[:, mesh.shape_index("eyeBlink_L")].any()
 
 
+def _with_shape(arrays, name, like):
+    """arrays with one more shape, `name`, moving as `like` does."""
+    k = list(arrays["shape_names"]).index(like)
+    lo, hi = arrays["delta_offsets"][k], arrays["delta_offsets"][k + 1]
+    return dict(shape_names=np.append(arrays["shape_names"], name),
+                delta_index=np.concatenate([arrays["delta_index"], arrays["delta_index"][lo:hi]]),
+                delta_value=np.concatenate([arrays["delta_value"], arrays["delta_value"][lo:hi]]),
+                delta_offsets=np.append(arrays["delta_offsets"], arrays["delta_offsets"][-1] + hi - lo))
+
+
+@pytest.mark.parametrize("added, driven, still", [
+    (("browInnerUp_L", "browInnerUp_R"), {"browInnerUp"}, {"browInnerUp_L", "browInnerUp_R"}),
+    (("eyeBlink",), {"eyeBlinkLeft", "eyeBlinkRight"}, {"eyeBlink"})])
+def test_a_whole_shape_beside_its_sides_moves_each_side_once(tmp_path, arrays, caplog, added, driven, still):
+    """A head with browInnerUp and browInnerUp_L/_R had all three driven by the one curve: each side moved twice.
+    ARKit's browInnerUp is whole, so the whole shape is driven; eyeBlink's curves have sides, so the sides are."""
+    extra = arrays
+    for name in added:
+        extra = {**extra, **_with_shape(extra, name, "browInnerUp" if name.startswith("brow") else "eyeBlinkLeft")}
+    with caplog.at_level(logging.WARNING, "emoface"):
+        mesh = load_mesh(write(tmp_path, arrays, **{k: extra[k] for k in
+                                                    ("shape_names", "delta_index", "delta_value", "delta_offsets")}))
+    matched = set(mesh_motion(speech(), mesh.shape_names).matched)
+    assert driven <= matched and not still & matched
+    said = [w for w in warnings(caplog) if "twice the motion" in w and "a whole shape and its sides" in w]
+    assert len(said) == len(still), said
+
+
 def test_a_head_says_which_curves_it_cannot_show(tmp_path, arrays, caplog):
     keep = ["jawOpen", "eyeBlinkLeft", "eyeBlinkRight", "mouthSmileLeft", "browInnerUp"]
     names = list(arrays["shape_names"])

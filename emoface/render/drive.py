@@ -9,7 +9,7 @@ because ICT-style heads move only the lids in their look shapes.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -73,6 +73,7 @@ class MeshMotion:
 class ShapeMatch:
     sources: dict[int, list[int]]  # drivable shape index -> the curve indices whose mean drives it
     duplicates: list[tuple[str, str]]  # (driven shape, a shape with the same ARKit name left undriven)
+    overlaps: list[tuple[str, str]] = field(default_factory=list)  # (driven, undriven): a whole shape and its sides
 
 
 def match_shapes(shape_names, curve_names) -> ShapeMatch:
@@ -80,7 +81,8 @@ def match_shapes(shape_names, curve_names) -> ShapeMatch:
     tried again without leading words ('ARKit_jawOpen', 'head_geo_jawOpen' -> jawOpen). Two shapes with one ARKit
     name (eyeBlink_L and eyeBlinkLeft merged from two sources) would both take the whole curve and add up to twice
     the motion: the first (a name read as written before one read without a prefix) is driven, the other is left
-    at 0 and reported in `duplicates`."""
+    at 0 and reported in `duplicates`. A whole shape beside its two sides (browInnerUp, browInnerUp_L, _R) would
+    move each side twice: the sides are driven where the curves have sides, else the whole (`overlaps`)."""
     curves: dict[tuple[str, str | None], int] = {split_side(n): i for i, n in enumerate(curve_names)}
 
     def sources_of(base, side):
@@ -115,7 +117,16 @@ def match_shapes(shape_names, curve_names) -> ShapeMatch:
             continue
         owner[key] = k
         sources[k] = src
-    return ShapeMatch(dict(sorted(sources.items())), duplicates)
+    overlaps = []
+    for (base, side), k in list(owner.items()):  # browInnerUp beside browInnerUp_L and _R: each side moved twice
+        if side is None and (base, "l") in owner and (base, "r") in owner:
+            sided = (base, "l") in curves and (base, "r") in curves  # the curves tell the sides apart: keep them
+            kept, dropped = ([owner[(base, "l")], owner[(base, "r")]], [k]) if sided else \
+                ([k], [owner[(base, "l")], owner[(base, "r")]])
+            for d in dropped:
+                del sources[d]
+                overlaps.append((" and ".join(str(shape_names[i]) for i in kept), str(shape_names[d])))
+    return ShapeMatch(dict(sorted(sources.items())), duplicates, overlaps)
 
 
 def shape_sources(shape_names, curve_names) -> dict[int, list[int]]:

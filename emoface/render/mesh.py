@@ -382,6 +382,9 @@ def _check_usable(path: Path, mesh: BlendshapeMesh) -> None:
     for kept, dropped in found.duplicates:
         log.warning("%s: shapes %r and %r have one ARKit name: %r alone is driven (both would add up to twice the "
                     "motion); rename or remove the other", path, kept, dropped, kept)
+    for kept, dropped in found.overlaps:
+        log.warning("%s: shape %r moves what %s move too (a whole shape and its sides): %r is left still (both "
+                    "would add up to twice the motion)", path, dropped, kept, dropped)
     if not mesh.eyeballs():
         log.warning("%s: no eyeball parts recognised (group_names such as eyeball_l/eyeball_r, L_eyeball, "
                     "LeftEye): the eyes will not turn", path)
