@@ -12,7 +12,7 @@ from emoface import formats
 from emoface.animation import Animation
 from emoface.errors import InputError
 from emoface.render import drive
-from emoface.render.gltf import read_glb, write_glb
+from emoface.render.gltf import read_glb, visible_submesh, write_glb
 from emoface.render.mesh import BlendshapeMesh, Part, build_deltas
 from emoface.rigs import canonical_names
 
@@ -168,13 +168,15 @@ def test_glb_is_structurally_valid_and_loads(written):
 def test_targets_are_the_driven_shapes_and_keyframes_are_frames(written):
     _, anim, path = written
     doc, blob = glb_parts(path)
-    assert doc["meshes"][0]["extras"]["targetNames"] == ["jawOpen", "eyeBlink_L", "eyeBlink_R", "browInnerUp"]
+    # the driven shapes, then the blink's lid fix under the raised brows (test_an_engine_shows_the_lid_fix)
+    assert doc["meshes"][0]["extras"]["targetNames"] == ["jawOpen", "eyeBlink_L", "eyeBlink_R", "browInnerUp",
+                                                         "eyeBlink_L_shuts_under_browInnerUp"]
     (animation,) = doc["animations"]
     assert animation["name"] == "speech"
     times = read(doc, blob, animation["samplers"][0]["input"])[:, 0]
     assert len(times) == anim.n_frames
     np.testing.assert_allclose(times, np.arange(anim.n_frames) / anim.fps, atol=1e-7)
-    weights = read(doc, blob, animation["samplers"][0]["output"]).reshape(anim.n_frames, 4)
+    weights = read(doc, blob, animation["samplers"][0]["output"]).reshape(anim.n_frames, 5)
     np.testing.assert_allclose(weights[:, 0], anim["JawOpen"], atol=1e-7)
 
 
@@ -185,9 +187,42 @@ def test_sparse_targets_hold_the_mesh_deltas_of_visible_vertices(written):
     visible = mesh.parts[0].end
     scale = np.float32(mesh.metres_per_unit())  # the unit sphere reads as a 2 cm head: 0.01 m per unit
     assert scale == np.float32(0.01)
-    for name, target in zip(doc["meshes"][0]["extras"]["targetNames"], prim["targets"]):
+    for name, target in zip(doc["meshes"][0]["extras"]["targetNames"][:4], prim["targets"]):  # the fix: below
         np.testing.assert_array_equal(read(doc, blob, target["POSITION"]), scale * mesh.shape_delta(name)[:visible])
     assert doc["accessors"][prim["targets"][2]["POSITION"]]["sparse"]["count"] == 1  # eyeBlink_R: no visible motion
+
+
+@pytest.mark.parametrize("head", ["small", "built-in"])
+def test_an_engine_shows_the_lid_fix(tmp_path, head):
+    """An engine plays morph targets as they are: neutral plus each target by its weight. The renderer shuts a blink's
+    lid under raised brows (BlendshapeMesh.vertices); the exported targets and weights must give the same face, or
+    every blink of a surprised line showed a slit of eyeball in the engine."""
+    if head == "small":
+        mesh, anim = small_head(), speech()
+    else:
+        mesh = pytest.importorskip("emoface.render.default_head").default_head()
+        anim = speech()
+        for curve in ("BrowInnerUp", "BrowOuterUpLeft", "BrowOuterUpRight", "EyeWideLeft", "EyeWideRight"):
+            anim[curve] = 0.8
+        anim["EyeBlinkRight"] = anim["EyeBlinkLeft"]
+    motion = drive.mesh_motion(anim, mesh.shape_names)
+    path = tmp_path / "head.glb"
+    write_glb(mesh, motion, path)
+    doc, blob = glb_parts(path)
+    prim, node = doc["meshes"][0]["primitives"][0], doc["nodes"][0]
+    names = doc["meshes"][0]["extras"]["targetNames"]
+    assert any("_shuts_under_" in n for n in names)
+    base = read(doc, blob, prim["attributes"]["POSITION"]) + node["translation"]
+    targets = np.stack([read(doc, blob, t["POSITION"]) for t in prim["targets"]])
+    weights = read(doc, blob, doc["animations"][0]["samplers"][0]["output"]).reshape(anim.n_frames, len(names))
+    in_eye = np.zeros(mesh.n_vertices, bool)
+    for part, _, _ in mesh.eyeballs():
+        in_eye[part.start:part.end] = True
+    kept, _ = visible_submesh(mesh, in_eye)  # the head node's vertices, as write_glb keeps them
+    scale = np.float32(mesh.metres_per_unit())
+    for f in (0, anim.n_frames // 2, anim.n_frames - 1):  # shut, half, open
+        engine = base + np.tensordot(weights[f], targets, axes=1)
+        np.testing.assert_allclose(engine, mesh.vertices(motion.weights[f])[kept] * scale, atol=2e-6)
 
 
 def test_model_stays_in_place_and_head_rotates_about_the_node(written):
@@ -269,7 +304,8 @@ def test_default_head_export(tmp_path):
     path = formats.write_atomic(formats.get("glb"), speech(), tmp_path / "d.glb")
     doc, blob = glb_parts(path)
     check_structure(doc, blob)
-    assert set(doc["meshes"][0]["extras"]["targetNames"]) <= set(mesh.shape_names)
+    names = doc["meshes"][0]["extras"]["targetNames"]
+    assert {n for n in names if "_shuts_under_" not in n} <= set(mesh.shape_names)
     back = formats.read(path)
     if ("jawopen", None) in {drive.split_side(n) for n in doc["meshes"][0]["extras"]["targetNames"]}:
         np.testing.assert_allclose(back["JawOpen"], speech()["JawOpen"], atol=1e-6)

@@ -103,6 +103,10 @@ def write_glb(mesh: BlendshapeMesh, motion: MeshMotion, path, name: str = "emofa
     names = [n for n in mesh.shape_names if n in matched]
     targets = [{"POSITION": _sparse_target(gltf, blob, scale * mesh.shape_delta(n)[kept].astype(np.float32))}
                for n in names]
+    fixes = _lid_fix_targets(mesh, names)
+    for _, _, _, delta in fixes:
+        targets.append({"POSITION": _sparse_target(gltf, blob, scale * delta[kept].astype(np.float32))})
+    names += [fix_name for fix_name, _, _, _ in fixes]
     _add_mesh(gltf, blob, name, (neutral - pivot) * scale, tris, mesh.colors()[kept], targets)
     gltf.meshes[0].weights = [0.0] * len(names) if names else None
     gltf.meshes[0].extras = {"targetNames": names} if names else {}
@@ -129,7 +133,9 @@ def write_glb(mesh: BlendshapeMesh, motion: MeshMotion, path, name: str = "emofa
                                             target=gl.AnimationChannelTarget(node=node, path=path_)))
 
     if names:
-        weights = motion.weights[:, [mesh.shape_index(n) for n in names]].astype(np.float32)
+        weights = motion.weights[:, [mesh.shape_index(n) for n in names[:len(names) - len(fixes)]]]
+        shut = [np.clip(motion.weights[:, blink], 0, 1) * motion.weights[:, raiser] for _, blink, raiser, _ in fixes]
+        weights = np.column_stack([weights, *shut]).astype(np.float32)
         track(0, "weights", blob.accessor(weights.reshape(-1), "SCALAR"))
     track(0, "rotation", blob.accessor(head_quaternions(motion.head), "VEC4"))
     for k, (_, side, _) in enumerate(eyes):
@@ -141,6 +147,23 @@ def write_glb(mesh: BlendshapeMesh, motion: MeshMotion, path, name: str = "emofa
     gltf.buffers.append(gl.Buffer(byteLength=len(blob.data)))
     gltf.set_binary_blob(bytes(blob.data))
     Path(path).write_bytes(b"".join(gltf.save_to_bytes()))
+
+
+def _lid_fix_targets(mesh: BlendshapeMesh, names: list[str]) -> list[tuple[str, int, int, np.ndarray]]:
+    """The renderer's lid fix (BlendshapeMesh.lid_fixes: a blink undoes a brow raise's lift of its lid) as morph
+    targets an engine plays as they are: one per (blink, raise) pair both driven, moving by -(the raise's lid motion)
+    with weight blink x raise (clipped as the renderer does). Without them an engine showed a slit of eyeball
+    through every blink under raised brows. (name, blink shape index, raise shape index, [V, 3] delta)."""
+    driven = set(names)
+    out = []
+    for blink, raisers, matrix in mesh.lid_fixes():
+        for j, raiser in enumerate(raisers):
+            blink_name, raiser_name = mesh.shape_names[blink], mesh.shape_names[raiser]
+            if blink_name in driven and raiser_name in driven:
+                delta = -matrix[:, j].toarray().reshape(-1, 3)
+                if np.any(delta):
+                    out.append((f"{blink_name}_shuts_under_{raiser_name}", int(blink), int(raiser), delta))
+    return out
 
 
 def _add_mesh(gltf: gl.GLTF2, blob: _Blob, name: str, positions: np.ndarray, tris: np.ndarray, colors: np.ndarray,
