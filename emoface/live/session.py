@@ -228,8 +228,8 @@ class Stats:
         s = self.summary(fps)
         dropped = f", dropped {s['frames_dropped']}" if s["frames_dropped"] else ""
         return (f"frames sent {s['frames_sent']}/{s['frames_expected']} (late {s['frames_late']}{dropped}), "
-                f"latency p50 {s['latency_ms_p50']} ms p99 {s['latency_ms_p99']} ms, jitter p99 {s['jitter_ms_p99']} ms, "
-                f"CPU {s['cpu_cores']:.2f} cores")
+                f"latency p50 {s['latency_ms_p50']} ms p99 {s['latency_ms_p99']} ms, "
+                f"jitter p99 {s['jitter_ms_p99']} ms, CPU {s['cpu_cores']:.2f} cores")
 
 
 class LiveSession:
