@@ -119,8 +119,9 @@ class LiveAnimator:
 
 
 class StreamingAnimator(LiveAnimator):
-    """The network, streamed: frames leave latency_s after their audio time (look-ahead and smoothing: 116 ms for
-    the default network, 56 ms for the live one)."""
+    """The network, streamed: frames leave latency_s after their audio time (look-ahead, smoothing and the STFT's
+    half window: 306 ms for the default network, look-ahead 25 rows and row_half 3; 56 ms for the live one, 2 and
+    1; the session's delay_s adds its lead, step and margin to these)."""
 
     def __init__(self, animator: Animator, emotion: EmotionTrack | None = None, rig=None, seed: int | None = None):
         if animator.engine != "neural":
