@@ -39,7 +39,9 @@ demo: $(STAMP)
 	$(BIN)/emoface bake --manifest $(DEMO)/dialogue.csv -o $(DEMO)/livelink --format livelink-csv
 	$(BIN)/emoface bake $(DEMO)/scout.wav -o $(DEMO)/scout_arkit.json --rig arkit --emotion fear:0.9
 	$(BIN)/emoface render $(DEMO)/scout.wav -o $(DEMO)/scout_preview.mp4 --emotion fear:0.9 --size 384
-	@echo; echo "demo output in $(DEMO)/ (dialogue sheet: $(DEMO)/dialogue.csv):"; find $(DEMO) -type f | sort
+	@echo; echo "demo output in $(DEMO)/ (dialogue sheet: $(DEMO)/dialogue.csv):"; find $(DEMO) -type f ! -name '.*' | sort
+	@echo; echo "next: play $(DEMO)/scout_preview.mp4, then bake a line of your own (formats, rigs, options: README.md):"
+	@echo "  $(BIN)/emoface bake my.wav -o my.json --emotion happy; $(BIN)/emoface render my.wav -o my.mp4 --emotion happy"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
