@@ -31,9 +31,9 @@ def _bake_parser(sub):
     p.add_argument("-o", "--output", type=output, required=True, help="output file (one input) or directory")
     p.add_argument("--format", choices=list(formats.FORMATS), help="default: from -o's suffix, else json")
     p.add_argument("--rig", help="arkit, livelink, metahuman, metahuman-expressions, or a rig profile .json "
-                                 "(default: what the format needs, else livelink)")
+                                 "(default: what the format needs: metahuman for .txt, arkit for .glb; else livelink)")
     p.add_argument("--fps", type=FPS, default=60.0, help="frames per second, 1-240 (default 60)")
-    p.add_argument("--seed", type=SEED, default=0, help="seed for blinks, gaze and head motion (0 or more)")
+    p.add_argument("--seed", type=SEED, default=0, help="seed for blinks, gaze and head motion, 0 or more (default 0)")
     p.add_argument("--engine", default=DEFAULT_ENGINE, choices=sorted(ENGINES),
                    help="neural: the trained network (default); phonetic: phonemes -> visemes")
     p.add_argument("--checkpoint", help="network checkpoint for --engine neural (default: the shipped one)")
@@ -45,7 +45,8 @@ def _bake_parser(sub):
     emotion.add_argument("--emotion-track", type=Path, help="JSON keyframes [{time, emotion, intensity}, ...]")
     p.add_argument("--intensity", type=INTENSITY, help="0-1, scales --emotion (default 1)")
     text = p.add_mutually_exclusive_group()
-    text.add_argument("--text", help="transcript (one input): forced alignment instead of phone recognition")
+    text.add_argument("--text", help="transcript (one input): the phones are force-aligned to it (the network: its "
+                                     "lips close on p/b/m as aligned; phonetic engine: instead of phone recognition)")
     text.add_argument("--text-file", type=Path, help="file holding the transcript (one input)")
     p.add_argument("--recognizer", choices=["loop", "words"],
                    help="phonetic engine without a transcript: phone loop (default, fast) or English word "
@@ -181,7 +182,7 @@ def cmd_bake(args) -> int:
     return 1 if report.failed else 0
 
 
-def _check_output_folder(out: Path) -> None:
+def _check_output_folder(out: Path, command: str = "bake") -> None:
     named = formats.for_suffix(out)
     if named and not out.is_dir():  # `-o lines.json` for a folder of lines made a folder of that name
         raise InputError(out, f"names a {named} file, but several inputs are written into an output folder: name "
@@ -189,8 +190,9 @@ def _check_output_folder(out: Path) -> None:
     if str(out) == "-":
         raise InputError("-o", "emoface writes files, not standard output: name a file or folder")
     if out.suffix.lower() in MEDIA_SUFFIXES and not out.is_dir():  # `-o line.mp4` had made a folder of that name
-        raise InputError(out, f"names a {out.suffix} file, but bake writes animation files (.json, .txt, .csv, .npz, "
-                              ".glb, .tsv) or a folder of them; a video preview is `emoface render`")
+        preview = "a video preview is `emoface render`" if command == "bake" else "its side-by-side video is --preview"
+        raise InputError(out, f"names a {out.suffix} file, but {command} writes animation files (.json, .txt, .csv, "
+                              f".npz, .glb, .tsv) or a folder of them; {preview}")
     if out.exists() and not out.is_dir():
         raise InputError(out, "is a file; -o names an output folder for several inputs (or a bake's --manifest), "
                               "or a name without a format's suffix such as .json")
@@ -315,21 +317,33 @@ def build_parser() -> argparse.ArgumentParser:
     from emoface.capture.commands import add_parsers as add_capture_parsers
 
     add_capture_parsers(sub)
-    r = sub.add_parser("rigs", help="list rigs or show one's curves")
-    r.add_argument("action", choices=["list", "show"])
-    r.add_argument("name", nargs="?")
-    r.add_argument("--json", action="store_true")
+    r = sub.add_parser("rigs", help="list rigs or show one's curves",
+                       description="The rigs emoface writes: the built-in ones, or a rig profile .json checked and "
+                                   "shown.")
+    r.add_argument("action", choices=["list", "show"],
+                   help="list: the built-in rigs and their curve counts; show: one rig's curves and their ranges")
+    r.add_argument("name", nargs="?", help="show: a built-in rig's name or a rig profile .json (checked as a bake "
+                                           "would load it)")
+    r.add_argument("--json", action="store_true", help="the same as JSON")
     r.set_defaults(func=cmd_rigs)
-    a = sub.add_parser("analyze", help="recognise the emotion track of a line (what --emotion auto uses)")
+    a = sub.add_parser("analyze", help="recognise the emotion track of a line (what --emotion auto uses)",
+                       description="Recognise the emotion in speech, in 1.5 s windows every 0.5 s and overall: the "
+                                   "track --emotion auto bakes with (needs torch, the train extra; the recogniser "
+                                   "is non-commercial).")
     a.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="audio files (one result each)")
     a.add_argument("--json", action="store_true", help="one JSON object per line, one line per file")
     a.add_argument("--model", help="emotion recognition checkpoint (default: the shipped non-commercial one)")
     a.add_argument("--max-duration", type=DURATION, default=DEFAULT_MAX_DURATION_S, metavar="SECONDS",
                    help="refuse longer audio (default 1800)")
     a.set_defaults(func=cmd_analyze)
-    e = sub.add_parser("eval", help="measure the network against the phonetic engine and a loudness baseline")
-    e.add_argument("--shared", type=Path, default=Path("../shared"))
-    e.add_argument("--cache", type=Path, default=Path("data_cache"), help="where converted capture is kept")
+    e = sub.add_parser("eval", help="measure the network against the phonetic engine and a loudness baseline",
+                       description="Measure the network against the phonetic engine and a loudness baseline on "
+                                   "held-out clips of the shared data (speech-en, FACEGOOD, GRID s1): markdown "
+                                   "tables on stdout, as in docs/EVALUATION.md.")
+    e.add_argument("--shared", type=Path, default=Path("../shared"),
+                   help="the shared data folder, with data/ in it (default ../shared)")
+    e.add_argument("--cache", type=Path, default=Path("data_cache"),
+                   help="where converted capture is kept (default data_cache)")
     e.add_argument("--checkpoint", help="network checkpoint (default: the shipped one)")
     e.add_argument("-o", "--output", type=output, help="also write the markdown table here")
     e.add_argument("--channels", action="store_true",
@@ -351,7 +365,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="at most this many steps, 1 or more (default 2000)")
     t.add_argument("--lr", type=LEARNING_RATE, default=3e-4,
                    help="learning rate, above 0 and at most 1 (default 3e-4)")
-    t.add_argument("--seed", type=SEED, default=0)
+    t.add_argument("--seed", type=SEED, default=0, help="training seed, 0 or more (default 0)")
     t.add_argument("-q", "--quiet", action="store_true", help="no training log")
     t.set_defaults(func=cmd_train)
     return parser

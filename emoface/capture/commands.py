@@ -24,7 +24,7 @@ def add_parsers(sub) -> None:
     p.add_argument("-o", "--output", type=output, required=True, help="output file (one video) or directory")
     p.add_argument("--format", choices=list(formats.FORMATS), help="default: from -o's suffix, else json")
     p.add_argument("--rig", help="arkit, livelink, metahuman, metahuman-expressions, or a rig profile .json "
-                                 "(default livelink)")
+                                 "(default: what the format needs: metahuman for .txt, arkit for .glb; else livelink)")
     p.add_argument("--fps", type=FPS, help="frame rate of the curves, 1-240 (default: the video's; 60 for EmoFace's "
                                            ".txt, which records none and is read at 60)")
     p.add_argument("--basis", metavar="NPZ", help="what each shape looks like to the landmarker: a blendshape head "
@@ -67,8 +67,11 @@ def cmd_capture(args) -> int:
         raise InputError(out, "-o names the curves (or a folder of them); each take's sound is written beside its "
                               "curves as a .wav")
     single = len(videos) == 1 and formats.for_suffix(out) is not None and not out.is_dir()
+    if out.exists() and out.resolve() in {video.resolve() for video, _ in videos}:
+        raise InputError(out, "is one of the videos being captured: capture never writes over a take (-o names "
+                              "the curves, or a folder of them)")
     if not single:
-        _check_output_folder(out)
+        _check_output_folder(out, "capture")
     if args.preview:
         if len(videos) == 1 and args.preview.suffix.lower() != ".mp4":
             raise InputError(args.preview, "--preview writes a .mp4")

@@ -34,13 +34,16 @@ def token(text: str) -> str:
 def _common(p) -> None:
     p.add_argument("--to", action="append", default=[], metavar="URL",
                    help="livelink://host:port[?subject=NAME&device=ID&mouthclose=fold], vmc://host:port[?rig=R], "
-                        "osc://host:port[?rig=R], ws://host:port[?rig=R&token=T] (a WebSocket server); repeat for "
+                        "osc://host:port[?rig=R], ws://host:port[?rig=R&token=T] (a WebSocket server); serve: "
+                        "&character=NAME on livelink://, vmc:// or osc:// sends that character only; repeat for "
                         "several")
     p.add_argument("--rig", default="livelink", help="rig of osc:// and ws:// frames (default livelink)")
     p.add_argument("--fps", type=FPS, default=60.0, help="frames per second, 1-240 (default 60)")
-    p.add_argument("--emotion", default="neutral", help=f"{'|'.join(EMOTIONS)} or a blend (happy:0.7+surprise:0.3)")
-    p.add_argument("--intensity", type=INTENSITY, default=1.0, help="0-1, scales --emotion")
-    p.add_argument("--seed", type=SEED, default=0, help="seed for blinks, gaze and head motion (0 or more)")
+    p.add_argument("--emotion", default="neutral",
+                   help=f"{'|'.join(EMOTIONS)} or a blend (happy:0.7+surprise:0.3); default neutral")
+    p.add_argument("--intensity", type=INTENSITY, default=1.0, help="0-1, scales --emotion (default 1)")
+    p.add_argument("--seed", type=SEED, default=0, help="seed for blinks, gaze and head motion, 0 or more (default "
+                                                         "0; serve: a character's is seeded by its name too)")
     p.add_argument("--engine", default=DEFAULT_ENGINE, choices=sorted(ENGINES),
                    help="neural (default: 0.08 s behind the audio) or phonetic (phone loop on pieces cut at "
                         "pauses: about 2.4 s behind; also used when the network checkpoint is missing)")
@@ -64,7 +67,8 @@ def add_parsers(sub) -> None:
     s = sub.add_parser("stream", help="animate audio live and send the curves (Live Link, VMC, OSC, WebSocket)",
                        description="Stream a file at real-time pace, or the microphone, to live receivers.")
     s.add_argument("input", nargs="?", help="audio file played at real-time pace")
-    s.add_argument("--mic", action="store_true", help="the default microphone instead of a file (sounddevice)")
+    s.add_argument("--mic", action="store_true", help="the default microphone instead of a file (needs PortAudio: "
+                                                     "apt install libportaudio2)")
     s.add_argument("--token", type=token, help="shared token WebSocket clients must present (?token=...)")
     _allow_origin(s)
     _common(s)

@@ -32,12 +32,15 @@ def add_parsers(sub) -> None:
     p.add_argument("--fps", type=FPS, help="audio input: frame rate, 1-240 (default 30); a baked .txt or Live Link "
                                            "CSV: its rate if not what the file says (a .txt says none: 60; other "
                                            "files keep their own)")
-    p.add_argument("--seed", type=SEED, help="audio input: seed for blinks, gaze and head motion (default 0)")
-    p.add_argument("--engine", choices=sorted(ENGINES), help=f"audio input: default {DEFAULT_ENGINE}")
-    p.add_argument("--checkpoint", help="audio input: network checkpoint for --engine neural")
+    p.add_argument("--seed", type=SEED,
+                   help="audio input: seed for blinks, gaze and head motion, 0 or more (default 0)")
+    p.add_argument("--engine", choices=sorted(ENGINES),
+                   help=f"audio input: neural, the trained network, or phonetic (default {DEFAULT_ENGINE})")
+    p.add_argument("--checkpoint", help="audio input: network checkpoint for --engine neural (default: the shipped "
+                                        "one)")
     p.add_argument("--audio", type=Path, help="baked input: the sound track (default: its recorded source)")
     p.add_argument("--export", type=Path, metavar="FILE.glb", help="also write the mesh and animation as glTF")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary on success")
     p.set_defaults(func=cmd_render)
     plot.add_parser(sub)
 
