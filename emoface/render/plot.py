@@ -118,15 +118,16 @@ def plot_animation(anim: Animation, path, samples: np.ndarray | None = None, rat
 
 
 def add_parser(sub) -> None:
-    from emoface.options import FPS, number, output
+    from emoface.options import FPS, INTENSITY, number, output
 
     p = sub.add_parser("plot", help="draw the main curves under the waveform (png, svg, pdf)",
                        description="Plot a baked animation, or an audio line animated now, as curves over time.")
-    p.add_argument("input", type=Path, help="baked animation (.json, .csv, .txt, .npz) or audio to animate")
+    p.add_argument("input", type=Path, help="baked animation (.json, .csv, .txt, .npz, .glb) or audio to animate")
     p.add_argument("-o", "--output", type=output, required=True, help="image: .png, .svg or .pdf")
     p.add_argument("--audio", type=Path,
                    help="waveform to draw (default: the animation's source audio if it exists, or the input audio)")
     p.add_argument("--emotion", help="audio input: emotion, blend or auto, as for bake (default neutral)")
+    p.add_argument("--intensity", type=INTENSITY, help="audio input: 0-1, scales --emotion (default 1)")
     p.add_argument("--text", help="audio input: transcript")
     p.add_argument("--fps", type=FPS,
                    help="audio input: frame rate, 1-240 (default 60); a .txt or Live Link CSV: its rate if not "
@@ -134,6 +135,7 @@ def add_parser(sub) -> None:
     p.add_argument("--title", help="default: source file and emotion from the animation")
     p.add_argument("--width", type=number(*WIDTH), default=12.0,
                    help=f"inches, {WIDTH[0]:g}-{WIDTH[1]:g} (default 12; png at {DPI} dpi)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no summary on success")
     p.set_defaults(func=cmd_plot)
 
 
@@ -152,11 +154,11 @@ def cmd_plot(args) -> int:
         from emoface.batch import line_emotion
 
         audio = load_audio(args.input)
-        emotion = line_emotion(args.emotion, 1.0, audio)
+        emotion = line_emotion(args.emotion, 1.0 if args.intensity is None else args.intensity, audio)
         anim = Animator(fps=args.fps or 60.0).animate(audio, emotion, args.text)
     else:
-        for flag in ("emotion", "text"):
-            if getattr(args, flag):
+        for flag in ("emotion", "intensity", "text"):
+            if getattr(args, flag) is not None:
                 raise InputError(f"--{flag}", "applies to an audio input only")
         anim = read_animation(args.input, args.fps)
     if args.audio:
@@ -169,5 +171,6 @@ def cmd_plot(args) -> int:
     if audio is not None and not is_audio:
         check_lengths(args.input, anim, audio.duration, audio.source)
     plot_animation(anim, args.output, None if audio is None else audio.samples, SAMPLE_RATE, args.title, args.width)
-    print(f"plotted {anim.n_frames} frames to {args.output}", file=sys.stderr)
+    if not args.quiet:
+        print(f"plotted {anim.n_frames} frames to {args.output}", file=sys.stderr)
     return 0
