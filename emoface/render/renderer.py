@@ -7,6 +7,7 @@ positions and normals (the shapes change them) and poses the head and eyes.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -23,9 +24,33 @@ LIGHTING = {"portrait": ((0.26, 0.25, 0.25), ((-32, 34), 3.5), ((45, 0), 1.2)),
             "even": ((0.32, 0.31, 0.30), ((-28, 22), 3.2), ((40, -5), 1.3))}
 # PyOpenGL picks its platform at first import: OSMesa unless the user chose another (egl on a GPU machine).
 os.environ.setdefault("PYOPENGL_PLATFORM", "osmesa")
+# pyrender pins PyOpenGL 3.1.0, whose OSMesa lacks what pyrender calls (OSMesaCreateContextAttribs); the Makefile
+# installs this one after it
+PYOPENGL_FOR_OSMESA = "3.1.7"
+
+
+def check_pyopengl(version: str | None = None) -> None:
+    """On OSMesa, an older PyOpenGL is one line saying what to install, not a traceback from inside pyrender."""
+    if os.environ.get("PYOPENGL_PLATFORM", "").lower() != "osmesa":
+        return
+    if version is None:
+        import OpenGL
+
+        version = OpenGL.__version__
+
+    def numbers(text):
+        return tuple(int(n) for n in re.findall(r"\d+", text)[:3])
+
+    if numbers(version) < numbers(PYOPENGL_FOR_OSMESA):
+        from emoface.errors import InputError
+
+        raise InputError(f"PyOpenGL {version}", "cannot render offscreen through OSMesa (pyrender pins it); install "
+                                                f"{PYOPENGL_FOR_OSMESA} after emoface: pip install --no-deps "
+                                                f"PyOpenGL=={PYOPENGL_FOR_OSMESA}")
 
 
 def _pyrender():
+    check_pyopengl()
     import pyrender
     from pyrender.shader_program import ShaderProgram, ShaderProgramCache
 
