@@ -64,7 +64,7 @@ def cmd_render(args) -> int:
     from emoface.render import video
     from emoface.render.drive import mesh_motion
     from emoface.render.inputs import check_lengths, read_animation, source_audio
-    from emoface.render.renderer import FaceRenderer
+    from emoface.render.renderer import FaceRenderer, check_pyopengl
 
     if args.output.suffix.lower() != ".mp4":
         raise InputError(args.output, "render writes .mp4 (use bake --format glb for glTF)")
@@ -95,6 +95,7 @@ def cmd_render(args) -> int:
             if getattr(args, flag.lstrip("-").replace("-", "_")) is not None:
                 raise InputError(flag, f"applies to an audio input only ({args.input.name} is already animated: "
                                        "bake it again, or render its audio)")
+    check_pyopengl()  # before the line is animated, not after
     mesh = _mesh(args.mesh)
     audio_path = args.audio
     if is_audio:
