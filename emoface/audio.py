@@ -239,7 +239,8 @@ def _decode_sndfile(path: Path, max_duration_s: float, channel: int | None = Non
 
 def _declared_frames(path: Path) -> int | None:
     """The frame count a WAV or AIFF header claims. libsndfile quietly shortens it to the data present,
-    which is how a cut-off file used to bake a fraction of the line without a word."""
+    which is how a cut-off file used to bake a fraction of the line without a word. A WAV whose header gives no
+    length (sizes 0xFFFFFFFF) gets a warning: it may be a file still being written."""
     try:
         with open(path, "rb") as f:
             head = f.read(1 << 16)
@@ -259,6 +260,9 @@ def _declared_frames(path: Path) -> int | None:
             if tag not in (1, 3, 6, 7, 0xFFFE):  # compressed WAV: block_align counts codec blocks, not frames
                 return None
         elif little and cid == b"data":
+            if size == 0xFFFFFFFF and not size64:  # a streaming header: a recorder or a pipe, or an export under way
+                log.warning("%s: the WAV header gives no length (written as a stream, or still being written?): "
+                            "baking the audio the file holds now", path)
             size = size64 if size == 0xFFFFFFFF and size64 else size
             return size // block_align if block_align and size not in (0, 0xFFFFFFFF) else None
         elif not little and cid == b"COMM" and len(body) >= 6:
