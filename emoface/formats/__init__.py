@@ -7,8 +7,11 @@ Files are written to a temporary name and renamed into place, so a failure leave
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -62,7 +65,24 @@ def check_writable(path, what: str = "the output") -> None:
     if not folder.is_dir():
         raise InputError(path, f"cannot write {what}: {folder} is a file, not a folder")
     if not os.access(folder, os.W_OK | os.X_OK):
+        if _read_only(folder):  # os.access says no for a read-only disk too: not a matter of permission
+            raise InputError(path, f"cannot write {what}: {folder} is on a read-only file system")
         raise InputError(path, f"cannot write {what}: {folder} may not be written (permission denied)")
+
+
+def _read_only(folder: Path) -> bool:
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):  # no statvfs (Windows)
+        return False
+
+
+class OutputError(InputError):
+    """An output that could not be written, with the OS's errno (a batch stops when its folder keeps failing)."""
+
+    def __init__(self, source, problem: str, errno_: int | None = None):
+        super().__init__(source, problem)
+        self.errno = errno_
 
 
 @contextmanager
@@ -75,7 +95,9 @@ def atomic_output(path, suffix: str = ".part", what: str = "the output"):
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=temporary_prefix(path, suffix), suffix=suffix, dir=path.parent)
-        os.close(fd)
+        if not _lock(fd):  # held while the file is written: a later run's sweep knows a live writer's file
+            os.close(fd)
+            fd = None
         try:
             yield tmp
             os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; the output is an ordinary file
@@ -83,9 +105,17 @@ def atomic_output(path, suffix: str = ".part", what: str = "the output"):
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+        finally:
+            if fd is not None:
+                os.close(fd)
     except OSError as exc:
-        check_writable(path, what)  # says which: a file where a folder should be ("File exists" did not)
-        raise InputError(path, f"cannot write {what} ({exc.strerror or exc})") from None
+        problem = f"cannot write {what} ({exc.strerror or exc})"  # the OS's reason (Read-only file system)
+        if exc.errno in (errno.EEXIST, errno.ENOTDIR, errno.EISDIR, errno.EACCES, errno.EPERM):
+            try:
+                check_writable(path, what)  # says which: a file where a folder should be ("File exists" did not)
+            except InputError as said:
+                problem = said.problem
+        raise OutputError(path, problem, exc.errno) from None
 
 
 TEMP_RANDOM = 8  # characters mkstemp puts between the prefix and the suffix
@@ -117,6 +147,63 @@ def temporary_files(path, suffix: str = ".part") -> list[Path]:
                 if p.name.startswith(prefix) and p.name.endswith(suffix) and len(p.name) == size]
     except OSError:
         return []
+
+
+STALE_AFTER_S = 10  # a temporary file untouched this long, its writer's lock gone, was left by a killed writer
+
+
+def _lock(fd: int) -> bool:
+    """An exclusive lock on a temporary file being written, gone when its writer is (kill -9 included)."""
+    try:
+        import fcntl
+
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except (ImportError, OSError):  # Windows; a file system without locks: the file is written unlocked
+        return False
+
+
+def remove_stale_temporaries(outputs, suffix: str = ".part") -> int:
+    """Remove the temporary files that atomic_output left beside any of `outputs` when its writer was killed
+    (kill -9, a lost machine): those whose lock no one holds and that nobody wrote to for STALE_AFTER_S. A
+    writer that is alive holds its lock (another bake into the same folder, a Ray worker on another machine
+    of a shared file system that locks); the age spares a file on storage without working locks, and one just
+    made. Each folder is listed once; only names atomic_output gives `outputs` are considered. Returns how many
+    were removed."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: its writers cannot be told apart from dead ones
+        return 0
+    prefixes: dict[Path, set[str]] = {}
+    for out in outputs:
+        out = Path(out)
+        prefixes.setdefault(out.parent, set()).add(temporary_prefix(out, suffix))
+    removed, now = 0, time.time()
+    for folder, ours in prefixes.items():
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            continue
+        for name in names:
+            if not name.endswith(suffix) or name[:len(name) - len(suffix) - TEMP_RANDOM] not in ours:
+                continue
+            leftover = folder / name
+            try:
+                fd = os.open(leftover, os.O_RDWR | getattr(os, "O_NOFOLLOW", 0))  # NFS locks need it writable
+            except OSError:
+                continue
+            try:
+                st = os.fstat(fd)
+                if not stat.S_ISREG(st.st_mode) or now - st.st_mtime < STALE_AFTER_S:
+                    continue
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # OSError: a live writer holds it
+                leftover.unlink()
+                removed += 1
+            except OSError:
+                continue
+            finally:
+                os.close(fd)
+    return removed
 
 
 def _umask() -> int:
