@@ -31,6 +31,19 @@ from emoface.batch import Auto
 log = logging.getLogger("emoface")
 
 INDEX_NAME = ".emoface-bake.jsonl"
+LOCK_NAME = ".emoface-bake.lock"  # every bake holds it shared; compacting the index needs it alone
+COMPACT_ABOVE = 64  # the index is compacted when it holds more than twice its outputs' lines and this many more
+
+
+def file_stamp(path: Path) -> tuple | None:
+    """What the file system says of a file's identity: (device, inode, size, mtime_ns, ctime_ns). Taken before its
+    bytes are hashed for a line's key and again once the line is baked: any write in between (a voice-over tool
+    re-exporting the take mid-bake) changes it, and the key would not describe the bytes the bake read."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
 
 
 def file_digest(path: Path) -> str:
@@ -111,9 +124,12 @@ class BakeIndex:
         self.files: dict[str, tuple[int, int, str] | None] = {}  # output -> (size, mtime_ns, sha256) written
         self._torn = False  # the last line was cut short: the next record starts on a line of its own
         self.unwritable = False  # said once: the index could not be written
+        self._lock = None  # a shared lock on LOCK_NAME, held while this bake runs: no one compacts under it
         if self.path.is_file():
+            alone = self._take_lock()
             text = self.path.read_text(encoding="utf-8", errors="replace")
             self._torn = bool(text) and not text.endswith("\n")
+            lines, last = 0, {}
             for raw in text.splitlines():
                 try:
                     entry = json.loads(raw)
@@ -122,6 +138,36 @@ class BakeIndex:
                     continue  # a torn line from a crash, or someone's edit: that output is simply redone
                 self.keys[name] = key
                 self.files[name] = _made(entry)
+                lines, last[name] = lines + 1, raw
+            if alone and lines > 2 * len(last) + COMPACT_ABOVE:
+                self._compact(last)
+            if alone:
+                _flock(self._lock, "LOCK_SH")  # from now on, others may read and append beside this bake
+
+    def _take_lock(self) -> bool:
+        """Holds LOCK_NAME shared for this bake; True when no other bake held it (it was taken exclusively, and
+        the index may be compacted)."""
+        try:
+            self._lock = open(self.path.parent / LOCK_NAME, "a+b")  # noqa: SIM115 - held for the bake's life
+        except OSError:  # a read-only folder: nothing will be compacted (nor recorded)
+            return False
+        if _flock(self._lock, "LOCK_EX", wait=False):
+            return True
+        _flock(self._lock, "LOCK_SH")  # another bake runs (or compacts, for a moment)
+        return False
+
+    def _compact(self, last: dict[str, str]) -> None:
+        """Rewrites the index with each output's last line only (an index appended to by --force and concurrent
+        bakes grows for ever, and is read whole at every start): a new file renamed over the old one."""
+        from emoface.errors import EmofaceError
+        from emoface.formats import atomic_output
+
+        try:
+            with atomic_output(self.path, what="the bake index") as tmp:
+                Path(tmp).write_text("".join(raw + "\n" for raw in last.values()), encoding="utf-8")
+            self._torn = False
+        except EmofaceError as exc:  # only the index's size is lost
+            log.debug("index not compacted: %s", exc)
 
     def _name(self, out: Path) -> str:
         return str(Path(out).resolve().relative_to(self.path.parent.resolve()))
@@ -170,6 +216,18 @@ class BakeIndex:
             self.unwritable = True
             return
         self._torn = False
+
+
+def _flock(f, how: str, wait: bool = True) -> bool:
+    """fcntl.flock(f, how); False where it is refused (held by another) or not supported (Windows, a file system
+    without locks: then an index is never compacted)."""
+    try:
+        import fcntl
+
+        fcntl.flock(f.fileno(), getattr(fcntl, how) | (0 if wait else fcntl.LOCK_NB))
+        return True
+    except (ImportError, OSError):
+        return False
 
 
 def _made(entry: dict) -> tuple[int, int, str] | None:
