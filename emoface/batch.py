@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import errno
 import glob
 import logging
 import os
@@ -63,6 +64,14 @@ class Report:
     written: list = field(default_factory=list)
     failed: list = field(default_factory=list)  # (input, reason)
     skipped: list = field(default_factory=list)  # outputs already made from the same inputs
+    in_a_row: tuple = (None, 0)  # (errno, lines): the last lines whose output failed with that folder-wide error
+    stopped: str | None = None  # why the batch stopped before its last line (the output folder cannot be written)
+
+
+# Errors of the output folder itself, not of one line: after STOP_AFTER lines in a row fail with the same one, the
+# batch stops instead of running the network for every line left (hours, on a sheet of thousands)
+FOLDER_ERRNOS = {errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.ENOENT, errno.EIO, getattr(errno, "ESTALE", -1)}
+STOP_AFTER = 5
 
 
 def _walk(folder: Path):
@@ -213,9 +222,12 @@ def _row_of(header: list[str], cells: list[str], label: str) -> dict[str, str]:
 
 
 def plan(jobs: list[Job], animator, fmt, index_folder: Path | None, force: bool):
-    """(report with the lines refused or already up to date, the lines to bake as (job, key), the index)."""
-    from emoface.bake_index import BakeIndex, line_key, settings_of
+    """(report with the lines refused or already up to date, the lines to bake as (job, key, stamp), the index).
+    stamp is the audio's bake_index.file_stamp, taken before its bytes were hashed into the key: settle records
+    the line only when the file is still that one after baking."""
+    from emoface.bake_index import BakeIndex, file_stamp, line_key, settings_of
 
+    formats.remove_stale_temporaries(job.out for job in jobs)  # of writers killed mid-write (kill -9)
     report, todo = Report(), []
     seen: dict[Path, str] = {}
     index = BakeIndex(index_folder) if index_folder is not None else None
@@ -228,18 +240,20 @@ def plan(jobs: list[Job], animator, fmt, index_folder: Path | None, force: bool)
             say(f"emoface: error: {exc}")
             continue
         seen[job.out.resolve()] = name
-        key = None
+        key = stamp = None
         if index is not None and job.audio.is_file():  # a missing file fails when it is baked, with its reason
+            stamp = file_stamp(job.audio)
             key = line_key(job.audio, job.emotion, job.text, settings)
         if key is not None and not force and index.done(job.out, key):
             report.skipped.append(job.out)
         else:
-            todo.append((job, key))
+            todo.append((job, key, stamp))
     return report, todo, index
 
 
-def bake_line(job: Job, animator, fmt, max_duration_s: float) -> tuple[str, str] | None:
-    """Bake one line to its output: None when written, else (the reason, the error line to print)."""
+def bake_line(job: Job, animator, fmt, max_duration_s: float) -> tuple[str, str, int | None] | None:
+    """Bake one line to its output: None when written, else (the reason, the error line to print, the OS's errno
+    when the output could not be written)."""
     name = job.label or str(job.audio)
     try:
         audio = load_audio(job.audio, max_duration_s)
@@ -255,22 +269,53 @@ def bake_line(job: Job, animator, fmt, max_duration_s: float) -> tuple[str, str]
     except EmofaceError as exc:
         reason = str(exc).removeprefix(name + ": ")
         # a sheet's row is named by its line (m.csv:6: vo/x.wav: file not found), so one line says which row
-        return reason, f"emoface: error: {name}: {reason}" if job.label else f"emoface: error: {exc}"
+        return (reason, f"emoface: error: {name}: {reason}" if job.label else f"emoface: error: {exc}",
+                getattr(exc, "errno", None))
     except Exception as exc:  # noqa: BLE001 - one broken line must not stop a batch of thousands
         log.debug("traceback for %s", name, exc_info=True)
         reason = f"internal error ({type(exc).__name__}: {exc}); please report it with this file"
-        return reason, f"emoface: error: {name}: {reason}"
+        return reason, f"emoface: error: {name}: {reason}", None
 
 
-def settle(report: Report, index, job: Job, key: str | None, failure) -> None:
-    """Count one baked line in the report (and the index), or report why it failed."""
+def missing(job: Job) -> tuple[str, str, None] | None:
+    """The failure of a line whose audio is not a file (not found, a folder, a pipe), as bake_line reports it,
+    found before any work starts (a --ray bake's workers take seconds to start); None when it is a file."""
+    if job.audio.is_file():
+        return None
+    return bake_line(job, None, None, 0.0)  # load_audio refuses it first thing, before the model or format
+
+
+def settle(report: Report, index, job: Job, key: str | None, stamp, failure) -> None:
+    """Count one baked line in the report (and the index), or report why it failed. A line whose audio file
+    changed since its key was made (plan) is not recorded: the key may not describe the bytes baked."""
+    from emoface.bake_index import file_stamp
+
     if failure is None:
         report.written.append(job.out)
-        if key is not None:
+        if key is not None and file_stamp(job.audio) != stamp:
+            log.warning("%s: the audio file changed while the line was baked (still being written?): its output "
+                        "is not recorded as up to date, and the next run bakes it again", job.label or job.audio)
+        elif key is not None:
             index.record(job.out, key)
+        report.in_a_row = (None, 0)
     else:
         report.failed.append((job.label or str(job.audio), failure[0]))
         say(failure[1])
+        code = failure[2] if len(failure) > 2 else None
+        if code in FOLDER_ERRNOS:  # a line's own problem (bad audio) neither counts nor resets
+            report.in_a_row = (code, report.in_a_row[1] + 1 if report.in_a_row[0] == code else 1)
+
+
+def stopping(report: Report, job: Job, left: int) -> bool:
+    """After STOP_AFTER lines in a row failed with the same error of the output folder: report.stopped says so,
+    and the batch bakes no more (`left` lines not tried)."""
+    code, count = report.in_a_row
+    if count < STOP_AFTER or not left:
+        return False
+    report.stopped = (f"{job.out.parent}: stopped: {count} lines in a row could not be written "
+                      f"({os.strerror(code)}); {left} line(s) not tried: the same command again bakes them once the "
+                      "output folder can be written")
+    return True
 
 
 def run(jobs: list[Job], animator, fmt, max_duration_s: float, progress: bool = True,
@@ -278,7 +323,9 @@ def run(jobs: list[Job], animator, fmt, max_duration_s: float, progress: bool = 
     """Bake each job here, one after another; with index_folder, skip the jobs whose output there is up to
     date (unless force) and record what is written."""
     report, todo, index = plan(jobs, animator, fmt, index_folder, force)
-    for job, key in bar(todo, show_progress(progress) and len(todo) > 1, desc="baking", unit="line",
-                        leave=False):
-        settle(report, index, job, key, bake_line(job, animator, fmt, max_duration_s))
+    for done, (job, key, stamp) in enumerate(bar(todo, show_progress(progress) and len(todo) > 1, desc="baking",
+                                                 unit="line", leave=False), 1):
+        settle(report, index, job, key, stamp, bake_line(job, animator, fmt, max_duration_s))
+        if stopping(report, job, len(todo) - done):
+            break
     return report

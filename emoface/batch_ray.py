@@ -27,23 +27,59 @@ LINES_PER_CALL = 8  # at most: a Ray call costs milliseconds of the driver's and
 
 def connect(address: str, workers: int | None):
     """ray.init for `address` (LOCAL, 'auto' or 'ray://host:port'); one clear error when Ray is missing or
-    the cluster cannot be reached."""
+    the cluster cannot be reached.
+
+    Ctrl-C or SIGTERM while Ray starts is held until ray.init returns, then Ray is shut down and the signal acts
+    as it does during a bake (exit 130 / 143, the "interrupted" line): raised inside ray.init, it left Ray's
+    processes running (and Ray's own SIGTERM handler, put in place by ray.init, exited 15 without a word). A
+    second signal while Ray still starts is not held."""
     try:
         import ray
     except ImportError:
         raise InputError("--ray", "Ray is not installed (pip install -e \".[ray]\")") from None
     options = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
-    on_term = signal.getsignal(signal.SIGTERM)  # ray.init installs its own; emoface's stops cleanly (exit 143)
+    held: list[int] = []
+
+    def hold(signum, frame):
+        if held:  # asked twice: leave now
+            raise KeyboardInterrupt if signum == signal.SIGINT else _terminated()
+        held.append(signum)
+        print("emoface: stopping once Ray has started, to shut it down (again to leave at once)", file=sys.stderr)
+
+    ours = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        for sig in ours:
+            signal.signal(sig, hold)
+    except ValueError:  # not the main thread: signals are not ours to hold
+        ours = {}
+    utils = getattr(getattr(ray, "_private", None), "utils", None)
+    ray_handler = getattr(utils, "set_sigterm_handler", None)
+    if ray_handler is not None:  # ray.init puts in its own SIGTERM handlers (exit 15): emoface's hold instead
+        utils.set_sigterm_handler = lambda handler: None
     try:
         if address == LOCAL:
             ray.init(num_cpus=workers or os.cpu_count() or 1, **options)
         else:
             ray.init(address=address, **options)
     except (ConnectionError, RuntimeError, ValueError) as exc:
-        raise InputError("--ray", f"cannot reach the Ray cluster at {address} ({str(exc).splitlines()[0]})") from None
+        if not held:
+            raise InputError("--ray", f"cannot reach the Ray cluster at {address} "
+                                      f"({str(exc).splitlines()[0]})") from None
     finally:
-        signal.signal(signal.SIGTERM, on_term)
+        if ray_handler is not None:
+            utils.set_sigterm_handler = ray_handler
+        for sig, handler in ours.items():
+            signal.signal(sig, handler)
+    if held:
+        ray.shutdown()
+        raise KeyboardInterrupt if held[0] == signal.SIGINT else _terminated()
     return ray
+
+
+def _terminated():
+    from emoface.cli import Terminated
+
+    return Terminated()
 
 
 def run(jobs, animator_options: dict, fmt, max_duration_s: float, address: str = LOCAL,
@@ -57,10 +93,18 @@ def run(jobs, animator_options: dict, fmt, max_duration_s: float, address: str =
     from emoface.progress import show_progress
 
     report, todo, index = batch.plan(jobs, SimpleNamespace(**animator_options), fmt, index_folder, force)
+    kept = []
+    for line in todo:  # a missing audio file is said now, not after Ray has taken seconds to start
+        failure = batch.missing(line[0])
+        if failure is None:
+            kept.append(line)
+        else:
+            batch.settle(report, index, *line, failure)
+    todo = kept
     if not todo:
         return report
-    ray = connect(address, workers)
     actors, pending = [], {}
+    ray = connect(address, workers)
     try:
         count = min(len(todo), workers or max(1, int(ray.cluster_resources().get("CPU", 1))))
         baker = ray.remote(num_cpus=1)(_Baker)
@@ -77,6 +121,7 @@ def run(jobs, animator_options: dict, fmt, max_duration_s: float, address: str =
             give(actor)
         bar = tqdm(total=len(todo), desc=f"baking on {count} Ray workers", unit="line",
                    disable=not show_progress(progress) or len(todo) < 2, leave=False)
+        settled = 0
         while pending:
             ready, _ = ray.wait(list(pending), num_returns=1)
             actor, lines = pending.pop(ready[0])
@@ -85,6 +130,9 @@ def run(jobs, animator_options: dict, fmt, max_duration_s: float, address: str =
                     bar.write(f"emoface: warning: {message}", file=sys.stderr)
                 batch.settle(report, index, *todo[k], result)
             bar.update(len(lines))
+            settled += len(lines)
+            if batch.stopping(report, todo[lines[-1]][0], len(todo) - settled):
+                break  # the output folder cannot be written: the lines still out are stopped below
             give(actor)
         bar.close()
         return report

@@ -179,7 +179,9 @@ def cmd_bake(args) -> int:
         print(f"{len(report.failed)} failed:", file=sys.stderr)
         for label, reason in report.failed:
             print(f"  {label}: {reason}", file=sys.stderr)
-    return 1 if report.failed else 0
+    if report.stopped:
+        print(f"emoface: error: {report.stopped}", file=sys.stderr)
+    return 1 if report.failed or report.stopped else 0
 
 
 def _check_output_folder(out: Path, command: str = "bake") -> None:
