@@ -10,8 +10,12 @@ exists), or, when only the time differs (a copy that did not keep times), the sa
 edited or replaced output is baked again, and so is any change to the inputs. An entry without the file's
 figures (an index written by an earlier emoface, which recorded only the key) proves nothing about the file: that
 line is baked again (its key was made by other code anyway, so it would not have matched). The index is
-only appended to (one JSON object per line, flushed as each output lands), so a crash loses at most the line
-being written, and a torn last line is ignored.
+appended to (one JSON object per line, flushed as each output lands), so a crash loses at most the line
+being written, and a torn last line is ignored. A bake that finds it holding more than twice as many lines as
+outputs (plus COMPACT_ABOVE) rewrites it with each output's last line, only when no other bake runs into the folder
+(each holds LOCK_NAME shared; compacting takes it exclusively). A line records the audio only when the audio file
+is the same before its key was made and after it was baked (file_stamp): a file rewritten mid-bake is baked again
+on the next run.
 """
 
 from __future__ import annotations

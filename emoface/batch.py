@@ -225,9 +225,10 @@ def plan(jobs: list[Job], animator, fmt, index_folder: Path | None, force: bool)
     """(report with the lines refused or already up to date, the lines to bake as (job, key, stamp), the index).
     stamp is the audio's bake_index.file_stamp, taken before its bytes were hashed into the key: settle records
     the line only when the file is still that one after baking."""
-    from emoface.bake_index import BakeIndex, file_stamp, line_key, settings_of
+    from emoface.bake_index import INDEX_NAME, BakeIndex, file_stamp, line_key, settings_of
 
-    formats.remove_stale_temporaries(job.out for job in jobs)  # of writers killed mid-write (kill -9)
+    ours = [job.out for job in jobs] + ([Path(index_folder) / INDEX_NAME] if index_folder is not None else [])
+    formats.remove_stale_temporaries(ours)  # of writers killed mid-write (kill -9), the index's compaction too
     report, todo = Report(), []
     seen: dict[Path, str] = {}
     index = BakeIndex(index_folder) if index_folder is not None else None
