@@ -7,7 +7,6 @@ import time
 
 import numpy as np
 import pytest
-from threadpoolctl import threadpool_limits
 
 from emoface.animator import Animator
 from emoface.audio import load_audio
@@ -17,14 +16,6 @@ from emoface.live.sinks import Sink
 from tests.conftest import speak
 
 FPS = 60
-
-
-@pytest.fixture(autouse=True)
-def one_blas_thread():
-    """As the live commands run (emoface.live.commands): a step's few rows on one thread. A second BLAS thread on a
-    busy machine makes the product after a stall wait for a core (0.9 s for 84 rows here), not the clock."""
-    with threadpool_limits(1, user_api="blas"):
-        yield
 
 
 @pytest.fixture(scope="module")
