@@ -331,6 +331,40 @@ def _ear(side: int):
     return pts, tris, colors
 
 
+# The neck and shoulders by height y (cm): half-width in front and behind, depth of the throat/chest and of the
+# nape/back. The top rings sit inside the head; the neck leans forward, is as wide as the jaw, and widens behind
+# into the trapezius and the shoulders, which leave the picture at the bottom. It ends at the old neck's depth and
+# stays within the head's front and back, so the head's pivot (from the visible extent) does not move.
+_BUST_Y = (-3.0, -8.0, -11.0, -12.5, -14.0, -15.5, -17.0, -19.0, -22.0, -28.4)
+_BUST_HALF_FRONT = (4.4, 4.8, 5.0, 5.2, 5.7, 7.2, 9.5, 12.5, 15.5, 17.0)
+_BUST_HALF_BACK = (4.8, 5.2, 5.6, 6.8, 9.3, 12.2, 14.3, 16.3, 18.3, 19.2)
+_BUST_FRONT = (2.6, 3.8, 3.7, 3.5, 3.2, 2.9, 3.2, 4.2, 5.8, 7.4)
+_BUST_BACK = (-6.4, -7.0, -7.5, -8.0, -8.6, -9.2, -9.6, -9.9, -10.1, -10.2)
+
+
+def _bust(n_around=72, n_rows=60):
+    """The neck, trapezius and shoulders: rings lofted through the profiles above, capped at both ends."""
+    from scipy.interpolate import PchipInterpolator
+
+    y = np.linspace(_BUST_Y[-1], _BUST_Y[0], n_rows)
+    a_f, a_b, z_f, z_b = (PchipInterpolator(_BUST_Y[::-1], np.array(v)[::-1])(y)[:, None]
+                          for v in (_BUST_HALF_FRONT, _BUST_HALF_BACK, _BUST_FRONT, _BUST_BACK))
+    th = np.linspace(-np.pi, np.pi, n_around, endpoint=False)[None, :]
+    c, s = np.cos(th), np.sin(th)
+    x = s * (a_f * (1 + c) + a_b * (1 - c)) / 2
+    z = (z_f + z_b) / 2 + c * (z_f - z_b) / 2
+    pts = np.stack([x, np.broadcast_to(y[:, None], x.shape), z], -1).reshape(-1, 3)
+    ids = np.arange(n_rows * n_around).reshape(n_rows, n_around)
+    nxt = np.roll(ids, -1, axis=1)
+    quads = np.stack([ids[:-1], nxt[:-1], nxt[1:], ids[1:]], -1).reshape(-1, 4)
+    tris = np.concatenate([quads[:, [0, 2, 1]], quads[:, [0, 3, 2]]])
+    bottom, top = len(pts), len(pts) + 1
+    ends = [[0, y[0], (z_f[0, 0] + z_b[0, 0]) / 2], [0, y[-1], (z_f[-1, 0] + z_b[-1, 0]) / 2]]
+    caps = [(bottom, ids[0, k], nxt[0, k]) for k in range(n_around)] + \
+        [(top, nxt[-1, k], ids[-1, k]) for k in range(n_around)]
+    return np.concatenate([pts, ends]), np.concatenate([tris, caps]), SKIN * 0.95
+
+
 def _tint(col: np.ndarray, amount: np.ndarray, rgb) -> np.ndarray:
     """Colours moved toward rgb by amount (0..1 per vertex)."""
     amount = np.clip(amount, 0, 1)[:, None]
@@ -369,11 +403,7 @@ def default_head() -> BlendshapeMesh:
     for side in (1, -1):
         pts, tris, colors = _ear(side)
         b.add(f"ear_{'l' if side > 0 else 'r'}", pts, tris, colors)
-    neck_pts, neck_tris, unit = _uv_sphere(np.zeros(3), np.ones(3), 32, 24)
-    across = np.hypot(unit[:, 0], unit[:, 2])  # a tube with rounded ends, leaning forward like a neck
-    neck_pts[:, [0, 2]] *= ((1 - np.abs(unit[:, 1]) ** 6) ** (1 / 6) / np.maximum(across, 1e-6))[:, None]
-    neck_pts = _rotate_x(neck_pts * [6.2, 11.0, 5.6], np.zeros(3), 12.0) + [0, -17.0, -2.6]
-    b.add("neck", neck_pts, neck_tris, SKIN * 0.92)
+    b.add("neck", *_bust())
     lips_z = float(_face_z(0.0, Y_MOUTH + 0.6))  # the front of the upper lip
     bag_pts, bag_tris, _ = _uv_sphere(np.array([0, Y_MOUTH - 0.2, lips_z - 3.6]), np.array([2.35, 2.1, 3.0]), 28, 18)
     keep_tri = bag_pts[bag_tris][:, :, 2].max(axis=1) < lips_z - 1.6  # open at the front, behind the lips
