@@ -30,9 +30,14 @@ N_THETA, N_PHI = 160, 140
 
 SKIN = np.array([0.86, 0.66, 0.55])
 LIP = np.array([0.68, 0.30, 0.30])
-BROW = np.array([0.24, 0.16, 0.12])
+BROW = np.array([0.2, 0.13, 0.1])
 HAIR = np.array([0.20, 0.14, 0.10])
+HAIR_ROUGHNESS = 1.0  # matte: the shader gives no highlight at all at 1
+SKIN_ROUGHNESS = 0.62  # a soft sheen, not a plastic highlight
+TUFTS = 0.12
+HAIR_ONSET = 0.5  # cm past the hairline where the hair starts to stand off: none of its rise shows skin colour  # the hair's depth varies this much (a share) in tufts, so its outline is not a helmet's
 WHITE = (1.0, 1.0, 1.0, 1.0)
+SCLERA = np.array([0.9, 0.86, 0.83])  # an eye's white is not paper white
 
 ARKIT_SHAPES = (
     "eyeBlinkLeft", "eyeLookDownLeft", "eyeLookInLeft", "eyeLookOutLeft", "eyeLookUpLeft", "eyeSquintLeft",
@@ -61,11 +66,19 @@ def _gauss(x, y, cx, cy, sx, sy):
 # an adult's proportions (eyes halfway from chin to crown; face in thirds; head 15.5 wide, 19.5 long)
 _PROFILE_Y = (-10.2, -9.4, -8.7, -8.0, -7.0, -6.1, -5.0, -3.5, -2.5, -1.3, 0.0, 2.0, 3.5, 4.2, 5.2, 7.0, 9.0,
               10.5, 12.5, 13.8, 14.5, 14.8)
-_HALF_WIDTH = (0.0, 2.6, 3.4, 4.0, 4.6, 5.1, 5.5, 5.6, 6.0, 6.5, 6.8, 7.1, 7.3, 7.4, 7.6, 7.75, 7.7, 7.3, 6.2,
+_HALF_WIDTH = (0.0, 2.5, 3.4, 4.0, 4.7, 5.2, 5.6, 6.0, 6.3, 6.6, 6.9, 7.1, 7.3, 7.4, 7.6, 7.75, 7.7, 7.3, 6.2,
                4.6, 2.6, 0.0)
-_FRONT = (0.0, 3.5, 6.0, 7.7, 8.9, 9.25, 8.95, 9.65, 9.85, 9.65, 9.55, 9.35, 9.25, 9.3, 9.7, 9.45, 9.0, 8.3, 6.8,
+_FRONT = (0.0, 2.6, 5.4, 7.7, 8.9, 9.25, 8.95, 9.65, 9.85, 9.65, 9.55, 9.35, 9.25, 9.3, 9.7, 9.45, 9.0, 8.3, 6.8,
           4.8, 2.6, 0.0)
-_BACK = (0.0, 2.5, 3.0, 3.2, 3.8, 4.6, 5.6, 6.5, 7.0, 7.5, 8.2, 9.0, 9.6, 9.8, 10.0, 10.0, 9.7, 8.9, 7.3, 5.2,
+_FRONT_SIDE = (0.0, 2.6, 5.4, 7.6, 8.7, 9.1, 9.3, 9.45, 9.55, 9.6, 9.55, 9.35, 9.25, 9.3, 9.45, 9.4, 9.0, 8.3,
+               6.8, 4.8, 2.6, 0.0)  # _FRONT away from the midline: the lips' and chin's relief is the mouth's width
+RELIEF_REACH = 0.75  # the face's relief fades out from this share of the head's half-width to its side, or its
+# bumps run back to the ears as horizontal bands
+MIDLINE_CM = 2.6  # how far to each side the midline's relief (lips, labiomental fold, chin) reaches
+# the cross-section's exponent by height (2: an ellipse; more: flatter in front), smooth in y: a kink in it
+# shades as a horizontal band across the cheek
+_CROSS_Y, _CROSS_P = (-9.0, -6.0, -3.5, 0.0, 3.0, 6.0, 9.5), (1.6, 1.75, 1.85, 2.0, 2.5, 2.3, 2.0)
+_BACK = (0.0, 1.0, 1.4, 1.8, 2.6, 3.6, 4.8, 6.2, 7.0, 7.5, 8.2, 9.0, 9.6, 9.8, 10.0, 10.0, 9.7, 8.9, 7.3, 5.2,
          2.8, 0.0)
 
 
@@ -73,7 +86,8 @@ _BACK = (0.0, 2.5, 3.0, 3.2, 3.8, 4.6, 5.6, 6.5, 7.0, 7.5, 8.2, 9.0, 9.6, 9.8, 1
 def _profiles():
     from scipy.interpolate import PchipInterpolator
 
-    return tuple(PchipInterpolator(_PROFILE_Y, v) for v in (_HALF_WIDTH, _FRONT, _BACK))
+    return (*(PchipInterpolator(_PROFILE_Y, v) for v in (_HALF_WIDTH, _FRONT, _BACK, _FRONT_SIDE)),
+            PchipInterpolator(_CROSS_Y, _CROSS_P))
 
 
 def _rx(y):
@@ -83,6 +97,14 @@ def _rx(y):
 
 def _depth(y, back=False):
     return np.maximum(_profiles()[2 if back else 1](np.clip(y, CY - RY, CY + RY)), 0.0)
+
+
+def _front_depth(x, y):
+    """Depth in front of the ears: the midline's profile near x = 0, a smoother one toward the cheeks (else the
+    lips' and chin's relief runs across the whole face as horizontal bands)."""
+    y = np.clip(y, CY - RY, CY + RY)
+    side = _profiles()[3](y)
+    return side + (_profiles()[1](y) - side) * np.exp(-((x / MIDLINE_CM) ** 2))
 
 
 def _lip_x(x):
@@ -102,7 +124,7 @@ def _vermilion(x, y):
 
 def _cross(x, y):
     """The face's cross-section: flatter in front than an ellipse (a face, not an egg), rounder over the skull."""
-    p = np.interp(y, [-9.0, -6.0, -3.5, 0.0, 3.0, 6.0, 9.5], [1.6, 1.7, 1.9, 2.2, 2.5, 2.3, 2.0])
+    p = _profiles()[4](np.clip(y, _CROSS_Y[0], _CROSS_Y[-1]))
     return np.clip(1 - np.clip(np.abs(x) / _rx(y), 0, 1) ** p, 0, None) ** (1 / p)
 
 
@@ -116,11 +138,11 @@ def _features(x, y):
     f += 0.85 * _gauss(ax, y, 1.15, -0.55, 0.55, 0.55)  # alae
     f += -0.25 * _gauss(ax, y, 1.75, -0.5, 0.35, 0.7)  # alar groove
     f += 0.45 * _gauss(ax, y, 2.9, 5.0, 2.0, 0.7) - 0.2 * _gauss(x, y, 0, 4.3, 0.9, 0.5)  # brow ridge, nasion
-    f += -1.6 * _gauss(ax, y, EYE_X, Y_EYE - 0.05, 1.8, 1.25)  # eye sockets
-    f += -0.3 * _gauss(ax, y, 3.0, 1.9, 1.4, 0.6)  # under the eyes
-    f += 0.7 * _gauss(ax, y, 4.4, 1.5, 1.5, 1.0)  # cheekbones
-    f += -0.4 * _gauss(ax, y, 4.9, -2.2, 1.5, 1.6)  # the hollow under them
-    f += 0.35 * _gauss(ax, y, 3.3, -1.8, 1.2, 1.6)  # cheek fat beside the nasolabial fold
+    f += -1.6 * _gauss(ax, y, EYE_X, Y_EYE - 0.05, np.where(ax > EYE_X, 1.3, 1.8), 1.25)  # eye sockets
+    f += -0.15 * _gauss(ax, y, 2.7, 2.0, 1.0, 0.5)  # under the eyes
+    f += 0.55 * _gauss(ax, y, 4.4, 1.5, 1.5, 1.0)  # cheekbones
+    f += -0.12 * _gauss(ax, y, 5.2, -2.6, 1.6, 1.6)  # the hollow under them
+    f += 0.3 * _gauss(ax, y, 3.5, -1.6, 1.7, 1.8)  # cheek fat beside the nasolabial fold
     fold = np.exp(-(((ax - (1.9 + 0.32 * (-0.7 - y))) / 0.45) ** 2)) * _smooth(-0.3, -1.2, y) * _smooth(-4.2, -3.2, y)
     f += -0.1 * fold
     lip = _lip_x(x)
@@ -130,11 +152,11 @@ def _features(x, y):
     f += -0.1 * np.exp(-((x / 0.3) ** 2)) * _smooth(-2.75, -2.45, y) * _smooth(-1.2, -1.6, y)
     f += 0.06 * np.exp(-(((ax - 0.42) / 0.15) ** 2)) * _smooth(-2.6, -2.3, y) * _smooth(-1.3, -1.6, y)  # philtrum
     f += 0.35 * _gauss(x, y, 0, -6.4, 1.6, 1.0)  # chin
-    return f
+    return f * _smooth(1.0, RELIEF_REACH, ax / _rx(y))
 
 
 def _face_z(x, y):
-    return _depth(y) * _cross(x, y) + _features(x, y)
+    return _front_depth(x, y) * _cross(x, y) + _features(x, y)
 
 
 @lru_cache(maxsize=1)
@@ -168,9 +190,11 @@ class _Skin:
     def __init__(self):
         theta = _warped(N_THETA + 1, -np.pi, np.pi, 0.0, 0.9, 2.2)[:-1]
         phi = _warped(N_PHI, -np.pi / 2 + 0.02, np.pi / 2 - 0.02, -0.2, 0.75, 2.5)
-        for y_line in (Y_MOUTH, Y_EYE):  # put a row exactly on each slit
+        rows = np.arange(N_PHI)
+        for y_line in (Y_MOUTH, Y_EYE):  # put a row exactly on each slit, its neighbours moved along smoothly
             target = np.arcsin((y_line - CY) / RY)
-            phi[np.argmin(np.abs(phi - target))] = target
+            k = np.argmin(np.abs(phi - target))
+            phi = phi + (target - phi[k]) * np.exp(-(((rows - k) / 3.0) ** 2))
         self.theta, self.phi = theta, phi
         th, ph = np.meshgrid(theta, phi)
         y = CY + RY * np.sin(ph)
@@ -180,7 +204,8 @@ class _Skin:
         z = np.where(front, _height(x, y), z)
         out = np.stack([x, y - CY - 2.0, z], -1)  # short hair stands off the scalp, most on top
         out /= np.maximum(np.linalg.norm(out, axis=-1, keepdims=True), 1e-9)
-        thick = _hair(x, y, z, fade=2.5) * (0.45 + 0.55 * _smooth(4.0, 12.0, y))
+        tufts = 1 + TUFTS * np.sin(17 * th + 2 * np.sin(7 * ph)) * np.sin(23 * ph + 1.5 * np.sin(5 * th))
+        thick = _hair(x, y - HAIR_ONSET, z, fade=2.5) * (0.45 + 0.55 * _smooth(4.0, 12.0, y)) * tufts
         x, y, z = x + thick * out[..., 0], y + thick * out[..., 1], z + thick * out[..., 2]
         pos = np.stack([x, y, z], -1).reshape(-1, 3)
         ids = np.arange(N_PHI * N_THETA).reshape(N_PHI, N_THETA)
@@ -214,6 +239,19 @@ class _Skin:
             tris += [(bottom, ids[0, c1], ids[0, c]), (top, ids[-1, c], ids[-1, c1])]
         self.pre = pos.astype(np.float64)  # lids shut on their slit line
         self.triangles = np.array(tris, np.int32)
+        self._hair_first()
+
+    def _hair_first(self):
+        """Renumber the vertices with the hair's first, so that the hair is a part of its own: matte, where the
+        skin has a sheen (a part has one roughness)."""
+        x, y, z = self.pre.T
+        hair = _hair(x, y, z, fade=0.8) > 0.6
+        order = np.argsort(~hair, kind="stable")
+        rank = np.empty_like(order)
+        rank[order] = np.arange(len(order))
+        self.pre, self.front, self.lower_copy = self.pre[order], self.front[order], self.lower_copy[order]
+        self.triangles = rank[self.triangles].astype(np.int32)
+        self.n_hair = int(hair.sum())
 
     def lids(self, openness: dict) -> np.ndarray:
         """Positions with each eye's upper/lower lid opened by a factor (1 = neutral, 0 = shut on the slit); a
@@ -304,6 +342,12 @@ class _Builder:
         self.n += len(pos)
         return self.parts[-1]
 
+    def split(self, name, n, roughness):
+        """The last part's first n vertices become a part of their own (its triangles stay as they are)."""
+        last = self.parts.pop()
+        self.parts += [Part(name, last.start, last.start + n, WHITE, roughness),
+                       Part(last.name, last.start + n, last.end, WHITE, last.roughness)]
+
 
 def _hair(x, y, z, fade=0.3):
     """Where the hair grows, 0..1 (from the hairline over `fade` cm): a hairline over the forehead, receding at
@@ -311,7 +355,15 @@ def _hair(x, y, z, fade=0.3):
     around = np.arctan2(np.abs(x), z)  # 0 in front, pi at the back
     hairline = np.interp(around, [0.0, 0.3, 0.55, 1.1, 1.38, 1.5, 1.75, 2.2, np.pi],
                          [9.8, 10.1, 9.5, 7.8, 5.4, 3.6, 5.2, 3.0, -2.0])
+    hairline = hairline + 0.25 * np.sin(9.0 * around + 1.3) + 0.12 * np.sin(23.0 * around + 0.4) + 0.1 * np.sin(2.3 * x)
     return _smooth(hairline - min(fade, 0.3), hairline + fade, y)
+
+
+def _hair_cover(x, y, z):
+    """How much hair colour: a hairline softened over a centimetre and broken into strands where it thins, so
+    that the edge reads as growing hair, not a painted cap."""
+    strands = 0.5 + 0.5 * np.sin(150.0 * np.arctan2(x, z) + 3.0 * np.sin(2.1 * y))
+    return _smooth(0.2, 0.8, 1.4 * _hair(x, y, z, fade=0.8) - 0.4 * strands)
 
 
 def _ear(side: int):
@@ -327,7 +379,7 @@ def _ear(side: int):
     flare = np.radians(25.0)  # the back of the ear stands off the head
     r = np.array([[np.cos(flare), 0, side * np.sin(flare)], [0, 1, 0], [-side * np.sin(flare), 0, np.cos(flare)]])
     pts = pts @ r.T + [side * (float(_rx(2.0)) - 0.1), 2.2, -1.2]
-    colors = SKIN * 0.97 * (1 - 0.3 * bowl[:, None] * (unit[:, 0:1] * side > 0)) + np.array([0.04, -0.02, -0.02])
+    colors = SKIN * 0.97 * (1 - 0.3 * bowl[:, None] * (unit[:, 0:1] * side > 0)) + np.array([0.05, -0.05, -0.05])
     return pts, tris, colors
 
 
@@ -362,7 +414,9 @@ def _bust(n_around=72, n_rows=60):
     ends = [[0, y[0], (z_f[0, 0] + z_b[0, 0]) / 2], [0, y[-1], (z_f[-1, 0] + z_b[-1, 0]) / 2]]
     caps = [(bottom, ids[0, k], nxt[0, k]) for k in range(n_around)] + \
         [(top, nxt[-1, k], ids[-1, k]) for k in range(n_around)]
-    return np.concatenate([pts, ends]), np.concatenate([tris, caps]), SKIN * 0.95
+    pts = np.concatenate([pts, ends])
+    under_jaw = (_smooth(-12.5, -9.0, pts[:, 1]) * _smooth(-4.0, 1.0, pts[:, 2]))[:, None]  # the jaw's shade on the neck's top
+    return pts, np.concatenate([tris, caps]), SKIN * 0.95 * (1 - 0.3 * under_jaw)
 
 
 def _tint(col: np.ndarray, amount: np.ndarray, rgb) -> np.ndarray:
@@ -371,27 +425,43 @@ def _tint(col: np.ndarray, amount: np.ndarray, rgb) -> np.ndarray:
     return col * (1 - amount) + np.asarray(rgb) * amount
 
 
+def _complexion(x, y, z) -> np.ndarray:
+    """Skin that is not one colour: warmer, redder cheeks, nose and lips' surround, where blood is near the
+    surface; a cooler, greyer jaw and upper lip (a shaved beard's shadow)."""
+    ax = np.abs(x)
+    front = _smooth(-2.0, 0.5, z)  # fading out behind the jaw, not at the grid's front/back seam
+    col = np.tile(SKIN, (len(x), 1))
+    beard = front * _smooth(-1.6, -3.0, y) * _smooth(-11.0, -9.0, y) * _smooth(1.2, 2.2, np.hypot(x, y - Y_MOUTH))
+    col = _tint(col, 0.14 * beard, (0.62, 0.56, 0.55))
+    col = _tint(col, 0.16 * front * _gauss(ax, y, 3.9, -0.2, 1.8, 1.8), (0.88, 0.45, 0.42))  # cheeks
+    col = _tint(col, 0.2 * front * _gauss(x, y, 0, -0.2, 1.0, 1.3), (0.88, 0.48, 0.44))  # nose
+    return col
+
+
 def _skin_colors(skin: _Skin, p: np.ndarray) -> np.ndarray:
     x, y, z = p[:, 0], p[:, 1], p[:, 2]
     ax = np.abs(x)
-    col = np.tile(SKIN, (len(p), 1))
-    col = _tint(col, 0.06 * _gauss(ax, y, 4.0, -0.5, 1.6, 1.4), (0.9, 0.45, 0.42))  # cheeks
-    col = _tint(col, 0.12 * _gauss(x, y, 0, -0.3, 0.7, 0.7) * (z > 10), (0.9, 0.5, 0.45))  # a warmer nose tip
+    col = _complexion(x, y, z)
     col = _tint(col, sum(_vermilion(x, skin.pre[:, 1])) * _lip_x(x * 0.98) * 1.4 * skin.front, LIP)
     along = np.clip((ax - 0.9) / 4.3, 0, 1)  # 0 at the brow's head (over the inner corner), 1 at its tail
     arc = Y_EYE + 1.4 + 0.5 * np.sin(np.pi * np.minimum(along / 0.65, 1) / 2) - 0.5 * _smooth(0.65, 1.0, along)
-    thick = 0.3 - 0.17 * along
+    thick = 0.4 - 0.22 * along
+    hairs = 0.8 + 0.2 * np.sin(45 * x + 14 * y)  # the brow's hairs, not a painted stroke
     brow = np.exp(-(((y - arc) / thick) ** 2)) * _smooth(0.8, 1.2, ax) * _smooth(5.4, 4.8, ax) * skin.front
-    col = _tint(col, 0.85 * brow, BROW)
+    col = _tint(col, brow * hairs, BROW)
     d = skin.pre[:, 1] - Y_EYE  # lid features sit where the slit was before the lids opened, and move with them
     for cx in (EYE_X, -EYE_X):
         prof = np.clip(1 - ((x - cx) / (EYE_HALF + 0.1)) ** 2, 0, 1) * skin.front
-        col = _tint(col, 0.8 * prof * np.exp(-((d / 0.12) ** 2)), (0.12, 0.08, 0.07))  # lash lines
+        upper = (d > 1e-9) | ((np.abs(d) <= 1e-9) & ~skin.lower_copy)  # the upper lashes are the heavier line
+        lash = np.exp(-((d / np.where(upper, 0.2, 0.12)) ** 2)) * np.where(upper, 0.95, 0.7)
+        col = _tint(col, prof * lash, (0.1, 0.07, 0.06))  # lash lines
         col = _tint(col, 0.22 * prof * np.exp(-(((d - 0.5) / 0.1) ** 2)), (0.5, 0.33, 0.28))  # upper lid fold
     nostril = sum(_gauss(x, y, sx, -1.05, 0.26, 0.13) for sx in (-0.48, 0.48)) * (z > 9.9)
     col = _tint(col, 0.7 * nostril, (0.3, 0.15, 0.13))
-    strands = 0.88 + 0.24 * (0.5 + 0.5 * np.sin(70 * np.arctan2(x, z) + 2.0 * np.sin(1.3 * y)))  # combed hair
-    return _tint(col, _hair(x, y, z), HAIR * strands[:, None])
+    around = np.arctan2(x, z)  # combed strands, lighter and darker, crossed by a finer, irregular grain
+    strands = (0.84 + 0.14 * np.sin(70 * around + 2.0 * np.sin(1.3 * y))
+               + 0.1 * np.sin(190 * around + 5.0 * np.sin(0.9 * y + 1.0)) * np.sin(11 * y))
+    return _tint(col, _hair_cover(x, y, z), HAIR * strands[:, None])
 
 
 @lru_cache(maxsize=1)
@@ -399,7 +469,8 @@ def default_head() -> BlendshapeMesh:
     skin = _Skin()
     neutral = skin.lids({})
     b = _Builder()
-    b.add("skin", neutral, skin.triangles, _skin_colors(skin, neutral), roughness=0.55)
+    b.add("skin", neutral, skin.triangles, _skin_colors(skin, neutral), roughness=SKIN_ROUGHNESS)
+    b.split("hair", skin.n_hair, HAIR_ROUGHNESS)
     for side in (1, -1):
         pts, tris, colors = _ear(side)
         b.add(f"ear_{'l' if side > 0 else 'r'}", pts, tris, colors)
@@ -423,7 +494,8 @@ def default_head() -> BlendshapeMesh:
     tongue = b.add("tongue", tongue_pts, tongue_tris, np.array([0.70, 0.33, 0.37]), roughness=0.45)
     for side, cx in (("l", EYE_X), ("r", -EYE_X)):
         pts, tris, unit = _uv_sphere(np.array([cx, Y_EYE, _eye_z()]), R_EYE, 36, 48, pole_forward=True)
-        b.add(f"eyeball_{side}", pts, tris, eye_colors(unit, np.zeros(3), iris_deg=29.0), roughness=0.15)
+        colors = eye_colors(unit, np.zeros(3), iris_deg=29.0) * SCLERA
+        b.add(f"eyeball_{side}", pts, tris, colors, roughness=0.15)
 
     pos = np.concatenate(b.pos)
     deltas = _shape_deltas(skin, neutral, pos, {"mouth": mouth, "teeth_lower": teeth_l, "tongue": tongue,

@@ -1,7 +1,8 @@
 #version 330 core
-// emoface's fragment shader for pyrender's mesh.vert: Lambert + Blinn-Phong with vertex colours.
+// emoface's fragment shader for pyrender's mesh.vert: wrapped Lambert + Blinn-Phong with vertex colours.
 // pyrender's own PBR shader costs about twice as much per pixel on llvmpipe (OSMesa), and a preview
-// needs lit, readable shapes, not physically based materials.
+// needs lit, readable shapes, not physically based materials. Skin is not plastic: light wraps past the
+// terminator, red most (what subsurface scattering does), so shade falls off softly and warms at its edge.
 struct DirectionalLight {
     vec3 color;
     float intensity;
@@ -27,6 +28,10 @@ in vec4 color_multiplier;
 out vec4 frag_color;
 
 const float PI = 3.141592653589793;
+// how far past the terminator each channel's light reaches on flesh (cos of the angle, as a share)
+const vec3 FLESH_WRAP = vec3(0.45, 0.22, 0.16);
+// ambient from above is this much brighter than from below: under the chin and nose is darker
+const float SKY = 0.35;
 
 void main()
 {
@@ -41,16 +46,21 @@ void main()
 #endif
     vec3 albedo = pow(base.rgb, vec3(2.2));
     float rough = clamp(material.roughness_factor, 0.05, 1.0);
+    // flesh is the mid-rough materials (skin, lips, tongue): not glossy eyes and teeth, not matte hair
+    float flesh = smoothstep(0.3, 0.45, rough) * (1.0 - smoothstep(0.8, 0.95, rough));
+    vec3 wrap = flesh * FLESH_WRAP;
     float shininess = 2.0 / (rough * rough * rough * rough) - 2.0 + 4.0;
-    float spec_scale = 0.04 * (shininess + 8.0) / (8.0 * PI);
-    vec3 color = albedo * ambient_light;
+    // a roughness near 1 (hair, the mouth's inside) is matte: no highlight, which on dark albedo reads as a helmet
+    float spec_scale = 0.04 * (shininess + 8.0) / (8.0 * PI) * (1.0 - smoothstep(0.7, 1.0, rough));
+    vec3 color = albedo * ambient_light * (1.0 + SKY * n.y);
     for (int i = 0; i < n_directional_lights; i++) {
         vec3 l = normalize(-directional_lights[i].direction);
         vec3 radiance = directional_lights[i].color * directional_lights[i].intensity;
-        float nl = max(dot(n, l), 0.0);
+        float nl = dot(n, l);
+        vec3 diffuse = max((vec3(nl) + wrap) / (1.0 + wrap), 0.0);
         vec3 h = normalize(l + v);
-        float spec = spec_scale * pow(max(dot(n, h), 0.0), shininess);
-        color += radiance * nl * (albedo / PI + vec3(spec));
+        float spec = spec_scale * pow(max(dot(n, h), 0.0), shininess) * max(nl, 0.0);
+        color += radiance * (diffuse * albedo / PI + vec3(spec));
     }
     frag_color = vec4(pow(clamp(color, 0.0, 1.0), vec3(1.0 / 2.2)), 1.0);
 }
