@@ -34,8 +34,8 @@ BROW = np.array([0.2, 0.13, 0.1])
 HAIR = np.array([0.20, 0.14, 0.10])
 HAIR_ROUGHNESS = 1.0  # matte: the shader gives no highlight at all at 1
 SKIN_ROUGHNESS = 0.62  # a soft sheen, not a plastic highlight
-TUFTS = 0.12
-HAIR_ONSET = 0.5  # cm past the hairline where the hair starts to stand off: none of its rise shows skin colour  # the hair's depth varies this much (a share) in tufts, so its outline is not a helmet's
+TUFTS = 0.12  # the hair's depth varies this much (a share) in tufts, so its outline is not a helmet's
+HAIR_ONSET = 0.5  # cm past the hairline where the hair starts to stand off: none of its rise shows skin colour
 WHITE = (1.0, 1.0, 1.0, 1.0)
 SCLERA = np.array([0.9, 0.86, 0.83])  # an eye's white is not paper white
 
@@ -204,7 +204,8 @@ class _Skin:
         z = np.where(front, _height(x, y), z)
         out = np.stack([x, y - CY - 2.0, z], -1)  # short hair stands off the scalp, most on top
         out /= np.maximum(np.linalg.norm(out, axis=-1, keepdims=True), 1e-9)
-        tufts = 1 + TUFTS * np.sin(17 * th + 2 * np.sin(7 * ph)) * np.sin(23 * ph + 1.5 * np.sin(5 * th))
+        tufts = 1 + TUFTS * np.sin(17 * th + 2 * np.sin(7 * ph)) * np.sin(23 * ph + 1.5 * np.sin(5 * th)) * (
+            1 - _smooth(12.0, 14.0, y))  # none on the crown: the preview frames up to it
         thick = _hair(x, y - HAIR_ONSET, z, fade=2.5) * (0.45 + 0.55 * _smooth(4.0, 12.0, y)) * tufts
         x, y, z = x + thick * out[..., 0], y + thick * out[..., 1], z + thick * out[..., 2]
         pos = np.stack([x, y, z], -1).reshape(-1, 3)
@@ -239,14 +240,14 @@ class _Skin:
             tris += [(bottom, ids[0, c1], ids[0, c]), (top, ids[-1, c], ids[-1, c1])]
         self.pre = pos.astype(np.float64)  # lids shut on their slit line
         self.triangles = np.array(tris, np.int32)
-        self._hair_first()
+        self._hair_last()
 
-    def _hair_first(self):
-        """Renumber the vertices with the hair's first, so that the hair is a part of its own: matte, where the
+    def _hair_last(self):
+        """Renumber the vertices with the hair's last, so that the hair is a part of its own: matte, where the
         skin has a sheen (a part has one roughness)."""
         x, y, z = self.pre.T
         hair = _hair(x, y, z, fade=0.8) > 0.6
-        order = np.argsort(~hair, kind="stable")
+        order = np.argsort(hair, kind="stable")
         rank = np.empty_like(order)
         rank[order] = np.arange(len(order))
         self.pre, self.front, self.lower_copy = self.pre[order], self.front[order], self.lower_copy[order]
@@ -343,10 +344,10 @@ class _Builder:
         return self.parts[-1]
 
     def split(self, name, n, roughness):
-        """The last part's first n vertices become a part of their own (its triangles stay as they are)."""
+        """The last part's last n vertices become a part of their own (its triangles stay as they are)."""
         last = self.parts.pop()
-        self.parts += [Part(name, last.start, last.start + n, WHITE, roughness),
-                       Part(last.name, last.start + n, last.end, WHITE, last.roughness)]
+        self.parts += [Part(last.name, last.start, last.end - n, WHITE, last.roughness),
+                       Part(name, last.end - n, last.end, WHITE, roughness)]
 
 
 def _hair(x, y, z, fade=0.3):
@@ -409,11 +410,11 @@ def _bust(n_around=72, n_rows=60):
     ids = np.arange(n_rows * n_around).reshape(n_rows, n_around)
     nxt = np.roll(ids, -1, axis=1)
     quads = np.stack([ids[:-1], nxt[:-1], nxt[1:], ids[1:]], -1).reshape(-1, 4)
-    tris = np.concatenate([quads[:, [0, 2, 1]], quads[:, [0, 3, 2]]])
+    tris = np.concatenate([quads[:, [0, 1, 2]], quads[:, [0, 2, 3]]])
     bottom, top = len(pts), len(pts) + 1
     ends = [[0, y[0], (z_f[0, 0] + z_b[0, 0]) / 2], [0, y[-1], (z_f[-1, 0] + z_b[-1, 0]) / 2]]
-    caps = [(bottom, ids[0, k], nxt[0, k]) for k in range(n_around)] + \
-        [(top, nxt[-1, k], ids[-1, k]) for k in range(n_around)]
+    caps = [(bottom, nxt[0, k], ids[0, k]) for k in range(n_around)] + \
+        [(top, ids[-1, k], nxt[-1, k]) for k in range(n_around)]
     pts = np.concatenate([pts, ends])
     under_jaw = (_smooth(-12.5, -9.0, pts[:, 1]) * _smooth(-4.0, 1.0, pts[:, 2]))[:, None]  # the jaw's shade on the neck's top
     return pts, np.concatenate([tris, caps]), SKIN * 0.95 * (1 - 0.3 * under_jaw)
