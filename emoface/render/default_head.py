@@ -74,6 +74,7 @@ _FRONT_SIDE = (0.0, 2.6, 5.4, 7.6, 8.7, 9.1, 9.3, 9.45, 9.55, 9.6, 9.55, 9.35, 9
                6.8, 4.8, 2.6, 0.0)  # _FRONT away from the midline: the lips' and chin's relief is the mouth's width
 RELIEF_REACH = 0.75  # the face's relief fades out from this share of the head's half-width to its side, or its
 # bumps run back to the ears as horizontal bands
+FACE_BLEND = 0.35  # cos of the angle from the front over which the face's surface blends into the skull's (no seam)
 MIDLINE_CM = 2.6  # how far to each side the midline's relief (lips, labiomental fold, chin) reaches
 # the cross-section's exponent by height (2: an ellipse; more: flatter in front), smooth in y: a kink in it
 # shades as a horizontal band across the cheek
@@ -201,7 +202,8 @@ class _Skin:
         x = _rx(y) * np.sin(th)
         z = _depth(y, back=True) * np.cos(th)
         front = np.cos(th) > 0.05
-        z = np.where(front, _height(x, y), z)
+        blend = _smooth(0.0, FACE_BLEND, np.cos(th))  # the face's height field eases into the skull's ellipse
+        z = np.where(front, blend * _height(x, y) + (1 - blend) * z, z)
         out = np.stack([x, y - CY - 2.0, z], -1)  # short hair stands off the scalp, most on top
         out /= np.maximum(np.linalg.norm(out, axis=-1, keepdims=True), 1e-9)
         tufts = 1 + TUFTS * np.sin(17 * th + 2 * np.sin(7 * ph)) * np.sin(23 * ph + 1.5 * np.sin(5 * th)) * (
@@ -416,7 +418,7 @@ def _bust(n_around=72, n_rows=60):
     caps = [(bottom, nxt[0, k], ids[0, k]) for k in range(n_around)] + \
         [(top, ids[-1, k], nxt[-1, k]) for k in range(n_around)]
     pts = np.concatenate([pts, ends])
-    under_jaw = (_smooth(-12.5, -9.0, pts[:, 1]) * _smooth(-4.0, 1.0, pts[:, 2]))[:, None]  # the jaw's shade on the neck's top
+    under_jaw = (_smooth(-12.5, -9.0, pts[:, 1]) * _smooth(-4.0, 1.0, pts[:, 2]))[:, None]  # the jaw's shade
     return pts, np.concatenate([tris, caps]), SKIN * 0.95 * (1 - 0.3 * under_jaw)
 
 

@@ -1,0 +1,61 @@
+"""How the built-in head reads to a person: a neck that runs into shoulders out of the picture, matte hair, a face
+without bands across its cheeks, and skin that is not one colour."""
+
+import numpy as np
+import pytest
+
+from emoface.render import default_head as head_module
+from emoface.render.default_head import default_head
+from emoface.render.renderer import BACKGROUND, FaceRenderer
+
+
+@pytest.fixture(scope="module")
+def front():
+    mesh = default_head()
+    with FaceRenderer(mesh, 128) as renderer:
+        return renderer.render(np.zeros(len(mesh.shape_names))).astype(int)
+
+
+def body_width(image, row) -> int:
+    """Pixels of that row that are not background."""
+    return int((np.abs(image[row] - np.array(BACKGROUND) * 255).max(axis=1) > 12).sum())
+
+
+def test_the_neck_widens_into_shoulders_that_leave_the_picture(front):
+    """It was a tube narrower than the jaw, its cut end in the picture: a head on a stalk."""
+    size = len(front)
+    jaw = max(body_width(front, row) for row in range(int(0.6 * size), int(0.75 * size)))
+    assert body_width(front, size - 1) > 1.2 * jaw
+    assert all(body_width(front, row) > 0 for row in range(int(0.75 * size), size))
+
+
+def test_the_hair_is_a_matte_part_of_its_own():
+    mesh = default_head()
+    hair, skin = mesh.part("hair"), mesh.part("skin")
+    assert mesh.parts[0] is skin and hair.roughness >= 0.95 > skin.roughness
+    heights = mesh.neutral[hair.start:hair.end, 1]
+    assert heights.max() > 14 and heights.min() < 0  # from the crown to the nape
+
+
+def test_the_skin_is_redder_on_the_cheeks_and_cooler_on_the_jaw():
+    mesh = default_head()
+    skin = mesh.part("skin")
+    p, col = mesh.neutral[skin.start:skin.end], mesh.vertex_colors[skin.start:skin.end]
+
+    def mean_colour(x, y, z_min):
+        near = (np.abs(np.abs(p[:, 0]) - x) < 0.5) & (np.abs(p[:, 1] - y) < 0.5) & (p[:, 2] > z_min)
+        return col[near].mean(axis=0)
+
+    forehead, cheek, jaw = mean_colour(2.0, 8.0, 5), mean_colour(3.9, -0.2, 3), mean_colour(3.0, -7.0, 3)
+    redness = lambda c: c[0] / c[1]  # noqa: E731
+    assert redness(cheek) > redness(forehead) + 0.05
+    assert jaw[2] / jaw[0] > forehead[2] / forehead[0] + 0.02  # bluer for its red: a shaved beard's shade
+
+
+@pytest.mark.parametrize("theta_deg", [55, 65])
+def test_the_side_of_the_face_has_no_horizontal_bands(theta_deg):
+    """A kink in the profiles by height shaded as a line across the cheek to the ear (it was 0.12-0.15 here)."""
+    y = np.linspace(-6.0, 6.0, 241)
+    x = head_module._rx(y) * np.sin(np.radians(theta_deg))
+    slope = np.gradient(head_module._height(x, y), y)
+    assert np.abs(np.diff(slope)).max() < 0.05  # per 0.05 cm of height
