@@ -387,13 +387,13 @@ def _ear(side: int):
 
 
 # The neck and shoulders by height y (cm): half-width in front and behind, depth of the throat/chest and of the
-# nape/back. The top rings sit inside the head; the neck leans forward, is as wide as the jaw, and widens behind
+# nape/back. The top rings sit inside the head, behind the mouth's inside even with the jaw open (it showed there); the neck leans forward, is as wide as the jaw, and widens behind
 # into the trapezius and the shoulders, which leave the picture at the bottom. It ends at the old neck's depth and
 # stays within the head's front and back, so the head's pivot (from the visible extent) does not move.
 _BUST_Y = (-3.0, -8.0, -11.0, -12.5, -14.0, -15.5, -17.0, -19.0, -22.0, -28.4)
 _BUST_HALF_FRONT = (4.4, 4.8, 5.0, 5.2, 5.7, 7.2, 9.5, 12.5, 15.5, 17.0)
 _BUST_HALF_BACK = (4.8, 5.2, 5.6, 6.8, 9.3, 12.2, 14.3, 16.3, 18.3, 19.2)
-_BUST_FRONT = (2.6, 3.8, 3.7, 3.5, 3.2, 2.9, 3.2, 4.2, 5.8, 7.4)
+_BUST_FRONT = (-0.5, 0.8, 3.7, 3.5, 3.2, 2.9, 3.2, 4.2, 5.8, 7.4)
 _BUST_BACK = (-6.4, -7.0, -7.5, -8.0, -8.6, -9.2, -9.6, -9.9, -10.1, -10.2)
 
 

@@ -28,10 +28,19 @@ in vec4 color_multiplier;
 out vec4 frag_color;
 
 const float PI = 3.141592653589793;
+#ifdef MEASURING_LIGHT
+// capture's basis and round trip: plain Lambert + Blinn-Phong, the shading the shipped basis was measured under
+const vec3 FLESH_WRAP = vec3(0.0);
+const float SKY = 0.0;
+const float MATTE = 0.0;
+#else
 // how far past the terminator each channel's light reaches on flesh (cos of the angle, as a share)
 const vec3 FLESH_WRAP = vec3(0.45, 0.22, 0.16);
 // ambient from above is this much brighter than from below: under the chin and nose is darker
 const float SKY = 0.35;
+// a roughness near 1 (hair, the mouth's inside) is matte: no highlight, which on dark albedo reads as a helmet
+const float MATTE = 1.0;
+#endif
 
 void main()
 {
@@ -50,8 +59,7 @@ void main()
     float flesh = smoothstep(0.3, 0.45, rough) * (1.0 - smoothstep(0.8, 0.95, rough));
     vec3 wrap = flesh * FLESH_WRAP;
     float shininess = 2.0 / (rough * rough * rough * rough) - 2.0 + 4.0;
-    // a roughness near 1 (hair, the mouth's inside) is matte: no highlight, which on dark albedo reads as a helmet
-    float spec_scale = 0.04 * (shininess + 8.0) / (8.0 * PI) * (1.0 - smoothstep(0.7, 1.0, rough));
+    float spec_scale = 0.04 * (shininess + 8.0) / (8.0 * PI) * (1.0 - MATTE * smoothstep(0.7, 1.0, rough));
     vec3 color = albedo * ambient_light * (1.0 + SKY * n.y);
     for (int i = 0; i < n_directional_lights; i++) {
         vec3 l = normalize(-directional_lights[i].direction);

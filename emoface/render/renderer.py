@@ -19,7 +19,8 @@ BACKGROUND = (0.20, 0.22, 0.26)
 FRAGMENT_SHADER = Path(__file__).with_name("face.frag")
 # ambient, then (yaw, pitch) degrees and intensity of a warm key and a cool fill light. "portrait" (previews): the
 # key high to one side, so the brow ridge, nose and cheeks cast shade and the brows' and cheeks' moves read.
-# "even" (frame="face": capture's basis and round trip): flatter, the light the shipped basis was measured under.
+# "even" (frame="face": capture's basis and round trip): flatter, the light the shipped basis was measured under,
+# with face.frag's plain shading (MEASURING_LIGHT).
 LIGHTING = {"portrait": ((0.26, 0.25, 0.25), ((-32, 34), 3.5), ((45, 0), 1.2)),
             "even": ((0.32, 0.31, 0.30), ((-28, 22), 3.2), ((40, -5), 1.3))}
 # PyOpenGL picks its platform at first import: OSMesa unless the user chose another (egl on a GPU machine).
@@ -57,18 +58,21 @@ def _pyrender():
     class ProgramCache(ShaderProgramCache):
         """pyrender keys its programs by the GL context object, which PyOpenGL's OSMesa wraps anew on every
         call: nothing was reused, every primitive's shaders were compiled (and leaked) every frame. A renderer
-        owns one context, so shaders and defines are key enough."""
+        owns one context, so shaders and defines are key enough. `measuring`: our shader without the preview's
+        wrapped light (capture's basis was measured under the plain one)."""
 
-        def __init__(self):
+        def __init__(self, measuring: bool = False):
             super().__init__()
             self._by_source = {}
+            self._measuring = measuring
 
         def get_program(self, vertex_shader, fragment_shader, geometry_shader=None, defines=None):
             key = (vertex_shader, fragment_shader, geometry_shader, tuple(sorted((defines or {}).items())))
             if key not in self._by_source:
                 if fragment_shader == "mesh.frag":  # ours: about twice as fast per pixel on llvmpipe
+                    ours = {**(defines or {}), **({"MEASURING_LIGHT": 1} if self._measuring else {})}
                     self._by_source[key] = ShaderProgram(os.path.join(self.shader_dir, vertex_shader),
-                                                         str(FRAGMENT_SHADER), None, defines)
+                                                         str(FRAGMENT_SHADER), None, ours)
                 else:
                     self._by_source[key] = super().get_program(vertex_shader, fragment_shader, geometry_shader,
                                                                defines)
@@ -132,7 +136,7 @@ class FaceRenderer:
                        pose=_pose(rotation(*fill)))
         self._node = None
         self._offscreen = pyrender.OffscreenRenderer(self.size, self.size)
-        self._offscreen._renderer._program_cache = program_cache()
+        self._offscreen._renderer._program_cache = program_cache(measuring=frame == "face")
 
     def _frame_camera(self, mesh, lo, hi, frame: str = "head"):
         """Look from in front at what the ARKit shapes move (the face), whatever the head's size or units; for
