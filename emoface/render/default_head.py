@@ -393,11 +393,11 @@ def _ear(side: int):
 _BUST_Y = (-3.0, -8.0, -11.0, -12.5, -14.0, -15.5, -17.0, -19.0, -22.0, -28.4)
 _BUST_HALF_FRONT = (4.4, 4.8, 5.0, 5.2, 5.7, 7.2, 9.5, 12.5, 15.5, 17.0)
 _BUST_HALF_BACK = (4.8, 5.2, 5.6, 6.8, 9.3, 12.2, 14.3, 16.3, 18.3, 19.2)
-_BUST_FRONT = (-0.5, 0.8, 3.7, 3.5, 3.2, 2.9, 3.2, 4.2, 5.8, 7.4)
+_BUST_FRONT = (-0.5, 1.4, 3.5, 3.5, 3.2, 2.9, 3.2, 4.2, 5.8, 7.4)
 _BUST_BACK = (-6.4, -7.0, -7.5, -8.0, -8.6, -9.2, -9.6, -9.9, -10.1, -10.2)
 
 
-def _bust(n_around=72, n_rows=60):
+def _bust(n_around=64, n_rows=40):
     """The neck, trapezius and shoulders: rings lofted through the profiles above, capped at both ends."""
     from scipy.interpolate import PchipInterpolator
 
