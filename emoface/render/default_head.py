@@ -70,12 +70,14 @@ _HALF_WIDTH = (0.0, 2.5, 3.4, 4.0, 4.7, 5.2, 5.6, 6.0, 6.3, 6.6, 6.9, 7.1, 7.3, 
                4.6, 2.6, 0.0)
 _FRONT = (0.0, 2.6, 5.4, 7.7, 8.9, 9.25, 8.95, 9.65, 9.85, 9.65, 9.55, 9.35, 9.25, 9.3, 9.7, 9.45, 9.0, 8.3, 6.8,
           4.8, 2.6, 0.0)
-_FRONT_SIDE = (0.0, 2.6, 5.4, 7.6, 8.7, 9.1, 9.3, 9.45, 9.55, 9.6, 9.55, 9.35, 9.25, 9.3, 9.45, 9.4, 9.0, 8.3,
-               6.8, 4.8, 2.6, 0.0)  # _FRONT away from the midline: the lips' and chin's relief is the mouth's width
+# _FRONT away from the midline: the brow's relief is the nose's width. (The lower face keeps the midline's: made
+# smoother toward the cheeks, its mouth corners moved, and capture's crops disagreed on a faint mouth stretch.)
+_FRONT_SIDE = (0.0, 2.6, 5.4, 7.7, 8.9, 9.25, 8.95, 9.65, 9.85, 9.65, 9.55, 9.35, 9.25, 9.3, 9.45, 9.4, 9.0, 8.3,
+               6.8, 4.8, 2.6, 0.0)
 RELIEF_REACH = 0.75  # the face's relief fades out from this share of the head's half-width to its side, or its
 # bumps run back to the ears as horizontal bands
 FACE_BLEND = 0.35  # cos of the angle from the front over which the face's surface blends into the skull's (no seam)
-MIDLINE_CM = 2.6  # how far to each side the midline's relief (lips, labiomental fold, chin) reaches
+MIDLINE_CM = 2.6  # how far to each side the midline's relief (the brow over the nose) reaches
 # the cross-section's exponent by height (2: an ellipse; more: flatter in front), smooth in y: a kink in it
 # shades as a horizontal band across the cheek
 _CROSS_Y, _CROSS_P = (-9.0, -6.0, -3.5, 0.0, 3.0, 6.0, 9.5), (1.6, 1.75, 1.85, 2.0, 2.5, 2.3, 2.0)
@@ -101,8 +103,8 @@ def _depth(y, back=False):
 
 
 def _front_depth(x, y):
-    """Depth in front of the ears: the midline's profile near x = 0, a smoother one toward the cheeks (else the
-    lips' and chin's relief runs across the whole face as horizontal bands)."""
+    """Depth in front of the ears: the midline's profile near x = 0, a smoother one toward the temples (else the
+    brow's relief runs across the whole forehead as a horizontal band)."""
     y = np.clip(y, CY - RY, CY + RY)
     side = _profiles()[3](y)
     return side + (_profiles()[1](y) - side) * np.exp(-((x / MIDLINE_CM) ** 2))
