@@ -307,7 +307,8 @@ def with_body(arrays, head: np.ndarray, unit: float) -> dict:
                 group_colors=np.concatenate([arrays["group_colors"], [[0.5, 0.5, 0.5, 1.0]]]),
                 group_roughness=np.append(arrays["group_roughness"], 0.6),
                 group_hidden=np.append(arrays["group_hidden"], False),
-                vertex_colors=np.concatenate([arrays["vertex_colors"], np.full((8, 3), 255, np.uint8)]))
+                vertex_colors=np.concatenate([arrays["vertex_colors"], np.full((8, 3), 255, np.uint8)]),
+                head_weights=np.concatenate([arrays["head_weights"], np.zeros(8, np.float32)]))
 
 
 def test_a_body_morph_does_not_decide_the_framing(tmp_path, arrays):

@@ -59,3 +59,23 @@ def test_the_side_of_the_face_has_no_horizontal_bands(theta_deg):
     x = head_module._rx(y) * np.sin(np.radians(theta_deg))
     slope = np.gradient(head_module._height(x, y), y)
     assert np.abs(np.diff(slope)).max() < 0.05  # per 0.05 cm of height
+
+
+def test_the_head_turns_on_its_neck_and_the_shoulders_stay(tmp_path):
+    """A person turning or nodding does not swing the shoulders with the head (the bust had turned as one piece)."""
+    from emoface.render.mesh import load_mesh
+
+    mesh = default_head()
+    shoulders = mesh.neutral[:, 1] < head_module.NECK_STILL_Y
+    assert not mesh.head_weights[shoulders].any() and mesh.head_weights[mesh.parts[0].start:mesh.parts[0].end].all()
+    still = np.zeros(len(mesh.shape_names), np.float32)
+    with FaceRenderer(mesh, 128) as renderer:
+        rest = renderer.posed_vertices(still)
+        turned = [renderer.render(still, head=(20.0, 10.0, 0.0)), renderer.render(still)]
+    body = renderer.posed_vertices(still)
+    assert np.array_equal(rest, body)
+    bottom = np.abs(turned[0][-6:].astype(int) - turned[1][-6:].astype(int)).max(axis=2)
+    face = np.abs(turned[0][30:80].astype(int) - turned[1][30:80].astype(int)).max(axis=2)
+    assert (bottom > 12).mean() < 0.05 and (face > 12).mean() > 0.2  # the face moved, the shoulders did not
+    mesh.save(tmp_path / "head.npz")  # an own head can carry them too
+    np.testing.assert_allclose(load_mesh(tmp_path / "head.npz").head_weights, mesh.head_weights)

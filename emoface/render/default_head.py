@@ -27,6 +27,7 @@ Y_MOUTH, MOUTH_HALF = -3.5, 2.35
 JAW_PIVOT = np.array([0.0, -0.5, -1.5])
 JAW_OPEN_DEG = 18.0
 N_THETA, N_PHI = 160, 140
+NECK_STILL_Y, NECK_TURNS_Y = -17.0, -11.0  # the neck takes none of the head's turn below the first, all above
 
 SKIN = np.array([0.86, 0.66, 0.55])
 LIP = np.array([0.68, 0.30, 0.30])
@@ -507,8 +508,12 @@ def default_head() -> BlendshapeMesh:
                                                 "teeth_upper": teeth_u})
     names, matrix = build_deltas({k: (np.flatnonzero(np.abs(v).max(1) > 1e-6), v[np.abs(v).max(1) > 1e-6])
                                   for k, v in deltas.items()}, len(pos))
+    turns = np.ones(len(pos), np.float32)  # a head turns on its neck: the shoulders stay, the neck between them
+    neck = next(p for p in b.parts if p.name == "neck")
+    turns[neck.start:neck.end] = _smooth(NECK_STILL_Y, NECK_TURNS_Y, pos[neck.start:neck.end, 1])
     return BlendshapeMesh(pos, np.concatenate(b.tris), names, matrix, b.parts,
-                          np.concatenate(b.colors).astype(np.float32), source="default", units="cm")
+                          np.concatenate(b.colors).astype(np.float32), source="default", units="cm",
+                          head_weights=turns)
 
 
 def _shape_deltas(skin: _Skin, neutral, pos, parts) -> dict[str, np.ndarray]:

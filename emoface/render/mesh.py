@@ -60,6 +60,8 @@ class BlendshapeMesh:
     vertex_colors: np.ndarray | None = None  # float32 [V, 3] in 0-1, multiplied with the part colour
     source: str = "default"
     units: str | None = None  # "m", "cm", "mm"; None: told from the head's size (metres_per_unit)
+    # [V] 0-1: the share of the head's turn each vertex takes (a bust's shoulders stay still: 0); None: all of it
+    head_weights: np.ndarray | None = None
     _shape_index: dict = field(init=False, repr=False)
     _lid_fix: list | None = field(init=False, repr=False, default=None)
 
@@ -190,6 +192,8 @@ class BlendshapeMesh:
             arrays["vertex_colors"] = np.round(np.clip(self.vertex_colors, 0, 1) * 255).astype(np.uint8)
         if self.units:
             arrays["units"] = np.array(self.units)
+        if self.head_weights is not None:
+            arrays["head_weights"] = np.asarray(self.head_weights, np.float32)
         with open(path, "wb") as f:
             np.savez_compressed(f, **arrays)
 
@@ -356,7 +360,13 @@ def load_mesh(path, paint: bool = True) -> BlendshapeMesh:
     units = str(arrays["units"]) if "units" in arrays else None
     if units is not None and units not in UNITS:
         raise InputError(path, f"units must be one of {', '.join(UNITS)} (got {units!r})")
-    mesh = BlendshapeMesh(neutral, triangles, shape_names, deltas, parts, colors, source=str(path), units=units)
+    turns = None
+    if "head_weights" in arrays:
+        turns = check.numbers("head_weights", np.float32, 0, 1)
+        if turns.shape != (n,):
+            raise InputError(path, f"head_weights must be [{n} vertices], got {turns.shape}")
+    mesh = BlendshapeMesh(neutral, triangles, shape_names, deltas, parts, colors, source=str(path), units=units,
+                          head_weights=turns)
     _check_usable(path, mesh)
     return mesh
 

@@ -136,7 +136,8 @@ class FaceRenderer:
                        pose=_pose(rotation(*fill)))
         self._node = None
         self._offscreen = pyrender.OffscreenRenderer(self.size, self.size)
-        self._offscreen._renderer._program_cache = program_cache(measuring=frame == "face")
+        self.measuring = frame == "face"
+        self._offscreen._renderer._program_cache = program_cache(measuring=self.measuring)
 
     def _frame_camera(self, mesh, lo, hi, frame: str = "head"):
         """Look from in front at what the ARKit shapes move (the face), whatever the head's size or units; for
@@ -185,14 +186,20 @@ class FaceRenderer:
         return v
 
     def render(self, weights, head=(0.0, 0.0, 0.0), eyes=None) -> np.ndarray:
-        """One frame as uint8 [size, size, 3]."""
+        """One frame as uint8 [size, size, 3]. The head turns about the pivot; in previews a mesh with head_weights
+        turns each vertex by its share (a bust's shoulders stay where they are), else it turns as one node (capture's
+        measuring renders: what its basis and round trip were measured with)."""
         v = self.posed_vertices(weights, eyes)
+        r = rotation(*head)
+        if self.mesh.head_weights is not None and not self.measuring:
+            share = self.mesh.head_weights[:, None]
+            v = (v + share * ((v - self.pivot) @ r.T + self.pivot - v)).astype(np.float32)
+            r = np.eye(3)
         normals = self._geometry.normals(v)
         prims = [self._pr.Primitive(positions=v[ids], normals=normals[ids], color_0=colors, indices=tris,
                                     material=material)
                  for (ids, tris, colors, _, _), material in zip(self._geometry.groups, self._materials)]
         pose = np.eye(4)
-        r = rotation(*head)
         pose[:3, :3] = r
         pose[:3, 3] = self.pivot - r @ self.pivot
         if self._node is not None:
