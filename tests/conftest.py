@@ -24,6 +24,14 @@ def speak(text: str, path: Path, voice: str = "en-us", rate: int = 150) -> Path:
     return path
 
 
+def folder_of(line: Path, folder: Path, names) -> Path:
+    """A folder of dialogue lines: `line` copied as NAME.wav for each name (a batch's input)."""
+    folder.mkdir()
+    for name in names:
+        shutil.copy(line, folder / f"{name}.wav")
+    return folder
+
+
 @pytest.fixture(scope="session")
 def bob(tmp_path_factory):
     """The bilabial sentence from the issue, spoken."""

@@ -17,7 +17,7 @@ import pytest
 from emoface import batch
 from emoface.bake_index import INDEX_NAME, BakeIndex
 from emoface.cli import main
-from tests.conftest import speak
+from tests.conftest import folder_of, speak
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,10 +33,7 @@ def _streaming_half(whole: bytes) -> bytes:
 
 @pytest.fixture
 def lines(bob, tmp_path):
-    folder = tmp_path / "lines"
-    folder.mkdir()
-    for name in ("a_line", "b_line"):
-        shutil.copy(bob, folder / f"{name}.wav")
+    folder = folder_of(bob, tmp_path / "lines", ("a_line", "b_line"))
     speak("We found the treasure before sunset, and nobody saw us leave.", folder / "zz_line.wav")
     return folder
 
@@ -188,11 +185,7 @@ def test_the_index_is_compacted_unless_another_bake_holds_it(lines, tmp_path, ca
 # --- F6: an output disk that turns read-only --------------------------------------------------------------
 @pytest.fixture
 def many_lines(bob, tmp_path):
-    folder = tmp_path / "many"
-    folder.mkdir()
-    for k in range(9):
-        shutil.copy(bob, folder / f"line{k}.wav")
-    return folder
+    return folder_of(bob, tmp_path / "many", (f"line{k}" for k in range(9)))
 
 
 def test_a_read_only_output_disk_says_so_and_stops_the_batch(many_lines, tmp_path, capsys, monkeypatch):

@@ -15,6 +15,7 @@ import pytest
 
 from emoface.bake_index import INDEX_NAME, BakeIndex
 from emoface.cli import main
+from tests.conftest import folder_of
 from tests.test_hardening_cli import one_error_line
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -262,11 +263,7 @@ def test_temporary_names_fit_beside_any_legal_output_name(name, suffix, tmp_path
 # --- 5. a re-run checks the outputs themselves, not only the index ----------------------------------------
 @pytest.fixture
 def folder_of_lines(bob, tmp_path):
-    lines = tmp_path / "lines"
-    lines.mkdir()
-    for name in ("good", "other"):
-        shutil.copy(bob, lines / f"{name}.wav")
-    return lines
+    return folder_of(bob, tmp_path / "lines", ("good", "other"))
 
 
 def _bake(lines, out, *extra):

@@ -297,20 +297,21 @@ def _uv_sphere(centre, radii, n_lon=32, n_lat=20, pole_forward=False):
     lo, la = np.meshgrid(lon, lat)
     pts = np.stack([np.cos(la) * np.sin(lo), np.sin(la), np.cos(la) * np.cos(lo)], -1).reshape(-1, 3)
     pts = np.concatenate([pts, [[0, -1, 0], [0, 1, 0]]])
-    n_ring = len(lat)
-    ids = np.arange(n_ring * n_lon).reshape(n_ring, n_lon)
-    tris = []
-    for j in range(n_ring - 1):
-        for c in range(n_lon):
-            c1 = (c + 1) % n_lon
-            tris += [(ids[j, c], ids[j, c1], ids[j + 1, c1]), (ids[j, c], ids[j + 1, c1], ids[j + 1, c])]
-    b, t = len(pts) - 2, len(pts) - 1
-    for c in range(n_lon):
-        c1 = (c + 1) % n_lon
-        tris += [(b, ids[0, c1], ids[0, c]), (t, ids[-1, c], ids[-1, c1])]
     if pole_forward:  # rings around +z: an eyeball's iris and pupil are clean circles
         pts = pts[:, [0, 2, 1]] * [1, -1, 1]
-    return pts * radii + centre, np.array(tris), pts
+    return pts * radii + centre, _closed_rings(len(lat), n_lon), pts
+
+
+def _closed_rings(n_rows: int, n_around: int) -> np.ndarray:
+    """Triangles of n_rows rings of n_around vertices each (row by row), joined ring to ring and closed by a cap
+    at each end, whose centres are the two vertices after the rings (the first ring's, then the last's)."""
+    ids = np.arange(n_rows * n_around).reshape(n_rows, n_around)
+    nxt = np.roll(ids, -1, axis=1)
+    quads = np.stack([ids[:-1], nxt[:-1], nxt[1:], ids[1:]], -1).reshape(-1, 4)
+    sides = np.stack([quads[:, [0, 1, 2]], quads[:, [0, 2, 3]]], 1).reshape(-1, 3)
+    first, last = np.full(n_around, n_rows * n_around), np.full(n_around, n_rows * n_around + 1)
+    caps = np.stack([np.stack([first, nxt[0], ids[0]], -1), np.stack([last, ids[-1], nxt[-1]], -1)], 1)
+    return np.concatenate([sides, caps.reshape(-1, 3)])
 
 
 def _arch(y_lo, y_hi, z_front, half=2.05, depth=1.5, thick=0.32, n=97):
@@ -412,17 +413,10 @@ def _bust(n_around=64, n_rows=40):
     x = s * (a_f * (1 + c) + a_b * (1 - c)) / 2
     z = (z_f + z_b) / 2 + c * (z_f - z_b) / 2
     pts = np.stack([x, np.broadcast_to(y[:, None], x.shape), z], -1).reshape(-1, 3)
-    ids = np.arange(n_rows * n_around).reshape(n_rows, n_around)
-    nxt = np.roll(ids, -1, axis=1)
-    quads = np.stack([ids[:-1], nxt[:-1], nxt[1:], ids[1:]], -1).reshape(-1, 4)
-    tris = np.concatenate([quads[:, [0, 1, 2]], quads[:, [0, 2, 3]]])
-    bottom, top = len(pts), len(pts) + 1
     ends = [[0, y[0], (z_f[0, 0] + z_b[0, 0]) / 2], [0, y[-1], (z_f[-1, 0] + z_b[-1, 0]) / 2]]
-    caps = [(bottom, nxt[0, k], ids[0, k]) for k in range(n_around)] + \
-        [(top, ids[-1, k], nxt[-1, k]) for k in range(n_around)]
     pts = np.concatenate([pts, ends])
     under_jaw = (_smooth(-12.5, -9.0, pts[:, 1]) * _smooth(-4.0, 1.0, pts[:, 2]))[:, None]  # the jaw's shade
-    return pts, np.concatenate([tris, caps]), SKIN * 0.95 * (1 - 0.3 * under_jaw)
+    return pts, _closed_rings(n_rows, n_around), SKIN * 0.95 * (1 - 0.3 * under_jaw)
 
 
 def _tint(col: np.ndarray, amount: np.ndarray, rgb) -> np.ndarray:
