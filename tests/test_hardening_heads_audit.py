@@ -207,7 +207,8 @@ def test_one_part_holding_both_eyes_is_split_by_side(tmp_path, arrays):
                   group_ranges=np.concatenate([ranges[:k], [[ranges[k][0], ranges[k + 1][1]]], ranges[k + 2:]]),
                   group_colors=np.delete(arrays["group_colors"], k, axis=0),
                   group_roughness=np.delete(arrays["group_roughness"], k),
-                  group_hidden=np.delete(arrays["group_hidden"], k))
+                  group_hidden=np.delete(arrays["group_hidden"], k),
+                  group_textured=np.delete(arrays["group_textured"], k))
     mesh = load_mesh(write(tmp_path, arrays, **merged))
     got = {side: (p.start, p.end, c) for p, side, c in mesh.eyeballs()}
     truth = {side: (p.start, p.end, c) for p, side, c in default_head().eyeballs()}
@@ -307,6 +308,8 @@ def with_body(arrays, head: np.ndarray, unit: float) -> dict:
                 group_colors=np.concatenate([arrays["group_colors"], [[0.5, 0.5, 0.5, 1.0]]]),
                 group_roughness=np.append(arrays["group_roughness"], 0.6),
                 group_hidden=np.append(arrays["group_hidden"], False),
+                group_textured=np.append(arrays["group_textured"], False),
+                uv=np.concatenate([arrays["uv"], np.zeros((8, 2), np.float32)]),
                 vertex_colors=np.concatenate([arrays["vertex_colors"], np.full((8, 3), 255, np.uint8)]),
                 head_weights=np.concatenate([arrays["head_weights"], np.zeros(8, np.float32)]))
 

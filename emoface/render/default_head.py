@@ -27,6 +27,7 @@ Y_MOUTH, MOUTH_HALF = -3.5, 2.35
 JAW_PIVOT = np.array([0.0, -0.5, -1.5])
 JAW_OPEN_DEG = 18.0
 N_THETA, N_PHI = 160, 140
+TEXTURE = (1024, 1024)  # the skin's texture (width, height): texels a fifth of a millimetre or finer on the face
 NECK_STILL_Y, NECK_TURNS_Y = -17.0, -11.0  # the neck takes none of the head's turn below the first, all above
 
 SKIN = np.array([0.86, 0.66, 0.55])
@@ -35,10 +36,12 @@ BROW = np.array([0.2, 0.13, 0.1])
 HAIR = np.array([0.20, 0.14, 0.10])
 HAIR_ROUGHNESS = 1.0  # matte: the shader gives no highlight at all at 1
 SKIN_ROUGHNESS = 0.62  # a soft sheen, not a plastic highlight
+LIP_ROUGHNESS = 0.5
 TUFTS = 0.12  # the hair's depth varies this much (a share) in tufts, so its outline is not a helmet's
 HAIR_ONSET = 0.5  # cm past the hairline where the hair starts to stand off: none of its rise shows skin colour
 WHITE = (1.0, 1.0, 1.0, 1.0)
 SCLERA = np.array([0.9, 0.86, 0.83])  # an eye's white is not paper white
+SOCKET = np.array([0.55, 0.3, 0.29])
 
 ARKIT_SHAPES = (
     "eyeBlinkLeft", "eyeLookDownLeft", "eyeLookInLeft", "eyeLookOutLeft", "eyeLookUpLeft", "eyeSquintLeft",
@@ -213,8 +216,13 @@ class _Skin:
             1 - _smooth(12.0, 14.0, y))  # none on the crown: the preview frames up to it
         thick = _hair(x, y - HAIR_ONSET, z, fade=2.5) * (0.45 + 0.55 * _smooth(4.0, 12.0, y)) * tufts
         x, y, z = x + thick * out[..., 0], y + thick * out[..., 1], z + thick * out[..., 2]
+        # a seam column: the first again, at the texture's other edge (u = 1), so no triangle spans the texture
+        x, y, z, front = (np.concatenate([a, a[:, :1]], axis=1) for a in (x, y, z, front))
+        front[:, -1] = False
         pos = np.stack([x, y, z], -1).reshape(-1, 3)
-        ids = np.arange(N_PHI * N_THETA).reshape(N_PHI, N_THETA)
+        ids = np.arange(N_PHI * (N_THETA + 1)).reshape(N_PHI, N_THETA + 1)
+        u, v = np.meshgrid(np.arange(N_THETA + 1) / N_THETA, np.arange(N_PHI) / (N_PHI - 1))
+        uv = np.stack([u, v], -1).reshape(-1, 2)
         self.lower_copy = np.zeros(len(pos), bool)
         self.front = front.ravel()
         slit_cols = {}
@@ -224,27 +232,29 @@ class _Skin:
             cols = [c for c in range(N_THETA) if front[row, c] and any(abs(xs[c] - cx) < h for cx, h in spans)]
             dup = np.arange(len(pos), len(pos) + len(cols))
             pos = np.concatenate([pos, pos[ids[row, cols]]])
+            uv = np.concatenate([uv, uv[ids[row, cols]]])
             self.front = np.concatenate([self.front, np.ones(len(cols), bool)])
             self.lower_copy = np.concatenate([self.lower_copy, np.ones(len(cols), bool)])
             slit_cols[row] = dict(zip(cols, dup))
+        below = ids.copy()  # a row as the quads under it see it: a slit row's lower copies
+        for row, dups in slit_cols.items():
+            below[row, list(dups)] = list(dups.values())
         tris = []
         for j in range(N_PHI - 1):
             for c in range(N_THETA):
-                c1 = (c + 1) % N_THETA
-                a, b, d, e = ids[j, c], ids[j, c1], ids[j + 1, c], ids[j + 1, c1]
-                if j + 1 in slit_cols:  # the quad under a slit row takes the lower copies
-                    d = slit_cols[j + 1].get(c, d)
-                    e = slit_cols[j + 1].get(c1, e)
+                a, b, d, e = ids[j, c], ids[j, c + 1], below[j + 1, c], below[j + 1, c + 1]
                 tris += [(a, b, e), (a, e, d)]
         bottom, top = len(pos), len(pos) + 1
         pos = np.concatenate([pos, [[0, CY - RY, 0], [0, CY + RY, 0]]])
+        uv = np.concatenate([uv, [[0.5, 0.0], [0.5, 1.0]]])
         self.front = np.concatenate([self.front, [False, False]])
         self.lower_copy = np.concatenate([self.lower_copy, [False, False]])
         for c in range(N_THETA):
-            c1 = (c + 1) % N_THETA
-            tris += [(bottom, ids[0, c1], ids[0, c]), (top, ids[-1, c], ids[-1, c1])]
+            tris += [(bottom, ids[0, c + 1], ids[0, c]), (top, ids[-1, c], ids[-1, c + 1])]
         self.pre = pos.astype(np.float64)  # lids shut on their slit line
+        self.uv = uv.astype(np.float32)
         self.triangles = np.array(tris, np.int32)
+        self.grid, self.below = ids, below
         self._hair_last()
 
     def _hair_last(self):
@@ -256,8 +266,30 @@ class _Skin:
         rank = np.empty_like(order)
         rank[order] = np.arange(len(order))
         self.pre, self.front, self.lower_copy = self.pre[order], self.front[order], self.lower_copy[order]
+        self.uv = self.uv[order]
         self.triangles = rank[self.triangles].astype(np.int32)
+        self.grid, self.below = rank[self.grid], rank[self.below]
         self.n_hair = int(hair.sum())
+
+    def texture(self, p: np.ndarray, width: int = TEXTURE[0], height: int = TEXTURE[1]):
+        """The skin's colours (sRGB) and roughness as textures over the grid's (u, v): each texel coloured where it
+        lies on the skin at vertex positions p (bilinear within its grid quad), so the lips' border, brows, lash
+        lines and hairline are drawn at the texture's resolution instead of the grid's."""
+        u = (np.arange(width) + 0.5) / width * N_THETA
+        v = (1 - (np.arange(height) + 0.5) / height) * (N_PHI - 1)  # image rows top down, v up
+        c0 = np.minimum(u.astype(int), N_THETA - 1)
+        j0 = np.minimum(v.astype(int), N_PHI - 2)
+        tc, tj = (u - c0)[None, :, None].astype(np.float32), (v - j0)[:, None, None].astype(np.float32)
+        jj, cc = np.meshgrid(j0, c0, indexing="ij")
+
+        values = np.c_[p, self.pre[:, 1], self.front].astype(np.float32)  # position, height with lids shut, front
+        a, b = values[self.grid[jj, cc]], values[self.grid[jj, cc + 1]]
+        d, e = values[self.below[jj + 1, cc]], values[self.below[jj + 1, cc + 1]]
+        lo, hi = a + (b - a) * tc, d + (e - d) * tc
+        at = (lo + (hi - lo) * tj).reshape(-1, values.shape[1])
+        colors, rough = _skin_look(at[:, :3], at[:, 3], at[:, 4] > 0.5, np.zeros(len(at), bool))
+        return (np.round(np.clip(colors, 0, 1) * 255).astype(np.uint8).reshape(height, width, 3),
+                np.round(rough * 255).astype(np.uint8).reshape(height, width))
 
     def lids(self, openness: dict) -> np.ndarray:
         """Positions with each eye's upper/lower lid opened by a factor (1 = neutral, 0 = shut on the slit); a
@@ -366,11 +398,40 @@ def _hair(x, y, z, fade=0.3):
     return _smooth(hairline - min(fade, 0.3), hairline + fade, y)
 
 
+def _noise(a, b):
+    """Smooth value noise in 0..1, its features a unit apart: the irregular grain of hair, brows and skin (a sum of
+    sines repeats, and reads as a woven or combed pattern)."""
+    ia, ib = np.floor(a), np.floor(b)
+    fa, fb = a - ia, b - ib
+    fa, fb = fa * fa * (3 - 2 * fa), fb * fb * (3 - 2 * fb)
+    ia, ib = ia.astype(np.int64), ib.astype(np.int64)
+
+    def at(i, j):  # a fixed pseudo-random value per lattice point (an integer hash)
+        h = (i * 73856093) ^ (j * 19349663)
+        h = (h ^ (h >> 13)) * 1274126177
+        return ((h ^ (h >> 16)) & 0xFFFF) / 65535.0
+
+    h00, h10, h01, h11 = at(ia, ib), at(ia + 1, ib), at(ia, ib + 1), at(ia + 1, ib + 1)
+    lo = h00 + (h10 - h00) * fa
+    return lo + (h01 + (h11 - h01) * fa - lo) * fb
+
+
+def _hair_strands(x, y, z):
+    """0..1 along the hair: clumps of strands combed back over the scalp (long along it, narrow across), finer
+    strands within them."""
+    across = np.arctan2(x, z) * 8.0 + 0.25 * np.sin(1.3 * y)  # about a centimetre of scalp per unit
+    return 0.6 * _noise(across / 0.16, y / 1.2) + 0.4 * _noise(across / 0.06 + 31.0, y / 0.7)
+
+
 def _hair_cover(x, y, z):
-    """How much hair colour: a hairline softened over a centimetre and broken into strands where it thins, so
-    that the edge reads as growing hair, not a painted cap."""
-    strands = 0.5 + 0.5 * np.sin(150.0 * np.arctan2(x, z) + 3.0 * np.sin(2.1 * y))
-    return _smooth(0.2, 0.8, 1.4 * _hair(x, y, z, fade=0.8) - 0.4 * strands)
+    """(how much hair colour, its strands' shade): a hairline softened over a centimetre and broken into strands
+    where it thins, so that the edge reads as growing hair, not a painted cap."""
+    grows = _hair(x, y, z, fade=0.8)
+    cover, strands = np.zeros_like(grows), np.zeros_like(grows)
+    at = grows > 0.16  # none below: the strands' share (0.6 at most) keeps the hairline's edge under 0.25
+    strands[at] = _hair_strands(x[at], y[at], z[at])
+    cover[at] = _smooth(0.25, 0.75, 1.5 * grows[at] - 0.6 * strands[at])
+    return cover, strands
 
 
 def _ear(side: int):
@@ -421,8 +482,13 @@ def _bust(n_around=64, n_rows=40):
 
 def _tint(col: np.ndarray, amount: np.ndarray, rgb) -> np.ndarray:
     """Colours moved toward rgb by amount (0..1 per vertex)."""
-    amount = np.clip(amount, 0, 1)[:, None]
-    return col * (1 - amount) + np.asarray(rgb) * amount
+    rgb = np.asarray(rgb, col.dtype)  # one colour, or one per point
+    at = np.flatnonzero(amount > 1e-4)  # most tints touch a small part of the head
+    if len(at) > len(amount) // 2:
+        return col + (rgb - col) * np.clip(amount, 0, 1)[:, None]
+    col = col.copy()
+    col[at] += ((rgb[at] if rgb.ndim == 2 else rgb) - col[at]) * np.clip(amount[at], 0, 1)[:, None]
+    return col
 
 
 def _complexion(x, y, z) -> np.ndarray:
@@ -435,33 +501,51 @@ def _complexion(x, y, z) -> np.ndarray:
     col = _tint(col, 0.14 * beard, (0.62, 0.56, 0.55))
     col = _tint(col, 0.16 * front * _gauss(ax, y, 3.9, -0.2, 1.8, 1.8), (0.88, 0.45, 0.42))  # cheeks
     col = _tint(col, 0.2 * front * _gauss(x, y, 0, -0.2, 1.0, 1.3), (0.88, 0.48, 0.44))  # nose
-    return col
+    # blotches and grain: even skin reads as plastic
+    grain = 0.05 * (_noise(x / 0.5 + 0.3 * z, y / 0.5) - 0.5) + 0.03 * (_noise(x / 0.12 + 5.0, y / 0.12) - 0.5)
+    return col * (1 + grain)[:, None]
 
 
-def _skin_colors(skin: _Skin, p: np.ndarray) -> np.ndarray:
+def _brow_hairs(ax, y, along, density):
+    """How much brow colour: hairs that grow up at the brow's head and lean out along it toward the tail, dense
+    in its middle, single hairs at its edges (not a painted stroke)."""
+    out = np.zeros_like(density)
+    at = density > 0.02
+    a = np.radians(70.0 - 55.0 * along[at])  # the hairs' angle from the outward horizontal
+    ca, sa = np.cos(a), np.sin(a)
+    length, width = ax[at] * ca + y[at] * sa, -ax[at] * sa + y[at] * ca
+    hairs = 0.6 * _noise(width / 0.045, length / 0.3) + 0.4 * _noise(width / 0.02 + 17.0, length / 0.18)
+    out[at] = 0.9 * _smooth(0.2, 0.6, 1.3 * density[at] - 0.9 * (1 - hairs))
+    return out
+
+
+def _skin_look(p: np.ndarray, pre_y: np.ndarray, front: np.ndarray, lower_copy: np.ndarray):
+    """(colours, roughness) of skin points p (vertices or texels): pre_y their height with the lids shut (lips and
+    lid lines are placed there, and move with the lids), front on the face's half of the grid, lower_copy the
+    lower side of a slit. Roughness: skin's soft sheen, moist lips a little glossier, hair matte."""
     x, y, z = p[:, 0], p[:, 1], p[:, 2]
     ax = np.abs(x)
     col = _complexion(x, y, z)
-    col = _tint(col, sum(_vermilion(x, skin.pre[:, 1])) * _lip_x(x * 0.98) * 1.4 * skin.front, LIP)
+    lips = np.clip(sum(_vermilion(x, pre_y)) * _lip_x(x * 0.98) * 1.4 * front, 0, 1)
+    col = _tint(col, lips, LIP) * (1 - 0.08 * lips * _noise(x / 0.04, pre_y / 0.6))[:, None]  # the lips' lines
     along = np.clip((ax - 0.9) / 4.3, 0, 1)  # 0 at the brow's head (over the inner corner), 1 at its tail
     arc = Y_EYE + 1.4 + 0.5 * np.sin(np.pi * np.minimum(along / 0.65, 1) / 2) - 0.5 * _smooth(0.65, 1.0, along)
     thick = 0.4 - 0.22 * along
-    hairs = 0.8 + 0.2 * np.sin(45 * x + 14 * y)  # the brow's hairs, not a painted stroke
-    brow = np.exp(-(((y - arc) / thick) ** 2)) * _smooth(0.8, 1.2, ax) * _smooth(5.4, 4.8, ax) * skin.front
-    col = _tint(col, brow * hairs, BROW)
-    d = skin.pre[:, 1] - Y_EYE  # lid features sit where the slit was before the lids opened, and move with them
+    brow = np.exp(-(((y - arc) / thick) ** 2)) * _smooth(0.8, 1.2, ax) * _smooth(5.4, 4.8, ax) * front
+    col = _tint(col, _brow_hairs(ax, y, along, brow), BROW)
+    d = pre_y - Y_EYE  # lid features sit where the slit was before the lids opened, and move with them
     for cx in (EYE_X, -EYE_X):
-        prof = np.clip(1 - ((x - cx) / (EYE_HALF + 0.1)) ** 2, 0, 1) * skin.front
-        upper = (d > 1e-9) | ((np.abs(d) <= 1e-9) & ~skin.lower_copy)  # the upper lashes are the heavier line
+        prof = np.clip(1 - ((x - cx) / (EYE_HALF + 0.1)) ** 2, 0, 1) * front
+        upper = (d > 1e-9) | ((np.abs(d) <= 1e-9) & ~lower_copy)  # the upper lashes are the heavier line
         lash = np.exp(-((d / np.where(upper, 0.2, 0.12)) ** 2)) * np.where(upper, 0.95, 0.7)
         col = _tint(col, prof * lash, (0.1, 0.07, 0.06))  # lash lines
         col = _tint(col, 0.22 * prof * np.exp(-(((d - 0.5) / 0.1) ** 2)), (0.5, 0.33, 0.28))  # upper lid fold
     nostril = sum(_gauss(x, y, sx, -1.05, 0.26, 0.13) for sx in (-0.48, 0.48)) * (z > 9.9)
     col = _tint(col, 0.7 * nostril, (0.3, 0.15, 0.13))
-    around = np.arctan2(x, z)  # combed strands, lighter and darker, crossed by a finer, irregular grain
-    strands = (0.84 + 0.14 * np.sin(70 * around + 2.0 * np.sin(1.3 * y))
-               + 0.1 * np.sin(190 * around + 5.0 * np.sin(0.9 * y + 1.0)) * np.sin(11 * y))
-    return _tint(col, _hair_cover(x, y, z), HAIR * strands[:, None])
+    hair, strands = _hair_cover(x, y, z)
+    col = _tint(col, hair, HAIR * (0.7 + 0.5 * strands)[:, None])  # lighter and darker strands
+    rough = SKIN_ROUGHNESS + (LIP_ROUGHNESS - SKIN_ROUGHNESS) * lips
+    return col, rough + (HAIR_ROUGHNESS - rough) * hair
 
 
 @lru_cache(maxsize=1)
@@ -469,8 +553,11 @@ def default_head() -> BlendshapeMesh:
     skin = _Skin()
     neutral = skin.lids({})
     b = _Builder()
-    b.add("skin", neutral, skin.triangles, _skin_colors(skin, neutral), roughness=SKIN_ROUGHNESS)
+    b.add("skin", neutral, skin.triangles, _skin_look(neutral, skin.pre[:, 1], skin.front, skin.lower_copy)[0],
+          roughness=SKIN_ROUGHNESS)
     b.split("hair", skin.n_hair, HAIR_ROUGHNESS)
+    for p in b.parts:
+        p.textured = True
     for side in (1, -1):
         pts, tris, colors = _ear(side)
         b.add(f"ear_{'l' if side > 0 else 'r'}", pts, tris, colors)
@@ -496,6 +583,11 @@ def default_head() -> BlendshapeMesh:
         pts, tris, unit = _uv_sphere(np.array([cx, Y_EYE, _eye_z()]), R_EYE, 36, 48, pole_forward=True)
         colors = eye_colors(unit, np.zeros(3), iris_deg=29.0) * SCLERA
         b.add(f"eyeball_{side}", pts, tris, colors, roughness=0.15)
+    for side, cx in (("l", EYE_X), ("r", -EYE_X)):
+        # the socket's pink lining behind each eye, seen inside out: the slit is longer than the eyeball is wide,
+        # and at its corners the picture had looked through the head to the background
+        pts, tris, _ = _uv_sphere(np.array([cx, Y_EYE, _eye_z() - 0.45]), np.array([1.65, 1.25, 1.3]), 24, 16)
+        b.add(f"eye_socket_{side}", pts, tris, SOCKET, roughness=0.9, flip=True)
 
     pos = np.concatenate(b.pos)
     deltas = _shape_deltas(skin, neutral, pos, {"mouth": mouth, "teeth_lower": teeth_l, "tongue": tongue,
@@ -505,9 +597,12 @@ def default_head() -> BlendshapeMesh:
     turns = np.ones(len(pos), np.float32)  # a head turns on its neck: the shoulders stay, the neck between them
     neck = next(p for p in b.parts if p.name == "neck")
     turns[neck.start:neck.end] = _smooth(NECK_STILL_Y, NECK_TURNS_Y, pos[neck.start:neck.end, 1])
+    uv = np.zeros((len(pos), 2), np.float32)
+    uv[:len(neutral)] = skin.uv
+    texture, rough = skin.texture(neutral)
     return BlendshapeMesh(pos, np.concatenate(b.tris), names, matrix, b.parts,
                           np.concatenate(b.colors).astype(np.float32), source="default", units="cm",
-                          head_weights=turns)
+                          head_weights=turns, texture=texture, uv=uv, texture_roughness=rough)
 
 
 def _shape_deltas(skin: _Skin, neutral, pos, parts) -> dict[str, np.ndarray]:

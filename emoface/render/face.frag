@@ -13,6 +13,9 @@ struct Material {
     vec4 base_color_factor;
     float metallic_factor;
     float roughness_factor;
+#ifdef HAS_BASE_COLOR_TEX
+    sampler2D base_color_texture;
+#endif
 };
 uniform Material material;
 uniform DirectionalLight directional_lights[MAX_DIRECTIONAL_LIGHTS];
@@ -24,6 +27,9 @@ in vec3 frag_position;
 in vec3 frag_normal;
 #ifdef COLOR_0_LOC
 in vec4 color_multiplier;
+#endif
+#ifdef TEXCOORD_0_LOC
+in vec2 uv_0;
 #endif
 out vec4 frag_color;
 
@@ -50,11 +56,21 @@ void main()
         n = -n;  // the inside of the mouth is seen from its back
     }
     vec4 base = material.base_color_factor;
+    float rough = material.roughness_factor;
 #ifdef COLOR_0_LOC
     base *= color_multiplier;
 #endif
+#ifdef HAS_BASE_COLOR_TEX
+#ifdef TEXCOORD_0_LOC
+    // emoface's texture: RGB the albedo (sRGB, as the vertex colours), A the roughness, so the hair's matte edge
+    // follows the drawn hairline, not the triangles
+    vec4 texel = texture(material.base_color_texture, uv_0);
+    base.rgb *= texel.rgb;
+    rough *= texel.a;
+#endif
+#endif
     vec3 albedo = pow(base.rgb, vec3(2.2));
-    float rough = clamp(material.roughness_factor, 0.05, 1.0);
+    rough = clamp(rough, 0.05, 1.0);
     // flesh is the mid-rough materials (skin, lips, tongue): not glossy eyes and teeth, not matte hair
     float flesh = smoothstep(0.3, 0.45, rough) * (1.0 - smoothstep(0.8, 0.95, rough));
     vec3 wrap = flesh * FLESH_WRAP;

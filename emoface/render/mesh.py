@@ -7,7 +7,10 @@ The file format is an npz (the layout of ../shared/assets' ICT FaceKit pack, so 
   group_names [G], group_ranges [G, 2]: [start, end) vertex ranges of the parts;
   optional group_colors float [G, 4] (RGBA 0-1), group_roughness [G], group_hidden bool [G], and
   vertex_colors [V, 3] (0-1 or 0-255, multiplied with the part colour); units "m", "cm" or "mm" (else told
-  from the head's height: engines and glTF want metres).
+  from the head's height: engines and glTF want metres); a texture: texture uint8 [H, W, 3] (sRGB), uv float
+  [V, 2] in 0-1 (v up: 0 is the image's bottom row, as OBJ) and group_textured bool [G], the parts it colours
+  in place of their vertex colours (which stay, for whatever reads no texture); optional texture_roughness
+  uint8 [H, W] (0-255: roughness 0-1), their roughness per texel.
 Parts without colours get one from their name (skin, teeth, tongue, mouth, eyeball, lashes; eye-shading
 shells such as ICT's occlusion/blend/lacrimal meshes are hidden), so a plain ICT-style file renders right.
 """
@@ -48,6 +51,7 @@ class Part:
     color: tuple = SKIN
     roughness: float = 0.6
     hidden: bool = False
+    textured: bool = False  # coloured by the mesh's texture (per pixel), not by its vertex colours
 
 
 @dataclass
@@ -62,6 +66,13 @@ class BlendshapeMesh:
     units: str | None = None  # "m", "cm", "mm"; None: told from the head's size (metres_per_unit)
     # [V] 0-1: the share of the head's turn each vertex takes (a bust's shoulders stay still: 0); None: all of it
     head_weights: np.ndarray | None = None
+    # an sRGB albedo uint8 [H, W, 3] and its coordinates float32 [V, 2] (v up) for the textured parts: a vertex
+    # colour is one sample per vertex, which draws a lip's or a brow's edge as a staircase at the grid's spacing
+    texture: np.ndarray | None = None
+    uv: np.ndarray | None = None
+    # optional uint8 [H, W] roughness of the textured parts per texel (0-255: 0-1), in place of their parts':
+    # where hair meets skin, matte and sheen part along the drawn hairline, not along the grid's triangles
+    texture_roughness: np.ndarray | None = None
     _shape_index: dict = field(init=False, repr=False)
     _lid_fix: list | None = field(init=False, repr=False, default=None)
 
@@ -194,6 +205,11 @@ class BlendshapeMesh:
             arrays["units"] = np.array(self.units)
         if self.head_weights is not None:
             arrays["head_weights"] = np.asarray(self.head_weights, np.float32)
+        if self.texture is not None:
+            arrays.update(texture=np.asarray(self.texture, np.uint8), uv=np.asarray(self.uv, np.float32),
+                          group_textured=np.array([p.textured for p in self.parts]))
+            if self.texture_roughness is not None:
+                arrays["texture_roughness"] = np.asarray(self.texture_roughness, np.uint8)
         with open(path, "wb") as f:
             np.savez_compressed(f, **arrays)
 
@@ -365,10 +381,32 @@ def load_mesh(path, paint: bool = True) -> BlendshapeMesh:
         turns = check.numbers("head_weights", np.float32, 0, 1)
         if turns.shape != (n,):
             raise InputError(path, f"head_weights must be [{n} vertices], got {turns.shape}")
+    texture, uv, texture_roughness = _read_texture(check, n)
     mesh = BlendshapeMesh(neutral, triangles, shape_names, deltas, parts, colors, source=str(path), units=units,
-                          head_weights=turns)
+                          head_weights=turns, texture=texture, uv=uv, texture_roughness=texture_roughness)
     _check_usable(path, mesh)
     return mesh
+
+
+def _read_texture(check: _Checker, n: int):
+    """(texture, uv, texture_roughness or None) or three Nones."""
+    arrays = check.arrays
+    if "texture" not in arrays:
+        return None, None, None
+    texture = np.asarray(arrays["texture"])
+    if texture.dtype != np.uint8 or texture.ndim != 3 or texture.shape[2] != 3 or min(texture.shape[:2]) < 1:
+        raise InputError(check.path, f"texture must be uint8 [height, width, 3] (sRGB), got {texture.dtype} "
+                                     f"{texture.shape}")
+    uv = check.numbers("uv", np.float32) if "uv" in arrays else None
+    if uv is None or uv.shape != (n, 2):
+        raise InputError(check.path, f"a texture needs uv [{n} vertices, 2]")
+    rough = None
+    if "texture_roughness" in arrays:
+        rough = np.asarray(arrays["texture_roughness"])
+        if rough.dtype != np.uint8 or rough.shape != texture.shape[:2]:
+            raise InputError(check.path, f"texture_roughness must be uint8 {list(texture.shape[:2])} (the "
+                                         f"texture's size), got {rough.dtype} {list(rough.shape)}")
+    return np.ascontiguousarray(texture), uv, rough
 
 
 def _check_usable(path: Path, mesh: BlendshapeMesh) -> None:
@@ -482,8 +520,8 @@ def _split_eye_pairs(path: Path, neutral: np.ndarray, parts: list[Part]) -> list
                                    "eye a part of its own (eyeball_l, eyeball_r) so they can turn")
         cut = p.start + int(cuts[0]) + 1
         first, second = ("l", "r") if left[0] else ("r", "l")
-        out += [Part(f"{p.name}_{first}", p.start, cut, p.color, p.roughness, p.hidden),
-                Part(f"{p.name}_{second}", cut, p.end, p.color, p.roughness, p.hidden)]
+        out += [Part(f"{p.name}_{first}", p.start, cut, p.color, p.roughness, p.hidden, p.textured),
+                Part(f"{p.name}_{second}", cut, p.end, p.color, p.roughness, p.hidden, p.textured)]
     return out
 
 
@@ -534,7 +572,7 @@ def _read_parts(check: _Checker, n: int) -> list[Part]:
     if ranges is None or ranges.shape != (g, 2) or np.any(ranges[:, 0] > ranges[:, 1]):
         raise InputError(check.path, f"group_ranges must be [{g} groups, 2] vertex ranges [start, end) "
                                      f"within the {n} vertices")
-    colors = roughness = hidden = None
+    colors = roughness = hidden = textured = None
     if "group_colors" in arrays:
         colors = check.numbers("group_colors", np.float32, 0, 1)
         if colors.ndim != 2 or colors.shape[0] != g or colors.shape[1] not in (3, 4):
@@ -549,6 +587,10 @@ def _read_parts(check: _Checker, n: int) -> list[Part]:
         hidden = np.asarray(arrays["group_hidden"])
         if hidden.shape != (g,) or hidden.dtype.kind not in "biu":
             raise InputError(check.path, f"group_hidden must be [{g} groups] true/false")
+    if "group_textured" in arrays:
+        textured = np.asarray(arrays["group_textured"])
+        if textured.shape != (g,) or textured.dtype.kind not in "biu":
+            raise InputError(check.path, f"group_textured must be [{g} groups] true/false")
     parts = []
     for k, (name, (start, end)) in enumerate(zip(names, ranges)):
         color, rough, hide = material_for(name)
@@ -558,7 +600,8 @@ def _read_parts(check: _Checker, n: int) -> list[Part]:
             rough = float(roughness[k])
         if hidden is not None:
             hide = bool(hidden[k])
-        parts.append(Part(name, int(start), int(end), color, rough, hide))
+        parts.append(Part(name, int(start), int(end), color, rough, hide,
+                          textured is not None and bool(textured[k]) and "texture" in arrays))
     return parts
 
 

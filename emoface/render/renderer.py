@@ -96,16 +96,27 @@ class _Geometry:
         self.tris = tris
         self.incidence = normal_incidence(tris, mesh.n_vertices)
         colors = mesh.colors()
-        self.groups = []  # (vertex ids, local triangles, colours, roughness, double sided)
+        textured = mesh.texture is not None and mesh.uv is not None
+        if textured:  # the texture colours these parts: their vertex colours would darken it twice
+            for p in mesh.parts:
+                if p.textured:
+                    colors[p.start:p.end] = p.color
+        self.groups = []  # (vertex ids, local triangles, colours, roughness, double sided, uv or None)
         keys = {}
+        per_texel = textured and mesh.texture_roughness is not None
         for k, p in enumerate(mesh.parts):
-            keys.setdefault((round(p.roughness, 2), p.name.lower().startswith("mouth")), []).append(k)
+            uses_texture = textured and p.textured
+            # with a roughness per texel, the textured parts' own is 1: the shader multiplies the two
+            rough = 1.0 if uses_texture and per_texel else round(p.roughness, 2)
+            key = (rough, p.name.lower().startswith("mouth"), uses_texture)
+            keys.setdefault(key, []).append(k)
         first_owner = owner[tris[:, 0]]
-        for (roughness, double), members in keys.items():
+        for (roughness, double, uses_texture), members in keys.items():
             group = tris[np.isin(first_owner, members)]
             if len(group):
                 ids, local = np.unique(group, return_inverse=True)
-                self.groups.append((ids, local.reshape(-1, 3).astype(np.uint32), colors[ids], roughness, double))
+                self.groups.append((ids, local.reshape(-1, 3).astype(np.uint32), colors[ids], roughness, double,
+                                    mesh.uv[ids] if uses_texture else None))
 
     def normals(self, v: np.ndarray) -> np.ndarray:
         return vertex_normals(v, self.tris, self.incidence)
@@ -120,8 +131,18 @@ class FaceRenderer:
         self.mesh, self.size = mesh, int(size)
         self._pr = pyrender
         self._geometry = _Geometry(mesh)
+        texture = None
+        if any(g[5] is not None for g in self._geometry.groups):
+            from OpenGL.GL import GL_CLAMP_TO_EDGE
+
+            # RGB the albedo, A the roughness (face.frag multiplies the material's with it); mipmapped, linear
+            rough = mesh.texture_roughness if mesh.texture_roughness is not None else 255
+            rgba = np.dstack([mesh.texture, np.broadcast_to(rough, mesh.texture.shape[:2])]).astype(np.uint8)
+            texture = pyrender.Texture(source=rgba, source_channels="RGBA", sampler=pyrender.Sampler(
+                wrapS=GL_CLAMP_TO_EDGE, wrapT=GL_CLAMP_TO_EDGE))
         self._materials = [pyrender.MetallicRoughnessMaterial(
-            baseColorFactor=(1.0, 1.0, 1.0, 1.0), metallicFactor=0.0, roughnessFactor=g[3], doubleSided=g[4])
+            baseColorFactor=(1.0, 1.0, 1.0, 1.0), metallicFactor=0.0, roughnessFactor=g[3], doubleSided=g[4],
+            baseColorTexture=texture if g[5] is not None else None)
             for g in self._geometry.groups]
         self._eyes = [(slice(p.start, p.end), side, centre) for p, side, centre in mesh.eyeballs()]
         visible = mesh.neutral[np.unique(self._geometry.tris)]
@@ -196,9 +217,9 @@ class FaceRenderer:
             v = (v + share * ((v - self.pivot) @ r.T + self.pivot - v)).astype(np.float32)
             r = np.eye(3)
         normals = self._geometry.normals(v)
-        prims = [self._pr.Primitive(positions=v[ids], normals=normals[ids], color_0=colors, indices=tris,
-                                    material=material)
-                 for (ids, tris, colors, _, _), material in zip(self._geometry.groups, self._materials)]
+        prims = [self._pr.Primitive(positions=v[ids], normals=normals[ids], color_0=colors, texcoord_0=uv,
+                                    indices=tris, material=material)
+                 for (ids, tris, colors, _, _, uv), material in zip(self._geometry.groups, self._materials)]
         pose = np.eye(4)
         pose[:3, :3] = r
         pose[:3, 3] = self.pivot - r @ self.pivot
