@@ -79,3 +79,32 @@ def test_the_head_turns_on_its_neck_and_the_shoulders_stay(tmp_path):
     assert (bottom > 12).mean() < 0.05 and (face > 12).mean() > 0.2  # the face moved, the shoulders did not
     mesh.save(tmp_path / "head.npz")  # an own head can carry them too
     np.testing.assert_allclose(load_mesh(tmp_path / "head.npz").head_weights, mesh.head_weights)
+
+
+def _skin_profile(mesh, weights, along_x: bool, fixed: float, lo: float, hi: float, near: float = 0.12):
+    """Depth (z) of the front skin's vertices along a line: x from lo to hi at height `fixed`, or y at x `fixed`."""
+    skin = mesh.part("skin")
+    w = np.zeros(len(mesh.shape_names), np.float32)
+    for name, value in weights.items():
+        w[mesh.shape_index(name)] = value
+    v = mesh.vertices(w)[skin.start:skin.end]
+    rest = mesh.neutral[skin.start:skin.end]
+    a, b = (0, 1) if along_x else (1, 0)
+    pick = (np.abs(rest[:, b] - fixed) < near) & (rest[:, a] > lo) & (rest[:, a] < hi) & (rest[:, 2] > 5)
+    order = np.argsort(rest[pick, a])
+    return rest[pick, a][order], (v[pick, 2] - rest[pick, 2])[order]
+
+
+def test_raised_brows_line_the_forehead_and_a_frown_creases_between_the_brows():
+    """An expression without creases reads as a mask sliding over the skull: raised brows bunch the forehead into
+    lines a centimetre apart, drawn-down brows into two upright creases over the nose."""
+    mesh = default_head()
+    y_eye = head_module.Y_EYE
+    _, forehead = _skin_profile(mesh, {"browInnerUp": 1.0}, False, 0.0, y_eye + 2.3, y_eye + 5.5)
+    sign_changes = np.count_nonzero(np.diff(np.sign(forehead - forehead.mean())))
+    assert np.ptp(forehead) > 0.08 and sign_changes >= 4  # two lines or more, each a dip between rises
+    _, still = _skin_profile(mesh, {}, False, 0.0, y_eye + 2.3, y_eye + 5.5)
+    assert not np.any(still)
+    x, glabella = _skin_profile(mesh, {"browDownLeft": 1.0, "browDownRight": 1.0}, True, y_eye + 1.5, -1.2, 1.2)
+    middle, creases = glabella[np.abs(x) < 0.2].mean(), glabella[np.abs(np.abs(x) - 0.5) < 0.12].mean()
+    assert creases < middle - 0.05

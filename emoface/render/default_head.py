@@ -605,6 +605,36 @@ def default_head() -> BlendshapeMesh:
                           head_weights=turns, texture=texture, uv=uv, texture_roughness=rough)
 
 
+def _wrinkles(x, y, front) -> dict[str, np.ndarray]:
+    """Forward depth (cm) each shape adds to the skin where its muscle bunches it: without creases an expression
+    reads as a mask sliding over the skull. Forehead lines when the brows rise (in the middle for the inner brows,
+    over the eyes for the outer), two upright creases between the brows and a fold over the nose's root when they
+    draw down, the fold beside the nose deepening in a smile, crow's feet at the eye's outer corner in a squint,
+    lines across the nose's sides in a sneer."""
+    ax = np.abs(x)
+    out = {}
+    forehead = front * _smooth(Y_EYE + 1.9, Y_EYE + 2.7, y) * _smooth(Y_EYE + 6.2, Y_EYE + 5.0, y)
+    # three to four lines a centimetre apart, arching a little over each brow
+    lines = np.cos(2 * np.pi * (y - Y_EYE - 2.95 - 0.25 * np.exp(-(((ax - 2.6) / 1.6) ** 2))) / 0.95)
+    out["browInnerUp"] = 0.07 * forehead * lines * np.exp(-((x / 2.4) ** 2))
+    for suffix, sign in (("Left", 1.0), ("Right", -1.0)):
+        sx = sign * x
+        out[f"browOuterUp{suffix}"] = 0.06 * forehead * lines * _gauss(sx, y, 3.4, Y_EYE + 3.5, 1.6, 3.0)
+        glabella = front * _smooth(Y_EYE + 0.5, Y_EYE + 1.0, y) * _smooth(Y_EYE + 2.6, Y_EYE + 1.9, y)
+        out[f"browDown{suffix}"] = (-0.12 * glabella * np.exp(-(((sx - 0.5) / 0.16) ** 2))
+                                    + 0.08 * _gauss(sx, y, 1.3, Y_EYE + 1.7, 0.5, 0.5)
+                                    - 0.06 * _gauss(sx, y, 0.0, Y_EYE + 0.3, 0.6, 0.16)) * front
+        fold = np.exp(-(((sx - (1.9 + 0.32 * (-0.7 - y))) / 0.3) ** 2)) * _smooth(-0.3, -1.0, y) * _smooth(-4.4, -3.4, y)
+        out[f"mouthSmile{suffix}"] = -0.2 * front * fold * _smooth(-0.3, 0.3, sx)
+        corner = np.arctan2(y - Y_EYE, sx - (EYE_X + EYE_HALF))  # around the eye's outer corner
+        reach = np.hypot(sx - (EYE_X + EYE_HALF), y - Y_EYE)
+        fan = _smooth(0.35, 0.6, reach) * _smooth(1.8, 1.1, reach) * (np.abs(corner) < 0.9)
+        out[f"cheekSquint{suffix}"] = -0.05 * front * fan * (0.5 + 0.5 * np.cos(corner * 9.0)) * (sx > EYE_X)
+        bunny = front * _gauss(sx, y, 0.7, 2.2, 0.45, 0.7)
+        out[f"noseSneer{suffix}"] = -0.08 * bunny * (0.5 + 0.5 * np.cos(2 * np.pi * (y - 0.5 * sx) / 0.6))
+    return out
+
+
 def _shape_deltas(skin: _Skin, neutral, pos, parts) -> dict[str, np.ndarray]:
     n_skin = len(neutral)
     x, y, z = neutral[:, 0], neutral[:, 1], neutral[:, 2]
@@ -709,6 +739,8 @@ def _shape_deltas(skin: _Skin, neutral, pos, parts) -> dict[str, np.ndarray]:
         skin_delta(f"noseSneer{suffix}", np.outer(sneer, (0.1 * sign, 0.6, 0.1)) + np.outer(snarl, (0, 0.3, 0.1))
                    + np.outer(bridge, (0, -0.25, 0)))
     skin_delta("browInnerUp", np.outer(front * _gauss(ax, y, 1.3, Y_EYE + 1.5, 1.3, 1.2), (0, 0.6, 0)))
+    for shape, depth in _wrinkles(x, y, front).items():
+        skin_delta(shape, np.outer(depth, (0, 0, 1)))
     skin_delta("cheekPuff", np.stack([np.sign(x) * 0.9, 0 * x, 0.5 * np.ones_like(x)], -1)
                * (front * _gauss(ax, y, 3.6, -3.2, 1.6, 1.6))[:, None])
 
