@@ -188,3 +188,15 @@ def test_bad_plot_option_names_the_option(tmp_path, capsys, option, value, probl
     line = one_error_line(capsys.readouterr().err)
     assert f"argument {option}: " in line and problem in line, line
     assert not out.exists()
+
+
+@pytest.mark.parametrize("given", ["", "folder"])
+def test_render_of_a_folder_says_it_is_a_folder(tmp_path, capsys, monkeypatch, given):
+    """An empty argument is the current folder: it had been read as a baked animation, and the error blamed the
+    --emotion given with it ("( is already animated")."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "folder").mkdir()
+    out = tmp_path / "x.mp4"
+    code = main(["render", given, "-o", str(out), "--emotion", "angry"])
+    line = one_error_line(capsys.readouterr().err)
+    assert code == 2 and "is a folder" in line and not out.exists()

@@ -80,6 +80,8 @@ def cmd_render(args) -> int:
         raise InputError("--size", f"{args.size} is odd: H.264 video (yuv420p) has even sides; give {args.size + 1}")
     if not args.input.exists():
         raise InputError(args.input, "file not found")
+    if not args.input.is_file():  # a folder (an empty argument is the current one) had been read as a baked file
+        raise InputError(args.input, "is a folder: give an audio file or a baked animation")
     for out, what in ((args.output, "the video"), (args.export, "the glTF")):
         if out is not None:  # before any frame is drawn, not after
             formats.check_writable(out, what)
