@@ -12,7 +12,7 @@ from emoface import formats
 from emoface.animation import Animation
 from emoface.errors import InputError
 from emoface.render import drive
-from emoface.render.gltf import read_glb, visible_submesh, write_glb
+from emoface.render.gltf import read_glb, split_primitives, visible_submesh, write_glb
 from emoface.render.mesh import BlendshapeMesh, Part, build_deltas
 from emoface.rigs import canonical_names
 
@@ -113,24 +113,27 @@ def check_structure(doc, blob):
                                 doc["bufferViews"][s["indices"]["bufferView"]]["byteOffset"])
             assert np.all(np.diff(idx.astype(np.int64)) > 0) and idx.max() < acc["count"]
     for k, mesh in enumerate(doc["meshes"]):  # the head (with the targets), then any eyes
-        (prim,) = mesh["primitives"]
-        n = doc["accessors"][prim["attributes"]["POSITION"]]["count"]
-        for attr in ("POSITION", "NORMAL", "COLOR_0"):
-            acc = doc["accessors"][prim["attributes"][attr]]
-            assert (acc["count"], acc["type"], acc["componentType"]) == (n, "VEC3", 5126)
-        assert "min" in doc["accessors"][prim["attributes"]["POSITION"]]
-        normals = read(doc, blob, prim["attributes"]["NORMAL"])
-        np.testing.assert_allclose(np.linalg.norm(normals, axis=1), 1, atol=1e-5)
-        idx = doc["accessors"][prim["indices"]]
-        assert idx["type"] == "SCALAR" and idx["count"] % 3 == 0 and read(doc, blob, prim["indices"]).max() < n
-        if k:
-            assert "targets" not in prim
-            continue
-        targets = prim.get("targets", [])
-        assert len(mesh["weights"]) == len(mesh["extras"]["targetNames"]) == len(targets)
-        for t in targets:
-            acc = doc["accessors"][t["POSITION"]]
-            assert (acc["count"], acc["type"], acc["componentType"]) == (n, "VEC3", 5126) and "min" in acc
+        for prim in mesh["primitives"]:  # a textured head: its untextured parts, then its textured ones
+            assert len(mesh["primitives"]) == 1 or k == 0
+            n = doc["accessors"][prim["attributes"]["POSITION"]]["count"]
+            colour = "TEXCOORD_0" if "TEXCOORD_0" in prim["attributes"] else "COLOR_0"
+            for attr, type_ in (("POSITION", "VEC3"), ("NORMAL", "VEC3"),
+                                (colour, "VEC2" if colour == "TEXCOORD_0" else "VEC3")):
+                acc = doc["accessors"][prim["attributes"][attr]]
+                assert (acc["count"], acc["type"], acc["componentType"]) == (n, type_, 5126)
+            assert "min" in doc["accessors"][prim["attributes"]["POSITION"]]
+            normals = read(doc, blob, prim["attributes"]["NORMAL"])
+            np.testing.assert_allclose(np.linalg.norm(normals, axis=1), 1, atol=1e-5)
+            idx = doc["accessors"][prim["indices"]]
+            assert idx["type"] == "SCALAR" and idx["count"] % 3 == 0 and read(doc, blob, prim["indices"]).max() < n
+            if k:
+                assert "targets" not in prim
+                continue
+            targets = prim.get("targets", [])
+            assert len(mesh["weights"]) == len(mesh["extras"]["targetNames"]) == len(targets)
+            for t in targets:
+                acc = doc["accessors"][t["POSITION"]]
+                assert (acc["count"], acc["type"], acc["componentType"]) == (n, "VEC3", 5126) and "min" in acc
     targets = doc["meshes"][0]["primitives"][0].get("targets", [])
     for anim in doc["animations"]:
         for ch in anim["channels"]:
@@ -209,20 +212,22 @@ def test_an_engine_shows_the_lid_fix(tmp_path, head):
     path = tmp_path / "head.glb"
     write_glb(mesh, motion, path)
     doc, blob = glb_parts(path)
-    prim, node = doc["meshes"][0]["primitives"][0], doc["nodes"][0]
+    node = doc["nodes"][0]
     names = doc["meshes"][0]["extras"]["targetNames"]
     assert any("_shuts_under_" in n for n in names)
-    base = read(doc, blob, prim["attributes"]["POSITION"]) + node["translation"]
-    targets = np.stack([read(doc, blob, t["POSITION"]) for t in prim["targets"]])
     weights = read(doc, blob, doc["animations"][0]["samplers"][0]["output"]).reshape(anim.n_frames, len(names))
     in_eye = np.zeros(mesh.n_vertices, bool)
     for part, _, _ in mesh.eyeballs():
         in_eye[part.start:part.end] = True
-    kept, _ = visible_submesh(mesh, in_eye)  # the head node's vertices, as write_glb keeps them
+    kept, tris = visible_submesh(mesh, in_eye)  # the head node's vertices, as write_glb keeps them
     scale = np.float32(mesh.metres_per_unit())
-    for f in (0, anim.n_frames // 2, anim.n_frames - 1):  # shut, half, open
-        engine = base + np.tensordot(weights[f], targets, axes=1)
-        np.testing.assert_allclose(engine, mesh.vertices(motion.weights[f])[kept] * scale, atol=2e-6)
+    # the built-in head's textured parts are a primitive of their own (split_primitives: which vertices each holds)
+    for prim, (ids, _, _) in zip(doc["meshes"][0]["primitives"], split_primitives(mesh, kept, tris), strict=True):
+        base = read(doc, blob, prim["attributes"]["POSITION"]) + node["translation"]
+        targets = np.stack([read(doc, blob, t["POSITION"]) for t in prim["targets"]])
+        for f in (0, anim.n_frames // 2, anim.n_frames - 1):  # shut, half, open
+            engine = base + np.tensordot(weights[f], targets, axes=1)
+            np.testing.assert_allclose(engine, mesh.vertices(motion.weights[f])[kept[ids]] * scale, atol=2e-6)
 
 
 def test_model_stays_in_place_and_head_rotates_about_the_node(written):

@@ -4,7 +4,11 @@ Metres, as glTF requires (a head made in centimetres would import 100 times too 
 units, or its face's size read as a person's. The head node holds one mesh of the visible parts (hidden eye-shading
 shells dropped) with smooth normals and the part colours as COLOR_0; each driven shape is a sparse morph target,
 so a head with hundreds of shapes that each move a few hundred vertices stays small; target names go in
-mesh.extras.targetNames, the convention Blender, three.js and Unreal read. Each eyeball is a child node
+mesh.extras.targetNames, the convention Blender, three.js and Unreal read. A head with a texture has its textured
+parts as a second primitive with TEXCOORD_0 (v turned down, glTF's way) and a material of embedded PNGs (the
+albedo as baseColorTexture; the roughness per texel in metallicRoughnessTexture's G) instead of COLOR_0, so an
+engine draws lips, brows and hairline per pixel as previews do; morph targets are per primitive, so each has every
+target, restricted to its vertices. A head without one exports byte for byte as before. Each eyeball is a child node
 (eye_L, eye_R) whose origin is the eye's centre, so gaze is a rotation track an engine can retarget or
 override. The "speech" animation holds a LINEAR weights channel, the head rotation about a pivot near the neck
 (the mesh is moved so that pivot is the node origin, and the node translated back) and the eyes' rotations.
@@ -12,6 +16,7 @@ override. The "speech" animation holds a LINEAR weights channel, the head rotati
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -101,13 +106,24 @@ def write_glb(mesh: BlendshapeMesh, motion: MeshMotion, path, name: str = "emofa
                                                      roughnessFactor=0.6)))
     matched = set(motion.matched)
     names = [n for n in mesh.shape_names if n in matched]
-    targets = [{"POSITION": _sparse_target(gltf, blob, scale * mesh.shape_delta(n)[kept].astype(np.float32))}
-               for n in names]
     fixes = _lid_fix_targets(mesh, names)
-    for _, _, _, delta in fixes:
-        targets.append({"POSITION": _sparse_target(gltf, blob, scale * delta[kept].astype(np.float32))})
+    deltas = [scale * mesh.shape_delta(n)[kept].astype(np.float32) for n in names]
+    deltas += [scale * delta[kept].astype(np.float32) for _, _, _, delta in fixes]
     names += [fix_name for fix_name, _, _, _ in fixes]
-    _add_mesh(gltf, blob, name, (neutral - pivot) * scale, tris, mesh.colors()[kept], targets)
+    positions = ((neutral - pivot) * scale).astype(np.float32)
+    normals = vertex_normals(positions, tris)  # of the whole head: no seam where the primitives meet
+    colors = mesh.colors()[kept]
+    primitives = []
+    for ids, local, textured in split_primitives(mesh, kept, tris):
+        targets = [{"POSITION": _sparse_target(gltf, blob, delta[ids])} for delta in deltas]
+        if textured:
+            tint = _part_colors(mesh)
+            look = dict(material=_texture_material(gltf, blob, mesh), uv=_gltf_uv(mesh.uv[kept[ids]]),
+                        colors=None if tint is None else tint[kept[ids]])
+        else:
+            look = dict(material=0, colors=colors[ids])
+        primitives.append(_primitive(blob, positions[ids], normals[ids], local, targets, **look))
+    gltf.meshes.append(gl.Mesh(name=name, primitives=primitives))
     gltf.meshes[0].weights = [0.0] * len(names) if names else None
     gltf.meshes[0].extras = {"targetNames": names} if names else {}
     gltf.nodes.append(gl.Node(name=name, mesh=0, translation=(pivot * scale).tolist()))
@@ -115,8 +131,10 @@ def write_glb(mesh: BlendshapeMesh, motion: MeshMotion, path, name: str = "emofa
         ids = np.arange(part.start, part.end)
         local = mesh.triangles[in_eye[mesh.triangles].all(axis=1)]
         local = local[(local >= part.start).all(axis=1) & (local < part.end).all(axis=1)] - part.start
-        _add_mesh(gltf, blob, EYE_NODES[side], (mesh.neutral[ids] - centre) * scale, local.astype(np.uint32),
-                  mesh.colors()[ids], [])
+        eye = ((mesh.neutral[ids] - centre) * scale).astype(np.float32)
+        local = local.astype(np.uint32)
+        gltf.meshes.append(gl.Mesh(name=EYE_NODES[side], primitives=[
+            _primitive(blob, eye, vertex_normals(eye, local), local, [], colors=mesh.colors()[ids])]))
         gltf.nodes.append(gl.Node(name=EYE_NODES[side], mesh=len(gltf.meshes) - 1,
                                   translation=((centre - pivot) * scale).astype(np.float32).tolist()))
         gltf.nodes[0].children.append(len(gltf.nodes) - 1)
@@ -166,17 +184,83 @@ def _lid_fix_targets(mesh: BlendshapeMesh, names: list[str]) -> list[tuple[str, 
     return out
 
 
-def _add_mesh(gltf: gl.GLTF2, blob: _Blob, name: str, positions: np.ndarray, tris: np.ndarray, colors: np.ndarray,
-              targets: list) -> None:
-    """One mesh of one primitive (material 0, vertex colours) appended to gltf.meshes."""
-    positions = positions.astype(np.float32)
+def split_primitives(mesh: BlendshapeMesh, kept: np.ndarray, tris: np.ndarray) -> list[tuple]:
+    """(vertex ids into kept, their triangles, textured) per primitive of the head: one of all kept vertices for a
+    head without a texture (as before textures), else the parts the texture colours (their triangles by the first
+    vertex, as the renderer groups them) apart from the rest, each with only the vertices its triangles use."""
+    textured = np.zeros(mesh.n_vertices, bool)
+    if mesh.texture is not None and mesh.uv is not None:
+        for p in mesh.parts:
+            textured[p.start:p.end] |= p.textured
+    on = textured[kept][tris[:, 0]] if len(tris) else np.zeros(0, bool)
+    if not on.any():
+        return [(np.arange(len(kept)), tris, False)]
+    out = []
+    for flag in (False, True):
+        if (on == flag).any():
+            ids, local = np.unique(tris[on == flag], return_inverse=True)
+            out.append((ids, local.reshape(-1, 3).astype(np.uint32), flag))
+    return out
+
+
+def _primitive(blob: _Blob, positions: np.ndarray, normals: np.ndarray, tris: np.ndarray, targets: list,
+               material: int = 0, colors: np.ndarray | None = None, uv: np.ndarray | None = None) -> gl.Primitive:
+    """One triangle primitive: positions (with bounds), normals, optional COLOR_0 (RGB) and TEXCOORD_0."""
     attributes = gl.Attributes(
         POSITION=blob.accessor(positions, "VEC3", gl.ARRAY_BUFFER, bounds=True),
-        NORMAL=blob.accessor(vertex_normals(positions, tris), "VEC3", gl.ARRAY_BUFFER),
-        COLOR_0=blob.accessor(colors[:, :3].astype(np.float32), "VEC3", gl.ARRAY_BUFFER))
+        NORMAL=blob.accessor(normals.astype(np.float32), "VEC3", gl.ARRAY_BUFFER))
+    if colors is not None:
+        attributes.COLOR_0 = blob.accessor(colors[:, :3].astype(np.float32), "VEC3", gl.ARRAY_BUFFER)
+    if uv is not None:
+        attributes.TEXCOORD_0 = blob.accessor(uv, "VEC2", gl.ARRAY_BUFFER)
     indices = blob.accessor(tris.reshape(-1), "SCALAR", gl.ELEMENT_ARRAY_BUFFER)
-    gltf.meshes.append(gl.Mesh(name=name, primitives=[gl.Primitive(
-        attributes=attributes, indices=indices, material=0, mode=gl.TRIANGLES, targets=targets or None)]))
+    return gl.Primitive(attributes=attributes, indices=indices, material=material, mode=gl.TRIANGLES,
+                        targets=targets or None)
+
+
+def _gltf_uv(uv: np.ndarray) -> np.ndarray:
+    """emoface's v up (0: the image's bottom row, as OBJ) -> glTF's v down (0: its top row)."""
+    return np.column_stack([uv[:, 0], 1.0 - uv[:, 1]]).astype(np.float32)
+
+
+def _part_colors(mesh: BlendshapeMesh) -> np.ndarray | None:
+    """[V, 4] the part colours, which tint the texture as in previews (without the vertex colours, which would
+    darken it twice); None where every textured part is white, as the built-in head's are."""
+    rgba = np.ones((mesh.n_vertices, 4), np.float32)
+    for p in mesh.parts:
+        rgba[p.start:p.end] = p.color
+    textured = [p for p in mesh.parts if p.textured]
+    return None if all(np.allclose(p.color[:3], 1.0) for p in textured) else rgba
+
+
+def _texture_material(gltf: gl.GLTF2, blob: _Blob, mesh: BlendshapeMesh) -> int:
+    """The textured parts' material: the albedo as baseColorTexture and, where the mesh has one, the roughness per
+    texel as metallicRoughnessTexture (glTF reads roughness from G, metalness from B: 0), both PNGs in the buffer."""
+    sampler = len(gltf.samplers)
+    gltf.samplers.append(gl.Sampler(magFilter=gl.LINEAR, minFilter=gl.LINEAR_MIPMAP_LINEAR,
+                                    wrapS=gl.CLAMP_TO_EDGE, wrapT=gl.CLAMP_TO_EDGE))
+    pbr = gl.PbrMetallicRoughness(baseColorFactor=[1.0, 1.0, 1.0, 1.0], metallicFactor=0.0, roughnessFactor=0.6,
+                                  baseColorTexture=gl.TextureInfo(index=_png_texture(gltf, blob, mesh.texture,
+                                                                                     sampler)))
+    if mesh.texture_roughness is not None:
+        g = np.asarray(mesh.texture_roughness, np.uint8)
+        rgb = np.dstack([np.zeros_like(g), g, np.zeros_like(g)])
+        pbr.metallicRoughnessTexture = gl.TextureInfo(index=_png_texture(gltf, blob, rgb, sampler))
+        pbr.roughnessFactor = 1.0
+    gltf.materials.append(gl.Material(name="skin_textured", doubleSided=False, pbrMetallicRoughness=pbr))
+    return len(gltf.materials) - 1
+
+
+def _png_texture(gltf: gl.GLTF2, blob: _Blob, rgb: np.ndarray, sampler: int) -> int:
+    """uint8 [H, W, 3] -> a texture of an embedded PNG (lossless: the file holds the mesh's texels)."""
+    from PIL import Image
+
+    png = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(rgb, np.uint8), "RGB").save(png, format="PNG")
+    view = blob.view(np.frombuffer(png.getvalue(), np.uint8))
+    gltf.images.append(gl.Image(bufferView=view, mimeType="image/png"))
+    gltf.textures.append(gl.Texture(sampler=sampler, source=len(gltf.images) - 1))
+    return len(gltf.textures) - 1
 
 
 def _sparse_target(gltf: gl.GLTF2, blob: _Blob, delta: np.ndarray) -> int:
