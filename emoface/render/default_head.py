@@ -18,7 +18,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from emoface.render.mesh import BlendshapeMesh, Part, build_deltas, eye_colors
+from emoface.render.mesh import BlendshapeMesh, Part, build_deltas
 
 CY, RY = 2.3, 12.5  # the head grid's rows run from y = CY - RY (the throat) to CY + RY (the crown)
 Y_EYE, EYE_X, EYE_HALF, R_EYE = 3.5, 3.2, 1.4, 1.2
@@ -42,6 +42,9 @@ HAIR_ONSET = 0.5  # cm past the hairline where the hair starts to stand off: non
 WHITE = (1.0, 1.0, 1.0, 1.0)
 SCLERA = np.array([0.9, 0.86, 0.83])  # an eye's white is not paper white
 SOCKET = np.array([0.55, 0.3, 0.29])
+IRIS_DEG, PUPIL_DEG = 29.0, 10.0  # their rims' angles from the eye's axis: an 11.7 mm iris on a 24 mm eyeball
+# the eyeball's rings (latitudes; the front pole at pi/2): dense over the iris, whose fibres and rim need them
+EYE_RINGS = np.radians(np.concatenate([np.linspace(-80.0, 40.0, 13), np.linspace(45.0, 88.0, 30)]))
 
 ARKIT_SHAPES = (
     "eyeBlinkLeft", "eyeLookDownLeft", "eyeLookInLeft", "eyeLookOutLeft", "eyeLookUpLeft", "eyeSquintLeft",
@@ -323,15 +326,31 @@ def _rotate_x(points, pivot, deg):
     return (points - pivot) @ r.T + pivot
 
 
-def _uv_sphere(centre, radii, n_lon=32, n_lat=20, pole_forward=False):
+def _uv_sphere(centre, radii, n_lon=32, n_lat=20, pole_forward=False, lat=None):
+    """An ellipsoid of rings: n_lat - 1 even latitudes, or the given ones (radians, poles excluded)."""
     lon = np.linspace(-np.pi, np.pi, n_lon, endpoint=False)
-    lat = np.linspace(-np.pi / 2, np.pi / 2, n_lat + 1)[1:-1]
+    lat = np.linspace(-np.pi / 2, np.pi / 2, n_lat + 1)[1:-1] if lat is None else np.asarray(lat)
     lo, la = np.meshgrid(lon, lat)
     pts = np.stack([np.cos(la) * np.sin(lo), np.sin(la), np.cos(la) * np.cos(lo)], -1).reshape(-1, 3)
     pts = np.concatenate([pts, [[0, -1, 0], [0, 1, 0]]])
     if pole_forward:  # rings around +z: an eyeball's iris and pupil are clean circles
         pts = pts[:, [0, 2, 1]] * [1, -1, 1]
     return pts * radii + centre, _closed_rings(len(lat), n_lon), pts
+
+
+def _eye_look(unit: np.ndarray) -> np.ndarray:
+    """Colours of an eyeball's points (unit vectors, +z forward): a pupil, an iris of fibres running out from it
+    (lighter and warmer round the pupil, a dark ring at its rim), and a white that greys and reddens toward the
+    corners. A flat blue disc had read as a doll's eye."""
+    theta = np.degrees(np.arccos(np.clip(unit[:, 2], -1, 1)))  # from the forward axis
+    around = np.arctan2(unit[:, 1], unit[:, 0])
+    fibres = 0.6 * _noise(around * 24 / np.pi, theta / 4.0) + 0.4 * _noise(around * 60 / np.pi + 7.0, theta / 2.0)
+    iris = np.array([0.30, 0.43, 0.56]) * (0.7 + 0.6 * fibres)[:, None]
+    iris = _tint(iris, 0.5 * _smooth(14.5, 11.5, theta), (0.58, 0.46, 0.26))  # the collarette round the pupil
+    iris = _tint(iris, 0.75 * _smooth(IRIS_DEG - 4.0, IRIS_DEG - 0.5, theta), (0.1, 0.13, 0.18))  # limbal ring
+    white = _tint(np.tile(SCLERA, (len(unit), 1)), 0.35 * _smooth(40.0, 75.0, theta), (0.78, 0.6, 0.58))
+    col = _tint(white, _smooth(IRIS_DEG + 0.6, IRIS_DEG - 0.6, theta), iris)
+    return _tint(col, _smooth(PUPIL_DEG + 0.8, PUPIL_DEG - 0.8, theta), (0.03, 0.03, 0.04))
 
 
 def _closed_rings(n_rows: int, n_around: int) -> np.ndarray:
@@ -580,9 +599,8 @@ def default_head() -> BlendshapeMesh:
                                             24, 12)
     tongue = b.add("tongue", tongue_pts, tongue_tris, np.array([0.70, 0.33, 0.37]), roughness=0.45)
     for side, cx in (("l", EYE_X), ("r", -EYE_X)):
-        pts, tris, unit = _uv_sphere(np.array([cx, Y_EYE, _eye_z()]), R_EYE, 36, 48, pole_forward=True)
-        colors = eye_colors(unit, np.zeros(3), iris_deg=29.0) * SCLERA
-        b.add(f"eyeball_{side}", pts, tris, colors, roughness=0.15)
+        pts, tris, unit = _uv_sphere(np.array([cx, Y_EYE, _eye_z()]), R_EYE, 128, pole_forward=True, lat=EYE_RINGS)
+        b.add(f"eyeball_{side}", pts, tris, _eye_look(unit), roughness=0.15)
     for side, cx in (("l", EYE_X), ("r", -EYE_X)):
         # the socket's pink lining behind each eye, seen inside out: the slit is longer than the eyeball is wide,
         # and at its corners the picture had looked through the head to the background
