@@ -451,4 +451,9 @@ def _terminate_like_interrupt():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m emoface.cli` runs this file as __main__, a second copy beside the emoface.cli that the other
+    # modules import: its classes (the interruption a signal raises) would not be theirs, and a SIGTERM during a
+    # Ray bake ended in a traceback. Run the package's copy.
+    from emoface.cli import main as package_main
+
+    sys.exit(package_main())

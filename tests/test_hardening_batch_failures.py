@@ -92,17 +92,20 @@ def _ray_processes(root: str) -> list:
     return found
 
 
+SCRIPT = ["-c", "import sys\nfrom emoface.cli import main\nsys.exit(main())"]  # as the `emoface` script runs
+
+
 @pytest.mark.slow  # starts Ray
-@pytest.mark.parametrize("signum, code", [(15, 143), (2, 130)])
-def test_a_ray_bake_stopped_while_ray_starts_exits_cleanly_and_leaves_no_ray(lines, tmp_path, signum, code):
+@pytest.mark.parametrize("signum, code, launch", [(15, 143, SCRIPT), (2, 130, SCRIPT),
+                                                  (15, 143, ["-m", "emoface.cli"])])  # had ended in a traceback
+def test_a_ray_bake_stopped_while_ray_starts_exits_cleanly_and_leaves_no_ray(lines, tmp_path, signum, code, launch):
     pytest.importorskip("ray")
     import tempfile
 
     root = tempfile.mkdtemp(prefix="eft", dir="/tmp")  # short: Ray's socket paths must fit 107 bytes
     env = dict(os.environ, RAY_TMPDIR=root)
     try:
-        command = [sys.executable, "-c", "import sys\nfrom emoface.cli import main\nsys.exit(main())",  # as `emoface`
-                   "bake", str(lines), "-o", str(tmp_path / "out"), "--ray", "--ray-workers", "1", "-q"]
+        command = [sys.executable, *launch, "bake", str(lines), "-o", str(tmp_path / "out"), "--ray", "--ray-workers", "1", "-q"]
         proc = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True, start_new_session=True)
         deadline = time.time() + 60
         while not list(Path(root).glob("ray/session_*")) and time.time() < deadline and proc.poll() is None:
