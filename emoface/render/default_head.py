@@ -138,15 +138,63 @@ def _cross(x, y):
     return np.clip(1 - np.clip(np.abs(x) / _rx(y), 0, 1) ** p, 0, None) ** (1 / p)
 
 
+def _smax(a, b, k):
+    """Smooth maximum: max(a, b) where they differ by more than k, a rounded crease where they meet."""
+    return np.maximum(a, b) + np.maximum(k - np.abs(a - b), 0.0) ** 2 / (4 * k)
+
+
+def _dome(x, y, cx, cy, sx, sy, h, round_=0.5):
+    """A rounded cone of height h over an ellipse of half-axes (sx, sy): 0 on the ellipse, falling on below 0 at
+    a steady slope outside it (so a smooth maximum with the face leaves a crease at its foot, not a cliff); round_
+    rounds its top (0: a cone)."""
+    q = np.hypot((x - cx) / sx, (y - cy) / sy)
+    c = round_ ** 2
+    return h * (np.sqrt(1 + c) - np.sqrt(q * q + c)) / (np.sqrt(1 + c) - round_)
+
+
+# The nose along its midline by height y (cm): its height over the face; the rounding of its top across (the
+# half-width of its crest: the bridge's narrow between the eyes, the tip's broad, the columella's narrow) and the
+# slope of its side walls (gentle on the bony bridge, steep round the tip and the columella, so that the nostrils
+# and wings show beside them). Nasion at 4.3, tip at -0.3, the columella's foot (subnasale) at -1.45.
+_NOSE_Y = (-2.2, -1.45, -1.3, -1.1, -0.85, -0.55, -0.3, -0.05, 0.4, 1.5, 2.5, 3.5, 4.3, 5.0)
+_NOSE_TOP = (-1.0, 0.05, 0.55, 1.35, 2.0, 2.4, 2.55, 2.4, 2.0, 1.5, 1.0, 0.5, 0.0, -0.3)
+_NOSE_CREST = (0.2, 0.2, 0.2, 0.24, 0.45, 0.75, 0.85, 0.7, 0.42, 0.36, 0.32, 0.3, 0.4, 0.4)
+_NOSE_WALL = (2.5, 2.5, 2.5, 2.5, 2.5, 2.4, 2.3, 2.1, 1.8, 1.6, 1.5, 1.3, 1.2, 1.2)
+
+
+@lru_cache(maxsize=1)
+def _nose_profiles():
+    from scipy.interpolate import PchipInterpolator  # smooth in y: a kink shades as a line across the nose
+
+    return tuple(PchipInterpolator(_NOSE_Y, v) for v in (_NOSE_TOP, _NOSE_CREST, _NOSE_WALL))
+
+
+def _nose(x, y):
+    """The nose's relief: one ridge whose cross-section is a hyperbola (a round crest on straight side walls) from
+    a bony bridge, narrow between the eyes, to a broad, projecting tip and a narrow columella under it; the tip's
+    lobule slightly two-domed (two highlights, as the cartilages give); wings (alae) flaring beside and behind
+    the tip, each set off by a crease; and the nostrils, pits under the tip between columella and wings (the
+    skin paints them dark). Parts join by smooth maxima, so each meets its neighbour and the cheek in a crease."""
+    ax = np.abs(x)
+    top, crest, wall = (p(np.clip(y, _NOSE_Y[0], _NOSE_Y[-1])) for p in _nose_profiles())
+    ridge = top - wall * (np.sqrt(x * x + crest * crest) - crest)
+    ridge -= np.maximum(y - 4.3, 0) * 2.0  # the ridge ends at the nasion, not running up the forehead
+    ridge += 0.07 * np.exp(-(((ax - 0.3) / 0.2) ** 2)) * _gauss(0, y, 0, -0.3, 1, 0.35)  # the lobule's two domes
+    alae = _dome(ax, y, 1.0, -0.92, 0.74, 0.5, 0.68, 2.0)
+    f = _smax(ridge, alae, 0.6)
+    f -= 0.45 * _gauss(ax, y, 0.55, -1.1, 0.22, 0.15)  # the nostrils
+    # the bony bridge's walls blend into the cheeks (a crease there would outline a pyramid); the wings' are creased
+    f = _smax(f, 0.0, 0.2 + 0.6 * _smooth(-0.4, 1.2, y))
+    groove = np.exp(-(((np.hypot((ax - 1.0) / 0.74, (y + 0.92) / 0.5) - 1.0) / 0.15) ** 2))
+    f -= 0.12 * groove * _smooth(-1.3, -0.9, y) * _smooth(0.7, 1.3, ax)  # the alar groove round each wing's
+    # outside, fading where the wing meets the lip
+    return f
+
+
 def _features(x, y):
     """Forward relief of the face on top of its outline (cm)."""
     ax = np.abs(x)
-    # nose: a bridge from the nasion to a rounded tip, wings (alae) beside it, the columella under the tip
-    ridge = np.interp(y, [-1.4, -0.9, -0.3, 0.6, 2.0, 3.4, 4.3], [0.0, 1.5, 2.55, 2.2, 1.35, 0.6, 0.0])
-    width = np.interp(y, [-1.4, -0.3, 0.8, 2.5, 4.3], [0.5, 0.85, 0.62, 0.55, 0.7])
-    f = ridge * np.exp(-((x / width) ** 2) ** 1.2)
-    f += 0.85 * _gauss(ax, y, 1.15, -0.55, 0.55, 0.55)  # alae
-    f += -0.25 * _gauss(ax, y, 1.75, -0.5, 0.35, 0.7)  # alar groove
+    f = _nose(x, y)
     f += 0.45 * _gauss(ax, y, 2.9, 5.0, 2.0, 0.7) - 0.2 * _gauss(x, y, 0, 4.3, 0.9, 0.5)  # brow ridge, nasion
     f += -1.6 * _gauss(ax, y, EYE_X, Y_EYE - 0.05, np.where(ax > EYE_X, 1.3, 1.8), 1.25)  # eye sockets
     f += -0.15 * _gauss(ax, y, 2.7, 2.0, 1.0, 0.5)  # under the eyes
@@ -453,21 +501,91 @@ def _hair_cover(x, y, z):
     return cover, strands
 
 
-def _ear(side: int):
-    """An ear: a thin shell, taller than wide, tilted back and standing off the head, its bowl darker than its
-    rim; from the brow's height down to the nose's base, behind the jaw."""
-    pts, tris, unit = _uv_sphere(np.zeros(3), np.array([0.45, 3.0, 1.75]), 24, 18)
-    u = unit[:, 1:]  # position on the shell's face (y, z)
-    bowl = np.clip(1 - np.sum((u / [0.75, 0.8]) ** 2, axis=1), 0, 1)
-    pts[:, 0] += side * 0.35 * bowl * (unit[:, 0] * side > 0)  # the bowl (concha) dished in on the outside
+# The ear's outline, (up, back) in cm from its middle, from its top round the back: the helix round the top and
+# back, the lobe below, the notch under the tragus, the tragus and the helix's root in front (wider above than at
+# the lobe); and its relief round the bowl (the concha, whose centre _EAR_POLE is) by direction from it (degrees,
+# 0 up, 90 back): the height and place (share of the way to the rim) of the ring of ridges round the bowl
+# (antihelix behind, its crus above, antitragus below, tragus in front), and how much of a rolled helix the rim has
+_EAR_OUTLINE = ((2.95, 0.4), (2.55, 1.35), (1.7, 1.95), (0.5, 2.05), (-0.6, 1.8), (-1.6, 1.3), (-2.55, 0.9),
+                (-2.9, 0.3), (-2.85, -0.35), (-1.95, -0.85), (-0.6, -1.15), (0.6, -1.1), (1.9, -0.75), (2.6, -0.2))
+_EAR_POLE = np.array([-0.3, -0.35])
+_EAR_DEG = (-180, -140, -100, -60, -20, 20, 70, 120, 150, 180)
+_EAR_RIDGE_H = (0.0, 0.12, 0.4, 0.1, 0.3, 0.5, 0.55, 0.55, 0.45, 0.0)
+_EAR_RIDGE_AT = (0.6, 0.7, 0.8, 0.55, 0.32, 0.5, 0.55, 0.55, 0.6, 0.6)
+_EAR_HELIX = (0.0, 0.0, 0.3, 1.0, 1.0, 1.0, 1.0, 1.0, 0.35, 0.0)
+
+
+def _ear_shape(alpha):
+    """Per direction alpha (radians) from the bowl's centre: the distance to the rim, the ridge's height and
+    place, and the helix's share (periodic and smooth in alpha: a kink shades as a radial line)."""
+    from scipy.interpolate import CubicSpline
+
+    rel = np.array(_EAR_OUTLINE) - _EAR_POLE
+    ang, dist = np.arctan2(rel[:, 1], rel[:, 0]), np.hypot(rel[:, 0], rel[:, 1])
+    order = np.argsort(ang)
+    ang, dist = ang[order], dist[order]
+    rim = CubicSpline(np.r_[ang, ang[0] + 2 * np.pi], np.r_[dist, dist[0]], bc_type="periodic")
+    deg = np.radians(_EAR_DEG)
+    table = [CubicSpline(deg, v, bc_type="periodic") for v in (_EAR_RIDGE_H, _EAR_RIDGE_AT, _EAR_HELIX)]
+    a = (alpha + np.pi) % (2 * np.pi) - np.pi
+    return (rim((a - ang[0]) % (2 * np.pi) + ang[0]), *(np.clip(t(a), 0, None) for t in table))
+
+
+def _ear(side: int, n_around=48):
+    """An ear, lofted as rings round the bowl (concha): each direction from the bowl's centre is one closed
+    cross-section, out along the outer face over the bowl and the ridge round it (antihelix) and the groove
+    beyond (scapha) into the rim, which is a tube rolled in toward the face (the helix) round the top and back
+    and a soft, thick edge at the lobe, then back along the inner face to the middle. Tilted top back and
+    turned so that its back edge stands off the head (seen from the front, the helix's edge at an angle), from
+    the brow's height down to the nose's base, behind the jaw; the bowl and the canal darker than the rim."""
+    alpha = np.linspace(-np.pi, np.pi, n_around, endpoint=False)[None, :]
+    big_r, ridge_h, ridge_at, helix = _ear_shape(alpha)
+    tube = 0.24 * helix + 0.3 * (1 - helix)  # the rim's half-thickness: the helix's roll, the lobe's
+    centre_a = 0.18 * helix  # the roll stands out from the face
+    start = np.pi + 0.6 * helix  # the roll starts under its own edge: it curls in over the scapha
+    # the outer face: bowl, ridge, groove, out to where the roll starts
+    t = np.linspace(0.0, 1.0, 13)[1:, None]
+    r_end = big_r - tube + tube * np.cos(start)
+    r = t * r_end
+    s = r / big_r
+    lobe = (1 - helix) * _smooth(-2.0, -3.0, np.cos(alpha) * big_r)  # toward the lobe, the bowl shallows
+    face = -0.42 * _smooth(0.45, 0.15, s) * (1 - 0.6 * lobe)
+    face += ridge_h * np.exp(-(((s - ridge_at) / 0.15) ** 2)) - 0.1 * helix * _smooth(0.55, 0.8, s)  # scapha
+    canal = np.hypot(r * np.cos(alpha) + 0.05, r * np.sin(alpha) + 0.35)  # the canal, in front of the bowl's
+    face -= 0.15 * np.exp(-((canal / 0.35) ** 2))  # centre, a little deeper (deeper shows the head through it)
+    a_end = centre_a + tube * np.sin(start)
+    face += (a_end - face) * _smooth(0.8, 1.0, t)
+    # the rim: round the roll's tube from under its inner edge over the top and outer edge to the inner face
+    psi = start + (-np.pi / 2 - start) * np.linspace(0.0, 1.0, 15)[1:, None]
+    rim_r, rim_a = big_r - tube + tube * np.cos(psi), centre_a + tube * np.sin(psi)
+    root = 0.6 * _smooth(0.2, 0.8, -np.sin(alpha))  # in front (tragus, the helix's root) it grows into the head
+    rim_a = rim_a - root * np.clip(-np.sin(psi), 0, 1)
+    # the inner face, back to the middle: the bowl's back bulges toward the head
+    u = np.linspace(1.0, 0.0, 9)[1:-1, None]
+    back_r = u * (big_r - tube)
+    back_a = (centre_a - tube - root) * _smooth(0.0, 0.6, u) - 0.5 * (1 - _smooth(0.0, 0.6, u))
+    rr = np.concatenate([r, rim_r, back_r])
+    aa = np.concatenate([face, np.broadcast_to(rim_a, rim_r.shape), np.broadcast_to(back_a, back_r.shape)])
+    up = _EAR_POLE[0] + rr * np.cos(alpha)
+    back = _EAR_POLE[1] + rr * np.sin(alpha)
+    ends = [[float(np.mean(face[0])), *_EAR_POLE * [1, -1]], [-0.5, *_EAR_POLE * [1, -1]]]  # the faces' middles
+    pts = np.concatenate([np.stack([aa, up, -back], -1).reshape(-1, 3), ends])
+    canal = np.exp(-np.sum(((pts[:, 1:] - [_EAR_POLE[0] - 0.1, -_EAR_POLE[1] + 0.35]) / [0.35, 0.3]) ** 2, axis=1))
+    deep = np.clip(-pts[:, 0] / 0.42, 0, 1) * (np.arange(len(pts)) < face.size)  # the outer face's hollows
+    pts[:, 0] = side * (pts[:, 0] + 0.95)  # its bowl's floor just off the head's side
     tilt = np.radians(-15.0)  # top back
     r = np.array([[1, 0, 0], [0, np.cos(tilt), -np.sin(tilt)], [0, np.sin(tilt), np.cos(tilt)]])
     pts = pts @ r.T
-    flare = np.radians(25.0)  # the back of the ear stands off the head
+    flare = np.radians(-25.0)  # the back of the ear stands off the head
     r = np.array([[np.cos(flare), 0, side * np.sin(flare)], [0, 1, 0], [-side * np.sin(flare), 0, np.cos(flare)]])
+    pts = pts @ r.T
+    roll = np.radians(12.0)  # its top leans out more than its lobe, which lies near the cheek
+    r = np.array([[np.cos(roll), side * np.sin(roll), 0], [-side * np.sin(roll), np.cos(roll), 0], [0, 0, 1]])
     pts = pts @ r.T + [side * (float(_rx(2.0)) - 0.1), 2.2, -1.2]
-    colors = SKIN * 0.97 * (1 - 0.3 * bowl[:, None] * (unit[:, 0:1] * side > 0)) + np.array([0.05, -0.05, -0.05])
-    return pts, tris, colors
+    colors = SKIN * 0.97 * (1 - 0.25 * deep[:, None]) + np.array([0.05, -0.05, -0.05])
+    colors = colors * (1 - 0.6 * canal[:, None])
+    tris = _closed_rings(len(rr), n_around)
+    return pts, tris if side > 0 else tris[:, ::-1], colors  # mirrored: turned back out
 
 
 # The neck and shoulders by height y (cm): half-width in front and behind, depth of the throat/chest and of the
@@ -559,8 +677,8 @@ def _skin_look(p: np.ndarray, pre_y: np.ndarray, front: np.ndarray, lower_copy: 
         lash = np.exp(-((d / np.where(upper, 0.2, 0.12)) ** 2)) * np.where(upper, 0.95, 0.7)
         col = _tint(col, prof * lash, (0.1, 0.07, 0.06))  # lash lines
         col = _tint(col, 0.22 * prof * np.exp(-(((d - 0.5) / 0.1) ** 2)), (0.5, 0.33, 0.28))  # upper lid fold
-    nostril = sum(_gauss(x, y, sx, -1.05, 0.26, 0.13) for sx in (-0.48, 0.48)) * (z > 9.9)
-    col = _tint(col, 0.7 * nostril, (0.3, 0.15, 0.13))
+    nostril = sum(_gauss(x, y, sx, -1.1, 0.22, 0.16) for sx in (-0.53, 0.53)) * (z > 9.3)  # the nose's pits
+    col = _tint(col, 0.9 * nostril, (0.2, 0.09, 0.08))
     hair, strands = _hair_cover(x, y, z)
     col = _tint(col, hair, HAIR * (0.7 + 0.5 * strands)[:, None])  # lighter and darker strands
     rough = SKIN_ROUGHNESS + (LIP_ROUGHNESS - SKIN_ROUGHNESS) * lips
