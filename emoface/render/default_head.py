@@ -398,7 +398,10 @@ def _eye_look(unit: np.ndarray) -> np.ndarray:
     iris = _tint(iris, 0.75 * _smooth(IRIS_DEG - 4.0, IRIS_DEG - 0.5, theta), (0.1, 0.13, 0.18))  # limbal ring
     white = _tint(np.tile(SCLERA, (len(unit), 1)), 0.35 * _smooth(40.0, 75.0, theta), (0.78, 0.6, 0.58))
     col = _tint(white, _smooth(IRIS_DEG + 0.6, IRIS_DEG - 0.6, theta), iris)
-    return _tint(col, _smooth(PUPIL_DEG + 0.8, PUPIL_DEG - 0.8, theta), (0.03, 0.03, 0.04))
+    col = _tint(col, _smooth(PUPIL_DEG + 0.8, PUPIL_DEG - 0.8, theta), (0.03, 0.03, 0.04))
+    # the upper lid's shade on the eyeball (the lids follow vertical gaze and a turn to the side keeps heights, so
+    # it may ride on the eyeball): a bright white up to the lid had read as staring
+    return col * (1 - 0.45 * _smooth(0.0, 0.45, unit[:, 1]))[:, None]
 
 
 def _closed_rings(n_rows: int, n_around: int) -> np.ndarray:
@@ -676,7 +679,7 @@ def _skin_look(p: np.ndarray, pre_y: np.ndarray, front: np.ndarray, lower_copy: 
         upper = (d > 1e-9) | ((np.abs(d) <= 1e-9) & ~lower_copy)  # the upper lashes are the heavier line
         lash = np.exp(-((d / np.where(upper, 0.2, 0.12)) ** 2)) * np.where(upper, 0.95, 0.7)
         col = _tint(col, prof * lash, (0.1, 0.07, 0.06))  # lash lines
-        col = _tint(col, 0.22 * prof * np.exp(-(((d - 0.5) / 0.1) ** 2)), (0.5, 0.33, 0.28))  # upper lid fold
+        col = _tint(col, 0.35 * prof * np.exp(-(((d - 0.55) / 0.12) ** 2)), (0.5, 0.33, 0.28))  # upper lid fold
     nostril = sum(_gauss(x, y, sx, -1.1, 0.22, 0.16) for sx in (-0.53, 0.53)) * (z > 9.3)  # the nose's pits
     col = _tint(col, 0.9 * nostril, (0.2, 0.09, 0.08))
     hair, strands = _hair_cover(x, y, z)
