@@ -160,8 +160,9 @@ def test_head_roll_is_read_the_way_it_is_rendered_and_documented(tmp_path):
 
 def test_a_moving_head_is_read_as_pose_more_than_as_expression(tmp_path):
     """A still face whose head turns, nods and tilts: the angles are captured (r > 0.95), and what leaks into the
-    expression curves stays under its measured size (docs/CAPTURE.md: up to 0.6-0.7 of a squint for a 20 degree
-    turn, the lids most; a blink is 1), so a change that lets the pose leak further shows here."""
+    expression curves stays under its measured size (docs/CAPTURE.md: a full squint for a 20 degree turn, the far
+    eye's, kept out below; the rest under 0.85, the lids most; a blink is 1), so a change that lets the pose leak
+    further shows here."""
     from emoface.capture.roundtrip import POSE_MOVES, gaze_swing, head_alone, pose_talk, render_video
     from emoface.capture.take import capture
     from emoface.render.default_head import default_head
@@ -172,8 +173,10 @@ def test_a_moving_head_is_read_as_pose_more_than_as_expression(tmp_path):
     r = compare(truth, got)
     assert all(r[curve] > 0.95 for _, curve, _ in POSE_MOVES), r
     talk = pose_talk(got, FPS, 3.0)
-    # a turn reads as a full squint on the built-in head since its nose projects as a person's (2026-12-05; 0.6-0.7
-    # with the flatter nose before): a known leak (docs/CAPTURE.md), kept out of this bound until the pose is fixed
+    # a turn reads as a full squint on the built-in head since its nose projects as a person's (2026-12-05: 1.0 / 0.94
+    # left / right; 0.6-0.7 with the flatter nose before), on the far eye alone: the landmarker reads its lower lid
+    # about a pixel high and the rigid points' depth as not turning with the head (docs/CAPTURE.md, "Where the turn's
+    # squint comes from"); no pose-fit change tried helped without misreading the nod, so it stays out of this bound
     worst = {move: next((name, span) for name, span in spans.items()
                         if not (move == "turning" and name.startswith("EyeSquint"))) for move, spans in talk.items()}
     assert all(span < 0.85 for _, span in worst.values()), worst
