@@ -44,7 +44,8 @@ SCLERA = np.array([0.9, 0.86, 0.83])  # an eye's white is not paper white
 SOCKET = np.array([0.55, 0.3, 0.29])
 IRIS_DEG, PUPIL_DEG = 29.0, 10.0  # their rims' angles from the eye's axis: an 11.7 mm iris on a 24 mm eyeball
 # the eyeball's rings (latitudes; the front pole at pi/2): dense over the iris, whose fibres and rim need them
-EYE_RINGS = np.radians(np.concatenate([np.linspace(-80.0, 40.0, 13), np.linspace(45.0, 88.0, 30)]))
+EYE_RINGS = np.radians(np.concatenate([np.linspace(-75.0, 35.0, 9), np.linspace(42.0, 87.0, 20)]))
+EYE_AROUND = 72  # vertices round each ring: a round iris at any preview size (more cost a tenth of the frame)
 
 ARKIT_SHAPES = (
     "eyeBlinkLeft", "eyeLookDownLeft", "eyeLookInLeft", "eyeLookOutLeft", "eyeLookUpLeft", "eyeSquintLeft",
@@ -720,7 +721,8 @@ def default_head() -> BlendshapeMesh:
                                             24, 12)
     tongue = b.add("tongue", tongue_pts, tongue_tris, np.array([0.70, 0.33, 0.37]), roughness=0.45)
     for side, cx in (("l", EYE_X), ("r", -EYE_X)):
-        pts, tris, unit = _uv_sphere(np.array([cx, Y_EYE, _eye_z()]), R_EYE, 128, pole_forward=True, lat=EYE_RINGS)
+        pts, tris, unit = _uv_sphere(np.array([cx, Y_EYE, _eye_z()]), R_EYE, EYE_AROUND, pole_forward=True,
+                                     lat=EYE_RINGS)
         b.add(f"eyeball_{side}", pts, tris, _eye_look(unit), roughness=0.15)
     for side, cx in (("l", EYE_X), ("r", -EYE_X)):
         # the socket's pink lining behind each eye, seen inside out: the slit is longer than the eyeball is wide,
