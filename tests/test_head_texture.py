@@ -67,20 +67,25 @@ def test_the_hairs_matte_follows_the_drawn_hairline():
     assert rough.min() < head_module.SKIN_ROUGHNESS - 0.05  # the lips
 
 
-@pytest.mark.parametrize("pose", [{}, {"jawOpen": 0.7}, {"eyeWideLeft": 1.0, "eyeWideRight": 1.0}])
-def test_no_background_shows_through_the_face(pose):
+@pytest.mark.parametrize("pose, head", [({}, (0, 0, 0)), ({"jawOpen": 0.7}, (0, 0, 0)),
+                                        ({"eyeWideLeft": 1.0, "eyeWideRight": 1.0}, (0, 0, 0)),
+                                        ({}, (25, 0, 0)), ({}, (-25, 5, 0))])
+def test_no_background_shows_through_the_face(pose, head):
     """The lid slits are longer than the eyeballs are wide: at their corners the picture looked through the head
-    to the background, until a socket lining sat behind each eye."""
+    to the background, until a socket lining sat behind each eye (wide enough that a turned head's view through a
+    corner meets it too)."""
+    from emoface.render.drive import rotation
+
     mesh = default_head()
     with FaceRenderer(mesh, 384) as renderer:
-        image = renderer.render(still(mesh, **pose)).astype(int)
-        corners = [(cx + s * head_module.EYE_HALF * 0.95, head_module.Y_EYE) for cx in (-head_module.EYE_X,
-                                                                                          head_module.EYE_X)
-                   for s in (-1, 1)]
+        image = renderer.render(still(mesh, **pose), head=head).astype(int)
         z = float(head_module._eye_z()) + head_module.R_EYE
-        pixels = renderer.project([[x, y, z] for x, y in corners])
+        corners = np.array([[cx + s * head_module.EYE_HALF * 0.95, head_module.Y_EYE, z]
+                            for cx in (-head_module.EYE_X, head_module.EYE_X) for s in (-1, 1)])
+        turned = (corners - renderer.pivot) @ rotation(*head).T + renderer.pivot
+        pixels = renderer.project(turned)
     for col, row in pixels.round().astype(int):
-        patch = image[row - 3:row + 4, col - 3:col + 4]
+        patch = image[row - 2:row + 3, col - 2:col + 3]
         assert (np.abs(patch - np.array(BACKGROUND) * 255).max(axis=2) > 6).all(), (col, row)
 
 

@@ -726,8 +726,10 @@ def default_head() -> BlendshapeMesh:
         b.add(f"eyeball_{side}", pts, tris, _eye_look(unit), roughness=0.15)
     for side, cx in (("l", EYE_X), ("r", -EYE_X)):
         # the socket's pink lining behind each eye, seen inside out: the slit is longer than the eyeball is wide,
-        # and at its corners the picture had looked through the head to the background
-        pts, tris, _ = _uv_sphere(np.array([cx, Y_EYE, _eye_z() - 0.45]), np.array([1.65, 1.25, 1.3]), 24, 16)
+        # and at its corners the picture had looked through the head to the background. A wide, shallow bowl: its
+        # rim stays behind the skin all round (0.36 cm or more in front of it), and a turned head's view through
+        # a corner still meets it
+        pts, tris, _ = _uv_sphere(np.array([cx, Y_EYE, _eye_z() + 0.1]), np.array([2.3, 1.4, 0.8]), 24, 16)
         b.add(f"eye_socket_{side}", pts, tris, SOCKET, roughness=0.9, flip=True)
 
     pos = np.concatenate(b.pos)
