@@ -195,6 +195,9 @@ def test_a_silent_hopper_holds_no_slot_and_creates_a_bounded_number(monkeypatch)
             for k in range(1, 12):
                 await ws.send(json.dumps({"type": "character", "character": f"h{k}"}))
                 replies.append(await _until(ws, lambda m: m["type"] in ("header", "error")))
+                # the stage retires characters on its ticks (60 a second): a hop a couple of ticks apart leaves
+                # none behind it (hops faster than the ticks had left all seven on an idle machine)
+                await asyncio.sleep(0.035)
             on_stage = len(hub.stage.characters)
         await asyncio.sleep(0.3)  # a few ticks
         after = sorted(hub.stage.characters)
