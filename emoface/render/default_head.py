@@ -672,7 +672,7 @@ def _skin_look(p: np.ndarray, pre_y: np.ndarray, front: np.ndarray, lower_copy: 
     along = np.clip((ax - 0.9) / 4.3, 0, 1)  # 0 at the brow's head (over the inner corner), 1 at its tail
     arc = Y_EYE + 1.4 + 0.5 * np.sin(np.pi * np.minimum(along / 0.65, 1) / 2) - 0.5 * _smooth(0.65, 1.0, along)
     thick = 0.4 - 0.22 * along
-    brow = np.exp(-(((y - arc) / thick) ** 2)) * _smooth(0.8, 1.2, ax) * _smooth(5.4, 4.8, ax) * front
+    brow = np.exp(-(((y - arc) / thick) ** 2)) * _smooth(0.65, 1.4, ax) * _smooth(5.4, 4.8, ax) * front
     col = _tint(col, _brow_hairs(ax, y, along, brow), BROW)
     d = pre_y - Y_EYE  # lid features sit where the slit was before the lids opened, and move with them
     for cx in (EYE_X, -EYE_X):
