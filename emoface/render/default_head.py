@@ -192,6 +192,12 @@ def _nose(x, y):
     return f
 
 
+def _fold_x(y):
+    """How far from the midline the fold beside the nose runs at height y: from the nose's wing down and out
+    past the mouth's corner (the face's relief, and a smile deepening it)."""
+    return 1.9 + 0.32 * (-0.7 - y)
+
+
 def _features(x, y):
     """Forward relief of the face on top of its outline (cm)."""
     ax = np.abs(x)
@@ -202,7 +208,7 @@ def _features(x, y):
     f += 0.55 * _gauss(ax, y, 4.4, 1.5, 1.5, 1.0)  # cheekbones
     f += -0.12 * _gauss(ax, y, 5.2, -2.6, 1.6, 1.6)  # the hollow under them
     f += 0.3 * _gauss(ax, y, 3.5, -1.6, 1.7, 1.8)  # cheek fat beside the nasolabial fold
-    fold = np.exp(-(((ax - (1.9 + 0.32 * (-0.7 - y))) / 0.45) ** 2)) * _smooth(-0.3, -1.2, y) * _smooth(-4.2, -3.2, y)
+    fold = np.exp(-(((ax - _fold_x(y)) / 0.45) ** 2)) * _smooth(-0.3, -1.2, y) * _smooth(-4.2, -3.2, y)
     f += -0.1 * fold
     lip = _lip_x(x)
     upper, lower = _vermilion(x, y)
@@ -767,7 +773,7 @@ def _wrinkles(x, y, front) -> dict[str, np.ndarray]:
         out[f"browDown{suffix}"] = (-0.12 * glabella * np.exp(-(((sx - 0.5) / 0.16) ** 2))
                                     + 0.08 * _gauss(sx, y, 1.3, Y_EYE + 1.7, 0.5, 0.5)
                                     - 0.06 * _gauss(sx, y, 0.0, Y_EYE + 0.3, 0.6, 0.16)) * front
-        fold = np.exp(-(((sx - (1.9 + 0.32 * (-0.7 - y))) / 0.3) ** 2)) * _smooth(-0.3, -1.0, y) * _smooth(-4.4, -3.4, y)
+        fold = np.exp(-(((sx - _fold_x(y)) / 0.3) ** 2)) * _smooth(-0.3, -1.0, y) * _smooth(-4.4, -3.4, y)
         out[f"mouthSmile{suffix}"] = -0.2 * front * fold * _smooth(-0.3, 0.3, sx)
         corner = np.arctan2(y - Y_EYE, sx - (EYE_X + EYE_HALF))  # around the eye's outer corner
         reach = np.hypot(sx - (EYE_X + EYE_HALF), y - Y_EYE)

@@ -189,9 +189,8 @@ def split_primitives(mesh: BlendshapeMesh, kept: np.ndarray, tris: np.ndarray) -
     head without a texture (as before textures), else the parts the texture colours (their triangles by the first
     vertex, as the renderer groups them) apart from the rest, each with only the vertices its triangles use."""
     textured = np.zeros(mesh.n_vertices, bool)
-    if mesh.texture is not None and mesh.uv is not None:
-        for p in mesh.parts:
-            textured[p.start:p.end] |= p.textured
+    for p in mesh.textured_parts():
+        textured[p.start:p.end] = True
     on = textured[kept][tris[:, 0]] if len(tris) else np.zeros(0, bool)
     if not on.any():
         return [(np.arange(len(kept)), tris, False)]
@@ -224,13 +223,10 @@ def _gltf_uv(uv: np.ndarray) -> np.ndarray:
 
 
 def _part_colors(mesh: BlendshapeMesh) -> np.ndarray | None:
-    """[V, 4] the part colours, which tint the texture as in previews (without the vertex colours, which would
-    darken it twice); None where every textured part is white, as the built-in head's are."""
-    rgba = np.ones((mesh.n_vertices, 4), np.float32)
-    for p in mesh.parts:
-        rgba[p.start:p.end] = p.color
-    textured = [p for p in mesh.parts if p.textured]
-    return None if all(np.allclose(p.color[:3], 1.0) for p in textured) else rgba
+    """[V, 4] what tints the texture, as in previews (mesh.colors under_texture); None where every textured part is
+    white, as the built-in head's are."""
+    plain = all(np.allclose(p.color[:3], 1.0) for p in mesh.textured_parts())
+    return None if plain else mesh.colors(under_texture=True)
 
 
 def _texture_material(gltf: gl.GLTF2, blob: _Blob, mesh: BlendshapeMesh) -> int:

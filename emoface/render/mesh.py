@@ -178,13 +178,20 @@ class BlendshapeMesh:
         first = self.triangles[:, 0]
         return self.triangles[(first >= part.start) & (first < part.end)]
 
-    def colors(self) -> np.ndarray:
-        """Per-vertex RGBA: part colour times the vertex colours."""
+    def textured_parts(self) -> list[Part]:
+        """The parts its texture colours: none without a texture and its coordinates."""
+        return [p for p in self.parts if p.textured] if self.texture is not None and self.uv is not None else []
+
+    def colors(self, under_texture: bool = False) -> np.ndarray:
+        """Per-vertex RGBA: part colour times the vertex colours; under_texture: the textured parts' part colour
+        alone (what multiplies their texture, which stands for their vertex colours: both would darken twice)."""
         rgba = np.ones((self.n_vertices, 4), np.float32)
         for p in self.parts:
             rgba[p.start:p.end] = p.color
         if self.vertex_colors is not None:
             rgba[:, :3] *= self.vertex_colors
+            for p in self.textured_parts() if under_texture else ():
+                rgba[p.start:p.end] = p.color
         return rgba
 
     def save(self, path) -> None:

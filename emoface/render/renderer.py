@@ -95,17 +95,13 @@ class _Geometry:
             raise ValueError(f"{mesh.source}: the mesh has no visible triangles")
         self.tris = tris
         self.incidence = normal_incidence(tris, mesh.n_vertices)
-        colors = mesh.colors()
-        textured = mesh.texture is not None and mesh.uv is not None
-        if textured:  # the texture colours these parts: their vertex colours would darken it twice
-            for p in mesh.parts:
-                if p.textured:
-                    colors[p.start:p.end] = p.color
+        colors = mesh.colors(under_texture=True)
+        textured = {id(p) for p in mesh.textured_parts()}
         self.groups = []  # (vertex ids, local triangles, colours, roughness, double sided, uv or None)
         keys = {}
-        per_texel = textured and mesh.texture_roughness is not None
+        per_texel = bool(textured) and mesh.texture_roughness is not None
         for k, p in enumerate(mesh.parts):
-            uses_texture = textured and p.textured
+            uses_texture = id(p) in textured
             # with a roughness per texel, the textured parts' own is 1: the shader multiplies the two
             rough = 1.0 if uses_texture and per_texel else round(p.roughness, 2)
             key = (rough, p.name.lower().startswith("mouth"), uses_texture)
