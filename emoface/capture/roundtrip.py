@@ -176,6 +176,18 @@ def exercise(fps: float = 30.0, seed: int = 0) -> Animation:
     return with_rest(gaze.write(anim, yaw, pitch))
 
 
+def exercise_moving(fps: float = 30.0, seed: int = 0) -> Animation:
+    """The range-of-motion take with the head turning +-20 degrees and nodding +-10 as it goes, as an actor who
+    moves does: what the face does must still read as the face's while the pose's leak comes out
+    (emoface.capture.pose_leak)."""
+    anim = exercise(fps, seed)
+    rest = int(round(REST_S * fps))
+    time = np.arange(rest, anim.n_frames) / fps
+    anim["HeadYaw"][rest:] = 20 * np.sin(2 * np.pi * 0.07 * time) / 180
+    anim["HeadPitch"][rest:] = 10 * np.sin(2 * np.pi * 0.11 * time + 1) / 180
+    return anim
+
+
 def crop_agreement(video: Path, passes: int, curves, nudge: float = 0.03,
                    neutral_frame: int | None = None) -> dict[str, float]:
     """r per curve between two captures of one video whose crops all lie `nudge` of their side to the left and to

@@ -22,6 +22,7 @@ from emoface.capture.camera import focal_length, unproject
 from emoface.capture.landmarks import EYE_CORNERS, LOWER_LIP, PASSES, UPPER_LIP, FaceLandmarker, _roll
 from emoface.capture.lids import lid_curves, lid_opening
 from emoface.capture.pose import RIGID, angles, reference, rigid_fit, to_face_axes
+from emoface.capture.pose_leak import fitted_axes, without_pose
 from emoface.capture.solve import CHEEKS_NOSE_CHIN, LIPS, UPPER_SHAPES, Solver
 from emoface.errors import InputError
 from emoface.filters1d import gaussian_filter1d
@@ -47,6 +48,7 @@ LIDS_OPEN = 0.6  # gaze is held from the frames around where the lids are under 
 # the gaze that explains a lid's fall is held wherever the lids are under 85% open: a lid part-way down pulls the
 # iris model's centre down with it, and that look down would explain the blink away
 LIDS_OPEN_FOR_LOOKS = 0.85
+ANGLES = ("yaw", "pitch", "roll")
 SIDEWAYS_DEG = 60.0  # a head rolled this far most of a take: a sideways video (a portrait take without its tag)
 
 
@@ -260,12 +262,18 @@ def solve_take(found: list, fps: float, basis: Basis | None = None, neutral_fram
     neutral = actor_neutral(face, fps, neutral_frame)
     solver = Solver(basis, face.reference)
     shut = shut_frames(gap, fps)
-    weights = _close_lips(_smooth(solver(undone, neutral), solver.names, shut, fps), solver.names, shut)
+    # the head's angles from the take's usual pose (not the neutral's: an actor settles into a pose to speak, and
+    # all the speech would go with it): what they alone put into a curve is not the face's
+    moved = head - np.median(head[ok], axis=0)
+    floor_angles = [ANGLES[k] for k in fitted_axes(moved)]
+    weights = _close_lips(_smooth(without_pose(solver(undone, neutral), moved), solver.names, shut, fps),
+                          solver.names, shut)
 
     anim = Animation.zeros(canonical_names(), fps, len(found), CANONICAL_RIG, {
         "source": source, **({"source_abs": os.path.abspath(source)} if source and os.path.isfile(source) else {}),
         "engine": "capture",
-        "capture": {"frames": len(found), "face_found": round(float(ok.mean()), 4), "video_fps": fps, **face.camera},
+        "capture": {"frames": len(found), "face_found": round(float(ok.mean()), 4), "video_fps": fps, **face.camera,
+                    **({"pose_floor": floor_angles} if floor_angles else {})},
     })
     for k, name in enumerate(solver.names):
         anim[name] = weights[:, k]
@@ -281,7 +289,8 @@ def solve_take(found: list, fps: float, basis: Basis | None = None, neutral_fram
     looks = _gaze_curves(*_held_gaze(gaze, ok & (opening > LIDS_OPEN_FOR_LOOKS), fps))
     lids = lid_curves(undone, neutral, basis, {n: w for n, w in zip(solver.names, weights.T)
                                                if not n.startswith(UPPER_SHAPES)} | looks)
-    smoothed = _smooth(np.stack(list(lids.values()), axis=1), tuple(lids), np.zeros(len(undone), bool), fps)
+    smoothed = _smooth(without_pose(np.stack(list(lids.values()), axis=1), moved), tuple(lids),
+                       np.zeros(len(undone), bool), fps)
     for k, name in enumerate(lids):
         anim[name] = smoothed[:, k]
     head = _smooth(head, ("Head",) * 3, np.zeros(len(head), bool), fps)
