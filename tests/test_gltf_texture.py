@@ -182,6 +182,7 @@ def test_a_tinted_textured_part_keeps_its_colour(tmp_path):
     doc, blob = glb_parts(tmp_path / "tinted.glb")
     check_structure(doc, blob)
     (prim,) = doc["meshes"][0]["primitives"]  # every visible part textured: one primitive
+    assert prim["material"] == 0 and len(doc["materials"]) == 1  # no vertex-colour material left unused
     assert "metallicRoughnessTexture" not in doc["materials"][prim["material"]]["pbrMetallicRoughness"]
     np.testing.assert_allclose(read(doc, blob, prim["attributes"]["COLOR_0"]), np.tile(skin.color[:3], (skin.end, 1)))
     np.testing.assert_allclose(read(doc, blob, prim["attributes"]["TEXCOORD_0"])[:, 1], 1 - mesh.uv[:skin.end, 1],

@@ -100,10 +100,12 @@ def write_glb(mesh: BlendshapeMesh, motion: MeshMotion, path, name: str = "emofa
 
     gltf = gl.GLTF2(asset=gl.Asset(version="2.0", generator="emoface"))
     blob = _Blob(gltf)
-    gltf.materials.append(gl.Material(
-        name="skin", doubleSided=False,
-        pbrMetallicRoughness=gl.PbrMetallicRoughness(baseColorFactor=[1.0, 1.0, 1.0, 1.0], metallicFactor=0.0,
-                                                     roughnessFactor=0.6)))
+    splits = split_primitives(mesh, kept, tris)
+    if eyes or not all(textured for _, _, textured in splits):  # vertex colours: material 0 (none left unused)
+        gltf.materials.append(gl.Material(
+            name="skin", doubleSided=False,
+            pbrMetallicRoughness=gl.PbrMetallicRoughness(baseColorFactor=[1.0, 1.0, 1.0, 1.0], metallicFactor=0.0,
+                                                         roughnessFactor=0.6)))
     matched = set(motion.matched)
     names = [n for n in mesh.shape_names if n in matched]
     fixes = _lid_fix_targets(mesh, names)
@@ -114,7 +116,7 @@ def write_glb(mesh: BlendshapeMesh, motion: MeshMotion, path, name: str = "emofa
     normals = vertex_normals(positions, tris)  # of the whole head: no seam where the primitives meet
     colors = mesh.colors()[kept]
     primitives = []
-    for ids, local, textured in split_primitives(mesh, kept, tris):
+    for ids, local, textured in splits:
         targets = [{"POSITION": _sparse_target(gltf, blob, delta[ids])} for delta in deltas]
         if textured:
             tint = _part_colors(mesh)
