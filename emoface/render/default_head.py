@@ -423,23 +423,108 @@ def _closed_rings(n_rows: int, n_around: int) -> np.ndarray:
     return np.concatenate([sides, caps.reshape(-1, 3)])
 
 
-def _arch(y_lo, y_hi, z_front, half=2.05, depth=1.5, thick=0.32, n=97):
-    """A dental arch: a thin curved box swept along a parabola, for a row of teeth."""
-    s = np.linspace(-1, 1, n)
+# Teeth along a dental arch, from the middle back, in cm as an adult's (mm / 10): width along the arch; how much
+# shorter than the arch's longest tooth (its edge's middle, or its cusp's tip); how far its edge's corners toward
+# the middle and away from it (mesial, distal) round off; how pointed its cusp is (the rise from its tip to its
+# sides; 0: an edge); where its tip is (share of its width from its mesial side); how translucent its edge is; how
+# far from the arch's edge the gum arches over it (its zenith); how far its papillae come down between teeth.
+# Upper: central incisors widest and longest, laterals narrower and shorter, canines pointed, premolars, a molar;
+# lower: narrow incisors, a canine, premolars, a molar. An arch ends where its length runs out (in a premolar).
+UPPER_TEETH = ((0.85, 0.00, 0.015, 0.05, 0.00, 0.50, 0.45, 0.90, 0.26),
+               (0.65, 0.07, 0.035, 0.07, 0.00, 0.50, 0.45, 0.83, 0.22),
+               (0.75, 0.01, 0.00, 0.00, 0.15, 0.45, 0.25, 0.89, 0.22),
+               (0.70, 0.09, 0.00, 0.00, 0.10, 0.50, 0.12, 0.84, 0.18),
+               (0.65, 0.12, 0.00, 0.00, 0.08, 0.50, 0.10, 0.82, 0.16),
+               (1.00, 0.15, 0.00, 0.00, 0.05, 0.30, 0.05, 0.80, 0.15))
+LOWER_TEETH = ((0.50, 0.02, 0.01, 0.025, 0.00, 0.50, 0.35, 0.80, 0.20),
+               (0.55, 0.02, 0.015, 0.035, 0.00, 0.50, 0.35, 0.80, 0.20),
+               (0.70, 0.00, 0.00, 0.00, 0.12, 0.40, 0.20, 0.84, 0.20),
+               (0.70, 0.06, 0.00, 0.00, 0.09, 0.50, 0.10, 0.80, 0.17),
+               (0.70, 0.09, 0.00, 0.00, 0.07, 0.50, 0.08, 0.78, 0.15),
+               (1.10, 0.12, 0.00, 0.00, 0.05, 0.30, 0.05, 0.76, 0.14))
+TOOTH_SHADE = (1.0, 0.97, 1.01, 0.96, 0.99, 0.95)  # each tooth a little its own shade, from the middle back
+ENAMEL, CERVICAL, TRANSLUCENT = np.array([0.92, 0.89, 0.81]), np.array([0.84, 0.72, 0.52]), np.array([0.6, 0.64, 0.7])
+GUM, GUM_MARGIN, MUCOSA = np.array([0.80, 0.45, 0.46]), np.array([0.55, 0.28, 0.29]), np.array([0.70, 0.33, 0.37])
+
+
+def _arch(y_edge, y_root, z_front, teeth, half=2.05, depth=1.5, thick=(0.12, 0.32), per_tooth=16):
+    """A dental arch: a row of teeth swept along a parabola (x = half * s, z = z_front - depth * s^2), each of its
+    own width along it, its edge rounded at the corners or pointed at a cusp, a small V between neighbours, under a
+    gum whose margin arches over each tooth; thin at the edge, thick at the gum. y_edge: the longest tooth's edge;
+    y_root: the gum's far side (above for the upper arch, below for the lower). Returns points, triangles and
+    vertex colours: enamel yellower toward the gum and the back, translucent at the edge, dark where neighbours
+    touch; the gum pink, darker at its margin; all in the mouth's shade, darker toward the back."""
+    sgn = 1.0 if y_root > y_edge else -1.0  # from the edge toward the root
+    s_fine = np.linspace(0.0, 1.0, 2001)
+    arc = np.concatenate([[0], np.cumsum(np.hypot(np.diff(half * s_fine), np.diff(depth * s_fine ** 2)))])
+    table = np.array(teeth, float)
+    starts = np.concatenate([[0], np.cumsum(table[:, 0])])
+    # columns along the arch: per_tooth across each tooth, dense at its sides (the V, the contact's dark line)
+    cols = 0.5 - 0.5 * np.cos(np.pi * np.arange(per_tooth) / per_tooth)
+    a = (starts[:-1, None] + table[:, :1] * cols).ravel()
+    a = np.concatenate([a[a < arc[-1] - 1e-3], [arc[-1]]])
+    a = np.concatenate([-a[:0:-1], a])  # both sides, sharing the middle
+    n = len(a)
+    k = np.clip(np.searchsorted(starts, np.abs(a), side="right") - 1, 0, len(table) - 1)
+    width, short, round_m, round_d, cusp, tip, clear, zenith, papilla = table[k].T
+    u = (np.abs(a) - starts[k]) / width  # 0 at the tooth's mesial side, 1 at its distal
+    side = np.minimum(u, 1 - u) * width  # cm to the nearer neighbour
+    # the edge (distance from the longest tooth's): corners rounded off, a cusp's slopes, a small V at each contact
+    corner = np.where(u < 0.5, round_m, round_d)
+    t = 1 - np.clip(side / (2 * corner + 0.02), 0, 1)
+    edge = short + corner * (1 - np.sqrt(1 - t ** 2)) + 0.035 * (1 - np.clip(side / 0.06, 0, 1)) ** 2
+    edge += cusp * np.sqrt((u - tip) ** 2 + 0.06 ** 2) / np.where(u < tip, tip, 1 - tip)
+    edge -= edge.min()  # the longest tooth's edge at y_edge
+    # the gum's margin: down to a papilla between neighbours, up over each tooth to its zenith
+    prev, nxt = table[np.maximum(k - 1, 0)], table[np.minimum(k + 1, len(table) - 1)]
+    pap_m = np.minimum(zenith, prev[:, 7]) - (papilla + prev[:, 8]) / 2
+    pap_d = np.minimum(zenith, nxt[:, 7]) - (papilla + nxt[:, 8]) / 2
+    line = pap_m + (pap_d - pap_m) * u
+    margin = line + (zenith - (pap_m + pap_d) / 2) * np.sqrt(np.clip(1 - (2 * u - 1) ** 2, 0, 1))
+    margin = np.maximum(margin, edge + 0.3)
+    root = abs(y_root - y_edge)
+    # a column's ring: the front from the edge over the crown (dense at both ends) and the gum to the root, then the
+    # back from the root to the edge
+    crown_w = np.array([0.0, 0.02, 0.06, 0.13, 0.25, 0.42, 0.6, 0.76, 0.88, 0.95, 0.985])
+    gum_w = np.array([0.0, 0.12, 0.45, 1.0])
+    back_w = np.array([0.5, 0.12, 0.0])
+    h = np.concatenate([edge + (margin - edge) * crown_w[:, None], margin + (root - margin) * gum_w[:, None],
+                        np.broadcast_to(root, (1, n)), margin[None], edge + (margin - edge) * back_w[:, None]])
+    rows = len(h)
+    front = np.arange(rows) < len(crown_w) + len(gum_w)
+    gum = np.zeros(rows, bool)
+    gum[len(crown_w):len(crown_w) + len(gum_w) + 2] = True
+    w = np.clip((h - edge) / (margin - edge), 0, 1)  # 0 at the edge, 1 at the gum's margin
+    # the front's relief: each crown convex across (its sides behind its middle) and from the edge to its neck, the
+    # gum a little proud of the neck and bulging over each root; behind, thin at the edge and thick at the gum
+    across = 1 - np.sin(np.pi * np.clip(u, 0, 1)) ** 0.7
+    off = np.where(gum[:, None], -0.02 - 0.02 * across, -0.04 * across - 0.03 * (1 - np.clip(w / 0.3, 0, 1)) ** 2
+                   - 0.025 * _smooth(0.7, 1.0, w))
+    thickness = thick[0] + (thick[1] - thick[0]) * _smooth(0.0, 0.9, np.clip(h / margin, 0, 1))
+    off = np.where(front[:, None], off, -thickness)
+    s = np.interp(np.abs(a), arc, s_fine) * np.sign(a)
     x, z = half * s, z_front - depth * s ** 2
     tangent = np.stack([np.full(n, half), -2 * depth * s], -1)
     normal = np.stack([-tangent[:, 1], tangent[:, 0]], -1) / np.linalg.norm(tangent, axis=1)[:, None]
-    rings = []
-    for yy, off in ((y_lo, 0), (y_hi, 0), (y_hi, -thick), (y_lo, -thick)):
-        rings.append(np.stack([x + normal[:, 0] * off, np.full(n, yy), z + normal[:, 1] * off], -1))
-    pts = np.concatenate(rings)
-    tris = []
-    for r in range(4):
-        r1 = (r + 1) % 4
-        for i in range(n - 1):
-            a, b, c, d = r * n + i, r * n + i + 1, r1 * n + i + 1, r1 * n + i
-            tris += [(a, b, c), (a, c, d)]
-    return pts, np.array(tris), s
+    pts = np.stack([x + normal[:, 0] * off, y_edge + sgn * h, z + normal[:, 1] * off], -1).reshape(-1, 3)
+
+    def flat(v):
+        return np.broadcast_to(v, (rows, n)).ravel()
+
+    col = np.tile(ENAMEL * np.array(TOOTH_SHADE)[k][:, None], (rows, 1))
+    col = _tint(col, flat(0.55 * _smooth(0.3, 1.0, w) + 0.25 * s ** 2), CERVICAL)
+    col = _tint(col, flat(clear * _smooth(0.16, 0.0, h - edge)), TRANSLUCENT)
+    col = col * flat(1 - 0.5 * np.exp(-((side / 0.025) ** 2)))[:, None]  # where neighbours touch
+    gum_col = _tint(np.tile(GUM, (rows * n, 1)), flat(0.6 * _smooth(0.1, 0.5, h - margin)), MUCOSA)
+    gum_col = _tint(gum_col, flat(np.where(np.arange(rows) == len(crown_w), 0.6, 0.0)[:, None]), GUM_MARGIN)
+    col = np.where(flat(gum[:, None])[:, None], gum_col, col)
+    col = col * flat((0.88 - 0.45 * s ** 2) * np.where(front, 1.0, 0.75)[:, None])[:, None]  # the mouth's shade
+    ring = np.arange(rows) if sgn > 0 else np.arange(rows)[::-1]  # the lower arch's ring runs the other way round
+    pts, col = pts.reshape(rows, n, 3)[ring].reshape(-1, 3), col.reshape(rows, n, 3)[ring].reshape(-1, 3)
+    r, i = np.meshgrid(np.arange(rows), np.arange(n - 1), indexing="ij")
+    r1 = (r + 1) % rows
+    q = np.stack([r * n + i, r * n + i + 1, r1 * n + i + 1, r1 * n + i], -1).reshape(-1, 4)
+    return pts, np.concatenate([q[:, [0, 1, 2]], q[:, [0, 2, 3]]]), col
 
 
 class _Builder:
@@ -714,15 +799,10 @@ def default_head() -> BlendshapeMesh:
     keep_tri = bag_pts[bag_tris][:, :, 2].max(axis=1) < lips_z - 1.6  # open at the front, behind the lips
     mouth = b.add("mouth", bag_pts, bag_tris[keep_tri], np.array([0.32, 0.09, 0.10]), roughness=0.9, flip=True)
     z_front = lips_z - 1.05
-    upper_pts, upper_tris, s = _arch(Y_MOUTH - 0.12, Y_MOUTH + 0.95, z_front)
-    lower_pts, lower_tris, _ = _arch(Y_MOUTH - 1.15, Y_MOUTH - 0.05, z_front - 0.2, half=1.9)
-    gaps = np.abs(((np.abs(s) * 6.5 + 0.5) % 1.0) - 0.5) < 0.07  # dark lines between teeth
-    tooth = np.where(np.tile(gaps, 4)[:, None], np.array([0.5, 0.46, 0.42]), np.array([0.9, 0.87, 0.79]))
-    tooth = tooth * (0.85 - 0.4 * np.tile(s ** 2, 4))[:, None]  # in the mouth's shade, darker toward the back
-    gum_u = (upper_pts[:, 1] > Y_MOUTH + 0.7)[:, None]
-    gum_l = (lower_pts[:, 1] < Y_MOUTH - 0.85)[:, None]
-    teeth_u = b.add("teeth_upper", upper_pts, upper_tris, np.where(gum_u, [0.8, 0.45, 0.45], tooth), 0.35)
-    teeth_l = b.add("teeth_lower", lower_pts, lower_tris, np.where(gum_l, [0.8, 0.45, 0.45], tooth), 0.35)
+    upper_pts, upper_tris, upper_col = _arch(Y_MOUTH - 0.12, Y_MOUTH + 0.95, z_front, UPPER_TEETH)
+    lower_pts, lower_tris, lower_col = _arch(Y_MOUTH - 0.05, Y_MOUTH - 1.15, z_front - 0.2, LOWER_TEETH, half=1.9)
+    teeth_u = b.add("teeth_upper", upper_pts, upper_tris, upper_col, 0.35)
+    teeth_l = b.add("teeth_lower", lower_pts, lower_tris, lower_col, 0.35)
     tongue_pts, tongue_tris, _ = _uv_sphere(np.array([0, Y_MOUTH - 0.8, lips_z - 3.7]), np.array([1.8, 0.55, 2.3]),
                                             24, 12)
     tongue = b.add("tongue", tongue_pts, tongue_tris, np.array([0.70, 0.33, 0.37]), roughness=0.45)
