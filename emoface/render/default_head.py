@@ -861,6 +861,16 @@ def _wrinkles(x, y, front) -> dict[str, np.ndarray]:
         out[f"cheekSquint{suffix}"] = -0.05 * front * fan * (0.5 + 0.5 * np.cos(corner * 9.0)) * (sx > EYE_X)
         bunny = front * _gauss(sx, y, 0.7, 2.2, 0.45, 0.7)
         out[f"noseSneer{suffix}"] = -0.08 * bunny * (0.5 + 0.5 * np.cos(2 * np.pi * (y - 0.5 * sx) / 0.6))
+        # a raised upper lip deepens the fold beside the nose (upper part, to the mouth's corner)
+        upper_fold = np.exp(-(((sx - _fold_x(y)) / 0.3) ** 2)) * _smooth(-0.4, -1.0, y) * _smooth(-3.6, -2.8, y)
+        out[f"mouthUpperUp{suffix}"] = -0.15 * front * upper_fold * _smooth(-0.3, 0.3, sx)
+        out[f"noseSneer{suffix}"] += -0.08 * front * upper_fold * _smooth(-0.3, 0.3, sx)
+        # the dimple's pit just out from the lip's corner
+        out[f"mouthDimple{suffix}"] = -0.25 * front * _gauss(sx, y, MOUTH_HALF + 0.55, Y_MOUTH + 0.05, 0.32, 0.45)
+    # AU17: the chin's skin bunches (an uneven, pitted surface) and the furrow under the lower lip deepens
+    boss = front * _gauss(x, y, 0, -6.1, 1.5, 1.0)
+    out["mouthShrugLower"] = (0.06 * boss * (2 * _noise(x / 0.4 + 3.0, y / 0.4) - 1)
+                              - 0.08 * front * _gauss(x, y, 0, Y_MOUTH - 1.25, 1.2, 0.25))
     return out
 
 
@@ -926,9 +936,17 @@ def _shape_deltas(skin: _Skin, neutral, pos, parts) -> dict[str, np.ndarray]:
     for shape, vec in (("mouthLeft", (0.7, 0, 0)), ("mouthRight", (-0.7, 0, 0))):
         skin_delta(shape, np.outer(region, vec))
         part_delta(shape, parts["mouth"], lambda p, v=vec: np.outer(np.full(len(p), 0.6), v))  # the inside follows
-    chin = front * _gauss(x, y, 0, -4.8, 2.5, 1.6) * lower
-    skin_delta("mouthShrugLower", np.outer(chin, (0, 0.35, 0.15)))
-    skin_delta("mouthShrugUpper", np.outer(edge * upper, (0, 0.3, 0.15)))
+    # AU17: the chin's boss pushes up (most at the chin, under the lower lip less), the lower lip pushed up and
+    # out; the lips' line rises in the middle with it (both lips, so they stay together), the chin skin bunches
+    # (_wrinkles). A person's reaches 7-11 mm at the chin (ICT FaceKit); it had moved 3.8 mm and not read
+    chin = front * lower * _gauss(x, y, 0, -6.0, 2.1, 1.5)
+    pout = front * lower * _lip_x(x * 0.9) * np.exp(-(((d_mouth + 0.6) / 0.7) ** 2))
+    line = front * _lip_x(x * 0.9) * np.exp(-((d_mouth / 0.8) ** 2))
+    skin_delta("mouthShrugLower", np.outer(chin, (0, 0.75, 0.35)) + np.outer(pout, (0, 0.1, 0.3))
+               + np.outer(line, (0, 0.12, 0.05)))
+    # the upper lip pushed up and out, the skin above it with it, fading toward the nose
+    upper_lip = front * upper * _lip_x(x * 0.9) * np.exp(-np.maximum(d_mouth, 0) / 1.0)
+    skin_delta("mouthShrugUpper", np.outer(upper_lip, (0, 0.5, 0.2)))
     for suffix, sign in (("Left", 1.0), ("Right", -1.0)):
         sx = sign * x
         side = _smooth(-0.3, 0.4, sx)
@@ -942,7 +960,10 @@ def _shape_deltas(skin: _Skin, neutral, pos, parts) -> dict[str, np.ndarray]:
         skin_delta(f"mouthFrown{suffix}", np.outer(corner, (0.1 * sign, -0.75, -0.1)))
         skin_delta(f"mouthStretch{suffix}", np.outer(corner, (0.6 * sign, -0.15, -0.2))
                    + np.outer(edge * lower * side, (0, -0.2, 0)))
-        skin_delta(f"mouthDimple{suffix}", np.outer(corner, (0.25 * sign, 0.05, -0.4)))
+        # AU14: the corner pulled back into the cheek and tightened (the lips there thin against the teeth); the
+        # dimple's pit beside it is in _wrinkles
+        skin_delta(f"mouthDimple{suffix}", np.outer(corner, (0.35 * sign, 0.15, -0.6))
+                   + np.outer(edge * side * _smooth(0.8, 2.0, sx), (0, 0, -0.1)))
         # the mouth's dark inside widens on that side with the corner the shape draws out (and goes back, to stay
         # behind the cheeks), or a smile parted over an open jaw shows the background past its rim, which is
         # narrower than the lips where it opens
@@ -950,30 +971,46 @@ def _shape_deltas(skin: _Skin, neutral, pos, parts) -> dict[str, np.ndarray]:
             part_delta(f"{shape}{suffix}", parts["mouth"], lambda p, s=sign, k=out_x, u=up: np.outer(
                 _smooth(0.2, 1.6, s * p[:, 0]) * _smooth(p[:, 2].max() - 2.5, p[:, 2].max() - 0.5, p[:, 2])
                 * np.exp(-(((p[:, 1] - Y_MOUTH - 0.4) / 0.8) ** 2)), (k * s, u, -0.6 * k)))
-        press = edge * side * np.exp(-((d_mouth / 0.5) ** 2))
-        skin_delta(f"mouthPress{suffix}", np.stack([0 * x, np.where(upper, -0.12, 0.12) * press, -0.15 * press], -1))
+        # AU24: the lips pressed together and thinned on that side: each lip's outer border comes toward the line
+        # between them (the red narrows by about a third; that line itself stays, so the lips do not cross) and
+        # rolls back a little, and the lower lip is pushed up from below
+        wide_side = _smooth(-0.8, 0.8, sx)  # fading over the lips' middle: a step there notched the lower lip
+        press = front * wide_side * _lip_x(x) * _smooth(1.6, 0.9, np.abs(d_mouth))
+        below = front * wide_side * lower * _gauss(x, y, 0.9 * sign, Y_MOUTH - 1.3, 1.6, 0.9)
+        skin_delta(f"mouthPress{suffix}", np.stack([0 * x, -0.3 * d_mouth * press, -0.15 * press], -1)
+                   + np.outer(below * _smooth(0.0, 0.6, -d_mouth), (0, 0.15, 0.1)))
         lip_side = side * front * _lip_x(x) * _smooth(0.0, 0.2, np.abs(d_mouth) + 0.2)
-        skin_delta(f"mouthUpperUp{suffix}", np.outer(lip_side * upper * np.exp(-np.maximum(d_mouth, 0) / 0.8), (0, 0.55, 0.1)))
+        # AU10: the upper lip raised on that side, most between its middle and its corner (it squares), baring the
+        # upper teeth, the skin above it up to the nose's wing lifting with it, the cheek beside the fold drawn up
+        # and the fold deepening (_wrinkles)
+        raise_x = side * front * _lip_x(x * 0.9) * (0.8 + 0.3 * np.exp(-(((sx - 1.1) / 0.7) ** 2)))
+        lifted = raise_x * upper * np.exp(-np.maximum(d_mouth, 0) / 1.4)
+        fold_side = front * _gauss(sx, y, 2.5, -1.9, 0.9, 1.0)
+        skin_delta(f"mouthUpperUp{suffix}", np.outer(lifted, (0, 0.7, 0.12))
+                   + np.outer(fold_side, (0.05 * sign, 0.35, 0.15))
+                   + np.outer(front * _gauss(sx, y, 1.1, -0.9, 0.6, 0.5), (0, 0.15, 0.05)))  # the wing a little
         skin_delta(f"mouthLowerDown{suffix}",
                    np.outer(lip_side * lower * np.exp(np.minimum(d_mouth, 0) / 0.8), (0, -0.6, 0.05)))
         brow = front * _gauss(sx, y, 2.9, Y_EYE + 1.6, 2.0, 1.0)
         skin_delta(f"browDown{suffix}", np.outer(brow, (-0.3 * sign, -0.75, 0.2)))
         skin_delta(f"browOuterUp{suffix}", np.outer(front * _gauss(sx, y, 4.3, Y_EYE + 1.6, 1.4, 1.1), (0, 0.55, 0)))
         skin_delta(f"cheekSquint{suffix}", np.outer(front * _gauss(sx, y, 3.6, 1.1, 1.7, 1.2), (0, 0.5, 0.3)))
-        # AU9: the nose's wings and the skin beside them draw up, the skin above the upper lip's sides with them
-        # (its edge stays: a p/b/m said in disgust is still shut), and the skin of the nose's bridge bunches down
-        sneer = front * _gauss(sx, y, 1.2, -0.6, 0.9, 1.1)
-        snarl = front * upper * _smooth(0.0, 0.5, d_mouth) * _gauss(sx, y, 1.0, Y_MOUTH + 0.6, 1.1, 0.8)
+        # AU9: the nose's wings and the skin beside them draw up, the cheek beside the fold with them, the upper
+        # lip's sides go up (its edge only a millimetre: a p/b/m said in disgust is still shut), and the skin of
+        # the nose's bridge bunches down
+        sneer = front * _gauss(sx, y, 1.25, -0.75, 0.95, 1.1)
+        beside = front * _gauss(sx, y, 2.4, -1.5, 1.0, 1.0)
+        snarl = front * upper * (0.25 + 0.75 * _smooth(0.0, 0.5, d_mouth)) * _gauss(sx, y, 1.0, Y_MOUTH + 0.6, 1.2, 0.9)
         bridge = front * _gauss(sx, y, 0.4, 2.0, 0.6, 0.9)
-        skin_delta(f"noseSneer{suffix}", np.outer(sneer, (0.1 * sign, 0.6, 0.1)) + np.outer(snarl, (0, 0.3, 0.1))
-                   + np.outer(bridge, (0, -0.25, 0)))
+        skin_delta(f"noseSneer{suffix}", np.outer(sneer, (0.05 * sign, 0.8, 0.12)) + np.outer(beside, (0, 0.4, 0.15))
+                   + np.outer(snarl, (0, 0.45, 0.12)) + np.outer(bridge, (0, -0.25, 0)))
     skin_delta("browInnerUp", np.outer(front * _gauss(ax, y, 1.3, Y_EYE + 1.5, 1.3, 1.2), (0, 0.6, 0)))
     for shape, depth in _wrinkles(x, y, front).items():
         skin_delta(shape, np.outer(depth, (0, 0, 1)))
     skin_delta("cheekPuff", np.stack([np.sign(x) * 0.9, 0 * x, 0.5 * np.ones_like(x)], -1)
                * (front * _gauss(ax, y, 3.6, -3.2, 1.6, 1.6))[:, None])
 
-    lid_shapes = {"eyeBlink": (0.0, BLINK_LOWER, BLINK_LOWER), "eyeWide": (1.45, 1.1), "eyeSquint": (0.8, 0.45),
+    lid_shapes = {"eyeBlink": (0.0, BLINK_LOWER, BLINK_LOWER), "eyeWide": (1.45, 1.1), "eyeSquint": (0.8, 0.2),
                   "eyeLookUp": (1.2, 1.05), "eyeLookDown": (0.65, 0.85), "cheekSquint": (1.0, 0.7),
                   "eyeLookIn": (0.97, 1.0), "eyeLookOut": (0.97, 1.0)}
     for base, lids in lid_shapes.items():
