@@ -996,11 +996,11 @@ def _shape_deltas(skin: _Skin, neutral, pos, parts) -> dict[str, np.ndarray]:
         skin_delta(f"browOuterUp{suffix}", np.outer(front * _gauss(sx, y, 4.3, Y_EYE + 1.6, 1.4, 1.1), (0, 0.55, 0)))
         skin_delta(f"cheekSquint{suffix}", np.outer(front * _gauss(sx, y, 3.6, 1.1, 1.7, 1.2), (0, 0.5, 0.3)))
         # AU9: the nose's wings and the skin beside them draw up, the cheek beside the fold with them, the upper
-        # lip's sides go up (its edge only a millimetre: a p/b/m said in disgust is still shut), and the skin of
+        # lip's sides go up (its edge stays: a p/b/m said in disgust is still shut), and the skin of
         # the nose's bridge bunches down
         sneer = front * _gauss(sx, y, 1.25, -0.75, 0.95, 1.1)
         beside = front * _gauss(sx, y, 2.4, -1.5, 1.0, 1.0)
-        snarl = front * upper * (0.25 + 0.75 * _smooth(0.0, 0.5, d_mouth)) * _gauss(sx, y, 1.0, Y_MOUTH + 0.6, 1.2, 0.9)
+        snarl = front * upper * _smooth(0.0, 0.5, d_mouth) * _gauss(sx, y, 1.0, Y_MOUTH + 0.6, 1.2, 0.9)
         bridge = front * _gauss(sx, y, 0.4, 2.0, 0.6, 0.9)
         skin_delta(f"noseSneer{suffix}", np.outer(sneer, (0.05 * sign, 0.8, 0.12)) + np.outer(beside, (0, 0.4, 0.15))
                    + np.outer(snarl, (0, 0.45, 0.12)) + np.outer(bridge, (0, -0.25, 0)))
