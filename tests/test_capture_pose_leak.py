@@ -59,3 +59,17 @@ def test_an_expression_held_through_one_pass_of_a_turn_is_kept():
     got = without_pose(seen, head)[peak, 0] - face[peak, 0]
     assert seen[peak, 0] - face[peak, 0] > 0.95  # the smile and the turn's leak together
     assert 0.5 < got < 0.75, got  # the smile
+
+
+def test_a_few_frames_turned_the_other_way_keep_their_expression():
+    """A head that turns far one way for a while and only for a moment the other: that moment's smile is not fitted
+    as the pose's (a handful of frames would be fitted exactly)."""
+    t = np.arange(int(30 * FPS)) / FPS
+    yaw = 3 * np.sin(2 * np.pi * 0.5 * t)
+    yaw[(t > 10) & (t < 15)] = 15.0  # a long look to one side
+    moment = (t > 20) & (t < 20.6)
+    yaw[moment] = -8.0  # a glance the other way, smiling
+    head = np.stack([yaw, 0 * t, 0 * t], axis=1)
+    smile = np.where(moment, 0.7, 0.0)
+    got = without_pose(np.stack([smile, 0.02 * np.ones_like(t)], axis=1), head)
+    assert got[moment, 0].min() > 0.6

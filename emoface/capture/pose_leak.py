@@ -20,6 +20,7 @@ import numpy as np
 
 STILL_DEG = 6.0  # angles within this of the usual pose put nothing into the curves (a talker's nods and sway)
 MIN_SHARE = 0.1  # an angle is fitted where the head is further than STILL_DEG out on at least this share of frames
+MIN_SIDE_SHARE = 0.03  # and each side of it where this share is out that way (a few frames would be fitted exactly)
 QUANTILE = 0.2
 MAX_FRAMES = 1500  # frames the fit sees (evenly spaced): the floor is a smooth function of three angles
 SCALE_DEG = 20.0  # angles enter the fit in units of this (conditioning)
@@ -58,7 +59,7 @@ def fitted_axes(head: np.ndarray) -> list[int]:
 
 def pose_floor(values: np.ndarray, head: np.ndarray) -> np.ndarray:
     """The part of each curve that rises with the head's angles alone: values [n, curves], head [n, 3] degrees
-    against the take's rest pose -> [n, curves], >= 0 (zeros where the head barely moves)."""
+    against the take's usual pose -> [n, curves], >= 0 (zeros where the head barely moves)."""
     values = np.asarray(values, np.float64)
     floor = np.zeros_like(values)
     axes = fitted_axes(head)
@@ -66,6 +67,7 @@ def pose_floor(values: np.ndarray, head: np.ndarray) -> np.ndarray:
         return floor
     lo, hi = np.quantile(head, 0.01, axis=0), np.quantile(head, 0.99, axis=0)
     x = _features(np.clip(head, lo, hi), axes)  # no reach past the angles the take showed
+    x = x[:, np.mean(x > 0, axis=0) >= MIN_SIDE_SHARE]
     pick = np.linspace(0, len(values) - 1, min(len(values), MAX_FRAMES)).astype(int)
     for c in range(values.shape[1]):
         y = values[pick, c]
