@@ -1,6 +1,7 @@
 """The Animator composes the stages once; the CLI (and later the live server and renderer) call it.
 
-audio -> prosody -> engine (canonical curves) -> emotion layer -> smoothing -> head, accents, gaze, blinks -> rig
+audio -> prosody -> engine (canonical curves) -> emotion layer -> articulation -> smoothing -> head, accents, gaze,
+blinks -> rig
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ import numpy as np
 
 from emoface import __version__
 from emoface.animation import Animation, frame_count
+from emoface.articulation import articulate, check as check_articulation
 from emoface.audio import SILENCE_PEAK, Audio
 from emoface.emotion import layer as emotion_layer
 from emoface.emotion.spec import EmotionTrack, parse_emotion
 from emoface.engines import DEFAULT_ENGINE, get_engine
 from emoface.post import accents, blinks, gaze, head, smoothing
 from emoface.prosody import analyse
-from emoface.rigs import CANONICAL_RIG, load_rig, retarget
+from emoface.rigs import CANONICAL_RIG, canonical_names, load_rig, retarget
 
 log = logging.getLogger("emoface")
 
@@ -38,20 +40,24 @@ class Animator:
     recognizer: str = "loop"  # phonetic engine without a transcript: phone loop, or words then alignment
     checkpoint: str | None = None  # neural engine: None = the shipped default
     speech_encoder: str | None = None  # neural engine: local directory of the checkpoint's backbone, if any
+    articulation: float = 1.0  # how far the mouth moves for speech, 0-2 (emoface.articulation); a line may differ
 
     def __post_init__(self):
         if not 1 <= self.fps <= 240:
             raise ValueError(f"fps {self.fps} is outside 1-240")
+        self.articulation = check_articulation(self.articulation)
         self._engine = get_engine(self.engine, recognizer=self.recognizer, checkpoint=self.checkpoint,
                                   speech_encoder=self.speech_encoder)
         self._rig = load_rig(self.rig)
 
-    def animate(self, audio: Audio, emotion: EmotionTrack | None = None, text: str | None = None) -> Animation:
-        """One line of speech -> an Animation on this animator's rig."""
-        anim = retarget(self.animate_canonical(audio, emotion, text), self._rig)
+    def animate(self, audio: Audio, emotion: EmotionTrack | None = None, text: str | None = None,
+                articulation: float | None = None) -> Animation:
+        """One line of speech -> an Animation on this animator's rig (articulation: this line's, if not the
+        animator's)."""
+        anim = retarget(self.animate_canonical(audio, emotion, text, articulation), self._rig)
         return accents.tongue_tip(anim) if self.accents else anim
 
-    def animate_canonical(self, audio: Audio, emotion=None, text=None) -> Animation:
+    def animate_canonical(self, audio: Audio, emotion=None, text=None, articulation: float | None = None) -> Animation:
         emotion = emotion or EmotionTrack.constant(parse_emotion("neutral"))
         n = frame_count(audio.duration, self.fps)
         prosody = analyse(audio.samples, n, self.fps)
@@ -62,6 +68,10 @@ class Animator:
             self._say_silent(audio, anim, text)
         if not self._engine.handles_emotion:
             anim = emotion_layer.apply(anim, weights, prosody)
+        amount = self.articulation if articulation is None else check_articulation(articulation)
+        if amount != 1.0:
+            articulate(anim, amount, self.emotion_face(weights, prosody))
+            anim.metadata["articulation"] = amount
         if self.smooth and not self._engine.smooths:
             anim = smoothing.savgol(anim)
 
@@ -74,6 +84,15 @@ class Animator:
             "version": __version__, "duration_s": round(audio.duration, 6), **anim.metadata,
         }
         return anim
+
+    def emotion_face(self, weights: np.ndarray, prosody) -> np.ndarray:
+        """The face the emotion alone makes at each frame, no speech ([frames, canonical curves]): what
+        articulation scales the speech about. The network's own face for it in silence, or the emotion layer
+        on the rest pose (breathing with this line's voice, as the layer does)."""
+        if self._engine.handles_emotion:
+            return self._engine.rest(weights)
+        rest = Animation.zeros(canonical_names(), self.fps, len(weights), CANONICAL_RIG)
+        return emotion_layer.apply(rest, weights, prosody).values
 
     @staticmethod
     def _say_silent(audio: Audio, anim: Animation, text: str | None) -> None:

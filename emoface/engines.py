@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import numpy as np
+
 from emoface.animation import Animation
 from emoface.audio import Audio
 from emoface.emotion.spec import EmotionTrack
@@ -58,6 +60,23 @@ class NeuralEngine:
 
         self.model = checkpoints.load_network(checkpoint, speech_encoder)
         self.checkpoint = str(checkpoint or checkpoints.DEFAULT)
+        self._silent: dict[tuple, np.ndarray] = {}  # emotion (rounded) -> the network's face for it in silence
+
+    def rest(self, weights: np.ndarray) -> np.ndarray:
+        """The network's face in silence for each frame's emotion ([frames, 7] -> [frames, canonical curves]):
+        the centre articulation scales speech about. Each emotion (weights rounded to 0.05) is run once, on a
+        short silent stretch, and kept: a live character pays for it once per emotion it shows."""
+        from emoface.model.infer import silent_face
+
+        steps = np.round(np.asarray(weights, np.float64) * 20).astype(np.int64)
+        distinct, which = np.unique(steps, axis=0, return_inverse=True)
+        faces = []
+        for row in distinct:
+            key = tuple(row.tolist())
+            if key not in self._silent:
+                self._silent[key] = silent_face(self.model, row.astype(np.float32) / 20)
+            faces.append(self._silent[key])
+        return np.stack(faces)[np.ravel(which)]
 
     def run(self, audio: Audio, prosody: Prosody, n_frames: int, fps: float, text: str | None,
             emotion: EmotionTrack) -> Animation:

@@ -8,7 +8,7 @@ import numpy as np
 
 from emoface.animation import Animation
 from emoface.emotion.spec import EmotionTrack
-from emoface.features import FRAME_RATE, log_mel_frames_np, n_frames as n_mel_frames
+from emoface.features import FRAME_RATE, HOP as SAMPLES_PER_ROW, log_mel_frames_np, n_frames as n_mel_frames
 from emoface.filters1d import symmetric_filter1d
 from emoface.model.config import SEALED
 from emoface.model.numpy_net import NumpyNet
@@ -119,6 +119,16 @@ def predict(model, samples: np.ndarray, emotion: EmotionTrack, n_frames: int, fp
     out = smooth_rows(predict_100hz(model, samples, emotion), model.config.row_half)
     return frames_from_rows(model.config.out_names, out, np.arange(len(out)) / FRAME_RATE,
                             np.arange(n_frames) / fps, fps)
+
+
+def silent_face(model, weights: np.ndarray) -> np.ndarray:
+    """The canonical face the network makes for one emotion ([7] weights) in silence: a row of a silent stretch
+    just long enough that the row hears nothing but silence (no line's edge). What articulation scales about."""
+    c = model.config
+    rows = c.receptive_past + c.lookahead + 2 * c.row_half + 2 * c.stride + 3
+    anim = predict(model, np.zeros(rows * SAMPLES_PER_ROW, np.float32), EmotionTrack.constant(weights), rows,
+                   FRAME_RATE)
+    return anim.values[c.receptive_past + c.row_half + c.stride + 1].copy()
 
 
 def frames_from_rows(out_names, rows: np.ndarray, row_times: np.ndarray, times: np.ndarray, fps: float) -> Animation:
