@@ -98,8 +98,9 @@ def settings_of(animator, fmt) -> dict:
     return out
 
 
-def line_key(audio: Path, emotion, text: str | None, settings: dict) -> str:
-    """The key of one line: its audio bytes, emotion (a track's keyframes, or batch.Auto), transcript, settings."""
+def line_key(audio: Path, emotion, text: str | None, settings: dict, articulation: float = 1.0) -> str:
+    """The key of one line: its audio bytes, emotion (a track's keyframes, or batch.Auto), transcript, settings,
+    articulation (only when not 1: the keys of lines baked before it existed stay theirs)."""
     if isinstance(emotion, Auto):  # recognised from the audio by the shipped recogniser
         from importlib import resources
 
@@ -114,8 +115,10 @@ def line_key(audio: Path, emotion, text: str | None, settings: dict) -> str:
         feeling = {"times": np.asarray(emotion.times, np.float64).round(6).tolist(),
                    "vectors": np.asarray(emotion.vectors, np.float64).round(6).tolist(),
                    "transition": round(float(emotion.transition), 6)}
-    blob = json.dumps({"audio": file_digest(audio), "emotion": feeling, "text": text, "settings": settings},
-                      sort_keys=True)
+    line = {"audio": file_digest(audio), "emotion": feeling, "text": text, "settings": settings}
+    if articulation != 1.0:
+        line["articulation"] = round(float(articulation), 6)
+    blob = json.dumps(line, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 

@@ -16,7 +16,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from emoface import formats
+from emoface import articulation, formats
 from emoface.audio import AUDIO_SUFFIXES, load_audio
 from emoface.emotion.spec import EmotionTrack, parse_emotion, with_neutral
 from emoface.errors import EmofaceError, InputError, need_torch
@@ -24,7 +24,7 @@ from emoface.paths import inside
 from emoface.progress import bar, say, show_progress
 
 log = logging.getLogger("emoface")
-MANIFEST_COLUMNS = ("audio", "emotion", "intensity", "text", "out")
+MANIFEST_COLUMNS = ("audio", "emotion", "intensity", "articulation", "text", "out")
 AUTO = "auto"  # the emotion keyword for: recognised from the audio itself
 
 
@@ -57,6 +57,7 @@ class Job:
     emotion: EmotionTrack | Auto | None = None
     text: str | None = None
     label: str = ""
+    articulation: float | None = None  # this line's (a sheet's column); None: the animator's
 
 
 @dataclass
@@ -128,8 +129,9 @@ def plan_outputs(found, out: Path, suffix: str, single_file: bool) -> list[tuple
 
 def read_manifest(path: Path, out_dir: Path, suffix: str, emotion: str = "neutral",
                   intensity: float = 1.0) -> tuple[list[Job], list[tuple[str, str]]]:
-    """Rows of audio, emotion, intensity, text, out (only audio required; paths relative to the manifest; an
-    empty emotion or intensity is `emotion` / `intensity`, the command line's; an `out` ending in / a folder).
+    """Rows of audio, emotion, intensity, articulation, text, out (only audio required; paths relative to the
+    manifest; an empty emotion or intensity is `emotion` / `intensity`, the command line's, an empty
+    articulation the bake's; an `out` ending in / a folder).
 
     A row is labelled `sheet.csv:N` with N the file line it starts on (blank lines and quoted cells that span
     lines counted). A header naming a column emoface does not read (a misspelt `emotin`) or naming one twice
@@ -157,6 +159,11 @@ def read_manifest(path: Path, out_dir: Path, suffix: str, emotion: str = "neutra
                 row_intensity = float(text) if text else intensity
             except ValueError:
                 raise InputError(label, f"intensity {row.get('intensity')!r} is not a number") from None
+            cell = (row.get("articulation") or "").strip()
+            try:
+                row_articulation = articulation.check(cell) if cell else None
+            except ValueError as exc:
+                raise InputError(label, str(exc)) from None
             row_emotion = (row.get("emotion") or "").strip() or emotion
             track = Auto(row_intensity) if row_emotion.lower() == AUTO else \
                 EmotionTrack.constant(parse_emotion(row_emotion, row_intensity, label))
@@ -166,7 +173,8 @@ def read_manifest(path: Path, out_dir: Path, suffix: str, emotion: str = "neutra
                 target = inside(out_dir, out.rstrip("/\\") + "/" + name, label)
             else:
                 target = output_for(inside(out_dir, out, label), suffix, label) if out else out_dir / name
-            jobs.append(Job(base / audio, target, track, (row.get("text") or "").strip() or None, label))
+            jobs.append(Job(base / audio, target, track, (row.get("text") or "").strip() or None, label,
+                            row_articulation))
         except EmofaceError as exc:
             bad.append((label, str(exc).split(": ", 1)[-1]))
     return jobs, bad
@@ -244,7 +252,8 @@ def plan(jobs: list[Job], animator, fmt, index_folder: Path | None, force: bool)
         key = stamp = None
         if index is not None and job.audio.is_file():  # a missing file fails when it is baked, with its reason
             stamp = file_stamp(job.audio)
-            key = line_key(job.audio, job.emotion, job.text, settings)
+            key = line_key(job.audio, job.emotion, job.text, settings,
+                           getattr(animator, "articulation", 1.0) if job.articulation is None else job.articulation)
         if key is not None and not force and index.done(job.out, key):
             report.skipped.append(job.out)
         else:
@@ -264,7 +273,7 @@ def bake_line(job: Job, animator, fmt, max_duration_s: float) -> tuple[str, str,
             log.warning("%s: the emotion track's keyframe(s) at %s lie past the line's end (%.2f s) and never "
                         "show whole (times are seconds)", name, ", ".join(f"{t:g} s" for t in late[:3]),
                         audio.duration)
-        anim = animator.animate(audio, emotion, job.text)
+        anim = animator.animate(audio, emotion, job.text, job.articulation)
         formats.write_atomic(fmt, anim, job.out)  # an unwritable output is one InputError naming it
         return None
     except EmofaceError as exc:

@@ -17,7 +17,7 @@ from emoface.audio import AUDIO_SUFFIXES, DEFAULT_MAX_DURATION_S
 from emoface.emotion.spec import EMOTIONS, EmotionTrack, load_emotion_track, parse_emotion
 from emoface.engines import DEFAULT_ENGINE, ENGINES
 from emoface.errors import EmofaceError, InputError, need_torch
-from emoface.options import (DURATION, FPS, INTENSITY, LEARNING_RATE, SEED, STEPS, OneLineParser, output,
+from emoface.options import (ARTICULATION, DURATION, FPS, INTENSITY, LEARNING_RATE, SEED, STEPS, OneLineParser, output,
                              quiet_broken_pipe)
 
 log = logging.getLogger("emoface")
@@ -44,6 +44,9 @@ def _bake_parser(sub):
                                            "to at most 1), or auto (recognised from the audio); default neutral")
     emotion.add_argument("--emotion-track", type=Path, help="JSON keyframes [{time, emotion, intensity}, ...]")
     p.add_argument("--intensity", type=INTENSITY, help="0-1, scales --emotion (default 1)")
+    p.add_argument("--articulation", type=ARTICULATION, default=1.0,
+                   help="how far the mouth moves for speech, 0-2: 1 as the engine animates (default), below for a "
+                        "mumble, above for a performance that reads at a distance; the emotion's own expression stays")
     text = p.add_mutually_exclusive_group()
     text.add_argument("--text", help="transcript (one input): the phones are force-aligned to it (the network: its "
                                      "lips close on p/b/m as aligned; phonetic engine: instead of phone recognition)")
@@ -51,7 +54,8 @@ def _bake_parser(sub):
     p.add_argument("--recognizer", choices=["loop", "words"],
                    help="phonetic engine without a transcript: phone loop (default, fast) or English word "
                         "recognition then alignment (better lips, ~4x real time)")
-    p.add_argument("--manifest", type=Path, help="dialogue sheet CSV: audio, emotion, intensity, text, out")
+    p.add_argument("--manifest", type=Path,
+                   help="dialogue sheet CSV: audio, emotion, intensity, articulation, text, out")
     p.add_argument("--max-duration", type=DURATION, default=DEFAULT_MAX_DURATION_S, metavar="SECONDS",
                    help="refuse longer audio (default 1800)")
     for flag, what in (("blinks", "blinks"), ("gaze", "eye saccades"), ("head", "head motion"),
@@ -102,7 +106,8 @@ def cmd_bake(args) -> int:
         raise InputError("--ray-workers", f"{args.ray_workers} is not a number of workers (1-4096)")
     options = dict(engine=args.engine, rig=rig, fps=args.fps, seed=args.seed, blinks=args.blinks, gaze=args.gaze,
                    head=args.head, accents=args.accents, smooth=args.smooth, recognizer=args.recognizer or "loop",
-                   checkpoint=args.checkpoint, speech_encoder=args.speech_encoder)
+                   checkpoint=args.checkpoint, speech_encoder=args.speech_encoder,
+                   articulation=args.articulation)
     animator = Animator(**options)  # here too with --ray: a bad option or model fails once, before any worker
     out = Path(args.output)
     if args.manifest and not args.inputs and (args.text is not None or args.text_file or args.emotion_track):

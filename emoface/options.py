@@ -49,6 +49,7 @@ def output(text: str) -> Path:
 
 FPS = number(1, 240)
 INTENSITY = number(0, 1)
+ARTICULATION = number(0, 2)  # emoface.articulation's range
 SEED = number(0, 2 ** 63 - 1, integer=True)
 DURATION = number(0, None, open_lo=True)
 PORT = number(0, 65535, integer=True)

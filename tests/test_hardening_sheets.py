@@ -59,7 +59,7 @@ def test_cli_reports_the_real_line(tmp_path, capsys):
 # --- 2: columns the sheet does not have are errors ----------------------------------------------------------
 
 @pytest.mark.parametrize("header, problem", [
-    ("audio,emotin", ["unknown column 'emotin'", "did you mean 'emotion'", "audio, emotion, intensity, text, out"]),
+    ("audio,emotin", ["unknown column 'emotin'", "did you mean 'emotion'", "audio, emotion, intensity, articulation, text, out"]),
     ("audio,notes", ["unknown column 'notes'", "columns: audio, emotion"]),
     ("audio,Emotion", ["unknown column 'Emotion'", "did you mean 'emotion'"]),
     ("audio,audio", ["column 'audio' appears twice"]),

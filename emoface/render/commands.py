@@ -9,12 +9,13 @@ from pathlib import Path
 from emoface.errors import InputError
 
 log = logging.getLogger("emoface")
-AUDIO_ONLY = ("--emotion", "--intensity", "--text", "--seed", "--engine", "--checkpoint")  # animate audio
+AUDIO_ONLY = ("--emotion", "--intensity", "--articulation", "--text", "--seed", "--engine",
+              "--checkpoint")  # animate audio
 
 
 def add_parsers(sub) -> None:
     from emoface.engines import DEFAULT_ENGINE, ENGINES
-    from emoface.options import FPS, INTENSITY, SEED, output
+    from emoface.options import ARTICULATION, FPS, INTENSITY, SEED, output
     from emoface.render import plot
 
     p = sub.add_parser("render", help="a face mesh animated to MP4 with the audio (no GPU needed)",
@@ -24,6 +25,8 @@ def add_parsers(sub) -> None:
     p.add_argument("--emotion", help="audio input: emotion, blend or auto, as for bake (default neutral)")
     p.add_argument("--intensity", type=INTENSITY,
                    help="audio input: 0-1, scales --emotion or --grid emotions (default 1)")
+    p.add_argument("--articulation", type=ARTICULATION,
+                   help="audio input: how far the mouth moves for speech, 0-2, as for bake (default 1)")
     p.add_argument("--text", help="audio input: transcript (forced alignment)")
     p.add_argument("--mesh", default="default",
                    help="'default' (the head built in) or a blendshape .npz, e.g. ICT FaceKit's (docs/RENDER.md)")
@@ -107,7 +110,8 @@ def cmd_render(args) -> int:
         args.engine = args.engine or DEFAULT_ENGINE
         check_engine_options(args)
         audio = load_audio(args.input)
-        animator = Animator(engine=args.engine, fps=args.fps or 30.0, seed=args.seed or 0, checkpoint=args.checkpoint)
+        animator = Animator(engine=args.engine, fps=args.fps or 30.0, seed=args.seed or 0, checkpoint=args.checkpoint,
+                            articulation=1.0 if args.articulation is None else args.articulation)
         emotions = list(EMOTIONS) if args.grid else [args.emotion]
         intensity = 1.0 if args.intensity is None else args.intensity
         anims = [animator.animate(audio, line_emotion(e, intensity, audio), args.text) for e in emotions]
