@@ -112,3 +112,13 @@ def test_render_refuses_articulation_for_a_baked_line(bob, tmp_path, capsys):
     assert main(["render", str(baked), "-o", str(tmp_path / "x.mp4"), "--articulation", "1.5"]) != 0
     err = capsys.readouterr().err.strip()
     assert "--articulation" in err and "audio input only" in err and not (tmp_path / "x.mp4").exists()
+
+
+def test_plot_animates_audio_at_an_articulation_and_refuses_it_for_a_baked_line(bob, tmp_path, capsys):
+    assert main(["plot", str(bob), "-o", str(tmp_path / "loud.png"), "--articulation", "1.5", "-q"]) == 0
+    assert (tmp_path / "loud.png").stat().st_size > 0
+    baked = tmp_path / "bob.json"
+    assert main(["bake", str(bob), "-o", str(baked), "-q"]) == 0
+    capsys.readouterr()
+    assert main(["plot", str(baked), "-o", str(tmp_path / "x.png"), "--articulation", "1.5"]) != 0
+    assert "--articulation" in capsys.readouterr().err and not (tmp_path / "x.png").exists()

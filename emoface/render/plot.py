@@ -118,7 +118,7 @@ def plot_animation(anim: Animation, path, samples: np.ndarray | None = None, rat
 
 
 def add_parser(sub) -> None:
-    from emoface.options import FPS, INTENSITY, number, output
+    from emoface.options import ARTICULATION, FPS, INTENSITY, number, output
 
     p = sub.add_parser("plot", help="draw the main curves under the waveform (png, svg, pdf)",
                        description="Plot a baked animation, or an audio line animated now, as curves over time.")
@@ -128,6 +128,8 @@ def add_parser(sub) -> None:
                    help="waveform to draw (default: the animation's source audio if it exists, or the input audio)")
     p.add_argument("--emotion", help="audio input: emotion, blend or auto, as for bake (default neutral)")
     p.add_argument("--intensity", type=INTENSITY, help="audio input: 0-1, scales --emotion (default 1)")
+    p.add_argument("--articulation", type=ARTICULATION,
+                   help="audio input: how far the mouth moves for speech, 0-2, as for bake (default 1)")
     p.add_argument("--text", help="audio input: transcript")
     p.add_argument("--fps", type=FPS,
                    help="audio input: frame rate, 1-240 (default 60); a .txt or Live Link CSV: its rate if not "
@@ -155,9 +157,10 @@ def cmd_plot(args) -> int:
 
         audio = load_audio(args.input)
         emotion = line_emotion(args.emotion, 1.0 if args.intensity is None else args.intensity, audio)
-        anim = Animator(fps=args.fps or 60.0).animate(audio, emotion, args.text)
+        anim = Animator(fps=args.fps or 60.0, articulation=1.0 if args.articulation is None else
+                        args.articulation).animate(audio, emotion, args.text)
     else:
-        for flag in ("emotion", "intensity", "text"):
+        for flag in ("emotion", "intensity", "articulation", "text"):
             if getattr(args, flag) is not None:
                 raise InputError(f"--{flag}", "applies to an audio input only")
         anim = read_animation(args.input, args.fps)
