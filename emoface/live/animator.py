@@ -2,8 +2,9 @@
 
 Same stages as a bake (emoface.animator), run incrementally: the network streams (emoface.model.stream),
 its 100 Hz rows are smoothed as in batch (emoface.model.infer.RowSmoother, the network's row_half later) and
-become frames at the stream's fps through the same code, then live blinks/gaze/head (emoface.live.idle),
-clipping and the rig. With blinks, gaze and head off, the frames equal a bake's with the same network. Without
+become frames at the stream's fps through the same code, are articulated about the network's silent face for
+their emotion as a bake's are (emoface.articulation), then live blinks/gaze/head (emoface.live.idle), clipping
+and the rig. With blinks, gaze and head off, the frames equal a bake's with the same network. Without
 a network the phonetic engine runs on pieces cut at pauses (PhoneticStreamer): seconds behind, but alive.
 """
 
@@ -13,6 +14,7 @@ import numpy as np
 
 from emoface.animation import Animation, frame_count
 from emoface.animator import Animator
+from emoface.articulation import articulate, check as check_articulation
 from emoface.audio import SAMPLE_RATE, from_array, is_silent
 from emoface.emotion import layer as emotion_layer
 from emoface.emotion.spec import EmotionTrack, parse_emotion
@@ -46,6 +48,7 @@ class LiveAnimator:
     push(samples) -> new frames; finish() -> the rest. Frame i is the face at audio time i / fps."""
 
     IDLE_AFTER_S = 0.8  # `speaking` holds through pauses shorter than this (word gaps), so idle means idle
+    ARTICULATION_EASE_S = 0.4  # a new articulation eases in over this much audio, as a new emotion does
 
     def __init__(self, animator: Animator, emotion: EmotionTrack | None = None, rig=None, seed: int | None = None):
         """seed: of blinks, gaze and head (default the animator's); characters on one server each have their own."""
@@ -56,6 +59,7 @@ class LiveAnimator:
         self.idle = LiveIdle(self.fps, animator.seed if seed is None else seed, animator.blinks, animator.gaze,
                              animator.head, animator.accents)
         self.start_emotion = emotion or EmotionTrack.constant(parse_emotion("neutral"))
+        self.articulation = animator.articulation  # this character's: set_articulation changes it, not the animator's
         self.reset()
 
     def reset(self) -> None:
@@ -69,6 +73,7 @@ class LiveAnimator:
         self.audio_first = 0
         self.last_speech = -10 ** 9  # the last finished frame that was speech
         self.speaking = False  # speech in the last IDLE_AFTER_S: starts at once, ends only at a real pause
+        self._articulation_from, self._articulation_since = self.articulation, -np.inf  # a setting: it stays
 
     def warm_up(self) -> None:
         """Run the engine once before the clock starts (the first pass allocates, and its last small steps import
@@ -85,6 +90,35 @@ class LiveAnimator:
     def set_emotion(self, vec: np.ndarray) -> None:
         """Ease into a new emotion from now (audio time)."""
         self.emotion = self.emotion.then(self.time, vec)
+
+    def set_articulation(self, amount: float) -> None:
+        """Ease into a new articulation (0-2, emoface.articulation; ValueError outside it) from now (audio time):
+        the frames still to come of audio already received keep the old one. Before a line's first audio, the
+        whole line is at it."""
+        amount = check_articulation(amount)
+        start = float(self.articulation_at(np.array([self.time]))[0]) if self.samples_in else amount
+        self._articulation_from, self._articulation_since, self.articulation = start, self.time, amount
+
+    def articulation_at(self, times: np.ndarray) -> np.ndarray:
+        """The articulation at audio times (s): the last one set, eased in over ARTICULATION_EASE_S."""
+        a = np.clip((np.asarray(times, np.float64) - self._articulation_since) / self.ARTICULATION_EASE_S, 0.0, 1.0)
+        eased = self._articulation_from + (self.articulation - self._articulation_from) * (a * a * (3 - 2 * a))
+        return np.where(a >= 1.0, self.articulation, eased)  # exactly the setting once eased in
+
+    def _articulate(self, out: Animation, times: np.ndarray) -> None:
+        """The network's frames at `times` (canonical, in place) articulated as a bake articulates them: about
+        the network's face in silence for each frame's emotion. At 1 nothing is touched."""
+        amounts = self.articulation_at(times)
+        if not out.n_frames or (amounts == 1.0).all():
+            return
+        rest = self.animator._engine.rest(self.emotion.at(times))
+        if (amounts == amounts[0]).all():
+            articulate(out, float(amounts[0]), rest)
+            return
+        for j in np.flatnonzero(amounts != 1.0):  # easing: a frame at a time
+            frame = Animation(out.names, out.fps, out.values[j:j + 1], out.rig)
+            articulate(frame, float(amounts[j]), rest[j:j + 1])
+            out.values[j] = frame.values[0]
 
     def _receive(self, samples) -> np.ndarray:
         samples = np.asarray(samples, np.float32).reshape(-1)
@@ -177,6 +211,7 @@ class StreamingAnimator(LiveAnimator):
             times = np.arange(first, n_ready) / self.fps
             row_times = np.arange(self.rows_first, self.rows_first + len(self.rows)) / FRAME_RATE
             out = frames_from_rows(self.model.config.out_names, self.rows, row_times, times, self.fps)
+            self._articulate(out, times)
             keep = min(len(self.rows), int(np.floor(n_ready / self.fps * FRAME_RATE)) - 1 - self.rows_first)
             if keep > 0 and not final:  # rows the next frames no longer need
                 self.rows, self.rows_first = self.rows[keep:], self.rows_first + keep
@@ -187,7 +222,8 @@ class StreamingAnimator(LiveAnimator):
 class PhoneticStreamer(LiveAnimator):
     """The phonetic engine live, for when there is no network: its phone loop needs a stretch of speech, so
     the stream is cut at pauses (at most every SEGMENT_S) and each piece is animated whole with the batch
-    engine. Frames leave about SEGMENT_S + processing after their audio (the network: 0.12 s)."""
+    engine (at the articulation set when the piece is cut: no ease). Frames leave about SEGMENT_S + processing
+    after their audio (the network: 0.12 s)."""
 
     SEGMENT_S, PAUSE_S, MIN_S = 2.0, 0.25, 0.6
 
@@ -231,7 +267,8 @@ class PhoneticStreamer(LiveAnimator):
         t0 = self.n_out / self.fps
         if n > 0 and not is_silent(piece):
             track = self.emotion.shifted(t0)
-            anim = self.batch.animate_canonical(from_array(piece, SAMPLE_RATE, "live"), track).values[:n]
+            anim = self.batch.animate_canonical(from_array(piece, SAMPLE_RATE, "live"), track,
+                                                articulation=self.articulation).values[:n]
             vals[: len(anim)] = anim
             vals[len(anim):] = anim[-1] if len(anim) else 0
         elif n > 0:  # silence: the rest pose with the emotion's expression (no phone recognition to run)

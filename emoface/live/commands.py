@@ -14,6 +14,7 @@ from emoface.options import COUNT, FPS, INTENSITY, PORT, SEED, number
 
 log = logging.getLogger("emoface")
 STEP = number(1, 8, integer=True)
+ARTICULATION = number(0, 2)
 STEP_S = 1 / 30  # how often the network steps by default (--frames-per-step): every other frame at 60 fps
 
 
@@ -42,6 +43,10 @@ def _common(p) -> None:
     p.add_argument("--emotion", default="neutral",
                    help=f"{'|'.join(EMOTIONS)} or a blend (happy:0.7+surprise:0.3); default neutral")
     p.add_argument("--intensity", type=INTENSITY, default=1.0, help="0-1, scales --emotion (default 1)")
+    p.add_argument("--articulation", type=ARTICULATION, default=1.0, metavar="A",
+                   help="how far the mouth moves for speech: 1 as the engine animates, below for a mumble, above "
+                        "for a performance that reads at a distance; the emotion's own expression stays (0-2, "
+                        "default 1; serve: each client can change its character's)")
     p.add_argument("--seed", type=SEED, default=0, help="seed for blinks, gaze and head motion, 0 or more (default "
                                                          "0; serve: a character's is seeded by its name too)")
     p.add_argument("--engine", default=DEFAULT_ENGINE, choices=sorted(ENGINES),
@@ -110,7 +115,7 @@ def _setup(args, serve: bool = False):
         raise InputError(ws[1][0], "one ws:// server per stream")
     emotion = EmotionTrack.constant(parse_emotion(args.emotion, args.intensity))
     options = dict(fps=args.fps, seed=args.seed, blinks=args.blinks, gaze=args.gaze, head=args.head,
-                   accents=args.accents)
+                   accents=args.accents, articulation=args.articulation)
     engine = args.engine
     checkpoint = args.checkpoint or (_live_checkpoint() if engine == "neural" else None)
     try:

@@ -3,8 +3,8 @@
 Server -> client, JSON text: a `header` (stream id, character, rig, names, fps, audio t0) on connect and
 whenever it changes, `emotion` when the emotion changes, then one `frame` per frame (index, audio time, values
 in header order). Client -> server: binary PCM (16 kHz mono s16le unless an `audio` message says otherwise)
-and JSON control messages: `emotion`, `reset`, `rig`, `audio`, `character`. Each client is with one
-character (emoface.live.stage): its frames come from it, its audio and control go to it. A bad message gets an
+and JSON control messages: `emotion`, `articulation`, `reset`, `rig`, `audio`, `character`. Each client is with
+one character (emoface.live.stage): its frames come from it, its audio and control go to it. A bad message gets an
 `error` reply and the connection stays (one over MAX_MESSAGE_BYTES, which the WebSocket library cannot read,
 is closed with code 1009); a client that cannot keep up has frames skipped, then is dropped, never waited for.
 Hostile clients: audio is bounded (emoface.live.session.PcmBuffer), control is applied once per tick
@@ -21,6 +21,7 @@ import ipaddress
 import json
 import logging
 import math
+import re
 import socket
 import time
 from collections import deque
@@ -28,6 +29,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import numpy as np
 
+from emoface.articulation import HIGHEST as HIGHEST_ARTICULATION, LOWEST as LOWEST_ARTICULATION
 from emoface.emotion.spec import EMOTIONS, parse_emotion
 from emoface.errors import EmofaceError
 from emoface.live.session import LiveSession, check_pcm
@@ -74,8 +76,8 @@ MAX_QUEUE = 4  # messages read ahead per client (websockets' default 16 x 16 MiB
 MAX_CONTROL_CHARS = 64 * 1024  # a JSON control message is a few dozen bytes: longer ones are refused unparsed
 MAX_INT_DIGITS = 100  # an integer in a control message; longer ones are refused (not Python's int-size limit)
 # each control message's keys besides "type"
-CONTROL_KEYS = {"emotion": ("emotion", "intensity"), "reset": (), "rig": ("rig",),
-                "audio": ("format", "sample_rate", "channels"), "character": ("character",)}
+CONTROL_KEYS = {"emotion": ("emotion", "intensity"), "articulation": ("articulation",), "reset": (),
+                "rig": ("rig",), "audio": ("format", "sample_rate", "channels"), "character": ("character",)}
 
 
 def dumps(message: dict) -> str:
@@ -83,8 +85,16 @@ def dumps(message: dict) -> str:
     return json.dumps(message, separators=(",", ":"), allow_nan=False)
 
 
+class _NotFinite(ValueError):
+    """NaN, Infinity or -Infinity in a client's JSON (its name the message)."""
+
+
 def _refuse_constant(name: str):
-    raise ValueError(f"{name} is not JSON: numbers must be finite")
+    raise _NotFinite(name)
+
+
+# the key a refused constant came under, for the error to name it ("articulation": NaN)
+_CONSTANT_KEY = re.compile(r'"([^"\\]{1,40})"\s*:\s*(?:-?Infinity|NaN)')
 
 
 def _parse_int(text: str) -> int:
@@ -99,6 +109,9 @@ def loads(text) -> object:
     ValueErrors."""
     try:
         return json.loads(text, parse_constant=_refuse_constant, parse_int=_parse_int)
+    except _NotFinite as exc:
+        key = _CONSTANT_KEY.search(text) if isinstance(text, str) else None
+        raise ValueError(f"{f'{key[1]} ' if key else ''}{exc} is not JSON: numbers must be finite") from None
     except RecursionError:
         raise ValueError("message nested too deeply") from None
     except json.JSONDecodeError as exc:  # the parser's own words say where, not what
@@ -516,6 +529,9 @@ class WebSocketHub:
             intensity = _number(msg, "intensity", 1.0, 0.0, 1.0)
             spec = _string(msg, "emotion", "happy:0.7+surprise:0.3")
             session.request_emotion(parse_emotion(spec, intensity, source="emotion"))
+        elif kind == "articulation":  # required: a message without it is a mistake, not a return to 1
+            session.request_articulation(_number(msg, "articulation", None, LOWEST_ARTICULATION,
+                                                 HIGHEST_ARTICULATION))
         elif kind == "reset":
             if not self.audio:  # a file's clock cannot start again mid-file: every target would wait for it
                 raise ValueError("this stream plays a file; a reset starts a new line of clients' audio (serve)")

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from emoface.animation import Animation
+from emoface.articulation import check as check_articulation
 from emoface.audio import SAMPLE_RATE, load_audio
 from emoface.emotion.spec import EmotionTrack, describe
 from emoface.live.animator import StreamingAnimator
@@ -305,6 +306,9 @@ class LiveSession:
         self._to_sinks("header", info)
         self._notify("emotion", info)
 
+    def set_articulation(self, amount: float) -> None:
+        self.streamer.set_articulation(amount)
+
     def set_rig(self, rig: str) -> None:
         self._rig(rig)
         self.rig = rig
@@ -332,6 +336,9 @@ class LiveSession:
     def request_emotion(self, vec: np.ndarray) -> None:
         self._controls["emotion"] = vec
 
+    def request_articulation(self, amount: float) -> None:
+        self._controls["articulation"] = check_articulation(amount)
+
     def request_rig(self, rig: str) -> None:
         self._rig(rig)  # a rig that cannot load is refused now, to the client that asked
         self._controls["rig"] = rig
@@ -351,6 +358,8 @@ class LiveSession:
             self.announce()
         if "emotion" in controls:
             self.set_emotion(controls["emotion"])
+        if "articulation" in controls:
+            self.set_articulation(controls["articulation"])
 
     # --- the clock -----------------------------------------------------------------------------
     @property
