@@ -13,6 +13,7 @@ from emoface.emotion.spec import EmotionTrack
 from emoface.prosody import Prosody
 
 log = logging.getLogger("emoface")
+SILENT_FACES = 4096  # emotions whose silent face NeuralEngine.rest keeps (~1 MB)
 
 
 class PhoneticEngine:
@@ -74,6 +75,8 @@ class NeuralEngine:
         for row in distinct:
             key = tuple(row.tolist())
             if key not in self._silent:
+                if len(self._silent) >= SILENT_FACES:  # a server up for weeks meets every blend: start afresh
+                    self._silent.clear()
                 self._silent[key] = silent_face(self.model, row.astype(np.float32) / 20)
             faces.append(self._silent[key])
         return np.stack(faces)[np.ravel(which)]

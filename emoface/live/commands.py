@@ -10,11 +10,10 @@ import sys
 from emoface.engines import DEFAULT_ENGINE, ENGINES
 from emoface.emotion.spec import EMOTIONS, EmotionTrack, parse_emotion
 from emoface.errors import InputError
-from emoface.options import COUNT, FPS, INTENSITY, PORT, SEED, number
+from emoface.options import ARTICULATION, COUNT, FPS, INTENSITY, PORT, SEED, number
 
 log = logging.getLogger("emoface")
 STEP = number(1, 8, integer=True)
-ARTICULATION = number(0, 2)
 STEP_S = 1 / 30  # how often the network steps by default (--frames-per-step): every other frame at 60 fps
 
 
