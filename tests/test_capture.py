@@ -102,6 +102,19 @@ def test_a_phone_portrait_take_is_turned_upright(take, tmp_path, capsys):
         assert curve == "HeadRoll" or np.corrcoef(a, b)[0, 1] > 0.97, curve
 
 
+def test_an_actor_small_in_a_wide_picture_is_found(take, captured, tmp_path):
+    """A webcam across the room, a phone's 1080p on a tripod: the face a twentieth of the picture's width, off
+    centre. The detector, given the whole picture at its 128 px, sees a face of 6 px and finds none; capture
+    looks in squares of the picture and reads the face as it reads it close up."""
+    _, path, _ = take
+    wide = tmp_path / "wide.mp4"
+    _ffmpeg("-i", str(path), "-vf", "scale=100:100,pad=1280:720:900:140:color=0x6e6a64", "-c:a", "copy", str(wide))
+    got = _capture(wide, tmp_path / "wide.json")
+    assert got.metadata["capture"]["face_found"] == 1.0
+    for curve in ("JawOpen", "EyeBlinkLeft"):
+        assert np.corrcoef(got[curve], captured[curve])[0, 1] > 0.8, curve
+
+
 def test_a_variable_rate_take_keeps_time_with_its_sound(take, captured, tmp_path):
     """Phones record at a variable frame rate (here a second of frames missing, as in a dark stretch): the
     curves span the take's real length and keep time with it, not one frame per picture at a nominal rate."""

@@ -31,6 +31,9 @@ MIN_DETECTION, MIN_PRESENCE = 0.5, 0.5
 CROP_SCALE = 1.5  # the mesh's crop: the face box widened by half, as MediaPipe does
 PASSES = 4  # crops landmarked per frame and averaged
 PASS_SHIFT, PASS_ZOOM = 0.025, 0.03  # how far the passes' crops lie from the tracked one: a share of its side
+SMALLEST_SQUARE = 96  # pixels: detect_small looks no smaller (a face of 20 px and up; the mesh needs about that)
+SEARCH_EVERY = 8  # while no face is found anywhere, the squares are searched every this many frames (a video with
+# no face at all would otherwise cost dozens of detector runs a frame)
 
 
 def tracker(passes: int = PASSES) -> str:
@@ -150,22 +153,55 @@ class FaceLandmarker:
         self.crops = pass_crops(passes)
         self.anchors = _anchors()
         self.previous: Landmarks | None = None
+        self._search_wait = 0  # frames before the next search in squares (detect_small) while no face is found
 
     def detect(self, frame: np.ndarray) -> tuple[np.ndarray, float, float] | None:
-        """(face centre in pixels, box side in pixels, roll in radians) of the most confident face, or None."""
+        """(face centre in pixels, box side in pixels, roll in radians) of the most confident face, or None.
+        The whole picture first; where it finds none and the picture is large for its face (an actor across the
+        room from a webcam, a phone's 1080p on a tripod), squares of it, smaller by halves (detect_small)."""
         h, w = frame.shape[:2]
-        side = max(h, w)
-        square, _ = _crop(frame, np.array([w / 2, h / 2]), side, DETECT_SIZE)
+        found = self._detect_in(frame, np.array([w / 2, h / 2]), max(h, w))
+        if found is not None or self._search_wait > 0:
+            self._search_wait -= found is None
+            return None if found is None else found[1:]
+        found = self.detect_small(frame)
+        self._search_wait = 0 if found is not None else SEARCH_EVERY - 1
+        return found
+
+    def detect_small(self, frame: np.ndarray) -> tuple[np.ndarray, float, float] | None:
+        """detect in overlapping squares of the picture (half a square apart), from its shorter side down by
+        halves to SMALLEST_SQUARE pixels: a face of a tenth of the picture is 13 px to the detector in the whole
+        of it, too small for BlazeFace's short-range model, which finds faces of a fifth of its input and more."""
+        h, w = frame.shape[:2]
+        side, best = float(min(h, w)), None
+        while side >= SMALLEST_SQUARE:
+            xs = np.linspace(side / 2, w - side / 2, max(1, int(np.ceil(2 * (w - side) / side)) + 1))
+            ys = np.linspace(side / 2, h - side / 2, max(1, int(np.ceil(2 * (h - side) / side)) + 1))
+            for y in ys:
+                for x in xs:
+                    found = self._detect_in(frame, np.array([x, y]), side)
+                    if found is not None and (best is None or found[0] > best[0]):
+                        best = found
+            if best is not None:
+                return best[1:]
+            side /= 2
+        return None
+
+    def _detect_in(self, frame: np.ndarray, centre: np.ndarray, side: float):
+        """(score, face centre, box side, roll) of the most confident face in the square of `side` pixels around
+        `centre` (zero beyond the picture), or None under MIN_DETECTION."""
+        square, _ = _crop(frame, centre, side, DETECT_SIZE)
         boxes, scores = _run(self.detector, square / 127.5 - 1.0)
         k = int(np.argmax(scores[0, :, 0]))
-        if 1 / (1 + np.exp(-scores[0, k, 0])) < MIN_DETECTION:
+        score = 1 / (1 + np.exp(-scores[0, k, 0]))
+        if score < MIN_DETECTION:
             return None
-        offset = [(side - w) / 2, (side - h) / 2]
-        centre = (self.anchors[k] + boxes[0, k, :2] / DETECT_SIZE) * side - offset
+        corner = centre - side / 2
+        centre = (self.anchors[k] + boxes[0, k, :2] / DETECT_SIZE) * side + corner
         # keypoints after the box: the character's right eye, then its left (x, y offsets from the anchor)
-        right, left = ((self.anchors[k] + boxes[0, k, 4 + 2 * j: 6 + 2 * j] / DETECT_SIZE) * side - offset
+        right, left = ((self.anchors[k] + boxes[0, k, 4 + 2 * j: 6 + 2 * j] / DETECT_SIZE) * side + corner
                        for j in (0, 1))
-        return centre, float(max(boxes[0, k, 2:4]) / DETECT_SIZE * side), _roll(right, left)
+        return float(score), centre, float(max(boxes[0, k, 2:4]) / DETECT_SIZE * side), _roll(right, left)
 
     def __call__(self, frame: np.ndarray) -> Landmarks | None:
         frame = np.ascontiguousarray(frame, np.uint8)
