@@ -3,8 +3,8 @@ scaled about the face the emotion alone makes, with lips that meet still meeting
 
 1 is the engine as it is. Below it, a mumble: a tired, drunk or far-off character, or a face seen small. Above it,
 a performance that reads at a distance or on a stylised character (the network, trained to the mean of many
-speakers, moves a new speaker's jaw a fifth to a half less than a real face does: docs/EVALUATION.md,
-"Articulation"). 0 keeps the emotion's face and drops the lip sync. Animators know this as JALI's jaw and lip
+speakers, moves a new speaker's jaw up to a quarter less than his own face does, the finer mouth shapes more:
+docs/EVALUATION.md, "Articulation"). 0 keeps the emotion's face and drops the lip sync. Animators know this as JALI's jaw and lip
 sliders or Audio2Face's strength. The emotion's own expression (a smile, anger's pressed lips) is the centre the
 speech moves around, so it stays as it is at any articulation.
 """
