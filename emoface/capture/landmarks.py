@@ -31,7 +31,8 @@ MIN_DETECTION, MIN_PRESENCE = 0.5, 0.5
 CROP_SCALE = 1.5  # the mesh's crop: the face box widened by half, as MediaPipe does
 PASSES = 4  # crops landmarked per frame and averaged
 PASS_SHIFT, PASS_ZOOM = 0.025, 0.03  # how far the passes' crops lie from the tracked one: a share of its side
-SMALLEST_SQUARE = 96  # pixels: detect_small looks no smaller (a face of 20 px and up; the mesh needs about that)
+SMALLEST_SQUARE = 192  # pixels: detect_small looks no smaller (faces of about 40 px and up: smaller ones
+# tell the mesh little, and a 1080p picture searched down to 96 px squares took 2 s a search, not 0.4)
 SEARCH_EVERY = 8  # while no face is found anywhere, the squares are searched every this many frames (a video with
 # no face at all would otherwise cost dozens of detector runs a frame)
 
