@@ -50,6 +50,20 @@ def test_no_face_is_none():
     assert tracker(rng.integers(0, 255, (256, 200, 3), dtype=np.uint8)) is None
 
 
+def test_a_large_picture_without_a_face_is_not_searched_every_frame(monkeypatch):
+    """Where the whole picture shows no face, squares of it are searched for a small one: dozens of detector
+    runs, so a long video with no face (the wrong file) must not pay them on every frame: the searches thin out
+    (after 8 frames, then 16, 32, and every 64)."""
+    tracker = FaceLandmarker()
+    searched, frame_no = [], [0]
+    real = tracker.detect_small
+    monkeypatch.setattr(tracker, "detect_small", lambda frame: searched.append(frame_no[0]) or real(frame))
+    blank = np.full((720, 1280, 3), 90, np.uint8)
+    for frame_no[0] in range(400):
+        assert tracker(blank) is None
+    assert searched == [0, 8, 24, 56, 120, 184, 248, 312, 376]
+
+
 def _rotation(yaw, pitch, roll):
     y, p, r = np.radians([yaw, pitch, roll])
     ry = np.array([[np.cos(y), 0, np.sin(y)], [0, 1, 0], [-np.sin(y), 0, np.cos(y)]])

@@ -33,8 +33,9 @@ PASSES = 4  # crops landmarked per frame and averaged
 PASS_SHIFT, PASS_ZOOM = 0.025, 0.03  # how far the passes' crops lie from the tracked one: a share of its side
 SMALLEST_SQUARE = 192  # pixels: detect_small looks no smaller (faces of about 40 px and up: smaller ones
 # tell the mesh little, and a 1080p picture searched down to 96 px squares took 2 s a search, not 0.4)
-SEARCH_EVERY = 8  # while no face is found anywhere, the squares are searched every this many frames (a video with
-# no face at all would otherwise cost dozens of detector runs a frame)
+SEARCH_EVERY, SEARCH_AT_MOST_EVERY = 8, 64  # while no face is found anywhere, the squares are searched after this
+# many frames, twice as many after each search that finds none, up to the second figure (a video with no face at
+# all would otherwise cost dozens of detector runs a frame)
 
 
 def tracker(passes: int = PASSES) -> str:
@@ -155,6 +156,7 @@ class FaceLandmarker:
         self.anchors = _anchors()
         self.previous: Landmarks | None = None
         self._search_wait = 0  # frames before the next search in squares (detect_small) while no face is found
+        self._searches_missed = 0  # searches in squares in a row that found no face
 
     def detect(self, frame: np.ndarray) -> tuple[np.ndarray, float, float] | None:
         """(face centre in pixels, box side in pixels, roll in radians) of the most confident face, or None.
@@ -166,7 +168,9 @@ class FaceLandmarker:
             self._search_wait -= found is None
             return None if found is None else found[1:]
         found = self.detect_small(frame)
-        self._search_wait = 0 if found is not None else SEARCH_EVERY - 1
+        self._searches_missed = 0 if found is not None else self._searches_missed + 1
+        self._search_wait = 0 if found is not None else min(SEARCH_EVERY << (self._searches_missed - 1),
+                                                            SEARCH_AT_MOST_EVERY) - 1
         return found
 
     def detect_small(self, frame: np.ndarray) -> tuple[np.ndarray, float, float] | None:
