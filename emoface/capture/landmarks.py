@@ -33,9 +33,9 @@ PASSES = 4  # crops landmarked per frame and averaged
 PASS_SHIFT, PASS_ZOOM = 0.025, 0.03  # how far the passes' crops lie from the tracked one: a share of its side
 SMALLEST_SQUARE = 192  # pixels: detect_small looks no smaller (faces of about 40 px and up: smaller ones
 # tell the mesh little, and a 1080p picture searched down to 96 px squares took 2 s a search, not 0.4)
-SEARCH_EVERY, SEARCH_AT_MOST_EVERY = 8, 64  # while no face is found anywhere, the squares are searched after this
-# many frames, twice as many after each search that finds none, up to the second figure (a video with no face at
-# all would otherwise cost dozens of detector runs a frame)
+SEARCH_EVERY, SEARCH_AT_MOST_EVERY = 8, 64  # a small face lost is searched for on this many frames in a row, then
+# after this many frames, twice as many after each search that finds none, up to the second figure (a video with
+# no face at all would otherwise cost dozens of detector runs a frame)
 
 
 def tracker(passes: int = PASSES) -> str:
@@ -159,18 +159,27 @@ class FaceLandmarker:
         self._searches_missed = 0  # searches in squares in a row that found no face
 
     def detect(self, frame: np.ndarray) -> tuple[np.ndarray, float, float] | None:
-        """(face centre in pixels, box side in pixels, roll in radians) of the most confident face, or None.
-        The whole picture first; where it finds none and the picture is large for its face (an actor across the
-        room from a webcam, a phone's 1080p on a tripod), squares of it, smaller by halves (detect_small)."""
+        """(face centre in pixels, box side in pixels, roll in radians) of the most confident face in the whole
+        picture, or None."""
         h, w = frame.shape[:2]
         found = self._detect_in(frame, np.array([w / 2, h / 2]), max(h, w))
-        if found is not None or self._search_wait > 0:
-            self._search_wait -= found is None
-            return None if found is None else found[1:]
-        found = self.detect_small(frame)
+        return None if found is None else found[1:]
+
+    def _search_small(self, frame: np.ndarray) -> Landmarks | None:
+        """Where the whole picture shows no face the mesh accepts, a face too small for the whole picture
+        (an actor across the room from a webcam, a phone's 1080p on a tripod): detect_small, then the mesh. After
+        SEARCH_EVERY frames in a row without one, the searches thin out (after SEARCH_EVERY frames, twice as many
+        after each miss, up to SEARCH_AT_MOST_EVERY): the squares are dozens of detector runs, and the detector's
+        false finds in a faceless picture are many."""
+        if self._search_wait > 0:
+            self._search_wait -= 1
+            return None
+        box = self.detect_small(frame)
+        found = None if box is None else self._mesh(frame, box[0], box[1] * CROP_SCALE, box[2])
         self._searches_missed = 0 if found is not None else self._searches_missed + 1
-        self._search_wait = 0 if found is not None else min(SEARCH_EVERY << (self._searches_missed - 1),
-                                                            SEARCH_AT_MOST_EVERY) - 1
+        if self._searches_missed > SEARCH_EVERY:  # not a face lost for a moment (a blink, a hand): thin out
+            thinned = self._searches_missed - SEARCH_EVERY - 1
+            self._search_wait = min(SEARCH_EVERY << thinned, SEARCH_AT_MOST_EVERY) - 1
         return found
 
     def detect_small(self, frame: np.ndarray) -> tuple[np.ndarray, float, float] | None:
@@ -216,6 +225,8 @@ class FaceLandmarker:
         if found is None:
             box = self.detect(frame)
             found = None if box is None else self._mesh(frame, box[0], box[1] * CROP_SCALE, box[2])
+        if found is None:
+            found = self._search_small(frame)
         if found is not None:
             found.frame = (frame.shape[1], frame.shape[0])
         self.previous = found
