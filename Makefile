@@ -31,14 +31,14 @@ demo: $(STAMP)
 	espeak-ng -v en-us -s 150 -w $(DEMO)/guard.wav "Bob popped the big map, and we found the treasure before sunset."
 	espeak-ng -v en-us+f3 -s 140 -w $(DEMO)/merchant.wav "Welcome back, friend. I have something special for you today."
 	espeak-ng -v en-gb -s 160 -w $(DEMO)/scout.wav "They are coming from the north. We have to move now!"
-	printf '%s\n' 'audio,emotion,intensity,text,out' \
-	  'guard.wav,happy,0.8,"Bob popped the big map, and we found the treasure before sunset.",guard' \
-	  'merchant.wav,happy:0.6+surprise:0.4,1,"Welcome back, friend. I have something special for you today.",merchant' \
-	  'scout.wav,fear,0.9,,scout' > $(DEMO)/dialogue.csv
+	printf '%s\n' 'audio,emotion,intensity,articulation,text,out' \
+	  'guard.wav,happy,0.8,,"Bob popped the big map, and we found the treasure before sunset.",guard' \
+	  'merchant.wav,happy:0.6+surprise:0.4,1,,"Welcome back, friend. I have something special for you today.",merchant' \
+	  'scout.wav,fear,0.9,1.3,,scout' > $(DEMO)/dialogue.csv
 	$(BIN)/emoface bake --manifest $(DEMO)/dialogue.csv -o $(DEMO)/metahuman --format emoface-txt
 	$(BIN)/emoface bake --manifest $(DEMO)/dialogue.csv -o $(DEMO)/livelink --format livelink-csv
-	$(BIN)/emoface bake $(DEMO)/scout.wav -o $(DEMO)/scout_arkit.json --rig arkit --emotion fear:0.9
-	$(BIN)/emoface render $(DEMO)/scout.wav -o $(DEMO)/scout_preview.mp4 --emotion fear:0.9 --size 384
+	$(BIN)/emoface bake $(DEMO)/scout.wav -o $(DEMO)/scout_arkit.json --rig arkit --emotion fear:0.9 --articulation 1.3
+	$(BIN)/emoface render $(DEMO)/scout.wav -o $(DEMO)/scout_preview.mp4 --emotion fear:0.9 --articulation 1.3 --size 384
 	@echo; echo "demo output in $(DEMO)/ (dialogue sheet: $(DEMO)/dialogue.csv):"; find $(DEMO) -type f ! -name '.*' | sort
 	@echo; echo "next: play $(DEMO)/scout_preview.mp4, then bake a line of your own (formats, rigs, options: README.md):"
 	@echo "  $(BIN)/emoface bake my.wav -o my.json --emotion happy; $(BIN)/emoface render my.wav -o my.mp4 --emotion happy"
