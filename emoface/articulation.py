@@ -43,16 +43,19 @@ def ceiling(values: np.ndarray) -> np.ndarray:
     return out
 
 
-def articulate(anim: Animation, amount: float, rest: np.ndarray | None = None) -> None:
-    """Scale the speech in `anim` (canonical curves, in place) by `amount` about `rest` ([frames, curves] on
-    anim's names: what the engine makes of this emotion in silence; None: the rest pose, all zeros).
+def articulate(anim: Animation, amount, rest: np.ndarray | None = None) -> None:
+    """Scale the speech in `anim` (canonical curves, in place) by `amount` (one for all frames, or one per frame:
+    a live change easing in) about `rest` ([frames, curves] on anim's names: what the engine makes of this
+    emotion in silence; None: the rest pose, all zeros).
 
     Lips are treated as a gap, JawOpen - MouthClose: the gap scales about the emotion's own, and a gap already
     narrower than that or than SHUT (lips closing, or closed at a p/b/m) is left as it is, so closures stay shut
     at any amount. The shapes that part the lips keep their value where speech pulled them below the rest (a seal
     zeroes them), for the same reason."""
-    if amount == 1.0 or not anim.n_frames:
+    amount = np.asarray(amount, np.float32)
+    if not anim.n_frames or (amount == 1.0).all():
         return
+    per_row = amount.reshape(-1, 1) if amount.ndim else amount
     names = anim.names
     moved = [k for k, n in enumerate(names) if n.startswith(PREFIXES) and n != "MouthClose"]
     centre = np.zeros((anim.n_frames, len(moved)), np.float32) if rest is None else rest[:, moved]
@@ -62,7 +65,7 @@ def articulate(anim: Animation, amount: float, rest: np.ndarray | None = None) -
     values = anim.values[:, moved]
     openers = np.array([names[k] in LIP_OPENERS for k in moved])
     centre = np.where(openers & (values < centre), values, centre)  # below the rest: a seal's doing, kept
-    anim.values[:, moved] = ceiling(np.maximum(centre + np.float32(amount) * (values - centre), 0.0))
+    anim.values[:, moved] = ceiling(np.maximum(centre + per_row * (values - centre), 0.0))
     base = np.minimum(np.maximum(rest_gap, SHUT), gap)
-    gap = base + np.float32(amount) * (gap - base)
+    gap = base + amount * (gap - base)
     anim.values[:, close] = np.clip(anim.values[:, jaw] - gap, 0.0, 1.0)

@@ -107,18 +107,14 @@ class LiveAnimator:
 
     def _articulate(self, out: Animation, times: np.ndarray) -> None:
         """The network's frames at `times` (canonical, in place) articulated as a bake articulates them: about
-        the network's face in silence for each frame's emotion. At 1 nothing is touched."""
+        the network's face in silence for each frame's emotion. Frames at 1 are not touched."""
         amounts = self.articulation_at(times)
-        if not out.n_frames or (amounts == 1.0).all():
+        moving = amounts != 1.0
+        if not out.n_frames or not moving.any():
             return
-        rest = self.animator._engine.rest(self.emotion.at(times))
-        if (amounts == amounts[0]).all():
-            articulate(out, float(amounts[0]), rest)
-            return
-        for j in np.flatnonzero(amounts != 1.0):  # easing: a frame at a time
-            frame = Animation(out.names, out.fps, out.values[j:j + 1], out.rig)
-            articulate(frame, float(amounts[j]), rest[j:j + 1])
-            out.values[j] = frame.values[0]
+        part = Animation(out.names, out.fps, out.values[moving], out.rig)
+        articulate(part, amounts[moving], self.animator._engine.rest(self.emotion.at(times[moving])))
+        out.values[moving] = part.values
 
     def _receive(self, samples) -> np.ndarray:
         samples = np.asarray(samples, np.float32).reshape(-1)
