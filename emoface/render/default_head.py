@@ -70,6 +70,16 @@ def _gauss(x, y, cx, cy, sx, sy):
     return np.exp(-(((x - cx) / sx) ** 2) - ((y - cy) / sy) ** 2)
 
 
+def _brow_band(y, centre):
+    """How much of a brow's move the skin at height y takes: all on the brow's line, none on the upper lid (the
+    lid's fold opens under a raised brow; the lid's edge is its own muscle's), and the forehead rides with it over
+    a centimetre. A person's forehead rides further (ICT FaceKit's, 3-4 cm), but capture holds the forehead for the
+    head's pose, and a forehead that rode so on this head read as the head nodding (its spoken lines' funnel r 0.66
+    -> 0.57 through the round trip; 0.65 so)."""
+    d = y - centre
+    return np.where(d < 0, _smooth(Y_EYE + 1.0, centre, y), np.exp(-(d ** 2)))
+
+
 # The head's outline by height y (cm): half-width, and depth in front of / behind the ears' plane, through
 # an adult's proportions (eyes halfway from chin to crown; face in thirds; head 15.5 wide, 19.5 long)
 _PROFILE_Y = (-10.2, -9.4, -8.7, -8.0, -7.0, -6.1, -5.0, -3.5, -2.5, -1.3, 0.0, 2.0, 3.5, 4.2, 5.2, 7.0, 9.0,
@@ -992,9 +1002,14 @@ def _shape_deltas(skin: _Skin, neutral, pos, parts) -> dict[str, np.ndarray]:
                    + np.outer(front * _gauss(sx, y, 1.1, -0.9, 0.6, 0.5), (0, 0.15, 0.05)))  # the wing a little
         skin_delta(f"mouthLowerDown{suffix}",
                    np.outer(lip_side * lower * np.exp(np.minimum(d_mouth, 0) / 0.8), (0, -0.6, 0.05)))
-        brow = front * _gauss(sx, y, 2.9, Y_EYE + 1.6, 2.0, 1.0)
-        skin_delta(f"browDown{suffix}", np.outer(brow, (-0.3 * sign, -0.75, 0.2)))
-        skin_delta(f"browOuterUp{suffix}", np.outer(front * _gauss(sx, y, 4.3, Y_EYE + 1.6, 1.4, 1.1), (0, 0.55, 0)))
+        # AU4: the brow drawn toward the nose as much as down, and forward (ICT FaceKit's scanned person: 4 mm in,
+        # 3.8 down at most; it had gone 7.5 mm down and, beside AU1 in sadness, flattened the brow's oblique)
+        brow = front * np.exp(-(((sx - 3.2) / 2.3) ** 2)) * _brow_band(y, Y_EYE + 1.6)
+        skin_delta(f"browDown{suffix}", np.outer(brow, (-0.4 * sign, -0.38, 0.25)))
+        # AU2: the outer brow up and out, most past the eye's outer half (8 mm at most, as ICT FaceKit's: it had
+        # lifted 5.5 mm, over a narrow patch)
+        outer = front * np.exp(-(((sx - 4.0) / 2.2) ** 2)) * _brow_band(y, Y_EYE + 1.6)
+        skin_delta(f"browOuterUp{suffix}", np.outer(outer, (0.2 * sign, 0.82, -0.2)))
         skin_delta(f"cheekSquint{suffix}", np.outer(front * _gauss(sx, y, 3.6, 1.1, 1.7, 1.2), (0, 0.5, 0.3)))
         # AU9: the nose's wings and the skin beside them draw up, the cheek beside the fold with them, the upper
         # lip's sides go up (its edge stays: a p/b/m said in disgust is still shut), and the skin of
@@ -1005,13 +1020,18 @@ def _shape_deltas(skin: _Skin, neutral, pos, parts) -> dict[str, np.ndarray]:
         bridge = front * _gauss(sx, y, 0.4, 2.0, 0.6, 0.9)
         skin_delta(f"noseSneer{suffix}", np.outer(sneer, (0.05 * sign, 0.8, 0.12)) + np.outer(beside, (0, 0.4, 0.15))
                    + np.outer(snarl, (0, 0.45, 0.12)) + np.outer(bridge, (0, -0.25, 0)))
-    skin_delta("browInnerUp", np.outer(front * _gauss(ax, y, 1.3, Y_EYE + 1.5, 1.3, 1.2), (0, 0.6, 0)))
+    # AU1: the inner brows up most, the rest of the brow a third as much; the skin between them stays (a person's
+    # rises with them, but capture holds it for the head's pose: it read as the head nodding, and faint curves moved
+    # with where the crop fell)
+    skin_delta("browInnerUp", np.outer(front * np.exp(-(((ax - 1.3) / 3.0) ** 2)) * _smooth(0.3, 1.1, ax)
+                                       * _brow_band(y, Y_EYE + 1.5),
+                                       (0, 0.62, 0)))
     for shape, depth in _wrinkles(x, y, front).items():
         skin_delta(shape, np.outer(depth, (0, 0, 1)))
     skin_delta("cheekPuff", np.stack([np.sign(x) * 0.9, 0 * x, 0.5 * np.ones_like(x)], -1)
                * (front * _gauss(ax, y, 3.6, -3.2, 1.6, 1.6))[:, None])
 
-    lid_shapes = {"eyeBlink": (0.0, BLINK_LOWER, BLINK_LOWER), "eyeWide": (1.45, 1.1), "eyeSquint": (0.8, 0.2),
+    lid_shapes = {"eyeBlink": (0.0, BLINK_LOWER, BLINK_LOWER), "eyeWide": (1.7, 1.1), "eyeSquint": (0.8, 0.2),
                   "eyeLookUp": (1.2, 1.05), "eyeLookDown": (0.65, 0.85), "cheekSquint": (1.0, 0.7),
                   "eyeLookIn": (0.97, 1.0), "eyeLookOut": (0.97, 1.0)}
     for base, lids in lid_shapes.items():

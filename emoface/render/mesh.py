@@ -104,8 +104,8 @@ class BlendshapeMesh:
         """Per side, (blink shape, brow-raise shapes, their motion on the blink's lid): a brow raise lifts the upper
         lid with the brow, and added to a blink it held a shut lid open on a slit of eyeball (every blink of a
         surprised line). As the blink closes, the raises' motion fades where the blink moves the lid: fully where
-        it moves it by half its most or more, not at all under 15% (the brows), so the lid shuts and the brows
-        stay up."""
+        it moves it by half its most or more, not at all under a quarter (the brows: the built-in head's blink
+        draws its brow line by 24% of the lid's travel), so the lid shuts and the brows stay up."""
         if self._lid_fix is None:
             from emoface.render.drive import BROW_RAISERS, split_side
 
@@ -119,7 +119,7 @@ class BlendshapeMesh:
                 lid = np.linalg.norm(self.shape_delta(self.shape_names[blink[0]]), axis=1)
                 if lid.max() <= 0:
                     continue
-                mask = np.repeat(np.clip((lid / lid.max() - 0.15) / 0.35, 0.0, 1.0), 3)
+                mask = np.repeat(np.clip((lid / lid.max() - 0.25) / 0.25, 0.0, 1.0), 3)
                 matrix = sparse.csr_matrix(sparse.diags(mask.astype(np.float32)) @ self.deltas[:, raisers])
                 matrix.eliminate_zeros()
                 self._lid_fix.append((blink[0], np.array(raisers), matrix))
