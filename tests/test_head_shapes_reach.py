@@ -13,13 +13,18 @@ from emoface.render.default_head import EYE_X, MOUTH_HALF, R_EYE, Y_EYE, Y_MOUTH
 ICT = Path(__file__).resolve().parents[2] / "shared" / "assets" / "ict-facekit" / "ict_facekit_arkit.npz"
 PAIRS = [("noseSneerLeft", "noseSneer_L"), ("mouthUpperUpLeft", "mouthUpperUp_L"),
          ("mouthShrugLower", "mouthShrugLower"), ("mouthShrugUpper", "mouthShrugUpper"),
-         ("mouthPressLeft", "mouthPress_L"), ("mouthDimpleLeft", "mouthDimple_L"), ("eyeSquintLeft", "eyeSquint_L")]
+         ("mouthPressLeft", "mouthPress_L"), ("mouthDimpleLeft", "mouthDimple_L"), ("eyeSquintLeft", "eyeSquint_L"),
+         ("mouthStretchLeft", "mouthStretch_L")]
 
 
 def reach_mm(mesh, name: str) -> tuple[float, float]:
     """(most, 90th percentile) of the shape's per-vertex displacement at weight 1, in mm, over the vertices it
-    moves by more than 0.3 mm."""
+    moves by more than 0.3 mm; on the skin where the head has a part of that name (the built-in head's dark
+    mouth inside moves further than the lips, out of sight)."""
     moved = np.linalg.norm(mesh.shape_delta(name), axis=1) * mesh.metres_per_unit() * 1000
+    skin = mesh.part("skin")
+    if skin is not None:
+        moved = moved[skin.start:skin.end]
     moved = moved[moved > 0.3]
     return float(moved.max()), float(np.percentile(moved, 90))
 
@@ -36,7 +41,8 @@ def ict():
 def test_a_shape_reaches_about_as_far_as_a_persons(ours, theirs, ict):
     """At least 0.7 of ICT FaceKit's most and 0.6 of its 90th percentile, and no caricature (1.5 times at most).
     Before: most 0.34-0.63 of ICT's (chin raise 3.8 / 11.3 mm), 90th percentile 0.39-0.71; after (2026-12-05):
-    most 0.75-0.96, 90th percentile 0.67 (squint, 1.8 / 2.6 mm) to 1.13 (press, 2.6 / 2.3 mm)."""
+    most 0.75-0.96, 90th percentile 0.67 (squint, 1.8 / 2.6 mm) to 1.13 (press, 2.6 / 2.3 mm). The stretch (AU20,
+    fear's lips) from 2026-12-06: 6.6 -> 10.3 mm at most (ICT 10.3)."""
     (most, p90), (their_most, their_p90) = reach_mm(default_head(), ours), reach_mm(ict, theirs)
     assert 0.7 * their_most <= most <= 1.5 * their_most, (most, their_most)
     assert 0.6 * their_p90 <= p90 <= 1.5 * their_p90, (p90, their_p90)

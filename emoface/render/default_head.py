@@ -969,8 +969,10 @@ def _shape_deltas(skin: _Skin, neutral, pos, parts) -> dict[str, np.ndarray]:
         skin_delta(f"mouthSmile{suffix}", np.outer(corner, (0.7 * sign, 0.9, -0.5)) + np.outer(cheek, (0, 0.75, 0.8))
                    + np.outer(edge * upper * side, (0, 0.12, -0.05)) + np.outer(edge * lower * side, (0, 0.12, -0.15)))
         skin_delta(f"mouthFrown{suffix}", np.outer(corner, (0.1 * sign, -0.75, -0.1)))
-        skin_delta(f"mouthStretch{suffix}", np.outer(corner, (0.6 * sign, -0.15, -0.2))
-                   + np.outer(edge * lower * side, (0, -0.2, 0)))
+        # AU20: the corner drawn out toward the ear and a little down (10 mm at most, as ICT FaceKit's: it had
+        # gone 6.6, and fear's stretched lips barely showed)
+        skin_delta(f"mouthStretch{suffix}", np.outer(corner, (0.95 * sign, -0.22, -0.3))
+                   + np.outer(edge * lower * side, (0, -0.3, 0)))
         # AU14: the corner pulled back into the cheek and tightened (the lips there thin against the teeth); the
         # dimple's pit beside it is in _wrinkles
         skin_delta(f"mouthDimple{suffix}", np.outer(corner, (0.35 * sign, 0.15, -0.6))
@@ -978,7 +980,7 @@ def _shape_deltas(skin: _Skin, neutral, pos, parts) -> dict[str, np.ndarray]:
         # the mouth's dark inside widens on that side with the corner the shape draws out (and goes back, to stay
         # behind the cheeks), or a smile parted over an open jaw shows the background past its rim, which is
         # narrower than the lips where it opens
-        for shape, out_x, up in (("mouthSmile", 2.0, 0.9), ("mouthStretch", 2.6, 0.0), ("mouthDimple", 0.5, 0.0)):
+        for shape, out_x, up in (("mouthSmile", 2.0, 0.9), ("mouthStretch", 3.2, 0.0), ("mouthDimple", 0.5, 0.0)):
             part_delta(f"{shape}{suffix}", parts["mouth"], lambda p, s=sign, k=out_x, u=up: np.outer(
                 _smooth(0.2, 1.6, s * p[:, 0]) * _smooth(p[:, 2].max() - 2.5, p[:, 2].max() - 0.5, p[:, 2])
                 * np.exp(-(((p[:, 1] - Y_MOUTH - 0.4) / 0.8) ** 2)), (k * s, u, -0.6 * k)))
