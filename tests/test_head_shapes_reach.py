@@ -105,13 +105,18 @@ def test_a_squinting_lid_stays_in_front_of_the_eyeball(pose):
     assert (p[over, 2] - (_eye_z() + np.sqrt(r2[over]))).min() > 0.02
 
 
+def _eyes(mesh) -> tuple[float, float, float]:
+    """The eyeballs' centre: distance from the midline, height, depth."""
+    x, y, z = np.mean([np.abs(c) for _, _, c in mesh.eyeballs()], axis=0)
+    return x, y, z
+
+
 def _brow_profile(mesh, name: str) -> np.ndarray:
     """A brow shape's most vertical motion (mm, signed) along the brow, in bands of a fifth of the eye's distance
     from the midline, from the brow's head out (the skin over the eye's height to 3 cm above it, on the face's
     front, left side). The band over the midline is left out: the built-in head keeps the skin between the brows
     still, which capture holds for the head's pose."""
-    centres = [c for _, _, c in mesh.eyeballs()]
-    ex, ey, ez = np.mean([abs(c[0]) for c in centres]), np.mean([c[1] for c in centres]), np.mean([c[2] for c in centres])
+    ex, ey, ez = _eyes(mesh)
     p = mesh.neutral
     band = (p[:, 1] > ey + 0.6) & (p[:, 1] < ey + 3.0) & (p[:, 2] > ez - 0.2) & (p[:, 0] > 0)
     if name in mesh.shape_names:
@@ -144,8 +149,7 @@ def test_a_wide_eye_lifts_its_lid_as_far_as_a_persons(ict):
     """The upper lid's rise at eyeWide 1: 2.3 mm before (ICT FaceKit 3.4), so a surprised face showed no white
     over the iris."""
     def rise(mesh, name):
-        centres = [c for _, _, c in mesh.eyeballs()]
-        ey, ez = np.mean([c[1] for c in centres]), np.mean([c[2] for c in centres])
+        _, ey, ez = _eyes(mesh)
         p = mesh.neutral
         lid = (p[:, 1] > ey) & (p[:, 1] < ey + 1.5) & (p[:, 2] > ez) & (p[:, 0] > 0)
         return mesh.shape_delta(name)[lid, 1].max() * mesh.metres_per_unit() * 1000
