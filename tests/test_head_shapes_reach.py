@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from emoface.render.default_head import EYE_X, MOUTH_HALF, R_EYE, Y_EYE, Y_MOUTH, _eye_z, default_head
+from emoface.render.default_head import EYE_X, MOUTH_HALF, R_EYE, Y_EYE, Y_MOUTH, _eye_z, brow_line, default_head
 
 ICT = Path(__file__).resolve().parents[2] / "shared" / "assets" / "ict-facekit" / "ict_facekit_arkit.npz"
 PAIRS = [("noseSneerLeft", "noseSneer_L"), ("mouthUpperUpLeft", "mouthUpperUp_L"),
@@ -161,15 +161,13 @@ def test_sad_and_surprised_brows_read(skin):
     """Without ../shared: the network's brows for sadness and surprise at intensity 1 (its silent face) move the
     built-in head's brows as a person's would show them (mm on the brow's line, head / middle / tail). Sadness
     raises the brow's head most (before: head +2.1, middle -1.5: a frown's brow, not a sad one; now +2.5 / +1.1 /
-    +0.2); surprise lifts the whole brow (before: +3.6 / +1.9 / +2.5, a barely raised brow; now +4.3 / +5.9 / +3.7)
+    +0.2); surprise lifts the whole brow (before: +3.6 / +1.9 / +2.5, a barely raised brow; now +4.3 / +5.9 / +4.2)
     and bares the white over the iris (the wide eye's lid up 1.1 -> 1.7 mm)."""
     pos, moved = skin
     x, y, z = pos.T
 
-    def on_brow(ax):  # the brow's line, as the skin's paint draws it (_skin_look)
-        along = np.clip((ax - 0.9) / 4.3, 0, 1)
-        arc = Y_EYE + 1.4 + 0.5 * np.sin(np.pi * min(along / 0.65, 1) / 2) - 0.5 * float(along >= 0.65)
-        return (np.abs(x - ax) < 0.25) & (np.abs(y - arc) < 0.25) & (z > 5)
+    def on_brow(ax):  # the brow's line, as the skin's paint draws it
+        return (np.abs(x - ax) < 0.25) & (np.abs(y - brow_line(ax)[1]) < 0.25) & (z > 5)
 
     def lift(pose, where):
         return np.median(sum(w * moved(n) for n, w in pose.items())[where, 1])

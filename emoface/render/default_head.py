@@ -762,6 +762,14 @@ def _brow_hairs(ax, y, along, density):
     return out
 
 
+def brow_line(ax):
+    """(how far along the brow, 0 at its head over the eye's inner corner to 1 at its tail; the height of the brow's
+    middle line) at distance ax from the midline: the brow arches 5 mm over the eye's outer half."""
+    along = np.clip((ax - 0.9) / 4.3, 0, 1)
+    arc = Y_EYE + 1.4 + 0.5 * np.sin(np.pi * np.minimum(along / 0.65, 1) / 2) - 0.5 * _smooth(0.65, 1.0, along)
+    return along, arc
+
+
 def _skin_look(p: np.ndarray, pre_y: np.ndarray, front: np.ndarray, lower_copy: np.ndarray):
     """(colours, roughness) of skin points p (vertices or texels): pre_y their height with the lids shut (lips and
     lid lines are placed there, and move with the lids), front on the face's half of the grid, lower_copy the
@@ -771,8 +779,7 @@ def _skin_look(p: np.ndarray, pre_y: np.ndarray, front: np.ndarray, lower_copy: 
     col = _complexion(x, y, z)
     lips = np.clip(sum(_vermilion(x, pre_y)) * _lip_x(x * 0.98) * 1.4 * front, 0, 1)
     col = _tint(col, lips, LIP) * (1 - 0.08 * lips * _noise(x / 0.04, pre_y / 0.6))[:, None]  # the lips' lines
-    along = np.clip((ax - 0.9) / 4.3, 0, 1)  # 0 at the brow's head (over the inner corner), 1 at its tail
-    arc = Y_EYE + 1.4 + 0.5 * np.sin(np.pi * np.minimum(along / 0.65, 1) / 2) - 0.5 * _smooth(0.65, 1.0, along)
+    along, arc = brow_line(ax)
     thick = 0.4 - 0.22 * along
     brow = np.exp(-(((y - arc) / thick) ** 2)) * _smooth(0.65, 1.4, ax) * _smooth(5.4, 4.8, ax) * front
     col = _tint(col, _brow_hairs(ax, y, along, brow), BROW)
