@@ -61,6 +61,19 @@ def test_the_side_of_the_face_has_no_horizontal_bands(theta_deg):
     assert np.abs(np.diff(slope)).max() < 0.05  # per 0.05 cm of height
 
 
+def test_the_lips_rise_from_the_skin_not_like_a_step():
+    """Seen from the side, a person's lips swell out of the skin above and below their coloured border; lips that
+    rose at the border itself (a slope of 2.2-2.6 along the midline) read as stuck on when the head turned."""
+    mesh = default_head()
+    skin = mesh.neutral[:mesh.part("skin").end]
+    mid = skin[(np.abs(skin[:, 0]) < 0.06) & (skin[:, 2] > 5) & (np.abs(skin[:, 1] - head_module.Y_MOUTH) < 2.0)]
+    mid = mid[np.argsort(mid[:, 1])]
+    slope = np.diff(mid[:, 2]) / np.maximum(np.diff(mid[:, 1]), 1e-6)
+    away = np.abs((mid[1:, 1] + mid[:-1, 1]) / 2 - head_module.Y_MOUTH) > 0.5  # beyond the lips' own meeting line
+    assert away.sum() >= 10
+    assert np.abs(slope[away]).max() < 1.6
+
+
 def test_the_head_turns_on_its_neck_and_the_shoulders_stay(tmp_path):
     """A person turning or nodding does not swing the shoulders with the head (the bust had turned as one piece)."""
     from emoface.render.mesh import load_mesh

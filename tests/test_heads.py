@@ -268,6 +268,52 @@ def test_a_smile_or_a_sneer_keeps_shut_lips_shut(pose):
         assert len(green_pixels(renderer.render(weights).astype(int))) <= 3
 
 
+@pytest.mark.parametrize("yaw", [0.0, 15.0, -30.0])
+def test_a_turned_eye_shows_its_white_into_the_corners(yaw):
+    """Where the eye's slit runs past the eyeball (its corners; a turned head's far corner widely) the socket's lining
+    shows: a person shows the white running on there and only a little pink at the inner corner (the caruncle).
+    An all-pink lining had shown as pink wedges either side of the iris whenever the head turned."""
+    from emoface.render.renderer import FaceRenderer
+
+    mesh = default_head()
+    weights = np.zeros(len(mesh.shape_names))
+    with FaceRenderer(mesh, 512) as renderer:
+        image = renderer.render(weights, head=(yaw, 0.0, 0.0)).astype(int)
+    pink = seen = 0
+    for part in ("eye_socket_l", "eye_socket_r"):
+        with painted_green(mesh, part), FaceRenderer(mesh, 512) as renderer:
+            where = green_pixels(renderer.render(weights, head=(yaw, 0.0, 0.0)).astype(int))
+        colours = image[where[:, 0], where[:, 1]]
+        pink += int((colours[:, 0] > 1.4 * colours[:, 1]).sum())
+        seen += len(where)
+    assert seen > 20  # the lining does show at the corners
+    assert pink <= 0.5 * seen, f"{pink} of the {seen} pixels the corners show are pink"
+
+
+@pytest.mark.parametrize("yaw", [50.0, -50.0])
+def test_a_turned_head_shows_no_background_through_its_eyes(yaw):
+    """Past the eyeball the slit's corners look into the socket's lining, never through the head (at 50 degrees a
+    shallower lining had shown the background at the eyes' inner corners)."""
+    from emoface.render.default_head import EYE_X, Y_EYE, _eye_z
+    from emoface.render.drive import rotation
+    from emoface.render.renderer import FaceRenderer
+
+    mesh = default_head()
+    with FaceRenderer(mesh, 512) as renderer:
+        renderer.render(np.zeros(len(mesh.shape_names)), head=(yaw, 0.0, 0.0))
+        solid = renderer.depth > 0
+        turned = (np.array([[cx, Y_EYE, _eye_z()] for cx in (EYE_X, -EYE_X)]) - renderer.pivot) @ \
+            rotation(yaw, 0.0, 0.0).T + renderer.pivot
+        eyes = renderer.project(turned).astype(int)
+    holes = 0
+    for col, row in eyes:
+        for line in solid[row - 12:row + 13, col - 30:col + 31]:
+            drawn = np.flatnonzero(line)
+            if len(drawn):
+                holes += int((~line[drawn[0]:drawn[-1] + 1]).sum())  # background with the face either side
+    assert holes <= 5, f"{holes} pixels of background show through the eyes"
+
+
 def test_a_sneer_shows_on_the_built_in_head():
     """Disgust reads: the sneer lifts the nose's wings half a centimetre (it had moved them 3.5 mm, unseen)."""
     mesh = default_head()

@@ -24,6 +24,7 @@ CY, RY = 2.3, 12.5  # the head grid's rows run from y = CY - RY (the throat) to 
 Y_EYE, EYE_X, EYE_HALF, R_EYE = 3.5, 3.2, 1.4, 1.2
 BLINK_LOWER = 0.85  # a blink lifts the lower lid 15% of its way to the slit; the upper lid comes down to it
 Y_MOUTH, MOUTH_HALF = -3.5, 2.35
+LIP_ROLL = 0.4  # cm over which each lip's body rises from the skin beyond its coloured border
 JAW_PIVOT = np.array([0.0, -0.5, -1.5])
 JAW_OPEN_DEG = 18.0
 N_THETA, N_PHI = 160, 140
@@ -41,7 +42,8 @@ TUFTS = 0.12  # the hair's depth varies this much (a share) in tufts, so its out
 HAIR_ONSET = 0.5  # cm past the hairline where the hair starts to stand off: none of its rise shows skin colour
 WHITE = (1.0, 1.0, 1.0, 1.0)
 SCLERA = np.array([0.9, 0.86, 0.83])  # an eye's white is not paper white
-SOCKET = np.array([0.55, 0.3, 0.29])
+SOCKET = np.array([0.55, 0.3, 0.29])  # the pink of the eye's inner corner (the caruncle)
+SCLERA_SHADED = 0.85 * SCLERA  # the white further round the eyeball, seen past its edge
 IRIS_DEG, PUPIL_DEG = 29.0, 10.0  # their rims' angles from the eye's axis: an 11.7 mm iris on a 24 mm eyeball
 # the eyeball's rings (latitudes; the front pole at pi/2): dense over the iris, whose fibres and rim need them
 EYE_RINGS = np.radians(np.concatenate([np.linspace(-75.0, 35.0, 9), np.linspace(42.0, 87.0, 20)]))
@@ -132,14 +134,16 @@ def _lip_x(x):
     return np.clip(1 - (x / 2.5) ** 2, 0, 1) ** 0.7
 
 
-def _vermilion(x, y):
+def _vermilion(x, y, roll=0.0):
     """(upper, lower) lip masks in 0..1: a cupid's bow over the upper lip, a fuller lower lip, both thinning
-    toward the corners."""
+    toward the corners. roll (cm) widens each lip's outer edge outward: the lips' relief rises from the skin over
+    it (a lip's body starts above and below its coloured border) where their colour has a sharp border."""
     ax = np.abs(x)
-    bow = Y_MOUTH + 0.85 + 0.12 * np.exp(-(((ax - 0.5) / 0.3) ** 2)) - 0.35 * (ax / MOUTH_HALF) ** 2
-    upper = _smooth(Y_MOUTH - 0.05, Y_MOUTH + 0.3, y) * _smooth(bow + 0.1, bow - 0.08, y)
-    edge = Y_MOUTH - 1.0 + 0.4 * (ax / MOUTH_HALF) ** 2
-    lower = _smooth(Y_MOUTH + 0.05, Y_MOUTH - 0.3, y) * _smooth(edge - 0.12, edge + 0.12, y)
+    taper = np.clip(1 - (ax / MOUTH_HALF) ** 2, 0, 1)  # both lips narrow to the corners, as a person's
+    bow = Y_MOUTH + 0.1 + (0.75 + 0.12 * np.exp(-(((ax - 0.5) / 0.3) ** 2))) * taper ** 0.6
+    upper = _smooth(Y_MOUTH - 0.05, Y_MOUTH + 0.3, y) * _smooth(bow + 0.1 + roll, bow - 0.08, y)
+    edge = Y_MOUTH - 0.1 - 0.9 * taper ** 0.5
+    lower = _smooth(Y_MOUTH + 0.05, Y_MOUTH - 0.3, y) * _smooth(edge - 0.12 - roll, edge + 0.12, y)
     return upper, lower
 
 
@@ -221,11 +225,13 @@ def _features(x, y):
     fold = np.exp(-(((ax - _fold_x(y)) / 0.45) ** 2)) * _smooth(-0.3, -1.2, y) * _smooth(-4.2, -3.2, y)
     f += -0.1 * fold
     lip = _lip_x(x)
-    upper, lower = _vermilion(x, y)
+    upper, lower = _vermilion(x, y, LIP_ROLL)
     f += lip * (0.4 * upper + 0.5 * lower)
     f += -0.28 * lip * np.exp(-(((y - Y_MOUTH) / 0.13) ** 2))  # the line between the lips
-    f += -0.1 * np.exp(-((x / 0.3) ** 2)) * _smooth(-2.75, -2.45, y) * _smooth(-1.2, -1.6, y)
-    f += 0.06 * np.exp(-(((ax - 0.42) / 0.15) ** 2)) * _smooth(-2.6, -2.3, y) * _smooth(-1.3, -1.6, y)  # philtrum
+    # the philtrum: a shallow groove between soft columns, fading out at both ends (with sharper ends and edges it
+    # stood out under the nose as a pillar when the head turned)
+    philtrum = _smooth(-2.8, -2.3, y) * _smooth(-1.1, -1.8, y)
+    f += philtrum * (0.05 * np.exp(-(((ax - 0.45) / 0.22) ** 2)) - 0.06 * np.exp(-((x / 0.32) ** 2)))
     f += 0.35 * _gauss(x, y, 0, -6.4, 1.6, 1.0)  # chin
     return f * _smooth(1.0, RELIEF_REACH, ax / _rx(y))
 
@@ -723,6 +729,15 @@ def _bust(n_around=64, n_rows=40):
     return pts, _closed_rings(n_rows, n_around), SKIN * 0.95 * (1 - 0.3 * under_jaw)
 
 
+def _socket_colors(pts: np.ndarray, cx: float) -> np.ndarray:
+    """The socket's lining shows where the slit runs past the eyeball: at its corners, and widely so at a turned
+    head's far corner. There a person shows the white running on into the corner, pinker toward the nose (the
+    caruncle's side); a lining pink all over had shown as pink wedges either side of the iris."""
+    medial = -(pts[:, 0] - cx) * np.sign(cx)  # toward the nose
+    pink = 0.35 * _smooth(1.1 * R_EYE, 1.6 * R_EYE, medial)
+    return SCLERA_SHADED + pink[:, None] * (SOCKET - SCLERA_SHADED)
+
+
 def _tint(col: np.ndarray, amount: np.ndarray, rgb) -> np.ndarray:
     """Colours moved toward rgb by amount (0..1 per vertex)."""
     rgb = np.asarray(rgb, col.dtype)  # one colour, or one per point
@@ -829,12 +844,13 @@ def default_head() -> BlendshapeMesh:
                                      lat=EYE_RINGS)
         b.add(f"eyeball_{side}", pts, tris, _eye_look(unit), roughness=0.15)
     for side, cx in (("l", EYE_X), ("r", -EYE_X)):
-        # the socket's pink lining behind each eye, seen inside out: the slit is longer than the eyeball is wide,
-        # and at its corners the picture had looked through the head to the background. A wide, shallow bowl: its
-        # rim stays behind the skin all round (0.36 cm or more in front of it), and a turned head's view through
-        # a corner still meets it
-        pts, tris, _ = _uv_sphere(np.array([cx, Y_EYE, _eye_z() + 0.1]), np.array([2.3, 1.4, 0.8]), 24, 16)
-        b.add(f"eye_socket_{side}", pts, tris, SOCKET, roughness=0.9, flip=True)
+        # the socket's lining behind each eye, seen inside out: the slit is longer than the eyeball is wide,
+        # and at its corners the picture had looked through the head to the background. A wide, deep bowl reaching
+        # toward the nose, so a head turned 50 degrees still sees it through the corners (a shallower one had shown
+        # the background there); only its inside is drawn, so where its front half meets the skin nothing shows
+        pts, tris, _ = _uv_sphere(np.array([cx - np.sign(cx) * 0.4, Y_EYE, _eye_z()]), np.array([2.7, 1.5, 1.2]),
+                                  64, 32)
+        b.add(f"eye_socket_{side}", pts, tris, _socket_colors(pts, cx), roughness=0.9, flip=True)
 
     pos = np.concatenate(b.pos)
     deltas = _shape_deltas(skin, neutral, pos, {"mouth": mouth, "teeth_lower": teeth_l, "tongue": tongue,
