@@ -61,6 +61,17 @@ def test_the_side_of_the_face_has_no_horizontal_bands(theta_deg):
     assert np.abs(np.diff(slope)).max() < 0.05  # per 0.05 cm of height
 
 
+@pytest.mark.parametrize("x", [0.0, 1.5, 3.0])
+def test_the_hairline_thins_out_rather_than_ending_at_a_cut(x):
+    """Hair thins out into the forehead over millimetres; its colour had risen from a tenth to nine tenths within
+    1.3-1.9 mm, and the hairline read as a cut edge, jagged where the strands broke it."""
+    y = np.linspace(7.0, 13.0, 6001)
+    cover, _ = head_module._hair_cover(np.full_like(y, x), y, np.full_like(y, 9.0))
+    starts = y[np.argmax(cover > 0.1)]  # the first tenth of hair colour up the forehead
+    full = y[len(y) - np.argmax(cover[::-1] < 0.9)]  # from here up it is all hair
+    assert full - starts >= 0.22
+
+
 def test_the_lips_rise_from_the_skin_not_like_a_step():
     """Seen from the side, a person's lips swell out of the skin above and below their coloured border; lips that
     rose at the border itself (a slope of 2.2-2.6 along the midline) read as stuck on when the head turned."""

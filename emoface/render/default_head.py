@@ -603,13 +603,14 @@ def _hair_strands(x, y, z):
 
 
 def _hair_cover(x, y, z):
-    """(how much hair colour, its strands' shade): a hairline softened over a centimetre and broken into strands
-    where it thins, so that the edge reads as growing hair, not a painted cap."""
-    grows = _hair(x, y, z, fade=0.8)
+    """(how much hair colour, its strands' shade): a hairline that thins out over a centimetre, broken into strands
+    where it thins, so that the edge reads as growing hair, not a painted cap (a ramp over a few millimetres had
+    drawn it as a cut edge, jagged where the strands broke it)."""
+    grows = _hair(x, y, z, fade=1.0)
     cover, strands = np.zeros_like(grows), np.zeros_like(grows)
-    at = grows > 0.16  # none below: the strands' share (0.6 at most) keeps the hairline's edge under 0.25
+    at = grows > 0.06  # none below: 1.3 times it is under the ramp's start whatever the strands
     strands[at] = _hair_strands(x[at], y[at], z[at])
-    cover[at] = _smooth(0.25, 0.75, 1.5 * grows[at] - 0.6 * strands[at])
+    cover[at] = _smooth(0.08, 0.92, 1.3 * grows[at] - 0.5 * strands[at])
     return cover, strands
 
 
