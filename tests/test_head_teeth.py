@@ -117,3 +117,26 @@ def test_the_lower_teeth_ride_on_the_jaw():
     moved = mesh.vertices(weights) - mesh.neutral
     assert moved[lower.start:lower.end, 1].max() < -0.3
     assert np.abs(moved[upper.start:upper.end]).max() < 1e-6
+
+
+@pytest.mark.parametrize("pose", [{"jawOpen": 0.2}, {"jawOpen": 0.4}, {"mouthRollLower": 1.0, "jawOpen": 0.1}])
+def test_an_open_mouth_shows_the_upper_teeth(pose):
+    """A person's upper incisors reach a few millimetres below the upper lip, over the lower ones: they show in an
+    open mouth and rest on the lower lip in an F. Their edges had stopped a millimetre under the lips' line, hidden
+    behind the upper lip (2 pixels of them here), and a talking mouth read as toothless."""
+    from emoface.render.renderer import FaceRenderer
+
+    mesh = default_head()
+    weights = np.zeros(len(mesh.shape_names))
+    for name, value in pose.items():
+        weights[mesh.shape_index(name)] = value
+    part = mesh.part("teeth_upper")
+    kept = mesh.vertex_colors[part.start:part.end].copy()
+    mesh.vertex_colors[part.start:part.end] = (0.0, 1.0, 0.0)
+    try:
+        with FaceRenderer(mesh, 256) as renderer:
+            image = renderer.render(weights).astype(int)
+    finally:
+        mesh.vertex_colors[part.start:part.end] = kept
+    green = (image[:, :, 1] > 2 * image[:, :, 0] + 20) & (image[:, :, 1] > 2 * image[:, :, 2] + 20)
+    assert green.sum() >= 25

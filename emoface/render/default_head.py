@@ -833,7 +833,7 @@ def default_head() -> BlendshapeMesh:
     keep_tri = bag_pts[bag_tris][:, :, 2].max(axis=1) < lips_z - 1.6  # open at the front, behind the lips
     mouth = b.add("mouth", bag_pts, bag_tris[keep_tri], np.array([0.32, 0.09, 0.10]), roughness=0.9, flip=True)
     z_front = lips_z - 1.05
-    upper_pts, upper_tris, upper_col = _arch(Y_MOUTH - 0.12, Y_MOUTH + 0.95, z_front, UPPER_TEETH)
+    upper_pts, upper_tris, upper_col = _arch(Y_MOUTH - 0.3, Y_MOUTH + 0.8, z_front, UPPER_TEETH)
     lower_pts, lower_tris, lower_col = _arch(Y_MOUTH - 0.05, Y_MOUTH - 1.15, z_front - 0.2, LOWER_TEETH, half=1.9)
     teeth_u = b.add("teeth_upper", upper_pts, upper_tris, upper_col, 0.35)
     teeth_l = b.add("teeth_lower", lower_pts, lower_tris, lower_col, 0.35)
