@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from emoface.render.default_head import default_head
+from tests.test_heads import green_pixels, painted_green
 
 
 def _outline(mesh, part_name: str, upper: bool, only_gum: bool = False):
@@ -95,17 +96,8 @@ def test_no_tooth_shows_through_shut_lips(pose):
     weights = np.zeros(len(mesh.shape_names))
     for name, value in pose.items():
         weights[mesh.shape_index(name)] = value
-    kept = mesh.vertex_colors.copy()
-    for name in ("teeth_upper", "teeth_lower"):
-        part = mesh.part(name)
-        mesh.vertex_colors[part.start:part.end] = (0.0, 1.0, 0.0)
-    try:
-        with FaceRenderer(mesh, 256) as renderer:
-            image = renderer.render(weights).astype(int)
-    finally:
-        mesh.vertex_colors[:] = kept
-    green = (image[:, :, 1] > 2 * image[:, :, 0] + 20) & (image[:, :, 1] > 2 * image[:, :, 2] + 20)
-    assert green.sum() == 0
+    with painted_green(mesh, "teeth_upper"), painted_green(mesh, "teeth_lower"), FaceRenderer(mesh, 256) as renderer:
+        assert len(green_pixels(renderer.render(weights).astype(int))) == 0
 
 
 def test_the_lower_teeth_ride_on_the_jaw():
@@ -130,13 +122,5 @@ def test_an_open_mouth_shows_the_upper_teeth(pose):
     weights = np.zeros(len(mesh.shape_names))
     for name, value in pose.items():
         weights[mesh.shape_index(name)] = value
-    part = mesh.part("teeth_upper")
-    kept = mesh.vertex_colors[part.start:part.end].copy()
-    mesh.vertex_colors[part.start:part.end] = (0.0, 1.0, 0.0)
-    try:
-        with FaceRenderer(mesh, 256) as renderer:
-            image = renderer.render(weights).astype(int)
-    finally:
-        mesh.vertex_colors[part.start:part.end] = kept
-    green = (image[:, :, 1] > 2 * image[:, :, 0] + 20) & (image[:, :, 1] > 2 * image[:, :, 2] + 20)
-    assert green.sum() >= 25
+    with painted_green(mesh, "teeth_upper"), FaceRenderer(mesh, 256) as renderer:
+        assert len(green_pixels(renderer.render(weights).astype(int))) >= 25
