@@ -219,7 +219,7 @@ def main() -> int:
 
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "emoface")], check=True,
                    stdout=subprocess.DEVNULL)
-    base = args.shared / "data" / "speech-en"
+    base = args.shared.resolve() / "data" / "speech-en"  # absolute: the folder of lines is symlinks to them
     lines = sorted(p for f in FOLDERS for p in (base / f / "audio").iterdir() if p.suffix == ".flac")
     if not lines:
         raise SystemExit(f"no lines under {base}")
