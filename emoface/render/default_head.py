@@ -284,6 +284,7 @@ class _Skin:
         front = np.cos(th) > 0.05
         blend = _smooth(0.0, FACE_BLEND, np.cos(th))  # the face's height field eases into the skull's ellipse
         z = np.where(front, blend * _height(x, y) + (1 - blend) * z, z)
+        x, z = _tuck(x, y, z)
         out = np.stack([x, y - CY - 2.0, z], -1)  # short hair stands off the scalp, most on top
         out /= np.maximum(np.linalg.norm(out, axis=-1, keepdims=True), 1e-9)
         tufts = 1 + TUFTS * np.sin(17 * th + 2 * np.sin(7 * ph)) * np.sin(23 * ph + 1.5 * np.sin(5 * th)) * (
@@ -702,27 +703,61 @@ def _ear(side: int, n_around=48):
 
 
 # The neck and shoulders by height y (cm): half-width in front and behind, depth of the throat/chest and of the
-# nape/back. The top rings sit inside the head, behind the mouth's inside even with the jaw open (it showed there); the neck leans forward, is as wide as the jaw, and widens behind
-# into the trapezius and the shoulders, which leave the picture at the bottom. It ends at the old neck's depth and
-# stays within the head's front and back, so the head's pivot (from the visible extent) does not move.
+# nape/back. The top rings sit inside the head, behind the mouth's inside even with the jaw open (it showed there); the
+# neck leans forward, is as wide as the jaw, 11 cm deep at the throat (its front 5 cm behind the chin, as a person's:
+# at 8.5 cm deep it had stood back from the face like a post), and widens behind into the trapezius and the
+# shoulders, which leave the picture at the bottom. It stays within the head's front and back, so the head's pivot
+# (from the visible extent) does not move.
 _BUST_Y = (-3.0, -8.0, -11.0, -12.5, -14.0, -15.5, -17.0, -19.0, -22.0, -28.4)
 _BUST_HALF_FRONT = (4.4, 4.8, 5.0, 5.2, 5.7, 7.2, 9.5, 12.5, 15.5, 17.0)
 _BUST_HALF_BACK = (4.8, 5.2, 5.6, 6.8, 9.3, 12.2, 14.3, 16.3, 18.3, 19.2)
-_BUST_FRONT = (-0.5, 1.4, 3.5, 3.5, 3.2, 2.9, 3.2, 4.2, 5.8, 7.4)
+_BUST_FRONT = (-0.5, 2.6, 4.2, 4.2, 3.6, 2.9, 3.2, 4.2, 5.8, 7.4)
 _BUST_BACK = (-6.4, -7.0, -7.5, -8.0, -8.6, -9.2, -9.6, -9.9, -10.1, -10.2)
+
+
+@lru_cache(maxsize=1)
+def _bust_profiles():
+    from scipy.interpolate import PchipInterpolator
+
+    return tuple(PchipInterpolator(_BUST_Y[::-1], np.array(v)[::-1])
+                 for v in (_BUST_HALF_FRONT, _BUST_HALF_BACK, _BUST_FRONT, _BUST_BACK))
+
+
+def _neck_point(th, y):
+    """The neck's surface at angle th round its axis (0: the throat, +pi/2: the head's left) and height y."""
+    a_f, a_b, z_f, z_b = (f(np.clip(y, _BUST_Y[-1], _BUST_Y[0])) for f in _bust_profiles())
+    c, s = np.cos(th), np.sin(th)
+    return s * (a_f * (1 + c) + a_b * (1 - c)) / 2, (z_f + z_b) / 2 + c * (z_f - z_b) / 2
+
+
+# The jaw's line seen from the side, (depth z, height y) from the chin back: the mandible's lower border rises
+# from under the chin to its angle below the ear, its back edge up to the ear lobe, then the skull's base to the
+# nape. Below it the head's skin turns in onto the neck, so the jaw meets the neck along that line (not along a
+# level rim under the whole head, which read as a block set on a post at 3/4 and in profile).
+_JAW_Z = (12.0, 5.0, 3.0, 0.5, -0.6, -1.6, -3.0, -6.0, -12.0)
+_JAW_Y = (-11.5, -9.2, -8.2, -6.2, -5.2, -4.0, -3.8, -4.3, -4.3)
+JAW_EDGE, NAPE_EDGE = 1.2, 2.2  # cm over which the skin turns in: a crisp jaw line, a slope behind the ear
+NECK_INSET = 0.15  # cm the turned-in skin lies inside the neck's surface
+
+
+def _tuck(x, y, z):
+    """x, z of the head's skin with what lies below the jaw's line turned in onto (just inside) the neck."""
+    below = np.interp(-z, -np.array(_JAW_Z), _JAW_Y) - y
+    t = _smooth(0.0, JAW_EDGE + (NAPE_EDGE - JAW_EDGE) * _smooth(-0.5, -2.5, z), below)
+    a_f, a_b, z_f, z_b = (f(np.clip(y, _BUST_Y[-1], _BUST_Y[0])) for f in _bust_profiles())
+    centre, half_depth = (z_f + z_b) / 2, (z_f - z_b) / 2
+    nx, nz = _neck_point(np.arctan2(x / ((a_f + a_b) / 2), (z - centre) / half_depth), y)
+    r = 1 - NECK_INSET / np.maximum(np.hypot(nx, nz - centre), 1.0)
+    return x + t * (nx * r - x), z + t * (centre + (nz - centre) * r - z)
 
 
 def _bust(n_around=64, n_rows=40):
     """The neck, trapezius and shoulders: rings lofted through the profiles above, capped at both ends."""
-    from scipy.interpolate import PchipInterpolator
-
-    y = np.linspace(_BUST_Y[-1], _BUST_Y[0], n_rows)
-    a_f, a_b, z_f, z_b = (PchipInterpolator(_BUST_Y[::-1], np.array(v)[::-1])(y)[:, None]
-                          for v in (_BUST_HALF_FRONT, _BUST_HALF_BACK, _BUST_FRONT, _BUST_BACK))
+    y = np.linspace(_BUST_Y[-1], _BUST_Y[0], n_rows)[:, None]
     th = np.linspace(-np.pi, np.pi, n_around, endpoint=False)[None, :]
-    c, s = np.cos(th), np.sin(th)
-    x = s * (a_f * (1 + c) + a_b * (1 - c)) / 2
-    z = (z_f + z_b) / 2 + c * (z_f - z_b) / 2
+    x, z = _neck_point(th, y)
+    y = y[:, 0]
+    z_f, z_b = (f(y)[:, None] for f in _bust_profiles()[2:])
     pts = np.stack([x, np.broadcast_to(y[:, None], x.shape), z], -1).reshape(-1, 3)
     ends = [[0, y[0], (z_f[0, 0] + z_b[0, 0]) / 2], [0, y[-1], (z_f[-1, 0] + z_b[-1, 0]) / 2]]
     pts = np.concatenate([pts, ends])
