@@ -83,8 +83,9 @@ def main() -> int:
     for name, r in rows:
         lines.append(f"| {name} | {r['vertices']:,} | {r['triangles']:,} | {r['render_fps']:.1f} | "
                      f"{r['mp4_fps']:.1f} |")
-    lines += ["", "Render only: shape weights -> posed vertices and normals -> upload -> draw -> read back pixels. "
-              "The MP4 column adds ffmpeg's libx264 (preset veryfast) running beside it on the same cores.", ""]
+    lines += ["", "Render only: shape weights -> posed vertices and normals -> upload -> the key light's shadow map -> "
+              "draw -> read back pixels (a preview's default; `--no-shadows` skips the map). The MP4 column adds "
+              "ffmpeg's libx264 (preset veryfast) running beside it on the same cores.", ""]
     text = "\n".join(lines)
     print(text)
     if args.output:
