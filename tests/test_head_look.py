@@ -90,18 +90,28 @@ def test_the_jaw_meets_the_neck_along_a_line_that_rises_to_the_ear():
     it. The head had ended in a level rim all the way back, under the ear as low as under the chin: a block set on
     a post at 3/4 and in profile."""
     mesh = default_head()
-    x, y, z = mesh.neutral[:mesh.part("skin").end].T
-    a_f, a_b, z_f, z_b = (f(np.clip(y, head_module._BUST_Y[-1], head_module._BUST_Y[0]))
-                          for f in head_module._bust_profiles())
-    centre, half_depth = (z_f + z_b) / 2, (z_f - z_b) / 2
-    nx, nz = head_module._neck_point(np.arctan2(x / ((a_f + a_b) / 2), (z - centre) / half_depth), y)
-    outside = (np.hypot(x, z - centre) > np.hypot(nx, nz - centre)) | (y > head_module._BUST_Y[0])
+    skin = mesh.neutral[:mesh.part("skin").end]
+    x, y, z = skin.T
+    outside = head_module._off_neck(skin) > 0
 
     def lowest(z_lo, z_hi):  # the lowest skin outside the neck at these depths, beside the midline
         return y[outside & (z > z_lo) & (z < z_hi) & (np.abs(x) > 2)].min()
 
     chin, below_ear = lowest(4.0, 6.0), lowest(-1.5, -0.5)
     assert chin < -8.0 and below_ear - chin >= 2.0  # 2.3 cm (the level rim: 1.0)
+
+
+@pytest.mark.parametrize("shape", ["jawForward", "jawLeft", "jawRight"])
+def test_a_sliding_jaw_leaves_the_skin_on_the_neck_inside_it(shape):
+    """The skin turned in onto the neck below the jaw stays there when the jaw slides: moved with the jaw it came out
+    of the neck, 5-7 mm, as a pale collar round it."""
+    mesh = default_head()
+    end = mesh.part("skin").end
+    on_neck = head_module._off_neck(mesh.neutral[:end]) < 0
+    weights = np.zeros(len(mesh.shape_names), np.float32)
+    weights[mesh.shape_index(shape)] = 1.0
+    assert on_neck.sum() > 500
+    assert head_module._off_neck(mesh.vertices(weights)[:end][on_neck]).max() < 0.05
 
 
 def test_the_head_turns_on_its_neck_and_the_shoulders_stay(tmp_path):

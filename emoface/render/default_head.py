@@ -751,6 +751,16 @@ def _tuck(x, y, z):
     return x + t * (nx * r - x), z + t * (centre + (nz - centre) * r - z)
 
 
+def _off_neck(points: np.ndarray) -> np.ndarray:
+    """How far each point lies outside the neck's surface, along its ray from the neck's axis (cm; negative inside;
+    infinite above the neck's top)."""
+    x, y, z = points[:, 0], points[:, 1], points[:, 2]
+    a_f, a_b, z_f, z_b = (f(np.clip(y, _BUST_Y[-1], _BUST_Y[0])) for f in _bust_profiles())
+    centre, half_depth = (z_f + z_b) / 2, (z_f - z_b) / 2
+    nx, nz = _neck_point(np.arctan2(x / ((a_f + a_b) / 2), (z - centre) / half_depth), y)
+    return np.where(y > _BUST_Y[0], np.inf, np.hypot(x, z - centre) - np.hypot(nx, nz - centre))
+
+
 def _bust(n_around=64, n_rows=40):
     """The neck, trapezius and shoulders: rings lofted through the profiles above, capped at both ends."""
     y = np.linspace(_BUST_Y[-1], _BUST_Y[0], n_rows)[:, None]
@@ -970,8 +980,12 @@ def _shape_deltas(skin: _Skin, neutral, pos, parts) -> dict[str, np.ndarray]:
         part_delta("jawOpen", part, lambda p, w=weight: (_rotate_x(p, JAW_PIVOT, JAW_OPEN_DEG) - p) * w(p)[:, None])
         for shape, vec in (("jawLeft", (0.7, 0, 0)), ("jawRight", (-0.7, 0, 0)), ("jawForward", (0, 0, 0.6))):
             part_delta(shape, part, lambda p, v=vec, w=weight: np.outer(w(p), v))
+    # the skin turned in onto the neck below the jaw's line stays with the neck when the jaw slides (moved with it, it
+    # came out of the neck as a pale collar): the jaw's underside stretches between them. (Opening swings it back
+    # into the neck.)
+    slide_w = jaw_w * _smooth(-NECK_INSET, 0.6, _off_neck(neutral))
     for shape, vec in (("jawLeft", (0.7, 0, 0)), ("jawRight", (-0.7, 0, 0)), ("jawForward", (0, 0, 0.6))):
-        skin_delta(shape, np.outer(jaw_w, vec))
+        skin_delta(shape, np.outer(slide_w, vec))
     # the tip comes out most, forward and up to the line between the teeth (a TH shows it there), and the lower lip
     # gives way in the middle so that it comes out between the lips, not through them
     part_delta("tongueOut", parts["tongue"],
