@@ -141,11 +141,11 @@ void main()
     vec3 color = albedo * ambient_light * (1.0 + SKY * n.y);
     float key_shade = 1.0;
 #ifdef DIRECTIONAL_LIGHT_SHADOWS
-    // a preview's one directional light is its key (the fill is a distant point light): it casts shadows, only where
-    // the surface faces it (toward its terminator the surface's own shading darkens it already, and the map's
-    // texels there shade it in stripes)
+    // a preview's one directional light is its key (the fill is a distant point light): it casts shadows wherever its
+    // wrapped light reaches (cut off sooner, a fold turned from it, as a nostril's, stayed lit inside a shadow as a
+    // pale outline)
     float key_nl = dot(n, normalize(-directional_lights[0].direction));
-    float facing = smoothstep(0.05, 0.25, key_nl);
+    float facing = smoothstep(-0.35, -0.1, key_nl);
     if (facing > 0.0) {
         key_shade = mix(1.0, lit(directional_lights[0].light_matrix, directional_lights[0].shadow_map, n, key_nl),
                         facing);
