@@ -305,7 +305,8 @@ def markdown(results: dict, command: str) -> str:
         lines += voice_markdown(results["voices"])
     lines += ["How well `emoface capture` itself measures a face (rendered heads with known curves, GRID against its "
               "aligned transcripts): [CAPTURE.md](CAPTURE.md). Fine-tuning on one actor's captured takes, before "
-              "and after: [FINETUNE.md](FINETUNE.md).", ""]
+              "and after: [FINETUNE.md](FINETUNE.md). The mouth in shouted, sobbed and whispered lines (RAVDESS's "
+              "actors, eight emotions said normally and strongly): [EMOTIONAL_SPEECH.md](EMOTIONAL_SPEECH.md).", ""]
     return "\n".join(lines)
 
 
