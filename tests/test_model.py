@@ -565,6 +565,9 @@ def test_other_voices_span_adults_and_children_whoever_was_captured():
         assert 85.0 - 1e-6 <= heard.min() < 95.0 and 280.0 < heard.max() <= 300.0 + 1e-6
         assert drawn[:, 1].min() >= 0.85 and drawn[:, 1].max() <= 1.4
         assert np.corrcoef(np.log(drawn[:, 0]), np.log(drawn[:, 1]))[0, 1] > 0.9
+    # --voice-pitch: a span reaching a woman's shouted or screamed voice (docs/EMOTIONAL_SPEECH.md)
+    heard = 110.0 * np.array([other_voice(110.0, rng, (85.0, 450.0))[0] for _ in range(2000)])
+    assert 85.0 - 1e-6 <= heard.min() < 95.0 and 420.0 < heard.max() <= 450.0 + 1e-6
 
 
 def test_eval_says_a_line_in_another_voice_with_its_timing(speech_line):

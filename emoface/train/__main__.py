@@ -68,6 +68,9 @@ def main(argv=None) -> int:
     ap.add_argument("--voice-share", type=number(0, 1), default=TrainConfig.voice_share, metavar="SHARE",
                     help="share (0-1) of the captured speakers' (GRID, FACEGOOD) crops heard as another voice: pitch "
                          "85-300 Hz, formants moved with it (0: none)")
+    ap.add_argument("--voice-pitch", type=number(40, 1000), nargs=2, default=TrainConfig.voice_pitch,
+                    metavar=("LOW", "HIGH"), help="median pitches (Hz) --voice-share's voices are drawn between "
+                                                  "(default 85 300)")
     ap.add_argument("--speed-share", type=number(0, 1), default=TrainConfig.speed_share, metavar="SHARE",
                     help="share (0-1) of training crops played faster or slower, labels resampled alike")
     ap.add_argument("--speed-range", type=number(0.5, 2), nargs=2, default=TrainConfig.speed_range,
@@ -147,6 +150,7 @@ def main(argv=None) -> int:
     cfg = TrainConfig(steps=args.steps, minutes=args.minutes, batch=args.batch, seed=args.seed, lr=args.lr,
                       squared_weight=args.squared_weight, phone_weight=args.phone_weight,
                       background_voices=args.background_voices, music=args.music, voice_share=args.voice_share,
+                      voice_pitch=tuple(sorted(args.voice_pitch)),
                       capture_gain=args.capture_gain, distill_weight=args.distill_weight,
                       grid_share=args.grid_share, facegood_share=args.facegood_share, speed_share=args.speed_share,
                       speed_range=tuple(sorted(args.speed_range)))

@@ -44,6 +44,7 @@ class TrainConfig:
     background_voices: float = 0.0  # share of crops with other talkers mixed in behind (augment.background_voices)
     music: float = 0.0  # share of crops with music mixed in behind (augment.music_bed)
     voice_share: float = 0.5  # share of the captured speakers' (GRID, FACEGOOD) crops in another voice (augment.voice)
+    voice_pitch: tuple[float, float] = (85.0, 300.0)  # median pitches (Hz) those voices are drawn between
     capture_gain: float = 8.0  # most a captured curve's error is scaled up to count as much as silver labels' (1: off)
     distill_weight: float = 1.0  # with a teacher network: weight of matching its curves on every crop
     seed: int = 0
@@ -68,11 +69,11 @@ def median_pitch(clip: Clip) -> float:
     return float(np.median(f0[voiced])) if voiced.any() else 120.0
 
 
-def other_voice(own_pitch: float, rng: np.random.Generator) -> tuple[float, float]:
+def other_voice(own_pitch: float, rng: np.random.Generator, span=(85.0, 300.0)) -> tuple[float, float]:
     """(pitch ratio, formant ratio) that make a talker whose median pitch is `own_pitch` sound like another adult
-    or a child: a median pitch anywhere from 85 to 300 Hz, and formants that move with it as talkers' do (a man's
+    or a child: a median pitch anywhere in `span` (Hz), and formants that move with it as talkers' do (a man's
     to a woman's voice is about 1.8x the pitch and 1.18x the formants: ratio ** 0.28, give or take 4%)."""
-    pitch = float(np.exp(rng.uniform(np.log(85.0), np.log(300.0)))) / max(own_pitch, 50.0)
+    pitch = float(np.exp(rng.uniform(np.log(span[0]), np.log(span[1])))) / max(own_pitch, 50.0)
     return pitch, float(np.clip(pitch ** 0.28 * np.exp(rng.normal(0.0, 0.04)), 0.85, 1.4))
 
 
@@ -181,7 +182,7 @@ class Batcher:
         if cfg.augment and clip.source in OTHER_VOICES and rng.random() < cfg.voice_share:
             if clip.key not in self.pitches:
                 self.pitches[clip.key] = median_pitch(clip)
-            audio = augment.voice(audio, *other_voice(self.pitches[clip.key], rng))
+            audio = augment.voice(audio, *other_voice(self.pitches[clip.key], rng, cfg.voice_pitch))
         if cfg.augment:
             audio = self._augment(audio)
         return audio.astype(np.float32), lab, wts, mask, phones
