@@ -759,3 +759,24 @@ def test_averaged_checkpoints_are_the_mean_network_and_load_like_any(tmp_path):
     bad = subprocess.run(tool + [str(tmp_path / "no.pt"), str(paths[0]), str(paths[2])], capture_output=True,
                          text=True)
     assert bad.returncode == 1 and "not the same network" in bad.stderr and not (tmp_path / "no.pt").exists()
+
+
+def test_a_cache_file_is_written_whole_or_not_at_all(tmp_path, monkeypatch):
+    """A labelling or capture run stopped mid-write (Ctrl-C, the machine going down) must not leave a truncated .npz
+    in the training cache: every later run would fail reading it."""
+    from emoface.train import data
+
+    path = tmp_path / "speech-en__a.npz"
+    data.save_whole(path, labels=np.ones((3, 2)))
+    with np.load(path) as z:
+        assert z["labels"].shape == (3, 2)
+
+    def stopped(f, **arrays):  # the run is stopped halfway through writing the next one
+        f.write(b"PK\x03\x04 half a zip")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(data.np, "savez", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        data.save_whole(path, labels=np.zeros((5, 2)))
+    with np.load(path) as z:  # the file before it, whole
+        assert z["labels"].shape == (3, 2)

@@ -211,10 +211,19 @@ def _run_pool(fn, items, cache: Path, workers: int, desc: str) -> int:
             path = cache / (key.replace("/", "__") + ".npz")
             if data is None:
                 failed += 1
-                np.savez(path, skip=True)
+                save_whole(path, skip=True)
             else:
-                np.savez(path, **data)
+                save_whole(path, **data)
     return failed
+
+
+def save_whole(path: Path, **arrays) -> None:
+    """np.savez to path, whole or not at all: a labelling or capture run stopped mid-write (Ctrl-C, the machine
+    going down) had left a truncated .npz that every later run failed to read."""
+    part = path.with_name(path.name + ".part")
+    with open(part, "wb") as f:
+        np.savez(f, **arrays)
+    part.replace(path)
 
 
 def build_cache(shared: Path, cache: Path, workers: int = 2, tts: int = TTS_LINES) -> None:
@@ -286,8 +295,8 @@ def build_facegood(shared: Path, cache: Path) -> None:
             col = lookup[row["arkit"].lower()]
             labels[:, col] = np.interp(t, src_t, facegood_expression(row["source_expression"], names, values))
             mask[col] = True
-        np.savez(out, audio=(audio.samples * 32767).astype(np.int16), labels=labels.astype(np.float16), mask=mask,
-                 speaker=clip, source="facegood")
+        save_whole(out, audio=(audio.samples * 32767).astype(np.int16), labels=labels.astype(np.float16), mask=mask,
+                   speaker=clip, source="facegood")
 
 
 def seal_bilabials(labels: np.ndarray, phones: np.ndarray) -> np.ndarray:
