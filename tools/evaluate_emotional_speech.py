@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """How the mouth holds up in emotional speech: RAVDESS's 12 actors, 8 emotions, said normally and strongly.
 
-    .venv/bin/python tools/evaluate_emotional_speech.py [--shared ../shared] [--repetitions 1] [-o table.md]
+    .venv/bin/python tools/evaluate_emotional_speech.py [--shared ../shared] [--repetitions 2] [-o table.md]
 
 The training speech is read aloud (speech-en, GRID s1, FACEGOOD); a game's lines are shouted, sobbed, whispered.
 Each clip's sentence ("Kids are talking by the door", "Dogs are sitting by the door") is force-aligned to its audio
@@ -105,7 +105,7 @@ def markdown(results: dict, command: str, seconds: float) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
-    ap.add_argument("--repetitions", type=int, default=1, choices=(1, 2), help="takes of each sentence (default 1)")
+    ap.add_argument("--repetitions", type=int, default=2, choices=(1, 2), help="takes of each sentence (default 2)")
     ap.add_argument("-o", "--output", type=Path)
     args = ap.parse_args()
     start = time.perf_counter()
