@@ -740,13 +740,19 @@ JAW_EDGE, NAPE_EDGE = 1.2, 2.2  # cm over which the skin turns in: a crisp jaw l
 NECK_INSET = 0.15  # cm the turned-in skin lies inside the neck's surface
 
 
+def _on_neck(x, y, z):
+    """(x, z) of the neck's surface on each point's ray from the neck's axis at its height, and that axis's z."""
+    a_f, a_b, z_f, z_b = (f(np.clip(y, _BUST_Y[-1], _BUST_Y[0])) for f in _bust_profiles())
+    centre, half_depth = (z_f + z_b) / 2, (z_f - z_b) / 2
+    nx, nz = _neck_point(np.arctan2(x / ((a_f + a_b) / 2), (z - centre) / half_depth), y)
+    return nx, nz, centre
+
+
 def _tuck(x, y, z):
     """x, z of the head's skin with what lies below the jaw's line turned in onto (just inside) the neck."""
     below = np.interp(-z, -np.array(_JAW_Z), _JAW_Y) - y
     t = _smooth(0.0, JAW_EDGE + (NAPE_EDGE - JAW_EDGE) * _smooth(-0.5, -2.5, z), below)
-    a_f, a_b, z_f, z_b = (f(np.clip(y, _BUST_Y[-1], _BUST_Y[0])) for f in _bust_profiles())
-    centre, half_depth = (z_f + z_b) / 2, (z_f - z_b) / 2
-    nx, nz = _neck_point(np.arctan2(x / ((a_f + a_b) / 2), (z - centre) / half_depth), y)
+    nx, nz, centre = _on_neck(x, y, z)
     r = 1 - NECK_INSET / np.maximum(np.hypot(nx, nz - centre), 1.0)
     return x + t * (nx * r - x), z + t * (centre + (nz - centre) * r - z)
 
@@ -755,9 +761,7 @@ def _off_neck(points: np.ndarray) -> np.ndarray:
     """How far each point lies outside the neck's surface, along its ray from the neck's axis (cm; negative inside;
     infinite above the neck's top)."""
     x, y, z = points[:, 0], points[:, 1], points[:, 2]
-    a_f, a_b, z_f, z_b = (f(np.clip(y, _BUST_Y[-1], _BUST_Y[0])) for f in _bust_profiles())
-    centre, half_depth = (z_f + z_b) / 2, (z_f - z_b) / 2
-    nx, nz = _neck_point(np.arctan2(x / ((a_f + a_b) / 2), (z - centre) / half_depth), y)
+    nx, nz, centre = _on_neck(x, y, z)
     return np.where(y > _BUST_Y[0], np.inf, np.hypot(x, z - centre) - np.hypot(nx, nz - centre))
 
 

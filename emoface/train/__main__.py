@@ -67,7 +67,7 @@ def main(argv=None) -> int:
                     help="share (0-1) of training crops with synthetic music mixed in 0-20 dB below (0: none)")
     ap.add_argument("--voice-share", type=number(0, 1), default=TrainConfig.voice_share, metavar="SHARE",
                     help="share (0-1) of the captured speakers' (GRID, FACEGOOD) crops heard as another voice: pitch "
-                         "85-300 Hz, formants moved with it (0: none)")
+                         "in --voice-pitch's span, formants moved with it (0: none)")
     ap.add_argument("--voice-pitch", type=number(40, 1000), nargs=2, default=TrainConfig.voice_pitch,
                     metavar=("LOW", "HIGH"), help="median pitches (Hz) --voice-share's voices are drawn between "
                                                   "(default 85 300)")
