@@ -139,7 +139,7 @@ void main()
     float shininess = 2.0 / (rough * rough * rough * rough) - 2.0 + 4.0;
     float spec_scale = 0.04 * (shininess + 8.0) / (8.0 * PI) * (1.0 - MATTE * smoothstep(0.7, 1.0, rough));
     vec3 color = albedo * ambient_light * (1.0 + SKY * n.y);
-    float key_shade = 1.0;
+    vec3 key_tint = vec3(1.0);  // what of the key light reaches the point, by colour
 #ifdef DIRECTIONAL_LIGHT_SHADOWS
     // a preview's one directional light is its key (the fill is a distant point light): it casts shadows wherever its
     // wrapped light reaches (cut off sooner, a fold turned from it, as a nostril's, stayed lit inside a shadow as a
@@ -147,14 +147,14 @@ void main()
     float key_nl = dot(n, normalize(-directional_lights[0].direction));
     float facing = smoothstep(-0.35, -0.1, key_nl);
     if (facing > 0.0) {
-        key_shade = mix(1.0, lit(directional_lights[0].light_matrix, directional_lights[0].shadow_map, n, key_nl),
-                        facing);
+        float shade = mix(1.0, lit(directional_lights[0].light_matrix, directional_lights[0].shadow_map, n, key_nl),
+                          facing);
+        // on flesh, light scattered under the skin reddens a shadow's edge and keeps a little red in it (grey
+        // shadows read as dirt on a face)
+        key_tint = pow(vec3(shade), vec3(1.0) / (1.0 + flesh * vec3(1.0, 0.25, 0.0)));
+        key_tint.r = max(key_tint.r, 0.12 * flesh);
     }
 #endif
-    // on flesh, light scattered under the skin reddens a shadow's edge and keeps a little red in it (grey shadows
-    // read as dirt on a face)
-    vec3 key_tint = pow(vec3(key_shade), vec3(1.0) / (1.0 + flesh * vec3(1.0, 0.25, 0.0)));
-    key_tint.r = max(key_tint.r, 0.12 * flesh);
     for (int i = 0; i < n_directional_lights; i++) {
         color += (i == 0 ? key_tint : vec3(1.0)) * shine(normalize(-directional_lights[i].direction),
                                                      directional_lights[i].color * directional_lights[i].intensity,
