@@ -163,3 +163,37 @@ def test_raised_brows_line_the_forehead_and_a_frown_creases_between_the_brows():
     x, glabella = _skin_profile(mesh, {"browDownLeft": 1.0, "browDownRight": 1.0}, True, y_eye + 1.5, -1.2, 1.2)
     middle, creases = glabella[np.abs(x) < 0.2].mean(), glabella[np.abs(np.abs(x) - 0.5) < 0.12].mean()
     assert creases < middle - 0.05
+
+
+def test_the_lips_are_a_mans_dusky_rose_not_lipstick():
+    """Blind judges read the saturated red lips as lipstick, the most doll-like thing on the face: lips are
+    darker than the cheek (capture and a viewer find them) but barely more saturated."""
+    import colorsys
+
+    from emoface.render.default_head import Y_MOUTH, _face_z
+
+    mesh = default_head()
+    with FaceRenderer(mesh, 256) as renderer:
+        image = renderer.render(np.zeros(len(mesh.shape_names))).astype(float) / 255
+
+        def colour(x, y):
+            col, row = renderer.project(np.array([[x, y, float(_face_z(x, y))]]))[0].astype(int)
+            return image[row - 1:row + 2, col - 1:col + 2].reshape(-1, 3).mean(axis=0)
+
+        lip = np.mean([colour(x, Y_MOUTH - 0.45) for x in (-0.6, 0.0, 0.6)], axis=0)
+        cheek = np.mean([colour(x, 0.5) for x in (-3.0, 3.0)], axis=0)
+    (_, lip_s, lip_v), (_, cheek_s, cheek_v) = colorsys.rgb_to_hsv(*lip), colorsys.rgb_to_hsv(*cheek)
+    assert lip_v < cheek_v - 0.1
+    assert lip_s < cheek_s + 0.13  # 0.18 as lipstick
+
+
+def test_the_upper_lid_folds_under_the_brow():
+    """Without a crease between the lashes and the brow the eye read as an almond painted on the face: the skin's
+    rise from the lid to the brow pauses at a fold a few millimetres above the lashes."""
+    from emoface.render.default_head import EYE_X, Y_EYE, _height
+
+    ys = np.linspace(Y_EYE + 0.5, Y_EYE + 1.5, 41)
+    slope = np.diff(_height(np.full_like(ys, EYE_X), ys))
+    first = int(np.argmax(slope[:15]))
+    second = first + 5 + int(np.argmax(slope[first + 5:]))
+    assert slope[first:second].min() < 0.6 * min(slope[first], slope[second])

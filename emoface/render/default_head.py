@@ -22,6 +22,7 @@ from emoface.render.mesh import BlendshapeMesh, Part, build_deltas
 
 CY, RY = 2.3, 12.5  # the head grid's rows run from y = CY - RY (the throat) to CY + RY (the crown)
 Y_EYE, EYE_X, EYE_HALF, R_EYE = 3.5, 3.2, 1.4, 1.2
+LID_CREASE = 0.45  # cm from the upper lid's edge (open) up to its crease
 BLINK_LOWER = 0.85  # a blink lifts the lower lid 15% of its way to the slit; the upper lid comes down to it
 Y_MOUTH, MOUTH_HALF = -3.5, 2.35
 LIP_ROLL = 0.4  # cm over which each lip's body rises from the skin beyond its coloured border
@@ -32,7 +33,7 @@ TEXTURE = (1024, 1024)  # the skin's texture (width, height): texels a fifth of 
 NECK_STILL_Y, NECK_TURNS_Y = -17.0, -11.0  # the neck takes none of the head's turn below the first, all above
 
 SKIN = np.array([0.86, 0.66, 0.55])
-LIP = np.array([0.68, 0.30, 0.30])
+LIP = np.array([0.70, 0.38, 0.36])
 BROW = np.array([0.2, 0.13, 0.1])
 HAIR = np.array([0.20, 0.14, 0.10])
 HAIR_ROUGHNESS = 1.0  # matte: the shader gives no highlight at all at 1
@@ -86,7 +87,7 @@ def _brow_band(y, centre):
 # an adult's proportions (eyes halfway from chin to crown; face in thirds; head 15.5 wide, 19.5 long)
 _PROFILE_Y = (-10.2, -9.4, -8.7, -8.0, -7.0, -6.1, -5.0, -3.5, -2.5, -1.3, 0.0, 2.0, 3.5, 4.2, 5.2, 7.0, 9.0,
               10.5, 12.5, 13.8, 14.5, 14.8)
-_HALF_WIDTH = (0.0, 2.5, 3.4, 4.0, 4.7, 5.2, 5.6, 6.0, 6.3, 6.6, 6.9, 7.1, 7.3, 7.4, 7.6, 7.75, 7.7, 7.3, 6.2,
+_HALF_WIDTH = (0.0, 2.5, 3.4, 4.0, 4.7, 5.3, 5.75, 6.15, 6.4, 6.65, 6.9, 7.1, 7.3, 7.4, 7.6, 7.75, 7.7, 7.3, 6.2,
                4.6, 2.6, 0.0)
 _FRONT = (0.0, 2.6, 5.4, 7.7, 8.9, 9.25, 8.95, 9.65, 9.85, 9.65, 9.55, 9.35, 9.25, 9.3, 9.7, 9.45, 9.0, 8.3, 6.8,
           4.8, 2.6, 0.0)
@@ -100,7 +101,7 @@ FACE_BLEND = 0.35  # cos of the angle from the front over which the face's surfa
 MIDLINE_CM = 2.6  # how far to each side the midline's relief (the brow over the nose) reaches
 # the cross-section's exponent by height (2: an ellipse; more: flatter in front), smooth in y: a kink in it
 # shades as a horizontal band across the cheek
-_CROSS_Y, _CROSS_P = (-9.0, -6.0, -3.5, 0.0, 3.0, 6.0, 9.5), (1.6, 1.75, 1.85, 2.0, 2.5, 2.3, 2.0)
+_CROSS_Y, _CROSS_P = (-9.0, -6.0, -3.5, 0.0, 3.0, 6.0, 9.5), (1.6, 1.75, 1.85, 1.8, 2.15, 2.2, 2.0)
 _BACK = (0.0, 1.0, 1.4, 1.8, 2.6, 3.6, 4.8, 6.2, 7.0, 7.5, 8.2, 9.0, 9.6, 9.8, 10.0, 10.0, 9.7, 8.9, 7.3, 5.2,
          2.8, 0.0)
 
@@ -172,8 +173,8 @@ def _dome(x, y, cx, cy, sx, sy, h, round_=0.5):
 # slope of its side walls (gentle on the bony bridge, steep round the tip and the columella, so that the nostrils
 # and wings show beside them). Nasion at 4.3, tip at -0.3, the columella's foot (subnasale) at -1.45.
 _NOSE_Y = (-2.2, -1.45, -1.3, -1.1, -0.85, -0.55, -0.3, -0.05, 0.4, 1.5, 2.5, 3.5, 4.3, 5.0)
-_NOSE_TOP = (-1.0, 0.05, 0.55, 1.35, 2.0, 2.4, 2.55, 2.4, 2.0, 1.5, 1.0, 0.5, 0.0, -0.3)
-_NOSE_CREST = (0.2, 0.2, 0.2, 0.24, 0.45, 0.75, 0.85, 0.7, 0.42, 0.36, 0.32, 0.3, 0.4, 0.4)
+_NOSE_TOP = (-1.0, 0.05, 0.5, 1.2, 1.8, 2.2, 2.35, 2.3, 2.1, 1.75, 1.15, 0.55, 0.0, -0.3)
+_NOSE_CREST = (0.2, 0.2, 0.22, 0.3, 0.55, 0.85, 0.95, 0.8, 0.55, 0.45, 0.4, 0.35, 0.4, 0.4)
 _NOSE_WALL = (2.5, 2.5, 2.5, 2.5, 2.5, 2.4, 2.3, 2.1, 1.8, 1.6, 1.5, 1.3, 1.2, 1.2)
 
 
@@ -185,23 +186,24 @@ def _nose_profiles():
 
 
 def _nose(x, y):
-    """The nose's relief: one ridge whose cross-section is a hyperbola (a round crest on straight side walls) from
-    a bony bridge, narrow between the eyes, to a broad, projecting tip and a narrow columella under it; the tip's
+    """The nose's relief: one ridge whose cross-section is flat-topped, then turns down into straight side walls (a
+    crest rounded across had drawn it from the front as a wedge, lit on one side and shaded on the other), from a
+    bony bridge, narrow between the eyes, to a broad, projecting tip and a narrow columella under it; the tip's
     lobule slightly two-domed (two highlights, as the cartilages give); wings (alae) flaring beside and behind
     the tip, each set off by a crease; and the nostrils, pits under the tip between columella and wings (the
     skin paints them dark). Parts join by smooth maxima, so each meets its neighbour and the cheek in a crease."""
     ax = np.abs(x)
     top, crest, wall = (p(np.clip(y, _NOSE_Y[0], _NOSE_Y[-1])) for p in _nose_profiles())
-    ridge = top - wall * (np.sqrt(x * x + crest * crest) - crest)
+    ridge = top - wall * (((x * x) ** 2 + crest ** 4) ** 0.25 - crest)
     ridge -= np.maximum(y - 4.3, 0) * 2.0  # the ridge ends at the nasion, not running up the forehead
     ridge += 0.07 * np.exp(-(((ax - 0.3) / 0.2) ** 2)) * _gauss(0, y, 0, -0.3, 1, 0.35)  # the lobule's two domes
-    alae = _dome(ax, y, 1.0, -0.92, 0.74, 0.5, 0.68, 2.0)
+    alae = _dome(ax, y, 1.0, -0.92, 0.74, 0.5, 0.95, 2.0)
     f = _smax(ridge, alae, 0.6)
     f -= 0.45 * _gauss(ax, y, 0.55, -1.1, 0.22, 0.15)  # the nostrils
     # the bony bridge's walls blend into the cheeks (a crease there would outline a pyramid); the wings' are creased
     f = _smax(f, 0.0, 0.2 + 0.6 * _smooth(-0.4, 1.2, y))
     groove = np.exp(-(((np.hypot((ax - 1.0) / 0.74, (y + 0.92) / 0.5) - 1.0) / 0.15) ** 2))
-    f -= 0.12 * groove * _smooth(-1.3, -0.9, y) * _smooth(0.7, 1.3, ax)  # the alar groove round each wing's
+    f -= 0.2 * groove * _smooth(-1.3, -0.9, y) * _smooth(0.7, 1.3, ax)  # the alar groove round each wing's
     # outside, fading where the wing meets the lip
     return f
 
@@ -231,8 +233,9 @@ def _features(x, y):
     # the philtrum: a shallow groove between soft columns, fading out at both ends (with sharper ends and edges it
     # stood out under the nose as a pillar when the head turned)
     philtrum = _smooth(-2.8, -2.3, y) * _smooth(-1.1, -1.8, y)
-    f += philtrum * (0.05 * np.exp(-(((ax - 0.45) / 0.22) ** 2)) - 0.06 * np.exp(-((x / 0.32) ** 2)))
-    f += 0.35 * _gauss(x, y, 0, -6.4, 1.6, 1.0)  # chin
+    f += philtrum * (0.08 * np.exp(-(((ax - 0.45) / 0.22) ** 2)) - 0.09 * np.exp(-((x / 0.32) ** 2)))
+    f += 0.75 * _gauss(x, y, 0, -6.9, 1.7, 1.1)  # chin, forward under the lower lip
+    f -= 0.12 * _gauss(x, y, 0, -5.2, 1.5, 0.35)  # the groove between lower lip and chin
     return f * _smooth(1.0, RELIEF_REACH, ax / _rx(y))
 
 
@@ -254,7 +257,18 @@ def _height(x, y):
         shell = np.where(r2 > 0, _eye_z() + np.sqrt(np.clip(r2, 0, None)), -1e3)
         k = 0.12  # soft maximum, so lids blend into the socket without a crease
         z = np.logaddexp(z / k, shell / k) * k
-    return z
+    return z - _lid_crease(x, y)
+
+
+def _lid_crease(x, y):
+    """The upper lid's crease: a fold a few millimetres above the lashes, where the skin under the brow overhangs
+    the lid (without it the eye reads as an almond painted on the face)."""
+    out = 0.0
+    for cx in (EYE_X, -EYE_X):
+        u = np.clip((x - cx) / (EYE_HALF + 0.25), -1, 1)
+        line = Y_EYE + 0.5 + LID_CREASE * (1 - 0.35 * u * u) - 0.12 * u * np.sign(cx)  # highest toward the nose
+        out = out + 0.16 * np.clip(1 - u * u, 0, 1) * np.exp(-(((y - line) / 0.12) ** 2))
+    return out
 
 
 def _warped(n, lo, hi, centre, width, boost):
@@ -572,8 +586,8 @@ def _hair(x, y, z, fade=0.3):
     """Where the hair grows, 0..1 (from the hairline over `fade` cm): a hairline over the forehead, receding at
     the temples, down in front of the ears (sideburns), over them, and to the nape."""
     around = np.arctan2(np.abs(x), z)  # 0 in front, pi at the back
-    hairline = np.interp(around, [0.0, 0.3, 0.55, 1.1, 1.38, 1.5, 1.75, 2.2, np.pi],
-                         [9.8, 10.1, 9.5, 7.8, 5.4, 3.6, 5.2, 3.0, -2.0])
+    hairline = np.interp(around, [0.0, 0.3, 0.55, 0.85, 1.1, 1.38, 1.5, 1.75, 2.2, np.pi],
+                         [10.3, 10.5, 10.7, 10.4, 8.4, 5.4, 3.6, 5.2, 3.0, -2.0])
     hairline = hairline + 0.25 * np.sin(9.0 * around + 1.3) + 0.12 * np.sin(23.0 * around + 0.4) + 0.1 * np.sin(2.3 * x)
     return _smooth(hairline - min(fade, 0.3), hairline + fade, y)
 
@@ -736,7 +750,7 @@ def _neck_point(th, y):
 # level rim under the whole head, which read as a block set on a post at 3/4 and in profile).
 _JAW_Z = (12.0, 5.0, 3.0, 0.5, -0.6, -1.6, -3.0, -6.0, -12.0)
 _JAW_Y = (-11.5, -9.2, -8.2, -6.2, -5.2, -4.0, -3.8, -4.3, -4.3)
-JAW_EDGE, NAPE_EDGE = 1.2, 2.2  # cm over which the skin turns in: a crisp jaw line, a slope behind the ear
+JAW_EDGE, NAPE_EDGE = 0.8, 2.2  # cm over which the skin turns in: a crisp jaw line, a slope behind the ear
 NECK_INSET = 0.15  # cm the turned-in skin lies inside the neck's surface
 
 
@@ -829,9 +843,9 @@ def _brow_hairs(ax, y, along, density):
 
 def brow_line(ax):
     """(how far along the brow, 0 at its head over the eye's inner corner to 1 at its tail; the height of the brow's
-    middle line) at distance ax from the midline: the brow arches 5 mm over the eye's outer half."""
+    middle line) at distance ax from the midline: a man's brow, arching 3.5 mm over the eye's outer half."""
     along = np.clip((ax - 0.9) / 4.3, 0, 1)
-    arc = Y_EYE + 1.4 + 0.5 * np.sin(np.pi * np.minimum(along / 0.65, 1) / 2) - 0.5 * _smooth(0.65, 1.0, along)
+    arc = Y_EYE + 1.55 + 0.35 * np.sin(np.pi * np.minimum(along / 0.65, 1) / 2) - 0.45 * _smooth(0.65, 1.0, along)
     return along, arc
 
 
@@ -845,16 +859,17 @@ def _skin_look(p: np.ndarray, pre_y: np.ndarray, front: np.ndarray, lower_copy: 
     lips = np.clip(sum(_vermilion(x, pre_y)) * _lip_x(x * 0.98) * 1.4 * front, 0, 1)
     col = _tint(col, lips, LIP) * (1 - 0.08 * lips * _noise(x / 0.04, pre_y / 0.6))[:, None]  # the lips' lines
     along, arc = brow_line(ax)
-    thick = 0.4 - 0.22 * along
+    thick = 0.5 - 0.28 * along
     brow = np.exp(-(((y - arc) / thick) ** 2)) * _smooth(0.65, 1.4, ax) * _smooth(5.4, 4.8, ax) * front
     col = _tint(col, _brow_hairs(ax, y, along, brow), BROW)
     d = pre_y - Y_EYE  # lid features sit where the slit was before the lids opened, and move with them
     for cx in (EYE_X, -EYE_X):
         prof = np.clip(1 - ((x - cx) / (EYE_HALF + 0.1)) ** 2, 0, 1) * front
         upper = (d > 1e-9) | ((np.abs(d) <= 1e-9) & ~lower_copy)  # the upper lashes are the heavier line
-        lash = np.exp(-((d / np.where(upper, 0.2, 0.12)) ** 2)) * np.where(upper, 0.95, 0.7)
+        outer = np.clip((x - cx) * np.sign(cx) / EYE_HALF, 0, 1)  # the upper lashes thicken toward the temple
+        lash = np.exp(-((d / np.where(upper, 0.2 + 0.1 * outer, 0.12)) ** 2)) * np.where(upper, 0.95, 0.7)
         col = _tint(col, prof * lash, (0.1, 0.07, 0.06))  # lash lines
-        col = _tint(col, 0.35 * prof * np.exp(-(((d - 0.55) / 0.12) ** 2)), (0.5, 0.33, 0.28))  # upper lid fold
+        col = _tint(col, 0.3 * prof * np.exp(-(((d - 0.75) / 0.1) ** 2)), (0.5, 0.33, 0.28))  # the lid's crease
     nostril = sum(_gauss(x, y, sx, -1.1, 0.22, 0.16) for sx in (-0.53, 0.53)) * (z > 9.3)  # the nose's pits
     col = _tint(col, 0.9 * nostril, (0.2, 0.09, 0.08))
     hair, strands = _hair_cover(x, y, z)
@@ -987,13 +1002,13 @@ def _shape_deltas(skin: _Skin, neutral, pos, parts) -> dict[str, np.ndarray]:
     # the skin turned in onto the neck below the jaw's line stays with the neck when the jaw slides (moved with it, it
     # came out of the neck as a pale collar): the jaw's underside stretches between them. (Opening swings it back
     # into the neck.)
-    slide_w = jaw_w * _smooth(-NECK_INSET, 0.6, _off_neck(neutral))
+    slide_w = jaw_w * _smooth(0.0, 0.6, _off_neck(neutral))
     for shape, vec in (("jawLeft", (0.7, 0, 0)), ("jawRight", (-0.7, 0, 0)), ("jawForward", (0, 0, 0.6))):
         skin_delta(shape, np.outer(slide_w, vec))
     # the tip comes out most, forward and up to the line between the teeth (a TH shows it there), and the lower lip
     # gives way in the middle so that it comes out between the lips, not through them
     part_delta("tongueOut", parts["tongue"],
-               lambda p: np.outer(_smooth(p[:, 2].min() + 0.3, p[:, 2].max(), p[:, 2]) + 0.3, (0, 0.8, 2.1)))
+               lambda p: np.outer(_smooth(p[:, 2].min() + 0.3, p[:, 2].max(), p[:, 2]) + 0.3, (0, 0.8, 2.3)))
     skin_delta("tongueOut", np.outer(lower * front * _lip_x(x * 1.6) * np.exp(np.minimum(d_mouth, 0) / 0.6),
                                      (0, -0.45, 0.25)))
 
