@@ -42,6 +42,7 @@ LIP_ROUGHNESS = 0.5
 TUFTS = 0.12  # the hair's depth varies this much (a share) in tufts, so its outline is not a helmet's
 HAIR_ONSET = 0.5  # cm past the hairline where the hair starts to stand off: none of its rise shows skin colour
 WHITE = (1.0, 1.0, 1.0, 1.0)
+IRIS = np.array([0.36, 0.42, 0.44])  # a grey-blue, greener and darker than the cobalt that read as a doll's
 SCLERA = np.array([0.9, 0.86, 0.83])  # an eye's white is not paper white
 SOCKET = np.array([0.55, 0.3, 0.29])  # the pink of the eye's inner corner (the caruncle)
 SCLERA_SHADED = 0.85 * SCLERA  # the white further round the eyeball, seen past its edge
@@ -431,7 +432,7 @@ def _eye_look(unit: np.ndarray) -> np.ndarray:
     theta = np.degrees(np.arccos(np.clip(unit[:, 2], -1, 1)))  # from the forward axis
     around = np.arctan2(unit[:, 1], unit[:, 0])
     fibres = 0.6 * _noise(around * 24 / np.pi, theta / 4.0) + 0.4 * _noise(around * 60 / np.pi + 7.0, theta / 2.0)
-    iris = np.array([0.30, 0.43, 0.56]) * (0.7 + 0.6 * fibres)[:, None]
+    iris = IRIS * (0.7 + 0.6 * fibres)[:, None]
     iris = _tint(iris, 0.5 * _smooth(14.5, 11.5, theta), (0.58, 0.46, 0.26))  # the collarette round the pupil
     iris = _tint(iris, 0.75 * _smooth(IRIS_DEG - 4.0, IRIS_DEG - 0.5, theta), (0.1, 0.13, 0.18))  # limbal ring
     white = _tint(np.tile(SCLERA, (len(unit), 1)), 0.35 * _smooth(40.0, 75.0, theta), (0.78, 0.6, 0.58))
@@ -749,7 +750,7 @@ def _neck_point(th, y):
 # nape. Below it the head's skin turns in onto the neck, so the jaw meets the neck along that line (not along a
 # level rim under the whole head, which read as a block set on a post at 3/4 and in profile).
 _JAW_Z = (12.0, 5.0, 3.0, 0.5, -0.6, -1.6, -3.0, -6.0, -12.0)
-_JAW_Y = (-11.5, -9.2, -8.2, -6.2, -5.2, -4.0, -3.8, -4.3, -4.3)
+_JAW_Y = (-11.5, -9.2, -7.6, -5.6, -4.8, -4.0, -3.8, -4.3, -4.3)
 JAW_EDGE, NAPE_EDGE = 0.8, 2.2  # cm over which the skin turns in: a crisp jaw line, a slope behind the ear
 NECK_INSET = 0.15  # cm the turned-in skin lies inside the neck's surface
 
