@@ -70,7 +70,7 @@ def main(argv=None) -> int:
                          "in --voice-pitch's span, formants moved with it (0: none)")
     ap.add_argument("--voice-pitch", type=number(40, 1000), nargs=2, default=TrainConfig.voice_pitch,
                     metavar=("LOW", "HIGH"), help="median pitches (Hz) --voice-share's voices are drawn between "
-                                                  "(default 85 300)")
+                                                  "(default %g %g)" % TrainConfig.voice_pitch)
     ap.add_argument("--speed-share", type=number(0, 1), default=TrainConfig.speed_share, metavar="SHARE",
                     help="share (0-1) of training crops played faster or slower, labels resampled alike")
     ap.add_argument("--speed-range", type=number(0.5, 2), nargs=2, default=TrainConfig.speed_range,

@@ -25,6 +25,9 @@ from emoface.train.data import CAPTURE_TRUSTED, OUTPUT_CURVES, SEALED_GAP, Clip
 log = logging.getLogger("emoface")
 
 
+VOICE_PITCH = (85.0, 300.0)  # Hz: the span of median pitches the captured speakers' other voices are drawn from
+
+
 @dataclass
 class TrainConfig:
     steps: int = 10000
@@ -44,7 +47,7 @@ class TrainConfig:
     background_voices: float = 0.0  # share of crops with other talkers mixed in behind (augment.background_voices)
     music: float = 0.0  # share of crops with music mixed in behind (augment.music_bed)
     voice_share: float = 0.5  # share of the captured speakers' (GRID, FACEGOOD) crops in another voice (augment.voice)
-    voice_pitch: tuple[float, float] = (85.0, 300.0)  # median pitches (Hz) those voices are drawn between
+    voice_pitch: tuple[float, float] = VOICE_PITCH  # median pitches (Hz) those voices are drawn between
     capture_gain: float = 8.0  # most a captured curve's error is scaled up to count as much as silver labels' (1: off)
     distill_weight: float = 1.0  # with a teacher network: weight of matching its curves on every crop
     seed: int = 0
@@ -69,7 +72,7 @@ def median_pitch(clip: Clip) -> float:
     return float(np.median(f0[voiced])) if voiced.any() else 120.0
 
 
-def other_voice(own_pitch: float, rng: np.random.Generator, span=(85.0, 300.0)) -> tuple[float, float]:
+def other_voice(own_pitch: float, rng: np.random.Generator, span=VOICE_PITCH) -> tuple[float, float]:
     """(pitch ratio, formant ratio) that make a talker whose median pitch is `own_pitch` sound like another adult
     or a child: a median pitch anywhere in `span` (Hz), and formants that move with it as talkers' do (a man's
     to a woman's voice is about 1.8x the pitch and 1.18x the formants: ratio ** 0.28, give or take 4%)."""
