@@ -23,7 +23,7 @@ from emoface.metrics import CLOSED_GAP, bilabial_closures, closed_elsewhere, pea
 from emoface.phonetic.recognize import align
 from emoface.prosody import analyse
 from emoface.rigs import canonical_names
-from emoface.train.augment import coloured, keep_loudness, mixed_below, pinkish, reverb, warp_frequency
+from emoface.train.augment import coloured, keep_loudness, mixed_below, pinkish, reverb, world_voice
 from emoface.train.data import CAPTURE_TRUSTED, VALID_FACEGOOD, VALID_SPEAKERS, build_facegood, build_grid, \
     clip_from, grid_items, silver_labels, speech_en_items
 
@@ -106,29 +106,15 @@ VOICES = {  # GRID s1's talker (a man, median pitch ~115 Hz) made another's voic
 
 
 def revoiced(audio, voice: str):
-    """The clip as another talker would say it, by the WORLD vocoder (pyworld: the `eval` extra), an analysis and
-    synthesis of its own, unlike training's resample-and-warp (emoface.train.augment.voice), so that a network
-    which learnt one transform's traces does not score for them: the pitch contour scaled to the voice's median,
-    the spectral envelope and aperiodicity warped in frequency by the formant ratio, timing kept."""
+    """The clip as another talker would say it, by the WORLD vocoder (emoface.train.augment.world_voice): the pitch
+    contour scaled to the voice's median, the spectral envelope and aperiodicity warped in frequency by the formant
+    ratio, timing kept. Training says the captured speakers in these voices' range (85-300 Hz) by resampling and
+    warping (augment.voice), an analysis and synthesis of its own, so that a network which learnt one transform's
+    traces does not score for them; it uses WORLD only for voices raised above 280 Hz."""
     if VOICES[voice] is None:
         return audio
-    try:
-        import pyworld
-    except ImportError:
-        raise RuntimeError('scoring other voices needs the WORLD vocoder: pip install -e ".[eval]"') from None
     pitch, formants = VOICES[voice]
-    x = audio.samples.astype(np.float64)
-    f0, times = pyworld.dio(x, 16000, f0_floor=60.0, f0_ceil=500.0, frame_period=5.0)
-    f0 = pyworld.stonemask(x, f0, times, 16000)
-    envelope, aperiodicity = pyworld.cheaptrick(x, f0, times, 16000), pyworld.d4c(x, f0, times, 16000)
-    if pitch:
-        f0 = f0 * pitch / np.median(f0[f0 > 0])
-    y = pyworld.synthesize(f0, warp_frequency(envelope, formants), warp_frequency(aperiodicity, formants), 16000, 5.0)
-    y = np.pad(y[:len(x)], (0, max(0, len(x) - len(y))))
-    voiced = np.convolve(np.repeat(f0 > 0, 80)[:len(x)].astype(np.float64), np.ones(160) / 160, "same")
-    voiced = np.pad(voiced, (0, len(x) - len(voiced)))
-    y = voiced * y + (1 - voiced) * x  # the voice is the vocoder's; breaths, bursts and the room the recording's
-    return Audio(np.clip(y, -1.0, 1.0).astype(np.float32), audio.source, audio.original_rate)
+    return Audio(world_voice(audio.samples, pitch, formants, extra="eval"), audio.source, audio.original_rate)
 
 
 def _talkers(x: np.ndarray) -> np.ndarray:

@@ -570,6 +570,63 @@ def test_other_voices_span_adults_and_children_whoever_was_captured():
     assert 85.0 - 1e-6 <= heard.min() < 95.0 and 420.0 < heard.max() <= 450.0 + 1e-6
 
 
+def test_a_raised_voice_reaches_a_shouts_pitch_and_keeps_the_timing(speech_line):
+    """`--raised-voice`: a line comes back as a shout or a scream would sound (median pitch 280-650 Hz, its swings
+    wider, formants up to a quarter higher) with its length, loudness and timing kept, so its labels still fit; a
+    crop with nothing voiced comes back as it was (RAVDESS's women shout at 300-600 Hz, where the network had shut
+    its lips on their vowels: docs/EMOTIONAL_SPEECH.md)."""
+    pytest.importorskip("pyworld")
+    import librosa
+
+    from emoface.metrics import pearson
+    from emoface.prosody import analyse
+    from emoface.train import augment
+    from emoface.train.loop import RAISED_PITCH, raised_voice
+
+    x = load_audio(speech_line).samples
+    before = analyse(x, len(x) // 160, 100)
+    for pitch, formants, swing in ((320.0, 1.0, 1.0), (560.0, 1.2, 1.4)):
+        y = augment.world_voice(x, pitch, formants, swing)
+        assert len(y) == len(x) and y.dtype == np.float32 and np.abs(y).max() <= 1.0
+        f0, voiced, _ = librosa.pyin(y.astype(np.float64), fmin=150, fmax=1000, sr=16000, hop_length=160)
+        assert abs(np.median(f0[voiced]) / pitch - 1) < 0.08, (pitch, np.median(f0[voiced]))
+        assert abs(_formant_shift(x, y) - formants) < 0.06, (formants, _formant_shift(x, y))
+        assert pearson(before.loudness, analyse(y, len(y) // 160, 100).loudness) > 0.9
+    pause = np.zeros(16000, np.float32)
+    assert np.array_equal(augment.world_voice(pause, 400.0), pause)
+    rng = np.random.default_rng(1)
+    drawn = np.array([raised_voice(rng) for _ in range(2000)])
+    assert RAISED_PITCH[0] <= drawn[:, 0].min() < 300.0 and 600.0 < drawn[:, 0].max() <= RAISED_PITCH[1]
+    assert drawn[:, 1].min() >= 1.0 and drawn[:, 1].max() <= 1.25 and drawn[:, 2].min() >= 1.0
+
+
+def test_raised_voices_reach_every_talkers_crops(speech_line):
+    """--raised-voice draws from every source (the read speech's 150 talkers too, not only the captured ones), about
+    its share of the crops, each with the crop's length; the others keep the talker's own pitch."""
+    pytest.importorskip("pyworld")
+    import librosa
+
+    from emoface.train.data import Clip
+    from emoface.train.loop import Batcher
+
+    x = load_audio(speech_line).samples
+    n = len(x) // 160
+    clip = Clip("speech-en", x[:n * 160], np.full((n, 61), 0.3, np.float32), np.ones(61, bool),
+                {"loudness": np.zeros(n), "f0": np.zeros(n), "voiced": np.zeros(n), "speech": np.ones(n)},
+                "speaker", "speech-en")
+    cfg = TrainConfig(raised_voice=0.5, speed_share=0.0, crop_s=2.0)
+    batcher = Batcher([clip], cfg, np.random.default_rng(0))
+    pitches = []
+    for _ in range(24):
+        audio, lab, *_ = batcher.sample()
+        assert len(audio) == len(lab) * 160 and np.isfinite(audio).all()
+        f0, voiced, _ = librosa.pyin(audio.astype(np.float64) / max(np.abs(audio).max(), 1e-6), fmin=60, fmax=1000,
+                                     sr=16000, hop_length=160)
+        pitches.append(np.median(f0[voiced]))
+    raised = np.array(pitches) > 230.0  # the talker's own: about 100 Hz, give or take 3 semitones
+    assert 0.25 <= raised.mean() <= 0.75, pitches
+
+
 def test_eval_says_a_line_in_another_voice_with_its_timing(speech_line):
     """docs/EVALUATION.md's voices table: each voice is a fixed function of the clip (the same every run), keeps
     its length and reaches the pitch its name gives; "as recorded" is the clip itself."""

@@ -32,7 +32,7 @@ from emoface.model.net import NetConfig, save
 from emoface.options import COUNT, LEARNING_RATE, SEED, STEPS, OneLineParser, number
 from emoface.train.data import (GRID_HELD_OUT_EVERY, OUTPUT_CURVES, VALID_FACEGOOD, VALID_SPEAKERS, build_cache,
                                   load_cache)
-from emoface.train.loop import TrainConfig, train, validate
+from emoface.train.loop import RAISED_PITCH, TrainConfig, train, validate
 
 ROOT = Path(__file__).resolve().parents[2]
 # A bad number is one line naming its option, exit 2, before anything is labelled or trained (not NaN losses
@@ -71,6 +71,9 @@ def main(argv=None) -> int:
     ap.add_argument("--voice-pitch", type=number(40, 1000), nargs=2, default=TrainConfig.voice_pitch,
                     metavar=("LOW", "HIGH"), help="median pitches (Hz) --voice-share's voices are drawn between "
                                                   "(default %g %g)" % TrainConfig.voice_pitch)
+    ap.add_argument("--raised-voice", type=number(0, 1), default=TrainConfig.raised_voice, metavar="SHARE",
+                    help="share (0-1) of every talker's crops heard as a raised voice (a shout, a scream, a child: "
+                         "median pitch %g-%g Hz, by the WORLD vocoder; 0: none)" % RAISED_PITCH)
     ap.add_argument("--speed-share", type=number(0, 1), default=TrainConfig.speed_share, metavar="SHARE",
                     help="share (0-1) of training crops played faster or slower, labels resampled alike")
     ap.add_argument("--speed-range", type=number(0.5, 2), nargs=2, default=TrainConfig.speed_range,
@@ -150,7 +153,7 @@ def main(argv=None) -> int:
     cfg = TrainConfig(steps=args.steps, minutes=args.minutes, batch=args.batch, seed=args.seed, lr=args.lr,
                       squared_weight=args.squared_weight, phone_weight=args.phone_weight,
                       background_voices=args.background_voices, music=args.music, voice_share=args.voice_share,
-                      voice_pitch=tuple(sorted(args.voice_pitch)),
+                      voice_pitch=tuple(sorted(args.voice_pitch)), raised_voice=args.raised_voice,
                       capture_gain=args.capture_gain, distill_weight=args.distill_weight,
                       grid_share=args.grid_share, facegood_share=args.facegood_share, speed_share=args.speed_share,
                       speed_range=tuple(sorted(args.speed_range)))

@@ -26,6 +26,9 @@ log = logging.getLogger("emoface")
 
 
 VOICE_PITCH = (85.0, 300.0)  # Hz: the span of median pitches the captured speakers' other voices are drawn from
+# Hz: the span of median pitches a raised voice is drawn from: a shout or a scream, a child's or a woman's (RAVDESS's
+# women shout and scream at 300-600 Hz; the network had shut its lips on their vowels)
+RAISED_PITCH = (280.0, 650.0)
 
 
 @dataclass
@@ -48,6 +51,7 @@ class TrainConfig:
     music: float = 0.0  # share of crops with music mixed in behind (augment.music_bed)
     voice_share: float = 0.5  # share of the captured speakers' (GRID, FACEGOOD) crops in another voice (augment.voice)
     voice_pitch: tuple[float, float] = VOICE_PITCH  # median pitches (Hz) those voices are drawn between
+    raised_voice: float = 0.0  # share of every talker's crops in a raised voice (RAISED_PITCH, augment.world_voice)
     capture_gain: float = 8.0  # most a captured curve's error is scaled up to count as much as silver labels' (1: off)
     distill_weight: float = 1.0  # with a teacher network: weight of matching its curves on every crop
     seed: int = 0
@@ -78,6 +82,14 @@ def other_voice(own_pitch: float, rng: np.random.Generator, span=VOICE_PITCH) ->
     to a woman's voice is about 1.8x the pitch and 1.18x the formants: ratio ** 0.28, give or take 4%)."""
     pitch = float(np.exp(rng.uniform(np.log(span[0]), np.log(span[1])))) / max(own_pitch, 50.0)
     return pitch, float(np.clip(pitch ** 0.28 * np.exp(rng.normal(0.0, 0.04)), 0.85, 1.4))
+
+
+def raised_voice(rng: np.random.Generator) -> tuple[float, float, float]:
+    """(median pitch Hz, formant ratio, pitch swing) of a raised voice, for augment.world_voice: a pitch anywhere in
+    RAISED_PITCH, the vocal tract's resonances up to a quarter higher (a shorter tract, a raised larynx, a wider
+    jaw), the pitch's swings up to half again as wide, as a shouting talker's are."""
+    pitch = float(np.exp(rng.uniform(np.log(RAISED_PITCH[0]), np.log(RAISED_PITCH[1]))))
+    return pitch, float(rng.uniform(1.0, 1.25)), float(rng.uniform(1.0, 1.5))
 
 
 def random_emotion_track(n_frames: int, rng: np.random.Generator) -> np.ndarray:
@@ -182,7 +194,9 @@ class Batcher:
             lab = np.stack([np.interp(src, np.arange(len(lab)), lab[:, j]) for j in range(lab.shape[1])], 1)
             wts = wts[np.round(src).astype(int)]
             phones = phones[np.round(src).astype(int)]
-        if cfg.augment and clip.source in OTHER_VOICES and rng.random() < cfg.voice_share:
+        if cfg.augment and cfg.raised_voice and rng.random() < cfg.raised_voice:
+            audio = augment.world_voice(audio, *raised_voice(rng))
+        elif cfg.augment and clip.source in OTHER_VOICES and rng.random() < cfg.voice_share:
             if clip.key not in self.pitches:
                 self.pitches[clip.key] = median_pitch(clip)
             audio = augment.voice(audio, *other_voice(self.pitches[clip.key], rng, cfg.voice_pitch))
