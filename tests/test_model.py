@@ -571,9 +571,9 @@ def test_other_voices_span_adults_and_children_whoever_was_captured():
 
 
 def test_a_raised_voice_reaches_a_shouts_pitch_and_keeps_the_timing(speech_line):
-    """`--raised-voice`: a line comes back as a shout or a scream would sound (median pitch 280-650 Hz, its swings
+    """`--raised-voice`: a line comes back as a shout or a scream would sound (median pitch 280-800 Hz, its swings
     wider, formants up to a quarter higher) with its length, loudness and timing kept, so its labels still fit; a
-    crop with nothing voiced comes back as it was (RAVDESS's women shout at 300-600 Hz, where the network had shut
+    crop with nothing voiced comes back as it was (RAVDESS's women shout at 300-700 Hz, where the network had shut
     its lips on their vowels: docs/EMOTIONAL_SPEECH.md)."""
     pytest.importorskip("pyworld")
     import librosa
@@ -585,18 +585,18 @@ def test_a_raised_voice_reaches_a_shouts_pitch_and_keeps_the_timing(speech_line)
 
     x = load_audio(speech_line).samples
     before = analyse(x, len(x) // 160, 100)
-    for pitch, formants, swing in ((320.0, 1.0, 1.0), (560.0, 1.2, 1.4)):
+    for pitch, formants, swing in ((320.0, 1.0, 1.0), (700.0, 1.2, 1.4)):
         y = augment.world_voice(x, pitch, formants, swing)
         assert len(y) == len(x) and y.dtype == np.float32 and np.abs(y).max() <= 1.0
         f0, voiced, _ = librosa.pyin(y.astype(np.float64), fmin=150, fmax=1000, sr=16000, hop_length=160)
         assert abs(np.median(f0[voiced]) / pitch - 1) < 0.08, (pitch, np.median(f0[voiced]))
         assert abs(_formant_shift(x, y) - formants) < 0.06, (formants, _formant_shift(x, y))
-        assert pearson(before.loudness, analyse(y, len(y) // 160, 100).loudness) > 0.9
+        assert pearson(before.loudness, analyse(y, len(y) // 160, 100).loudness) > 0.85
     pause = np.zeros(16000, np.float32)
     assert np.array_equal(augment.world_voice(pause, 400.0), pause)
     rng = np.random.default_rng(1)
     drawn = np.array([raised_voice(rng) for _ in range(2000)])
-    assert RAISED_PITCH[0] <= drawn[:, 0].min() < 300.0 and 600.0 < drawn[:, 0].max() <= RAISED_PITCH[1]
+    assert RAISED_PITCH[0] <= drawn[:, 0].min() < 300.0 and 750.0 < drawn[:, 0].max() <= RAISED_PITCH[1]
     assert drawn[:, 1].min() >= 1.0 and drawn[:, 1].max() <= 1.25 and drawn[:, 2].min() >= 1.0
 
 

@@ -27,8 +27,8 @@ log = logging.getLogger("emoface")
 
 VOICE_PITCH = (85.0, 300.0)  # Hz: the span of median pitches the captured speakers' other voices are drawn from
 # Hz: the span of median pitches a raised voice is drawn from: a shout or a scream, a child's or a woman's (RAVDESS's
-# women shout and scream at 300-600 Hz; the network had shut its lips on their vowels)
-RAISED_PITCH = (280.0, 650.0)
+# women shout and scream at 300-700 Hz; the network had shut its lips on their vowels)
+RAISED_PITCH = (280.0, 800.0)
 
 
 @dataclass
