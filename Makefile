@@ -48,13 +48,13 @@ test: $(STAMP)
 
 # Reproduce checkpoints/emoface-default.pt (about 2 hours on 2 CPU cores, GRID capture included; needs ../shared).
 train: $(STAMP)
-	$(BIN)/python -m emoface.train --shared ../shared --out checkpoints/emoface-default.pt --music 0.25
+	$(BIN)/python -m emoface.train --shared ../shared --out checkpoints/emoface-default.pt --music 0.25 --raised-voice 0.15
 
 # The low-latency live network, fine-tuned from the default one (about 40 minutes on 2 CPU cores).
 train-live: $(STAMP)
 	$(BIN)/python -m emoface.train --shared ../shared --init checkpoints/emoface-default.pt \
 		--out checkpoints/emoface-live.pt --lookahead 2 --row-smoothing 1 --steps 4500 --minutes 40 --lr 1e-3 \
-		--background-voices 0.25 --music 0.25
+		--background-voices 0.25 --music 0.25 --raised-voice 0.15
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

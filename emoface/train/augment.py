@@ -6,6 +6,8 @@ Speed changes timing, so it returns the factor for the labels to follow; pitch s
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import soxr
 from scipy.signal import fftconvolve, istft, stft
@@ -263,7 +265,9 @@ def world_voice(x, pitch=None, formant_ratio=1.0, spread=1.0, extra="train"):
     screamed one's are (resampling and stretching back blurs them into a noisy band the network does not mistake
     for a closed mouth, and a real screamed line it did). `extra` names the pip extra an error asks for."""
     try:
-        import pyworld
+        with warnings.catch_warnings():  # pyworld imports the deprecated pkg_resources (hence setuptools<81)
+            warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
+            import pyworld
     except ImportError:
         raise RuntimeError(f'another voice by the WORLD vocoder needs pyworld: pip install -e ".[{extra}]"') from None
     x = np.asarray(x, np.float64)
