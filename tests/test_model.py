@@ -622,9 +622,10 @@ def test_raised_voices_reach_every_talkers_crops(speech_line):
         assert len(audio) == len(lab) * 160 and np.isfinite(audio).all()
         f0, voiced, _ = librosa.pyin(audio.astype(np.float64) / max(np.abs(audio).max(), 1e-6), fmin=60, fmax=1000,
                                      sr=16000, hop_length=160)
-        pitches.append(np.median(f0[voiced]))
+        if voiced.any():  # a crop of the line's pauses has no pitch to tell
+            pitches.append(np.median(f0[voiced]))
     raised = np.array(pitches) > 230.0  # the talker's own: about 100 Hz, give or take 3 semitones
-    assert 0.25 <= raised.mean() <= 0.75, pitches
+    assert len(pitches) >= 16 and 0.25 <= raised.mean() <= 0.75, pitches
 
 
 def test_eval_says_a_line_in_another_voice_with_its_timing(speech_line):
