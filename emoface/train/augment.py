@@ -271,7 +271,8 @@ def world_voice(x, pitch=None, formant_ratio=1.0, spread=1.0, extra="train"):
     except ImportError:
         raise RuntimeError(f'another voice by the WORLD vocoder needs pyworld: pip install -e ".[{extra}]"') from None
     x = np.asarray(x, np.float64)
-    f0, times = pyworld.dio(x, SR, f0_floor=60.0, f0_ceil=500.0, frame_period=5.0)
+    period_ms = 5.0  # WORLD's frames
+    f0, times = pyworld.dio(x, SR, f0_floor=60.0, f0_ceil=500.0, frame_period=period_ms)
     f0 = pyworld.stonemask(x, f0, times, SR)
     if not (f0 > 0).any():  # nothing voiced: nothing to say in another voice
         return x.astype(np.float32)
@@ -280,9 +281,9 @@ def world_voice(x, pitch=None, formant_ratio=1.0, spread=1.0, extra="train"):
         median = np.median(f0[f0 > 0])
         f0 = np.where(f0 > 0, (pitch or median) * (np.maximum(f0, 1e-3) / median) ** spread, 0.0)
     y = pyworld.synthesize(f0, warp_frequency(envelope_, formant_ratio), warp_frequency(aperiodicity, formant_ratio),
-                           SR, 5.0)
+                           SR, period_ms)
     y = np.pad(y[:len(x)], (0, max(0, len(x) - len(y))))
-    hop = SR // 200  # WORLD's 5 ms frames
+    hop = int(SR * period_ms / 1000)
     voiced = np.convolve(np.repeat(f0 > 0, hop)[:len(x)].astype(np.float64), np.ones(2 * hop) / (2 * hop), "same")
     voiced = np.pad(voiced, (0, len(x) - len(voiced)))
     return np.clip(voiced * y + (1 - voiced) * x, -1.0, 1.0).astype(np.float32)
