@@ -64,20 +64,23 @@ const float MATTE = 1.0;
 #ifdef DIRECTIONAL_LIGHT_SHADOWS
 // the key light's shadow (previews): the share of it a point receives, the light's depth map compared on the 5 x 5
 // texels round it and weighed bilinearly (a 4-texel box that slides smoothly with the point: a penumbra of a few
-// millimetres on a face, without steps). A surface must not shade itself: its own depth changes across the box by its
-// width times its slope to the light, so that is the bias (in the map's texels and depth: any model's units).
+// millimetres on a face, without steps). A surface must not shade itself: the point is looked up out along its normal,
+// further the more it is turned from the light (its own depth changes fastest across the box there), and a bias of its
+// slope to the light takes the rest (in the map's texels and depth: any model's units). A bias alone large enough for
+// that let skin at a grazing angle under an overhang (the chin under an open mouth's lower lip) take the light.
 float lit(mat4 light_matrix, sampler2D shadow_map, vec3 n, float nl)
 {
     vec2 size = vec2(textureSize(shadow_map, 0));
     float texel = 2.0 / (length(vec3(light_matrix[0][0], light_matrix[1][0], light_matrix[2][0])) * size.x);
     float depth_unit = 0.5 * length(vec3(light_matrix[0][2], light_matrix[1][2], light_matrix[2][2]));
-    float slope = min(sqrt(max(1.0 - nl * nl, 0.0)) / max(nl, 0.05), 6.0);
-    vec4 p = light_matrix * vec4(frag_position + n * texel, 1.0);
+    float turned = sqrt(max(1.0 - nl * nl, 0.0));  // the sine of the light's angle from the normal
+    float slope = min(turned / max(nl, 0.05), 6.0);
+    vec4 p = light_matrix * vec4(frag_position + n * texel * (1.0 + 2.5 * turned), 1.0);
     vec3 c = p.xyz / p.w * 0.5 + 0.5;
     if (c.z > 1.0) {
         return 1.0;
     }
-    float compare = c.z - depth_unit * texel * (1.0 + 3.0 * slope);
+    float compare = c.z - depth_unit * texel * (1.0 + slope);
     vec2 at = c.xy * size - 0.5;
     vec2 base = floor(at);
     vec2 f = at - base;
