@@ -179,3 +179,33 @@ def test_sad_and_surprised_brows_read(skin):
     assert min(lift(surprise, head), lift(surprise, tail)) >= 3.3 and lift(surprise, middle) >= 5.0
     lid = (np.abs(x - EYE_X) < 0.3) & (y > Y_EYE) & (y < Y_EYE + 0.7) & (z > 5)
     assert 0.48 * moved("eyeWideLeft")[lid, 1].max() >= 1.5
+
+
+def forward_mm(mesh, name: str) -> float:
+    """How far forward (+z) the shape brings the skin at most, in mm."""
+    delta = mesh.shape_delta(name) * mesh.metres_per_unit() * 1000
+    skin = mesh.part("skin")
+    return float((delta[skin.start:skin.end] if skin is not None else delta)[:, 2].max())
+
+
+@pytest.mark.skipif(not ICT.is_file(), reason="needs ../shared")
+@pytest.mark.parametrize("ours,theirs", [("mouthPucker", "mouthPucker"), ("mouthFunnel", "mouthFunnel")])
+def test_rounded_lips_come_forward_as_far_as_a_persons_not_a_snout(ours, theirs, ict):
+    """ICT FaceKit's scanned pucker brings the lips 11 mm forward, its funnel 10; this head's had gone 17 and 15.5,
+    and their shadow reached the jaw."""
+    most, their_most = forward_mm(default_head(), ours), forward_mm(ict, theirs)
+    assert 0.8 * their_most <= most <= 1.35 * their_most, (most, their_most)
+
+
+@pytest.mark.parametrize("name", ["mouthPucker", "mouthFunnel"])
+def test_rounding_fades_past_the_mouths_corners_without_a_crease(name, skin):
+    """Along the rows under the lips, the forward move's slope changes gently from one vertex to the next (at most
+    0.2 mm per mm, per vertex; now 0.06). It had stopped at the corners at a slope (a change of 0.76-1.01), a crease
+    from each corner down to the jaw that the key light drew on every rounded vowel."""
+    pos, moved = skin
+    forward = moved(name)[:, 2]
+    for below in (0.5, 1.0, 1.5, 2.0):
+        row = np.flatnonzero((np.abs(pos[:, 1] - (Y_MOUTH - below)) < 0.06) & (pos[:, 2] > 3) & (np.abs(pos[:, 0]) < 5))
+        row = row[np.argsort(pos[row, 0])]
+        slope = np.diff(forward[row]) / np.maximum(np.diff(pos[row, 0]) * 10, 1e-6)
+        assert np.abs(np.diff(slope)).max() < 0.2, below

@@ -1015,14 +1015,17 @@ def _shape_deltas(skin: _Skin, neutral, pos, parts) -> dict[str, np.ndarray]:
 
     near_mouth = front * np.exp(-((np.maximum(-d_mouth - 0.9, 0) / 0.9) ** 2))  # the lower lip whole; chin stretches
     edge = front * _lip_x(x) * np.exp(-((d_mouth / 0.55) ** 2))
-    lips = front * _lip_x(x * 0.9) * np.exp(-((d_mouth / 1.4) ** 2))
+    # how far forward rounding takes the skin across the mouth: the lips' width, fading smoothly past the corners (a
+    # profile that ended there at a slope creased the skin from each corner down to the jaw)
+    across = np.exp(-((x / 2.3) ** 4))
+    lips = front * across * np.exp(-((d_mouth / 1.4) ** 2))
     skin_delta("mouthClose", -jaw_move * (lower * mouthness * near_mouth)[:, None])
     # rounding (the ring muscle round the mouth): the lips and the skin around them gather toward the middle,
     # the corners most (a pucker takes two fifths off the mouth's width), and push forward. A pucker bunches the
     # lips shut, taller; a funnel parts them in an O, each lip whole, its outer edge too
     gather = front * _smooth(MOUTH_HALF + 1.6, MOUTH_HALF - 0.2, ax) * np.exp(-((d_mouth / 1.6) ** 2))
-    bunch = front * _lip_x(x * 0.9) * np.exp(-((d_mouth / 1.2) ** 2))
-    round_gap = front * np.clip(1 - (x / MOUTH_HALF) ** 2, 0, 1) ** 0.8 * np.exp(-((d_mouth / 1.3) ** 2))
+    bunch = front * across * np.exp(-((d_mouth / 1.2) ** 2))
+    round_gap = front * np.exp(-((x / 1.9) ** 4) - (d_mouth / 1.3) ** 2)
     narrow = {"mouthPucker": 0.4, "mouthFunnel": 0.34}  # how much of its distance from the middle a corner comes in
     for shape, k in narrow.items():
         # the mouth's dark inside narrows with the corners, or its rim would show through the cheeks
@@ -1030,10 +1033,10 @@ def _shape_deltas(skin: _Skin, neutral, pos, parts) -> dict[str, np.ndarray]:
             -k * p[:, 0] * _smooth(p[:, 2].max() - 2.5, p[:, 2].max() - 0.5, p[:, 2]), (1, 0, 0)))
     # the skin drawn in rides forward with the lips, over the teeth (which stay)
     skin_delta("mouthPucker", np.stack([-narrow["mouthPucker"] * x * gather, 0.25 * d_mouth * bunch,
-                                        1.2 * lips + 0.5 * gather], -1))
+                                        0.8 * lips + 0.35 * gather], -1))
     skin_delta("mouthFunnel", np.stack([-narrow["mouthFunnel"] * x * gather,
                                         0.55 * round_gap * upper - 0.7 * round_gap * lower,
-                                        0.9 * lips + 0.25 * round_gap + 0.4 * gather], -1))
+                                        0.6 * lips + 0.15 * round_gap + 0.3 * gather], -1))
     skin_delta("mouthRollLower", np.outer(edge * lower, (0, 0.35, -0.9)))  # f/v: under the upper teeth
     skin_delta("mouthRollUpper", np.outer(edge * upper, (0, -0.2, -0.5)))
     region = front * _gauss(x, y, 0, -3.6, 3.0, 1.8)
