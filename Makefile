@@ -54,7 +54,7 @@ train: $(STAMP)
 train-live: $(STAMP)
 	$(BIN)/python -m emoface.train --shared ../shared --init checkpoints/emoface-default.pt \
 		--out checkpoints/emoface-live.pt --lookahead 2 --row-smoothing 1 --steps 4500 --minutes 40 --lr 1e-3 \
-		--background-voices 0.25 --music 0.25 --raised-voice 0.15
+		--background-voices 0.25 --music 0.4 --raised-voice 0.15
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

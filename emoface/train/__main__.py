@@ -180,7 +180,7 @@ def main(argv=None) -> int:
 
     model, history = train(train_clips, cfg, net_cfg, valid_clips, on_checkpoint=checkpoint, init=init,
                            teacher=teacher)
-    final = card(model, len(history) * cfg.log_every)
+    final = card(model, model.trained_steps)  # not the logged chunks: a time budget stops one part-way
     save(model, args.out, final)
     print(json.dumps(final["validation"], indent=1))
     return 0
