@@ -17,14 +17,18 @@ PAIRS = [("noseSneerLeft", "noseSneer_L"), ("mouthUpperUpLeft", "mouthUpperUp_L"
          ("mouthStretchLeft", "mouthStretch_L")]
 
 
-def reach_mm(mesh, name: str) -> tuple[float, float]:
-    """(most, 90th percentile) of the shape's per-vertex displacement at weight 1, in mm, over the vertices it
-    moves by more than 0.3 mm; on the skin where the head has a part of that name (the built-in head's dark
-    mouth inside moves further than the lips, out of sight)."""
-    moved = np.linalg.norm(mesh.shape_delta(name), axis=1) * mesh.metres_per_unit() * 1000
+def skin_delta_mm(mesh, name: str) -> np.ndarray:
+    """The shape's per-vertex displacement at weight 1, in mm; on the skin where the head has a part of that name
+    (the built-in head's dark mouth inside moves further than the lips, out of sight)."""
+    delta = mesh.shape_delta(name) * mesh.metres_per_unit() * 1000
     skin = mesh.part("skin")
-    if skin is not None:
-        moved = moved[skin.start:skin.end]
+    return delta[skin.start:skin.end] if skin is not None else delta
+
+
+def reach_mm(mesh, name: str) -> tuple[float, float]:
+    """(most, 90th percentile) of the shape's displacement on the skin, in mm, over the vertices it moves by more
+    than 0.3 mm."""
+    moved = np.linalg.norm(skin_delta_mm(mesh, name), axis=1)
     moved = moved[moved > 0.3]
     return float(moved.max()), float(np.percentile(moved, 90))
 
@@ -183,9 +187,7 @@ def test_sad_and_surprised_brows_read(skin):
 
 def forward_mm(mesh, name: str) -> float:
     """How far forward (+z) the shape brings the skin at most, in mm."""
-    delta = mesh.shape_delta(name) * mesh.metres_per_unit() * 1000
-    skin = mesh.part("skin")
-    return float((delta[skin.start:skin.end] if skin is not None else delta)[:, 2].max())
+    return float(skin_delta_mm(mesh, name)[:, 2].max())
 
 
 @pytest.mark.skipif(not ICT.is_file(), reason="needs ../shared")
