@@ -53,6 +53,20 @@ def test_prototypes_follow_facs():
     assert layer.prototype("neutral") == {}
 
 
+def test_full_intensity_is_a_full_expression():
+    """Intensity 1 is the whole expression, not a hint of it: at about half strength (the prototypes
+    before 2026-12-06, late) blind judges took anger for a relaxed face and fear for anger."""
+    full = {"angry": ("BrowDownLeft",), "happy": ("MouthSmileLeft",), "sad": ("BrowInnerUp", "MouthFrownLeft"),
+            "surprise": ("BrowInnerUp", "BrowOuterUpLeft"), "fear": ("BrowInnerUp",),
+            "disgust": ("NoseSneerLeft",)}
+    for emotion, curves in full.items():
+        for curve in curves:
+            assert layer.prototype(emotion)[curve] >= 0.8, (emotion, curve)
+    sad, angry = layer.prototype("sad"), layer.prototype("angry")
+    assert sad["BrowInnerUp"] > 3 * sad["BrowDownLeft"]  # a sad brow slants up to the middle; it is not lowered flat
+    assert angry["EyeSquintLeft"] > 1.5 * angry["EyeWideLeft"]  # a glare narrows the eyes under the lowered brows
+
+
 def bake(path, emotion, **kw):
     return Animator(engine="phonetic", blinks=False, gaze=False, head=False, **kw).animate_canonical(
         load_audio(path), EmotionTrack.constant(parse_emotion(emotion)), "We found the treasure before sunset, "

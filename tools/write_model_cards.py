@@ -143,9 +143,14 @@ def previous(card) -> str:
             "(docs/EVALUATION.md, \"In other voices\"); the next learnt GRID s1 from captures whose pucker is learnt "
             "from his rounded phones (docs/EVALUATION.md, \"Rounded lips from a real speaker\"); the next heard "
             "synthetic music 0-20 dB below a quarter of its crops (`--music 0.25`), so that music without a voice "
-            "leaves the mouth at rest (docs/EVALUATION.md, \"Music without a voice\"); the last, this file's own, "
-            "the same with a fifth of those crops music alone, the face at rest in the crop's emotion (its lips "
-            "had still parted on 42% of a band's frames). "
+            "leaves the mouth at rest (docs/EVALUATION.md, \"Music without a voice\"); the next the same with a "
+            "fifth of those crops music alone, the face at rest in the crop's emotion (its lips had still parted on "
+            "42% of a band's frames); the next heard 15% of every talker's crops in a raised voice (`--raised-voice "
+            "0.15`: a shout, a scream, a child; docs/EMOTIONAL_SPEECH.md). The last two, this file's own and the "
+            "one before it (2000 steps, then 1000 at a lower rate once anger's raised upper lip was taken out), "
+            "learnt the emotion layer's expressions at full strength: at intensity 1 its FACS prototypes had "
+            "reached about half of each action unit, and blind judges took anger for a relaxed face "
+            "(docs/EVALUATION.md, \"Emotions a person can read\"). "
             "`make train` trains the same network on all of the data above from scratch in one run.")
 
 
@@ -206,6 +211,9 @@ part on 0.1% of the frames (7.5% before its last run, 3.4% before the raised voi
 
 LATER_RUNS = (  # what each later run of the live network went on to learn, known by its command (the first key
     # in it that this list names)
+    ("live_emotion_strength", "the emotion layer's expressions at full strength, as the default network learnt "
+                              "them, because at intensity 1 they had reached about half of each action unit "
+                              "(docs/EVALUATION.md, \"Emotions a person can read\")"),
     ("--voice-share", "half of the captured speakers' (GRID's, FACEGOOD's) crops said in other voices (`--voice-share "
                       "0.5`: pitch 85-300 Hz, formants moved with it, a deeper voice keeping the line's top band), as "
                       "the default network was, because a live link hears whoever wears the headset "

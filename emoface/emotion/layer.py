@@ -16,31 +16,32 @@ from emoface.animation import Animation, expand_sides
 from emoface.emotion.spec import EMOTIONS
 from emoface.prosody import Prosody
 
-# action units as ARKit curves ('*' = both sides)
+# action units as ARKit curves ('*' = both sides), each near its full reach: intensity 1 is the whole expression
+# (at about half of it, anger read as a relaxed face: docs/EVALUATION.md, "Emotions a person can read")
 AU = {
-    1: {"BrowInnerUp": 0.7},
-    2: {"BrowOuterUp*": 0.6},
-    4: {"BrowDown*": 0.6},
-    5: {"EyeWide*": 0.55},
-    6: {"CheekSquint*": 0.55, "EyeSquint*": 0.2},
-    7: {"EyeSquint*": 0.45},
-    9: {"NoseSneer*": 0.7, "CheekSquint*": 0.2},
-    10: {"MouthUpperUp*": 0.4},
-    12: {"MouthSmile*": 0.7, "MouthDimple*": 0.15},
-    15: {"MouthFrown*": 0.6},
-    17: {"MouthShrugLower": 0.35},
-    20: {"MouthStretch*": 0.5},
-    23: {"MouthPress*": 0.4, "MouthRollLower": 0.1, "MouthRollUpper": 0.1},
-    26: {"JawOpen": 0.12},
+    1: {"BrowInnerUp": 0.9},
+    2: {"BrowOuterUp*": 0.8},
+    4: {"BrowDown*": 0.85},
+    5: {"EyeWide*": 0.7},
+    6: {"CheekSquint*": 0.7, "EyeSquint*": 0.3},
+    7: {"EyeSquint*": 0.6},
+    9: {"NoseSneer*": 0.85, "CheekSquint*": 0.25},
+    10: {"MouthUpperUp*": 0.55},
+    12: {"MouthSmile*": 0.85, "MouthDimple*": 0.2},
+    15: {"MouthFrown*": 0.8},
+    17: {"MouthShrugLower": 0.45},
+    20: {"MouthStretch*": 0.65},
+    23: {"MouthPress*": 0.55, "MouthRollLower": 0.15, "MouthRollUpper": 0.15},
+    26: {"JawOpen": 0.15},
 }
 # emotion -> action units with their strength at intensity 1
 PROTOTYPES = {
-    "angry": {4: 1.0, 5: 0.5, 7: 0.8, 23: 1.0, 9: 0.2},
+    "angry": {4: 1.0, 5: 0.25, 7: 0.8, 23: 1.0, 9: 0.3},  # a glare: brows down over a barely raised lid
     "disgust": {9: 1.0, 10: 1.0, 15: 0.6, 17: 0.5, 4: 0.4},
-    "fear": {1: 1.0, 2: 0.8, 4: 0.5, 5: 1.0, 7: 0.5, 20: 1.0, 26: 0.5},  # lids raised above, tensed below
+    "fear": {1: 1.0, 2: 0.7, 4: 0.4, 5: 1.0, 7: 0.3, 20: 1.0, 26: 0.5},  # lids raised above, tensed below
     "happy": {6: 1.0, 12: 1.0},
     "neutral": {},
-    "sad": {1: 0.9, 4: 0.6, 15: 1.0, 17: 0.5},
+    "sad": {1: 1.0, 4: 0.3, 15: 1.0, 17: 0.6},  # little AU4: ARKit's BrowDown lowers the whole brow, flattening it
     "surprise": {1: 1.0, 2: 1.0, 5: 1.0, 26: 1.0},
 }
 # emotion -> (curve, gain per unit weight) applied multiplicatively to the speech articulation
