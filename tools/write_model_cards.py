@@ -211,9 +211,6 @@ part on 0.1% of the frames (7.5% before its last run, 3.4% before the raised voi
 
 LATER_RUNS = (  # what each later run of the live network went on to learn, known by its command (the first key
     # in it that this list names)
-    ("live_emotion_strength", "the emotion layer's expressions at full strength, as the default network learnt "
-                              "them, because at intensity 1 they had reached about half of each action unit "
-                              "(docs/EVALUATION.md, \"Emotions a person can read\")"),
     ("--voice-share", "half of the captured speakers' (GRID's, FACEGOOD's) crops said in other voices (`--voice-share "
                       "0.5`: pitch 85-300 Hz, formants moved with it, a deeper voice keeping the line's top band), as "
                       "the default network was, because a live link hears whoever wears the headset "
