@@ -70,10 +70,9 @@ def main() -> int:
         speech = prosody.speech
         silver = Animation(names, FRAME_RATE, np.asarray(ref.labels, np.float32), CANONICAL_RIG)
         for emotion in EMOTIONS:
-            vec = parse_emotion(emotion)
-            weights = np.repeat(vec[None], n, axis=0)
-            teacher = layer.apply(silver, weights, prosody)
-            pred = net.animate_canonical(audio, EmotionTrack.constant(vec))
+            track = EmotionTrack.constant(parse_emotion(emotion))
+            teacher = layer.apply(silver, track.weights(n, FRAME_RATE), prosody)
+            pred = net.animate_canonical(audio, track)
             m = min(n, pred.n_frames)
             for curve, (got, taught) in shown[emotion].items():
                 got.append(float(pred[curve][:m][speech[:m]].mean()))

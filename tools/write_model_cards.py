@@ -201,10 +201,10 @@ The default network's held-out speakers, FACEGOOD clip and GRID clips. At the en
 A quarter of its training crops had one to three other training lines mixed in 6-25 dB below the line
 (`--background-voices 0.25`), because a VR headset's microphone hears the room. With talkers 15 dB behind
 (`emoface eval --channels`) its JawOpen r is 0.689 on the held-out speech-en speakers, 0.625 on FACEGOOD and
-0.704 on GRID, where the default network, which bakes studio lines and was not trained so, falls to 0.538, 0.416
-and 0.423 (docs/EVALUATION_LIVE.md, docs/EVALUATION.md). When that training was added (2026-12-01) it cost at most
+0.704 on GRID, where the default network, which bakes studio lines and was not trained so, falls to 0.534, 0.401
+and 0.408 (docs/EVALUATION_LIVE.md, docs/EVALUATION.md). When that training was added (2026-12-01) it cost at most
 0.015 of r on clean lines. With music 10 dB behind: 0.737, 0.603 and 0.818 (the default network, which heard music in
-training too: 0.789, 0.670 and 0.880; before that it followed the music, -0.023 on GRID). On music alone its lips
+training too: 0.792, 0.659 and 0.886; before that it followed the music, -0.023 on GRID). On music alone its lips
 part on 0.1% of the frames (7.5% before its last run, 3.4% before the raised voices: docs/MUSIC.md).
 """
 
