@@ -1,5 +1,6 @@
 """The network: bounded look-ahead, streaming equals batch, emotion conditioning, training that learns."""
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -77,6 +78,23 @@ def test_a_longer_look_ahead_starts_from_the_network_it_extends(bob):
     mel, w = torch.randn(1, 120, 80), torch.rand(1, 120, 7)
     with torch.inference_mode():
         torch.testing.assert_close(grown(mel, w)[..., :len(OUTPUT_CURVES)], net(mel, w), atol=1e-5, rtol=0)
+
+
+def test_an_emotion_only_run_leaves_the_layers_that_hear_speech_as_they_were(bob):
+    """`--emotion-only` teaches a trained network how emotion moves the face without touching its trunk: what it
+    learnt of speech (timing, closures, silence on music) cannot be lost, only the emotion encoder and FiLM move."""
+    torch.manual_seed(2)
+    net = FaceNet(dataclasses.replace(tiny_net().config, out_names=[*OUTPUT_CURVES, SEALED])).eval()
+    data = silver_labels(load_audio(bob), "Bob popped the big map", "tts0", source="tts")
+    cfg = TrainConfig(steps=3, batch=2, crop_s=1.0, lr=1e-2, log_every=1, workers=0, augment=False,
+                      phone_weight=0.0, emotion_only=True)
+    with pytest.raises(ValueError, match="outputs"):  # a new output would stay as it started
+        train([clip_from("bob", data)], cfg, dataclasses.replace(tiny_net().config), init=tiny_net())
+    taught, _ = train([clip_from("bob", data)], cfg, dataclasses.replace(net.config), init=net)
+    before, after = net.state_dict(), taught.state_dict()
+    moved = {k for k in before if k in after and not torch.equal(before[k], after[k])}
+    learns = {k for k in moved if k.startswith(("emotions.", "emotion_mlp.")) or ".film." in k}
+    assert learns and moved == learns, sorted(moved - learns)
 
 
 @pytest.mark.parametrize("mel_floor, stride", [(MEL_FLOOR, 1), (1e-9, 1), (MEL_FLOOR, 2), (MEL_FLOOR, 4)])
@@ -298,20 +316,23 @@ def test_a_tiny_model_learns_from_generated_data(tmp_path):
     assert history[-1] < 0.6 * history[0], history
 
 
-def test_the_shipped_checkpoint_loads_and_animates(bob, tmp_path):
+@pytest.mark.parametrize("network", ["default", "live"])
+def test_the_shipped_checkpoint_loads_and_animates(bob, tmp_path, network):
+    """Both shipped networks: a live avatar shows an emotion as strongly as a bake does."""
     from emoface.cli import main
     from emoface import formats
     from emoface.metrics import pearson
-    from emoface.model.checkpoints import DEFAULT, load_checkpoint
+    from emoface.model.checkpoints import DEFAULT, LIVE, load_checkpoint
     from emoface.prosody import analyse
 
-    assert Path(str(DEFAULT)).stat().st_size <= 25e6
-    model = load_checkpoint()
+    path = Path(str(DEFAULT if network == "default" else LIVE))
+    assert path.stat().st_size <= 25e6
+    model = load_checkpoint(path)
     assert model.card["data"] and "validation" in model.card
     means = {}
     for emotion in ("neutral", "happy", "sad", "angry"):
         out = tmp_path / f"{emotion}.json"
-        assert main(["bake", str(bob), "-o", str(out), "--emotion", emotion, "-q"]) == 0
+        assert main(["bake", str(bob), "-o", str(out), "--emotion", emotion, "--checkpoint", str(path), "-q"]) == 0
         anim = formats.read(out)
         assert anim.metadata["engine"] == "neural"
         means[emotion] = {c: float(anim[c].mean()) for c in ("MouthSmileLeft", "MouthFrownLeft", "BrowDownLeft",

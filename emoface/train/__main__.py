@@ -101,6 +101,9 @@ def main(argv=None) -> int:
                     help="also learn this trained network's curves on every crop (a smaller network from a larger)")
     ap.add_argument("--distill-weight", type=WEIGHT, default=TrainConfig.distill_weight,
                     help="weight of matching the --distill network beside the labels")
+    ap.add_argument("--emotion-only", action="store_true",
+                    help="learn only how emotion moves the face (the emotion encoder and each block's FiLM), with "
+                         "--init: the layers that hear speech, and so its timing, closures and silences, stay")
     ap.add_argument("--row-smoothing", type=ROWS, metavar="ROWS",
                     help="half-width of the inference smoothing triangle in 100 Hz rows (default 3: +-30 ms)")
     args = ap.parse_args(argv)
@@ -137,6 +140,8 @@ def main(argv=None) -> int:
             net_cfg = net_cfg.with_lookahead(args.lookahead)
     except ValueError as err:
         ap.error(f"--stride/--lookahead: {err}")
+    if args.emotion_only and init is None:
+        ap.error("--emotion-only: needs --init, a trained network whose speech layers stay")
     if args.row_smoothing is not None:
         net_cfg = dataclasses.replace(net_cfg, row_half=max(0, args.row_smoothing))
     teacher = None
@@ -155,6 +160,7 @@ def main(argv=None) -> int:
                       background_voices=args.background_voices, music=args.music, voice_share=args.voice_share,
                       voice_pitch=tuple(sorted(args.voice_pitch)), raised_voice=args.raised_voice,
                       capture_gain=args.capture_gain, distill_weight=args.distill_weight,
+                      emotion_only=args.emotion_only,
                       grid_share=args.grid_share, facegood_share=args.facegood_share, speed_share=args.speed_share,
                       speed_range=tuple(sorted(args.speed_range)))
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -54,6 +54,7 @@ class TrainConfig:
     raised_voice: float = 0.0  # share of every talker's crops in a raised voice (RAISED_PITCH, augment.world_voice)
     capture_gain: float = 8.0  # most a captured curve's error is scaled up to count as much as silver labels' (1: off)
     distill_weight: float = 1.0  # with a teacher network: weight of matching its curves on every crop
+    emotion_only: bool = False  # learn only the emotion encoder and the blocks' FiLM: what hears speech stays
     seed: int = 0
     log_every: int = 50
     workers: int = 1  # batch-making processes (0: in the training process)
@@ -63,6 +64,7 @@ OTHER_VOICES = ("grid", "facegood")  # one captured speaker each: their mouths m
 # of the crops --music puts music in, the share that are music alone, the face at rest: mixed behind speech, the
 # music sat alone only in a line's short pauses, and both networks still parted the lips on 42% of a band's frames
 MUSIC_ALONE = 0.2
+EMOTION_PARAMETERS = ("emotions.", "emotion_mlp.")  # with the blocks' FiLM, all an --emotion-only run learns
 MUSIC_LEVEL_DB = (-40.0, -14.0)  # a band alone: RMS dBFS before the crop's gain (speech is about -26)
 
 
@@ -339,6 +341,12 @@ def train(clips: list[Clip], cfg: TrainConfig, net_cfg: NetConfig | None = None,
                     k = init.config.out_names.index(name)
                     model.head.weight[j] = init.head.weight[k]
                     model.head.bias[j] = init.head.bias[k]
+    if cfg.emotion_only:
+        if init is None or list(init.config.out_names) != list(net_cfg.out_names):
+            raise ValueError("emotion_only: needs an init network with these outputs (a new one would stay as it "
+                             "started)")
+        for name, p in model.named_parameters():
+            p.requires_grad_(name.startswith(EMOTION_PARAMETERS) or ".film." in name)
     trainable = [p for p in model.parameters() if p.requires_grad]  # a pretrained backbone stays frozen
     opt = torch.optim.AdamW(trainable, lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(
