@@ -130,5 +130,7 @@ class Animator:
             pauses = np.flatnonzero(np.diff(prosody.speech.astype(int)) == -1) + 1  # speech -> pause
             anchors = np.sort(np.concatenate([pauses, shifts])) / self.fps
             plan = blinks.plan(n, self.fps, weights, anchors, blink_rng)
-            anim = blinks.write(anim, blinks.openness(plan, n, self.fps))
+            anim = blinks.write(anim, blinks.openness(plan, n, self.fps), weights)
+        elif blinks.droop(weights).any():  # the emotion's heavy lids are expression, not blinking
+            anim = blinks.write(anim, np.ones(n), weights)
         return anim

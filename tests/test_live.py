@@ -41,7 +41,8 @@ def test_streamed_curves_equal_the_bake(speech_line, fps, network):
     audio = load_audio(speech_line)
     animator = Animator(fps=fps, rig="metahuman", blinks=False, gaze=False, head=False, accents=False,
                         checkpoint=checkpoints.LIVE if network == "live" else None)
-    emotion = EmotionTrack(np.array([0.0, 1.2]), np.stack([parse_emotion("happy"), parse_emotion("angry:0.6")]))
+    emotion = EmotionTrack(np.array([0.0, 1.2, 2.0]),  # sad: its heavy lids come after the network, live too
+                           np.stack([parse_emotion("happy"), parse_emotion("angry:0.6"), parse_emotion("sad")]))
     baked = animator.animate(audio, emotion)
     streamed = stream_in_chunks(StreamingAnimator(animator, emotion), audio.samples)
     assert streamed.shape == baked.values.shape

@@ -64,6 +64,18 @@ def test_blink_combines_with_the_lid_instead_of_overwriting():
     assert np.all(out["EyeBlinkLeft"] >= 0.4 - 1e-6)
 
 
+@pytest.mark.parametrize("blinking", [True, False])
+def test_a_sad_face_has_heavy_lids_and_blinks_shut_from_them(speech_line, blinking):
+    audio = load_audio(speech_line)
+    animator = Animator(blinks=blinking, gaze=False, head=False, accents=False)
+    lids = {e: animator.animate_canonical(audio, EmotionTrack.constant(parse_emotion(e)))["EyeBlinkLeft"]
+            for e in ("neutral", "sad", "sad:0.5")}
+    assert np.median(lids["neutral"]) < 0.05
+    assert np.median(lids["sad"]) >= 0.25 and np.median(lids["sad:0.5"]) == pytest.approx(
+        np.median(lids["sad"]) / 2, abs=0.03)
+    assert lids["sad"].max() == pytest.approx(1.0) if blinking else lids["sad"].max() < 0.5
+
+
 @pytest.mark.parametrize("fps", [24.0, 30.0, 60.0])
 def test_blinks_close_the_eye_at_any_fps(fps):
     k = blinks.openness([(0.5, 0.2)], int(fps), fps)

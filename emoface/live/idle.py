@@ -170,5 +170,5 @@ class LiveIdle:
             accents.add_brows(anim, pulse, emotion)
         if gaze_on:
             anim.values[:] = gaze.write(anim, yaw, pitch).values
-        if blinks_on:
-            anim.values[:] = blinks.write(anim, k).values
+        if blinks_on or blinks.droop(emotion).any():  # the emotion's heavy lids are expression, not blinking
+            anim.values[:] = blinks.write(anim, k, emotion).values

@@ -7,6 +7,8 @@
   tests/test_hardening_post.py);
 - timing: a due blink moves to a nearby speech pause or gaze shift when there is one (people blink at
   phrase boundaries and with saccades); sometimes a double blink;
+- resting lids: a sad face's upper lids hang lower (FACS AU41, lid droop), which the network cannot show since
+  the lids are this stage's; blinks close from there;
 - shape: EmoFace's 13-frame (60 fps) openness profile, fast close and slow open, duration varied +-20%,
   resampled to any fps and combined with the lid curve as 1 - (1 - lid) * openness (never overwritten).
 """
@@ -24,6 +26,7 @@ SHAPE_S = (len(OPENNESS) - 1) / 60.0
 CLOSED_AT = float(np.argmin(OPENNESS)) / (len(OPENNESS) - 1)
 RATE_SCALE = 0.7
 RATE_FACTOR = {"angry": 1.15, "disgust": 1.1, "fear": 1.25, "happy": 1.05, "sad": 0.8, "surprise": 0.6}
+LID_DROOP = {"sad": 0.3}  # EyeBlink at rest, at intensity 1: heavy lids (0.4 and above read as sleepy)
 SNAP_WINDOW_S = (-0.4, 1.0)  # a due blink waits up to 1 s for a pause
 SNAP_P = 0.75
 DOUBLE_P = 0.06
@@ -80,11 +83,20 @@ def openness(blinks: list[tuple[float, float]], n_frames: int, fps: float, first
     return k
 
 
-def write(anim: Animation, k: np.ndarray) -> Animation:
+def droop(emotion_weights: np.ndarray) -> np.ndarray:
+    """Per-frame resting lid lowering (EyeBlink) from [frames, 7] emotion weights."""
+    gains = np.array([LID_DROOP.get(e, 0.0) for e in EMOTIONS])
+    return np.clip(np.asarray(emotion_weights, np.float64) @ gains, 0.0, 1.0)
+
+
+def write(anim: Animation, k: np.ndarray, emotion_weights: np.ndarray | None = None) -> Animation:
+    """Blink openness k (1 open) onto the lids, over the emotion's resting droop when weights are given."""
     out = anim.copy()
     blink, wide = [out.index("EyeBlinkLeft"), out.index("EyeBlinkRight")], [out.index("EyeWideLeft"),
                                                                              out.index("EyeWideRight")]
     k = np.asarray(k)[:, None]
+    if emotion_weights is not None:
+        out.values[:, blink] = np.minimum(out.values[:, blink] + droop(emotion_weights)[:, None], 1.0)
     out.values[:, blink] = 1.0 - (1.0 - out.values[:, blink]) * k
     out.values[:, wide] = out.values[:, wide] * k
     return out
