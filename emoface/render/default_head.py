@@ -175,8 +175,8 @@ def _dome(x, y, cx, cy, sx, sy, h, round_=0.5):
 # and wings show beside them). Nasion at 4.3, tip at -0.3, the columella's foot (subnasale) at -1.45.
 _NOSE_Y = (-2.2, -1.45, -1.3, -1.1, -0.85, -0.55, -0.3, -0.05, 0.4, 1.5, 2.5, 3.5, 4.3, 5.0)
 _NOSE_TOP = (-1.0, 0.05, 0.5, 1.2, 1.8, 2.2, 2.35, 2.3, 2.1, 1.75, 1.15, 0.55, 0.0, -0.3)
-_NOSE_CREST = (0.2, 0.2, 0.22, 0.3, 0.55, 0.85, 0.95, 0.8, 0.55, 0.45, 0.4, 0.35, 0.4, 0.4)
-_NOSE_WALL = (2.5, 2.5, 2.5, 2.5, 2.5, 2.4, 2.3, 2.1, 1.8, 1.6, 1.5, 1.3, 1.2, 1.2)
+_NOSE_CREST = (0.2, 0.2, 0.22, 0.3, 0.5, 0.75, 0.8, 0.7, 0.55, 0.45, 0.4, 0.35, 0.4, 0.4)
+_NOSE_WALL = (2.5, 2.5, 2.5, 2.8, 3.2, 3.6, 3.6, 3.0, 2.2, 1.6, 1.5, 1.3, 1.2, 1.2)
 
 
 @lru_cache(maxsize=1)
@@ -198,12 +198,12 @@ def _nose(x, y):
     ridge = top - wall * (((x * x) ** 2 + crest ** 4) ** 0.25 - crest)
     ridge -= np.maximum(y - 4.3, 0) * 2.0  # the ridge ends at the nasion, not running up the forehead
     ridge += 0.07 * np.exp(-(((ax - 0.3) / 0.2) ** 2)) * _gauss(0, y, 0, -0.3, 1, 0.35)  # the lobule's two domes
-    alae = _dome(ax, y, 1.0, -0.92, 0.74, 0.5, 0.95, 2.0)
+    alae = _dome(ax, y, 0.92, -0.85, 0.6, 0.62, 1.15, 2.0)
     f = _smax(ridge, alae, 0.6)
-    f -= 0.45 * _gauss(ax, y, 0.55, -1.1, 0.22, 0.15)  # the nostrils
+    f -= 0.4 * _gauss(ax, y, 0.5, -1.15, 0.17, 0.2)  # the nostrils
     # the bony bridge's walls blend into the cheeks (a crease there would outline a pyramid); the wings' are creased
     f = _smax(f, 0.0, 0.2 + 0.6 * _smooth(-0.4, 1.2, y))
-    groove = np.exp(-(((np.hypot((ax - 1.0) / 0.74, (y + 0.92) / 0.5) - 1.0) / 0.15) ** 2))
+    groove = np.exp(-(((np.hypot((ax - 0.92) / 0.6, (y + 0.85) / 0.62) - 1.0) / 0.15) ** 2))
     f -= 0.2 * groove * _smooth(-1.3, -0.9, y) * _smooth(0.7, 1.3, ax)  # the alar groove round each wing's
     # outside, fading where the wing meets the lip
     return f
@@ -874,8 +874,8 @@ def _skin_look(p: np.ndarray, pre_y: np.ndarray, front: np.ndarray, lower_copy: 
         lash = np.exp(-((d / np.where(upper, 0.2 + 0.1 * outer, 0.12)) ** 2)) * np.where(upper, 0.95, 0.7)
         col = _tint(col, prof * lash, (0.1, 0.07, 0.06))  # lash lines
         col = _tint(col, 0.3 * prof * np.exp(-(((d - 0.75) / 0.1) ** 2)), (0.5, 0.33, 0.28))  # the lid's crease
-    nostril = sum(_gauss(x, y, sx, -1.1, 0.22, 0.16) for sx in (-0.53, 0.53)) * (z > 9.3)  # the nose's pits
-    col = _tint(col, 0.9 * nostril, (0.2, 0.09, 0.08))
+    nostril = sum(_gauss(x, y, sx, -1.15, 0.16, 0.19) for sx in (-0.5, 0.5)) * (z > 9.3)  # the nose's pits
+    col = _tint(col, 0.8 * nostril, (0.2, 0.09, 0.08))
     hair, strands = _hair_cover(x, y, z)
     col = _tint(col, hair, HAIR * (0.7 + 0.5 * strands)[:, None])  # lighter and darker strands
     rough = SKIN_ROUGHNESS + (LIP_ROUGHNESS - SKIN_ROUGHNESS) * lips
