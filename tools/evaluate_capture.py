@@ -478,7 +478,10 @@ def pose_talk_section(pose_leaks: dict, rt: dict) -> list[str]:
               "whatever the head does barely move it. Within 6 degrees nothing is fitted: a talker nods and sways "
               "with the speech's stresses, in time with the jaw and the brows, and a fit there (against the "
               "neutral's pose, where a speaker settles into another) took the spoken lines' speech out with it "
-              "(the built-in head's smile r 0.97 -> 0.67). What it costs: an expression held whenever the head is "
+              "(the built-in head's smile r 0.97 -> 0.67). Nor is an angle the head holds out for under 1.5 s in "
+              "all: a chin lifted on one emphatic phrase goes with an open mouth, and a quantile over so few "
+              "syllables took the speech for the pose's (a surprised spoken line, 0.4 s at 7 degrees of pitch: the "
+              "built-in head's jaw r 0.97 -> 0.78). What it costs: an expression held whenever the head is "
               "turned far one way is taken for the pose's, and the leak within those 6 degrees stays."]
     return lines
 

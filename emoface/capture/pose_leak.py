@@ -11,7 +11,10 @@ presses out with the pose, where their timing crossed the head's by chance). The
 left alone: a talker nods and sways with the stresses of the speech, in time with the jaw and the brows, and a
 fit there (from the neutral frame's pose) took the speech out with the pose (a spoken line's smile r 0.97 -> 0.67),
 while the pose's own leak is small there. An expression held whenever the head is turned far one way would be
-taken for the pose's.
+taken for the pose's. So is a head held out only for a moment (a chin lifted on one emphatic phrase, in time with an
+open mouth): the low quantile needs the face through several syllables at a pose to tell a floor from what the mouth
+does, or it takes the speech out (a surprised spoken line's jaw r 0.97 -> 0.78 on a rendered head, 0.4 s at 7 degrees
+of pitch).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import numpy as np
 
 STILL_DEG = 6.0  # angles within this of the usual pose put nothing into the curves (a talker's nods and sway)
 MIN_SHARE = 0.1  # an angle is fitted where the head is further than STILL_DEG out on at least this share of frames
+MIN_OUT_S = 1.5  # and on at least this many seconds of them (about seven syllables)
 MIN_SIDE_SHARE = 0.03  # and each side of it where this share is out that way (a few frames would be fitted exactly)
 QUANTILE = 0.2
 MAX_FRAMES = 1500  # frames the fit sees (evenly spaced): the floor is a smooth function of three angles
@@ -51,18 +55,19 @@ def _low_quantile(x: np.ndarray, y: np.ndarray, q: float) -> np.ndarray | None:
     return res.x[:p + 1] if res.success else None
 
 
-def fitted_axes(head: np.ndarray) -> list[int]:
-    """The angles (0 yaw, 1 pitch, 2 roll) that the head holds far enough out, often enough, to be fitted."""
-    out = np.mean(np.abs(head) > STILL_DEG, axis=0)
-    return [k for k in range(head.shape[1]) if out[k] >= MIN_SHARE]
+def fitted_axes(head: np.ndarray, fps: float) -> list[int]:
+    """The angles (0 yaw, 1 pitch, 2 roll) that the head holds far enough out, often and long enough, to be fitted."""
+    out = np.abs(head) > STILL_DEG
+    return [k for k in range(head.shape[1])
+            if out[:, k].mean() >= MIN_SHARE and out[:, k].sum() >= MIN_OUT_S * fps]
 
 
-def pose_floor(values: np.ndarray, head: np.ndarray) -> np.ndarray:
+def pose_floor(values: np.ndarray, head: np.ndarray, fps: float) -> np.ndarray:
     """The part of each curve that rises with the head's angles alone: values [n, curves], head [n, 3] degrees
-    against the take's usual pose -> [n, curves], >= 0 (zeros where the head barely moves)."""
+    against the take's usual pose, at fps frames a second -> [n, curves], >= 0 (zeros where the head barely moves)."""
     values = np.asarray(values, np.float64)
     floor = np.zeros_like(values)
-    axes = fitted_axes(head)
+    axes = fitted_axes(head, fps)
     if not axes or len(values) < 10:
         return floor
     lo, hi = np.quantile(head, 0.01, axis=0), np.quantile(head, 0.99, axis=0)
@@ -79,6 +84,6 @@ def pose_floor(values: np.ndarray, head: np.ndarray) -> np.ndarray:
     return floor
 
 
-def without_pose(values: np.ndarray, head: np.ndarray, lo: float = 0.0) -> np.ndarray:
+def without_pose(values: np.ndarray, head: np.ndarray, fps: float, lo: float = 0.0) -> np.ndarray:
     """The curves less what the head's angles put into them, no lower than `lo`."""
-    return np.maximum(np.asarray(values, np.float64) - pose_floor(values, head), lo)
+    return np.maximum(np.asarray(values, np.float64) - pose_floor(values, head, fps), lo)

@@ -265,8 +265,8 @@ def solve_take(found: list, fps: float, basis: Basis | None = None, neutral_fram
     # the head's angles from the take's usual pose (not the neutral's: an actor settles into a pose to speak, and
     # all the speech would go with it): what they alone put into a curve is not the face's
     moved = head - np.median(head[ok], axis=0)
-    floor_angles = [ANGLES[k] for k in fitted_axes(moved)]
-    weights = _close_lips(_smooth(without_pose(solver(undone, neutral), moved), solver.names, shut, fps),
+    floor_angles = [ANGLES[k] for k in fitted_axes(moved, fps)]
+    weights = _close_lips(_smooth(without_pose(solver(undone, neutral), moved, fps), solver.names, shut, fps),
                           solver.names, shut)
 
     anim = Animation.zeros(canonical_names(), fps, len(found), CANONICAL_RIG, {
@@ -289,7 +289,7 @@ def solve_take(found: list, fps: float, basis: Basis | None = None, neutral_fram
     looks = _gaze_curves(*_held_gaze(gaze, ok & (opening > LIDS_OPEN_FOR_LOOKS), fps))
     lids = lid_curves(undone, neutral, basis, {n: w for n, w in zip(solver.names, weights.T)
                                                if not n.startswith(UPPER_SHAPES)} | looks)
-    smoothed = _smooth(without_pose(np.stack(list(lids.values()), axis=1), moved), tuple(lids),
+    smoothed = _smooth(without_pose(np.stack(list(lids.values()), axis=1), moved, fps), tuple(lids),
                        np.zeros(len(undone), bool), fps)
     for k, name in enumerate(lids):
         anim[name] = smoothed[:, k]
