@@ -15,7 +15,7 @@ from emoface.model.config import SEALED
 from emoface.model.net import FaceNet, NetConfig, load, save
 from emoface.model.stream import StreamingNet
 from emoface.train.data import OUTPUT_CURVES, clip_from, silver_labels
-from emoface.train.loop import TrainConfig, mel_stats, train
+from emoface.train.loop import EMOTION_PARAMETERS, TrainConfig, mel_stats, train
 from tests.conftest import speak
 
 
@@ -93,7 +93,7 @@ def test_an_emotion_only_run_leaves_the_layers_that_hear_speech_as_they_were(bob
     taught, _ = train([clip_from("bob", data)], cfg, dataclasses.replace(net.config), init=net)
     before, after = net.state_dict(), taught.state_dict()
     moved = {k for k in before if k in after and not torch.equal(before[k], after[k])}
-    learns = {k for k in moved if k.startswith(("emotions.", "emotion_mlp.")) or ".film." in k}
+    learns = {k for k in moved if k.startswith(EMOTION_PARAMETERS) or ".film." in k}
     assert learns and moved == learns, sorted(moved - learns)
 
 
