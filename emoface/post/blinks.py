@@ -83,10 +83,12 @@ def openness(blinks: list[tuple[float, float]], n_frames: int, fps: float, first
     return k
 
 
+_DROOP_GAINS = np.array([LID_DROOP.get(e, 0.0) for e in EMOTIONS])  # in EMOTIONS order: live runs this every tick
+
+
 def droop(emotion_weights: np.ndarray) -> np.ndarray:
     """Per-frame resting lid lowering (EyeBlink) from [frames, 7] emotion weights."""
-    gains = np.array([LID_DROOP.get(e, 0.0) for e in EMOTIONS])
-    return np.clip(np.asarray(emotion_weights, np.float64) @ gains, 0.0, 1.0)
+    return np.clip(np.asarray(emotion_weights, np.float64) @ _DROOP_GAINS, 0.0, 1.0)
 
 
 def write(anim: Animation, k: np.ndarray, emotion_weights: np.ndarray | None = None) -> Animation:

@@ -64,8 +64,8 @@ OTHER_VOICES = ("grid", "facegood")  # one captured speaker each: their mouths m
 # of the crops --music puts music in, the share that are music alone, the face at rest: mixed behind speech, the
 # music sat alone only in a line's short pauses, and both networks still parted the lips on 42% of a band's frames
 MUSIC_ALONE = 0.2
-EMOTION_PARAMETERS = ("emotions.", "emotion_mlp.")  # with the blocks' FiLM, all an --emotion-only run learns
 MUSIC_LEVEL_DB = (-40.0, -14.0)  # a band alone: RMS dBFS before the crop's gain (speech is about -26)
+EMOTION_PARAMETERS = ("emotions.", "emotion_mlp.")  # with the blocks' FiLM, all an --emotion-only run learns
 
 
 def median_pitch(clip: Clip) -> float:
