@@ -27,7 +27,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from emoface.errors import InputError
+from emoface.errors import InputError, from_os
 
 SAMPLE_RATE = 16000
 MIN_RATE, MAX_RATE = 8000, 96000
@@ -75,9 +75,13 @@ def is_silent(samples: np.ndarray) -> bool:
 def load_audio(path, max_duration_s: float = DEFAULT_MAX_DURATION_S) -> Audio:
     """Decode, downmix and resample; raise InputError naming the file for anything unusable."""
     path = Path(path)
-    if not path.exists():
+    try:
+        found, folder = path.exists(), path.is_dir()
+    except OSError as exc:
+        raise from_os(exc, path) from None
+    if not found:
         raise InputError(path, "file not found")
-    if path.is_dir():
+    if folder:
         raise InputError(path, "is a directory, not an audio file")
     _check_regular(path)
     if path.suffix.lower() in FFMPEG_SUFFIXES:
@@ -111,7 +115,11 @@ def load_track(path, max_duration_s: float = DEFAULT_MAX_DURATION_S) -> Audio:
 
 def _check_regular(path: Path) -> None:
     """A named pipe, device or socket would block the decoder forever (or read a stream that never ends)."""
-    if path.exists() and not path.is_file():
+    try:
+        special = path.exists() and not path.is_file()
+    except OSError as exc:  # a name too long, a folder that may not be entered
+        raise from_os(exc, path) from None
+    if special:
         raise InputError(path, "is not a regular file (a named pipe, device or socket?); give an audio file")
 
 
@@ -514,19 +522,31 @@ def _ffprobe_exe(ffmpeg: str) -> str | None:
     return str(beside) if beside.is_file() else shutil.which("ffprobe")
 
 
-def _probe(ffmpeg: str, path: Path, entries: str) -> tuple[dict, dict] | None:
-    """ffprobe's answer for the first audio stream: (its entries, the container's), or None without ffprobe or an
-    answer from it."""
+def _probe(ffmpeg: str, path: Path, entries: str, stream: str = "a:0") -> tuple[dict, dict] | None:
+    """ffprobe's answer for the first audio stream (or `stream`): (its entries, the container's), or None without
+    ffprobe or an answer from it."""
     probe = _ffprobe_exe(ffmpeg)
     if probe is None:
         return None
     try:
-        done = subprocess.run([probe, "-v", "error", "-select_streams", "a:0", "-show_entries", entries, "-of", "json",
+        done = subprocess.run([probe, "-v", "error", "-select_streams", stream, "-show_entries", entries, "-of", "json",
                                _ffmpeg_url(path)], stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
         found = json.loads(done.stdout or b"{}")
         return (found.get("streams") or [{}])[0], found.get("format") or {}
     except (OSError, subprocess.SubprocessError, ValueError, AttributeError):
         return None
+
+
+def picture_seconds(path) -> float | None:
+    """The first video stream's duration as its header says (a file cut short keeps its header), or None without
+    ffprobe, an ffmpeg or an answer."""
+    exe = ffmpeg_exe()
+    found = _probe(exe, Path(path), "stream=duration", "v:0") if exe else None
+    try:
+        seconds = float(found[0].get("duration")) if found else None
+    except (TypeError, ValueError):
+        return None
+    return seconds if seconds is not None and np.isfinite(seconds) and seconds > 0 else None
 
 
 def _probe_sound(ffmpeg: str, path: Path) -> tuple[float, float | None] | None:

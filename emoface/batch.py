@@ -95,15 +95,38 @@ def expand_inputs(inputs: list[str], suffixes: tuple[str, ...] = AUDIO_SUFFIXES)
     found = []
     for item in inputs:
         path = Path(item)
-        if path.is_dir():
+        if _is_dir(path):
             members = sorted(p for p in _walk(path) if p.suffix.lower() in suffixes and p.is_file())
             found += [(p, p.relative_to(path)) for p in members]
-        elif not path.exists() and glob.has_magic(item):
+        elif not _exists(path) and glob.has_magic(item):
             found += [(Path(p), Path(Path(p).name)) for p in sorted(glob.glob(item, recursive=True))
                       if Path(p).is_file()]
         else:
             found.append((path, Path(path.name)))  # a missing file is reported when it is loaded
     return found
+
+
+def _is_dir(path: Path) -> bool:
+    """path.is_dir(), False where the OS will not say (a name too long, a folder that may not be entered): such a
+    path fails as a line of its own when it is read, not as the batch."""
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:
+        return False
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:
+        return False
 
 
 def output_for(out: Path, suffix: str, label) -> Path:
@@ -136,7 +159,7 @@ def read_manifest(path: Path, out_dir: Path, suffix: str, emotion: str = "neutra
     A row is labelled `sheet.csv:N` with N the file line it starts on (blank lines and quoted cells that span
     lines counted). A header naming a column emoface does not read (a misspelt `emotin`) or naming one twice
     is refused for the whole sheet; a row with more cells than the header is refused for that row."""
-    if not path.is_file():
+    if not _is_file(path):
         raise InputError(path, "manifest not found")
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
@@ -154,6 +177,8 @@ def read_manifest(path: Path, out_dir: Path, suffix: str, emotion: str = "neutra
             audio = (row.get("audio") or "").strip()
             if not audio:
                 raise InputError(label, "empty audio column")
+            if not Path(audio).name:  # ".", "/", "..": a folder, which has no line's name to bake to
+                raise InputError(label, f"audio {audio!r} names a folder, not an audio file")
             text = (row.get("intensity") or "").strip()
             try:
                 row_intensity = float(text) if text else intensity
@@ -250,7 +275,7 @@ def plan(jobs: list[Job], animator, fmt, index_folder: Path | None, force: bool)
             continue
         seen[job.out.resolve()] = name
         key = stamp = None
-        if index is not None and job.audio.is_file():  # a missing file fails when it is baked, with its reason
+        if index is not None and _is_file(job.audio):  # a missing file fails when it is baked, with its reason
             stamp = file_stamp(job.audio)
             key = line_key(job.audio, job.emotion, job.text, settings,
                            getattr(animator, "articulation", 1.0) if job.articulation is None else job.articulation)
@@ -281,6 +306,10 @@ def bake_line(job: Job, animator, fmt, max_duration_s: float) -> tuple[str, str,
         # a sheet's row is named by its line (m.csv:6: vo/x.wav: file not found), so one line says which row
         return (reason, f"emoface: error: {name}: {reason}" if job.label else f"emoface: error: {exc}",
                 getattr(exc, "errno", None))
+    except OSError as exc:  # the OS refused a path outright (a name too long, a folder that may not be entered)
+        where = f" ({exc.filename})" if exc.filename and str(exc.filename) != name else ""
+        reason = f"{exc.strerror or exc}{where}"
+        return reason, f"emoface: error: {name}: {reason}", None
     except Exception as exc:  # noqa: BLE001 - one broken line must not stop a batch of thousands
         log.debug("traceback for %s", name, exc_info=True)
         reason = f"internal error ({type(exc).__name__}: {exc}); please report it with this file"
@@ -290,7 +319,7 @@ def bake_line(job: Job, animator, fmt, max_duration_s: float) -> tuple[str, str,
 def missing(job: Job) -> tuple[str, str, None] | None:
     """The failure of a line whose audio is not a file (not found, a folder, a pipe), as bake_line reports it,
     found before any work starts (a --ray bake's workers take seconds to start); None when it is a file."""
-    if job.audio.is_file():
+    if _is_file(job.audio):
         return None
     return bake_line(job, None, None, 0.0)  # load_audio refuses it first thing, before the model or format
 

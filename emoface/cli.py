@@ -16,7 +16,7 @@ from emoface.allocator import keep_freed_memory
 from emoface.audio import AUDIO_SUFFIXES, DEFAULT_MAX_DURATION_S
 from emoface.emotion.spec import EMOTIONS, EmotionTrack, load_emotion_track, parse_emotion
 from emoface.engines import DEFAULT_ENGINE, ENGINES
-from emoface.errors import EmofaceError, InputError, need_torch
+from emoface.errors import EmofaceError, InputError, from_os, need_torch
 from emoface.options import (ARTICULATION, DURATION, FPS, INTENSITY, LEARNING_RATE, SEED, STEPS, OneLineParser, output,
                              quiet_broken_pipe)
 
@@ -431,6 +431,9 @@ def main(argv=None) -> int:
     except BrokenPipeError:
         quiet_broken_pipe()
         return 0
+    except OSError as exc:  # a path the OS refused outright (a name too long): one line naming it, not a traceback
+        print(f"emoface: error: {from_os(exc)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
     except Terminated:

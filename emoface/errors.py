@@ -14,6 +14,12 @@ class InputError(EmofaceError):
         super().__init__(f"{self.source}: {problem}")
 
 
+def from_os(exc: OSError, source=None) -> InputError:
+    """An OSError about a path (a name too long for the file system, a folder that may not be entered) as the one
+    line a user reads, naming that path: pathlib's exists() and is_dir() raise all but 'not found'."""
+    return InputError(source if source is not None else (exc.filename or "input"), exc.strerror or str(exc))
+
+
 def need_torch(what: str):
     """torch, for what needs it (training, the emotion recogniser, backbones); bakes, previews and live links run
     without it. Not installed: one line naming the extra that brings it."""

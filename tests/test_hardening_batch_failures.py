@@ -256,3 +256,28 @@ def test_a_ray_bake_of_a_missing_file_says_so_without_starting_ray(tmp_path, cap
     missing = tmp_path / "gone.wav"
     assert main(["bake", str(missing), "-o", str(tmp_path / "out/"), "--ray"]) == 1
     assert f"{missing}: file not found" in capsys.readouterr().err
+
+
+# --- paths the OS refuses outright (2026-12-06 audit) ------------------------------------------------------
+def test_a_name_too_long_for_the_file_system_fails_as_its_own_line(lines, tmp_path, capsys):
+    """pathlib's exists() and is_dir() raise for a name over 255 bytes (not 'not found'): that line gets one error
+    line naming it and the batch bakes the rest, from the command line and from a sheet alike."""
+    long = tmp_path / ("a" * 300 + ".wav")
+    out = tmp_path / "out"
+    assert main(["bake", str(lines / "a_line.wav"), str(long), str(lines / "b_line.wav"), "-o", str(out),
+                 "--format", "json", "--no-gaze", "-q"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and f"emoface: error: {long}: File name too long" in err.splitlines()
+    assert sorted(p.name for p in out.glob("*.json")) == ["a_line.json", "b_line.json"]
+    sheet = tmp_path / "sheet.csv"
+    sheet.write_text(f"audio\n{lines / 'a_line.wav'}\n{long}\n.\n{lines / 'b_line.wav'}\n")
+    assert main(["bake", "--manifest", str(sheet), "-o", str(tmp_path / "out2"), "--format", "json", "--no-gaze",
+                 "-q"]) == 1
+    err = capsys.readouterr().err
+    assert f"emoface: error: {sheet}:3: {long}: File name too long" in err.splitlines()
+    assert f"emoface: error: {sheet}:4: audio '.' names a folder, not an audio file" in err.splitlines()
+    assert sorted(p.name for p in (tmp_path / "out2").glob("*.json")) == ["a_line.json", "b_line.json"]
+    # one line, named, as the only output too
+    assert main(["bake", str(lines / "a_line.wav"), "-o", str(tmp_path / ("b" * 300 + ".json"))]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].endswith("File name too long")

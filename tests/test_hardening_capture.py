@@ -138,3 +138,23 @@ def test_sets_in_an_actors_subfolders_are_found(tmp_path):
     formats.write_atomic(formats.get("json"), anim, tmp_path / "b.json")
     sf.write(tmp_path / "b.wav", np.zeros(32000, np.float32), 16000)
     assert sorted(t.name for t in read_takes(tmp_path)) == ["a", "b"]
+
+
+def test_a_video_cut_short_is_refused_not_captured_in_part(tmp_path, capsys):
+    """A copy or upload that stopped half way keeps its header (a phone's MP4 with its index first): its picture
+    ended early and capture had written a fraction of the take, exit 0 (2026-12-06 audit). A bake refuses such
+    audio; a capture now refuses such a video, with or without its sound."""
+    whole = _video(tmp_path / "whole.mp4", picture_s=4.0, sound_s=4.0)
+    indexed = tmp_path / "indexed.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(whole), "-c", "copy", "-movflags", "+faststart",
+                    str(indexed)], check=True)
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(indexed.read_bytes()[:indexed.stat().st_size // 2])
+    for extra in ([], ["--no-audio"]):
+        assert main(["capture", str(cut), "-o", str(tmp_path / "cut.json"), "-q", *extra]) == 1
+        one_error_line(capsys.readouterr().err, "but its header says 4.00 s (truncated file?)")
+        assert not (tmp_path / "cut.json").exists()
+    # a camera whose sound runs on past its picture is no file cut short
+    longer = _video(tmp_path / "longer.mp4", picture_s=2.0, sound_s=4.0)
+    assert main(["capture", str(longer), "-o", str(tmp_path / "longer.json"), "-q"]) == 1
+    assert "truncated" not in capsys.readouterr().err  # refused for its test pattern's want of a face, as before

@@ -54,6 +54,9 @@ BAD_JSON = {
     "NaN value": (lambda d: _row(d, 3, lambda r: _set(r, 5, float("nan"))),
                   f"frame 3, curve {NAMES[5]} is nan, not a finite number"),
     "names not a list": (lambda d: {**d, "names": "JawOpen"}, "names must be a list of curve names"),
+    # a finite value no bake writes had been drawn as a smeared face, exit 0 (2026-12-06 audit)
+    "value far past its range": (lambda d: _row(d, 2, lambda r: _set(r, 1, 1e30)),
+                                 f"frame 2, curve {NAMES[1]} is 1e+30, far outside its range"),
 }
 
 

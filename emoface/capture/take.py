@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from emoface.animation import Animation
+from emoface.audio import picture_seconds
 from emoface.capture.basis import Basis, load_basis
 from emoface.capture.camera import focal_length, unproject
 from emoface.capture.landmarks import EYE_CORNERS, LOWER_LIP, PASSES, UPPER_LIP, FaceLandmarker, _roll
@@ -49,6 +50,8 @@ LIDS_OPEN = 0.6  # gaze is held from the frames around where the lids are under 
 # iris model's centre down with it, and that look down would explain the blink away
 LIDS_OPEN_FOR_LOOKS = 0.85
 ANGLES = ("yaw", "pitch", "roll")
+# a picture this much shorter than its stream's header says is a file cut short (a copy or an upload that stopped)
+TRUNCATED_S, TRUNCATED_SHARE = 0.5, 0.1
 SIDEWAYS_DEG = 60.0  # a head rolled this far most of a take: a sideways video (a portrait take without its tag)
 
 
@@ -90,6 +93,7 @@ def read_video(path: Path):
 
     logging.getLogger("imageio_ffmpeg").addFilter(_not_the_rotation)  # once: a filter is added only once
     rate = probe(path)[2]
+    seconds = picture_seconds(path) or 0.0  # what the picture's header says, for a file cut short
     # a phone records at a variable rate: frames come at exactly the average rate (repeated over a gap, dropped
     # where they crowd), so frame i is the picture at i / fps and the curves stay with the sound; ffmpeg's own
     # choice (the stream's base rate, 30 for a phone's 24.2 average) ran a take's curves 24% long
@@ -106,13 +110,18 @@ def read_video(path: Path):
     w, h = meta["size"]
 
     def frames():
+        count = 0
         try:
             for raw in reader:
+                count += 1
                 yield np.frombuffer(raw, np.uint8).reshape(h, w, 3)
         except (OSError, RuntimeError) as exc:
             raise InputError(path, f"video data is corrupt ({str(exc).strip().splitlines()[-1]})") from None
         finally:
             reader.close()
+        if count and seconds - count / fps > max(TRUNCATED_S, TRUNCATED_SHARE * seconds):  # a copy cut short
+            raise InputError(path, f"video data ends at {count / fps:.2f} s but its header says {seconds:.2f} s "
+                                   "(truncated file?)")
 
     return fps, frames()
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import numpy as np
+
 from emoface import formats
 from emoface.animation import Animation
 from emoface.errors import InputError
-from emoface.rigs import CANONICAL_RIG, retarget
+from emoface.rigs import CANONICAL_RIG, load_rig, retarget
 
 log = logging.getLogger("emoface")
 
@@ -45,6 +47,13 @@ def read_animation(path: Path, fps: float | None = None) -> Animation:
     if fps and abs(anim.fps - fps) > 1e-6:
         raise InputError("--fps", f"{path.name} records its own frame rate ({anim.fps:g} fps); --fps is for a .txt or "
                                   "a Live Link CSV, which do not")
+    rig = load_rig(CANONICAL_RIG)
+    span = rig.hi - rig.lo
+    wild = (anim.values < rig.lo - span) | (anim.values > rig.hi + span)  # a little past its range is drawn clipped
+    if wild.any():
+        frame, curve = np.argwhere(wild)[0]
+        raise InputError(path, f"frame {frame}, curve {anim.names[curve]} is {anim.values[frame, curve]:.6g}, far "
+                               f"outside its range {rig.lo[curve]:g} to {rig.hi[curve]:g} (not curves a bake wrote)")
     return anim
 
 
