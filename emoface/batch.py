@@ -96,7 +96,9 @@ def expand_inputs(inputs: list[str], suffixes: tuple[str, ...] = AUDIO_SUFFIXES)
     for item in inputs:
         path = Path(item)
         if _is_dir(path):
-            members = sorted(p for p in _walk(path) if p.suffix.lower() in suffixes and p.is_file())
+            # not only regular files: a broken link or a pipe named .wav fails as its own line rather than going
+            # uncounted
+            members = sorted(p for p in _walk(path) if p.suffix.lower() in suffixes and not _is_dir(p))
             found += [(p, p.relative_to(path)) for p in members]
         elif not _exists(path) and glob.has_magic(item):
             found += [(Path(p), Path(Path(p).name)) for p in sorted(glob.glob(item, recursive=True))

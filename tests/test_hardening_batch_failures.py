@@ -281,3 +281,13 @@ def test_a_name_too_long_for_the_file_system_fails_as_its_own_line(lines, tmp_pa
     assert main(["bake", str(lines / "a_line.wav"), "-o", str(tmp_path / ("b" * 300 + ".json"))]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].endswith("File name too long")
+
+
+def test_a_broken_link_in_a_folder_is_a_failed_line_not_left_uncounted(lines, tmp_path, capsys):
+    """A voice-over folder's .wav link to a file since moved had been passed by without a word ("baked 3 of 3" of
+    four lines): it is a line of the folder that did not bake."""
+    (lines / "moved.wav").symlink_to(tmp_path / "gone.wav")
+    assert _bake(lines, tmp_path / "out", "-q") == 1
+    err = capsys.readouterr().err
+    assert f"emoface: error: {lines / 'moved.wav'}: file not found" in err.splitlines()
+    assert "baked 3 of 4 line(s)" in err

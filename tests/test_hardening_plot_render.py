@@ -130,7 +130,11 @@ OTHER_FORMATS = {
                       f"frame 0, curve {NAMES[0]} is inf, not a finite number"),
     "csv no frames": (lambda t: _csv(t, None), "has no frames"),
     "csv NaN value": (lambda t: _csv(t, "nan"), f"frame 1, curve {NAMES[2]} is nan"),
-    "txt empty": (lambda t: _text(t / "x.txt", ""), "has no frames"),
+    "txt empty": (lambda t: _text(t / "x.txt", ""), "is empty (0 bytes)"),
+    # these had named what the reader tripped on: "list index out of range", numpy's advice to unpickle (2026-12-06)
+    "csv empty": (lambda t: _text(t / "x.csv", ""), "is empty (0 bytes)"),
+    "json empty": (lambda t: _text(t / "x.json", ""), "is empty (0 bytes)"),
+    "npz of junk": (lambda t: _text(t / "x.npz", "junk" * 100), "not a .npz archive"),
     "txt blank lines": (lambda t: _text(t / "x.txt", "\n\n"), "has no frames"),
 }
 

@@ -12,6 +12,7 @@ import zipfile
 import numpy as np
 
 from emoface.animation import Animation
+from emoface.errors import InputError
 
 NAME, SUFFIX, RIG = "npz", ".npz", None
 _EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -30,6 +31,8 @@ def write(anim: Animation, path) -> None:
 
 
 def read(path) -> Animation:
+    if not zipfile.is_zipfile(path):  # np.load would take it for a pickle and suggest loading it unsafely
+        raise InputError(path, "not a .npz archive (no zip structure)")
     with np.load(path, allow_pickle=False) as z:  # fps as stored: formats.read checks it (and makes it a float)
         return Animation(tuple(str(n) for n in z["names"]), z["fps"][()], z["values"], str(z["rig"]),
                          json.loads(str(z["metadata"])))

@@ -31,6 +31,8 @@ def read_animation(path: Path, fps: float | None = None) -> Animation:
         raise InputError(path, "not an emoface animation file (suffix is not one of "
                          f"{', '.join(sorted({m.SUFFIX for n, m in formats.FORMATS.items() if n not in MOUTH_SHAPES}))}"
                          " or audio)")
+    if path.is_file() and path.stat().st_size == 0:
+        raise InputError(path, "is empty (0 bytes)")
     try:
         # retarget here so an unknown or mismatched rig fails naming the file
         if fps and name in RATE_UNSAID:
