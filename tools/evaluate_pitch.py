@@ -45,7 +45,8 @@ def sets(shared: Path, lines: int) -> dict[str, list[Path]]:
     out = {f"speech-en, {lines} read lines": [files[i] for i in sorted(rng.choice(len(files), lines, replace=False))]}
     folder = shared / "data" / "ravdess"
     with open(folder / "labels.csv") as f:
-        rows = [r for r in csv.DictReader(f) if r["emotion"] not in ("neutral", "calm") and r["file"].split("-")[5] == "01"]
+        rows = [r for r in csv.DictReader(f)
+                if r["emotion"] not in ("neutral", "calm") and r["file"].split("-")[5] == "01"]  # the first take
     for gender in ("female", "male"):
         for intensity in ("normal", "strong"):
             out[f"RAVDESS {'women' if gender == 'female' else 'men'}, {intensity}"] = [
@@ -97,7 +98,8 @@ def markdown(results: dict, command: str, seconds: float) -> str:
         return f"{100 * a / max(b, 1):.1f}%"
 
     out = [f"`{command}` ({time.strftime('%Y-%m-%d')}, {seconds / 60:.0f} min). Method: the tool's docstring.", "",
-           "| set | files | voiced, as pYIN | within 3 semitones | an octave low / high | strays | spread | pitch_z off |",
+           "| set | files | voiced, as pYIN | within 3 semitones | an octave low / high | strays | spread | "
+           "pitch_z off |",
            "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for name, (files, t) in results.items():
         out.append(f"| {name} | {files} | {pct(t['found'], t['pyin_voiced'])} | {pct(t['within'], t['both'])} | "
