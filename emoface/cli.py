@@ -232,6 +232,8 @@ def cmd_rigs(args) -> int:
     from emoface.rigs import builtin_names, load_rig
 
     if args.action == "list":
+        if args.name:  # `rigs list arkit` had listed them all, as if the name were not there
+            raise InputError("rigs list", f"takes no rig name ({args.name!r}): `emoface rigs show {args.name}`")
         rigs = [load_rig(name) for name in builtin_names()]
         if args.json:
             print(json.dumps([rig.describe() for rig in rigs], indent=1))

@@ -158,3 +158,10 @@ def test_a_video_cut_short_is_refused_not_captured_in_part(tmp_path, capsys):
     longer = _video(tmp_path / "longer.mp4", picture_s=2.0, sound_s=4.0)
     assert main(["capture", str(longer), "-o", str(tmp_path / "longer.json"), "-q"]) == 1
     assert "truncated" not in capsys.readouterr().err  # refused for its test pattern's want of a face, as before
+
+
+def test_an_empty_takes_folder_is_one_line(tmp_path, capsys):
+    """The folder's own reason alone: it had come with a second line counting 0 usable takes."""
+    (tmp_path / "takes").mkdir()
+    assert main(["train", "--capture", str(tmp_path / "takes"), "-o", str(tmp_path / "actor.pt")]) == 2
+    one_error_line(capsys.readouterr().err, "takes: no takes found")

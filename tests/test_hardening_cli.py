@@ -307,3 +307,9 @@ def test_deeply_nested_json_files_are_one_line(bob, tmp_path, capsys, option, wh
     deep.write_text("[" * 100000 + "]" * 100000)
     assert main(["bake", str(bob), "-o", str(tmp_path / "x.json"), option, str(deep)]) == 2
     one_error_line(capsys.readouterr().err, "deep.json", f"{what} is nested too deeply")
+
+
+def test_rigs_list_with_a_name_says_show(capsys):
+    """`rigs list arkit` had listed every rig as if the name were not there."""
+    assert main(["rigs", "list", "arkit"]) == 2
+    one_error_line(capsys.readouterr().err, "`emoface rigs show arkit`")

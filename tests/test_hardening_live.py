@@ -20,6 +20,7 @@ from emoface.audio import load_audio
 from emoface.live.animator import StreamingAnimator
 from emoface.live.session import LiveSession, PushSource
 from tests.conftest import speak
+from tests.test_hardening_cli import one_error_line
 
 FPS = 60
 
@@ -236,6 +237,21 @@ def test_serve_and_stream_take_allow_origin():
     args = parser.parse_args(["serve", "--allow-origin", "https://a.example", "--allow-origin", "https://b.example"])
     assert args.allow_origin == ["https://a.example", "https://b.example"]
     assert parser.parse_args(["stream", "x.wav", "--allow-origin", "https://a.example"]).allow_origin
+    assert parser.parse_args(["serve", "--allow-origin", "http://localhost:8080", "--allow-origin", "null"])
+
+
+@pytest.mark.parametrize("given", ["not a url", "game.example", "https://game.example/page", "ftp://game.example",
+                                   "http://localhost:port"])
+def test_an_origin_no_browser_sends_is_refused_at_the_start(capsys, given):
+    """A page's origin is scheme://host[:port]: anything else could never match, and the user had only seen the page
+    refused (403) later, with no hint why (2026-12-06 audit)."""
+    from emoface.cli import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(["serve", "--port", "0", "--allow-origin", given])
+    assert stop.value.code == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert f"{given!r} is not a web page origin" in line
 
 
 # --- 5, 9, 15: bad messages get an error reply and the connection stays ----------------------------

@@ -61,8 +61,26 @@ def _common(p) -> None:
     p.add_argument("--stats-json", action="store_true", help="print the exit figures as JSON on stdout")
 
 
+def origin(text: str) -> str:
+    """--allow-origin: scheme://host[:port] as a browser sends it (or "null", a page opened from a file); anything
+    else could never match, and the user would only see the page refused later."""
+    from urllib.parse import urlsplit
+
+    text = text.strip()
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises for a port that is not a number
+    except ValueError:
+        parts = None
+    if text.lower() == "null" or (parts and parts.scheme in ("http", "https") and parts.hostname
+                                  and parts.path in ("", "/") and not (parts.query or parts.fragment)):
+        return text
+    raise argparse.ArgumentTypeError(f"{text!r} is not a web page origin: scheme://host[:port], such as "
+                                     "https://game.example or http://localhost:8080")
+
+
 def _allow_origin(p) -> None:
-    p.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
+    p.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN", type=origin,
                    help="a web page origin (https://game.example) whose WebSocket connections are accepted; "
                         "repeat for several. Browsers on other origins are refused (native clients send none)")
 

@@ -83,6 +83,10 @@ def finetune(folders: list[Path], source: str | None, out: Path, minutes: float,
     from emoface.train.loop import TrainConfig, train
 
     clips, bad = takes_to_clips(folders)
+    if not clips and bad and {label for label, _ in bad} <= {str(f) for f in folders}:
+        for label, reason in bad[:-1]:  # each folder's own reason (none found, no such folder) says it all
+            print(f"emoface: error: {label}: {reason}", file=sys.stderr)
+        raise InputError(*bad[-1])
     for label, reason in bad:
         print(f"emoface: error: {label}: {reason}", file=sys.stderr)
     if len(clips) < 2:
