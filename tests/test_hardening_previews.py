@@ -133,3 +133,25 @@ def test_live_link_csv_as_other_tools_write_it(tmp_path, change):
     path.write_text(text, encoding="utf-8")
     back = read_animation(path)
     assert back.n_frames == 90 and back.fps == 60.0 and abs(back["JawOpen"][-1] - 1) < 1e-5
+
+
+def test_a_render_interrupted_leaves_no_file_and_ffmpeg_says_nothing(tmp_path, capfd):
+    """Ctrl-C (or SIGTERM) mid-render: the half-written video is removed, and ffmpeg is stopped first. It had been
+    left to finish a file already removed, printing "Unable to re-open ... output file for shifting data" and
+    "Error writing trailer" as all the user saw (2026-12-06 audit)."""
+    from emoface.render.video import write_mp4
+
+    def frames():
+        for i in range(40):
+            if i == 20:
+                raise KeyboardInterrupt
+            yield np.full((64, 64, 3), 6 * i, np.uint8)
+
+    out = tmp_path / "preview.mp4"
+    with pytest.raises(KeyboardInterrupt):
+        write_mp4(frames(), 40, 25.0, (64, 64), out, progress=False)
+    import gc
+
+    gc.collect()  # where an unclosed writer would have let ffmpeg go on
+    assert list(tmp_path.iterdir()) == []
+    assert capfd.readouterr().err == ""

@@ -6,6 +6,7 @@ The file is written under a temporary name and renamed (formats.atomic_output): 
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import numpy as np
@@ -73,8 +74,15 @@ def write_mp4(images, n_frames: int, fps: float, size: tuple[int, int], path, au
             output_params=["-preset", "veryfast", "-crf", "20", "-movflags", "+faststart",
                            *(["-t", f"{n_frames / fps:.6f}"] if audio_path else [])])  # a longer sound: cut
         writer.send(None)
-        for image in tqdm(images, total=n_frames, desc=desc, unit="frame", disable=not show_progress(progress),
-                          leave=False):
-            writer.send(np.ascontiguousarray(image))
+        try:
+            for image in tqdm(images, total=n_frames, desc=desc, unit="frame", disable=not show_progress(progress),
+                              leave=False):
+                writer.send(np.ascontiguousarray(image))
+        except BaseException:
+            # ffmpeg killed before the half-written file is removed: closed as the generator is collected, it had
+            # gone on to finish a file no longer there (Ctrl-C printed "Error writing trailer" and the like)
+            with contextlib.suppress(BaseException):
+                writer.throw(KeyboardInterrupt)  # imageio-ffmpeg's "stop now": it kills ffmpeg, not waits on it
+            raise
         writer.close()
     return path
