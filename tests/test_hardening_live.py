@@ -501,3 +501,17 @@ def test_state_toggles_only_at_real_pauses(two_lines, one_thread):
     starts = [i / FPS for i in toggles[::2]]
     first_speech = np.flatnonzero(np.abs(two_lines) > 0.05)[0] / 16000
     assert abs(starts[0] - first_speech) < 0.3  # speaking starts at once (within the look-ahead)
+
+
+def test_stream_takes_more_viewers_than_sixteen_when_asked():
+    """`stream --to ws://` had held every viewer to serve's per-character 16, with no option to raise it (2026-12-06
+    audit): --max-clients sets it."""
+    from emoface.cli import build_parser
+    from emoface.live.commands import _hub
+    from emoface.live.sinks import parse_target
+    from emoface.live.stage import Stage
+
+    for extra, want in (([], 16), (["--max-clients", "40"], 40)):
+        args = build_parser().parse_args(["stream", "x.wav", "--to", "ws://127.0.0.1:0", *extra])
+        hub = _hub(Stage(), parse_target("ws://127.0.0.1:0", None), args, audio=False)
+        assert hub.max_clients == hub.character_clients == want

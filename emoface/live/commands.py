@@ -92,6 +92,8 @@ def add_parsers(sub) -> None:
     s.add_argument("--mic", action="store_true", help="the default microphone instead of a file (needs PortAudio: "
                                                      "apt install libportaudio2)")
     s.add_argument("--token", type=token, help="shared token WebSocket clients must present (?token=...)")
+    s.add_argument("--max-clients", type=COUNT, default=16,
+                   help="with --to ws://: viewers at once (default 16), as serve's --character-clients")
     _allow_origin(s)
     _common(s)
     s.set_defaults(func=cmd_stream)
@@ -183,6 +185,8 @@ def _hub(runner, ws_target, args, audio: bool):
         return None
     _, host, port, options = ws_target
     limits = {k: getattr(args, k) for k in ("max_clients", "character_clients") if hasattr(args, k)}
+    if getattr(args, "command", None) == "stream":  # one character, every viewer its client
+        limits["character_clients"] = limits["max_clients"]
     return WebSocketHub(runner, host, port, options.get("token") or args.token, audio, options.get("rig"),
                         allow_origins=args.allow_origin, **limits)
 
