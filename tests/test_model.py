@@ -777,6 +777,8 @@ def test_grid_captures_made_with_another_basis_are_captured_again(tmp_path):
     assert not _stale_capture(skipped, shipped_digest())
     # training captures average more crops than a user's default: a default capture is not a training label
     assert _stale_capture(now, shipped_digest(GRID_PASSES))
+    # and a change to what capture writes, marked by its revision, makes every cached capture stale
+    assert _stale_capture(now, shipped_digest(revision=1))
 
 
 def test_a_real_speakers_faint_curves_weigh_like_the_teachers():

@@ -20,6 +20,10 @@ import numpy as np
 from emoface.errors import InputError
 
 SHIPPED = "capture-basis-ict.npz"
+# Bump when a change to capture changes the curves it writes for a take (the solver, the pose floor, the lids): the
+# GRID captures cached for training are then made again. 0: as of the pose floor's MIN_OUT_S (2026-12-06); a cache
+# older than that keeps one clip's earlier capture (grid__pbio7a.npz: delete it).
+CAPTURE_REVISION = 0
 STRENGTHS = (1 / 3, 2 / 3, 1.0)
 SKIN_SHAPES = ("Brow", "Eye", "MouthPucker")  # solved from the skin's motion, not the landmarker's answer
 NOT_SKIN = ("eye", "lash", "lacrimal", "mouth", "teeth", "tongue", "gum", "ear")  # part names starting so
@@ -59,14 +63,17 @@ def load_basis(spec: str | Path | None = None) -> Basis:
     return build_basis(load_mesh(where, paint=False))
 
 
-def shipped_digest(passes: int | None = None) -> str:
-    """A short fingerprint of the shipped basis and of the tracker's crops (`passes` averaged, default the
-    capture's): captures cached for training are redone when either changes."""
+def shipped_digest(passes: int | None = None, revision: int | None = None) -> str:
+    """A short fingerprint of the shipped basis, of the tracker's crops (`passes` averaged, default the capture's)
+    and of the capture's CAPTURE_REVISION (or `revision`): captures cached for training are redone when any
+    changes."""
     import hashlib
 
     from emoface.capture.landmarks import PASSES, tracker
 
+    revision = CAPTURE_REVISION if revision is None else revision
     data = (resources.files("emoface._checkpoints") / SHIPPED).read_bytes() + tracker(passes or PASSES).encode()
+    data += f"revision {revision}".encode() if revision else b""  # 0: the digests caches already hold
     return hashlib.sha256(data).hexdigest()[:16]
 
 
