@@ -118,6 +118,7 @@ def _is_dir(path: Path) -> bool:
 
 
 def _exists(path: Path) -> bool:
+    """path.exists(), False where the OS will not say (as _is_dir)."""
     try:
         return path.exists()
     except OSError:
@@ -125,6 +126,7 @@ def _exists(path: Path) -> bool:
 
 
 def _is_file(path: Path) -> bool:
+    """path.is_file(), False where the OS will not say (as _is_dir)."""
     try:
         return path.is_file()
     except OSError:
