@@ -434,7 +434,7 @@ def main(argv=None) -> int:
         quiet_broken_pipe()
         return 0
     except OSError as exc:  # a path the OS refused outright (a name too long): one line naming it, not a traceback
-        print(f"emoface: error: {from_os(exc)}", file=sys.stderr)
+        print(f"emoface: error: {from_os(exc) if exc.filename else exc.strerror or exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

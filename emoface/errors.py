@@ -17,7 +17,7 @@ class InputError(EmofaceError):
 def from_os(exc: OSError, source=None) -> InputError:
     """An OSError about a path (a name too long for the file system, a folder that may not be entered) as the one
     line a user reads, naming that path: pathlib's exists() and is_dir() raise all but 'not found'."""
-    return InputError(source if source is not None else (exc.filename or "input"), exc.strerror or str(exc))
+    return InputError(source if source is not None else exc.filename, exc.strerror or str(exc))
 
 
 def need_torch(what: str):
