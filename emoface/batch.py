@@ -95,12 +95,12 @@ def expand_inputs(inputs: list[str], suffixes: tuple[str, ...] = AUDIO_SUFFIXES)
     found = []
     for item in inputs:
         path = Path(item)
-        if _is_dir(path):
+        if _os_says(path.is_dir):
             # not only regular files: a broken link or a pipe named .wav fails as its own line rather than going
             # uncounted
-            members = sorted(p for p in _walk(path) if p.suffix.lower() in suffixes and not _is_dir(p))
+            members = sorted(p for p in _walk(path) if p.suffix.lower() in suffixes and not _os_says(p.is_dir))
             found += [(p, p.relative_to(path)) for p in members]
-        elif not _exists(path) and glob.has_magic(item):
+        elif not _os_says(path.exists) and glob.has_magic(item):
             found += [(Path(p), Path(Path(p).name)) for p in sorted(glob.glob(item, recursive=True))
                       if Path(p).is_file()]
         else:
@@ -108,27 +108,11 @@ def expand_inputs(inputs: list[str], suffixes: tuple[str, ...] = AUDIO_SUFFIXES)
     return found
 
 
-def _is_dir(path: Path) -> bool:
-    """path.is_dir(), False where the OS will not say (a name too long, a folder that may not be entered): such a
-    path fails as a line of its own when it is read, not as the batch."""
+def _os_says(check) -> bool:
+    """path.is_dir / is_file / exists, called; False where the OS will not say (a name too long, a folder that may
+    not be entered): such a path fails as a line of its own when it is read, not as the batch."""
     try:
-        return path.is_dir()
-    except OSError:
-        return False
-
-
-def _exists(path: Path) -> bool:
-    """path.exists(), False where the OS will not say (as _is_dir)."""
-    try:
-        return path.exists()
-    except OSError:
-        return False
-
-
-def _is_file(path: Path) -> bool:
-    """path.is_file(), False where the OS will not say (as _is_dir)."""
-    try:
-        return path.is_file()
+        return check()
     except OSError:
         return False
 
@@ -163,7 +147,7 @@ def read_manifest(path: Path, out_dir: Path, suffix: str, emotion: str = "neutra
     A row is labelled `sheet.csv:N` with N the file line it starts on (blank lines and quoted cells that span
     lines counted). A header naming a column emoface does not read (a misspelt `emotin`) or naming one twice
     is refused for the whole sheet; a row with more cells than the header is refused for that row."""
-    if not _is_file(path):
+    if not _os_says(path.is_file):
         raise InputError(path, "manifest not found")
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
@@ -279,7 +263,7 @@ def plan(jobs: list[Job], animator, fmt, index_folder: Path | None, force: bool)
             continue
         seen[job.out.resolve()] = name
         key = stamp = None
-        if index is not None and _is_file(job.audio):  # a missing file fails when it is baked, with its reason
+        if index is not None and _os_says(job.audio.is_file):  # a missing file fails when it is baked, with its reason
             stamp = file_stamp(job.audio)
             key = line_key(job.audio, job.emotion, job.text, settings,
                            getattr(animator, "articulation", 1.0) if job.articulation is None else job.articulation)
@@ -323,7 +307,7 @@ def bake_line(job: Job, animator, fmt, max_duration_s: float) -> tuple[str, str,
 def missing(job: Job) -> tuple[str, str, None] | None:
     """The failure of a line whose audio is not a file (not found, a folder, a pipe), as bake_line reports it,
     found before any work starts (a --ray bake's workers take seconds to start); None when it is a file."""
-    if _is_file(job.audio):
+    if _os_says(job.audio.is_file):
         return None
     return bake_line(job, None, None, 0.0)  # load_audio refuses it first thing, before the model or format
 
