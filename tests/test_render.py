@@ -242,38 +242,48 @@ def test_ict_facekit_renders_through_the_same_loader(ict):
     assert _pupil_column(left, eye_px, 8) > _pupil_column(neutral, eye_px, 8) + 1.5
 
 
-def _card_before_a_wall():
-    """A wall (z = 0) and a card standing 3 units in front of it."""
+def _card_before_a_wall(card_faces_the_wall: bool = False):
+    """A wall (z = 0) and a card standing 3 units in front of it (facing the camera and light, or turned back to the
+    wall as a rolled-out lip's inner side is to the light)."""
     from emoface.render.mesh import BlendshapeMesh, Part, build_deltas
 
     def quad(half, z, top):
         return np.array([[-half, -half, z], [half, -half, z], [-half, top, z], [half, top, z]], np.float32)
 
     neutral = np.vstack([quad(6.0, 0.0, 6.0), quad(1.0, 3.0, 1.0)])
-    tris = np.array([[0, 1, 2], [1, 3, 2], [4, 5, 6], [5, 7, 6]])
+    card = np.array([[4, 5, 6], [5, 7, 6]])
+    tris = np.vstack([[[0, 1, 2], [1, 3, 2]], card[:, ::-1] if card_faces_the_wall else card])
     # a shape that moves both: a preview frames what the shapes move, so both are in the picture
     names, deltas = build_deltas({"jawOpen": (np.arange(8), np.tile([0.0, -0.1, 0.0], (8, 1)))}, 8)
     return BlendshapeMesh(neutral, tris, names, deltas, [Part("skin", 0, 8)], np.ones((8, 3), np.float32))
+
+
+def _darker_in_the_cards_shadow(mesh, frame="head", shadows=True) -> float:
+    """How much darker the wall is where the card's shadow falls than as far off on its other side (0-255)."""
+    from emoface.render.drive import rotation
+    from emoface.render.renderer import LIGHTING
+
+    travel = -rotation(*LIGHTING["even" if frame == "face" else "portrait"][1][0])[:, 2]  # the key light's direction
+    shadow = np.array([0.0, 0.0, 3.0]) + travel * (3.0 / -travel[2])  # the card's centre cast on the wall
+    lit = shadow * [-1, -1, 0]  # as far from the card on its other side: in the key's light
+    with FaceRenderer(mesh, 160, frame=frame, shadows=shadows) as renderer:
+        image = renderer.render(np.zeros(len(mesh.shape_names), np.float32)).astype(float).mean(axis=2)
+        (c0, r0), (c1, r1) = np.round(renderer.project(np.array([shadow, lit]))).astype(int)
+    return image[r1 - 2:r1 + 3, c1 - 2:c1 + 3].mean() - image[r0 - 2:r0 + 3, c0 - 2:c0 + 3].mean()
 
 
 def test_a_preview_key_light_casts_shadows_and_a_measuring_render_does_not():
     """Shadows (the nose's on the cheek, the jaw's on the neck) are what give a preview's face its depth (unless
     `--no-shadows`, for speed); capture's basis and round trip render without them, under the light the shipped
     basis was measured in."""
-    from emoface.render.drive import rotation
-    from emoface.render.renderer import LIGHTING
-
     mesh = _card_before_a_wall()
-    still = np.zeros(len(mesh.shape_names), np.float32)
-    for frame, shadows, lighting in (("head", True, "portrait"), ("head", False, "portrait"), ("face", True, "even")):
-        travel = -rotation(*LIGHTING[lighting][1][0])[:, 2]  # the key light's direction
-        shadow = np.array([0.0, 0.0, 3.0]) + travel * (3.0 / -travel[2])  # the card's centre cast on the wall
-        lit = shadow * [-1, -1, 0]  # as far from the card on its other side: in the key's light
-        with FaceRenderer(mesh, 160, frame=frame, shadows=shadows) as renderer:
-            image = renderer.render(still).astype(float).mean(axis=2)
-            (c0, r0), (c1, r1) = np.round(renderer.project(np.array([shadow, lit]))).astype(int)
-        darker = image[r1 - 2:r1 + 3, c1 - 2:c1 + 3].mean() - image[r0 - 2:r0 + 3, c0 - 2:c0 + 3].mean()
-        if frame == "head" and shadows:
-            assert darker > 40  # 70 of 255
-        else:
-            assert abs(darker) < 5
+    assert _darker_in_the_cards_shadow(mesh) > 40  # 70 of 255
+    assert abs(_darker_in_the_cards_shadow(mesh, shadows=False)) < 5
+    assert abs(_darker_in_the_cards_shadow(mesh, frame="face")) < 5
+
+
+def test_a_sheet_turned_from_the_key_light_still_casts_its_shadow():
+    """A face is an open sheet: where the key light meets a lip's inner side (a rounded, rolled-out lower lip), the lip
+    must still shade the chin under it (pyrender's shadow pass drew only the sides turned to the light: the chin showed
+    a lit, jagged patch in the lip's shade)."""
+    assert _darker_in_the_cards_shadow(_card_before_a_wall(card_faces_the_wall=True)) > 40

@@ -87,6 +87,26 @@ def _pyrender():
     return pyrender, ProgramCache
 
 
+def _shadows_from_both_sides(renderer) -> None:
+    """Make a pyrender renderer draw both sides of every triangle into its shadow maps. pyrender culls the sides
+    turned from the light there, but a face is an open sheet: where the light meets a lip's inner side (a rounded,
+    rolled-out lower lip) that lip cast no shadow, and the chin under it showed a lit, jagged patch in its shade."""
+    import pyrender.renderer as module
+    from OpenGL.GL import GL_CULL_FACE
+
+    shadow_pass = renderer._shadow_mapping_pass
+    enable = module.glEnable
+
+    def both_sides(scene, light_node, flags):
+        module.glEnable = lambda cap: module.glDisable(cap) if cap == GL_CULL_FACE else enable(cap)
+        try:
+            shadow_pass(scene, light_node, flags)
+        finally:
+            module.glEnable = enable
+
+    renderer._shadow_mapping_pass = both_sides
+
+
 class _Geometry:
     """Visible triangles grouped by material (one draw each), and a sparse map face -> vertex normals
     over all of them, so seams between parts shade smoothly."""
@@ -173,6 +193,7 @@ class FaceRenderer:
         self._node = None
         self._offscreen = pyrender.OffscreenRenderer(self.size, self.size)
         self._offscreen._renderer._program_cache = program_cache(measuring=self.measuring)
+        _shadows_from_both_sides(self._offscreen._renderer)
 
     def _frame_camera(self, mesh, lo, hi, frame: str = "head"):
         """Look from in front at what the ARKit shapes move (the face), whatever the head's size or units; for
