@@ -58,6 +58,10 @@ LIP_OPENERS = ("MouthUpperUpLeft", "MouthUpperUpRight", "MouthLowerDownLeft", "M
 # emotion -> curves added while speaking (a smiling speaker talks with wider lips)
 WHILE_SPEAKING = {"happy": {"MouthStretch*": 0.15}, "fear": {"MouthStretch*": 0.1}}
 PRESS_WHEN_CLOSED = {"angry": 0.45, "disgust": 0.15}  # lips pressed between syllables
+# a closure whose lips take up a third of the jaw's opening or more is held shut through an expression: the edges of a
+# p/b/m, not only its core (a surprised jaw had parted a third to a half of a closure's frames, and the network learns
+# its seals from these faces)
+SEAL_HOLD = 3.0
 
 
 def prototype(emotion: str) -> dict:
@@ -84,8 +88,11 @@ def apply(anim: Animation, weights: np.ndarray, prosody: Prosody) -> Animation:
     out = anim.copy()
     gain = expressiveness(prosody, anim.fps)
     speaking = out["JawOpen"].copy()
-    # How far the lips are sealed (1 at p/b/m): expressions may move the jaw or lips, not break a seal.
+    # How far the lips are sealed (1 at p/b/m): expressions may move the jaw or lips, not break a seal. Where it is
+    # held, the lips stay as far apart as they were (the jaw the expression adds is taken up by MouthClose).
     sealed = np.clip(out["MouthClose"] / np.maximum(speaking, 1e-3), 0.0, 1.0) * (speaking > 1e-3)
+    held = np.clip(SEAL_HOLD * sealed, 0.0, 1.0)
+    gap = np.maximum(speaking - out["MouthClose"], 0.0)
     before = {c: out[c].copy() for c in LIP_OPENERS}
     talking = gaussian_filter1d(prosody.speech.astype(np.float64), sigma=0.08 * anim.fps, mode="nearest")
     for k, emotion in enumerate(EMOTIONS):
@@ -103,8 +110,9 @@ def apply(anim: Animation, weights: np.ndarray, prosody: Prosody) -> Animation:
         for curve, value in prototype(emotion).items():
             out[curve] = out[curve] + value * w * gain
     for c in LIP_OPENERS:
-        out[c] = before[c] + (out[c] - before[c]) * (1.0 - sealed)
-    out["MouthClose"] = np.maximum(out["MouthClose"], sealed * out["JawOpen"])
+        out[c] = before[c] + (out[c] - before[c]) * (1.0 - held)
+    added = np.maximum(out["JawOpen"] - speaking, 0.0)
+    out["MouthClose"] = np.maximum(out["MouthClose"], out["JawOpen"] - gap - (1.0 - held) * added)
     out["MouthClose"] = np.minimum(out["MouthClose"], out["JawOpen"])
     np.clip(out.values, 0.0, 1.0, out=out.values)
     return out
