@@ -146,11 +146,14 @@ def previous(card) -> str:
             "leaves the mouth at rest (docs/EVALUATION.md, \"Music without a voice\"); the next the same with a "
             "fifth of those crops music alone, the face at rest in the crop's emotion (its lips had still parted on "
             "42% of a band's frames); the next heard 15% of every talker's crops in a raised voice (`--raised-voice "
-            "0.15`: a shout, a scream, a child; docs/EMOTIONAL_SPEECH.md). The last two, this file's own and the "
-            "one before it (2000 steps, then 1000 at a lower rate once anger's raised upper lip was taken out), "
-            "learnt the emotion layer's expressions at full strength: at intensity 1 its FACS prototypes had "
-            "reached about half of each action unit, and blind judges took anger for a relaxed face "
-            "(docs/EVALUATION.md, \"Emotions a person can read\"). "
+            "0.15`: a shout, a scream, a child; docs/EMOTIONAL_SPEECH.md). The two after that (2000 steps, then 1000 "
+            "at a lower rate once anger's raised upper lip was taken out) learnt the emotion layer's expressions at "
+            "full strength: at intensity 1 its FACS prototypes had reached about half of each action unit, and blind "
+            "judges took anger for a relaxed face (docs/EVALUATION.md, \"Emotions a person can read\"). The last, "
+            "this file's own, trained only the emotion encoder and each block's FiLM (`--emotion-only`) on the "
+            "layer's faces once they held each p/b/m shut through an expression (a surprised, frightened or "
+            "disgusted face had parted a third to a half of a closure's frames: docs/EVALUATION.md, \"Lips shut "
+            "through an expression\"). "
             "`make train` trains the same network on all of the data above from scratch in one run.")
 
 
@@ -211,6 +214,9 @@ part on 0.1% of the frames (7.5% before its last run, 3.4% before the raised voi
 
 LATER_RUNS = (  # what each later run of the live network went on to learn, known by its command (the first key
     # in it that this list names)
+    ("live_seal", "the emotion encoder and FiLM alone again (`--emotion-only`) on the emotion layer's faces once they "
+                  "held each p/b/m shut through an expression (a surprised, frightened or disgusted face had parted a "
+                  "third to a half of a closure's frames: docs/EVALUATION.md, \"Lips shut through an expression\")"),
     ("--emotion-only", "the emotions at full strength (intensity 1 the whole expression: anger's brows 0.60 -> 0.83, "
                        "a smile 0.71 -> 0.83), learnt by the emotion encoder and each block's FiLM alone "
                        "(`--emotion-only`, 0.2 M of its 1.2 M parameters), because the runs that retrained every "
