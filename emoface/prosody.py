@@ -75,16 +75,11 @@ def _frame_rms_db(samples: np.ndarray) -> np.ndarray:
     return out
 
 
-def _pitch(samples: np.ndarray, n: int, wanted: np.ndarray | None = None, hop: int = HOP) -> np.ndarray:
-    """yin f0 per frame of `hop` samples (centred, zero-padded), a block of frames at a time: yin treats each
-    frame on its own, so the blocks give the whole-signal result. With `wanted` (a mask), only those frames are
-    measured (the others stay 0): a line's pauses and quiet frames never need a pitch."""
-    return _pitch_candidates(samples, n, wanted, hop)[0][:, 0]
-
-
 def _pitch_candidates(samples: np.ndarray, n: int, wanted: np.ndarray | None = None, hop: int = HOP):
-    """_pitch's frames with yin_candidates' troughs: (f0 [n, 1 + OTHER_TROUGHS], cmnd [same]), zeros where not
-    measured."""
+    """yin_candidates per frame of `hop` samples (centred, zero-padded): (f0 [n, 1 + OTHER_TROUGHS], cmnd [same]),
+    a block of frames at a time (yin treats each frame on its own, so the blocks give the whole-signal result). With
+    `wanted` (a mask), only those frames are measured, the others stay 0: a line's pauses and quiet frames never need
+    a pitch."""
     f0, cm = np.zeros((n, 1 + OTHER_TROUGHS)), np.zeros((n, 1 + OTHER_TROUGHS))
     if len(samples) < 2048:
         return f0, cm
@@ -98,23 +93,12 @@ def _pitch_candidates(samples: np.ndarray, n: int, wanted: np.ndarray | None = N
     return f0, cm
 
 
-def yin(seg: np.ndarray) -> np.ndarray:
-    """f0 (Hz) of each YIN_FRAME-sample frame every HOP samples of seg (no centring padding): the steps of
-    librosa.yin(fmin=FMIN, fmax=FMAX, sr=SAMPLE_RATE, frame_length=YIN_FRAME, hop_length=HOP, center=False)
-    and its numbers to float rounding, in numpy, with an FFT only as long as the periods read need. librosa's
-    runs through numba, whose compiler stays resident (130 MB of a bake's peak)."""
-    return yin_frames(np.lib.stride_tricks.sliding_window_view(seg, YIN_FRAME)[::HOP])
-
-
-def yin_frames(frames: np.ndarray) -> np.ndarray:
-    """yin's f0 (Hz) of each row of frames [m, YIN_FRAME]; every row on its own."""
-    return yin_candidates(frames)[0][:, 0]
-
-
 def yin_candidates(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """yin's f0 of each row of frames [m, YIN_FRAME] and of its other troughs: (f0 [m, 1 + OTHER_TROUGHS],
     cmnd [m, 1 + OTHER_TROUGHS]), column 0 yin's choice, then the deepest other troughs (cmnd inf where a frame
-    has fewer). yin takes the first trough under its threshold, which a strong harmonic can give at a half or a
+    has fewer). Column 0 is librosa.yin(fmin=FMIN, fmax=FMAX, sr=SAMPLE_RATE, frame_length=YIN_FRAME) to float
+    rounding, in numpy, with an FFT only as long as the periods read need (librosa's runs through numba, whose
+    compiler stays resident: 130 MB of a bake's peak). yin takes the first trough under its threshold, which a strong harmonic can give at a half or a
     third of the period, or none at all and its deepest; which is right is for the frames around it to say
     (_octave_choice)."""
     lo, hi = int(np.floor(SAMPLE_RATE / FMAX)), min(int(np.ceil(SAMPLE_RATE / FMIN)), YIN_FRAME - 1)
