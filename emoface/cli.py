@@ -109,7 +109,7 @@ def cmd_bake(args) -> int:
                    checkpoint=args.checkpoint, speech_encoder=args.speech_encoder,
                    articulation=args.articulation)
     animator = Animator(**options)  # here too with --ray: a bad option or model fails once, before any worker
-    out = Path(args.output)
+    out = args.output  # an OutputPath: it knows a trailing slash
     if args.manifest and not args.inputs and (args.text is not None or args.text_file or args.emotion_track):
         raise InputError("--text" if args.text is not None else "--text-file" if args.text_file else "--emotion-track",
                          "applies to one audio INPUT: a sheet gives each of its lines its own (text, emotion)")
@@ -152,7 +152,7 @@ def cmd_bake(args) -> int:
             raise InputError("--text", "a transcript applies to one input; use --manifest for many lines")
         single = len(found) == 1 and formats.for_suffix(out) is not None and not out.is_dir()
         if not single:
-            _check_output_folder(out)
+            _check_output_folder(out, one_input=len(found) == 1)
         jobs += [batch.Job(a, o, emotion, text) for a, o in batch.plan_outputs(found, out, fmt.SUFFIX, single)]
     if args.manifest:
         _check_output_folder(out)
@@ -189,7 +189,9 @@ def cmd_bake(args) -> int:
     return 1 if report.failed or report.stopped else 0
 
 
-def _check_output_folder(out: Path, command: str = "bake") -> None:
+def _check_output_folder(out: Path, command: str = "bake", one_input: bool = False) -> None:
+    """-o as a folder: refused where it reads as a file's name (`-o lines.json`, a typo such as `-o line.jsn` for
+    one input, which had baked into a new folder of that name)."""
     named = formats.for_suffix(out)
     if named and not out.is_dir():  # `-o lines.json` for a folder of lines made a folder of that name
         raise InputError(out, f"names a {named} file, but several inputs are written into an output folder: name "
@@ -200,6 +202,10 @@ def _check_output_folder(out: Path, command: str = "bake") -> None:
         preview = "a video preview is `emoface render`" if command == "bake" else "its side-by-side video is --preview"
         raise InputError(out, f"names a {out.suffix} file, but {command} writes animation files (.json, .txt, .csv, "
                               f".npz, .glb, .tsv) or a folder of them; {preview}")
+    if one_input and out.suffix and not out.exists() and not getattr(out, "slash", False):
+        known = ", ".join(sorted({fmt.SUFFIX for fmt in formats.FORMATS.values()}))
+        raise InputError(out, f"{out.suffix} is not an animation file's suffix ({known}): name a file such as "
+                              f"{out.with_suffix('.json').name}, or a new folder with a trailing slash ({out}/)")
     if out.exists() and not out.is_dir():
         raise InputError(out, "is a file; -o names an output folder for several inputs (or a bake's --manifest), "
                               "or a name without a format's suffix such as .json")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -39,12 +40,20 @@ def number(lo: float | None = None, hi: float | None = None, *, integer: bool = 
     return parse
 
 
+class OutputPath(type(Path())):
+    """-o's path, remembering a trailing slash: `-o takes_v1.2/` names a folder even before it exists."""
+
+    slash = False
+
+
 def output(text: str) -> Path:
     """-o: a file or folder. Empty or blank (`-o "$UNSET_VAR"`) would write into the current folder unnoticed,
     so it is refused."""
     if not text.strip():
         raise argparse.ArgumentTypeError("the output path is empty: name a file or folder")
-    return Path(text)
+    path = OutputPath(text)
+    path.slash = text.endswith(("/", os.sep))
+    return path
 
 
 FPS = number(1, 240)

@@ -210,6 +210,22 @@ def test_an_output_folder_named_as_a_file_or_stdout_is_refused(bob, tmp_path, ca
     assert not (tmp_path / name).exists()
 
 
+@pytest.mark.parametrize("command", ["bake", "capture"])
+def test_one_input_to_a_mistyped_suffix_is_refused_not_baked_into_a_folder(bob, tmp_path, capsys, command):
+    """`-o line.jsn` had made a folder line.jsn/ holding line.json and said it was done."""
+    take = bob if command == "bake" else tmp_path / "take.mp4"
+    if command == "capture":
+        take.write_bytes(b"not read: -o is checked first")
+    assert main([command, str(take), "-o", str(tmp_path / "line.jsn")]) == 2
+    one_error_line(capsys.readouterr().err, "line.jsn", ".jsn is not", "line.json", "trailing slash")
+    assert not (tmp_path / "line.jsn").exists()
+
+
+def test_a_new_folder_with_a_dot_in_its_name_is_a_folder_given_a_trailing_slash(bob, tmp_path):
+    assert main(["bake", str(bob), "-o", f"{tmp_path / 'takes_v1.2'}/", "-q"]) == 0
+    assert (tmp_path / "takes_v1.2" / f"{bob.stem}.json").is_file()
+
+
 def test_output_under_a_file_is_a_line_about_the_output(bob, tmp_path, capsys):
     blocker = tmp_path / "afile"
     blocker.write_text("x")

@@ -62,7 +62,7 @@ def cmd_capture(args) -> int:
     videos = expand_inputs(args.inputs, VIDEO_SUFFIXES)
     if not videos:
         raise InputError(" ".join(args.inputs), "no videos found")
-    out = Path(args.output)
+    out = args.output  # an OutputPath: it knows a trailing slash
     if out.suffix.lower() in (".wav", ".flac"):
         raise InputError(out, "-o names the curves (or a folder of them); each take's sound is written beside its "
                               "curves as a .wav")
@@ -71,7 +71,7 @@ def cmd_capture(args) -> int:
         raise InputError(out, "is one of the videos being captured: capture never writes over a take (-o names "
                               "the curves, or a folder of them)")
     if not single:
-        _check_output_folder(out, "capture")
+        _check_output_folder(out, "capture", one_input=len(videos) == 1)
     if args.preview:
         if len(videos) == 1 and args.preview.suffix.lower() != ".mp4":
             raise InputError(args.preview, "--preview writes a .mp4")
