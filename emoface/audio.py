@@ -378,6 +378,8 @@ def _why_unreadable(path: Path, exc: Exception) -> str:
             head = f.read(4096)
     except OSError as err:
         return err.strerror or "cannot be opened"
+    if head and Path(path).suffix.lower() in (".csv", ".tsv") and _looks_like_text(head):
+        return "it is a text file, not audio; a dialogue sheet is read with `emoface bake --manifest`"
     sniffed = _sniff(head)
     if sniffed:
         return sniffed

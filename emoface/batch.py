@@ -19,7 +19,7 @@ from pathlib import Path
 from emoface import articulation, formats
 from emoface.audio import AUDIO_SUFFIXES, load_audio
 from emoface.emotion.spec import EmotionTrack, parse_emotion, with_neutral
-from emoface.errors import EmofaceError, InputError, need_torch
+from emoface.errors import EmofaceError, InputError, missing_file, need_torch
 from emoface.paths import inside
 from emoface.progress import bar, say, show_progress
 
@@ -148,7 +148,7 @@ def read_manifest(path: Path, out_dir: Path, suffix: str, emotion: str = "neutra
     lines counted). A header naming a column emoface does not read (a misspelt `emotin`) or naming one twice
     is refused for the whole sheet; a row with more cells than the header is refused for that row."""
     if not _os_says(path.is_file):
-        raise InputError(path, "manifest not found")
+        raise missing_file(path, "manifest")
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
             header, rows = _sheet_rows(path, csv.reader(f))

@@ -182,11 +182,18 @@ def cmd_bake(args) -> int:
               f"{getattr(fmt, 'CARRIES', None) or load_rig(rig).name}){skipped}", file=sys.stderr)
     if report.failed and total > 1:
         print(f"{len(report.failed)} failed:", file=sys.stderr)
-        for label, reason in report.failed:
+        for label, reason in sorted(report.failed, key=_sheet_order):
             print(f"  {label}: {reason}", file=sys.stderr)
     if report.stopped:
         print(f"emoface: error: {report.stopped}", file=sys.stderr)
     return 1 if report.failed or report.stopped else 0
+
+
+def _sheet_order(failure):
+    """A failure's place in the summary: a sheet's rows in line order (its bad rows are found before any line
+    bakes, the rest as they bake), other inputs by name."""
+    source, _, line = failure[0].rpartition(":")
+    return (source, int(line)) if line.isdigit() else (failure[0], 0)
 
 
 def _check_output_folder(out: Path, command: str = "bake", one_input: bool = False) -> None:
@@ -205,7 +212,7 @@ def _check_output_folder(out: Path, command: str = "bake", one_input: bool = Fal
     if one_input and out.suffix and not out.exists() and not getattr(out, "slash", False):
         known = ", ".join(sorted({fmt.SUFFIX for fmt in formats.FORMATS.values()}))
         raise InputError(out, f"{out.suffix} is not an animation file's suffix ({known}): name a file such as "
-                              f"{out.with_suffix('.json').name}, or a new folder with a trailing slash ({out}/)")
+                              f"{out.stem if formats.for_suffix(out.stem) else out.with_suffix('.json').name}, or a new folder with a trailing slash ({out}/)")
     if out.exists() and not out.is_dir():
         raise InputError(out, "is a file; -o names an output folder for several inputs (or a bake's --manifest), "
                               "or a name without a format's suffix such as .json")
@@ -427,7 +434,10 @@ def main(argv=None) -> int:
     log.setLevel(logging.INFO)
     previous = _terminate_like_interrupt()
     try:
-        args = build_parser().parse_args(argv)
+        parser = build_parser()
+        args, extras = parser.parse_known_args(argv)
+        if extras:  # named against the command's own help, not the top level's
+            (_command_parser(parser, getattr(args, "func", None)) or parser).error(f"unrecognized arguments: {' '.join(extras)}")
         args.argv = list(sys.argv[1:] if argv is None else argv)
         return args.func(args)
     except EmofaceError as exc:
@@ -450,6 +460,17 @@ def main(argv=None) -> int:
         log.removeHandler(handler)
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+
+
+def _command_parser(parser, func):
+    """The (sub)command parser whose command is func: its errors point to `emoface COMMAND --help`."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                found = _command_parser(sub, func)
+                if found is not None:
+                    return found
+    return parser if parser.get_default("func") is func else None
 
 
 class Terminated(BaseException):

@@ -1,5 +1,7 @@
 """Errors a user can act on: each carries the input it concerns and one line saying what is wrong."""
 
+import os
+
 
 class EmofaceError(Exception):
     """Base class; str() is the single line the CLI prints."""
@@ -18,6 +20,16 @@ def from_os(exc: OSError, source=None) -> InputError:
     """An OSError about a path (a name too long for the file system, a folder that may not be entered) as the one
     line a user reads, naming that path: pathlib's exists() and is_dir() raise all but 'not found'."""
     return InputError(source if source is not None else exc.filename, exc.strerror or str(exc))
+
+
+def missing_file(path, what: str) -> InputError:
+    """A path that is not a readable file: a folder given for a file says so, rather than 'not found'."""
+    try:
+        folder = os.path.isdir(path)
+    except (OSError, ValueError):
+        folder = False
+    return InputError(path, f"is a folder; the {what.removesuffix(' file')} must be a file" if folder
+                      else f"{what} not found")
 
 
 def need_torch(what: str):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from emoface.errors import InputError
+from emoface.errors import InputError, missing_file
 
 
 class _Repeated(ValueError):
@@ -25,7 +25,7 @@ def _no_repeats(pairs):
 def read_json(path, what: str):
     path = Path(path)
     if not path.is_file():
-        raise InputError(path, f"{what} not found")
+        raise missing_file(path, what)
     try:  # utf-8-sig: Notepad and Excel save JSON with a byte-order mark, as they save sheets and transcripts
         return json.loads(path.read_text(encoding="utf-8-sig"), object_pairs_hook=_no_repeats)
     except _Repeated as exc:

@@ -120,6 +120,42 @@ def test_an_actor_small_in_a_wide_picture_is_found(take, captured, tmp_path):
         assert np.corrcoef(got[curve], captured[curve])[0, 1] > 0.8, curve
 
 
+def test_someone_behind_the_actor_is_not_taken_for_them(take, captured, tmp_path, caplog):
+    """A webcam take with a colleague behind: a hand hides the actor's face for half a second. The face found
+    then was the colleague's, and capture followed it for the rest of the take. Now the actor (the larger face)
+    is taken up again where they were; the other face is passed over."""
+    from PIL import Image
+
+    from emoface.capture.take import read_video, track
+    from emoface.render import video
+
+    _, path, wav = take
+    fps, frames = read_video(path)
+    frames = list(frames)
+    n, half = len(frames), len(frames) // 2
+    hidden = range(int(2.0 * fps), int(2.5 * fps))
+
+    def picture(i):
+        canvas = np.zeros((360, 640, 3), np.uint8)
+        canvas[:] = frames[i][0, 0]
+        canvas[20:340, 10:330] = frames[i]  # the actor
+        canvas[80:300, 400:620] = np.asarray(Image.fromarray(frames[(i + half) % n]).resize((220, 220)))
+        if i in hidden:
+            canvas[0:360, 0:340] = (150, 120, 100)  # a hand before the camera
+        return canvas
+
+    two = tmp_path / "two.mp4"
+    video.write_mp4((picture(i) for i in range(n)), n, fps, (640, 360), two, audio_path=wav, progress=False)
+    _, found = track(two)
+    assert all(found[i] is None for i in hidden)
+    after = [f for f in found[hidden[-1] + 1:] if f is not None]
+    assert len(after) > 0.9 * (n - hidden[-1] - 1) and all(f.points[:, 0].mean() < 340 for f in after)
+    got = _capture(two, tmp_path / "two.json")
+    late = slice(hidden[-1] + 1, None)
+    assert np.corrcoef(got["JawOpen"][late], captured["JawOpen"][late])[0, 1] > 0.9
+    assert "found elsewhere" not in caplog.text
+
+
 def test_a_variable_rate_take_keeps_time_with_its_sound(take, captured, tmp_path):
     """Phones record at a variable frame rate (here a second of frames missing, as in a dark stretch): the
     curves span the take's real length and keep time with it, not one frame per picture at a nominal rate."""
@@ -288,6 +324,13 @@ def test_bad_videos_get_one_line_and_no_output(tmp_path, capsys):
         assert main(["capture", str(tmp_path / name), "-o", str(out)]) == 1
         one_error_line(capsys.readouterr().err, name, reason)
         assert not out.exists() and not out.with_suffix(".wav").exists()
+
+
+def test_a_neutral_time_past_the_take_says_how_long_the_take_is(take, tmp_path, capsys):
+    _, path, _ = take
+    assert main(["capture", str(path), "-o", str(tmp_path / "c.json"), "--neutral", "100", "-q"]) == 1
+    line = one_error_line(capsys.readouterr().err, "--neutral", "100.0 s is past the end of take.mp4")
+    assert " s long)" in line and not (tmp_path / "c.json").exists()
 
 
 def test_a_batch_goes_on_past_a_bad_video(take, tmp_path, capsys):

@@ -329,3 +329,58 @@ def test_rigs_list_with_a_name_says_show(capsys):
     """`rigs list arkit` had listed every rig as if the name were not there."""
     assert main(["rigs", "list", "arkit"]) == 2
     one_error_line(capsys.readouterr().err, "`emoface rigs show arkit`")
+
+
+# a first-time user's mistakes (2026-12-07 audit): each message says what is wrong with that input
+@pytest.mark.parametrize("option, what", [("--emotion-track", "emotion track"), ("--checkpoint", "checkpoint"),
+                                          ("--rig", "rig profile"), ("--manifest", "manifest")])
+def test_a_folder_given_for_a_file_is_called_a_folder_not_missing(bob, tmp_path, capsys, option, what):
+    folder = tmp_path / "lines"
+    folder.mkdir()
+    args = ["bake", "--manifest", str(folder), "-o", str(tmp_path / "out")] if option == "--manifest" else \
+        ["bake", str(bob), "-o", str(tmp_path / "x.json"), option, str(folder)]
+    assert main(args) == 2
+    one_error_line(capsys.readouterr().err, "lines", f"is a folder; the {what} must be a file")
+
+
+def test_an_emotions_synonym_is_read_and_an_unknown_one_names_the_synonyms(capsys):
+    assert (parse_emotion("happiness") == parse_emotion("happy")).all()
+    assert (parse_emotion("joy:0.5+surprised:0.5") == parse_emotion("happy:0.5+surprise:0.5")).all()
+    with pytest.raises(InputError, match="choose from angry, .* synonyms such as joy"):
+        parse_emotion("elated")
+
+
+@pytest.mark.parametrize("name, problem", [("prev.gif", "(not .gif)"), ("line.wav", "a .wav is audio"),
+                                           ("x.glb", "bake --format glb")])
+def test_render_says_why_its_output_is_not_a_video(bob, tmp_path, capsys, name, problem):
+    assert main(["render", str(bob), "-o", str(tmp_path / name)]) == 2
+    one_error_line(capsys.readouterr().err, "render writes one .mp4 video", problem)
+
+
+@pytest.mark.parametrize("command", [["serve"], ["bake", "x.wav", "-o", "x.json"], ["rigs", "list"]])
+def test_an_unknown_option_points_to_its_commands_help(command, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(command + ["--mic-typo"])
+    assert stop.value.code == 2
+    one_error_line(capsys.readouterr().err, "unrecognized arguments: --mic-typo", f"emoface {command[0]} --help")
+
+
+def test_a_name_with_a_formats_suffix_and_another_after_it_suggests_the_first(bob, tmp_path, capsys):
+    assert main(["bake", str(bob), "-o", str(tmp_path / "line.json.bak")]) == 2
+    one_error_line(capsys.readouterr().err, "such as line.json,")
+
+
+def test_a_dialogue_sheet_given_as_audio_points_to_manifest(tmp_path, capsys):
+    sheet = tmp_path / "dialogue.csv"
+    sheet.write_text("audio,emotion\nguard.wav,happy\n")
+    assert main(["bake", str(sheet), "-o", str(tmp_path / "out.json")]) == 1
+    one_error_line(capsys.readouterr().err, "dialogue.csv", "text file", "--manifest")
+
+
+def test_a_sheets_failures_are_summed_up_in_line_order(bob, tmp_path, capsys):
+    """Its bad rows are reported before any line bakes, the rest as they fail; the summary reads in order."""
+    sheet = tmp_path / "lines.csv"
+    sheet.write_text(f"audio,emotion,out\n{bob},happy,a\n{tmp_path / 'missing.wav'},happy,b\n{bob},hapy,c\n")
+    assert main(["bake", "--manifest", str(sheet), "-o", str(tmp_path / "out"), "-q"]) == 1
+    summary = capsys.readouterr().err.split("2 failed:")[1].splitlines()[1:]
+    assert [line.split(":")[1] for line in summary] == ["3", "4"]

@@ -18,7 +18,7 @@ from emoface.animator import Animator
 from emoface.audio import load_audio
 from emoface.emotion.spec import EmotionTrack, parse_emotion
 from emoface.live.animator import StreamingAnimator
-from emoface.live.session import FileSource, LiveSession
+from emoface.live.session import FileSource, LiveSession, Stats
 from emoface.live.sinks import open_sink
 from emoface.rigs import canonical_names
 from tests.conftest import speak
@@ -465,3 +465,11 @@ def test_stream_falls_back_to_the_phonetic_engine(short_line, monkeypatch, tmp_p
     stats = json.loads(capsys.readouterr().out)
     assert stats["frames_sent"] == stats["frames_expected"] == len(packets) > 0
     assert stats["latency_ms_p50"] > 1000  # seconds behind: the phone loop needs whole pieces
+
+
+def test_a_session_no_audio_reached_reports_no_latency_rather_than_zero():
+    """A server nobody spoke to had ended with 'latency p50 0.0 ms p99 0.0 ms', which reads as instant."""
+    quiet = Stats(expected=150, sent=150)
+    assert "latency n/a (no audio came in)" in quiet.line(60.0) and "latency p50" not in quiet.line(60.0)
+    quiet.latency.add(42.0)
+    assert "latency p50 42" in quiet.line(60.0)

@@ -33,6 +33,10 @@ PASSES = 4  # crops landmarked per frame and averaged
 PASS_SHIFT, PASS_ZOOM = 0.025, 0.03  # how far the passes' crops lie from the tracked one: a share of its side
 SMALLEST_SQUARE = 192  # pixels: detect_small looks no smaller (faces of about 40 px and up: smaller ones
 # tell the mesh little, and a 1080p picture searched down to 96 px squares took 2 s a search, not 0.4)
+REACH = 1.0  # face sides: a face found again after the actor was lost is the actor if it lies this near where
+# they were last seen; another face in the picture (someone passing, a colleague behind) is not taken for them
+LOST_S = 2.0  # seconds: after this long without the actor, the largest face anywhere is (they may have moved), and
+# the take's capture warns of it
 SEARCH_EVERY, SEARCH_AT_MOST_EVERY = 8, 64  # a small face lost is searched for on this many frames in a row, then
 # after this many frames, twice as many after each search that finds none, up to the second figure (a video with
 # no face at all would otherwise cost dozens of detector runs a frame)
@@ -135,6 +139,16 @@ def pass_crops(passes: int) -> list[tuple[float, float, float]]:
     return [(PASS_SHIFT * np.cos(a), PASS_SHIFT * np.sin(a), z) for a, z in zip(angles, zoom)]
 
 
+def _distinct(faces: list) -> list:
+    """One entry per face, the most confident first: the detector's anchors that overlap a more confident one's
+    box by more than half its side are the same face."""
+    kept = []
+    for face in sorted(faces, key=lambda f: -f[0]):
+        if all(np.linalg.norm(face[1] - k[1]) > 0.5 * max(face[2], k[2]) for k in kept):
+            kept.append(face)
+    return kept
+
+
 def _turn(angle: float) -> np.ndarray:
     """The 2x2 rotation by `angle` in image axes (x toward y)."""
     return np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
@@ -147,9 +161,13 @@ def _roll(right: np.ndarray, left: np.ndarray) -> float:
 
 
 class FaceLandmarker:
-    """RGB frames (uint8 [h, w, 3]) in order -> Landmarks, or None where no face is seen."""
+    """RGB frames (uint8 [h, w, 3]) in order -> Landmarks, or None where no face is seen.
 
-    def __init__(self, refine_lids: bool = True, passes: int = PASSES):
+    One actor per take: the largest face when it is first seen, then that face, tracked. Lost (a hand, a turn
+    away), it is looked for again where it was; other faces in the picture are passed over for LOST_S, then the
+    largest is taken, and the frame is listed in `moved` (a take's capture warns of each)."""
+
+    def __init__(self, refine_lids: bool = True, passes: int = PASSES, fps: float = 30.0):
         self.detector, self.mesh, self.iris = _interpreter(DETECTOR), _interpreter(MESH), _interpreter(IRIS)
         self.refine_lids = refine_lids  # False: the coarse mesh's lids (docs/CAPTURE.md compares the two)
         self.crops = pass_crops(passes)
@@ -157,13 +175,31 @@ class FaceLandmarker:
         self.previous: Landmarks | None = None
         self._search_wait = 0  # frames before the next search in squares (detect_small) while no face is found
         self._searches_missed = 0  # searches in squares in a row that found no face
+        self.fps = fps  # the take's: how many frames LOST_S is
+        self.actor: tuple[np.ndarray, float] | None = None  # (centre, face side) in pixels where last seen
+        self.lost = 0  # frames since the actor was last seen
+        self.frames = 0  # frames landmarked so far
+        self.moved: list[int] = []  # frames where the actor was taken up again away from where they were lost
 
-    def detect(self, frame: np.ndarray) -> tuple[np.ndarray, float, float] | None:
-        """(face centre in pixels, box side in pixels, roll in radians) of the most confident face in the whole
-        picture, or None."""
+    def detect(self, frame: np.ndarray) -> list[tuple[float, np.ndarray, float, float]]:
+        """(score, face centre in pixels, box side in pixels, roll in radians) of each face in the whole picture."""
         h, w = frame.shape[:2]
-        found = self._detect_in(frame, np.array([w / 2, h / 2]), max(h, w))
-        return None if found is None else found[1:]
+        return self._detect_in(frame, np.array([w / 2, h / 2]), max(h, w))
+
+    def _choose(self, faces) -> tuple[tuple[np.ndarray, float, float] | None, bool]:
+        """(centre, side, roll) of the face that is the actor's, or None; and whether it lies away from where the
+        actor was last seen."""
+        if not faces:
+            return None, False
+        largest = max(faces, key=lambda f: f[2])[1:]
+        if self.actor is None:  # first sight: the face nearest the camera
+            return largest, False
+        centre, side = self.actor
+        away = [float(np.linalg.norm(f[1] - centre)) / side for f in faces]
+        k = int(np.argmin(away))
+        if away[k] <= REACH:
+            return faces[k][1:], False
+        return (largest, True) if self.lost >= LOST_S * self.fps else (None, False)
 
     def _search_small(self, frame: np.ndarray) -> Landmarks | None:
         """Where the whole picture shows no face the mesh accepts, a face too small for the whole picture
@@ -174,48 +210,46 @@ class FaceLandmarker:
         if self._search_wait > 0:
             self._search_wait -= 1
             return None
-        box = self.detect_small(frame)
+        box, away = self._choose(self.detect_small(frame))
         found = None if box is None else self._mesh(frame, box[0], box[1] * CROP_SCALE, box[2])
+        if found is not None and away:
+            self.moved.append(self.frames)
         self._searches_missed = 0 if found is not None else self._searches_missed + 1
         if self._searches_missed > SEARCH_EVERY:  # not a face lost for a moment (a blink, a hand): thin out
             thinned = self._searches_missed - SEARCH_EVERY - 1
             self._search_wait = min(SEARCH_EVERY << thinned, SEARCH_AT_MOST_EVERY) - 1
         return found
 
-    def detect_small(self, frame: np.ndarray) -> tuple[np.ndarray, float, float] | None:
+    def detect_small(self, frame: np.ndarray) -> list[tuple[float, np.ndarray, float, float]]:
         """detect in overlapping squares of the picture (half a square apart), from its shorter side down by
         halves to SMALLEST_SQUARE pixels: a face of a tenth of the picture is 13 px to the detector in the whole
         of it, too small for BlazeFace's short-range model, which finds faces of a fifth of its input and more."""
         h, w = frame.shape[:2]
-        side, best = float(min(h, w)), None
+        side = float(min(h, w))
         while side >= SMALLEST_SQUARE:
             xs = np.linspace(side / 2, w - side / 2, max(1, int(np.ceil(2 * (w - side) / side)) + 1))
             ys = np.linspace(side / 2, h - side / 2, max(1, int(np.ceil(2 * (h - side) / side)) + 1))
-            for y in ys:
-                for x in xs:
-                    found = self._detect_in(frame, np.array([x, y]), side)
-                    if found is not None and (best is None or found[0] > best[0]):
-                        best = found
-            if best is not None:
-                return best[1:]
+            found = _distinct([f for y in ys for x in xs for f in self._detect_in(frame, np.array([x, y]), side)])
+            if found:
+                return found
             side /= 2
-        return None
+        return []
 
     def _detect_in(self, frame: np.ndarray, centre: np.ndarray, side: float):
-        """(score, face centre, box side, roll) of the most confident face in the square of `side` pixels around
-        `centre` (zero beyond the picture), or None under MIN_DETECTION."""
+        """[(score, face centre, box side, roll)] of each face in the square of `side` pixels around `centre`
+        (zero beyond the picture) at MIN_DETECTION or more, the most confident first."""
         square, _ = _crop(frame, centre, side, DETECT_SIZE)
         boxes, scores = _run(self.detector, square / 127.5 - 1.0)
-        k = int(np.argmax(scores[0, :, 0]))
-        score = 1 / (1 + np.exp(-scores[0, k, 0]))
-        if score < MIN_DETECTION:
-            return None
+        score = 1 / (1 + np.exp(-np.clip(scores[0, :, 0], -80, 80)))
         corner = centre - side / 2
-        centre = (self.anchors[k] + boxes[0, k, :2] / DETECT_SIZE) * side + corner
-        # keypoints after the box: the character's right eye, then its left (x, y offsets from the anchor)
-        right, left = ((self.anchors[k] + boxes[0, k, 4 + 2 * j: 6 + 2 * j] / DETECT_SIZE) * side + corner
-                       for j in (0, 1))
-        return float(score), centre, float(max(boxes[0, k, 2:4]) / DETECT_SIZE * side), _roll(right, left)
+        faces = []
+        for k in np.flatnonzero(score >= MIN_DETECTION):
+            at = (self.anchors[k] + boxes[0, k, :2] / DETECT_SIZE) * side + corner
+            # keypoints after the box: the character's right eye, then its left (x, y offsets from the anchor)
+            right, left = ((self.anchors[k] + boxes[0, k, 4 + 2 * j: 6 + 2 * j] / DETECT_SIZE) * side + corner
+                           for j in (0, 1))
+            faces.append((float(score[k]), at, float(max(boxes[0, k, 2:4]) / DETECT_SIZE * side), _roll(right, left)))
+        return _distinct(faces)
 
     def __call__(self, frame: np.ndarray) -> Landmarks | None:
         frame = np.ascontiguousarray(frame, np.uint8)
@@ -223,13 +257,20 @@ class FaceLandmarker:
         if self.previous is not None:  # track: the crop follows last frame's mesh
             found = self._mesh(frame, *self._box_of(self.previous))
         if found is None:
-            box = self.detect(frame)
+            box, away = self._choose(self.detect(frame))
             found = None if box is None else self._mesh(frame, box[0], box[1] * CROP_SCALE, box[2])
+            if found is not None and away:
+                self.moved.append(self.frames)
         if found is None:
             found = self._search_small(frame)
         if found is not None:
             found.frame = (frame.shape[1], frame.shape[0])
+            centre, side, _ = self._box_of(found)
+            self.actor, self.lost = (centre, side / CROP_SCALE), 0
+        else:
+            self.lost += 1
         self.previous = found
+        self.frames += 1
         return found
 
     @staticmethod

@@ -20,7 +20,8 @@ from emoface.animation import Animation
 from emoface.audio import picture_seconds
 from emoface.capture.basis import Basis, load_basis
 from emoface.capture.camera import focal_length, unproject
-from emoface.capture.landmarks import EYE_CORNERS, LOWER_LIP, PASSES, UPPER_LIP, FaceLandmarker, _roll
+from emoface.capture.landmarks import (EYE_CORNERS, LOST_S, LOWER_LIP, PASSES, UPPER_LIP, FaceLandmarker,
+                                      _roll)
 from emoface.capture.lids import lid_curves, lid_opening
 from emoface.capture.pose import RIGID, angles, reference, rigid_fit, to_face_axes
 from emoface.capture.pose_leak import fitted_axes, without_pose
@@ -132,9 +133,14 @@ def track(path: Path, progress: bool = False, tracker: FaceLandmarker | None = N
 
     fps, frames = read_video(path)
     tracker = tracker or FaceLandmarker()
+    tracker.fps = fps
     show = show_progress(progress)  # a bar is for a person watching, not for a log
     found = [tracker(f) for f in tqdm(frames, desc=f"tracking {Path(path).name}", unit="frame", disable=not show,
                                       leave=False)]
+    for frame in tracker.moved:
+        log.warning("%s: the face was lost for %.0f s or more and a face found elsewhere in the picture at %.2f s: if "
+                    "that is someone else, the curves from there are theirs (cut the take there: ffmpeg -t %.2f)",
+                    path, LOST_S, frame / fps, frame / fps)
     if not found:
         raise InputError(path, "the video has 0 frames")
     seen = sum(f is not None for f in found)
@@ -329,7 +335,10 @@ def capture(path: Path, fps: float | None = None, basis: Basis | None = None, ne
     per frame and averaged; fewer is faster and noisier)."""
     video_fps, found = track(path, progress, FaceLandmarker(passes=passes))
     neutral = None if neutral_s is None else int(neutral_s * video_fps + 1e-6)  # the frame shown at that time
-    if neutral is not None and not (0 <= neutral < len(found) and found[neutral] is not None):
+    if neutral is not None and neutral >= len(found):
+        raise InputError("--neutral", f"{neutral_s} s is past the end of {Path(path).name} "
+                                      f"({len(found) / video_fps:.2f} s long)")
+    if neutral is not None and found[neutral] is None:
         raise InputError("--neutral", f"{neutral_s} s is not a frame of {Path(path).name} with a face")
     anim = solve_take(found, video_fps, basis, neutral, str(path))
     rolls = [abs(_roll(*(lm.points[eye[0], :2] for eye in EYE_CORNERS))) for lm in found if lm is not None]

@@ -17,7 +17,8 @@ from emoface.jsonio import read_json
 EMOTIONS = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
 ALIASES = {"anger": "angry", "ang": "angry", "dis": "disgust", "disgusted": "disgust", "fea": "fear",
            "fearful": "fear", "afraid": "fear", "hap": "happy", "joy": "happy", "neu": "neutral",
-           "calm": "neutral", "sadness": "sad", "sur": "surprise", "surprised": "surprise"}
+           "calm": "neutral", "sadness": "sad", "sur": "surprise", "surprised": "surprise", "happiness": "happy",
+           "joyful": "happy", "scared": "fear"}
 DEFAULT_TRANSITION_S = 0.4
 MAX_TRACK_S = 1e6  # seconds: past any line (11 days)
 _TRACK_KEYS = ("transition", "keyframes")
@@ -30,7 +31,8 @@ def _emotion_index(name: str, source: str) -> int:
         raise InputError(source, "'auto' (the emotion recognised from a whole line) is for the --emotion of bake, "
                                  "render and plot alone, not part of a blend nor a live stream's emotion")
     if key not in EMOTIONS:
-        raise InputError(source, f"unknown emotion {name!r} (choose from {', '.join(EMOTIONS)})")
+        raise InputError(source, f"unknown emotion {name!r} (choose from {', '.join(EMOTIONS)}; synonyms such as "
+                                 "joy, anger, fearful, sadness and surprised are read as those)")
     return EMOTIONS.index(key)
 
 

@@ -21,7 +21,8 @@ class MicSource:
         try:
             import sounddevice
         except OSError as exc:  # the wheel needs the PortAudio library (apt libportaudio2)
-            raise InputError("--mic", f"no audio input: {exc}") from None
+            raise InputError("--mic", f"no audio input: {exc} (install it: apt install libportaudio2, brew install "
+                                      "portaudio)") from None
         self.queue: queue.Queue = queue.Queue()
         try:
             self.stream = sounddevice.InputStream(samplerate=SAMPLE_RATE, channels=1, dtype="float32",

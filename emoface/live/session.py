@@ -228,8 +228,10 @@ class Stats:
     def line(self, fps: float) -> str:
         s = self.summary(fps)
         dropped = f", dropped {s['frames_dropped']}" if s["frames_dropped"] else ""
+        latency = (f"latency p50 {s['latency_ms_p50']} ms p99 {s['latency_ms_p99']} ms" if self.latency.counts.any()
+                   else "latency n/a (no audio came in)")  # not 0 ms: nothing was measured
         return (f"frames sent {s['frames_sent']}/{s['frames_expected']} (late {s['frames_late']}{dropped}), "
-                f"latency p50 {s['latency_ms_p50']} ms p99 {s['latency_ms_p99']} ms, "
+                f"{latency}, "
                 f"jitter p99 {s['jitter_ms_p99']} ms, CPU {s['cpu_cores']:.2f} cores")
 
 

@@ -9,7 +9,7 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from emoface.errors import InputError, need_torch
+from emoface.errors import InputError, missing_file, need_torch
 
 DEFAULT_NAME = "emoface-default.pt"
 DEFAULT = resources.files("emoface._checkpoints") / DEFAULT_NAME
@@ -22,7 +22,7 @@ def read_checkpoint(path, fmt: str, what: str, arrays: bool = False) -> dict:
     arrays: the tensors as numpy arrays, read without importing torch (emoface.model.pt_reader)."""
     path = Path(str(path))
     if not path.is_file():
-        raise InputError(path, f"{what} not found")
+        raise missing_file(path, what)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -106,8 +106,8 @@ def checked_config(config):
 def _target(path):
     target = Path(str(path)) if path else Path(str(DEFAULT))
     if not target.is_file():
-        raise InputError(target, "checkpoint not found" if path else
-                         "the default checkpoint is missing from this installation (train it: make train)")
+        raise missing_file(target, "checkpoint") if path else InputError(
+            target, "the default checkpoint is missing from this installation (train it: make train)")
     return target
 
 

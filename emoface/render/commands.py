@@ -72,7 +72,12 @@ def cmd_render(args) -> int:
     from emoface.render.renderer import FaceRenderer, check_pyopengl
 
     if args.output.suffix.lower() != ".mp4":
-        raise InputError(args.output, "render writes .mp4 (use bake --format glb for glTF)")
+        suffix = args.output.suffix.lower()
+        hint = ("for glTF: bake --format glb" if suffix in (".glb", ".gltf") else
+                "a folder is not a video" if args.output.is_dir() else
+                f"a {suffix} is audio; -o names the video to write" if suffix in (".wav", ".flac", ".mp3", ".ogg") else
+                f"not {suffix or 'a name without a suffix'}")
+        raise InputError(args.output, f"render writes one .mp4 video ({hint})")
     if args.export and args.export.suffix.lower() != ".glb":
         raise InputError(args.export, "--export writes a .glb")
     if args.export and args.grid:  # it had written the first tile's (angry) alone, unsaid

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from scipy import sparse
 
-from emoface.errors import InputError
+from emoface.errors import InputError, missing_file
 
 log = logging.getLogger("emoface")
 
@@ -321,7 +321,7 @@ def load_mesh(path, paint: bool = True) -> BlendshapeMesh:
     the irises drawn, is what the capture basis was measured on."""
     path = Path(path)
     if not path.is_file():
-        raise InputError(path, "mesh file not found")
+        raise missing_file(path, "mesh file")
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {}
