@@ -120,20 +120,19 @@ def test_an_actor_small_in_a_wide_picture_is_found(take, captured, tmp_path):
         assert np.corrcoef(got[curve], captured[curve])[0, 1] > 0.8, curve
 
 
-def test_someone_behind_the_actor_is_not_taken_for_them(take, captured, tmp_path, caplog):
-    """A webcam take with a colleague behind: a hand hides the actor's face for half a second. The face found
-    then was the colleague's, and capture followed it for the rest of the take. Now the actor (the larger face)
-    is taken up again where they were; the other face is passed over."""
+def _someone_behind(take, tmp_path, hidden_s):
+    """The take on the left of a wider picture, a smaller copy of it (half the take later) on the right as someone
+    behind the actor, and the actor hidden behind a hand for hidden_s (start, end): (video, hidden frames)."""
     from PIL import Image
 
-    from emoface.capture.take import read_video, track
+    from emoface.capture.take import read_video
     from emoface.render import video
 
     _, path, wav = take
     fps, frames = read_video(path)
     frames = list(frames)
     n, half = len(frames), len(frames) // 2
-    hidden = range(int(2.0 * fps), int(2.5 * fps))
+    hidden = range(int(hidden_s[0] * fps), int(hidden_s[1] * fps))
 
     def picture(i):
         canvas = np.zeros((360, 640, 3), np.uint8)
@@ -146,14 +145,37 @@ def test_someone_behind_the_actor_is_not_taken_for_them(take, captured, tmp_path
 
     two = tmp_path / "two.mp4"
     video.write_mp4((picture(i) for i in range(n)), n, fps, (640, 360), two, audio_path=wav, progress=False)
+    return two, hidden
+
+
+def test_someone_behind_the_actor_is_not_taken_for_them(take, captured, tmp_path, caplog):
+    """A webcam take with a colleague behind: a hand hides the actor's face for half a second. The face found
+    then was the colleague's, and capture followed it for the rest of the take. Now the actor (the larger face)
+    is taken up again where they were; the other face is passed over."""
+    from emoface.capture.take import track
+
+    two, hidden = _someone_behind(take, tmp_path, (2.0, 2.5))
     _, found = track(two)
     assert all(found[i] is None for i in hidden)
     after = [f for f in found[hidden[-1] + 1:] if f is not None]
-    assert len(after) > 0.9 * (n - hidden[-1] - 1) and all(f.points[:, 0].mean() < 340 for f in after)
+    assert len(after) > 0.9 * (len(found) - hidden[-1] - 1) and all(f.points[:, 0].mean() < 340 for f in after)
     got = _capture(two, tmp_path / "two.json")
     late = slice(hidden[-1] + 1, None)
     assert np.corrcoef(got["JawOpen"][late], captured["JawOpen"][late])[0, 1] > 0.9
-    assert "found elsewhere" not in caplog.text
+    assert "elsewhere" not in caplog.text
+
+
+def test_an_actor_gone_a_while_is_followed_again_on_coming_back(take, tmp_path, caplog):
+    """Hidden for longer than LOST_S, the actor may have moved, so the face in view is followed, with a warning;
+    when a face comes back where the actor was lost, it is theirs again, and the warning gives the stretch."""
+    from emoface.capture.take import track
+
+    two, hidden = _someone_behind(take, tmp_path, (1.0, 3.6))
+    fps, found = track(two)
+    side = ["actor" if f.points[:, 0].mean() < 340 else "other" for f in found if f is not None]
+    assert "other" in side and side[-int(fps):] == ["actor"] * int(fps)
+    warned = [r.getMessage() for r in caplog.records if "elsewhere" in r.getMessage()]
+    assert len(warned) == 1 and " to " in warned[0] and "those curves are theirs" in warned[0]
 
 
 def test_a_variable_rate_take_keeps_time_with_its_sound(take, captured, tmp_path):

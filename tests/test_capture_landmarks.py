@@ -148,15 +148,21 @@ def test_refined_lids_follow_a_real_blink(shared):
 
 def test_the_actor_is_the_largest_face_and_is_looked_for_where_it_was_lost():
     """Which face a take follows: the nearest the camera at first sight; once lost, only a face where it was,
-    until LOST_S has passed (then the largest anywhere, flagged as elsewhere)."""
+    until LOST_S has passed (then the largest anywhere, flagged as elsewhere); a face back where the actor was
+    lost is theirs again."""
     from emoface.capture.landmarks import LOST_S
 
     tracker = FaceLandmarker(fps=25.0)
     behind, actor = (0.99, np.array([500.0, 200.0]), 80.0, 0.0), (0.7, np.array([150.0, 220.0]), 200.0, 0.0)
     assert tracker._choose([behind, actor])[0][1] == 200.0  # the larger, though less sure
     tracker.actor, tracker.lost = (np.array([150.0, 220.0]), 200.0), 5
-    assert tracker._choose([behind]) == (None, False)
+    assert tracker._choose([behind]) == (None, "")
     back = (0.8, np.array([190.0, 230.0]), 190.0, 0.0)
-    assert tracker._choose([behind, back]) == (back[1:], False)
+    assert tracker._choose([behind, back]) == (back[1:], "")
     tracker.lost = int(LOST_S * 25.0)
-    assert tracker._choose([behind]) == (behind[1:], True)
+    assert tracker._choose([behind]) == (behind[1:], "elsewhere")
+    tracker._taken("elsewhere")  # the other face is followed now; where the actor was lost is remembered
+    tracker.actor, tracker.lost = (behind[1], behind[2]), 3
+    assert tracker.moved == [0] and tracker._choose([back, behind]) == (back[1:], "home")
+    tracker._taken("home")
+    assert tracker.home is None and tracker.returned == [0]

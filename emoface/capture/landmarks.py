@@ -37,6 +37,8 @@ REACH = 1.0  # face sides: a face found again after the actor was lost is the ac
 # they were last seen; another face in the picture (someone passing, a colleague behind) is not taken for them
 LOST_S = 2.0  # seconds: after this long without the actor, the largest face anywhere is (they may have moved), and
 # the take's capture warns of it
+HOME_EVERY_S = 0.5  # seconds: while that other face is followed, how often the picture is searched for a face back
+# where the actor was lost (they came back: followed again)
 SEARCH_EVERY, SEARCH_AT_MOST_EVERY = 8, 64  # a small face lost is searched for on this many frames in a row, then
 # after this many frames, twice as many after each search that finds none, up to the second figure (a video with
 # no face at all would otherwise cost dozens of detector runs a frame)
@@ -139,6 +141,16 @@ def pass_crops(passes: int) -> list[tuple[float, float, float]]:
     return [(PASS_SHIFT * np.cos(a), PASS_SHIFT * np.sin(a), z) for a, z in zip(angles, zoom)]
 
 
+def _near(faces: list, place):
+    """The face nearest `place` ((centre, side)) if it lies within REACH of it, else None."""
+    if place is None or not faces:
+        return None
+    centre, side = place
+    away = [float(np.linalg.norm(f[1] - centre)) / side for f in faces]
+    k = int(np.argmin(away))
+    return faces[k] if away[k] <= REACH else None
+
+
 def _distinct(faces: list) -> list:
     """One entry per face, the most confident first: the detector's anchors that overlap a more confident one's
     box by more than half its side are the same face."""
@@ -165,7 +177,8 @@ class FaceLandmarker:
 
     One actor per take: the largest face when it is first seen, then that face, tracked. Lost (a hand, a turn
     away), it is looked for again where it was; other faces in the picture are passed over for LOST_S, then the
-    largest is taken, and the frame is listed in `moved` (a take's capture warns of each)."""
+    largest is taken and the frame listed in `moved`. While that face is followed, a face back where the actor was
+    lost is taken again, and the frame listed in `returned` (a take's capture warns of both)."""
 
     def __init__(self, refine_lids: bool = True, passes: int = PASSES, fps: float = 30.0):
         self.detector, self.mesh, self.iris = _interpreter(DETECTOR), _interpreter(MESH), _interpreter(IRIS)
@@ -179,27 +192,48 @@ class FaceLandmarker:
         self.actor: tuple[np.ndarray, float] | None = None  # (centre, face side) in pixels where last seen
         self.lost = 0  # frames since the actor was last seen
         self.frames = 0  # frames landmarked so far
-        self.moved: list[int] = []  # frames where the actor was taken up again away from where they were lost
+        self.moved: list[int] = []  # frames where a face away from where the actor was lost was taken up
+        self.returned: list[int] = []  # frames where a face back where the actor was lost was taken up again
+        self.home: tuple[np.ndarray, float] | None = None  # (centre, side) where the actor was lost, while another
+        # face is followed
 
     def detect(self, frame: np.ndarray) -> list[tuple[float, np.ndarray, float, float]]:
         """(score, face centre in pixels, box side in pixels, roll in radians) of each face in the whole picture."""
         h, w = frame.shape[:2]
         return self._detect_in(frame, np.array([w / 2, h / 2]), max(h, w))
 
-    def _choose(self, faces) -> tuple[tuple[np.ndarray, float, float] | None, bool]:
-        """(centre, side, roll) of the face that is the actor's, or None; and whether it lies away from where the
-        actor was last seen."""
+    def _choose(self, faces) -> tuple[tuple[np.ndarray, float, float] | None, str]:
+        """(centre, side, roll) of the face that is the actor's, or None; and where it lies: "" where the face
+        followed was last seen, "home" where the actor was lost while another face is followed, "elsewhere"."""
         if not faces:
-            return None, False
-        largest = max(faces, key=lambda f: f[2])[1:]
+            return None, ""
         if self.actor is None:  # first sight: the face nearest the camera
-            return largest, False
-        centre, side = self.actor
-        away = [float(np.linalg.norm(f[1] - centre)) / side for f in faces]
-        k = int(np.argmin(away))
-        if away[k] <= REACH:
-            return faces[k][1:], False
-        return (largest, True) if self.lost >= LOST_S * self.fps else (None, False)
+            return max(faces, key=lambda f: f[2])[1:], ""
+        for place, where in ((self.home, "home"), (self.actor, "")):
+            near = _near(faces, place)
+            if near is not None:
+                return near[1:], where
+        return (max(faces, key=lambda f: f[2])[1:], "elsewhere") if self.lost >= LOST_S * self.fps else (None, "")
+
+    def _taken(self, where: str) -> None:
+        """A face taken up by _choose's answer: note it where it is not the one followed before."""
+        if where == "elsewhere":
+            self.home = self.home or self.actor
+            self.moved.append(self.frames)
+        elif where == "home":
+            self.home = None
+            self.returned.append(self.frames)
+
+    def _back_home(self, frame: np.ndarray, followed: Landmarks) -> Landmarks:
+        """While another face is followed: the actor's face instead, where one is back where they were lost."""
+        here = self._box_of(followed)[0]
+        face = _near([f for f in self.detect(frame) if np.linalg.norm(f[1] - here) > REACH * self.home[1]],
+                     self.home)
+        back = None if face is None else self._mesh(frame, face[1], face[2] * CROP_SCALE, face[3])
+        if back is None:
+            return followed
+        self._taken("home")
+        return back
 
     def _search_small(self, frame: np.ndarray) -> Landmarks | None:
         """Where the whole picture shows no face the mesh accepts, a face too small for the whole picture
@@ -210,10 +244,10 @@ class FaceLandmarker:
         if self._search_wait > 0:
             self._search_wait -= 1
             return None
-        box, away = self._choose(self.detect_small(frame))
+        box, where = self._choose(self.detect_small(frame))
         found = None if box is None else self._mesh(frame, box[0], box[1] * CROP_SCALE, box[2])
-        if found is not None and away:
-            self.moved.append(self.frames)
+        if found is not None:
+            self._taken(where)
         self._searches_missed = 0 if found is not None else self._searches_missed + 1
         if self._searches_missed > SEARCH_EVERY:  # not a face lost for a moment (a blink, a hand): thin out
             thinned = self._searches_missed - SEARCH_EVERY - 1
@@ -256,11 +290,14 @@ class FaceLandmarker:
         found = None
         if self.previous is not None:  # track: the crop follows last frame's mesh
             found = self._mesh(frame, *self._box_of(self.previous))
+            every = max(1, round(HOME_EVERY_S * self.fps))
+            if found is not None and self.home is not None and self.frames % every == 0:
+                found = self._back_home(frame, found)
         if found is None:
-            box, away = self._choose(self.detect(frame))
+            box, where = self._choose(self.detect(frame))
             found = None if box is None else self._mesh(frame, box[0], box[1] * CROP_SCALE, box[2])
-            if found is not None and away:
-                self.moved.append(self.frames)
+            if found is not None:
+                self._taken(where)
         if found is None:
             found = self._search_small(frame)
         if found is not None:

@@ -137,10 +137,11 @@ def track(path: Path, progress: bool = False, tracker: FaceLandmarker | None = N
     show = show_progress(progress)  # a bar is for a person watching, not for a log
     found = [tracker(f) for f in tqdm(frames, desc=f"tracking {Path(path).name}", unit="frame", disable=not show,
                                       leave=False)]
-    for frame in tracker.moved:
-        log.warning("%s: the face was lost for %.0f s or more and a face found elsewhere in the picture at %.2f s: if "
-                    "that is someone else, the curves from there are theirs (cut the take there: ffmpeg -t %.2f)",
-                    path, LOST_S, frame / fps, frame / fps)
+    for start in tracker.moved:  # each stretch where another face was followed, to the actor's return if any
+        end = next((f for f in tracker.returned if f > start), None)
+        stretch = f"from {start / fps:.2f} s on" if end is None else f"from {start / fps:.2f} to {end / fps:.2f} s"
+        log.warning("%s: the face was lost for %.0f s or more, and %s a face elsewhere in the picture was followed: "
+                    "if that is someone else, those curves are theirs", path, LOST_S, stretch)
     if not found:
         raise InputError(path, "the video has 0 frames")
     seen = sum(f is not None for f in found)
