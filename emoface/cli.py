@@ -211,8 +211,9 @@ def _check_output_folder(out: Path, command: str = "bake", one_input: bool = Fal
                               f".npz, .glb, .tsv) or a folder of them; {preview}")
     if one_input and out.suffix and not out.exists() and not getattr(out, "slash", False):
         known = ", ".join(sorted({fmt.SUFFIX for fmt in formats.FORMATS.values()}))
+        meant = out.stem if formats.for_suffix(out.stem) else out.with_suffix(".json").name  # line.json.bak: line.json
         raise InputError(out, f"{out.suffix} is not an animation file's suffix ({known}): name a file such as "
-                              f"{out.stem if formats.for_suffix(out.stem) else out.with_suffix('.json').name}, or a new folder with a trailing slash ({out}/)")
+                              f"{meant}, or a new folder with a trailing slash ({out}/)")
     if out.exists() and not out.is_dir():
         raise InputError(out, "is a file; -o names an output folder for several inputs (or a bake's --manifest), "
                               "or a name without a format's suffix such as .json")
@@ -437,7 +438,8 @@ def main(argv=None) -> int:
         parser = build_parser()
         args, extras = parser.parse_known_args(argv)
         if extras:  # named against the command's own help, not the top level's
-            (_command_parser(parser, getattr(args, "func", None)) or parser).error(f"unrecognized arguments: {' '.join(extras)}")
+            command = _command_parser(parser, getattr(args, "func", None)) or parser
+            command.error(f"unrecognized arguments: {' '.join(extras)}")
         args.argv = list(sys.argv[1:] if argv is None else argv)
         return args.func(args)
     except EmofaceError as exc:

@@ -98,9 +98,9 @@ def yin_candidates(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     cmnd [m, 1 + OTHER_TROUGHS]), column 0 yin's choice, then the deepest other troughs (cmnd inf where a frame
     has fewer). Column 0 is librosa.yin(fmin=FMIN, fmax=FMAX, sr=SAMPLE_RATE, frame_length=YIN_FRAME) to float
     rounding, in numpy, with an FFT only as long as the periods read need (librosa's runs through numba, whose
-    compiler stays resident: 130 MB of a bake's peak). yin takes the first trough under its threshold, which a strong harmonic can give at a half or a
-    third of the period, or none at all and its deepest; which is right is for the frames around it to say
-    (_octave_choice)."""
+    compiler stays resident: 130 MB of a bake's peak). yin takes the first trough under its threshold, which a
+    strong harmonic can give at a half or a third of the period, or none at all and its deepest; which is right is
+    for the frames around it to say (_octave_choice)."""
     lo, hi = int(np.floor(SAMPLE_RATE / FMAX)), min(int(np.ceil(SAMPLE_RATE / FMIN)), YIN_FRAME - 1)
     # difference function d(k) = 2 (acf(0) - acf(k)) - sum_{m<k} y(m)^2, from the FFT autocorrelation; numpy's
     # FFT, not scipy's, whose import (0.3 s) was a third of a short line's bake
